@@ -1,0 +1,443 @@
+//! The check as clients write it (`CheckBody`) and its parsing into the domain's `CheckSpec`:
+//! defaults applied, every field checked, every problem reported at once.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{
+    BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, Method, StackName,
+    StatusRange, StatusRanges, Tag, header_problem, limits, url_problem,
+};
+use crate::store::CheckWrite;
+
+/// A check's fields as sent to `PUT /checks/{name}` or inside `PUT /stacks/{stack}`.
+/// Every field but `url` is optional and takes its default when left out; unknown fields
+/// are rejected. Durations are whole seconds.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    /// The check's name: only inside a stack's `checks` list (elsewhere it is in the path).
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
+    pub name: Option<String>,
+    /// The http or https URL to probe. Required.
+    pub url: Option<String>,
+    /// GET (default), HEAD, POST or PUT.
+    pub method: Option<String>,
+    /// Extra request headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Request body (POST and PUT only), at most 64 KiB.
+    pub body: Option<String>,
+    /// Basic authentication for the probe.
+    pub basic_auth: Option<BasicAuthBody>,
+    /// Seconds between probes, 10-86400 (default 60).
+    pub check_rate: Option<u32>,
+    /// Seconds one probe may take, 1-75 (default 10).
+    pub timeout: Option<u32>,
+    /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
+    pub expected_status: Option<Vec<StatusItem>>,
+    /// The first 64 KiB of the body must contain this text.
+    pub body_contains: Option<String>,
+    /// The first 64 KiB of the body must not contain this text.
+    pub body_not_contains: Option<String>,
+    /// Slower answers count as down, 1-75000 ms, below the timeout (default off).
+    pub max_response_time_ms: Option<u32>,
+    /// Follow up to 10 redirects (default false).
+    pub follow_redirects: Option<bool>,
+    /// Reject invalid TLS certificates (default true).
+    pub verify_tls: Option<bool>,
+    /// Warn this many days before the certificate expires, 0-365, 0 = off (default 14).
+    pub cert_expiry_days: Option<u32>,
+    /// Consecutive failures before DOWN, 1-10 (default 2).
+    pub failures_to_confirm: Option<u32>,
+    /// Consecutive successes before UP, 1-10 (default 1).
+    pub successes_to_recover: Option<u32>,
+    /// Seconds before re-probing an unconfirmed failure, 1-3600, at most check_rate (default 10).
+    pub retry_interval: Option<u32>,
+    /// Notifier names to alert; left out or null means the configured default contacts,
+    /// `[]` means nobody.
+    pub contacts: Option<Vec<String>>,
+    /// Repeat the DOWN alert this often while down, 60-604800 s (default off).
+    pub reminder_every: Option<u32>,
+    /// Pause or resume; left out keeps the current value (false for a new check).
+    pub paused: Option<bool>,
+    /// The stack the check belongs to (set by the path inside `PUT /stacks/{stack}`).
+    pub stack: Option<String>,
+    /// Labels for filtering, e.g. `env:prod`; order and duplicates do not matter.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Basic authentication credentials as written.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthBody {
+    pub username: String,
+    pub password: String,
+}
+
+/// One entry of `expected_status`: a code (`200`) or a code or range as text (`"200-299"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum StatusItem {
+    Code(u16),
+    Text(String),
+}
+
+impl From<StatusRange> for StatusItem {
+    fn from(r: StatusRange) -> Self {
+        if r.lo == r.hi {
+            Self::Code(r.lo)
+        } else {
+            Self::Text(r.to_string())
+        }
+    }
+}
+
+/// Where a body is being parsed: it decides where the name and the stack come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// `PUT /checks/{name}`: the name is in the path; the body may set the stack.
+    Single,
+    /// `PUT /stacks/{stack}`: the body names the check; the stack is the path's.
+    InStack(&'a StackName),
+}
+
+impl CheckBody {
+    /// Parses the body into a name (inside a stack only) and what to store.
+    pub fn parse(self, place: Place<'_>) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
+        let mut errors = Vec::new();
+        let name = match (place, self.name) {
+            (Place::Single, Some(_)) => {
+                errors.push(FieldError::new(
+                    "name",
+                    "is given by the URL path, not the body",
+                ));
+                None
+            }
+            (Place::Single, None) => None,
+            (Place::InStack(_), None) => {
+                errors.push(FieldError::new("name", "is required"));
+                None
+            }
+            (Place::InStack(_), Some(n)) => parse_name("name", n, &mut errors),
+        };
+        let stack = match (place, self.stack) {
+            (Place::InStack(path_stack), Some(s)) if s != path_stack.as_str() => {
+                errors.push(FieldError::new(
+                    "stack",
+                    format!("must be left out or equal the stack in the path ({path_stack})"),
+                ));
+                None
+            }
+            (Place::InStack(path_stack), _) => Some(path_stack.clone()),
+            (Place::Single, Some(s)) => parse_name("stack", s, &mut errors),
+            (Place::Single, None) => None,
+        };
+        let url = match self.url {
+            None => {
+                errors.push(FieldError::new("url", "is required"));
+                String::new()
+            }
+            Some(url) => {
+                if let Some(reason) = url_problem(&url) {
+                    errors.push(FieldError::new("url", reason));
+                }
+                url
+            }
+        };
+        let mut spec = CheckSpec::with_defaults(url);
+        spec.stack = stack;
+        if let Some(m) = self.method {
+            match Method::parse(&m) {
+                Some(method) => spec.method = method,
+                None => errors.push(FieldError::new(
+                    "method",
+                    format!("must be GET, HEAD, POST or PUT, not {m:?}"),
+                )),
+            }
+        }
+        spec.headers = parse_headers(self.headers.unwrap_or_default(), &mut errors);
+        spec.body = self.body;
+        if spec
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > limits::MAX_BODY_BYTES)
+        {
+            errors.push(FieldError::new(
+                "body",
+                format!("must be at most {} bytes", limits::MAX_BODY_BYTES),
+            ));
+        }
+        spec.basic_auth = self
+            .basic_auth
+            .and_then(|b| parse_basic_auth(b, &mut errors));
+        spec.check_rate = limits::CHECK_RATE.resolve(self.check_rate, &mut errors);
+        spec.timeout = limits::TIMEOUT.resolve(self.timeout, &mut errors);
+        if let Some(items) = self.expected_status
+            && let Some(ranges) = parse_status(items, &mut errors)
+        {
+            spec.expected_status = ranges;
+        }
+        spec.body_contains = keyword("body_contains", self.body_contains, &mut errors);
+        spec.body_not_contains = keyword("body_not_contains", self.body_not_contains, &mut errors);
+        spec.max_response_time_ms =
+            limits::MAX_RESPONSE_TIME_MS.resolve_optional(self.max_response_time_ms, &mut errors);
+        spec.follow_redirects = self.follow_redirects.unwrap_or(false);
+        spec.verify_tls = self.verify_tls.unwrap_or(true);
+        spec.cert_expiry_days =
+            limits::CERT_EXPIRY_DAYS.resolve(self.cert_expiry_days, &mut errors);
+        spec.failures_to_confirm =
+            limits::FAILURES_TO_CONFIRM.resolve(self.failures_to_confirm, &mut errors);
+        spec.successes_to_recover =
+            limits::SUCCESSES_TO_RECOVER.resolve(self.successes_to_recover, &mut errors);
+        spec.retry_interval = limits::RETRY_INTERVAL.resolve(self.retry_interval, &mut errors);
+        spec.contacts = self.contacts.map(|c| parse_contacts(c, &mut errors));
+        spec.reminder_every =
+            limits::REMINDER_EVERY.resolve_optional(self.reminder_every, &mut errors);
+        spec.tags = parse_tags(self.tags.unwrap_or_default(), &mut errors);
+        if errors.is_empty() {
+            errors.extend(spec.relation_errors());
+        }
+        if errors.is_empty() {
+            Ok((
+                name,
+                CheckWrite {
+                    spec,
+                    paused: self.paused,
+                },
+            ))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Parses a name-like value, recording a field error when it is invalid.
+pub(super) fn parse_name<T: TryFrom<String, Error = crate::domain::NameError>>(
+    field: &str,
+    value: String,
+    errors: &mut FieldErrors,
+) -> Option<T> {
+    T::try_from(value)
+        .map_err(|e| errors.push(FieldError::new(field, e.to_string())))
+        .ok()
+}
+
+fn parse_headers(
+    headers: BTreeMap<String, String>,
+    errors: &mut FieldErrors,
+) -> BTreeMap<String, String> {
+    if headers.len() > limits::MAX_HEADERS {
+        errors.push(FieldError::new(
+            "headers",
+            format!("at most {} headers", limits::MAX_HEADERS),
+        ));
+    }
+    let mut parsed = BTreeMap::new();
+    for (name, value) in headers {
+        if let Some(reason) = header_problem(&name, &value) {
+            errors.push(FieldError::new(format!("headers.{name}"), reason));
+        } else if parsed.insert(name.to_ascii_lowercase(), value).is_some() {
+            errors.push(FieldError::new(
+                format!("headers.{name}"),
+                "is given twice (header names ignore case)",
+            ));
+        }
+    }
+    parsed
+}
+
+fn parse_basic_auth(body: BasicAuthBody, errors: &mut FieldErrors) -> Option<BasicAuth> {
+    if body.username.is_empty() || body.username.contains(':') {
+        errors.push(FieldError::new(
+            "basic_auth.username",
+            "must be non-empty and contain no ':'",
+        ));
+        return None;
+    }
+    Some(BasicAuth {
+        username: body.username,
+        password: body.password,
+    })
+}
+
+fn parse_status(items: Vec<StatusItem>, errors: &mut FieldErrors) -> Option<StatusRanges> {
+    if items.is_empty() {
+        errors.push(FieldError::new(
+            "expected_status",
+            "must list at least one code",
+        ));
+        return None;
+    }
+    let mut ranges = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let text = match item {
+            StatusItem::Code(code) => code.to_string(),
+            StatusItem::Text(text) => text,
+        };
+        match StatusRange::parse(&text) {
+            Ok(r) => ranges.push(r),
+            Err(reason) => errors.push(FieldError::new(format!("expected_status[{i}]"), reason)),
+        }
+    }
+    StatusRanges::new(ranges)
+}
+
+fn keyword(field: &str, value: Option<String>, errors: &mut FieldErrors) -> Option<String> {
+    let value = value?;
+    if value.is_empty() || value.len() > limits::MAX_KEYWORD_BYTES {
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1 to {} bytes", limits::MAX_KEYWORD_BYTES),
+        ));
+    }
+    Some(value)
+}
+
+fn parse_contacts(contacts: Vec<String>, errors: &mut FieldErrors) -> Vec<ContactName> {
+    if contacts.len() > limits::MAX_CONTACTS {
+        errors.push(FieldError::new(
+            "contacts",
+            format!("at most {} contacts", limits::MAX_CONTACTS),
+        ));
+    }
+    let mut parsed: Vec<ContactName> = contacts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| parse_name(&format!("contacts[{i}]"), c, errors))
+        .collect();
+    parsed.sort();
+    parsed.dedup();
+    parsed
+}
+
+fn parse_tags(tags: Vec<String>, errors: &mut FieldErrors) -> Vec<Tag> {
+    if tags.len() > limits::MAX_TAGS {
+        errors.push(FieldError::new(
+            "tags",
+            format!("at most {} tags", limits::MAX_TAGS),
+        ));
+    }
+    let mut parsed: Vec<Tag> = tags
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, t)| parse_name(&format!("tags[{i}]"), t, errors))
+        .collect();
+    parsed.sort();
+    parsed.dedup();
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: serde_json::Value) -> CheckBody {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn error_fields(json: serde_json::Value, place: Place<'_>) -> Vec<String> {
+        match body(json).parse(place) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.field).collect(),
+        }
+    }
+
+    #[test]
+    fn url_alone_gives_the_documented_defaults() {
+        let (name, write) = body(serde_json::json!({"url": "http://127.0.0.1/"}))
+            .parse(Place::Single)
+            .unwrap();
+        assert_eq!(name, None);
+        assert_eq!(write.paused, None);
+        assert_eq!(write.spec, CheckSpec::with_defaults("http://127.0.0.1/"));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let fields = error_fields(
+            serde_json::json!({
+                "url": "ftp://x/", "method": "PATCH", "check_rate": 5, "timeout": 100,
+                "expected_status": [200, "abc"], "failures_to_confirm": 0,
+                "tags": ["ok", "Not OK"], "contacts": ["ops", "bad name"],
+                "headers": {"Content-Length": "1"}, "stack": "-x", "name": "n"
+            }),
+            Place::Single,
+        );
+        assert_eq!(
+            fields,
+            vec![
+                "name",
+                "stack",
+                "url",
+                "method",
+                "headers.Content-Length",
+                "check_rate",
+                "timeout",
+                "expected_status[1]",
+                "failures_to_confirm",
+                "contacts[1]",
+                "tags[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn stack_items_need_a_name_and_take_the_path_stack() {
+        let stack: StackName = "acme".parse().unwrap();
+        assert_eq!(
+            error_fields(
+                serde_json::json!({"url": "http://127.0.0.1/"}),
+                Place::InStack(&stack)
+            ),
+            vec!["name"]
+        );
+        assert_eq!(
+            error_fields(
+                serde_json::json!({"name": "a", "url": "http://127.0.0.1/", "stack": "other"}),
+                Place::InStack(&stack)
+            ),
+            vec!["stack"]
+        );
+        let (name, write) = body(serde_json::json!({"name": "a", "url": "http://127.0.0.1/"}))
+            .parse(Place::InStack(&stack))
+            .unwrap();
+        assert_eq!(name.unwrap().as_str(), "a");
+        assert_eq!(write.spec.stack, Some(stack));
+    }
+
+    #[test]
+    fn equivalent_spellings_parse_to_equal_specs() {
+        let a = body(serde_json::json!({
+            "url": "http://127.0.0.1/", "method": "get", "tags": ["b", "a", "a"],
+            "expected_status": ["200-299", 204], "headers": {"X-A": "1"}
+        }));
+        let b = body(serde_json::json!({
+            "url": "http://127.0.0.1/", "method": "GET", "tags": ["a", "b"],
+            "expected_status": ["200-299"], "headers": {"x-a": "1"}
+        }));
+        assert_eq!(
+            a.parse(Place::Single).unwrap().1.spec,
+            b.parse(Place::Single).unwrap().1.spec
+        );
+    }
+
+    #[test]
+    fn relations_are_checked_once_fields_are_valid() {
+        assert_eq!(
+            error_fields(
+                serde_json::json!({"url": "http://127.0.0.1/", "check_rate": 10, "retry_interval": 20}),
+                Place::Single
+            ),
+            vec!["retry_interval"]
+        );
+        assert_eq!(
+            error_fields(
+                serde_json::json!({"url": "http://127.0.0.1/", "expected_status": []}),
+                Place::Single
+            ),
+            vec!["expected_status"]
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! `/api/v1/checks`: register (upsert), read, list, pause, resume and delete single checks.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::ApiState;
+use super::auth::{CanRead, CanWrite};
+use super::check_body::{CheckBody, Place, parse_name};
+use super::json::parse_body;
+use super::problem::{ApiError, Problem};
+use super::view::{CheckChange, CheckPage, CheckView, Deleted};
+use crate::domain::{CheckName, FieldError, Timestamp};
+use crate::store::{CheckFilter, Upsert};
+
+/// Default and largest page of `GET /checks`.
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1_000;
+
+/// Parses a path segment as a check name, or a 422 naming the field.
+pub(super) fn check_name(raw: String) -> Result<CheckName, ApiError> {
+    CheckName::try_from(raw).map_err(|e| ApiError::invalid("name", e.to_string()))
+}
+
+fn not_found(name: &CheckName) -> ApiError {
+    ApiError::NotFound(format!("there is no check named {name}"))
+}
+
+/// Create or update a check by name
+///
+/// The body is the whole check without its name; fields left out take their defaults
+/// (except `paused`, which keeps its value). An identical body writes nothing and answers
+/// `changed: false`.
+#[utoipa::path(put, path = "/api/v1/checks/{name}", tag = "checks",
+    params(("name" = String, Path, description = "Check name, `[a-z0-9][a-z0-9._-]{0,127}`")),
+    request_body = CheckBody,
+    responses(
+        (status = 201, description = "Created", body = CheckChange),
+        (status = 200, description = "Updated or unchanged", body = CheckChange),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Read-only token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn put_check(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<CheckChange>), ApiError> {
+    let name = check_name(name);
+    let body = parse_body::<CheckBody>(&headers, body);
+    let (name, body) = match (name, body) {
+        (Ok(n), Ok(b)) => (n, b),
+        (Err(ApiError::Invalid(mut a)), Err(ApiError::Invalid(b))) => {
+            a.extend(b);
+            return Err(ApiError::Invalid(a));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let (_, write) = body.parse(Place::Single).map_err(ApiError::Invalid)?;
+    let outcome = state
+        .store
+        .upsert_check(&name, write, Timestamp::now())
+        .await?;
+    let status = match outcome {
+        Upsert::Created(_) => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    let changed = !matches!(outcome, Upsert::Unchanged(_));
+    Ok((
+        status,
+        Json(CheckChange {
+            changed,
+            check: outcome.check().into(),
+        }),
+    ))
+}
+
+/// Read one check
+#[utoipa::path(get, path = "/api/v1/checks/{name}", tag = "checks",
+    params(("name" = String, Path, description = "Check name")),
+    responses(
+        (status = 200, body = CheckView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_check(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(name): Path<String>,
+) -> Result<Json<CheckView>, ApiError> {
+    let name = check_name(name)?;
+    let check = state
+        .store
+        .get_check(&name)
+        .await?
+        .ok_or_else(|| not_found(&name))?;
+    Ok(Json((&check).into()))
+}
+
+/// Delete a check (idempotent: deleting a missing check answers `changed: false`)
+#[utoipa::path(delete, path = "/api/v1/checks/{name}", tag = "checks",
+    params(("name" = String, Path, description = "Check name")),
+    responses((status = 200, body = Deleted)),
+    security(("bearer" = [])))]
+pub async fn delete_check(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(name): Path<String>,
+) -> Result<Json<Deleted>, ApiError> {
+    let name = check_name(name)?;
+    let existed = state.store.delete_check(&name).await?;
+    Ok(Json(Deleted {
+        changed: existed,
+        deleted: if existed {
+            vec![name.to_string()]
+        } else {
+            Vec::new()
+        },
+    }))
+}
+
+/// Filters and paging of `GET /checks`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only checks of this stack.
+    stack: Option<String>,
+    /// Only checks with this tag.
+    tag: Option<String>,
+    /// Only paused (true) or only active (false) checks.
+    paused: Option<bool>,
+    /// Page size, 1-1000 (default 100).
+    limit: Option<u32>,
+    /// Start after this check name (the previous page's `next_after`).
+    after: Option<String>,
+}
+
+/// List checks, by name, filtered and paginated
+#[utoipa::path(get, path = "/api/v1/checks", tag = "checks", params(ListQuery),
+    responses(
+        (status = 200, body = CheckPage),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_checks(
+    State(state): State<ApiState>,
+    _: CanRead,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<CheckPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid("(query)", e.body_text()))?;
+    let mut errors = Vec::new();
+    let filter = CheckFilter {
+        stack: query
+            .stack
+            .and_then(|v| parse_name("stack", v, &mut errors)),
+        tag: query.tag.and_then(|v| parse_name("tag", v, &mut errors)),
+        paused: query.paused,
+    };
+    let after: Option<CheckName> = query
+        .after
+        .and_then(|v| parse_name("after", v, &mut errors));
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        errors.push(FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let mut checks = state
+        .store
+        .list_checks(&filter, after.as_ref(), limit + 1)
+        .await?;
+    let next_after = if checks.len() > limit as usize {
+        checks.truncate(limit as usize);
+        checks.last().map(|c| c.name.to_string())
+    } else {
+        None
+    };
+    Ok(Json(CheckPage {
+        checks: checks.iter().map(CheckView::from).collect(),
+        next_after,
+    }))
+}
+
+async fn set_paused(
+    state: &ApiState,
+    name: String,
+    paused: bool,
+) -> Result<Json<CheckChange>, ApiError> {
+    let name = check_name(name)?;
+    let (check, changed) = state
+        .store
+        .set_paused(&name, paused, Timestamp::now())
+        .await?
+        .ok_or_else(|| not_found(&name))?;
+    Ok(Json(CheckChange {
+        changed,
+        check: (&check).into(),
+    }))
+}
+
+/// Pause a check: no probes, no alerts, until it is resumed
+#[utoipa::path(post, path = "/api/v1/checks/{name}/pause", tag = "checks",
+    params(("name" = String, Path, description = "Check name")),
+    responses(
+        (status = 200, body = CheckChange),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn pause_check(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(name): Path<String>,
+) -> Result<Json<CheckChange>, ApiError> {
+    set_paused(&state, name, true).await
+}
+
+/// Resume a paused check
+#[utoipa::path(post, path = "/api/v1/checks/{name}/resume", tag = "checks",
+    params(("name" = String, Path, description = "Check name")),
+    responses(
+        (status = 200, body = CheckChange),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn resume_check(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(name): Path<String>,
+) -> Result<Json<CheckChange>, ApiError> {
+    set_paused(&state, name, false).await
+}

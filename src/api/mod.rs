@@ -1,0 +1,128 @@
+//! The HTTP API (axum): routes, bearer auth, request validation, problem+json errors and
+//! the OpenAPI document, which is generated from the same route table that serves requests.
+
+mod auth;
+mod check_body;
+mod checks;
+mod health;
+mod json;
+mod problem;
+mod stacks;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::{Role, Tokens};
+pub use check_body::{CheckBody, StatusItem};
+pub use json::MAX_BODY_BYTES;
+pub use problem::{ApiError, Problem, ProblemField};
+
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub tokens: Arc<Tokens>,
+    openapi: Arc<String>,
+}
+
+/// Builds the application's router: every route, its auth, limits and error shapes.
+pub fn router(store: Store, tokens: Tokens, request_timeout: Duration) -> Router {
+    let (router, openapi) = api_routes().split_for_parts();
+    let state = ApiState {
+        store,
+        tokens: Arc::new(tokens),
+        openapi: Arc::new(openapi_json(openapi)),
+    };
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The route table: each `routes!` call registers handlers and their documentation at once.
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(base_document())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi))
+        .routes(routes!(checks::list_checks))
+        .routes(routes!(
+            checks::put_check,
+            checks::get_check,
+            checks::delete_check
+        ))
+        .routes(routes!(checks::pause_check))
+        .routes(routes!(checks::resume_check))
+        .routes(routes!(
+            stacks::put_stack,
+            stacks::get_stack,
+            stacks::delete_stack
+        ))
+}
+
+fn base_document() -> OpenApi {
+    let mut doc = OpenApi::new(
+        InfoBuilder::new()
+            .title("stackwatch")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(Some(
+                "Register uptime checks and whole stacks of checks; read their state.",
+            ))
+            .build(),
+        utoipa::openapi::Paths::new(),
+    );
+    let mut components = utoipa::openapi::Components::new();
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc.components = Some(components);
+    doc
+}
+
+fn openapi_json(doc: OpenApi) -> String {
+    doc.to_pretty_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot render the OpenAPI document");
+        "{}".to_owned()
+    })
+}
+
+/// The OpenAPI 3.1 document of this API
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi(State(state): State<ApiState>) -> Response {
+    let mut response = state.openapi.as_str().to_owned().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

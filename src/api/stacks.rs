@@ -1,0 +1,144 @@
+//! `/api/v1/stacks`: declare the complete set of one stack's checks, read it, delete it.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ApiState;
+use super::auth::{CanRead, CanWrite};
+use super::check_body::{CheckBody, Place};
+use super::json::parse_body;
+use super::problem::{ApiError, Problem};
+use super::view::{CheckView, Deleted, StackChange, StackView};
+use crate::domain::{FieldError, StackName, Timestamp};
+use crate::store::StoreError;
+
+/// Most checks one stack may declare.
+const MAX_STACK_CHECKS: usize = 1_000;
+
+/// The body of `PUT /stacks/{stack}`: every check the stack must hold.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StackBody {
+    /// The checks, each with its `name`; checks of the stack not listed are deleted.
+    pub checks: Vec<CheckBody>,
+}
+
+fn stack_name(raw: String) -> Result<StackName, ApiError> {
+    StackName::try_from(raw).map_err(|e| ApiError::invalid("stack", e.to_string()))
+}
+
+/// Make a stack hold exactly the given checks
+///
+/// Creates, updates and deletes in one transaction; on any invalid check nothing is
+/// written. A check that belongs to another stack is refused with 409.
+#[utoipa::path(put, path = "/api/v1/stacks/{stack}", tag = "stacks",
+    params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`")),
+    request_body = StackBody,
+    responses(
+        (status = 200, body = StackChange),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A check belongs to another stack", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn put_stack(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(stack): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<StackChange>, ApiError> {
+    let stack = stack_name(stack)?;
+    let body: StackBody = parse_body(&headers, body)?;
+    if body.checks.len() > MAX_STACK_CHECKS {
+        return Err(ApiError::invalid(
+            "checks",
+            format!("at most {MAX_STACK_CHECKS} checks per stack"),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut desired = Vec::with_capacity(body.checks.len());
+    let mut seen = HashSet::new();
+    for (i, check) in body.checks.into_iter().enumerate() {
+        let prefix = format!("checks[{i}]");
+        match check.parse(Place::InStack(&stack)) {
+            Ok((Some(name), write)) => {
+                if !seen.insert(name.clone()) {
+                    errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
+                }
+                desired.push((name, write));
+            }
+            Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
+            Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    match state
+        .store
+        .sync_stack(&stack, desired, Timestamp::now())
+        .await
+    {
+        Ok(sync) => Ok(Json(sync.into())),
+        Err(StoreError::OwnedByOtherStack { index, name, owner }) => {
+            Err(ApiError::Conflict(vec![FieldError::new(
+                format!("checks[{index}].name"),
+                format!("check {name} belongs to stack {owner}; delete it there first"),
+            )]))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Read a stack's checks
+#[utoipa::path(get, path = "/api/v1/stacks/{stack}", tag = "stacks",
+    params(("stack" = String, Path, description = "Stack name")),
+    responses(
+        (status = 200, body = StackView),
+        (status = 404, description = "No check belongs to this stack", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_stack(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(stack): Path<String>,
+) -> Result<Json<StackView>, ApiError> {
+    let stack = stack_name(stack)?;
+    let checks = state.store.stack_checks(&stack).await?;
+    if checks.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no check belongs to stack {stack}"
+        )));
+    }
+    Ok(Json(StackView {
+        stack: stack.to_string(),
+        checks: checks.iter().map(CheckView::from).collect(),
+    }))
+}
+
+/// Delete every check of a stack (idempotent)
+#[utoipa::path(delete, path = "/api/v1/stacks/{stack}", tag = "stacks",
+    params(("stack" = String, Path, description = "Stack name")),
+    responses((status = 200, body = Deleted)),
+    security(("bearer" = [])))]
+pub async fn delete_stack(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(stack): Path<String>,
+) -> Result<Json<Deleted>, ApiError> {
+    let stack = stack_name(stack)?;
+    let deleted = state.store.delete_stack(&stack).await?;
+    Ok(Json(Deleted {
+        changed: !deleted.is_empty(),
+        deleted: deleted.into_iter().map(String::from).collect(),
+    }))
+}

@@ -1,0 +1,47 @@
+//! The generated admin token: when no admin token is configured, the first start writes a
+//! random one to `<data_dir>/admin.token` (mode 0600) and later starts read it back.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::settings::{MIN_TOKEN_LEN, Secret};
+
+/// File name of the generated token inside the data directory.
+pub const FILE_NAME: &str = "admin.token";
+
+/// Reads the generated token, creating it first when it does not exist.
+pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let token = text.trim();
+            anyhow::ensure!(
+                token.len() >= MIN_TOKEN_LEN,
+                "{} holds no valid token; delete it to generate a new one",
+                path.display()
+            );
+            tracing::info!(path = %path.display(), "using the generated admin token");
+            return Ok(Secret::new(token));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "{token}").with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "no admin token is configured: generated one and wrote it to this file (mode 0600)"
+    );
+    Ok(Secret::new(token))
+}

@@ -1,0 +1,126 @@
+//! The composition root: builds the store, the API and the listener from `Settings`, runs
+//! them until a shutdown signal, and closes everything in order.
+
+mod admin_token;
+pub mod healthcheck;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, Tokens};
+use crate::settings::Settings;
+use crate::store::{Store, StoreOptions};
+
+/// A built application: bound to its port, database open, ready to serve.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    shutdown_grace: Duration,
+}
+
+impl App {
+    /// Opens the data directory and database, prepares tokens and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let data_dir = &settings.server.data_dir;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        let store = open_store(&settings).await?;
+        let mut admin = settings.auth.admin_tokens.clone();
+        if admin.is_empty() {
+            admin.push(admin_token::load_or_create(data_dir)?);
+        }
+        let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
+        let listener = TcpListener::bind(settings.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+        let router = api::router(
+            store.clone(),
+            tokens,
+            Duration::from_secs(settings.server.request_timeout),
+        );
+        Ok(Self {
+            listener,
+            router,
+            store,
+            shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
+        })
+    }
+
+    /// The address the API is listening on (useful with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
+    /// finish (up to the configured grace) and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let stop_signal = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop_signal.cancel();
+        });
+        tracing::info!(addr = %self.local_addr()?, "stackwatch is listening");
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let grace = self.shutdown_grace;
+        let result = tokio::select! {
+            result = serve => result.context("the HTTP server failed"),
+            () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period; stopping anyway");
+                Ok(())
+            }
+        };
+        self.store.close().await;
+        tracing::info!("stackwatch stopped");
+        result
+    }
+}
+
+/// Opens the database and applies migrations (also what `stackwatch migrate` does).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let path = settings.database_path();
+    Store::open(
+        &path,
+        &StoreOptions {
+            busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+            read_connections: settings.database.read_connections,
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,310 @@
+//! A check: what to probe, how, what counts as up, and whom to tell. `CheckSpec` is the
+//! validated, fully resolved configuration (defaults applied) that the store keeps.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::field::{FieldError, FieldErrors, limits};
+use super::{CheckName, ContactName, StackName, StatusRanges, Tag, Timestamp};
+
+/// Row id of a check in the store; compact key for results and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CheckId(pub i64);
+
+/// HTTP method a probe sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+}
+
+impl Method {
+    /// Parses a method name, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Some(Self::Get),
+            "HEAD" => Some(Self::Head),
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            _ => None,
+        }
+    }
+
+    /// The method's canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+        }
+    }
+
+    /// Whether a request body makes sense with this method.
+    pub fn takes_body(self) -> bool {
+        matches!(self, Self::Post | Self::Put)
+    }
+}
+
+/// Credentials for HTTP basic authentication of a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: String,
+}
+
+/// The validated configuration of one check, every default applied. Durations are seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSpec {
+    /// The http or https URL to probe.
+    pub url: String,
+    /// The method to send.
+    pub method: Method,
+    /// Extra request headers, names lowercased.
+    pub headers: BTreeMap<String, String>,
+    /// Request body, only with POST or PUT.
+    pub body: Option<String>,
+    /// Basic authentication credentials.
+    pub basic_auth: Option<BasicAuth>,
+    /// Seconds between the starts of two probes.
+    pub check_rate: u32,
+    /// Seconds one probe may take in all.
+    pub timeout: u32,
+    /// Status codes that count as up.
+    pub expected_status: StatusRanges,
+    /// The first 64 KiB of the body must contain this.
+    pub body_contains: Option<String>,
+    /// The first 64 KiB of the body must not contain this.
+    pub body_not_contains: Option<String>,
+    /// A slower answer counts as down (milliseconds).
+    pub max_response_time_ms: Option<u32>,
+    /// Follow redirects (up to 10 hops) instead of judging the redirect itself.
+    pub follow_redirects: bool,
+    /// Reject invalid certificates.
+    pub verify_tls: bool,
+    /// Warn this many days before the certificate expires; 0 turns the warning off.
+    pub cert_expiry_days: u32,
+    /// Consecutive failures before the check is DOWN.
+    pub failures_to_confirm: u32,
+    /// Consecutive successes before the check is UP again.
+    pub successes_to_recover: u32,
+    /// Seconds before re-probing after an unconfirmed failure.
+    pub retry_interval: u32,
+    /// Notifiers to alert; `None` means the configured default contacts.
+    pub contacts: Option<Vec<ContactName>>,
+    /// Seconds between repeated DOWN alerts while down; `None` sends one.
+    pub reminder_every: Option<u32>,
+    /// The stack this check belongs to.
+    pub stack: Option<StackName>,
+    /// Labels for filtering, sorted and without duplicates.
+    pub tags: Vec<Tag>,
+}
+
+impl CheckSpec {
+    /// A spec for `url` with every other field at its default.
+    pub fn with_defaults(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            method: Method::Get,
+            headers: BTreeMap::new(),
+            body: None,
+            basic_auth: None,
+            check_rate: limits::CHECK_RATE.default,
+            timeout: limits::TIMEOUT.default,
+            expected_status: StatusRanges::default_up(),
+            body_contains: None,
+            body_not_contains: None,
+            max_response_time_ms: None,
+            follow_redirects: false,
+            verify_tls: true,
+            cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
+            failures_to_confirm: limits::FAILURES_TO_CONFIRM.default,
+            successes_to_recover: limits::SUCCESSES_TO_RECOVER.default,
+            retry_interval: limits::RETRY_INTERVAL.default,
+            contacts: None,
+            reminder_every: None,
+            stack: None,
+            tags: Vec::new(),
+        }
+    }
+
+    /// Rules that tie fields together; each field on its own is checked where it is parsed.
+    pub fn relation_errors(&self) -> FieldErrors {
+        let mut errors = Vec::new();
+        if self.body.is_some() && !self.method.takes_body() {
+            errors.push(FieldError::new(
+                "body",
+                format!(
+                    "a body needs method POST or PUT, not {}",
+                    self.method.as_str()
+                ),
+            ));
+        }
+        if let Some(ms) = self.max_response_time_ms
+            && u64::from(ms) >= u64::from(self.timeout) * 1_000
+        {
+            errors.push(FieldError::new(
+                "max_response_time_ms",
+                format!("must be below the timeout ({} s)", self.timeout),
+            ));
+        }
+        if self.retry_interval > self.check_rate {
+            errors.push(FieldError::new(
+                "retry_interval",
+                format!("must not exceed check_rate ({} s)", self.check_rate),
+            ));
+        }
+        if let (Some(yes), Some(no)) = (&self.body_contains, &self.body_not_contains)
+            && yes == no
+        {
+            errors.push(FieldError::new(
+                "body_not_contains",
+                "is the same as body_contains, so the check could never be up",
+            ));
+        }
+        errors
+    }
+}
+
+/// A stored check: its identity, its configuration and when it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub id: CheckId,
+    pub name: CheckName,
+    pub spec: CheckSpec,
+    /// Not probed and not alerting while true.
+    pub paused: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Why `url` cannot be probed, if it cannot: http or https, a host, no credentials.
+pub fn url_problem(url: &str) -> Option<String> {
+    if url.len() > limits::MAX_URL_BYTES {
+        return Some(format!("must be at most {} bytes", limits::MAX_URL_BYTES));
+    }
+    let parsed = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("is not a valid URL ({e})")),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!(
+            "scheme must be http or https, not {}",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Some("must name a host".to_owned());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some("must not contain credentials; use basic_auth".to_owned());
+    }
+    None
+}
+
+/// Headers that describe the message framing or the connection; the prober sets them.
+const RESERVED_HEADERS: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Why a custom header cannot be sent, if it cannot.
+pub fn header_problem(name: &str, value: &str) -> Option<String> {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Some("is not a valid header name".to_owned());
+    }
+    if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Some("is set by the prober and cannot be overridden".to_owned());
+    }
+    if http::HeaderValue::from_str(value).is_err() {
+        return Some("value must be visible ASCII without line breaks".to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(errors: &FieldErrors) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn defaults_have_no_relation_errors() {
+        assert!(
+            CheckSpec::with_defaults("http://127.0.0.1/")
+                .relation_errors()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn relation_errors_name_each_field() {
+        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
+        spec.body = Some("x".into());
+        spec.max_response_time_ms = Some(10_000);
+        spec.retry_interval = 61;
+        spec.body_contains = Some("ok".into());
+        spec.body_not_contains = Some("ok".into());
+        assert_eq!(
+            fields(&spec.relation_errors()),
+            vec![
+                "body",
+                "max_response_time_ms",
+                "retry_interval",
+                "body_not_contains"
+            ]
+        );
+        spec.method = Method::Post;
+        spec.max_response_time_ms = Some(9_999);
+        spec.retry_interval = 60;
+        spec.body_not_contains = None;
+        assert!(spec.relation_errors().is_empty());
+    }
+
+    #[test]
+    fn url_problem_accepts_only_probeable_urls() {
+        let cases: &[(&str, bool)] = &[
+            ("http://127.0.0.1:8080/healthz", true),
+            ("https://acme.example/readiness?full=1", true),
+            ("ftp://acme.example/", false),
+            ("acme.example/readiness", false),
+            ("http://user:pw@acme.example/", false),
+            ("http://", false),
+        ];
+        for (url, ok) in cases {
+            assert_eq!(
+                url_problem(url).is_none(),
+                *ok,
+                "{url}: {:?}",
+                url_problem(url)
+            );
+        }
+    }
+
+    #[test]
+    fn header_problem_rejects_framing_and_bad_values() {
+        assert_eq!(header_problem("X-Probe", "stackwatch"), None);
+        assert!(header_problem("Content-Length", "3").is_some());
+        assert!(header_problem("bad name", "x").is_some());
+        assert!(header_problem("X-Probe", "a\r\nb").is_some());
+    }
+
+    #[test]
+    fn method_parses_any_case() {
+        assert_eq!(Method::parse("head"), Some(Method::Head));
+        assert_eq!(Method::parse("PUT"), Some(Method::Put));
+        assert_eq!(Method::parse("DELETE"), None);
+    }
+}

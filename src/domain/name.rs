@@ -1,0 +1,175 @@
+//! Names that identify things: checks, stacks, tags and contacts. Each is a newtype that can
+//! only hold a valid value, so the rest of the code never re-checks a bare string.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a valid name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+    #[error("must start with a lowercase letter or a digit")]
+    BadStart,
+    #[error("may only contain {allowed}; found {found:?}")]
+    BadChar { allowed: &'static str, found: char },
+}
+
+/// The character rules of one kind of name.
+struct Rule {
+    max: usize,
+    allowed: &'static str,
+    extra: &'static [char],
+}
+
+impl Rule {
+    fn check(&self, s: &str) -> Result<(), NameError> {
+        let mut chars = s.chars();
+        let first = chars.next().ok_or(NameError::Empty)?;
+        if s.len() > self.max {
+            return Err(NameError::TooLong { max: self.max });
+        }
+        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+            return Err(NameError::BadStart);
+        }
+        let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || self.extra.contains(&c);
+        match chars.find(|c| !ok(*c)) {
+            Some(found) => Err(NameError::BadChar {
+                allowed: self.allowed,
+                found,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+const NAME_RULE: Rule = Rule {
+    max: 128,
+    allowed: "lowercase letters, digits, '.', '_' and '-'",
+    extra: &['.', '_', '-'],
+};
+const TAG_RULE: Rule = Rule {
+    max: 64,
+    allowed: "lowercase letters, digits, '.', '_', '-', ':' and '='",
+    extra: &['.', '_', '-', ':', '='],
+};
+const CONTACT_RULE: Rule = Rule {
+    max: 64,
+    allowed: "lowercase letters, digits, '.', '_' and '-'",
+    extra: &['.', '_', '-'],
+};
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $rule:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The name as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
+                $rule.check(&s)?;
+                Ok(Self(s))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::try_from(s.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A check's unique name, `[a-z0-9][a-z0-9._-]{0,127}`: the key automation upserts by.
+    CheckName,
+    NAME_RULE
+);
+name_type!(
+    /// The name of a customer stack that owns a set of checks; same rule as check names.
+    StackName,
+    NAME_RULE
+);
+name_type!(
+    /// A free label for filtering, `[a-z0-9][a-z0-9._:=-]{0,63}` (e.g. `env:prod`).
+    Tag,
+    TAG_RULE
+);
+name_type!(
+    /// The name of a configured notifier that alerts are sent to.
+    ContactName,
+    CONTACT_RULE
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_follow_the_documented_pattern() {
+        let cases: &[(&str, bool)] = &[
+            ("acme-readiness", true),
+            ("0", true),
+            ("a.b_c-d", true),
+            (&"a".repeat(128), true),
+            (&"a".repeat(129), false),
+            ("", false),
+            ("-acme", false),
+            (".acme", false),
+            ("Acme", false),
+            ("acme readiness", false),
+            ("acme/readiness", false),
+            ("acme:x", false),
+            ("ünï", false),
+        ];
+        for (input, valid) in cases {
+            assert_eq!(
+                input.parse::<CheckName>().is_ok(),
+                *valid,
+                "check name {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tags_allow_key_value_forms() {
+        assert!("env:prod".parse::<Tag>().is_ok());
+        assert!("tier=1".parse::<Tag>().is_ok());
+        assert_eq!(
+            "Env".parse::<Tag>(),
+            Err(NameError::BadStart),
+            "uppercase start"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_offending_character() {
+        let err = "acme readiness".parse::<CheckName>().unwrap_err();
+        assert!(err.to_string().contains("' '"), "{err}");
+    }
+}

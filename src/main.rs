@@ -1,0 +1,125 @@
+//! The `stackwatch` command: parse the command line, load settings, run the chosen command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use stackwatch::app::{self, App};
+use stackwatch::settings::{Overrides, Settings};
+use stackwatch::telemetry;
+
+/// Exit code for a configuration that cannot be used.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "stackwatch",
+    version,
+    about = "Self-hosted uptime checker with a REST API for automation",
+    after_help = "Examples:
+  stackwatch                                   serve on 127.0.0.1:8080 with data in ./data
+  stackwatch serve --listen 0.0.0.0:8080 --data-dir /var/lib/stackwatch
+  stackwatch serve --config /etc/stackwatch.toml
+  stackwatch migrate --data-dir /var/lib/stackwatch
+  stackwatch healthcheck --url http://127.0.0.1:8080/healthz
+
+Configuration layers: config/default.toml (built in), --config or STACKWATCH_CONFIG,
+STACKWATCH__SECTION__KEY variables, STACKWATCH_LISTEN / STACKWATCH_DATA_DIR /
+STACKWATCH_ADMIN_TOKEN / STACKWATCH_READ_TOKEN, then these flags."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Configuration file laid over the built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Directory for the database and the generated admin token.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Create or upgrade the database, then exit.
+    Migrate,
+    /// Exit 0 when the service's /healthz answers (for a container HEALTHCHECK).
+    Healthcheck {
+        /// URL to check; by default /healthz on the configured listen address.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config_file: cli.config,
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+    };
+    let settings = match Settings::load(&overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("stackwatch: invalid configuration:\n{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stackwatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    match runtime.block_on(run(command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stackwatch: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            App::build(settings)
+                .await?
+                .run_until_stopped(app::shutdown_signal())
+                .await
+        }
+        Command::Migrate => {
+            telemetry::init(&settings.log);
+            let store = app::open_store(&settings).await?;
+            store.close().await;
+            println!(
+                "database {} is up to date",
+                settings.database_path().display()
+            );
+            Ok(())
+        }
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(|| default_health_url(settings.server.listen));
+            app::healthcheck::check(&url).await
+        }
+    }
+}
+
+/// `/healthz` on the listen address, reached through loopback when it listens on all.
+fn default_health_url(listen: SocketAddr) -> String {
+    let ip = match listen {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => "127.0.0.1".to_owned(),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => "[::1]".to_owned(),
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    format!("http://{ip}:{}/healthz", listen.port())
+}

@@ -1,0 +1,318 @@
+//! Configuration: the built-in defaults (config/default.toml), an optional file, environment
+//! variables and command-line flags, layered and validated into `Settings`. This is the only
+//! module that reads the environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::Deserialize;
+
+/// The built-in layer: every key with its default, compiled in so the binary runs alone.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Shortest accepted API token, so a guessable one is refused at start.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Everything stackwatch is configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+/// `[server]`: where the API listens and where data lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the HTTP API binds; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Directory for the database file and the generated admin token.
+    pub data_dir: PathBuf,
+    /// Seconds a request may take.
+    pub request_timeout: u64,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub shutdown_grace: u64,
+}
+
+/// `[auth]`: bearer tokens by role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Tokens that may read and write.
+    pub admin_tokens: Vec<Secret>,
+    /// Tokens that may only read.
+    pub read_tokens: Vec<Secret>,
+}
+
+/// `[database]`: SQLite connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Milliseconds to wait for a lock held elsewhere.
+    pub busy_timeout_ms: u64,
+    /// Size of the read pool.
+    pub read_connections: u32,
+}
+
+/// `[log]`: what is logged and how.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter directive, e.g. `info`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret string (an API token): compared and used, never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for comparison or for writing it where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--listen ADDR`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir DIR`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The configuration could not be loaded; one line per problem, naming source and key.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", problems.join("\n"))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+impl SettingsError {
+    fn one(problem: String) -> Self {
+        Self {
+            problems: vec![problem],
+        }
+    }
+}
+
+impl Settings {
+    /// Loads every layer: defaults, the config file, the environment, then `overrides`.
+    pub fn load(overrides: &Overrides) -> Result<Self, SettingsError> {
+        let config_file = overrides
+            .config_file
+            .clone()
+            .or_else(|| std::env::var_os("STACKWATCH_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = &config_file {
+            figment = figment.merge(config_file_layer(path)?);
+        }
+        figment = figment
+            .merge(Env::prefixed("STACKWATCH__").split("__"))
+            .merge(Env::raw().filter_map(|key| {
+                if key == "STACKWATCH_LISTEN" {
+                    Some("server.listen".into())
+                } else if key == "STACKWATCH_DATA_DIR" {
+                    Some("server.data_dir".into())
+                } else {
+                    None
+                }
+            }));
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen.to_string()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("server.data_dir", dir));
+        }
+        let mut settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        settings.add_env_tokens();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults alone, as a starting point for tests and tools.
+    pub fn defaults() -> Result<Self, SettingsError> {
+        let settings: Settings = Figment::from(Toml::string(DEFAULT_TOML))
+            .extract()
+            .map_err(describe_figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Path of the SQLite database inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.server.data_dir.join("stackwatch.db")
+    }
+
+    // Tokens are read raw: figment would parse an all-digit token as a number.
+    fn add_env_tokens(&mut self) {
+        if let Ok(token) = std::env::var("STACKWATCH_ADMIN_TOKEN") {
+            self.auth.admin_tokens.push(Secret(token));
+        }
+        if let Ok(token) = std::env::var("STACKWATCH_READ_TOKEN") {
+            self.auth.read_tokens.push(Secret(token));
+        }
+    }
+
+    /// Checks what types alone cannot: ranges, token strength, the log filter.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        let mut range = |key: &str, value: u64, lo: u64, hi: u64| {
+            if !(lo..=hi).contains(&value) {
+                problems.push(format!("{key}: must be between {lo} and {hi}, got {value}"));
+            }
+        };
+        range(
+            "server.request_timeout",
+            self.server.request_timeout,
+            1,
+            300,
+        );
+        range("server.shutdown_grace", self.server.shutdown_grace, 0, 300);
+        range(
+            "database.busy_timeout_ms",
+            self.database.busy_timeout_ms,
+            100,
+            60_000,
+        );
+        range(
+            "database.read_connections",
+            u64::from(self.database.read_connections),
+            1,
+            64,
+        );
+        for (key, tokens) in [
+            ("auth.admin_tokens", &self.auth.admin_tokens),
+            ("auth.read_tokens", &self.auth.read_tokens),
+        ] {
+            for (i, token) in tokens.iter().enumerate() {
+                if let Some(reason) = token_problem(token.expose()) {
+                    problems.push(format!("{key}[{i}]: {reason}"));
+                }
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            problems.push(format!("log.level: not a valid filter ({e})"));
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            problems.push("server.data_dir: must not be empty".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError { problems })
+        }
+    }
+}
+
+fn token_problem(token: &str) -> Option<String> {
+    if token.len() < MIN_TOKEN_LEN {
+        Some(format!("a token needs at least {MIN_TOKEN_LEN} characters"))
+    } else if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        Some("a token may only contain visible ASCII characters".to_owned())
+    } else {
+        None
+    }
+}
+
+fn config_file_layer(path: &Path) -> Result<Figment, SettingsError> {
+    if !path.is_file() {
+        return Err(SettingsError::one(format!(
+            "{}: the configuration file does not exist or is not a file",
+            path.display()
+        )));
+    }
+    Ok(Figment::from(Toml::file_exact(path)))
+}
+
+/// One line per figment error: where the value came from, which key, and why.
+fn describe_figment_error(error: figment::Error) -> SettingsError {
+    let problems = error
+        .into_iter()
+        .map(|e| {
+            let mut path = e.path.clone();
+            if let figment::error::Kind::UnknownField(field, _) = &e.kind
+                && path.last() != Some(field)
+            {
+                path.push(field.clone());
+            }
+            let source = match &e.metadata {
+                Some(md) => match &md.source {
+                    Some(figment::Source::File(file)) => file.display().to_string(),
+                    _ => md.name.to_string(),
+                },
+                None => "configuration".to_owned(),
+            };
+            let key = if path.is_empty() {
+                "(top level)".to_owned()
+            } else {
+                path.join(".")
+            };
+            format!("{source}: {key}: {}", e.kind)
+        })
+        .collect();
+    SettingsError { problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_are_valid_and_safe() {
+        let settings = Settings::defaults().unwrap();
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.server.data_dir, PathBuf::from("./data"));
+        assert!(settings.auth.admin_tokens.is_empty());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("super-secret-token-value");
+        assert!(!format!("{s:?}").contains("super"));
+    }
+
+    #[test]
+    fn validate_reports_every_problem() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.server.request_timeout = 0;
+        settings.auth.read_tokens = vec![Secret::new("short")];
+        settings.log.level = "info,=[".to_owned();
+        let err = settings.validate().unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 3, "{text}");
+        assert!(text.contains("server.request_timeout"), "{text}");
+        assert!(text.contains("auth.read_tokens[0]"), "{text}");
+        assert!(text.contains("log.level"), "{text}");
+    }
+}

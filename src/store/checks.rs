@@ -1,0 +1,253 @@
+//! Checks: insert-or-update by name with change detection, reads, lists, pause and delete.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{Store, StoreError};
+use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Timestamp};
+
+/// A check as a client wants it stored.
+#[derive(Debug, Clone)]
+pub struct CheckWrite {
+    /// The full configuration.
+    pub spec: CheckSpec,
+    /// `Some` sets the paused flag; `None` keeps the stored one (false for a new check), so a
+    /// redeploy does not resume a check someone paused by hand.
+    pub paused: Option<bool>,
+}
+
+/// What an insert-or-update did.
+#[derive(Debug, Clone)]
+pub enum Upsert {
+    Created(Check),
+    Updated(Check),
+    Unchanged(Check),
+}
+
+impl Upsert {
+    /// The check as it is stored now.
+    pub fn check(&self) -> &Check {
+        match self {
+            Self::Created(c) | Self::Updated(c) | Self::Unchanged(c) => c,
+        }
+    }
+}
+
+/// Which checks a list returns; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct CheckFilter {
+    pub stack: Option<StackName>,
+    pub tag: Option<Tag>,
+    pub paused: Option<bool>,
+}
+
+#[derive(FromRow)]
+struct CheckRow {
+    id: i64,
+    name: String,
+    paused: bool,
+    spec: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<CheckRow> for Check {
+    type Error = StoreError;
+
+    fn try_from(row: CheckRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            name: row.name.clone(),
+            reason,
+        };
+        let spec: CheckSpec =
+            serde_json::from_str(&row.spec).map_err(|e| corrupt(e.to_string()))?;
+        let name = row.name.parse().map_err(|e| corrupt(format!("{e}")))?;
+        Ok(Check {
+            id: CheckId(row.id),
+            name,
+            spec,
+            paused: row.paused,
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+        })
+    }
+}
+
+const SELECT_CHECK: &str = "SELECT id, name, paused, spec, created_at, updated_at FROM checks";
+
+impl Store {
+    /// The check named `name`, if any.
+    pub async fn get_check(&self, name: &CheckName) -> Result<Option<Check>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        fetch_check(&mut conn, name).await
+    }
+
+    /// Up to `limit` checks matching `filter`, ordered by name, starting after `after`.
+    pub async fn list_checks(
+        &self,
+        filter: &CheckFilter,
+        after: Option<&CheckName>,
+        limit: u32,
+    ) -> Result<Vec<Check>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(SELECT_CHECK);
+        query.push(" WHERE 1 = 1");
+        if let Some(stack) = &filter.stack {
+            query.push(" AND stack = ").push_bind(stack.as_str());
+        }
+        if let Some(paused) = filter.paused {
+            query.push(" AND paused = ").push_bind(paused);
+        }
+        if let Some(tag) = &filter.tag {
+            query
+                .push(" AND id IN (SELECT check_id FROM check_tags WHERE tag = ")
+                .push_bind(tag.as_str())
+                .push(")");
+        }
+        if let Some(after) = after {
+            query.push(" AND name > ").push_bind(after.as_str());
+        }
+        query
+            .push(" ORDER BY name LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<CheckRow> = query.build_query_as().fetch_all(&self.read).await?;
+        rows.into_iter().map(Check::try_from).collect()
+    }
+
+    /// Creates the check or updates it; writes nothing when it is already as asked.
+    pub async fn upsert_check(
+        &self,
+        name: &CheckName,
+        write: CheckWrite,
+        now: Timestamp,
+    ) -> Result<Upsert, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let outcome = upsert_in(&mut tx, name, write, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Sets the paused flag; `None` when there is no such check, else the check and whether
+    /// the flag changed.
+    pub async fn set_paused(
+        &self,
+        name: &CheckName,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<Option<(Check, bool)>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let Some(mut check) = fetch_check(&mut tx, name).await? else {
+            return Ok(None);
+        };
+        let changed = check.paused != paused;
+        if changed {
+            sqlx::query("UPDATE checks SET paused = ?, updated_at = ? WHERE id = ?")
+                .bind(paused)
+                .bind(now.0)
+                .bind(check.id.0)
+                .execute(&mut *tx)
+                .await?;
+            check.paused = paused;
+            check.updated_at = now;
+        }
+        tx.commit().await?;
+        Ok(Some((check, changed)))
+    }
+
+    /// Deletes the check; whether it existed.
+    pub async fn delete_check(&self, name: &CheckName) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM checks WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+pub(super) async fn fetch_check(
+    conn: &mut SqliteConnection,
+    name: &CheckName,
+) -> Result<Option<Check>, StoreError> {
+    let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE name = ?"))
+        .bind(name.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(Check::try_from).transpose()
+}
+
+/// The insert-or-update step, inside the caller's transaction.
+pub(super) async fn upsert_in(
+    conn: &mut SqliteConnection,
+    name: &CheckName,
+    write: CheckWrite,
+    now: Timestamp,
+) -> Result<Upsert, StoreError> {
+    let existing = fetch_check(conn, name).await?;
+    let spec_json = serde_json::to_string(&write.spec).map_err(|e| StoreError::Corrupt {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    let stack = write.spec.stack.as_ref().map(|s| s.as_str().to_owned());
+    let Some(before) = existing else {
+        let paused = write.paused.unwrap_or(false);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(&stack)
+        .bind(paused)
+        .bind(&spec_json)
+        .bind(now.0)
+        .bind(now.0)
+        .fetch_one(&mut *conn)
+        .await?;
+        write_tags(conn, CheckId(id), &write.spec.tags).await?;
+        return Ok(Upsert::Created(Check {
+            id: CheckId(id),
+            name: name.clone(),
+            spec: write.spec,
+            paused,
+            created_at: now,
+            updated_at: now,
+        }));
+    };
+    let paused = write.paused.unwrap_or(before.paused);
+    if before.spec == write.spec && before.paused == paused {
+        return Ok(Upsert::Unchanged(before));
+    }
+    sqlx::query("UPDATE checks SET stack = ?, paused = ?, spec = ?, updated_at = ? WHERE id = ?")
+        .bind(&stack)
+        .bind(paused)
+        .bind(&spec_json)
+        .bind(now.0)
+        .bind(before.id.0)
+        .execute(&mut *conn)
+        .await?;
+    if before.spec.tags != write.spec.tags {
+        write_tags(conn, before.id, &write.spec.tags).await?;
+    }
+    Ok(Upsert::Updated(Check {
+        spec: write.spec,
+        paused,
+        updated_at: now,
+        ..before
+    }))
+}
+
+async fn write_tags(
+    conn: &mut SqliteConnection,
+    id: CheckId,
+    tags: &[Tag],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM check_tags WHERE check_id = ?")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    for tag in tags {
+        sqlx::query("INSERT INTO check_tags (tag, check_id) VALUES (?, ?)")
+            .bind(tag.as_str())
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

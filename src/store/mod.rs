@@ -1,0 +1,80 @@
+//! Persistent state in SQLite through sqlx: opening and migrating the database, and the
+//! queries of each kind of record (one file per kind). Reads use a pool; every write goes
+//! through one dedicated connection, so writers queue in process instead of failing on
+//! SQLite's single write lock.
+
+mod checks;
+mod error;
+mod stacks;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use checks::{CheckFilter, CheckWrite, Upsert};
+pub use error::StoreError;
+pub use stacks::StackSync;
+
+/// Options for opening the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a connection waits for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// Connections in the read pool.
+    pub read_connections: u32,
+}
+
+/// The database: a read pool and a single-connection write pool on one SQLite file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `path` and applies pending migrations.
+    pub async fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(StoreError::Database)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&write)
+            .await
+            .map_err(StoreError::Migrate)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(options.read_connections)
+            .connect_with(connect)
+            .await
+            .map_err(StoreError::Database)?;
+        Ok(Self { read, write })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}

@@ -1,0 +1,101 @@
+//! Stacks: make one stack hold exactly a given set of checks, in one transaction.
+
+use std::collections::HashSet;
+
+use super::checks::{CheckWrite, Upsert, fetch_check, upsert_in};
+use super::{Store, StoreError};
+use crate::domain::{Check, CheckName, StackName, Timestamp};
+
+/// What a stack sync did, by check name, each list sorted.
+#[derive(Debug, Clone, Default)]
+pub struct StackSync {
+    pub created: Vec<CheckName>,
+    pub updated: Vec<CheckName>,
+    pub unchanged: Vec<CheckName>,
+    pub deleted: Vec<CheckName>,
+}
+
+impl StackSync {
+    /// Whether anything was written.
+    pub fn changed(&self) -> bool {
+        !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
+    }
+}
+
+impl Store {
+    /// Creates, updates and deletes so that `stack` holds exactly `desired`. A check that
+    /// belongs to another stack is refused (and nothing is written) rather than moved, so two
+    /// stacks declaring the same name cannot take it from each other on every deploy.
+    pub async fn sync_stack(
+        &self,
+        stack: &StackName,
+        desired: Vec<(CheckName, CheckWrite)>,
+        now: Timestamp,
+    ) -> Result<StackSync, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut sync = StackSync::default();
+        let mut keep: HashSet<String> = HashSet::with_capacity(desired.len());
+        for (index, (name, write)) in desired.into_iter().enumerate() {
+            if let Some(owner) = fetch_check(&mut tx, &name)
+                .await?
+                .and_then(|c| c.spec.stack)
+                .filter(|owner| owner != stack)
+            {
+                return Err(StoreError::OwnedByOtherStack { index, name, owner });
+            }
+            match upsert_in(&mut tx, &name, write, now).await? {
+                Upsert::Created(_) => sync.created.push(name.clone()),
+                Upsert::Updated(_) => sync.updated.push(name.clone()),
+                Upsert::Unchanged(_) => sync.unchanged.push(name.clone()),
+            }
+            keep.insert(name.to_string());
+        }
+        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM checks WHERE stack = ?")
+            .bind(stack.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        for name in present.into_iter().filter(|n| !keep.contains(n)) {
+            let deleted: Option<String> =
+                sqlx::query_scalar("DELETE FROM checks WHERE name = ? RETURNING name")
+                    .bind(&name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
+        }
+        tx.commit().await?;
+        for list in [
+            &mut sync.created,
+            &mut sync.updated,
+            &mut sync.unchanged,
+            &mut sync.deleted,
+        ] {
+            list.sort();
+        }
+        Ok(sync)
+    }
+
+    /// The checks of `stack`, ordered by name.
+    pub async fn stack_checks(&self, stack: &StackName) -> Result<Vec<Check>, StoreError> {
+        self.list_checks(
+            &super::CheckFilter {
+                stack: Some(stack.clone()),
+                ..Default::default()
+            },
+            None,
+            u32::MAX,
+        )
+        .await
+    }
+
+    /// Deletes every check of `stack`; the names deleted, sorted.
+    pub async fn delete_stack(&self, stack: &StackName) -> Result<Vec<CheckName>, StoreError> {
+        let names: Vec<String> =
+            sqlx::query_scalar("DELETE FROM checks WHERE stack = ? RETURNING name")
+                .bind(stack.as_str())
+                .fetch_all(&self.write)
+                .await?;
+        let mut names: Vec<CheckName> = names.into_iter().filter_map(|n| n.parse().ok()).collect();
+        names.sort();
+        Ok(names)
+    }
+}
