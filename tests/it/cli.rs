@@ -1,0 +1,203 @@
+//! The `stackwatch` binary itself: configuration errors, serve, healthcheck, migrate.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stackwatch");
+
+/// A command for the binary with no STACKWATCH variables inherited from the caller.
+fn stackwatch(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STACKWATCH") {
+            command.env_remove(key);
+        }
+    }
+    command.env("STACKWATCH_DATA_DIR", data_dir);
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String) {
+    let Output { status, stderr, .. } = command.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unknown_key_in_the_config_file_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\nlisten_port = 80\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(stackwatch(dir.path()).arg("--config").arg(&config));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("server.listen_port"), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+}
+
+#[test]
+fn bad_values_stop_the_start_one_line_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[server]\nlisten = \"nowhere\"\n").unwrap();
+    let (code, stderr) = run(stackwatch(dir.path()).arg("--config").arg(&config));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("server.listen"), "{stderr}");
+
+    std::fs::write(
+        &config,
+        "[server]\nrequest_timeout = 0\n[auth]\nread_tokens = [\"short\"]\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(stackwatch(dir.path()).arg("--config").arg(&config));
+    assert_eq!(code, 2, "{stderr}");
+    let problems: Vec<&str> = stderr.lines().skip(1).collect();
+    assert_eq!(problems.len(), 2, "{stderr}");
+    assert!(
+        problems[0].starts_with("server.request_timeout"),
+        "{stderr}"
+    );
+    assert!(problems[1].starts_with("auth.read_tokens[0]"), "{stderr}");
+    assert!(
+        !stderr.contains("\"short\""),
+        "tokens are not echoed: {stderr}"
+    );
+}
+
+#[test]
+fn environment_variables_are_a_layer_and_are_named_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .env("STACKWATCH__DATABASE__READ_CONNECTIONS", "many"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("database.read_connections"), "{stderr}");
+    assert!(stderr.contains("STACKWATCH__"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) =
+        run(stackwatch(dir.path()).env("STACKWATCH_CONFIG", dir.path().join("nope.toml")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("nope.toml"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(stackwatch(dir.path()).arg("migrate"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.path().join("stackwatch.db").exists());
+}
+
+#[test]
+fn help_shows_examples_and_version_prints() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success());
+    assert!(
+        text.contains("Examples:") && text.contains("healthcheck"),
+        "{text}"
+    );
+    let version = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("stackwatch {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// A `stackwatch serve` process on port 0.
+struct Served {
+    child: Child,
+    addr: String,
+    /// Log lines up to the one that gave the address.
+    log: String,
+    /// Log lines after it.
+    lines: mpsc::Receiver<String>,
+}
+
+/// Starts `stackwatch serve` on port 0 and reads its address from its log.
+fn serve(data_dir: &Path) -> Served {
+    let mut child = stackwatch(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    loop {
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not log its address: {log}");
+        };
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(addr) = line.split("addr=").nth(1) {
+            let addr = addr.trim().to_owned();
+            return Served {
+                child,
+                addr,
+                log,
+                lines,
+            };
+        }
+    }
+}
+
+#[test]
+fn serve_generates_a_token_logs_its_path_answers_healthcheck_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let Served {
+        mut child,
+        addr,
+        log,
+        lines,
+    } = serve(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
+    let token = token.trim();
+    assert!(
+        log.contains("admin.token"),
+        "the log names the token file: {log}"
+    );
+    assert!(!log.contains(token), "the log never shows the token");
+
+    let (code, stderr) = run(stackwatch(dir.path()).args([
+        "healthcheck",
+        "--url",
+        &format!("http://{addr}/healthz"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _) =
+        run(stackwatch(dir.path()).args(["healthcheck", "--url", "http://127.0.0.1:9/healthz"]));
+    assert_eq!(code, 1, "a refused connection is unhealthy");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a SIGTERM stop is clean: {status}");
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:?}");
+    assert!(!rest.iter().any(|l| l.contains(token)));
+}

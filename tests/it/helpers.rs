@@ -1,0 +1,168 @@
+//! Starting the application for a test and talking to it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use stackwatch::app::App;
+use stackwatch::settings::{Secret, Settings};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const READ_TOKEN: &str = "test-read-token-0123456789";
+
+/// A running application and what a test needs to reach it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<TempDir>,
+}
+
+/// Settings for a test: port 0, the given data directory, one admin and one read token.
+pub fn test_settings(data_dir: &Path) -> Settings {
+    let mut settings = Settings::defaults().expect("built-in defaults are valid");
+    settings.server.listen = "127.0.0.1:0".parse().unwrap();
+    settings.server.data_dir = data_dir.to_path_buf();
+    settings.auth.admin_tokens = vec![Secret::new(ADMIN_TOKEN)];
+    settings.auth.read_tokens = vec![Secret::new(READ_TOKEN)];
+    settings
+}
+
+/// Starts the application on a fresh temporary data directory.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = spawn_with(test_settings(dir.path())).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// Starts the application with the given settings.
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let data_dir = settings.server.data_dir.clone();
+    let app = App::build(settings).await.expect("the application builds");
+    let addr = app.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        data_dir,
+        stop: Some(stop),
+        task: Some(task),
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the application and waits until it has closed its database; keeps the data.
+    pub async fn stop(mut self) -> Option<TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self._dir.take()
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .put(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        status_and_json(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        status_and_json(response).await
+    }
+
+    pub async fn post(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        status_and_json(response).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        status_and_json(response).await
+    }
+
+    /// Every check, following pagination.
+    pub async fn all_check_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let query = match &after {
+                Some(a) => format!("?limit=7&after={a}"),
+                None => "?limit=7".to_owned(),
+            };
+            let (status, page) = self.get(&format!("/api/v1/checks{query}")).await;
+            assert_eq!(status, 200, "{page}");
+            for check in page["checks"].as_array().unwrap() {
+                names.push(check["name"].as_str().unwrap().to_owned());
+            }
+            match page["next_after"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return names,
+            }
+        }
+    }
+}
+
+pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, value)
+}
+
+/// The fields named by a problem+json answer's `errors` list.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real application on port 0 with a temporary SQLite file, driven
+//! over HTTP. One binary, so it links once and shares helpers.
+
+// A failed unwrap is how a test reports what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod checks;
+mod cli;
+mod helpers;
+mod openapi;
+mod persistence;
+mod stacks;
+mod validation;

@@ -1,0 +1,73 @@
+//! What is written stays written: across restarts, and under concurrent writers.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_with, test_settings};
+
+#[tokio::test]
+async fn checks_survive_a_restart_on_the_same_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let body =
+        json!({"url": "http://127.0.0.1:9/live", "stack": "acme", "check_rate": 30, "tags": ["t"]});
+    app.put("/api/v1/checks/acme-live", &body).await;
+    app.post("/api/v1/checks/acme-live/pause").await;
+    let (_, before) = app.get("/api/v1/checks/acme-live").await;
+    app.stop().await;
+
+    let restarted = spawn_with(test_settings(dir.path())).await;
+    let (status, after) = restarted.get("/api/v1/checks/acme-live").await;
+    assert_eq!(status, 200);
+    assert_eq!(after, before);
+    let (status, again) = restarted.put("/api/v1/checks/acme-live", &body).await;
+    assert_eq!((status, &again["changed"]), (200, &json!(false)));
+}
+
+#[tokio::test]
+async fn concurrent_puts_leave_exactly_the_right_rows() {
+    let app = spawn_app().await;
+    let mut requests = Vec::new();
+    for i in 0..50 {
+        // Even requests all write the same check; odd ones write 25 distinct checks.
+        let name = if i % 2 == 0 {
+            "same".to_owned()
+        } else {
+            format!("distinct-{i:02}")
+        };
+        let body = json!({"url": "http://127.0.0.1:9/", "tags": ["load"]});
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/checks/{name}"));
+        requests.push(tokio::spawn(async move {
+            let response = client
+                .put(url)
+                .bearer_auth(crate::helpers::ADMIN_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (name, response.status().as_u16())
+        }));
+    }
+    let mut statuses: HashMap<String, Vec<u16>> = HashMap::new();
+    for request in requests {
+        let (name, status) = request.await.unwrap();
+        statuses.entry(name).or_default().push(status);
+    }
+    let mut same = statuses.remove("same").unwrap();
+    same.sort();
+    let mut expected_same = vec![200; 24];
+    expected_same.push(201);
+    assert_eq!(same, expected_same, "one create, then 24 unchanged");
+    assert!(statuses.values().all(|s| s == &vec![201]));
+
+    let names = app.all_check_names().await;
+    assert_eq!(names.len(), 26);
+    let (_, tagged) = app.get("/api/v1/checks?tag=load&limit=1000").await;
+    assert_eq!(
+        tagged["checks"].as_array().unwrap().len(),
+        26,
+        "one tag row per check"
+    );
+}
