@@ -55,17 +55,26 @@ pub async fn put_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CheckChange>), ApiError> {
-    let name = check_name(name);
-    let body = parse_body::<CheckBody>(&headers, body);
-    let (name, body) = match (name, body) {
-        (Ok(n), Ok(b)) => (n, b),
-        (Err(ApiError::Invalid(mut a)), Err(ApiError::Invalid(b))) => {
-            a.extend(b);
-            return Err(ApiError::Invalid(a));
+    let name = CheckName::try_from(name);
+    let parsed = parse_body::<CheckBody>(&headers, body);
+    // Report a bad name together with the body's field errors, so one answer lists all.
+    let (name, write) = match (name, parsed.map(|b| b.parse(Place::Single))) {
+        (Ok(name), Ok(Ok((_, write)))) => (name, write),
+        (name, Ok(fields)) => {
+            let mut errors: Vec<FieldError> = name
+                .err()
+                .map(|e| FieldError::new("name", e.to_string()))
+                .into_iter()
+                .collect();
+            errors.extend(fields.err().unwrap_or_default());
+            return Err(ApiError::Invalid(errors));
         }
-        (Err(e), _) | (_, Err(e)) => return Err(e),
+        (Err(e), Err(ApiError::Invalid(mut fields))) => {
+            fields.insert(0, FieldError::new("name", e.to_string()));
+            return Err(ApiError::Invalid(fields));
+        }
+        (_, Err(e)) => return Err(e),
     };
-    let (_, write) = body.parse(Place::Single).map_err(ApiError::Invalid)?;
     let outcome = state
         .store
         .upsert_check(&name, write, Timestamp::now())

@@ -69,13 +69,13 @@ pub async fn put_stack(
     let mut seen = HashSet::new();
     for (i, check) in body.checks.into_iter().enumerate() {
         let prefix = format!("checks[{i}]");
+        if let Some(name) = &check.name
+            && !seen.insert(name.clone())
+        {
+            errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
+        }
         match check.parse(Place::InStack(&stack)) {
-            Ok((Some(name), write)) => {
-                if !seen.insert(name.clone()) {
-                    errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
-                }
-                desired.push((name, write));
-            }
+            Ok((Some(name), write)) => desired.push((name, write)),
             Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
             Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),
         }
