@@ -19,6 +19,8 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod monitor;
+pub mod probe;
 pub mod settings;
 pub mod store;
 pub mod telemetry;

@@ -23,6 +23,8 @@ const EXIT_BAD_CONFIG: u8 = 2;
   stackwatch serve --config /etc/stackwatch.toml
   stackwatch migrate --data-dir /var/lib/stackwatch
   stackwatch healthcheck --url http://127.0.0.1:8080/healthz
+  stackwatch probe https://acme.example.com/readiness --contains OK
+  stackwatch probe http://127.0.0.1:9000/ -X POST -H 'X-Probe: 1' --expect-status 200-299
 
 Configuration layers: config/default.toml (built in), --config or STACKWATCH_CONFIG,
 STACKWATCH__SECTION__KEY variables, STACKWATCH_LISTEN / STACKWATCH_DATA_DIR /
@@ -54,6 +56,35 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Probe one URL exactly as the scheduler would; exit 0 when up, 1 when down.
+    Probe(ProbeArgs),
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    /// The http or https URL to probe.
+    url: String,
+    /// GET, HEAD, POST or PUT.
+    #[arg(short = 'X', long, default_value = "GET")]
+    method: String,
+    /// A request header, "Name: value"; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// Codes or ranges that count as up, e.g. 200-299 or 200,301.
+    #[arg(long, value_delimiter = ',', default_value = "200-399")]
+    expect_status: Vec<String>,
+    /// The body must contain this text.
+    #[arg(long)]
+    contains: Option<String>,
+    /// Seconds the whole probe may take.
+    #[arg(long, default_value_t = 10)]
+    timeout: u32,
+    /// Follow redirects (up to 10).
+    #[arg(short = 'L', long)]
+    follow_redirects: bool,
+    /// Accept any TLS certificate.
+    #[arg(short = 'k', long)]
+    insecure: bool,
 }
 
 fn main() -> ExitCode {
@@ -110,6 +141,36 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let url = url.unwrap_or_else(|| default_health_url(settings.server.listen));
             app::healthcheck::check(&url).await
         }
+        Command::Probe(args) => probe(args, &settings).await,
+    }
+}
+
+/// `stackwatch probe`: builds the check from the flags, probes once, prints what it saw.
+async fn probe(args: ProbeArgs, settings: &Settings) -> anyhow::Result<()> {
+    let mut headers = serde_json::Map::new();
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("--header {header:?} is not \"Name: value\""))?;
+        headers.insert(name.trim().to_owned(), value.trim().into());
+    }
+    let body = serde_json::json!({
+        "url": args.url,
+        "method": args.method,
+        "headers": headers,
+        "expected_status": args.expect_status,
+        "body_contains": args.contains,
+        "timeout": args.timeout,
+        "follow_redirects": args.follow_redirects,
+        "verify_tls": !args.insecure,
+    });
+    let spec = app::probe_once::spec_from_json(body)?;
+    let report = app::probe_once::run(&spec, settings).await?;
+    print!("{}", report.text);
+    if report.up {
+        Ok(())
+    } else {
+        std::process::exit(1)
     }
 }
 

@@ -24,6 +24,45 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub probe: ProbeSettings,
+    pub monitor: MonitorSettings,
+    pub retention: RetentionSettings,
+}
+
+/// `[probe]`: how targets are contacted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSettings {
+    /// Extra trusted CA certificates (PEM); empty for none.
+    pub ca_bundle: PathBuf,
+    /// The User-Agent of every probe.
+    pub user_agent: String,
+}
+
+impl ProbeSettings {
+    /// The CA bundle's path, when one is configured.
+    pub fn ca_bundle(&self) -> Option<&Path> {
+        (!self.ca_bundle.as_os_str().is_empty()).then_some(self.ca_bundle.as_path())
+    }
+}
+
+/// `[monitor]`: the scheduler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSettings {
+    /// Probes in flight at once.
+    pub max_concurrent_probes: u32,
+}
+
+/// `[retention]`: how long results are kept, and when the rollup job runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub raw_days: u32,
+    pub hourly_days: u32,
+    pub daily_days: u32,
+    /// Cron expression (5 or 6 fields, UTC).
+    pub schedule: String,
 }
 
 /// `[server]`: where the API listens and where data lives.
@@ -211,6 +250,30 @@ impl Settings {
             1,
             64,
         );
+        range(
+            "monitor.max_concurrent_probes",
+            u64::from(self.monitor.max_concurrent_probes),
+            1,
+            65_536,
+        );
+        range(
+            "retention.raw_days",
+            u64::from(self.retention.raw_days),
+            1,
+            3_650,
+        );
+        range(
+            "retention.hourly_days",
+            u64::from(self.retention.hourly_days),
+            1,
+            3_650,
+        );
+        range(
+            "retention.daily_days",
+            u64::from(self.retention.daily_days),
+            1,
+            36_500,
+        );
         for (key, tokens) in [
             ("auth.admin_tokens", &self.auth.admin_tokens),
             ("auth.read_tokens", &self.auth.read_tokens),
@@ -220,6 +283,19 @@ impl Settings {
                     problems.push(format!("{key}[{i}]: {reason}"));
                 }
             }
+        }
+        if let Err(reason) = crate::domain::schedule::parse_cron(&self.retention.schedule) {
+            problems.push(format!("retention.schedule: {reason}"));
+        }
+        if let Some(path) = self.probe.ca_bundle()
+            && !path.is_file()
+        {
+            problems.push(format!("probe.ca_bundle: {} is not a file", path.display()));
+        }
+        if self.probe.user_agent.is_empty()
+            || http::HeaderValue::from_str(&self.probe.user_agent).is_err()
+        {
+            problems.push("probe.user_agent: must be non-empty visible ASCII".to_owned());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             problems.push(format!("log.level: not a valid filter ({e})"));

@@ -104,6 +104,11 @@ pub enum Place<'a> {
 }
 
 impl CheckBody {
+    /// Parses a single check's body (no name, no stack from a path) into its spec.
+    pub fn into_spec(self) -> Result<CheckSpec, FieldErrors> {
+        self.parse(Place::Single).map(|(_, write)| write.spec)
+    }
+
     /// Parses the body into a name (inside a stack only) and what to store.
     pub fn parse(self, place: Place<'_>) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
         let mut errors = Vec::new();

@@ -26,7 +26,7 @@ pub(super) fn check_name(raw: String) -> Result<CheckName, ApiError> {
     CheckName::try_from(raw).map_err(|e| ApiError::invalid("name", e.to_string()))
 }
 
-fn not_found(name: &CheckName) -> ApiError {
+pub(super) fn not_found(name: &CheckName) -> ApiError {
     ApiError::NotFound(format!("there is no check named {name}"))
 }
 
@@ -84,6 +84,9 @@ pub async fn put_check(
         _ => StatusCode::OK,
     };
     let changed = !matches!(outcome, Upsert::Unchanged(_));
+    if changed {
+        state.monitor.checks_changed(vec![name]);
+    }
     Ok((
         status,
         Json(CheckChange {
@@ -91,28 +94,6 @@ pub async fn put_check(
             check: outcome.check().into(),
         }),
     ))
-}
-
-/// Read one check
-#[utoipa::path(get, path = "/api/v1/checks/{name}", tag = "checks",
-    params(("name" = String, Path, description = "Check name")),
-    responses(
-        (status = 200, body = CheckView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_check(
-    State(state): State<ApiState>,
-    _: CanRead,
-    Path(name): Path<String>,
-) -> Result<Json<CheckView>, ApiError> {
-    let name = check_name(name)?;
-    let check = state
-        .store
-        .get_check(&name)
-        .await?
-        .ok_or_else(|| not_found(&name))?;
-    Ok(Json((&check).into()))
 }
 
 /// Delete a check (idempotent: deleting a missing check answers `changed: false`)
@@ -127,6 +108,9 @@ pub async fn delete_check(
 ) -> Result<Json<Deleted>, ApiError> {
     let name = check_name(name)?;
     let existed = state.store.delete_check(&name).await?;
+    if existed {
+        state.monitor.checks_changed(vec![name.clone()]);
+    }
     Ok(Json(Deleted {
         changed: existed,
         deleted: if existed {
@@ -215,6 +199,9 @@ async fn set_paused(
         .set_paused(&name, paused, Timestamp::now())
         .await?
         .ok_or_else(|| not_found(&name))?;
+    if changed {
+        state.monitor.checks_changed(vec![name]);
+    }
     Ok(Json(CheckChange {
         changed,
         check: (&check).into(),

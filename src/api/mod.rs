@@ -8,6 +8,7 @@ mod health;
 mod json;
 mod problem;
 mod stacks;
+mod status;
 mod view;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use check_body::{CheckBody, StatusItem};
 pub use json::MAX_BODY_BYTES;
 pub use problem::{ApiError, Problem, ProblemField};
 
+use crate::monitor::MonitorHandle;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -36,15 +38,23 @@ use crate::store::Store;
 pub struct ApiState {
     pub store: Store,
     pub tokens: Arc<Tokens>,
+    /// Tells the scheduler about every change, so it applies without a restart.
+    pub monitor: MonitorHandle,
     openapi: Arc<String>,
 }
 
 /// Builds the application's router: every route, its auth, limits and error shapes.
-pub fn router(store: Store, tokens: Tokens, request_timeout: Duration) -> Router {
+pub fn router(
+    store: Store,
+    tokens: Tokens,
+    monitor: MonitorHandle,
+    request_timeout: Duration,
+) -> Router {
     let (router, openapi) = api_routes().split_for_parts();
     let state = ApiState {
         store,
         tokens: Arc::new(tokens),
+        monitor,
         openapi: Arc::new(openapi_json(openapi)),
     };
     router
@@ -68,7 +78,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(checks::list_checks))
         .routes(routes!(
             checks::put_check,
-            checks::get_check,
+            status::get_check,
             checks::delete_check
         ))
         .routes(routes!(checks::pause_check))
@@ -78,6 +88,9 @@ fn api_routes() -> OpenApiRouter<ApiState> {
             stacks::get_stack,
             stacks::delete_stack
         ))
+        .routes(routes!(status::check_results))
+        .routes(routes!(status::check_uptime))
+        .routes(routes!(status::list_incidents))
 }
 
 fn base_document() -> OpenApi {

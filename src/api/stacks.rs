@@ -88,7 +88,17 @@ pub async fn put_stack(
         .sync_stack(&stack, desired, Timestamp::now())
         .await
     {
-        Ok(sync) => Ok(Json(sync.into())),
+        Ok(sync) => {
+            let touched = sync
+                .created
+                .iter()
+                .chain(&sync.updated)
+                .chain(&sync.deleted)
+                .cloned()
+                .collect();
+            state.monitor.checks_changed(touched);
+            Ok(Json(sync.into()))
+        }
         Err(StoreError::OwnedByOtherStack { index, name, owner }) => {
             Err(ApiError::Conflict(vec![FieldError::new(
                 format!("checks[{index}].name"),
@@ -137,6 +147,7 @@ pub async fn delete_stack(
 ) -> Result<Json<Deleted>, ApiError> {
     let stack = stack_name(stack)?;
     let deleted = state.store.delete_stack(&stack).await?;
+    state.monitor.checks_changed(deleted.clone());
     Ok(Json(Deleted {
         changed: !deleted.is_empty(),
         deleted: deleted.into_iter().map(String::from).collect(),

@@ -1,26 +1,38 @@
-//! The composition root: builds the store, the API and the listener from `Settings`, runs
-//! them until a shutdown signal, and closes everything in order.
+//! The composition root: builds the store, the prober, the scheduler, the recorder, the API
+//! and the listener from `Settings`, runs them until a shutdown signal, and stops them in
+//! order (API, scheduler, recorder flush, database).
 
 mod admin_token;
 pub mod healthcheck;
+pub mod probe_once;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, Tokens};
+use crate::domain::schedule::parse_cron;
+use crate::monitor::{self, Command, MonitorHandle, Scheduler, SchedulerDeps};
+use crate::probe::Prober;
 use crate::settings::Settings;
-use crate::store::{Store, StoreOptions};
+use crate::store::{Record, Retention, Store, StoreOptions};
 
-/// A built application: bound to its port, database open, ready to serve.
+/// A built application: bound to its port, database open, checks scheduled, ready to run.
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    scheduler: Scheduler,
+    commands: mpsc::UnboundedReceiver<Command>,
+    records: mpsc::UnboundedReceiver<Record>,
+    retention: Retention,
+    rollup_schedule: cron::Schedule,
     shutdown_grace: Duration,
 }
 
@@ -36,18 +48,42 @@ impl App {
             admin.push(admin_token::load_or_create(data_dir)?);
         }
         let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
+        let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
+            .context("cannot set up TLS for probes")?;
+        let (records_tx, records) = mpsc::unbounded_channel();
+        let scheduler = Scheduler::load(SchedulerDeps {
+            store: store.clone(),
+            prober: Arc::new(prober),
+            records: records_tx,
+            max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
+        })
+        .await
+        .context("cannot load the checks to schedule")?;
+        let (monitor, commands) = MonitorHandle::channel();
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let router = api::router(
             store.clone(),
             tokens,
+            monitor,
             Duration::from_secs(settings.server.request_timeout),
         );
+        let rollup_schedule = parse_cron(&settings.retention.schedule)
+            .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
         Ok(Self {
             listener,
             router,
             store,
+            scheduler,
+            commands,
+            records,
+            retention: Retention {
+                raw_days: settings.retention.raw_days,
+                hourly_days: settings.retention.hourly_days,
+                daily_days: settings.retention.daily_days,
+            },
+            rollup_schedule,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
         })
     }
@@ -69,7 +105,22 @@ impl App {
             shutdown.await;
             stop_signal.cancel();
         });
-        tracing::info!(addr = %self.local_addr()?, "stackwatch is listening");
+        let background = CancellationToken::new();
+        let recorder_stop = CancellationToken::new();
+        let recorder = tokio::spawn(monitor::run_recorder(
+            self.store.clone(),
+            self.records,
+            recorder_stop.clone(),
+        ));
+        tracing::info!(checks = self.scheduler.active_checks(), "scheduler started");
+        let scheduler = tokio::spawn(self.scheduler.run(self.commands, background.clone()));
+        let rollups = tokio::spawn(monitor::run_rollups(
+            self.store.clone(),
+            self.retention,
+            self.rollup_schedule,
+            background.clone(),
+        ));
+        tracing::info!(addr = %self.listener.local_addr()?, "stackwatch is listening");
         let serve = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop.clone().cancelled_owned());
         let grace = self.shutdown_grace;
@@ -80,6 +131,12 @@ impl App {
                 Ok(())
             }
         };
+        // Probing stops first; then the recorder writes what is queued; then the database closes.
+        background.cancel();
+        let _ = scheduler.await;
+        let _ = rollups.await;
+        recorder_stop.cancel();
+        let _ = recorder.await;
         self.store.close().await;
         tracing::info!("stackwatch stopped");
         result

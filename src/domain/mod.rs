@@ -1,14 +1,22 @@
-//! Pure types and rules of stackwatch: checks, their names, their fields' bounds and defaults.
+//! Pure types and rules of stackwatch: checks and their bounds, probe outcomes, the state
+//! machine and schedule arithmetic.
 //! Nothing here does I/O; every other module depends on this one and it depends on none.
 
 mod check;
+mod expect;
 mod field;
 mod name;
+mod outcome;
+pub mod schedule;
+mod state;
 mod status;
 mod time;
 
 pub use check::{BasicAuth, Check, CheckId, CheckSpec, Method, header_problem, url_problem};
+pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
+pub use outcome::{Failure, Outcome, Timings};
+pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusRange, StatusRanges};
 pub use time::Timestamp;

@@ -5,6 +5,9 @@
 
 mod checks;
 mod error;
+mod incidents;
+mod results;
+mod rollups;
 mod stacks;
 
 use std::path::Path;
@@ -17,6 +20,9 @@ use sqlx::sqlite::{
 
 pub use checks::{CheckFilter, CheckWrite, Upsert};
 pub use error::StoreError;
+pub use incidents::{IncidentFilter, IncidentRow};
+pub use results::{Record, ResultRow, StoredState};
+pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use stacks::StackSync;
 
 /// Options for opening the database.

@@ -1,0 +1,344 @@
+//! What the probes found: a check with its state and last result, its results, its uptime,
+//! and incidents.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiState;
+use super::auth::CanRead;
+use super::check_body::parse_name;
+use super::checks::{check_name, not_found};
+use super::problem::{ApiError, Problem};
+use super::view::CheckView;
+use crate::domain::{Check, CheckName, FieldError, Health, Timestamp};
+use crate::store::{IncidentFilter, IncidentRow, ResultRow, UptimeWindow};
+
+/// Default and largest page of results and incidents.
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1_000;
+
+/// One probe result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultView {
+    /// When the probe started (RFC 3339).
+    pub at: String,
+    pub up: bool,
+    /// HTTP status of the final response, when one came.
+    pub status: Option<i64>,
+    pub dns_ms: Option<i64>,
+    pub connect_ms: Option<i64>,
+    pub tls_ms: Option<i64>,
+    pub ttfb_ms: Option<i64>,
+    pub total_ms: i64,
+    /// Why the probe failed, in plain words; `null` when up.
+    pub error: Option<String>,
+}
+
+impl From<&ResultRow> for ResultView {
+    fn from(r: &ResultRow) -> Self {
+        Self {
+            at: Timestamp(r.at).to_rfc3339(),
+            up: r.up(),
+            status: r.status,
+            dns_ms: r.dns_ms,
+            connect_ms: r.connect_ms,
+            tls_ms: r.tls_ms,
+            ttfb_ms: r.ttfb_ms,
+            total_ms: r.total_ms,
+            error: r.error.clone(),
+        }
+    }
+}
+
+/// A check with what is known of its target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckStatusView {
+    #[serde(flatten)]
+    pub check: CheckView,
+    /// `up`, `down`, `unknown` (not confirmed yet) or `paused`.
+    pub state: String,
+    /// When `state` last changed (RFC 3339).
+    pub state_since: String,
+    /// When the target's TLS certificate expires, for https checks.
+    pub cert_expires_at: Option<String>,
+    pub last_result: Option<ResultView>,
+}
+
+/// Read one check, with its state and last result
+#[utoipa::path(get, path = "/api/v1/checks/{name}", tag = "checks",
+    params(("name" = String, Path, description = "Check name")),
+    responses(
+        (status = 200, body = CheckStatusView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_check(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(name): Path<String>,
+) -> Result<Json<CheckStatusView>, ApiError> {
+    let check = find(&state, name).await?;
+    let stored = state.store.check_state(check.id).await?;
+    let last = state
+        .store
+        .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
+        .await?;
+    let (health, since) = stored.map_or((Health::Unknown, check.created_at), |s| {
+        (s.state.health, s.state.since)
+    });
+    Ok(Json(CheckStatusView {
+        state: if check.paused {
+            "paused".to_owned()
+        } else {
+            health.as_str().to_owned()
+        },
+        state_since: since.to_rfc3339(),
+        cert_expires_at: stored
+            .and_then(|s| s.cert_not_after)
+            .map(|t| t.to_rfc3339()),
+        last_result: last.first().map(ResultView::from),
+        check: (&check).into(),
+    }))
+}
+
+async fn find(state: &ApiState, name: String) -> Result<Check, ApiError> {
+    let name = check_name(name)?;
+    state
+        .store
+        .get_check(&name)
+        .await?
+        .ok_or_else(|| not_found(&name))
+}
+
+/// Time range and paging of results.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// Only results at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Only results before this time (RFC 3339); the previous page's `next_until`.
+    until: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// A page of results, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultPage {
+    pub results: Vec<ResultView>,
+    /// Pass as `until` for the next (older) page; `null` on the last page.
+    pub next_until: Option<String>,
+}
+
+fn parse_time(
+    field: &str,
+    value: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Timestamp> {
+    let value = value?;
+    let parsed = Timestamp::parse_rfc3339(&value);
+    if parsed.is_none() {
+        errors.push(FieldError::new(
+            field,
+            "must be an RFC 3339 time, e.g. 2026-11-26T08:00:00Z",
+        ));
+    }
+    parsed
+}
+
+fn page_limit(limit: Option<u32>, errors: &mut Vec<FieldError>) -> u32 {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        errors.push(FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    limit
+}
+
+/// A check's probe results, newest first
+#[utoipa::path(get, path = "/api/v1/checks/{name}/results", tag = "results",
+    params(("name" = String, Path, description = "Check name"), ResultsQuery),
+    responses(
+        (status = 200, body = ResultPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn check_results(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(name): Path<String>,
+    query: Result<Query<ResultsQuery>, QueryRejection>,
+) -> Result<Json<ResultPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid("(query)", e.body_text()))?;
+    let mut errors = Vec::new();
+    let since = parse_time("since", query.since, &mut errors).unwrap_or(Timestamp(i64::MIN));
+    let until = parse_time("until", query.until, &mut errors).unwrap_or(Timestamp(i64::MAX));
+    let limit = page_limit(query.limit, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let check = find(&state, name).await?;
+    let mut rows = state
+        .store
+        .results(check.id, since, until, limit + 1)
+        .await?;
+    let next_until = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| Timestamp(r.at).to_rfc3339())
+    } else {
+        None
+    };
+    Ok(Json(ResultPage {
+        results: rows.iter().map(ResultView::from).collect(),
+        next_until,
+    }))
+}
+
+/// Uptime over one window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UptimeView {
+    /// `24h`, `7d` or `30d`, ending now.
+    pub window: String,
+    pub probes: i64,
+    pub up_probes: i64,
+    /// Percent of probes that were up; `null` without probes.
+    pub uptime_percent: Option<f64>,
+    /// Response time of up probes: count-weighted median of the hours' p50.
+    pub p50_ms: Option<i64>,
+    /// Response time of up probes: count-weighted median of the hours' p95.
+    pub p95_ms: Option<i64>,
+}
+
+impl From<UptimeWindow> for UptimeView {
+    fn from(w: UptimeWindow) -> Self {
+        Self {
+            window: w.window.to_owned(),
+            probes: w.probes,
+            up_probes: w.up_probes,
+            uptime_percent: w.uptime_percent,
+            p50_ms: w.p50_ms,
+            p95_ms: w.p95_ms,
+        }
+    }
+}
+
+/// A check's uptime.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UptimeReport {
+    pub check: String,
+    pub windows: Vec<UptimeView>,
+}
+
+/// Uptime and response times over 24 hours, 7 days and 30 days
+#[utoipa::path(get, path = "/api/v1/checks/{name}/uptime", tag = "results",
+    params(("name" = String, Path, description = "Check name")),
+    responses(
+        (status = 200, body = UptimeReport),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn check_uptime(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(name): Path<String>,
+) -> Result<Json<UptimeReport>, ApiError> {
+    let check = find(&state, name).await?;
+    let windows = state.store.uptime(check.id, Timestamp::now()).await?;
+    Ok(Json(UptimeReport {
+        check: check.name.to_string(),
+        windows: windows.into_iter().map(UptimeView::from).collect(),
+    }))
+}
+
+/// Filters of `GET /incidents`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentsQuery {
+    /// Only incidents of this check.
+    check: Option<String>,
+    /// `true`: only open incidents; `false`: only resolved ones.
+    open: Option<bool>,
+    /// Most incidents to return, 1-1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// A confirmed outage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentView {
+    pub id: i64,
+    pub check: String,
+    /// When the first failure of the outage happened (RFC 3339).
+    pub opened_at: String,
+    /// When it recovered; `null` while open.
+    pub resolved_at: Option<String>,
+    /// Seconds from opening to resolution, or to now while open.
+    pub duration_s: i64,
+    /// The failure that confirmed the outage, in plain words.
+    pub cause: String,
+}
+
+impl IncidentView {
+    fn new(row: IncidentRow, now: Timestamp) -> Self {
+        let end = row.resolved_at.unwrap_or(now.0);
+        Self {
+            id: row.id,
+            check: row.check_name,
+            opened_at: Timestamp(row.opened_at).to_rfc3339(),
+            resolved_at: row.resolved_at.map(|t| Timestamp(t).to_rfc3339()),
+            duration_s: (end - row.opened_at).max(0) / 1_000,
+            cause: row.cause,
+        }
+    }
+}
+
+/// Incidents, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentList {
+    pub incidents: Vec<IncidentView>,
+}
+
+/// Confirmed outages, newest first
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "results", params(IncidentsQuery),
+    responses(
+        (status = 200, body = IncidentList),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_incidents(
+    State(state): State<ApiState>,
+    _: CanRead,
+    query: Result<Query<IncidentsQuery>, QueryRejection>,
+) -> Result<Json<IncidentList>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid("(query)", e.body_text()))?;
+    let mut errors = Vec::new();
+    let check: Option<CheckName> = query
+        .check
+        .and_then(|c| parse_name("check", c, &mut errors));
+    let limit = page_limit(query.limit, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let rows = state
+        .store
+        .incidents(&IncidentFilter {
+            check,
+            open: query.open,
+            limit,
+        })
+        .await?;
+    let now = Timestamp::now();
+    Ok(Json(IncidentList {
+        incidents: rows
+            .into_iter()
+            .map(|r| IncidentView::new(r, now))
+            .collect(),
+    }))
+}

@@ -1,0 +1,165 @@
+//! The result of one probe: a value, never an error. `Failure` says why a check is down in
+//! plain words; its code is what the store keeps.
+
+use std::fmt;
+
+use super::Timestamp;
+
+/// Milliseconds spent in each phase of a probe; `None` for a phase that did not happen
+/// (no DNS for an IP address, no TLS for http) or was not reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    pub dns_ms: Option<u32>,
+    pub connect_ms: Option<u32>,
+    pub tls_ms: Option<u32>,
+    /// From sending the request to the response headers.
+    pub ttfb_ms: Option<u32>,
+    /// The whole probe, redirects included.
+    pub total_ms: u32,
+}
+
+/// Why a probe counts as down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The host name did not resolve.
+    Dns { detail: String },
+    /// Nothing listens on the port.
+    ConnectionRefused,
+    /// The TCP connection was not established in time.
+    ConnectTimeout,
+    /// The TCP connection failed otherwise.
+    Connect { detail: String },
+    /// The certificate has expired.
+    TlsExpired { not_after: Option<Timestamp> },
+    /// The certificate chain is not trusted (self-signed, unknown CA).
+    TlsUntrusted { detail: String },
+    /// The certificate is not valid for the host name.
+    TlsWrongName,
+    /// The TLS handshake failed otherwise.
+    TlsHandshake { detail: String },
+    /// The whole probe took longer than the check's timeout.
+    Timeout { after_s: u32 },
+    /// The peer reset the connection.
+    Reset,
+    /// The connection closed before the response was complete.
+    ClosedEarly,
+    /// The peer's answer is not valid HTTP.
+    Protocol { detail: String },
+    /// The status code is not one of the expected ones.
+    BadStatus { status: u16 },
+    /// `body_contains` was not found.
+    KeywordMissing { keyword: String },
+    /// `body_not_contains` was found.
+    KeywordPresent { keyword: String },
+    /// The answer came, but slower than `max_response_time_ms`.
+    TooSlow { ms: u32, max_ms: u32 },
+    /// A redirect led back to a URL already visited.
+    RedirectLoop { url: String },
+    /// More redirects than the hop limit.
+    TooManyRedirects { limit: u32 },
+    /// A redirect without a usable Location.
+    BadRedirect { detail: String },
+}
+
+impl Failure {
+    /// A small stable number per kind, for compact storage. 0 means up.
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Dns { .. } => 1,
+            Self::ConnectionRefused => 2,
+            Self::ConnectTimeout => 3,
+            Self::Connect { .. } => 4,
+            Self::TlsExpired { .. } => 5,
+            Self::TlsUntrusted { .. } => 6,
+            Self::TlsWrongName => 7,
+            Self::TlsHandshake { .. } => 8,
+            Self::Timeout { .. } => 9,
+            Self::Reset => 10,
+            Self::ClosedEarly => 11,
+            Self::Protocol { .. } => 12,
+            Self::BadStatus { .. } => 13,
+            Self::KeywordMissing { .. } => 14,
+            Self::KeywordPresent { .. } => 15,
+            Self::TooSlow { .. } => 16,
+            Self::RedirectLoop { .. } => 17,
+            Self::TooManyRedirects { .. } => 18,
+            Self::BadRedirect { .. } => 19,
+        }
+    }
+
+    /// A short machine-readable name of the kind, for the API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Dns { .. } => "dns",
+            Self::ConnectionRefused => "connection_refused",
+            Self::ConnectTimeout => "connect_timeout",
+            Self::Connect { .. } => "connect",
+            Self::TlsExpired { .. } => "tls_expired",
+            Self::TlsUntrusted { .. } => "tls_untrusted",
+            Self::TlsWrongName => "tls_wrong_name",
+            Self::TlsHandshake { .. } => "tls_handshake",
+            Self::Timeout { .. } => "timeout",
+            Self::Reset => "reset",
+            Self::ClosedEarly => "closed_early",
+            Self::Protocol { .. } => "protocol",
+            Self::BadStatus { .. } => "bad_status",
+            Self::KeywordMissing { .. } => "keyword_missing",
+            Self::KeywordPresent { .. } => "keyword_present",
+            Self::TooSlow { .. } => "too_slow",
+            Self::RedirectLoop { .. } => "redirect_loop",
+            Self::TooManyRedirects { .. } => "too_many_redirects",
+            Self::BadRedirect { .. } => "bad_redirect",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dns { detail } => write!(f, "DNS lookup failed: {detail}"),
+            Self::ConnectionRefused => f.write_str("connection refused"),
+            Self::ConnectTimeout => f.write_str("connection timed out"),
+            Self::Connect { detail } => write!(f, "cannot connect: {detail}"),
+            Self::TlsExpired { not_after: Some(t) } => {
+                write!(f, "TLS certificate expired at {}", t.to_rfc3339())
+            }
+            Self::TlsExpired { not_after: None } => f.write_str("TLS certificate expired"),
+            Self::TlsUntrusted { detail } => write!(f, "TLS certificate not trusted: {detail}"),
+            Self::TlsWrongName => f.write_str("TLS certificate is not valid for this host name"),
+            Self::TlsHandshake { detail } => write!(f, "TLS handshake failed: {detail}"),
+            Self::Timeout { after_s } => write!(f, "timed out after {after_s} s"),
+            Self::Reset => f.write_str("connection reset by the server"),
+            Self::ClosedEarly => f.write_str("connection closed before the response was complete"),
+            Self::Protocol { detail } => write!(f, "invalid HTTP response: {detail}"),
+            Self::BadStatus { status } => write!(f, "HTTP {status}"),
+            Self::KeywordMissing { keyword } => write!(f, "{keyword:?} not found in the body"),
+            Self::KeywordPresent { keyword } => write!(f, "{keyword:?} found in the body"),
+            Self::TooSlow { ms, max_ms } => {
+                write!(f, "answered in {ms} ms, more than the {max_ms} ms allowed")
+            }
+            Self::RedirectLoop { url } => write!(f, "redirect loop back to {url}"),
+            Self::TooManyRedirects { limit } => write!(f, "more than {limit} redirects"),
+            Self::BadRedirect { detail } => write!(f, "bad redirect: {detail}"),
+        }
+    }
+}
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// When the probe started.
+    pub started_at: Timestamp,
+    /// The final response's status, when one came.
+    pub status: Option<u16>,
+    pub timings: Timings,
+    /// The `notAfter` of the peer's certificate, for https.
+    pub cert_not_after: Option<Timestamp>,
+    /// `None` when the check is up.
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    pub fn is_up(&self) -> bool {
+        self.failure.is_none()
+    }
+}

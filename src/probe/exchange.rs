@@ -1,0 +1,250 @@
+//! One HTTP exchange on a fresh connection: resolve, connect, TLS, send, read the answer.
+//! Each phase updates the probe's `Trace` as it completes.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::Url;
+
+use super::classify::{connect_failure, http_failure, tls_failure};
+use super::tls::{TlsConfigs, not_after};
+use super::{Phase, Trace, elapsed_ms};
+use crate::domain::{BODY_INSPECT_LIMIT, CheckSpec, Failure, Method};
+
+/// What to send.
+pub struct Request<'a> {
+    pub url: &'a Url,
+    pub method: Method,
+    pub body: Option<&'a str>,
+    pub spec: &'a CheckSpec,
+    pub user_agent: &'a str,
+}
+
+/// What came back.
+pub struct Response {
+    pub status: u16,
+    pub location: Option<String>,
+    /// At most the first 64 KiB of the body.
+    pub body: Vec<u8>,
+}
+
+/// Runs one exchange on a new connection.
+pub async fn run(
+    tls: &TlsConfigs,
+    request: &Request<'_>,
+    trace: &mut Trace,
+) -> Result<Response, Failure> {
+    let url = request.url;
+    let host = url.host_str().ok_or_else(|| Failure::Connect {
+        detail: "the URL has no host".to_owned(),
+    })?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    trace.phase = Phase::Dns;
+    let addrs = resolve(host, port, trace).await?;
+    trace.phase = Phase::Connect;
+    let phase_start = Instant::now();
+    let tcp = connect(&addrs).await?;
+    trace.timings.connect_ms = Some(elapsed_ms(phase_start));
+    if url.scheme() == "https" {
+        trace.phase = Phase::Tls;
+        let phase_start = Instant::now();
+        let config = if request.spec.verify_tls {
+            tls.verified.clone()
+        } else {
+            tls.unverified.clone()
+        };
+        let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
+            .map_err(|e| Failure::TlsHandshake {
+                detail: format!("invalid server name: {e}"),
+            })?
+            .to_owned();
+        let stream = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| tls_failure(&e))?;
+        trace.timings.tls_ms = Some(elapsed_ms(phase_start));
+        let session = stream.get_ref().1;
+        trace.cert_not_after = session
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(not_after);
+        let h2 = session.alpn_protocol() == Some(b"h2");
+        exchange(stream, h2, request, trace).await
+    } else {
+        exchange(tcp, false, request, trace).await
+    }
+}
+
+async fn resolve(host: &str, port: u16, trace: &mut Trace) -> Result<Vec<SocketAddr>, Failure> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let phase_start = Instant::now();
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+        .await
+        .map_err(|e| Failure::Dns {
+            detail: e.to_string(),
+        })?
+        .collect();
+    trace.timings.dns_ms = Some(elapsed_ms(phase_start));
+    if addrs.is_empty() {
+        return Err(Failure::Dns {
+            detail: format!("{bare} has no address"),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Tries each address in turn; the last error tells why none answered.
+async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Failure> {
+    let mut last = Failure::Connect {
+        detail: "no address to connect to".to_owned(),
+    };
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                // Without it, Nagle's algorithm can hold the request back by ~40 ms.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => last = connect_failure(&e),
+        }
+    }
+    Err(last)
+}
+
+async fn exchange<S>(
+    stream: S,
+    h2: bool,
+    request: &Request<'_>,
+    trace: &mut Trace,
+) -> Result<Response, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    trace.phase = Phase::Response;
+    let http_request = build_request(request, h2)?;
+    let io = TokioIo::new(stream);
+    let sent = Instant::now();
+    // The connection task ends when the exchange is dropped: nothing is pooled or reused.
+    if h2 {
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(|e| http_failure(&e))?;
+        let driver = tokio::spawn(connection);
+        let response = sender.send_request(http_request).await;
+        let result = read(response, request, trace, sent).await;
+        driver.abort();
+        result
+    } else {
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| http_failure(&e))?;
+        let driver = tokio::spawn(connection);
+        let response = sender.send_request(http_request).await;
+        let result = read(response, request, trace, sent).await;
+        driver.abort();
+        result
+    }
+}
+
+async fn read(
+    response: Result<hyper::Response<hyper::body::Incoming>, hyper::Error>,
+    request: &Request<'_>,
+    trace: &mut Trace,
+    sent: Instant,
+) -> Result<Response, Failure> {
+    let response = response.map_err(|e| http_failure(&e))?;
+    trace.timings.ttfb_ms = Some(elapsed_ms(sent));
+    let status = response.status().as_u16();
+    trace.status = Some(status);
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    if request.method != Method::Head {
+        let mut incoming = response.into_body();
+        // Read as far as keyword checks need, which also catches a body cut short.
+        while body.len() < BODY_INSPECT_LIMIT {
+            match incoming.frame().await {
+                None => break,
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        body.extend_from_slice(data);
+                    }
+                }
+                Some(Err(e)) => return Err(http_failure(&e)),
+            }
+        }
+        body.truncate(BODY_INSPECT_LIMIT);
+    }
+    Ok(Response {
+        status,
+        location,
+        body,
+    })
+}
+
+fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<Bytes>>, Failure> {
+    let url = request.url;
+    let target = if h2 {
+        url.as_str().to_owned()
+    } else {
+        let mut path = url.path().to_owned();
+        if let Some(query) = url.query() {
+            path.push('?');
+            path.push_str(query);
+        }
+        path
+    };
+    let mut builder = hyper::Request::builder()
+        .method(request.method.as_str())
+        .uri(target)
+        .header(header::USER_AGENT, request.user_agent)
+        .header(header::ACCEPT, "*/*");
+    if !h2 {
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        builder = builder.header(header::HOST, host);
+    }
+    if let Some(auth) = &request.spec.basic_auth {
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", auth.username, auth.password));
+        builder = builder.header(header::AUTHORIZATION, format!("Basic {encoded}"));
+    }
+    let mut http_request = builder
+        .body(Full::new(Bytes::from(
+            request.body.unwrap_or_default().to_owned(),
+        )))
+        .map_err(|e| Failure::Protocol {
+            detail: format!("cannot build the request: {e}"),
+        })?;
+    for (name, value) in &request.spec.headers {
+        // Validated at registration; a header that fails here is skipped, not sent broken.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            if h2 && name == header::HOST {
+                continue;
+            }
+            http_request.headers_mut().insert(name, value);
+        }
+    }
+    Ok(http_request)
+}

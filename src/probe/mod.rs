@@ -1,0 +1,141 @@
+//! The HTTP(S) prober: one fresh connection per probe (reuse would hide DNS, TCP and TLS
+//! failures), each phase timed, the certificate's expiry read, and every way a target can
+//! fail turned into an `Outcome` with a cause. `probe` never returns an error.
+
+mod classify;
+mod exchange;
+mod tls;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::domain::{CheckSpec, Failure, Method, Outcome, Timestamp, Timings, judge};
+use tls::TlsConfigs;
+pub use tls::TlsSetupError;
+
+/// Most redirects followed before a probe gives up.
+pub const MAX_REDIRECTS: u32 = 10;
+
+/// Where a probe was when it ran out of time, to tell a connect timeout from a slow answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Phase {
+    #[default]
+    Dns,
+    Connect,
+    Tls,
+    Response,
+}
+
+/// What a probe has seen so far; kept outside the timed future so a timeout loses none of it.
+#[derive(Debug, Default)]
+struct Trace {
+    phase: Phase,
+    timings: Timings,
+    status: Option<u16>,
+    cert_not_after: Option<Timestamp>,
+}
+
+/// Probes targets. Cheap to share: it holds only the TLS configurations.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    tls: TlsConfigs,
+    user_agent: String,
+}
+
+impl Prober {
+    /// A prober trusting the webpki roots plus the PEM certificates in `ca_bundle`.
+    pub fn new(ca_bundle: Option<&Path>, user_agent: &str) -> Result<Self, TlsSetupError> {
+        Ok(Self {
+            tls: TlsConfigs::new(ca_bundle)?,
+            user_agent: user_agent.to_owned(),
+        })
+    }
+
+    /// Probes the check's URL once, exactly as the scheduler does, and judges the answer.
+    pub async fn probe(&self, spec: &CheckSpec) -> Outcome {
+        let started_at = Timestamp::now();
+        let start = Instant::now();
+        let mut trace = Trace::default();
+        let limit = Duration::from_secs(u64::from(spec.timeout));
+        let result = tokio::time::timeout(limit, self.follow(spec, &mut trace)).await;
+        trace.timings.total_ms = elapsed_ms(start);
+        let failure = match result {
+            Ok(Ok(body)) => match trace.status {
+                Some(status) => judge(spec, status, &body, trace.timings.total_ms),
+                None => Some(Failure::ClosedEarly),
+            },
+            Ok(Err(failure)) => Some(failure),
+            Err(_) if trace.phase == Phase::Connect => Some(Failure::ConnectTimeout),
+            Err(_) => Some(Failure::Timeout {
+                after_s: spec.timeout,
+            }),
+        };
+        Outcome {
+            started_at,
+            status: trace.status,
+            timings: trace.timings,
+            cert_not_after: trace.cert_not_after,
+            failure,
+        }
+    }
+
+    /// Runs the request, following redirects when the check asks; returns the final body.
+    async fn follow(&self, spec: &CheckSpec, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
+        let mut url = Url::parse(&spec.url).map_err(|e| Failure::BadRedirect {
+            detail: format!("invalid URL: {e}"),
+        })?;
+        let mut method = spec.method;
+        let mut body = spec.body.clone();
+        let mut visited = HashSet::new();
+        for _ in 0..=MAX_REDIRECTS {
+            visited.insert(url.to_string());
+            let request = exchange::Request {
+                url: &url,
+                method,
+                body: body.as_deref(),
+                spec,
+                user_agent: &self.user_agent,
+            };
+            let response = exchange::run(&self.tls, &request, trace).await?;
+            let redirect =
+                spec.follow_redirects && matches!(response.status, 301 | 302 | 303 | 307 | 308);
+            if !redirect {
+                return Ok(response.body);
+            }
+            let location = response.location.ok_or_else(|| Failure::BadRedirect {
+                detail: format!("HTTP {} without a Location header", response.status),
+            })?;
+            let next = url.join(&location).map_err(|e| Failure::BadRedirect {
+                detail: format!("Location {location:?} is not a URL: {e}"),
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(Failure::BadRedirect {
+                    detail: format!("Location {next} is not http or https"),
+                });
+            }
+            if visited.contains(next.as_str()) {
+                return Err(Failure::RedirectLoop {
+                    url: next.to_string(),
+                });
+            }
+            // As browsers do: 303, and 301/302 after a POST, continue with a GET.
+            if response.status == 303
+                || (matches!(response.status, 301 | 302) && method == Method::Post)
+            {
+                method = Method::Get;
+                body = None;
+            }
+            url = next;
+        }
+        Err(Failure::TooManyRedirects {
+            limit: MAX_REDIRECTS,
+        })
+    }
+}
+
+fn elapsed_ms(since: Instant) -> u32 {
+    u32::try_from(since.elapsed().as_millis()).unwrap_or(u32::MAX)
+}

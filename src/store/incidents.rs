@@ -1,0 +1,50 @@
+//! Incidents: confirmed outages, listed for the API.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::{Store, StoreError};
+use crate::domain::CheckName;
+
+/// A stored incident.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub check_name: String,
+    pub opened_at: i64,
+    pub resolved_at: Option<i64>,
+    pub cause: String,
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub check: Option<CheckName>,
+    /// `Some(true)`: only open ones; `Some(false)`: only resolved ones.
+    pub open: Option<bool>,
+    pub limit: u32,
+}
+
+impl Store {
+    /// Incidents, newest first.
+    pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<IncidentRow>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, check_name, opened_at, resolved_at, cause FROM incidents WHERE 1 = 1",
+        );
+        if let Some(check) = &filter.check {
+            query.push(" AND check_name = ").push_bind(check.as_str());
+        }
+        match filter.open {
+            Some(true) => {
+                query.push(" AND resolved_at IS NULL");
+            }
+            Some(false) => {
+                query.push(" AND resolved_at IS NOT NULL");
+            }
+            None => {}
+        }
+        query
+            .push(" ORDER BY opened_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        Ok(query.build_query_as().fetch_all(&self.read).await?)
+    }
+}

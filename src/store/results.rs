@@ -1,0 +1,217 @@
+//! Probe results and check state: the batched write of everything one probe causes (result,
+//! state, incident) in one transaction, and the reads the API and the scheduler need.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::{Store, StoreError};
+use crate::domain::{
+    Check, CheckId, CheckName, CheckState, Health, Outcome, Timestamp, Transition,
+};
+
+/// Everything one probe changes, written together.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub check_id: CheckId,
+    /// The check's name, kept on an incident it opens.
+    pub check_name: CheckName,
+    pub outcome: Outcome,
+    /// The state after this outcome.
+    pub state: CheckState,
+    /// The confirmed change this outcome caused, if any.
+    pub transition: Option<Transition>,
+}
+
+/// A stored probe result.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ResultRow {
+    pub at: i64,
+    pub outcome: i64,
+    pub status: Option<i64>,
+    pub dns_ms: Option<i64>,
+    pub connect_ms: Option<i64>,
+    pub tls_ms: Option<i64>,
+    pub ttfb_ms: Option<i64>,
+    pub total_ms: i64,
+    pub error: Option<String>,
+}
+
+impl ResultRow {
+    pub fn up(&self) -> bool {
+        self.outcome == 0
+    }
+}
+
+/// A check's persisted state, as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredState {
+    pub state: CheckState,
+    pub cert_not_after: Option<Timestamp>,
+}
+
+#[derive(FromRow)]
+struct StateRow {
+    check_id: i64,
+    health: i64,
+    since: i64,
+    failures: i64,
+    successes: i64,
+    failing_since: Option<i64>,
+    cert_not_after: Option<i64>,
+}
+
+impl From<&StateRow> for StoredState {
+    fn from(row: &StateRow) -> Self {
+        let count = |v: i64| u32::try_from(v).unwrap_or(0);
+        Self {
+            state: CheckState {
+                health: Health::from_code(u8::try_from(row.health).unwrap_or(0)),
+                since: Timestamp(row.since),
+                failures: count(row.failures),
+                successes: count(row.successes),
+                failing_since: row.failing_since.map(Timestamp),
+            },
+            cert_not_after: row.cert_not_after.map(Timestamp),
+        }
+    }
+}
+
+const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
+     cert_not_after FROM check_state";
+
+impl Store {
+    /// Writes a batch of probe records in one transaction.
+    pub async fn record(&self, batch: &[Record]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        for record in batch {
+            record_one(&mut tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every check with its persisted state (absent for a check never probed).
+    pub async fn checks_with_state(&self) -> Result<Vec<(Check, Option<StoredState>)>, StoreError> {
+        let checks = self
+            .list_checks(&Default::default(), None, u32::MAX)
+            .await?;
+        let rows: Vec<StateRow> = sqlx::query_as(SELECT_STATE).fetch_all(&self.read).await?;
+        let states: std::collections::HashMap<i64, StoredState> =
+            rows.iter().map(|r| (r.check_id, r.into())).collect();
+        Ok(checks
+            .into_iter()
+            .map(|c| {
+                let state = states.get(&c.id.0).copied();
+                (c, state)
+            })
+            .collect())
+    }
+
+    /// The persisted state of one check.
+    pub async fn check_state(&self, id: CheckId) -> Result<Option<StoredState>, StoreError> {
+        let row: Option<StateRow> = sqlx::query_as(&format!("{SELECT_STATE} WHERE check_id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(StoredState::from))
+    }
+
+    /// Results of a check, newest first, with `since <= at < until`.
+    pub async fn results(
+        &self,
+        id: CheckId,
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error \
+             FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?",
+        )
+        .bind(id.0)
+        .bind(since.0)
+        .bind(until.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows)
+    }
+}
+
+async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), StoreError> {
+    let outcome = &record.outcome;
+    let t = &outcome.timings;
+    let error = outcome.failure.as_ref().map(ToString::to_string);
+    // A check deleted while its probe ran has no row to attach to: skip it rather than
+    // fail the whole batch on the foreign key.
+    let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM checks WHERE id = ?")
+        .bind(record.check_id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT OR IGNORE INTO results \
+         (check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(record.check_id.0)
+    .bind(outcome.started_at.0)
+    .bind(outcome.failure.as_ref().map_or(0, |f| i64::from(f.code())))
+    .bind(outcome.status.map(i64::from))
+    .bind(t.dns_ms.map(i64::from))
+    .bind(t.connect_ms.map(i64::from))
+    .bind(t.tls_ms.map(i64::from))
+    .bind(t.ttfb_ms.map(i64::from))
+    .bind(i64::from(t.total_ms))
+    .bind(&error)
+    .execute(&mut *conn)
+    .await?;
+    let s = &record.state;
+    sqlx::query(
+        "INSERT INTO check_state \
+         (check_id, health, since, failures, successes, failing_since, cert_not_after) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (check_id) DO UPDATE SET health = excluded.health, since = excluded.since, \
+         failures = excluded.failures, successes = excluded.successes, \
+         failing_since = excluded.failing_since, \
+         cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after)",
+    )
+    .bind(record.check_id.0)
+    .bind(i64::from(s.health.code()))
+    .bind(s.since.0)
+    .bind(i64::from(s.failures))
+    .bind(i64::from(s.successes))
+    .bind(s.failing_since.map(|t| t.0))
+    .bind(outcome.cert_not_after.map(|t| t.0))
+    .execute(&mut *conn)
+    .await?;
+    match record.transition {
+        Some(Transition::WentDown { since }) => {
+            // The partial unique index allows one open incident per check; an existing one
+            // (from before a restart) stays the open one.
+            sqlx::query(
+                "INSERT OR IGNORE INTO incidents (check_id, check_name, opened_at, cause) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(record.check_id.0)
+            .bind(record.check_name.as_str())
+            .bind(since.0)
+            .bind(error.as_deref().unwrap_or("down"))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Some(Transition::Recovered) => {
+            sqlx::query(
+                "UPDATE incidents SET resolved_at = ? WHERE check_id = ? AND resolved_at IS NULL",
+            )
+            .bind(outcome.started_at.0)
+            .bind(record.check_id.0)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Some(Transition::FirstUp) | None => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,400 @@
+//! Rollups and retention: raw results are aggregated per check and hour (count, up count,
+//! latency sum/min/max, p50, p95), hours into days, then pruned by age; uptime figures are
+//! read from the rollups plus the raw results of hours not rolled up yet.
+
+use std::collections::BTreeMap;
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::{Store, StoreError};
+use crate::domain::{CheckId, Timestamp};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// The first hour whose results are not rolled up yet.
+const META_ROLLED_HOUR: &str = "rolled_up_to_hour";
+/// Checks rolled up per transaction, so probe writes are not held back for long.
+const CHECKS_PER_TRANSACTION: usize = 200;
+
+/// How long each kind of data is kept, in days.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub raw_days: u32,
+    pub hourly_days: u32,
+    pub daily_days: u32,
+}
+
+/// What one run of the rollup job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollupReport {
+    pub hourly_rows: u64,
+    pub daily_rows: u64,
+    pub results_pruned: u64,
+    pub hourly_pruned: u64,
+    pub daily_pruned: u64,
+}
+
+/// Aggregates of one period (an hour, a day, or a window).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct Aggregate {
+    pub count: i64,
+    pub up_count: i64,
+    pub latency_sum: i64,
+    pub latency_min: Option<i64>,
+    pub latency_max: Option<i64>,
+    pub p50: Option<i64>,
+    pub p95: Option<i64>,
+}
+
+/// Uptime over one window ending now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UptimeWindow {
+    /// `24h`, `7d` or `30d`.
+    pub window: &'static str,
+    pub probes: i64,
+    pub up_probes: i64,
+    /// Up probes over all probes, in percent; `None` without probes.
+    pub uptime_percent: Option<f64>,
+    /// Count-weighted median of the hours' p50 response times (up probes only).
+    pub p50_ms: Option<i64>,
+    /// Count-weighted median of the hours' p95 response times (up probes only).
+    pub p95_ms: Option<i64>,
+}
+
+/// Uptime over the standard windows.
+pub type Uptime = Vec<UptimeWindow>;
+
+/// The nearest-rank percentile `p` (0-1) of sorted values.
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// Aggregates raw `(up, latency_ms)` probes; latency figures use up probes only.
+fn aggregate(probes: &[(bool, i64)]) -> Aggregate {
+    let mut latencies: Vec<i64> = probes.iter().filter(|p| p.0).map(|p| p.1).collect();
+    latencies.sort_unstable();
+    Aggregate {
+        count: probes.len() as i64,
+        up_count: latencies.len() as i64,
+        latency_sum: latencies.iter().sum(),
+        latency_min: latencies.first().copied(),
+        latency_max: latencies.last().copied(),
+        p50: percentile(&latencies, 0.50),
+        p95: percentile(&latencies, 0.95),
+    }
+}
+
+/// The weighted median of `(value, weight)` pairs.
+fn weighted_median(mut items: Vec<(i64, i64)>) -> Option<i64> {
+    items.retain(|i| i.1 > 0);
+    items.sort_unstable();
+    let total: i64 = items.iter().map(|i| i.1).sum();
+    let mut seen = 0;
+    for (value, weight) in items {
+        seen += weight;
+        if seen * 2 >= total {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Sums periods into one (a day from its hours).
+fn combine(parts: &[Aggregate]) -> Aggregate {
+    Aggregate {
+        count: parts.iter().map(|a| a.count).sum(),
+        up_count: parts.iter().map(|a| a.up_count).sum(),
+        latency_sum: parts.iter().map(|a| a.latency_sum).sum(),
+        latency_min: parts.iter().filter_map(|a| a.latency_min).min(),
+        latency_max: parts.iter().filter_map(|a| a.latency_max).max(),
+        p50: weighted_median(
+            parts
+                .iter()
+                .filter_map(|a| Some((a.p50?, a.up_count)))
+                .collect(),
+        ),
+        p95: weighted_median(
+            parts
+                .iter()
+                .filter_map(|a| Some((a.p95?, a.up_count)))
+                .collect(),
+        ),
+    }
+}
+
+#[derive(FromRow)]
+struct HourRow {
+    hour: i64,
+    #[sqlx(flatten)]
+    aggregate: Aggregate,
+}
+
+impl Store {
+    /// Rolls up every complete hour and day not rolled up yet, then prunes by age.
+    pub async fn rollup_and_prune(
+        &self,
+        now: Timestamp,
+        retention: &Retention,
+    ) -> Result<RollupReport, StoreError> {
+        let mut report = RollupReport::default();
+        let current_hour = now.0.div_euclid(HOUR_MS);
+        let from_hour = self.rolled_hour().await?.unwrap_or(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(at) FROM results")
+                .fetch_one(&self.read)
+                .await?
+                .map_or(current_hour, |at| at.div_euclid(HOUR_MS)),
+        );
+        if from_hour < current_hour {
+            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM checks ORDER BY id")
+                .fetch_all(&self.read)
+                .await?;
+            for chunk in ids.chunks(CHECKS_PER_TRANSACTION) {
+                let mut tx = self.write.begin().await?;
+                for id in chunk {
+                    let (hours, days) =
+                        rollup_check(&mut tx, CheckId(*id), from_hour, current_hour).await?;
+                    report.hourly_rows += hours;
+                    report.daily_rows += days;
+                }
+                tx.commit().await?;
+            }
+            sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(META_ROLLED_HOUR)
+                .bind(current_hour)
+                .execute(&self.write)
+                .await?;
+        }
+        self.prune(now, retention, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn rolled_hour(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(META_ROLLED_HOUR)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn prune(
+        &self,
+        now: Timestamp,
+        retention: &Retention,
+        report: &mut RollupReport,
+    ) -> Result<(), StoreError> {
+        let rolled_ms = self.rolled_hour().await?.unwrap_or(0) * HOUR_MS;
+        // Raw results go only once they are rolled up, whatever their age.
+        let raw_cutoff = (now.0 - i64::from(retention.raw_days) * DAY_MS).min(rolled_ms);
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM checks ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        for chunk in ids.chunks(CHECKS_PER_TRANSACTION) {
+            let mut tx = self.write.begin().await?;
+            for id in chunk {
+                let done = sqlx::query("DELETE FROM results WHERE check_id = ? AND at < ?")
+                    .bind(id)
+                    .bind(raw_cutoff)
+                    .execute(&mut *tx)
+                    .await?;
+                report.results_pruned += done.rows_affected();
+            }
+            tx.commit().await?;
+        }
+        let hour_cutoff = (now.0 - i64::from(retention.hourly_days) * DAY_MS).div_euclid(HOUR_MS);
+        report.hourly_pruned = sqlx::query("DELETE FROM rollups_hourly WHERE hour < ?")
+            .bind(hour_cutoff)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        let day_cutoff = (now.0 - i64::from(retention.daily_days) * DAY_MS).div_euclid(DAY_MS);
+        report.daily_pruned = sqlx::query("DELETE FROM rollups_daily WHERE day < ?")
+            .bind(day_cutoff)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(())
+    }
+
+    /// Uptime and response times of a check over the last 24 hours, 7 days and 30 days.
+    pub async fn uptime(&self, id: CheckId, now: Timestamp) -> Result<Uptime, StoreError> {
+        let windows: [(&'static str, i64); 3] =
+            [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
+        let oldest = now.0 - 30 * DAY_MS;
+        let rolled_hour = self.rolled_hour().await?.unwrap_or(i64::MIN / HOUR_MS);
+        let mut hours: Vec<(i64, Aggregate)> = sqlx::query_as::<_, HourRow>(
+            "SELECT hour, count, up_count, latency_sum, latency_min, latency_max, p50, p95 \
+             FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?",
+        )
+        .bind(id.0)
+        .bind(oldest.div_euclid(HOUR_MS))
+        .bind(rolled_hour)
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .map(|r| (r.hour, r.aggregate))
+        .collect();
+        let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT at, outcome, total_ms FROM results WHERE check_id = ? AND at >= ?",
+        )
+        .bind(id.0)
+        .bind(oldest.max(rolled_hour.saturating_mul(HOUR_MS)))
+        .fetch_all(&self.read)
+        .await?;
+        let mut raw_hours: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
+        for (at, outcome, total_ms) in raw {
+            raw_hours
+                .entry(at.div_euclid(HOUR_MS))
+                .or_default()
+                .push((outcome == 0, total_ms));
+        }
+        hours.extend(
+            raw_hours
+                .into_iter()
+                .map(|(h, probes)| (h, aggregate(&probes))),
+        );
+        Ok(windows
+            .into_iter()
+            .map(|(window, span)| {
+                let first_hour = (now.0 - span).div_euclid(HOUR_MS);
+                let parts: Vec<Aggregate> = hours
+                    .iter()
+                    .filter(|(h, _)| *h >= first_hour)
+                    .map(|(_, a)| *a)
+                    .collect();
+                let total = combine(&parts);
+                UptimeWindow {
+                    window,
+                    probes: total.count,
+                    up_probes: total.up_count,
+                    uptime_percent: (total.count > 0)
+                        .then(|| total.up_count as f64 * 100.0 / total.count as f64),
+                    p50_ms: total.p50,
+                    p95_ms: total.p95,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Rolls up one check's hours in `[from_hour, to_hour)` and the complete days they touch.
+async fn rollup_check(
+    conn: &mut SqliteConnection,
+    id: CheckId,
+    from_hour: i64,
+    to_hour: i64,
+) -> Result<(u64, u64), StoreError> {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT at, outcome, total_ms FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at",
+    )
+    .bind(id.0)
+    .bind(from_hour * HOUR_MS)
+    .bind(to_hour * HOUR_MS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_hour: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
+    for (at, outcome, total_ms) in rows {
+        by_hour
+            .entry(at.div_euclid(HOUR_MS))
+            .or_default()
+            .push((outcome == 0, total_ms));
+    }
+    let mut days = std::collections::BTreeSet::new();
+    let hourly_rows = by_hour.len() as u64;
+    for (hour, probes) in &by_hour {
+        let a = aggregate(probes);
+        write_aggregate(conn, "rollups_hourly", "hour", id, *hour, &a).await?;
+        days.insert(hour * HOUR_MS / DAY_MS);
+    }
+    let mut daily_rows = 0;
+    for day in days {
+        let day_end_hour = (day + 1) * DAY_MS / HOUR_MS;
+        if day_end_hour > to_hour {
+            continue; // not complete yet; rolled up on the run after it ends
+        }
+        let parts: Vec<Aggregate> = sqlx::query_as::<_, HourRow>(
+            "SELECT hour, count, up_count, latency_sum, latency_min, latency_max, p50, p95 \
+             FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?",
+        )
+        .bind(id.0)
+        .bind(day * DAY_MS / HOUR_MS)
+        .bind(day_end_hour)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| r.aggregate)
+        .collect();
+        write_aggregate(conn, "rollups_daily", "day", id, day, &combine(&parts)).await?;
+        daily_rows += 1;
+    }
+    Ok((hourly_rows, daily_rows))
+}
+
+async fn write_aggregate(
+    conn: &mut SqliteConnection,
+    table: &str,
+    period: &str,
+    id: CheckId,
+    key: i64,
+    a: &Aggregate,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT OR REPLACE INTO {table} (check_id, {period}, count, up_count, latency_sum, \
+         latency_min, latency_max, p50, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(id.0)
+    .bind(key)
+    .bind(a.count)
+    .bind(a.up_count)
+    .bind(a.latency_sum)
+    .bind(a.latency_min)
+    .bind(a.latency_max)
+    .bind(a.p50)
+    .bind(a.p95)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_uses_nearest_rank() {
+        let values: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 0.50), Some(50));
+        assert_eq!(percentile(&values, 0.95), Some(95));
+        assert_eq!(percentile(&[7], 0.95), Some(7));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn aggregate_counts_all_probes_and_times_up_ones() {
+        let a = aggregate(&[(true, 10), (false, 10_000), (true, 30), (true, 20)]);
+        assert_eq!((a.count, a.up_count, a.latency_sum), (4, 3, 60));
+        assert_eq!(
+            (a.latency_min, a.latency_max, a.p50),
+            (Some(10), Some(30), Some(20))
+        );
+    }
+
+    #[test]
+    fn combine_sums_and_takes_weighted_medians() {
+        let hour = |count, up, p50| Aggregate {
+            count,
+            up_count: up,
+            latency_sum: up * p50,
+            latency_min: Some(p50),
+            latency_max: Some(p50),
+            p50: Some(p50),
+            p95: Some(p50),
+        };
+        let day = combine(&[hour(60, 60, 10), hour(60, 10, 500), hour(60, 60, 20)]);
+        assert_eq!((day.count, day.up_count), (180, 130));
+        assert_eq!((day.latency_min, day.latency_max), (Some(10), Some(500)));
+        assert_eq!(day.p50, Some(20));
+    }
+}
