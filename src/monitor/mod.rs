@@ -1,12 +1,14 @@
 //! Monitoring: the scheduler that probes every active check at its rate, the recorder that
 //! writes results in batches, and the rollup job. Each is a loop around a public step.
 
+mod plan;
 mod recorder;
 mod rollup;
 mod scheduler;
 
 use tokio::sync::mpsc;
 
+pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
 pub use recorder::{MAX_BATCH, MAX_BATCH_DELAY, record_pending, run_recorder};
 pub use rollup::{rollup_once, run_rollups};
 pub use scheduler::{LagStats, Scheduler, SchedulerDeps, run_check_once};

@@ -1,0 +1,198 @@
+//! Checks registered through the API are probed, confirmed DOWN after
+//! `failures_to_confirm` failures, UP again when they recover, and all of it is visible
+//! through the API, across restarts too. These run in real time against real targets.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_with, test_settings};
+use crate::targets::http_target;
+
+/// Polls the check until `done` holds; panics with the last answer after 60 s.
+async fn wait_for(app: &TestApp, name: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, check) = app.get(&format!("/api/v1/checks/{name}")).await;
+        assert_eq!(status, 200, "{check}");
+        if done(&check) {
+            return check;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}: {check}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn incidents(app: &TestApp, name: &str) -> Vec<Value> {
+    let (status, list) = app.get(&format!("/api/v1/incidents?check={name}")).await;
+    assert_eq!(status, 200);
+    list["incidents"].as_array().unwrap().clone()
+}
+
+async fn results(app: &TestApp, name: &str) -> Vec<Value> {
+    let (status, page) = app
+        .get(&format!("/api/v1/checks/{name}/results?limit=1000"))
+        .await;
+    assert_eq!(status, 200);
+    page["results"].as_array().unwrap().clone()
+}
+
+fn fast_check(url: String) -> Value {
+    json!({"url": url, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 2})
+}
+
+#[tokio::test]
+async fn a_failing_target_turns_down_after_confirmation_and_up_when_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let (status, _) = app
+        .put(
+            "/api/v1/checks/acme-ready",
+            &fast_check(target.url("http", "/status")),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let up = wait_for(&app, "acme-ready", "up", |c| c["state"] == "up").await;
+    assert_eq!(up["last_result"]["status"], 200);
+    assert!(incidents(&app, "acme-ready").await.is_empty());
+
+    target.status.store(500, Ordering::SeqCst);
+    let down = wait_for(&app, "acme-ready", "down", |c| c["state"] == "down").await;
+    assert_eq!(down["last_result"]["error"], "HTTP 500");
+    let history = results(&app, "acme-ready").await;
+    let verdicts: Vec<bool> = history.iter().map(|r| r["up"].as_bool().unwrap()).collect();
+    assert_eq!(
+        &verdicts[..3],
+        &[false, false, true],
+        "two failures in a row confirm: {history:?}"
+    );
+    let open = incidents(&app, "acme-ready").await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["cause"], "HTTP 500");
+    assert_eq!(open[0]["resolved_at"], Value::Null);
+    assert_eq!(
+        open[0]["opened_at"], history[1]["at"],
+        "the outage began at its first failure"
+    );
+
+    target.status.store(200, Ordering::SeqCst);
+    wait_for(&app, "acme-ready", "recovery", |c| c["state"] == "up").await;
+    let closed = incidents(&app, "acme-ready").await;
+    assert_eq!(
+        closed.len(),
+        1,
+        "recovery closes the incident, it opens no other"
+    );
+    assert!(closed[0]["resolved_at"].is_string());
+    let (_, still_open) = app.get("/api/v1/incidents?open=true").await;
+    assert_eq!(still_open["incidents"], json!([]));
+}
+
+#[tokio::test]
+async fn a_single_failed_probe_opens_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let mut body = fast_check(target.url("http", "/status"));
+    body["retry_interval"] = json!(5);
+    app.put("/api/v1/checks/blip", &body).await;
+    wait_for(&app, "blip", "up", |c| c["state"] == "up").await;
+
+    target.status.store(503, Ordering::SeqCst);
+    wait_for(&app, "blip", "one failure", |c| {
+        c["last_result"]["up"] == false
+    })
+    .await;
+    target.status.store(200, Ordering::SeqCst);
+    wait_for(&app, "blip", "the retry", |c| {
+        c["last_result"]["up"] == true
+    })
+    .await;
+
+    let check = wait_for(&app, "blip", "state", |_| true).await;
+    assert_eq!(
+        check["state"], "up",
+        "a blip below confirmation changes nothing"
+    );
+    assert!(incidents(&app, "blip").await.is_empty());
+    let failures = results(&app, "blip")
+        .await
+        .iter()
+        .filter(|r| r["up"] == false)
+        .count();
+    assert_eq!(failures, 1);
+}
+
+#[tokio::test]
+async fn changes_through_the_api_apply_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    app.put(
+        "/api/v1/checks/moving",
+        &fast_check(target.url("http", "/code/500")),
+    )
+    .await;
+    wait_for(&app, "moving", "down", |c| c["state"] == "down").await;
+
+    // Pointing the check at a healthy path recovers it without any restart.
+    app.put(
+        "/api/v1/checks/moving",
+        &fast_check(target.url("http", "/ok")),
+    )
+    .await;
+    wait_for(&app, "moving", "up", |c| c["state"] == "up").await;
+
+    // Paused: no more probes, and the state says so.
+    app.post("/api/v1/checks/moving/pause").await;
+    let paused = wait_for(&app, "moving", "paused", |c| c["state"] == "paused").await;
+    assert_eq!(paused["paused"], true);
+
+    // Deleted: it disappears, and its target is left alone.
+    app.delete("/api/v1/checks/moving").await;
+    assert_eq!(app.get("/api/v1/checks/moving").await.0, 404);
+}
+
+#[tokio::test]
+async fn a_restart_keeps_states_and_incidents_and_reopens_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    target.status.store(500, Ordering::SeqCst);
+    app.put(
+        "/api/v1/checks/persist",
+        &fast_check(target.url("http", "/status")),
+    )
+    .await;
+    let down = wait_for(&app, "persist", "down", |c| c["state"] == "down").await;
+    let before = results(&app, "persist").await.len();
+    app.stop().await;
+
+    let app = spawn_with(test_settings(dir.path())).await;
+    let (_, restarted) = app.get("/api/v1/checks/persist").await;
+    assert_eq!(restarted["state"], "down");
+    assert_eq!(restarted["state_since"], down["state_since"]);
+    wait_for(&app, "persist", "a probe after the restart", |c| {
+        c["last_result"]["at"] != down["last_result"]["at"]
+    })
+    .await;
+    assert!(results(&app, "persist").await.len() > before);
+    let list = incidents(&app, "persist").await;
+    assert_eq!(
+        list.len(),
+        1,
+        "still down after a restart is the same outage: {list:?}"
+    );
+
+    target.status.store(200, Ordering::SeqCst);
+    wait_for(&app, "persist", "recovery", |c| c["state"] == "up").await;
+    let list = incidents(&app, "persist").await;
+    assert_eq!(list.len(), 1);
+    assert!(list[0]["resolved_at"].is_string());
+}

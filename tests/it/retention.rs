@@ -1,0 +1,144 @@
+//! The rollup job: raw results become hourly and daily rollups, then are pruned by age;
+//! uptime keeps counting what was pruned.
+
+use sqlx::sqlite::SqlitePoolOptions;
+use stackwatch::domain::{CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings};
+use stackwatch::monitor::rollup_once;
+use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
+    Outcome {
+        started_at: Timestamp(at),
+        status: Some(if up { 200 } else { 500 }),
+        timings: Timings {
+            total_ms,
+            ..Timings::default()
+        },
+        cert_not_after: None,
+        failure: (!up).then_some(Failure::BadStatus { status: 500 }),
+    }
+}
+
+#[tokio::test]
+async fn rollups_keep_the_counts_that_pruning_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stackwatch.db");
+    let store = Store::open(
+        &path,
+        &StoreOptions {
+            busy_timeout: std::time::Duration::from_secs(5),
+            read_connections: 2,
+        },
+    )
+    .await
+    .unwrap();
+    let name: CheckName = "rolled".parse().unwrap();
+    let check = store
+        .upsert_check(
+            &name,
+            CheckWrite {
+                spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
+                paused: None,
+            },
+            Timestamp(0),
+        )
+        .await
+        .unwrap()
+        .check()
+        .clone();
+
+    // Four days of results, one every 10 minutes; every sixth one fails.
+    let now = Timestamp(20_000 * DAY + 30 * 60_000);
+    let start = now.0 - 4 * DAY;
+    let mut records = Vec::new();
+    let mut at = start;
+    let mut i = 0;
+    while at < now.0 {
+        let up = i % 6 != 0;
+        records.push(Record {
+            check_id: check.id,
+            check_name: name.clone(),
+            outcome: outcome(at, up, 100 + (i % 10) as u32),
+            state: CheckState::new(Timestamp(at)),
+            transition: None,
+        });
+        at += 10 * 60_000;
+        i += 1;
+    }
+    let total = records.len() as i64;
+    let failed = records.iter().filter(|r| !r.outcome.is_up()).count() as i64;
+    store.record(&records).await.unwrap();
+
+    let retention = Retention {
+        raw_days: 1,
+        hourly_days: 90,
+        daily_days: 1825,
+    };
+    let first = rollup_once(&store, &retention, now).await.unwrap();
+    assert_eq!(first.hourly_rows, 4 * 24, "every complete hour");
+    assert_eq!(first.daily_rows, 4, "four days are complete");
+    assert!(first.results_pruned > 0);
+    let again = rollup_once(&store, &retention, now).await.unwrap();
+    assert_eq!(
+        (again.hourly_rows, again.results_pruned),
+        (0, 0),
+        "nothing twice"
+    );
+
+    let kept = store
+        .results(check.id, Timestamp(0), Timestamp(i64::MAX), 10_000)
+        .await
+        .unwrap();
+    assert!(
+        kept.iter().all(|r| r.at >= now.0 - DAY),
+        "older raw results are gone"
+    );
+    assert!(!kept.is_empty());
+
+    let uptime = store.uptime(check.id, now).await.unwrap();
+    let month = uptime.iter().find(|w| w.window == "30d").unwrap();
+    assert_eq!(month.probes, total, "rollups still count pruned probes");
+    assert_eq!(month.up_probes, total - failed);
+    let day = uptime.iter().find(|w| w.window == "24h").unwrap();
+    assert!(day.probes < total && day.probes >= 144);
+    assert!(month.p50_ms.is_some_and(|p| (100..=109).contains(&p)));
+
+    let pool = SqlitePoolOptions::new()
+        .connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (days, counted): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), SUM(count) FROM rollups_daily WHERE check_id = ?")
+            .bind(check.id.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(days, 4);
+    assert!(
+        counted <= total && counted >= total - 6 - 1,
+        "{counted} of {total}"
+    );
+
+    // Much later: the last partial hour and day are rolled up too; past the hourly
+    // retention every hourly row goes, and the daily rows stay.
+    let later = Timestamp(now.0 + 95 * DAY);
+    let report = rollup_once(&store, &retention, later).await.unwrap();
+    assert_eq!((report.hourly_rows, report.daily_rows), (1, 1));
+    assert_eq!(report.hourly_pruned, 4 * 24 + 1);
+    let (days_left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rollups_daily")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(days_left, 5);
+    let (raw_left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_left, 0,
+        "everything older than a day is gone once rolled up"
+    );
+}
