@@ -18,8 +18,10 @@
 
 pub mod api;
 pub mod app;
+pub mod dispatch;
 pub mod domain;
 pub mod monitor;
+pub mod notify;
 pub mod probe;
 pub mod settings;
 pub mod store;

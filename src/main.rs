@@ -25,6 +25,7 @@ const EXIT_BAD_CONFIG: u8 = 2;
   stackwatch healthcheck --url http://127.0.0.1:8080/healthz
   stackwatch probe https://acme.example.com/readiness --contains OK
   stackwatch probe http://127.0.0.1:9000/ -X POST -H 'X-Probe: 1' --expect-status 200-299
+  stackwatch notify-test ops-slack --config /etc/stackwatch.toml
 
 Configuration layers: config/default.toml (built in), --config or STACKWATCH_CONFIG,
 STACKWATCH__SECTION__KEY variables, STACKWATCH_LISTEN / STACKWATCH_DATA_DIR /
@@ -58,6 +59,11 @@ enum Command {
     },
     /// Probe one URL exactly as the scheduler would; exit 0 when up, 1 when down.
     Probe(ProbeArgs),
+    /// Send a test message through one configured contact; exit 0 when it was accepted.
+    NotifyTest {
+        /// The contact's name, as under [notifiers.NAME].
+        contact: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -142,6 +148,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app::healthcheck::check(&url).await
         }
         Command::Probe(args) => probe(args, &settings).await,
+        Command::NotifyTest { contact } => {
+            app::notify_test(&settings, &contact).await?;
+            println!("test message sent through {contact}");
+            Ok(())
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The check as clients write it (`CheckBody`) and its parsing into the domain's `CheckSpec`:
 //! defaults applied, every field checked, every problem reported at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -216,6 +216,32 @@ impl CheckBody {
             Err(errors)
         }
     }
+}
+
+/// Contacts the check names that are not configured.
+pub(super) fn contact_errors(spec: &CheckSpec, known: &BTreeSet<String>) -> FieldErrors {
+    let Some(contacts) = &spec.contacts else {
+        return Vec::new();
+    };
+    contacts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !known.contains(c.as_str()))
+        .map(|(i, c)| {
+            let configured: Vec<&str> = known.iter().map(String::as_str).collect();
+            FieldError::new(
+                format!("contacts[{i}]"),
+                format!(
+                    "no notifier named {c} is configured (configured: {})",
+                    if configured.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        configured.join(", ")
+                    }
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Parses a name-like value, recording a field error when it is invalid.

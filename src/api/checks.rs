@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckBody, Place, parse_name};
+use super::check_body::{CheckBody, Place, contact_errors, parse_name};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
@@ -55,25 +55,30 @@ pub async fn put_check(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CheckChange>), ApiError> {
-    let name = CheckName::try_from(name);
-    let parsed = parse_body::<CheckBody>(&headers, body);
-    // Report a bad name together with the body's field errors, so one answer lists all.
-    let (name, write) = match (name, parsed.map(|b| b.parse(Place::Single))) {
-        (Ok(name), Ok(Ok((_, write)))) => (name, write),
-        (name, Ok(fields)) => {
-            let mut errors: Vec<FieldError> = name
-                .err()
-                .map(|e| FieldError::new("name", e.to_string()))
-                .into_iter()
-                .collect();
-            errors.extend(fields.err().unwrap_or_default());
-            return Err(ApiError::Invalid(errors));
+    // Every problem in one answer: a bad name, bad fields, unknown contacts.
+    let mut errors = Vec::new();
+    let name = CheckName::try_from(name)
+        .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
+        .ok();
+    let write = match parse_body::<CheckBody>(&headers, body) {
+        Ok(body) => match body.parse(Place::Single) {
+            Ok((_, write)) => {
+                errors.extend(contact_errors(&write.spec, &state.contacts));
+                Some(write)
+            }
+            Err(fields) => {
+                errors.extend(fields);
+                None
+            }
+        },
+        Err(ApiError::Invalid(fields)) => {
+            errors.extend(fields);
+            None
         }
-        (Err(e), Err(ApiError::Invalid(mut fields))) => {
-            fields.insert(0, FieldError::new("name", e.to_string()));
-            return Err(ApiError::Invalid(fields));
-        }
-        (_, Err(e)) => return Err(e),
+        Err(other) => return Err(other),
+    };
+    let (Some(name), Some(write), true) = (name, write, errors.is_empty()) else {
+        return Err(ApiError::Invalid(errors));
     };
     let outcome = state
         .store

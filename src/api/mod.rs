@@ -1,16 +1,19 @@
 //! The HTTP API (axum): routes, bearer auth, request validation, problem+json errors and
 //! the OpenAPI document, which is generated from the same route table that serves requests.
 
+mod alerts;
 mod auth;
 mod check_body;
 mod checks;
 mod health;
 mod json;
+mod maintenance;
 mod problem;
 mod stacks;
 mod status;
 mod view;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,21 +43,29 @@ pub struct ApiState {
     pub tokens: Arc<Tokens>,
     /// Tells the scheduler about every change, so it applies without a restart.
     pub monitor: MonitorHandle,
+    /// The configured contact names, which checks may name.
+    pub contacts: Arc<BTreeSet<String>>,
     openapi: Arc<String>,
 }
 
+/// What the API is built from.
+pub struct ApiDeps {
+    pub store: Store,
+    pub tokens: Tokens,
+    pub monitor: MonitorHandle,
+    pub contacts: BTreeSet<String>,
+    pub request_timeout: Duration,
+}
+
 /// Builds the application's router: every route, its auth, limits and error shapes.
-pub fn router(
-    store: Store,
-    tokens: Tokens,
-    monitor: MonitorHandle,
-    request_timeout: Duration,
-) -> Router {
+pub fn router(deps: ApiDeps) -> Router {
     let (router, openapi) = api_routes().split_for_parts();
+    let request_timeout = deps.request_timeout;
     let state = ApiState {
-        store,
-        tokens: Arc::new(tokens),
-        monitor,
+        store: deps.store,
+        tokens: Arc::new(deps.tokens),
+        monitor: deps.monitor,
+        contacts: Arc::new(deps.contacts),
         openapi: Arc::new(openapi_json(openapi)),
     };
     router
@@ -91,6 +102,12 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(status::check_results))
         .routes(routes!(status::check_uptime))
         .routes(routes!(status::list_incidents))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(
+            maintenance::create_window,
+            maintenance::list_windows
+        ))
+        .routes(routes!(maintenance::delete_window))
 }
 
 fn base_document() -> OpenApi {

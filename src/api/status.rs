@@ -58,7 +58,8 @@ impl From<&ResultRow> for ResultView {
 pub struct CheckStatusView {
     #[serde(flatten)]
     pub check: CheckView,
-    /// `up`, `down`, `unknown` (not confirmed yet) or `paused`.
+    /// `up`, `down`, `unknown` (not confirmed yet), `paused`, or `maintenance` (a window
+    /// is open: probed and recorded, no alerts).
     pub state: String,
     /// When `state` last changed (RFC 3339).
     pub state_since: String,
@@ -86,17 +87,29 @@ pub async fn get_check(
         .store
         .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
         .await?;
-    let (health, since) = stored.map_or((Health::Unknown, check.created_at), |s| {
-        (s.state.health, s.state.since)
-    });
+    let (health, since) = stored
+        .as_ref()
+        .map_or((Health::Unknown, check.created_at), |s| {
+            (s.state.health, s.state.since)
+        });
+    let now = Timestamp::now();
+    let in_maintenance = state
+        .store
+        .maintenance_windows()
+        .await?
+        .iter()
+        .any(|w| w.silences(&check, now));
     Ok(Json(CheckStatusView {
         state: if check.paused {
             "paused".to_owned()
+        } else if in_maintenance {
+            "maintenance".to_owned()
         } else {
             health.as_str().to_owned()
         },
         state_since: since.to_rfc3339(),
         cert_expires_at: stored
+            .as_ref()
             .and_then(|s| s.cert_not_after)
             .map(|t| t.to_rfc3339()),
         last_result: last.first().map(ResultView::from),

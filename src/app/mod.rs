@@ -16,9 +16,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, Tokens};
+use crate::api::{self, ApiDeps, Tokens};
+use crate::dispatch::{Dispatcher, RetryPolicy};
+use crate::domain::ContactName;
 use crate::domain::schedule::parse_cron;
 use crate::monitor::{self, Command, MonitorHandle, Scheduler, SchedulerDeps};
+use crate::notify::Notifiers;
 use crate::probe::Prober;
 use crate::settings::Settings;
 use crate::store::{Record, Retention, Store, StoreOptions};
@@ -33,6 +36,7 @@ pub struct App {
     records: mpsc::UnboundedReceiver<Record>,
     retention: Retention,
     rollup_schedule: cron::Schedule,
+    dispatcher: Dispatcher,
     shutdown_grace: Duration,
 }
 
@@ -50,12 +54,22 @@ impl App {
         let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
         let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
             .context("cannot set up TLS for probes")?;
+        let notifiers =
+            Notifiers::from_settings(&settings.notifiers).context("cannot set up the notifiers")?;
+        let default_contacts = settings
+            .alerting
+            .default_contacts
+            .iter()
+            .map(|c| c.parse::<ContactName>())
+            .collect::<Result<Vec<_>, _>>()
+            .context("alerting.default_contacts")?;
         let (records_tx, records) = mpsc::unbounded_channel();
         let scheduler = Scheduler::load(SchedulerDeps {
             store: store.clone(),
             prober: Arc::new(prober),
             records: records_tx,
             max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
+            default_contacts,
         })
         .await
         .context("cannot load the checks to schedule")?;
@@ -63,12 +77,22 @@ impl App {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
-        let router = api::router(
-            store.clone(),
+        let router = api::router(ApiDeps {
+            store: store.clone(),
             tokens,
             monitor,
-            Duration::from_secs(settings.server.request_timeout),
-        );
+            contacts: notifiers.names().map(str::to_owned).collect(),
+            request_timeout: Duration::from_secs(settings.server.request_timeout),
+        });
+        let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());
+        let dispatcher = Dispatcher {
+            store: store.clone(),
+            notifiers,
+            policy: RetryPolicy::with_give_up(Duration::from_secs(
+                u64::from(settings.alerting.give_up_after_hours) * 3_600,
+            )),
+            public_url,
+        };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
         Ok(Self {
@@ -84,6 +108,7 @@ impl App {
                 daily_days: settings.retention.daily_days,
             },
             rollup_schedule,
+            dispatcher,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
         })
     }
@@ -114,6 +139,7 @@ impl App {
         ));
         tracing::info!(checks = self.scheduler.active_checks(), "scheduler started");
         let scheduler = tokio::spawn(self.scheduler.run(self.commands, background.clone()));
+        let dispatcher = tokio::spawn(self.dispatcher.run(background.clone()));
         let rollups = tokio::spawn(monitor::run_rollups(
             self.store.clone(),
             self.retention,
@@ -137,6 +163,7 @@ impl App {
         let _ = rollups.await;
         recorder_stop.cancel();
         let _ = recorder.await;
+        let _ = dispatcher.await;
         self.store.close().await;
         tracing::info!("stackwatch stopped");
         result
@@ -155,6 +182,36 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     )
     .await
     .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// `stackwatch notify-test CONTACT`: one test message through one contact, right now.
+pub async fn notify_test(settings: &Settings, contact: &str) -> anyhow::Result<()> {
+    let notifiers =
+        Notifiers::from_settings(&settings.notifiers).context("cannot set up the notifiers")?;
+    let Some(notifier) = notifiers.get(contact) else {
+        let known: Vec<&str> = notifiers.names().collect();
+        anyhow::bail!(
+            "no notifier named {contact:?} is configured (configured: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    let now = crate::domain::Timestamp::now();
+    let message = crate::notify::AlertMessage {
+        alert_id: 0,
+        check: "stackwatch".to_owned(),
+        kind: crate::domain::AlertKind::Test,
+        facts: crate::domain::AlertFacts::default(),
+        created_at: now,
+        link: None,
+    };
+    notifier
+        .send(&message, now)
+        .await
+        .with_context(|| format!("the test message through {contact} failed"))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -1,10 +1,12 @@
 //! Pure types and rules of stackwatch: checks and their bounds, probe outcomes, the state
-//! machine and schedule arithmetic.
+//! machine, alert decisions, maintenance windows and schedule arithmetic.
 //! Nothing here does I/O; every other module depends on this one and it depends on none.
 
+mod alert;
 mod check;
 mod expect;
 mod field;
+mod maintenance;
 mod name;
 mod outcome;
 pub mod schedule;
@@ -12,9 +14,14 @@ mod state;
 mod status;
 mod time;
 
+pub use alert::{
+    AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, ago, decide, describe_cause,
+    duration_text,
+};
 pub use check::{BasicAuth, Check, CheckId, CheckSpec, Method, header_problem, url_problem};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
+pub use maintenance::{MaintenanceScope, MaintenanceWindow, WindowTiming, parse_timezone};
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, Outcome, Timings};
 pub use state::{CheckState, Health, Thresholds, Transition};

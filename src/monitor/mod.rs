@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
 pub use recorder::{MAX_BATCH, MAX_BATCH_DELAY, record_pending, run_recorder};
 pub use rollup::{rollup_once, run_rollups};
-pub use scheduler::{LagStats, Scheduler, SchedulerDeps, run_check_once};
+pub use scheduler::{Judge, Known, LagStats, Scheduler, SchedulerDeps, run_check_once};
 
 use crate::domain::CheckName;
 
@@ -20,6 +20,8 @@ use crate::domain::CheckName;
 pub enum Command {
     /// These checks were created, changed or deleted: read them again from the store.
     Reload(Vec<CheckName>),
+    /// Maintenance windows were added or removed: read them again.
+    ReloadMaintenance,
 }
 
 /// The API's side of the scheduler's channel. Sending never blocks a request.
@@ -41,6 +43,13 @@ impl MonitorHandle {
             return;
         }
         if self.commands.send(Command::Reload(names)).is_err() {
+            tracing::warn!("the scheduler has stopped; the change applies at the next start");
+        }
+    }
+
+    /// Tells the scheduler the maintenance windows changed.
+    pub fn maintenance_changed(&self) {
+        if self.commands.send(Command::ReloadMaintenance).is_err() {
             tracing::warn!("the scheduler has stopped; the change applies at the next start");
         }
     }

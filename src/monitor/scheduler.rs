@@ -13,9 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::Command;
 use super::plan::{Cadence, Plan};
-use crate::domain::{Check, CheckId, CheckName, CheckState, Outcome, Thresholds, Timestamp};
+use crate::domain::{
+    AlertContext, AlertMemory, Check, CheckId, CheckName, CheckState, ContactName,
+    MaintenanceWindow, Outcome, Thresholds, Timestamp, decide,
+};
 use crate::probe::Prober;
-use crate::store::{Record, Store, StoreError};
+use crate::store::{NewAlert, Record, Store, StoreError};
 
 /// What the scheduler needs.
 #[derive(Clone)]
@@ -25,27 +28,76 @@ pub struct SchedulerDeps {
     /// Where records go (the recorder).
     pub records: mpsc::UnboundedSender<Record>,
     pub max_concurrent_probes: usize,
+    /// Contacts of checks that name none.
+    pub default_contacts: Vec<ContactName>,
 }
 
-/// Probes a check once and runs the state machine: the step the scheduler repeats.
-pub async fn run_check_once(prober: &Prober, check: &Check, state: CheckState) -> Record {
-    let outcome = prober.probe(&check.spec).await;
-    judge(check, state, outcome)
+/// What the scheduler knows of a check between two probes.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub state: CheckState,
+    pub memory: AlertMemory,
 }
 
-fn judge(check: &Check, state: CheckState, outcome: Outcome) -> Record {
-    let thresholds = Thresholds {
-        failures_to_confirm: check.spec.failures_to_confirm,
-        successes_to_recover: check.spec.successes_to_recover,
-    };
-    let (state, transition) = state.observe(outcome.is_up(), thresholds, outcome.started_at);
-    Record {
-        check_id: check.id,
-        check_name: check.name.clone(),
-        outcome,
-        state,
-        transition,
+/// Turns an outcome into a record: state machine, alert decision, contacts.
+#[derive(Debug, Clone, Copy)]
+pub struct Judge<'a> {
+    pub default_contacts: &'a [ContactName],
+    pub windows: &'a [MaintenanceWindow],
+}
+
+impl Judge<'_> {
+    /// The record of one outcome of `check`, given what was known before it.
+    pub fn judge(&self, check: &Check, known: &Known, outcome: Outcome) -> Record {
+        let thresholds = Thresholds {
+            failures_to_confirm: check.spec.failures_to_confirm,
+            successes_to_recover: check.spec.successes_to_recover,
+        };
+        let now = outcome.started_at;
+        let (state, transition) = known.state.observe(outcome.is_up(), thresholds, now);
+        let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
+        let (memory, events) = decide(
+            &known.memory,
+            AlertContext {
+                spec: &check.spec,
+                state: &state,
+                outcome: &outcome,
+                in_maintenance,
+                now,
+            },
+        );
+        let contacts = check
+            .spec
+            .contacts
+            .clone()
+            .unwrap_or_else(|| self.default_contacts.to_vec());
+        Record {
+            check_id: check.id,
+            check_name: check.name.clone(),
+            outcome,
+            state,
+            transition,
+            memory,
+            alerts: events
+                .into_iter()
+                .map(|event| NewAlert {
+                    event,
+                    contacts: contacts.clone(),
+                })
+                .collect(),
+        }
     }
+}
+
+/// Probes a check once and judges the outcome: the step the scheduler repeats.
+pub async fn run_check_once(
+    prober: &Prober,
+    judge: Judge<'_>,
+    check: &Check,
+    known: &Known,
+) -> Record {
+    let outcome = prober.probe(&check.spec).await;
+    judge.judge(check, known, outcome)
 }
 
 /// Scheduling lag (due time to probe start) of the probes started so far.
@@ -72,7 +124,7 @@ impl LagStats {
 /// A scheduled check and what the state machine knows of it.
 struct Entry {
     check: Arc<Check>,
-    state: CheckState,
+    known: Known,
 }
 
 /// A finished probe, sent back to the scheduler.
@@ -99,6 +151,7 @@ pub struct Scheduler {
     by_name: HashMap<CheckName, CheckId>,
     finished_tx: mpsc::UnboundedSender<Finished>,
     finished_rx: mpsc::UnboundedReceiver<Finished>,
+    windows: Vec<MaintenanceWindow>,
     lag: LagStats,
 }
 
@@ -115,16 +168,17 @@ impl Scheduler {
             by_name: HashMap::new(),
             finished_tx,
             finished_rx,
+            windows: Vec::new(),
             lag: LagStats::default(),
         };
+        scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
         for (check, stored) in scheduler.deps.store.checks_with_state().await? {
             if check.paused {
                 continue;
             }
-            let state = stored.map_or_else(|| CheckState::new(now), |s| s.state);
             scheduler.plan.add_at_start(check.id, cadence(&check), 0);
-            scheduler.insert(check, state);
+            scheduler.insert(check, known_from(stored, now));
         }
         Ok(scheduler)
     }
@@ -138,13 +192,13 @@ impl Scheduler {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn insert(&mut self, check: Check, state: CheckState) {
+    fn insert(&mut self, check: Check, known: Known) {
         self.by_name.insert(check.name.clone(), check.id);
         self.entries.insert(
             check.id,
             Entry {
                 check: Arc::new(check),
-                state,
+                known,
             },
         );
     }
@@ -158,7 +212,13 @@ impl Scheduler {
 
     /// Applies a command from the API: reloads the named checks from the store.
     pub async fn apply(&mut self, command: Command) -> Result<(), StoreError> {
-        let Command::Reload(names) = command;
+        let names = match command {
+            Command::Reload(names) => names,
+            Command::ReloadMaintenance => {
+                self.windows = self.deps.store.maintenance_windows().await?;
+                return Ok(());
+            }
+        };
         for name in names {
             let stored = self.deps.store.get_check(&name).await?;
             let old_id = self.by_name.get(&name).copied();
@@ -174,12 +234,9 @@ impl Scheduler {
                     if let Some(old) = old_id {
                         self.remove(old);
                     }
-                    let state = match self.deps.store.check_state(check.id).await? {
-                        Some(s) => s.state,
-                        None => CheckState::new(Timestamp::now()),
-                    };
+                    let stored = self.deps.store.check_state(check.id).await?;
                     self.plan.add_new(check.id, cadence(&check), now);
-                    self.insert(check, state);
+                    self.insert(check, known_from(stored, Timestamp::now()));
                 }
                 _ => {
                     if let Some(old) = old_id {
@@ -227,9 +284,16 @@ impl Scheduler {
         let Some(entry) = self.entries.get_mut(&done.id) else {
             return;
         };
-        let record = judge(&entry.check, entry.state, done.outcome);
-        entry.state = record.state;
-        let confirming = entry.state.confirming();
+        let judge = Judge {
+            default_contacts: &self.deps.default_contacts,
+            windows: &self.windows,
+        };
+        let record = judge.judge(&entry.check, &entry.known, done.outcome);
+        entry.known = Known {
+            state: record.state,
+            memory: record.memory.clone(),
+        };
+        let confirming = entry.known.state.confirming();
         let now = self.now_ms();
         self.plan.finished(done.id, confirming, now);
         if self.deps.records.send(record).is_err() {
@@ -274,6 +338,19 @@ impl Scheduler {
             );
         }
         self.lag = LagStats::default();
+    }
+}
+
+fn known_from(stored: Option<crate::store::StoredState>, now: Timestamp) -> Known {
+    match stored {
+        Some(s) => Known {
+            state: s.state,
+            memory: s.memory,
+        },
+        None => Known {
+            state: CheckState::new(now),
+            memory: AlertMemory::default(),
+        },
     }
 }
 

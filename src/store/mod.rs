@@ -3,9 +3,11 @@
 //! through one dedicated connection, so writers queue in process instead of failing on
 //! SQLite's single write lock.
 
+mod alerts;
 mod checks;
 mod error;
 mod incidents;
+mod maintenance;
 mod results;
 mod rollups;
 mod stacks;
@@ -18,10 +20,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use alerts::{AlertFilter, DELIVERED, DeliveryRow, DueDelivery, FAILED, PENDING, StoredAlert};
 pub use checks::{CheckFilter, CheckWrite, Upsert};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
-pub use results::{Record, ResultRow, StoredState};
+pub use results::{NewAlert, Record, ResultRow, StoredState};
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use stacks::StackSync;
 

@@ -5,7 +5,8 @@ use sqlx::{FromRow, SqliteConnection};
 
 use super::{Store, StoreError};
 use crate::domain::{
-    Check, CheckId, CheckName, CheckState, Health, Outcome, Timestamp, Transition,
+    AlertEvent, AlertMemory, Check, CheckId, CheckName, CheckState, ContactName, Health, Outcome,
+    Timestamp, Transition,
 };
 
 /// Everything one probe changes, written together.
@@ -19,6 +20,17 @@ pub struct Record {
     pub state: CheckState,
     /// The confirmed change this outcome caused, if any.
     pub transition: Option<Transition>,
+    /// What people have been told, after this outcome's alerts.
+    pub memory: AlertMemory,
+    /// Alerts to deliver, each to its contacts.
+    pub alerts: Vec<NewAlert>,
+}
+
+/// An alert for the outbox and the contacts it goes to.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub event: AlertEvent,
+    pub contacts: Vec<ContactName>,
 }
 
 /// A stored probe result.
@@ -41,10 +53,11 @@ impl ResultRow {
     }
 }
 
-/// A check's persisted state, as the API shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A check's persisted state.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState {
     pub state: CheckState,
+    pub memory: AlertMemory,
     pub cert_not_after: Option<Timestamp>,
 }
 
@@ -57,6 +70,11 @@ struct StateRow {
     successes: i64,
     failing_since: Option<i64>,
     cert_not_after: Option<i64>,
+    alerted_health: Option<i64>,
+    down_since: Option<i64>,
+    last_down_alert_at: Option<i64>,
+    cert_warned_at: Option<i64>,
+    last_cause: Option<String>,
 }
 
 impl From<&StateRow> for StoredState {
@@ -70,13 +88,23 @@ impl From<&StateRow> for StoredState {
                 successes: count(row.successes),
                 failing_since: row.failing_since.map(Timestamp),
             },
+            memory: AlertMemory {
+                alerted: row
+                    .alerted_health
+                    .map(|h| Health::from_code(u8::try_from(h).unwrap_or(0))),
+                down_since: row.down_since.map(Timestamp),
+                last_down_alert_at: row.last_down_alert_at.map(Timestamp),
+                cert_warned_at: row.cert_warned_at.map(Timestamp),
+                last_cause: row.last_cause.clone(),
+            },
             cert_not_after: row.cert_not_after.map(Timestamp),
         }
     }
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
-     cert_not_after FROM check_state";
+     cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause \
+     FROM check_state";
 
 impl Store {
     /// Writes a batch of probe records in one transaction.
@@ -100,7 +128,7 @@ impl Store {
         Ok(checks
             .into_iter()
             .map(|c| {
-                let state = states.get(&c.id.0).copied();
+                let state = states.get(&c.id.0).cloned();
                 (c, state)
             })
             .collect())
@@ -169,14 +197,19 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     .execute(&mut *conn)
     .await?;
     let s = &record.state;
+    let m = &record.memory;
     sqlx::query(
         "INSERT INTO check_state \
-         (check_id, health, since, failures, successes, failing_since, cert_not_after) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         (check_id, health, since, failures, successes, failing_since, cert_not_after, \
+          alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (check_id) DO UPDATE SET health = excluded.health, since = excluded.since, \
          failures = excluded.failures, successes = excluded.successes, \
          failing_since = excluded.failing_since, \
-         cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after)",
+         cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after), \
+         alerted_health = excluded.alerted_health, down_since = excluded.down_since, \
+         last_down_alert_at = excluded.last_down_alert_at, \
+         cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause",
     )
     .bind(record.check_id.0)
     .bind(i64::from(s.health.code()))
@@ -185,8 +218,23 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     .bind(i64::from(s.successes))
     .bind(s.failing_since.map(|t| t.0))
     .bind(outcome.cert_not_after.map(|t| t.0))
+    .bind(m.alerted.map(|h| i64::from(h.code())))
+    .bind(m.down_since.map(|t| t.0))
+    .bind(m.last_down_alert_at.map(|t| t.0))
+    .bind(m.cert_warned_at.map(|t| t.0))
+    .bind(&m.last_cause)
     .execute(&mut *conn)
     .await?;
+    for alert in &record.alerts {
+        super::alerts::insert_alert(
+            conn,
+            record.check_id,
+            &record.check_name,
+            alert,
+            outcome.started_at,
+        )
+        .await?;
+    }
     match record.transition {
         Some(Transition::WentDown { since }) => {
             // The partial unique index allows one open incident per check; an existing one

@@ -19,6 +19,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/checks/{name}/results"),
     ("get", "/api/v1/checks/{name}/uptime"),
     ("get", "/api/v1/incidents"),
+    ("get", "/api/v1/alerts"),
+    ("post", "/api/v1/maintenance"),
+    ("get", "/api/v1/maintenance"),
+    ("delete", "/api/v1/maintenance/{id}"),
 ];
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! uptime keeps counting what was pruned.
 
 use sqlx::sqlite::SqlitePoolOptions;
-use stackwatch::domain::{CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings};
+use stackwatch::domain::{
+    AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
+};
 use stackwatch::monitor::rollup_once;
 use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions};
 
@@ -64,6 +66,8 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
             outcome: outcome(at, up, 100 + (i % 10) as u32),
             state: CheckState::new(Timestamp(at)),
             transition: None,
+            memory: AlertMemory::default(),
+            alerts: Vec::new(),
         });
         at += 10 * 60_000;
         i += 1;

@@ -1,0 +1,334 @@
+//! `/api/v1/maintenance`: windows during which checks are probed and recorded but alert
+//! nobody (a deploy playbook opens one before it restarts a stack).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiState;
+use super::auth::{CanRead, CanWrite};
+use super::check_body::parse_name;
+use super::json::parse_body;
+use super::problem::{ApiError, Problem};
+use crate::domain::schedule::parse_cron;
+use crate::domain::{
+    FieldError, MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone,
+};
+
+/// Longest window, one-off or recurring: 30 days, in seconds.
+const MAX_DURATION_S: u32 = 30 * 86_400;
+
+/// A new maintenance window. One-off: `ends_at` or `duration` (from `starts_at`, default
+/// now). Recurring: `cron` (5 fields, or 6 with seconds) + `duration` + `timezone`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceBody {
+    /// `all`, `stack`, `tag` or `check`.
+    pub scope: String,
+    /// The stack, tag or check name; left out for `all`.
+    pub target: Option<String>,
+    /// RFC 3339; default now (one-off only).
+    pub starts_at: Option<String>,
+    /// RFC 3339 (one-off only).
+    pub ends_at: Option<String>,
+    /// Seconds the window stays open, 1-2592000.
+    pub duration: Option<u32>,
+    /// Cron expression for a recurring window, e.g. `0 2 * * Sun`.
+    pub cron: Option<String>,
+    /// IANA time zone of `cron`, e.g. `Europe/Paris` (default UTC).
+    pub timezone: Option<String>,
+    /// Why: shown in listings.
+    pub reason: Option<String>,
+}
+
+/// A stored window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceView {
+    pub id: i64,
+    pub scope: String,
+    pub target: Option<String>,
+    /// One-off windows: start and end.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// Recurring windows: the expression, its time zone, and each occurrence's length.
+    pub cron: Option<String>,
+    pub timezone: Option<String>,
+    pub duration: Option<u32>,
+    pub reason: Option<String>,
+    pub created_at: String,
+    /// Open now.
+    pub active: bool,
+    /// The occurrence open now, or else the next one; `null` once the window is over.
+    pub next_starts_at: Option<String>,
+    pub next_ends_at: Option<String>,
+}
+
+impl MaintenanceView {
+    fn new(w: &MaintenanceWindow, now: Timestamp) -> Self {
+        let (scope, target) = match &w.scope {
+            MaintenanceScope::All => ("all", None),
+            MaintenanceScope::Stack(s) => ("stack", Some(s.to_string())),
+            MaintenanceScope::Tag(t) => ("tag", Some(t.to_string())),
+            MaintenanceScope::Check(c) => ("check", Some(c.to_string())),
+        };
+        let next = w.occurrence_at_or_after(now);
+        let (starts_at, ends_at, cron, timezone, duration) = match &w.timing {
+            WindowTiming::Once { starts_at, ends_at } => (
+                Some(starts_at.to_rfc3339()),
+                Some(ends_at.to_rfc3339()),
+                None,
+                None,
+                None,
+            ),
+            WindowTiming::Recurring {
+                expression,
+                duration_s,
+                timezone,
+                ..
+            } => (
+                None,
+                None,
+                Some(expression.clone()),
+                Some(timezone.name().to_owned()),
+                Some(*duration_s),
+            ),
+        };
+        Self {
+            id: w.id,
+            scope: scope.to_owned(),
+            target,
+            starts_at,
+            ends_at,
+            cron,
+            timezone,
+            duration,
+            reason: w.reason.clone(),
+            created_at: w.created_at.to_rfc3339(),
+            active: w.open_at(now),
+            next_starts_at: next.map(|(s, _)| s.to_rfc3339()),
+            next_ends_at: next.map(|(_, e)| e.to_rfc3339()),
+        }
+    }
+}
+
+/// Windows, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceList {
+    pub windows: Vec<MaintenanceView>,
+}
+
+/// The answer to a delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceDeleted {
+    /// Whether a window existed and was deleted.
+    pub changed: bool,
+}
+
+fn parse_window(
+    body: MaintenanceBody,
+    now: Timestamp,
+) -> Result<MaintenanceWindow, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let target = body.target;
+    let scope = match (body.scope.as_str(), target) {
+        ("all", None) => Some(MaintenanceScope::All),
+        ("all", Some(_)) => {
+            errors.push(FieldError::new(
+                "target",
+                "must be left out when scope is all",
+            ));
+            None
+        }
+        ("stack" | "tag" | "check", None) => {
+            errors.push(FieldError::new(
+                "target",
+                format!("names the {}", body.scope),
+            ));
+            None
+        }
+        ("stack", Some(t)) => parse_name("target", t, &mut errors).map(MaintenanceScope::Stack),
+        ("tag", Some(t)) => parse_name("target", t, &mut errors).map(MaintenanceScope::Tag),
+        ("check", Some(t)) => parse_name("target", t, &mut errors).map(MaintenanceScope::Check),
+        (other, _) => {
+            errors.push(FieldError::new(
+                "scope",
+                format!("must be all, stack, tag or check, not {other:?}"),
+            ));
+            None
+        }
+    };
+    if let Some(d) = body.duration
+        && !(1..=MAX_DURATION_S).contains(&d)
+    {
+        errors.push(FieldError::new(
+            "duration",
+            format!("must be between 1 and {MAX_DURATION_S} seconds"),
+        ));
+    }
+    let time = |field: &str, value: Option<String>, errors: &mut Vec<FieldError>| {
+        value.and_then(|v| {
+            let parsed = Timestamp::parse_rfc3339(&v);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    field,
+                    "must be an RFC 3339 time, e.g. 2026-11-26T08:00:00Z",
+                ));
+            }
+            parsed
+        })
+    };
+    let timing = if let Some(expression) = body.cron {
+        for (field, given) in [
+            ("starts_at", body.starts_at.is_some()),
+            ("ends_at", body.ends_at.is_some()),
+        ] {
+            if given {
+                errors.push(FieldError::new(
+                    field,
+                    "is for one-off windows; a recurring one has cron and duration",
+                ));
+            }
+        }
+        let schedule = parse_cron(&expression)
+            .map_err(|reason| errors.push(FieldError::new("cron", reason)))
+            .ok();
+        let zone_name = body.timezone.unwrap_or_else(|| "UTC".to_owned());
+        let timezone = parse_timezone(&zone_name);
+        if timezone.is_none() {
+            errors.push(FieldError::new(
+                "timezone",
+                format!("{zone_name:?} is not an IANA time zone such as Europe/Paris"),
+            ));
+        }
+        if body.duration.is_none() {
+            errors.push(FieldError::new("duration", "is required with cron"));
+        }
+        match (schedule, timezone, body.duration) {
+            (Some(schedule), Some(timezone), Some(duration_s)) => Some(WindowTiming::Recurring {
+                expression,
+                schedule: Box::new(schedule),
+                duration_s,
+                timezone,
+            }),
+            _ => None,
+        }
+    } else {
+        if body.timezone.is_some() {
+            errors.push(FieldError::new(
+                "timezone",
+                "is for recurring windows (with cron)",
+            ));
+        }
+        let starts_at = time("starts_at", body.starts_at, &mut errors).unwrap_or(now);
+        let ends_at = match (time("ends_at", body.ends_at, &mut errors), body.duration) {
+            (Some(end), None) => Some(end),
+            (None, Some(d)) => Some(Timestamp(starts_at.0 + i64::from(d) * 1_000)),
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new(
+                    "duration",
+                    "give ends_at or duration, not both",
+                ));
+                None
+            }
+            (None, None) => {
+                errors.push(FieldError::new(
+                    "ends_at",
+                    "a one-off window needs ends_at or duration (or cron for a recurring one)",
+                ));
+                None
+            }
+        };
+        match ends_at {
+            Some(end) if end <= starts_at => {
+                errors.push(FieldError::new("ends_at", "must be after starts_at"));
+                None
+            }
+            Some(end) if end <= now => {
+                errors.push(FieldError::new("ends_at", "is in the past"));
+                None
+            }
+            Some(ends_at) => Some(WindowTiming::Once { starts_at, ends_at }),
+            None => None,
+        }
+    };
+    if body.reason.as_ref().is_some_and(|r| r.len() > 500) {
+        errors.push(FieldError::new("reason", "must be at most 500 bytes"));
+    }
+    match (scope, timing) {
+        (Some(scope), Some(timing)) if errors.is_empty() => Ok(MaintenanceWindow {
+            id: 0,
+            scope,
+            timing,
+            reason: body.reason,
+            created_at: now,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Open a maintenance window
+#[utoipa::path(post, path = "/api/v1/maintenance", tag = "maintenance",
+    request_body = MaintenanceBody,
+    responses(
+        (status = 201, body = MaintenanceView),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_window(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<MaintenanceView>), ApiError> {
+    let body: MaintenanceBody = parse_body(&headers, body)?;
+    let now = Timestamp::now();
+    let window = parse_window(body, now).map_err(ApiError::Invalid)?;
+    let window = state.store.add_maintenance(window).await?;
+    state.monitor.maintenance_changed();
+    Ok((
+        StatusCode::CREATED,
+        Json(MaintenanceView::new(&window, now)),
+    ))
+}
+
+/// List maintenance windows, including ones that are over
+#[utoipa::path(get, path = "/api/v1/maintenance", tag = "maintenance",
+    responses((status = 200, body = MaintenanceList)),
+    security(("bearer" = [])))]
+pub async fn list_windows(
+    State(state): State<ApiState>,
+    _: CanRead,
+) -> Result<Json<MaintenanceList>, ApiError> {
+    let now = Timestamp::now();
+    let windows = state.store.maintenance_windows().await?;
+    Ok(Json(MaintenanceList {
+        windows: windows
+            .iter()
+            .map(|w| MaintenanceView::new(w, now))
+            .collect(),
+    }))
+}
+
+/// Close (delete) a maintenance window (idempotent)
+#[utoipa::path(delete, path = "/api/v1/maintenance/{id}", tag = "maintenance",
+    params(("id" = i64, Path, description = "Window id")),
+    responses((status = 200, body = MaintenanceDeleted)),
+    security(("bearer" = [])))]
+pub async fn delete_window(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(id): Path<String>,
+) -> Result<Json<MaintenanceDeleted>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::invalid("id", "must be a window id (a whole number)"))?;
+    let changed = state.store.delete_maintenance(id).await?;
+    if changed {
+        state.monitor.maintenance_changed();
+    }
+    Ok(Json(MaintenanceDeleted { changed }))
+}

@@ -1,0 +1,192 @@
+//! The dispatcher: drains the alert outbox through the notifiers. Failed deliveries are
+//! retried with exponential backoff and jitter until they succeed or grow older than the
+//! give-up age; nothing is lost across a restart, since the outbox is the database.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::Timestamp;
+use crate::notify::{AlertMessage, Notifiers};
+use crate::store::{DueDelivery, Store, StoreError};
+
+/// Deliveries handled per round.
+const BATCH: u32 = 100;
+/// How often the outbox is looked at when nothing is being delivered.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// When to retry, and when to stop.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Delay before the first retry; each further one doubles it.
+    pub first_retry: Duration,
+    /// The longest delay between two attempts.
+    pub max_retry: Duration,
+    /// A delivery still failing this long after its alert is given up.
+    pub give_up_after: Duration,
+}
+
+impl RetryPolicy {
+    pub fn with_give_up(give_up_after: Duration) -> Self {
+        Self {
+            first_retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(600),
+            give_up_after,
+        }
+    }
+
+    /// The delay after the `attempt`-th failed attempt (1-based), with ±20 % jitter drawn
+    /// from `seed` so that many failed deliveries do not retry in lockstep.
+    pub fn backoff(&self, attempt: u32, seed: u64) -> Duration {
+        let doubling = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        let base = self
+            .first_retry
+            .saturating_mul(doubling)
+            .min(self.max_retry);
+        let spread = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) % 401; // 0..=400
+        base.mul_f64(0.8 + spread as f64 / 1_000.0)
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub given_up: usize,
+}
+
+impl DeliveryReport {
+    pub fn handled(&self) -> usize {
+        self.delivered + self.retrying + self.given_up
+    }
+}
+
+/// Delivers the outbox.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub store: Store,
+    pub notifiers: Notifiers,
+    pub policy: RetryPolicy,
+    /// Base URL for links in messages.
+    pub public_url: Option<String>,
+}
+
+impl Dispatcher {
+    /// Attempts every delivery due at `now` once.
+    pub async fn deliver_pending_once(&self, now: Timestamp) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        for due in self.store.due_deliveries(now, BATCH).await? {
+            let result = self.attempt(&due, now).await;
+            let outcome = match result {
+                Ok(()) => {
+                    report.delivered += 1;
+                    Ok(())
+                }
+                Err(reason) => {
+                    let age = now.0 - due.alert.created_at.0;
+                    let give_up = age
+                        >= i64::try_from(self.policy.give_up_after.as_millis()).unwrap_or(i64::MAX);
+                    let attempt = u32::try_from(due.attempts + 1).unwrap_or(u32::MAX);
+                    let delay = self
+                        .policy
+                        .backoff(attempt, seed(due.alert.id, &due.contact, attempt));
+                    tracing::warn!(
+                        contact = %due.contact,
+                        alert = due.alert.id,
+                        check = %due.alert.check_name,
+                        attempt,
+                        error = %reason,
+                        given_up = give_up,
+                        "alert delivery failed"
+                    );
+                    if give_up {
+                        report.given_up += 1;
+                        Err((reason, None))
+                    } else {
+                        report.retrying += 1;
+                        let retry_at = now.0 + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                        Err((reason, Some(Timestamp(retry_at))))
+                    }
+                }
+            };
+            self.store
+                .delivery_done(due.alert.id, &due.contact, outcome, now)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    async fn attempt(&self, due: &DueDelivery, now: Timestamp) -> Result<(), String> {
+        let Some(notifier) = self.notifiers.get(&due.contact) else {
+            return Err(format!("no notifier named {} is configured", due.contact));
+        };
+        let message = AlertMessage {
+            alert_id: due.alert.id,
+            check: due.alert.check_name.clone(),
+            kind: due.alert.kind,
+            facts: due.alert.facts.clone(),
+            created_at: due.alert.created_at,
+            link: self.link(&due.alert.check_name),
+        };
+        notifier
+            .send(&message, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(contact = %due.contact, alert = due.alert.id, check = %due.alert.check_name, kind = due.alert.kind.as_str(), "alert delivered");
+        Ok(())
+    }
+
+    /// The link to a check in messages, when a public URL is configured.
+    pub fn link(&self, check: &str) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|base| format!("{}/api/v1/checks/{check}", base.trim_end_matches('/')))
+    }
+
+    /// Delivers until cancelled; a delivery in flight finishes first.
+    pub async fn run(self, cancel: CancellationToken) {
+        loop {
+            match self.deliver_pending_once(Timestamp::now()).await {
+                Ok(report) if report.handled() > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "cannot read the alert outbox"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(POLL_EVERY) => {}
+            }
+        }
+    }
+}
+
+fn seed(alert_id: i64, contact: &str, attempt: u32) -> u64 {
+    contact
+        .bytes()
+        .fold(alert_id as u64 ^ u64::from(attempt) << 48, |h, b| {
+            h.wrapping_mul(31).wrapping_add(u64::from(b))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
+        let policy = RetryPolicy::with_give_up(Duration::from_secs(86_400));
+        for (attempt, base) in [(1, 5), (2, 10), (3, 20), (4, 40), (8, 600), (30, 600)] {
+            for seed in [0, 1, 42, u64::MAX] {
+                let delay = policy.backoff(attempt, seed).as_secs_f64();
+                let base = f64::from(base);
+                assert!(
+                    delay >= base * 0.8 && delay <= base * 1.2,
+                    "{attempt} {seed} {delay}"
+                );
+            }
+        }
+        let spread: std::collections::HashSet<u128> =
+            (0..50).map(|s| policy.backoff(3, s).as_millis()).collect();
+        assert!(spread.len() > 10, "jitter spreads retries");
+    }
+}

@@ -1,0 +1,407 @@
+//! Deciding what to tell people: from a check's confirmed health and what people were last
+//! told, the alerts a probe causes. Pure. Alerts follow the difference between the health
+//! and the health last alerted, so an outage is announced exactly once, a recovery only
+//! after an announced outage, and a maintenance window only postpones both.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CheckSpec, CheckState, Failure, Health, Outcome, Timestamp};
+
+/// A day, the least time between two certificate warnings of one check.
+const CERT_WARNING_EVERY_MS: i64 = 86_400_000;
+
+/// The kinds of alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    Down,
+    Recovered,
+    Reminder,
+    CertExpiring,
+    /// A test message sent by `stackwatch notify-test`.
+    Test,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Recovered => "recovered",
+            Self::Reminder => "reminder",
+            Self::CertExpiring => "cert_expiring",
+            Self::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Down,
+            Self::Recovered,
+            Self::Reminder,
+            Self::CertExpiring,
+            Self::Test,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// What an alert says, beyond its kind and check.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertFacts {
+    /// The stack of the check.
+    pub stack: Option<String>,
+    /// The URL probed.
+    pub url: String,
+    /// Why the check is down, in plain words.
+    pub cause: Option<String>,
+    /// When the outage began (its first failure).
+    pub down_since: Option<Timestamp>,
+    /// How long the outage lasted (RECOVERED).
+    pub downtime_s: Option<u64>,
+    /// When the certificate expires (CERT EXPIRING).
+    pub cert_not_after: Option<Timestamp>,
+}
+
+/// An alert decided for one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertEvent {
+    pub kind: AlertKind,
+    pub facts: AlertFacts,
+}
+
+/// What people were last told about a check; persisted with its state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertMemory {
+    /// The health of the last DOWN or RECOVERED alert (`Unknown` before the first).
+    pub alerted: Option<Health>,
+    /// When the outage being reported began.
+    pub down_since: Option<Timestamp>,
+    /// When the last DOWN or REMINDER went out.
+    pub last_down_alert_at: Option<Timestamp>,
+    /// When the last certificate warning went out.
+    pub cert_warned_at: Option<Timestamp>,
+    /// The cause of the last failure, in plain words.
+    pub last_cause: Option<String>,
+}
+
+/// The circumstances of one decision.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertContext<'a> {
+    pub spec: &'a CheckSpec,
+    /// The state after this probe.
+    pub state: &'a CheckState,
+    pub outcome: &'a Outcome,
+    /// A maintenance window covers the check now: alerts wait.
+    pub in_maintenance: bool,
+    pub now: Timestamp,
+}
+
+/// The alerts this probe causes, and the memory after them.
+pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<AlertEvent>) {
+    let mut next = memory.clone();
+    if let Some(failure) = &cx.outcome.failure {
+        next.last_cause = Some(describe_cause(failure, &cx.spec.url, cx.now));
+    }
+    let mut events = Vec::new();
+    if cx.in_maintenance {
+        return (next, events);
+    }
+    let facts = || AlertFacts {
+        stack: cx.spec.stack.as_ref().map(ToString::to_string),
+        url: cx.spec.url.clone(),
+        ..AlertFacts::default()
+    };
+    match (cx.state.health, next.alerted) {
+        (Health::Down, alerted) if alerted != Some(Health::Down) => {
+            let since = cx.state.failing_since.unwrap_or(cx.state.since);
+            events.push(AlertEvent {
+                kind: AlertKind::Down,
+                facts: AlertFacts {
+                    cause: next.last_cause.clone(),
+                    down_since: Some(since),
+                    ..facts()
+                },
+            });
+            next.alerted = Some(Health::Down);
+            next.down_since = Some(since);
+            next.last_down_alert_at = Some(cx.now);
+        }
+        (Health::Down, _) => {
+            let due = cx.spec.reminder_every.is_some_and(|every| {
+                next.last_down_alert_at
+                    .is_none_or(|last| cx.now.0 - last.0 >= i64::from(every) * 1_000)
+            });
+            if due {
+                events.push(AlertEvent {
+                    kind: AlertKind::Reminder,
+                    facts: AlertFacts {
+                        cause: next.last_cause.clone(),
+                        down_since: next.down_since,
+                        ..facts()
+                    },
+                });
+                next.last_down_alert_at = Some(cx.now);
+            }
+        }
+        (Health::Up, Some(Health::Down)) => {
+            let downtime_s = next
+                .down_since
+                .map(|since| u64::try_from((cx.now.0 - since.0) / 1_000).unwrap_or(0));
+            events.push(AlertEvent {
+                kind: AlertKind::Recovered,
+                facts: AlertFacts {
+                    down_since: next.down_since,
+                    downtime_s,
+                    ..facts()
+                },
+            });
+            next.alerted = Some(Health::Up);
+            next.down_since = None;
+        }
+        (Health::Up, _) => next.alerted = Some(Health::Up),
+        (Health::Unknown, _) => {}
+    }
+    if let Some(not_after) = cx.outcome.cert_not_after
+        && cx.spec.cert_expiry_days > 0
+        && not_after.0 - cx.now.0 < i64::from(cx.spec.cert_expiry_days) * 86_400_000
+        && next
+            .cert_warned_at
+            .is_none_or(|at| cx.now.0 - at.0 >= CERT_WARNING_EVERY_MS)
+    {
+        events.push(AlertEvent {
+            kind: AlertKind::CertExpiring,
+            facts: AlertFacts {
+                cert_not_after: Some(not_after),
+                ..facts()
+            },
+        });
+        next.cert_warned_at = Some(cx.now);
+    }
+    (next, events)
+}
+
+/// A failure in the words an alert uses: "HTTP 500 from https://…", "TLS certificate
+/// expired 2 days ago", "timed out after 10 s".
+pub fn describe_cause(failure: &Failure, url: &str, now: Timestamp) -> String {
+    match failure {
+        Failure::BadStatus { status } => format!("HTTP {status} from {url}"),
+        Failure::TlsExpired {
+            not_after: Some(not_after),
+        } => format!("TLS certificate expired {}", ago(now.0 - not_after.0)),
+        Failure::ConnectionRefused => format!("connection refused by {}", host_of(url)),
+        other => other.to_string(),
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// "2 days ago", "5 hours ago", "just now".
+pub fn ago(ms: i64) -> String {
+    let minutes = ms / 60_000;
+    let (n, unit) = if minutes >= 2 * 24 * 60 {
+        (minutes / (24 * 60), "days")
+    } else if minutes >= 120 {
+        (minutes / 60, "hours")
+    } else if minutes >= 2 {
+        (minutes, "minutes")
+    } else {
+        return "just now".to_owned();
+    };
+    format!("{n} {unit} ago")
+}
+
+/// "3 h 12 min", "45 s": a duration for people.
+pub fn duration_text(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Thresholds, Timings};
+
+    fn outcome(at: i64, failure: Option<Failure>) -> Outcome {
+        Outcome {
+            started_at: Timestamp(at),
+            status: None,
+            timings: Timings::default(),
+            cert_not_after: None,
+            failure,
+        }
+    }
+
+    /// Runs verdicts ('+' up, '-' down, 'm' down in maintenance, 'M' up in maintenance),
+    /// one per second, and returns the alerts as "second:kind".
+    fn run(spec: &CheckSpec, sequence: &str) -> Vec<String> {
+        let t = Thresholds {
+            failures_to_confirm: spec.failures_to_confirm,
+            successes_to_recover: spec.successes_to_recover,
+        };
+        let mut state = CheckState::new(Timestamp(0));
+        let mut memory = AlertMemory::default();
+        let mut seen = Vec::new();
+        for (i, c) in sequence.chars().enumerate() {
+            let now = Timestamp((i as i64 + 1) * 1_000);
+            let up = matches!(c, '+' | 'M');
+            let failure = (!up).then_some(Failure::BadStatus { status: 500 });
+            let o = outcome(now.0, failure);
+            let (next, _) = state.observe(up, t, now);
+            state = next;
+            let cx = AlertContext {
+                spec,
+                state: &state,
+                outcome: &o,
+                in_maintenance: matches!(c, 'm' | 'M'),
+                now,
+            };
+            let (m, events) = decide(&memory, cx);
+            memory = m;
+            seen.extend(
+                events
+                    .iter()
+                    .map(|e| format!("{}:{}", i + 1, e.kind.as_str())),
+            );
+        }
+        seen
+    }
+
+    fn spec() -> CheckSpec {
+        CheckSpec::with_defaults("http://127.0.0.1:9/ready")
+    }
+
+    #[test]
+    fn one_alert_per_outage_and_one_per_recovery() {
+        let cases: &[(&str, &[&str])] = &[
+            ("++++", &[]),
+            ("+-+-+-+-", &[]),
+            ("+--", &["3:down"]),
+            ("+-----", &["3:down"]),
+            ("+---+", &["3:down", "5:recovered"]),
+            (
+                "+---+--+",
+                &["3:down", "5:recovered", "7:down", "8:recovered"],
+            ),
+            ("--+", &["2:down", "3:recovered"]),
+        ];
+        for (sequence, want) in cases {
+            assert_eq!(&run(&spec(), sequence), want, "{sequence}");
+        }
+    }
+
+    #[test]
+    fn maintenance_postpones_and_never_duplicates() {
+        let cases: &[(&str, &[&str])] = &[
+            // Down inside the window, still down after it: DOWN when it closes.
+            ("+mmm-", &["5:down"]),
+            // Down and back inside the window: nothing at all.
+            ("+mmMM+", &[]),
+            // Announced before the window, recovered inside it: RECOVERED when it closes.
+            ("+--MM+", &["3:down", "6:recovered"]),
+            // Announced before, still down after: no second DOWN.
+            ("+--mm-", &["3:down"]),
+        ];
+        for (sequence, want) in cases {
+            assert_eq!(&run(&spec(), sequence), want, "{sequence}");
+        }
+    }
+
+    #[test]
+    fn reminders_repeat_while_down() {
+        let mut s = spec();
+        s.reminder_every = Some(60);
+        // Down confirmed at 3 s; 60 s later a reminder, then every 60 s.
+        let sequence = format!("+-{}", "-".repeat(130));
+        assert_eq!(
+            run(&s, &sequence),
+            vec!["3:down", "63:reminder", "123:reminder"]
+        );
+    }
+
+    #[test]
+    fn certificate_warnings_come_at_most_daily() {
+        let s = spec();
+        let state = CheckState::new(Timestamp(0));
+        let day = 86_400_000;
+        let mut o = outcome(0, None);
+        o.cert_not_after = Some(Timestamp(10 * day));
+        let mut memory = AlertMemory::default();
+        let mut kinds = Vec::new();
+        for hour in 0..50 {
+            let cx = AlertContext {
+                spec: &s,
+                state: &state,
+                outcome: &o,
+                in_maintenance: false,
+                now: Timestamp(hour * 3_600_000),
+            };
+            let (m, events) = decide(&memory, cx);
+            memory = m;
+            kinds.extend(events.iter().map(|e| (hour, e.kind)));
+        }
+        assert_eq!(
+            kinds,
+            vec![
+                (0, AlertKind::CertExpiring),
+                (24, AlertKind::CertExpiring),
+                (48, AlertKind::CertExpiring)
+            ]
+        );
+        o.cert_not_after = Some(Timestamp(30 * day));
+        let cx = AlertContext {
+            spec: &s,
+            state: &state,
+            outcome: &o,
+            in_maintenance: false,
+            now: Timestamp(0),
+        };
+        assert!(
+            decide(&AlertMemory::default(), cx).1.is_empty(),
+            "30 days left: no warning at 14"
+        );
+    }
+
+    #[test]
+    fn causes_read_as_plain_words() {
+        let now = Timestamp(10 * 86_400_000);
+        let url = "https://acme.example/readiness";
+        let cases = [
+            (
+                Failure::BadStatus { status: 500 },
+                "HTTP 500 from https://acme.example/readiness",
+            ),
+            (
+                Failure::TlsExpired {
+                    not_after: Some(Timestamp(8 * 86_400_000)),
+                },
+                "TLS certificate expired 2 days ago",
+            ),
+            (Failure::Timeout { after_s: 10 }, "timed out after 10 s"),
+            (
+                Failure::ConnectionRefused,
+                "connection refused by acme.example",
+            ),
+        ];
+        for (failure, want) in cases {
+            assert_eq!(describe_cause(&failure, url, now), want);
+        }
+        assert_eq!(duration_text(45), "45 s");
+        assert_eq!(duration_text(3 * 3_600 + 12 * 60 + 5), "3 h 12 min");
+    }
+}

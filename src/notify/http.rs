@@ -1,0 +1,163 @@
+//! Slack incoming webhooks and generic JSON webhooks: one POST each, over a shared HTTPS
+//! client (rustls with ring, webpki roots).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::render;
+use super::{AlertMessage, Notifier, NotifyError, SendFuture};
+use crate::domain::Timestamp;
+use crate::settings::{SlackSettings, WebhookSettings};
+
+/// A delivery attempt may take this long in all.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The HTTP(S) client notifiers share.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl HttpClient {
+    pub fn new() -> Result<Self, NotifyError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(provider)
+            .map_err(|e| NotifyError::Config(format!("TLS: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    /// POSTs a JSON document; success is any 2xx answer.
+    async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: &serde_json::Value,
+    ) -> Result<(), NotifyError> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|_| NotifyError::Config("the URL is invalid".to_owned()))?;
+        let mut request = hyper::Request::post(uri)
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, "stackwatch")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|_| NotifyError::Config("cannot build the request".to_owned()))?;
+        for (name, value) in headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| NotifyError::Transport(transport_reason(&e)))?;
+            let status = response.status();
+            // Read the answer so the connection can be reused; its content does not matter.
+            let _ = response.into_body().collect().await;
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(NotifyError::Status(status.as_u16()))
+            }
+        };
+        tokio::time::timeout(SEND_TIMEOUT, exchange)
+            .await
+            .map_err(|_| NotifyError::Timeout(SEND_TIMEOUT.as_secs()))?
+    }
+}
+
+/// Why a request failed, in words that never include the URL.
+fn transport_reason(error: &hyper_util::client::legacy::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.kind().to_string();
+        }
+        source = e.source();
+    }
+    if error.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+/// A Slack incoming webhook.
+pub struct SlackNotifier {
+    client: HttpClient,
+    webhook_url: String,
+}
+
+impl SlackNotifier {
+    pub fn new(client: HttpClient, settings: &SlackSettings) -> Self {
+        Self {
+            client,
+            webhook_url: settings.webhook_url.expose().to_owned(),
+        }
+    }
+}
+
+impl Notifier for SlackNotifier {
+    fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
+        Box::pin(async move {
+            let body = render::slack(message, now);
+            self.client.post_json(&self.webhook_url, &[], &body).await
+        })
+    }
+}
+
+/// A POST of the alert as a documented JSON document.
+pub struct WebhookNotifier {
+    client: HttpClient,
+    url: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl WebhookNotifier {
+    pub fn new(client: HttpClient, settings: &WebhookSettings) -> Self {
+        let headers = header_pairs(&settings.headers);
+        Self {
+            client,
+            url: settings.url.expose().to_owned(),
+            headers,
+        }
+    }
+}
+
+fn header_pairs(
+    headers: &BTreeMap<String, crate::settings::Secret>,
+) -> Vec<(HeaderName, HeaderValue)> {
+    // Validated when the settings were loaded; an invalid pair cannot reach here.
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+            let mut value = HeaderValue::from_str(value.expose()).ok()?;
+            value.set_sensitive(true);
+            Some((name, value))
+        })
+        .collect()
+}
+
+impl Notifier for WebhookNotifier {
+    fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
+        Box::pin(async move {
+            let body = render::webhook(message, now);
+            self.client.post_json(&self.url, &self.headers, &body).await
+        })
+    }
+}

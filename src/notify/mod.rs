@@ -1,0 +1,89 @@
+//! Notifiers: where alerts go (Slack, email, a JSON webhook), behind one trait, and the
+//! pure rendering of each kind of message. A notifier's error never contains its URL or
+//! credentials, since errors are logged and shown by the API.
+
+mod email;
+mod http;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::domain::{AlertFacts, AlertKind, Timestamp};
+use crate::settings::NotifierSettings;
+
+pub use email::EmailNotifier;
+pub use http::{HttpClient, SlackNotifier, WebhookNotifier};
+
+/// An alert ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertMessage {
+    /// The outbox id (0 for a test message).
+    pub alert_id: i64,
+    pub check: String,
+    pub kind: AlertKind,
+    pub facts: AlertFacts,
+    pub created_at: Timestamp,
+    /// Where to read more about the check, when `alerting.public_url` is set.
+    pub link: Option<String>,
+}
+
+/// A delivery failed; the message says why without revealing the destination.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("the receiver answered HTTP {0}")]
+    Status(u16),
+    #[error("cannot reach the receiver: {0}")]
+    Transport(String),
+    #[error("the receiver did not answer within {0} s")]
+    Timeout(u64),
+    #[error("SMTP: {0}")]
+    Smtp(String),
+    #[error("the notifier is misconfigured: {0}")]
+    Config(String),
+}
+
+/// The future a notifier returns.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
+
+/// Something alerts can be sent through.
+pub trait Notifier: Send + Sync {
+    /// Sends one message; `now` is used to word relative times.
+    fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a>;
+}
+
+/// Every configured contact, by name.
+#[derive(Clone, Default)]
+pub struct Notifiers {
+    by_name: BTreeMap<String, Arc<dyn Notifier>>,
+}
+
+impl Notifiers {
+    /// Builds a notifier per configured contact.
+    pub fn from_settings(
+        settings: &BTreeMap<String, NotifierSettings>,
+    ) -> Result<Self, NotifyError> {
+        let client = HttpClient::new()?;
+        let mut by_name: BTreeMap<String, Arc<dyn Notifier>> = BTreeMap::new();
+        for (name, notifier) in settings {
+            let built: Arc<dyn Notifier> = match notifier {
+                NotifierSettings::Slack(s) => Arc::new(SlackNotifier::new(client.clone(), s)),
+                NotifierSettings::Webhook(w) => Arc::new(WebhookNotifier::new(client.clone(), w)),
+                NotifierSettings::Email(e) => Arc::new(EmailNotifier::new(e)?),
+            };
+            by_name.insert(name.clone(), built);
+        }
+        Ok(Self { by_name })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Notifier>> {
+        self.by_name.get(name)
+    }
+
+    /// The configured contact names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+}

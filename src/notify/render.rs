@@ -1,0 +1,248 @@
+//! The words of every alert, for each medium: Slack blocks, an email subject and body, and
+//! the webhook's JSON document. Pure: `now` is a parameter, so relative times are testable.
+
+use serde_json::{Value, json};
+
+use super::AlertMessage;
+use crate::domain::{AlertKind, Timestamp, ago, duration_text};
+
+/// Short title: `[DOWN] acme-readiness`.
+pub fn title(message: &AlertMessage) -> String {
+    let check = &message.check;
+    match message.kind {
+        AlertKind::Down => format!("[DOWN] {check}"),
+        AlertKind::Recovered => format!("[RECOVERED] {check}"),
+        AlertKind::Reminder => format!("[REMINDER] {check} is still down"),
+        AlertKind::CertExpiring => format!("[CERT EXPIRING] {check}"),
+        AlertKind::Test => "[TEST] stackwatch".to_owned(),
+    }
+}
+
+/// The body in plain text, one fact a line.
+pub fn text(message: &AlertMessage, now: Timestamp) -> String {
+    let f = &message.facts;
+    let who = match &f.stack {
+        Some(stack) => format!("{} (stack {stack})", message.check),
+        None => message.check.clone(),
+    };
+    let cause = f
+        .cause
+        .as_deref()
+        .unwrap_or("it does not answer as expected");
+    let since = |t: Timestamp| format!("{} ({})", t.to_rfc3339(), ago(now.0 - t.0));
+    let mut lines = match message.kind {
+        AlertKind::Down => {
+            let mut lines = vec![format!("{who} is DOWN: {cause}.")];
+            lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
+            lines
+        }
+        AlertKind::Recovered => vec![match f.downtime_s {
+            Some(s) => format!("{who} is UP again after {} down.", duration_text(s)),
+            None => format!("{who} is UP again."),
+        }],
+        AlertKind::Reminder => {
+            let mut lines = vec![format!("{who} is still DOWN: {cause}.")];
+            lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
+            lines
+        }
+        AlertKind::CertExpiring => vec![match f.cert_not_after {
+            Some(t) if t.0 <= now.0 => format!(
+                "The TLS certificate of {who} expired {} ({}).",
+                ago(now.0 - t.0),
+                t.to_rfc3339()
+            ),
+            Some(t) => format!(
+                "The TLS certificate of {who} expires in {} days ({}).",
+                (t.0 - now.0) / 86_400_000,
+                t.to_rfc3339()
+            ),
+            None => format!("The TLS certificate of {who} expires soon."),
+        }],
+        AlertKind::Test => vec![
+            "This is a test message from stackwatch: alerts sent to this contact arrive."
+                .to_owned(),
+        ],
+    };
+    if !f.url.is_empty() {
+        lines.push(format!("URL: {}", f.url));
+    }
+    if let Some(link) = &message.link {
+        lines.push(format!("Details: {link}"));
+    }
+    lines.join("\n")
+}
+
+/// The colour of a kind in Slack.
+fn colour(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Down => "#d92b2b",
+        AlertKind::Recovered => "#2eb67d",
+        AlertKind::Reminder => "#e8912d",
+        AlertKind::CertExpiring => "#ecb22e",
+        AlertKind::Test => "#4a90d9",
+    }
+}
+
+/// A Slack incoming-webhook payload: a fallback `text` and a coloured attachment of blocks.
+pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
+    let title = title(message);
+    let body = text(message, now);
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}),
+    ];
+    if let Some(link) = &message.link {
+        blocks.push(json!({
+            "type": "actions",
+            "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open the check"}, "url": link}]
+        }));
+    }
+    json!({
+        "text": format!("{title}: {}", body.lines().next().unwrap_or_default()),
+        "attachments": [{"color": colour(message.kind), "blocks": blocks}],
+    })
+}
+
+/// An email's subject and plain-text body.
+pub fn email(message: &AlertMessage, now: Timestamp) -> (String, String) {
+    let body = format!(
+        "{}\n\n-- \nstackwatch, alert {} at {}\n",
+        text(message, now),
+        message.alert_id,
+        message.created_at.to_rfc3339()
+    );
+    (title(message), body)
+}
+
+/// The webhook's JSON document (documented in the README).
+pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
+    let f = &message.facts;
+    json!({
+        "event": message.kind.as_str(),
+        "alert_id": message.alert_id,
+        "check": message.check,
+        "stack": f.stack,
+        "url": f.url,
+        "cause": f.cause,
+        "down_since": f.down_since.map(Timestamp::to_rfc3339),
+        "downtime_s": f.downtime_s,
+        "cert_expires_at": f.cert_not_after.map(Timestamp::to_rfc3339),
+        "created_at": message.created_at.to_rfc3339(),
+        "link": message.link,
+        "title": title(message),
+        "text": text(message, now),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AlertFacts;
+
+    const MINUTE: i64 = 60_000;
+
+    fn message(kind: AlertKind, facts: AlertFacts) -> AlertMessage {
+        AlertMessage {
+            alert_id: 7,
+            check: "acme-readiness".to_owned(),
+            kind,
+            facts,
+            created_at: Timestamp(0),
+            link: None,
+        }
+    }
+
+    fn facts() -> AlertFacts {
+        AlertFacts {
+            stack: Some("acme".to_owned()),
+            url: "https://acme.example/readiness".to_owned(),
+            ..AlertFacts::default()
+        }
+    }
+
+    #[test]
+    fn every_kind_reads_plainly() {
+        let now = Timestamp(1_000 * MINUTE);
+        let down = message(
+            AlertKind::Down,
+            AlertFacts {
+                cause: Some("HTTP 500 from https://acme.example/readiness".into()),
+                down_since: Some(Timestamp(990 * MINUTE)),
+                ..facts()
+            },
+        );
+        assert_eq!(title(&down), "[DOWN] acme-readiness");
+        assert_eq!(
+            text(&down, now),
+            "acme-readiness (stack acme) is DOWN: HTTP 500 from https://acme.example/readiness.\n\
+             Down since 1970-01-01T16:30:00Z (10 minutes ago).\n\
+             URL: https://acme.example/readiness"
+        );
+        let recovered = message(
+            AlertKind::Recovered,
+            AlertFacts {
+                downtime_s: Some(754),
+                ..facts()
+            },
+        );
+        assert_eq!(title(&recovered), "[RECOVERED] acme-readiness");
+        assert!(
+            text(&recovered, now)
+                .starts_with("acme-readiness (stack acme) is UP again after 12 min 34 s down.")
+        );
+        let cert = message(
+            AlertKind::CertExpiring,
+            AlertFacts {
+                cert_not_after: Some(Timestamp(now.0 + 5 * 1_440 * MINUTE)),
+                ..facts()
+            },
+        );
+        assert!(
+            text(&cert, now).contains("expires in 5 days"),
+            "{}",
+            text(&cert, now)
+        );
+    }
+
+    #[test]
+    fn slack_has_colour_blocks_and_an_optional_link() {
+        let mut down = message(AlertKind::Down, facts());
+        let plain = slack(&down, Timestamp(0));
+        assert_eq!(plain["attachments"][0]["color"], "#d92b2b");
+        assert_eq!(
+            plain["attachments"][0]["blocks"].as_array().unwrap().len(),
+            2
+        );
+        assert!(
+            plain["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("[DOWN] acme-readiness: ")
+        );
+        down.link = Some("https://sw.example/api/v1/checks/acme-readiness".into());
+        let linked = slack(&down, Timestamp(0));
+        assert_eq!(
+            linked["attachments"][0]["blocks"][2]["elements"][0]["url"],
+            "https://sw.example/api/v1/checks/acme-readiness"
+        );
+    }
+
+    #[test]
+    fn email_and_webhook_carry_the_same_facts() {
+        let down = message(
+            AlertKind::Down,
+            AlertFacts {
+                cause: Some("timed out after 10 s".into()),
+                ..facts()
+            },
+        );
+        let (subject, body) = email(&down, Timestamp(0));
+        assert_eq!(subject, "[DOWN] acme-readiness");
+        assert!(body.contains("timed out after 10 s") && body.contains("alert 7"));
+        let document = webhook(&down, Timestamp(0));
+        assert_eq!(document["event"], "down");
+        assert_eq!(document["check"], "acme-readiness");
+        assert_eq!(document["stack"], "acme");
+        assert_eq!(document["cause"], "timed out after 10 s");
+    }
+}

@@ -1,0 +1,243 @@
+//! The alert outbox: alerts and their deliveries, one per contact, retried until delivered
+//! or given up. Delivery order per check and contact follows alert order.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::results::NewAlert;
+use super::{Store, StoreError};
+use crate::domain::{AlertFacts, AlertKind, CheckId, CheckName, Timestamp};
+
+/// Delivery states.
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub id: i64,
+    pub check_name: String,
+    pub kind: AlertKind,
+    pub created_at: Timestamp,
+    pub facts: AlertFacts,
+}
+
+/// One delivery of an alert to one contact.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct DeliveryRow {
+    pub alert_id: i64,
+    pub contact: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+/// A delivery that is due, with its alert.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub alert: StoredAlert,
+    pub contact: String,
+    pub attempts: i64,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub check: Option<CheckName>,
+    /// `pending` (some delivery pending), `delivered` (all delivered), `failed` (some given up).
+    pub status: Option<&'static str>,
+    pub limit: u32,
+}
+
+#[derive(FromRow)]
+struct AlertRow {
+    id: i64,
+    check_name: String,
+    kind: String,
+    created_at: i64,
+    facts: String,
+}
+
+impl TryFrom<AlertRow> for StoredAlert {
+    type Error = StoreError;
+
+    fn try_from(row: AlertRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            name: format!("alert {}", row.id),
+            reason,
+        };
+        Ok(Self {
+            id: row.id,
+            kind: AlertKind::parse(&row.kind)
+                .ok_or_else(|| corrupt(format!("kind {}", row.kind)))?,
+            facts: serde_json::from_str(&row.facts).map_err(|e| corrupt(e.to_string()))?,
+            check_name: row.check_name,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+/// Writes an alert and one pending delivery per contact, inside the caller's transaction.
+pub(super) async fn insert_alert(
+    conn: &mut SqliteConnection,
+    check_id: CheckId,
+    check_name: &CheckName,
+    alert: &NewAlert,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let facts = serde_json::to_string(&alert.event.facts).map_err(|e| StoreError::Corrupt {
+        name: check_name.to_string(),
+        reason: e.to_string(),
+    })?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO alerts (check_id, check_name, kind, created_at, facts) \
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(check_id.0)
+    .bind(check_name.as_str())
+    .bind(alert.event.kind.as_str())
+    .bind(now.0)
+    .bind(facts)
+    .fetch_one(&mut *conn)
+    .await?;
+    for contact in &alert.contacts {
+        sqlx::query(
+            "INSERT OR IGNORE INTO deliveries (alert_id, contact, status, next_attempt_at) \
+             VALUES (?, ?, 'pending', ?)",
+        )
+        .bind(id)
+        .bind(contact.as_str())
+        .bind(now.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Pending deliveries due at `now`, oldest alert first; a delivery waits while an
+    /// earlier alert of the same check to the same contact is still pending.
+    pub async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            alert: AlertRow,
+            contact: String,
+            attempts: i64,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.check_name, a.kind, a.created_at, a.facts, d.contact, d.attempts \
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ? \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
+                 WHERE d2.status = 'pending' AND d2.contact = d.contact \
+                 AND a2.check_id = a.check_id AND d2.alert_id < d.alert_id) \
+             ORDER BY a.id LIMIT ?",
+        )
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    alert: r.alert.try_into()?,
+                    contact: r.contact,
+                    attempts: r.attempts,
+                })
+            })
+            .collect()
+    }
+
+    /// The earliest time a pending delivery is due, if any is pending.
+    pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(at.map(Timestamp))
+    }
+
+    /// Records a delivery's outcome: delivered, retry at `retry_at`, or (`None`) given up.
+    pub async fn delivery_done(
+        &self,
+        alert_id: i64,
+        contact: &str,
+        result: Result<(), (String, Option<Timestamp>)>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let query = match &result {
+            Ok(()) => sqlx::query(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
+                 delivered_at = ?, last_error = NULL WHERE alert_id = ? AND contact = ?",
+            )
+            .bind(now.0),
+            Err((error, Some(retry_at))) => sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, \
+                 next_attempt_at = ? WHERE alert_id = ? AND contact = ?",
+            )
+            .bind(error)
+            .bind(retry_at.0),
+            Err((error, None)) => sqlx::query(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, \
+                 last_error = ? WHERE alert_id = ? AND contact = ?",
+            )
+            .bind(error),
+        };
+        query
+            .bind(alert_id)
+            .bind(contact)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Alerts with their deliveries, newest first.
+    pub async fn alerts(
+        &self,
+        filter: &AlertFilter,
+    ) -> Result<Vec<(StoredAlert, Vec<DeliveryRow>)>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, check_name, kind, created_at, facts FROM alerts a WHERE 1 = 1",
+        );
+        if let Some(check) = &filter.check {
+            query.push(" AND check_name = ").push_bind(check.as_str());
+        }
+        match filter.status {
+            Some(PENDING) => {
+                query.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')");
+            }
+            Some(FAILED) => {
+                query.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'failed')");
+            }
+            Some(_) => {
+                query.push(" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status <> 'delivered')");
+            }
+            None => {}
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let rows: Vec<AlertRow> = query.build_query_as().fetch_all(&self.read).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let alert = StoredAlert::try_from(row)?;
+            let deliveries: Vec<DeliveryRow> = sqlx::query_as(
+                "SELECT alert_id, contact, status, attempts, next_attempt_at, last_error, \
+                 delivered_at FROM deliveries WHERE alert_id = ? ORDER BY contact",
+            )
+            .bind(alert.id)
+            .fetch_all(&self.read)
+            .await?;
+            out.push((alert, deliveries));
+        }
+        Ok(out)
+    }
+}

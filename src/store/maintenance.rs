@@ -1,0 +1,136 @@
+//! Maintenance windows: stored as rows, read back as domain windows.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError};
+use crate::domain::schedule::parse_cron;
+use crate::domain::{MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone};
+
+#[derive(FromRow)]
+struct WindowRow {
+    id: i64,
+    scope: String,
+    target: Option<String>,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    cron: Option<String>,
+    duration_s: Option<i64>,
+    timezone: Option<String>,
+    reason: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<WindowRow> for MaintenanceWindow {
+    type Error = StoreError;
+
+    fn try_from(row: WindowRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            name: format!("maintenance window {}", row.id),
+            reason: reason.to_owned(),
+        };
+        let target = || row.target.clone().ok_or_else(|| corrupt("no target"));
+        let scope = match row.scope.as_str() {
+            "all" => MaintenanceScope::All,
+            "stack" => MaintenanceScope::Stack(target()?.parse().map_err(|_| corrupt("stack"))?),
+            "tag" => MaintenanceScope::Tag(target()?.parse().map_err(|_| corrupt("tag"))?),
+            "check" => MaintenanceScope::Check(target()?.parse().map_err(|_| corrupt("check"))?),
+            _ => return Err(corrupt("scope")),
+        };
+        let timing = match (row.starts_at, row.ends_at, &row.cron) {
+            (Some(starts_at), Some(ends_at), None) => WindowTiming::Once {
+                starts_at: Timestamp(starts_at),
+                ends_at: Timestamp(ends_at),
+            },
+            (_, _, Some(expression)) => WindowTiming::Recurring {
+                schedule: Box::new(parse_cron(expression).map_err(|e| corrupt(&e))?),
+                expression: expression.clone(),
+                duration_s: row
+                    .duration_s
+                    .and_then(|d| u32::try_from(d).ok())
+                    .ok_or_else(|| corrupt("duration"))?,
+                timezone: parse_timezone(row.timezone.as_deref().unwrap_or("UTC"))
+                    .ok_or_else(|| corrupt("timezone"))?,
+            },
+            _ => return Err(corrupt("timing")),
+        };
+        Ok(Self {
+            id: row.id,
+            scope,
+            timing,
+            reason: row.reason,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+fn scope_columns(scope: &MaintenanceScope) -> (&'static str, Option<String>) {
+    match scope {
+        MaintenanceScope::All => ("all", None),
+        MaintenanceScope::Stack(s) => ("stack", Some(s.to_string())),
+        MaintenanceScope::Tag(t) => ("tag", Some(t.to_string())),
+        MaintenanceScope::Check(c) => ("check", Some(c.to_string())),
+    }
+}
+
+impl Store {
+    /// Stores a new window; returns it with its id.
+    pub async fn add_maintenance(
+        &self,
+        mut window: MaintenanceWindow,
+    ) -> Result<MaintenanceWindow, StoreError> {
+        let (scope, target) = scope_columns(&window.scope);
+        let (starts_at, ends_at, cron, duration_s, timezone) = match &window.timing {
+            WindowTiming::Once { starts_at, ends_at } => {
+                (Some(starts_at.0), Some(ends_at.0), None, None, None)
+            }
+            WindowTiming::Recurring {
+                expression,
+                duration_s,
+                timezone,
+                ..
+            } => (
+                None,
+                None,
+                Some(expression.clone()),
+                Some(i64::from(*duration_s)),
+                Some(timezone.name().to_owned()),
+            ),
+        };
+        window.id = sqlx::query_scalar(
+            "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
+             timezone, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(scope)
+        .bind(target)
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(cron)
+        .bind(duration_s)
+        .bind(timezone)
+        .bind(&window.reason)
+        .bind(window.created_at.0)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(window)
+    }
+
+    /// Every stored window, oldest first.
+    pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        let rows: Vec<WindowRow> = sqlx::query_as(
+            "SELECT id, scope, target, starts_at, ends_at, cron, duration_s, timezone, reason, \
+             created_at FROM maintenance ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(MaintenanceWindow::try_from).collect()
+    }
+
+    /// Deletes a window; whether it existed.
+    pub async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM maintenance WHERE id = ?")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
