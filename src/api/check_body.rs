@@ -106,11 +106,16 @@ pub enum Place<'a> {
 impl CheckBody {
     /// Parses a single check's body (no name, no stack from a path) into its spec.
     pub fn into_spec(self) -> Result<CheckSpec, FieldErrors> {
-        self.parse(Place::Single).map(|(_, write)| write.spec)
+        self.parse(Place::Single, None).map(|(_, write)| write.spec)
     }
 
-    /// Parses the body into a name (inside a stack only) and what to store.
-    pub fn parse(self, place: Place<'_>) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
+    /// Parses the body into a name (inside a stack only) and what to store. With
+    /// `known_contacts`, every contact must be one of them.
+    pub fn parse(
+        self,
+        place: Place<'_>,
+        known_contacts: Option<&BTreeSet<String>>,
+    ) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
         let mut errors = Vec::new();
         let name = match (place, self.name) {
             (Place::Single, Some(_)) => {
@@ -197,7 +202,9 @@ impl CheckBody {
         spec.successes_to_recover =
             limits::SUCCESSES_TO_RECOVER.resolve(self.successes_to_recover, &mut errors);
         spec.retry_interval = limits::RETRY_INTERVAL.resolve(self.retry_interval, &mut errors);
-        spec.contacts = self.contacts.map(|c| parse_contacts(c, &mut errors));
+        spec.contacts = self
+            .contacts
+            .map(|c| parse_contacts(c, known_contacts, &mut errors));
         spec.reminder_every =
             limits::REMINDER_EVERY.resolve_optional(self.reminder_every, &mut errors);
         spec.tags = parse_tags(self.tags.unwrap_or_default(), &mut errors);
@@ -216,32 +223,6 @@ impl CheckBody {
             Err(errors)
         }
     }
-}
-
-/// Contacts the check names that are not configured.
-pub(super) fn contact_errors(spec: &CheckSpec, known: &BTreeSet<String>) -> FieldErrors {
-    let Some(contacts) = &spec.contacts else {
-        return Vec::new();
-    };
-    contacts
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !known.contains(c.as_str()))
-        .map(|(i, c)| {
-            let configured: Vec<&str> = known.iter().map(String::as_str).collect();
-            FieldError::new(
-                format!("contacts[{i}]"),
-                format!(
-                    "no notifier named {c} is configured (configured: {})",
-                    if configured.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        configured.join(", ")
-                    }
-                ),
-            )
-        })
-        .collect()
 }
 
 /// Parses a name-like value, recording a field error when it is invalid.
@@ -326,18 +307,38 @@ fn keyword(field: &str, value: Option<String>, errors: &mut FieldErrors) -> Opti
     Some(value)
 }
 
-fn parse_contacts(contacts: Vec<String>, errors: &mut FieldErrors) -> Vec<ContactName> {
+fn parse_contacts(
+    contacts: Vec<String>,
+    known: Option<&BTreeSet<String>>,
+    errors: &mut FieldErrors,
+) -> Vec<ContactName> {
     if contacts.len() > limits::MAX_CONTACTS {
         errors.push(FieldError::new(
             "contacts",
             format!("at most {} contacts", limits::MAX_CONTACTS),
         ));
     }
-    let mut parsed: Vec<ContactName> = contacts
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, c)| parse_name(&format!("contacts[{i}]"), c, errors))
-        .collect();
+    let configured = || match known {
+        Some(k) if !k.is_empty() => k.iter().map(String::as_str).collect::<Vec<_>>().join(", "),
+        _ => "none".to_owned(),
+    };
+    let mut parsed: Vec<ContactName> = Vec::with_capacity(contacts.len());
+    for (i, contact) in contacts.into_iter().enumerate() {
+        let field = format!("contacts[{i}]");
+        let Some(name) = parse_name::<ContactName>(&field, contact, errors) else {
+            continue;
+        };
+        if known.is_some_and(|k| !k.contains(name.as_str())) {
+            errors.push(FieldError::new(
+                field,
+                format!(
+                    "no notifier named {name} is configured (configured: {})",
+                    configured()
+                ),
+            ));
+        }
+        parsed.push(name);
+    }
     parsed.sort();
     parsed.dedup();
     parsed
@@ -369,7 +370,7 @@ mod tests {
     }
 
     fn error_fields(json: serde_json::Value, place: Place<'_>) -> Vec<String> {
-        match body(json).parse(place) {
+        match body(json).parse(place, None) {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.field).collect(),
         }
@@ -378,7 +379,7 @@ mod tests {
     #[test]
     fn url_alone_gives_the_documented_defaults() {
         let (name, write) = body(serde_json::json!({"url": "http://127.0.0.1/"}))
-            .parse(Place::Single)
+            .parse(Place::Single, None)
             .unwrap();
         assert_eq!(name, None);
         assert_eq!(write.paused, None);
@@ -432,7 +433,7 @@ mod tests {
             vec!["stack"]
         );
         let (name, write) = body(serde_json::json!({"name": "a", "url": "http://127.0.0.1/"}))
-            .parse(Place::InStack(&stack))
+            .parse(Place::InStack(&stack), None)
             .unwrap();
         assert_eq!(name.unwrap().as_str(), "a");
         assert_eq!(write.spec.stack, Some(stack));
@@ -449,8 +450,8 @@ mod tests {
             "expected_status": ["200-299"], "headers": {"x-a": "1"}
         }));
         assert_eq!(
-            a.parse(Place::Single).unwrap().1.spec,
-            b.parse(Place::Single).unwrap().1.spec
+            a.parse(Place::Single, None).unwrap().1.spec,
+            b.parse(Place::Single, None).unwrap().1.spec
         );
     }
 

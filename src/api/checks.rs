@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckBody, Place, contact_errors, parse_name};
+use super::check_body::{CheckBody, Place, parse_name};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
@@ -61,11 +61,8 @@ pub async fn put_check(
         .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
         .ok();
     let write = match parse_body::<CheckBody>(&headers, body) {
-        Ok(body) => match body.parse(Place::Single) {
-            Ok((_, write)) => {
-                errors.extend(contact_errors(&write.spec, &state.contacts));
-                Some(write)
-            }
+        Ok(body) => match body.parse(Place::Single, Some(&state.contacts)) {
+            Ok((_, write)) => Some(write),
             Err(fields) => {
                 errors.extend(fields);
                 None

@@ -224,7 +224,8 @@ fn parse_window(
             ));
         }
         let starts_at = time("starts_at", body.starts_at, &mut errors).unwrap_or(now);
-        let ends_at = match (time("ends_at", body.ends_at, &mut errors), body.duration) {
+        let duration = body.duration.filter(|d| (1..=MAX_DURATION_S).contains(d));
+        let ends_at = match (time("ends_at", body.ends_at, &mut errors), duration) {
             (Some(end), None) => Some(end),
             (None, Some(d)) => Some(Timestamp(starts_at.0 + i64::from(d) * 1_000)),
             (Some(_), Some(_)) => {
@@ -234,6 +235,7 @@ fn parse_window(
                 ));
                 None
             }
+            (None, None) if body.duration.is_some() => None, // a bad duration, reported above
             (None, None) => {
                 errors.push(FieldError::new(
                     "ends_at",

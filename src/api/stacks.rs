@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckBody, Place, contact_errors};
+use super::check_body::{CheckBody, Place};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckView, Deleted, StackChange, StackView};
@@ -74,15 +74,8 @@ pub async fn put_stack(
         {
             errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
         }
-        match check.parse(Place::InStack(&stack)) {
-            Ok((Some(name), write)) => {
-                errors.extend(
-                    contact_errors(&write.spec, &state.contacts)
-                        .into_iter()
-                        .map(|e| e.under(&prefix)),
-                );
-                desired.push((name, write));
-            }
+        match check.parse(Place::InStack(&stack), Some(&state.contacts)) {
+            Ok((Some(name), write)) => desired.push((name, write)),
             Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
             Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),
         }

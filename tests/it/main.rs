@@ -4,6 +4,7 @@
 // A failed unwrap is how a test reports what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerting;
 mod auth;
 mod checks;
 mod cli;
@@ -12,7 +13,9 @@ mod monitoring;
 mod openapi;
 mod persistence;
 mod probe;
+mod receivers;
 mod retention;
+mod secrets;
 mod stacks;
 mod targets;
 mod validation;

@@ -121,6 +121,8 @@ async fn a_single_failed_probe_opens_nothing() {
         "a blip below confirmation changes nothing"
     );
     assert!(incidents(&app, "blip").await.is_empty());
+    let (_, alerts) = app.get("/api/v1/alerts?check=blip").await;
+    assert_eq!(alerts["alerts"], json!([]), "and no alert is decided");
     let failures = results(&app, "blip")
         .await
         .iter()

@@ -1,0 +1,214 @@
+//! Real receivers for alerts, on 127.0.0.1: an HTTP listener that records what Slack and
+//! webhook contacts are sent, and a small SMTP server that records mails. Each can be
+//! switched to refuse, to test retries.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One POST the HTTP receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    /// Header lines, lowercased names.
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+    /// The status the receiver answered with.
+    pub answered: u16,
+}
+
+/// An HTTP listener recording every request; answers `status` (200 by default).
+#[derive(Clone)]
+pub struct HookReceiver {
+    pub addr: SocketAddr,
+    pub status: Arc<AtomicU16>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl HookReceiver {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Self {
+            addr: listener.local_addr().unwrap(),
+            status: Arc::new(AtomicU16::new(200)),
+            received: Arc::new(Mutex::new(Vec::new())),
+        };
+        let this = receiver.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let this = this.clone();
+                tokio::spawn(async move { this.serve(stream).await });
+            }
+        });
+        receiver
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn serve(&self, stream: tokio::net::TcpStream) {
+        let mut reader = BufReader::new(stream);
+        loop {
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_owned();
+            let mut headers = Vec::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    let name = name.trim().to_ascii_lowercase();
+                    if name == "content-length" {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    headers.push((name, value.trim().to_owned()));
+                }
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            let answered = self.status.load(Ordering::SeqCst);
+            self.received.lock().unwrap().push(Received {
+                path,
+                headers,
+                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                answered,
+            });
+            let response = format!("HTTP/1.1 {answered} X\r\nContent-Length: 2\r\n\r\nok");
+            if reader
+                .get_mut()
+                .write_all(response.as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Everything received, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// What was received and answered with 2xx: what the contact really got.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.answered))
+            .collect()
+    }
+}
+
+/// One mail the SMTP receiver accepted.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The envelope sender.
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+/// A small SMTP server (no TLS) recording mails; `refuse` makes it answer 451 to MAIL.
+#[derive(Clone)]
+pub struct SmtpReceiver {
+    pub addr: SocketAddr,
+    pub refuse: Arc<AtomicBool>,
+    mails: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl SmtpReceiver {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Self {
+            addr: listener.local_addr().unwrap(),
+            refuse: Arc::new(AtomicBool::new(false)),
+            mails: Arc::new(Mutex::new(Vec::new())),
+        };
+        let this = receiver.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let this = this.clone();
+                tokio::spawn(async move { this.serve(stream).await });
+            }
+        });
+        receiver
+    }
+
+    async fn serve(&self, stream: tokio::net::TcpStream) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let _ = write.write_all(b"220 receiver.test ESMTP\r\n").await;
+        let (mut from, mut to) = (String::new(), Vec::new());
+        while let Ok(Some(line)) = lines.next_line().await {
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                b"250-receiver.test\r\n250 8BITMIME\r\n"
+            } else if upper.starts_with("MAIL FROM:") {
+                if self.refuse.load(Ordering::SeqCst) {
+                    b"451 try again later\r\n"
+                } else {
+                    from = line[10..].trim().trim_matches(['<', '>']).to_owned();
+                    b"250 ok\r\n"
+                }
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                b"250 ok\r\n"
+            } else if upper == "DATA" {
+                let _ = write.write_all(b"354 go ahead\r\n").await;
+                let mut data = String::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line == "." {
+                        break;
+                    }
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                self.mails.lock().unwrap().push(Mail {
+                    from: std::mem::take(&mut from),
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+                b"250 queued\r\n"
+            } else if upper == "QUIT" {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            } else if upper == "RSET" || upper == "NOOP" {
+                b"250 ok\r\n"
+            } else {
+                b"502 not implemented\r\n"
+            };
+            if write.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    pub fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+}
