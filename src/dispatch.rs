@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::Timestamp;
@@ -12,7 +15,8 @@ use crate::store::{DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.
 const BATCH: u32 = 100;
-/// How often the outbox is looked at when nothing is being delivered.
+/// How often the outbox is looked at for retries that fall due (new alerts wake the
+/// dispatcher at once).
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
 /// When to retry, and when to stop.
@@ -70,6 +74,8 @@ pub struct Dispatcher {
     pub policy: RetryPolicy,
     /// Base URL for links in messages.
     pub public_url: Option<String>,
+    /// Notified when new alerts are in the outbox.
+    pub wake: Arc<Notify>,
 }
 
 impl Dispatcher {
@@ -155,6 +161,7 @@ impl Dispatcher {
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = tokio::time::sleep(POLL_EVERY) => {}
+                () = self.wake.notified() => {}
             }
         }
     }

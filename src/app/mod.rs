@@ -92,6 +92,7 @@ impl App {
                 u64::from(settings.alerting.give_up_after_hours) * 3_600,
             )),
             public_url,
+            wake: Arc::new(tokio::sync::Notify::new()),
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
@@ -135,6 +136,7 @@ impl App {
         let recorder = tokio::spawn(monitor::run_recorder(
             self.store.clone(),
             self.records,
+            self.dispatcher.wake.clone(),
             recorder_stop.clone(),
         ));
         tracing::info!(checks = self.scheduler.active_checks(), "scheduler started");

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{Record, Store};
@@ -32,10 +34,12 @@ pub async fn record_pending(store: &Store, records: &mut mpsc::UnboundedReceiver
     written
 }
 
-/// Runs until cancelled, then writes what is still queued and returns.
+/// Runs until cancelled, then writes what is still queued and returns. `alerts_written`
+/// is notified after a batch with alerts is committed, so the dispatcher sends them at once.
 pub async fn run_recorder(
     store: Store,
     mut records: mpsc::UnboundedReceiver<Record>,
+    alerts_written: Arc<Notify>,
     cancel: CancellationToken,
 ) {
     loop {
@@ -59,6 +63,9 @@ pub async fn run_recorder(
             }
         }
         write(&store, &batch).await;
+        if batch.iter().any(|r| !r.alerts.is_empty()) {
+            alerts_written.notify_one();
+        }
     }
     let rest = record_pending(&store, &mut records).await;
     tracing::debug!(records = rest, "recorder flushed at shutdown");
