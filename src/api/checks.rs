@@ -15,7 +15,7 @@ use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
 use crate::domain::{CheckName, FieldError, Timestamp};
-use crate::store::{CheckFilter, Upsert};
+use crate::store::{CheckFilter, Upsert, WriteMode};
 
 /// Default and largest page of `GET /checks`.
 const DEFAULT_PAGE: u32 = 100;
@@ -36,7 +36,7 @@ pub(super) fn not_found(name: &CheckName) -> ApiError {
 /// (except `paused`, which keeps its value). An identical body writes nothing and answers
 /// `changed: false`.
 #[utoipa::path(put, path = "/api/v1/checks/{name}", tag = "checks",
-    params(("name" = String, Path, description = "Check name, `[a-z0-9][a-z0-9._-]{0,127}`")),
+    params(("name" = String, Path, description = "Check name, `[a-z0-9][a-z0-9._-]{0,127}`"), WriteQuery),
     request_body = CheckBody,
     responses(
         (status = 201, description = "Created", body = CheckChange),
@@ -52,6 +52,7 @@ pub async fn put_check(
     State(state): State<ApiState>,
     _: CanWrite,
     Path(name): Path<String>,
+    query: Result<Query<WriteQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CheckChange>), ApiError> {
@@ -77,16 +78,14 @@ pub async fn put_check(
     let (Some(name), Some(write), true) = (name, write, errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
-    let outcome = state
-        .store
-        .upsert_check(&name, write, Timestamp::now())
-        .await?;
+    let mode = write_mode(query)?;
+    let outcome = state.store.upsert_check(&name, write, mode).await?;
     let status = match outcome {
         Upsert::Created(_) => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
     let changed = !matches!(outcome, Upsert::Unchanged(_));
-    if changed {
+    if changed && !mode.dry_run {
         state.monitor.checks_changed(vec![name]);
     }
     Ok((
@@ -121,6 +120,26 @@ pub async fn delete_check(
             Vec::new()
         },
     }))
+}
+
+/// Options of a write.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WriteQuery {
+    /// Validate and answer what would change, but write nothing (Ansible's check mode).
+    dry_run: Option<bool>,
+}
+
+/// The write mode a request asks for.
+pub(super) fn write_mode(
+    query: Result<Query<WriteQuery>, QueryRejection>,
+) -> Result<WriteMode, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid("(query)", e.body_text()))?;
+    Ok(WriteMode {
+        now: Timestamp::now(),
+        dry_run: query.dry_run.unwrap_or(false),
+    })
 }
 
 /// Filters and paging of `GET /checks`.

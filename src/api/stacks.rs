@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
 use super::check_body::{CheckBody, Place};
+use super::checks::{WriteQuery, write_mode};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckView, Deleted, StackChange, StackView};
-use crate::domain::{FieldError, StackName, Timestamp};
+use crate::domain::{FieldError, StackName};
 use crate::store::StoreError;
 
 /// Most checks one stack may declare.
@@ -39,7 +40,7 @@ fn stack_name(raw: String) -> Result<StackName, ApiError> {
 /// Creates, updates and deletes in one transaction; on any invalid check nothing is
 /// written. A check that belongs to another stack is refused with 409.
 #[utoipa::path(put, path = "/api/v1/stacks/{stack}", tag = "stacks",
-    params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`")),
+    params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`"), WriteQuery),
     request_body = StackBody,
     responses(
         (status = 200, body = StackChange),
@@ -53,10 +54,12 @@ pub async fn put_stack(
     State(state): State<ApiState>,
     _: CanWrite,
     Path(stack): Path<String>,
+    query: Result<Query<WriteQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<StackChange>, ApiError> {
     let stack = stack_name(stack)?;
+    let mode = write_mode(query)?;
     let body: StackBody = parse_body(&headers, body)?;
     if body.checks.len() > MAX_STACK_CHECKS {
         return Err(ApiError::invalid(
@@ -83,11 +86,8 @@ pub async fn put_stack(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    match state
-        .store
-        .sync_stack(&stack, desired, Timestamp::now())
-        .await
-    {
+    match state.store.sync_stack(&stack, desired, mode).await {
+        Ok(sync) if mode.dry_run => Ok(Json(sync.into())),
         Ok(sync) => {
             let touched = sync
                 .created

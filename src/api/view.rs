@@ -158,6 +158,8 @@ pub struct StackChange {
     pub updated: Vec<String>,
     pub deleted: Vec<String>,
     pub unchanged: Vec<String>,
+    /// The stack's checks after the change (or as they would be, in a dry run).
+    pub checks: Vec<CheckView>,
 }
 
 impl From<StackSync> for StackChange {
@@ -169,6 +171,7 @@ impl From<StackSync> for StackChange {
             updated: names(sync.updated),
             deleted: names(sync.deleted),
             unchanged: names(sync.unchanged),
+            checks: sync.checks.iter().map(CheckView::from).collect(),
         }
     }
 }

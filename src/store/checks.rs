@@ -5,6 +5,34 @@ use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Timestamp};
 
+/// When a write happens, and whether it is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteMode {
+    pub now: Timestamp,
+    /// Compute the outcome, then roll back: what `?dry_run=true` and check mode use.
+    pub dry_run: bool,
+}
+
+impl WriteMode {
+    /// A write that is kept.
+    pub fn commit(now: Timestamp) -> Self {
+        Self {
+            now,
+            dry_run: false,
+        }
+    }
+
+    /// Commits, or rolls back in a dry run.
+    pub(super) async fn finish(self, tx: sqlx::Transaction<'_, Sqlite>) -> Result<(), StoreError> {
+        if self.dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
 /// A check as a client wants it stored.
 #[derive(Debug, Clone)]
 pub struct CheckWrite {
@@ -112,16 +140,17 @@ impl Store {
         rows.into_iter().map(Check::try_from).collect()
     }
 
-    /// Creates the check or updates it; writes nothing when it is already as asked.
+    /// Creates the check or updates it; writes nothing when it is already as asked. In a
+    /// dry run the answer is the same but nothing is kept (the transaction rolls back).
     pub async fn upsert_check(
         &self,
         name: &CheckName,
         write: CheckWrite,
-        now: Timestamp,
+        mode: WriteMode,
     ) -> Result<Upsert, StoreError> {
         let mut tx = self.write.begin().await?;
-        let outcome = upsert_in(&mut tx, name, write, now).await?;
-        tx.commit().await?;
+        let outcome = upsert_in(&mut tx, name, write, mode.now).await?;
+        mode.finish(tx).await?;
         Ok(outcome)
     }
 
@@ -160,6 +189,19 @@ impl Store {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// The checks of `stack`, by name, inside the caller's transaction.
+pub(super) async fn stack_checks_in(
+    conn: &mut SqliteConnection,
+    stack: &StackName,
+) -> Result<Vec<Check>, StoreError> {
+    let rows: Vec<CheckRow> =
+        sqlx::query_as(&format!("{SELECT_CHECK} WHERE stack = ? ORDER BY name"))
+            .bind(stack.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter().map(Check::try_from).collect()
 }
 
 pub(super) async fn fetch_check(

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 };
 
 pub use alerts::{AlertFilter, DELIVERED, DeliveryRow, DueDelivery, FAILED, PENDING, StoredAlert};
-pub use checks::{CheckFilter, CheckWrite, Upsert};
+pub use checks::{CheckFilter, CheckWrite, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
 pub use results::{NewAlert, Record, ResultRow, StoredState};

@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use super::checks::{CheckWrite, Upsert, fetch_check, upsert_in};
+use super::checks::{CheckWrite, Upsert, WriteMode, fetch_check, upsert_in};
 use super::{Store, StoreError};
-use crate::domain::{Check, CheckName, StackName, Timestamp};
+use crate::domain::{Check, CheckName, StackName};
 
 /// What a stack sync did, by check name, each list sorted.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +13,8 @@ pub struct StackSync {
     pub updated: Vec<CheckName>,
     pub unchanged: Vec<CheckName>,
     pub deleted: Vec<CheckName>,
+    /// The stack's checks after the sync, by name.
+    pub checks: Vec<Check>,
 }
 
 impl StackSync {
@@ -30,8 +32,9 @@ impl Store {
         &self,
         stack: &StackName,
         desired: Vec<(CheckName, CheckWrite)>,
-        now: Timestamp,
+        mode: WriteMode,
     ) -> Result<StackSync, StoreError> {
+        let now = mode.now;
         let mut tx = self.write.begin().await?;
         let mut sync = StackSync::default();
         let mut keep: HashSet<String> = HashSet::with_capacity(desired.len());
@@ -62,7 +65,8 @@ impl Store {
                     .await?;
             sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
         }
-        tx.commit().await?;
+        sync.checks = super::checks::stack_checks_in(&mut tx, stack).await?;
+        mode.finish(tx).await?;
         for list in [
             &mut sync.created,
             &mut sync.updated,

@@ -186,3 +186,34 @@ async fn answers_never_show_credentials() {
         "the stored secret is compared, not the redacted one"
     );
 }
+
+#[tokio::test]
+async fn dry_runs_answer_what_would_change_and_write_nothing() {
+    let app = spawn_app().await;
+    let body = json!({"url": "http://127.0.0.1:9/live"});
+    let (status, would) = app.put("/api/v1/checks/dry?dry_run=true", &body).await;
+    assert_eq!((status, &would["changed"]), (201, &json!(true)));
+    assert_eq!(
+        would["check"]["check_rate"], 60,
+        "the answer shows the check as it would be"
+    );
+    assert_eq!(
+        app.get("/api/v1/checks/dry").await.0,
+        404,
+        "nothing was written"
+    );
+
+    app.put("/api/v1/checks/dry", &body).await;
+    let (status, same) = app.put("/api/v1/checks/dry?dry_run=true", &body).await;
+    assert_eq!((status, &same["changed"]), (200, &json!(false)));
+    let changed = json!({"url": "http://127.0.0.1:9/other"});
+    let (_, would_change) = app.put("/api/v1/checks/dry?dry_run=true", &changed).await;
+    assert_eq!(would_change["changed"], true);
+    assert_eq!(would_change["check"]["url"], "http://127.0.0.1:9/other");
+    let (_, stored) = app.get("/api/v1/checks/dry").await;
+    assert_eq!(stored["url"], "http://127.0.0.1:9/live");
+    assert_eq!(
+        app.put("/api/v1/checks/dry?dry_run=maybe", &body).await.0,
+        422
+    );
+}

@@ -6,7 +6,7 @@ use stackwatch::domain::{
     AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
-use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions};
+use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions, WriteMode};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -45,7 +45,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
                 spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
                 paused: None,
             },
-            Timestamp(0),
+            WriteMode::commit(Timestamp(0)),
         )
         .await
         .unwrap()

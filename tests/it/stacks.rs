@@ -179,3 +179,39 @@ async fn delete_stack_removes_only_its_checks() {
     assert_eq!(status, 200);
     assert_eq!(emptied["deleted"], json!(["other-live"]));
 }
+
+#[tokio::test]
+async fn a_stack_dry_run_lists_the_changes_and_writes_nothing() {
+    let app = spawn_app().await;
+    app.put(
+        "/api/v1/stacks/acme",
+        &stack_body(&[("acme-live", "/live"), ("acme-old", "/old")]),
+    )
+    .await;
+    let (status, would) = app
+        .put(
+            "/api/v1/stacks/acme?dry_run=true",
+            &stack_body(&[("acme-live", "/live2"), ("acme-new", "/new")]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(would["created"], json!(["acme-new"]));
+    assert_eq!(would["updated"], json!(["acme-live"]));
+    assert_eq!(would["deleted"], json!(["acme-old"]));
+    let after: Vec<&str> = would["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        after,
+        vec!["acme-live", "acme-new"],
+        "the stack as it would be"
+    );
+    assert_eq!(
+        app.all_check_names().await,
+        vec!["acme-live", "acme-old"],
+        "as it is"
+    );
+}
