@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: stackwatch maintainers
+# MIT License (see the repository's LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: check
+short_description: Create, update or delete one stackwatch check
+version_added: "0.1.0"
+description:
+  - Registers one uptime check with stackwatch, or deletes it, through its REST API.
+  - Idempotent; C(changed) is true only when the server changed something.
+  - Check mode asks the server for a dry run, so it reports exactly what would change.
+  - Diff mode shows the check before and after.
+  - Accepts the option names of the StatusCake module C(status_cake_test) where they map
+    (see the collection's README), so an existing task migrates by changing the module name
+    and adding I(api_url).
+author:
+  - stackwatch maintainers
+options:
+  name:
+    description:
+      - The check's name, its unique key (C([a-z0-9][a-z0-9._-]{0,127})).
+      - A StatusCake-style name such as C(My service check) is registered as C(my-service-check), with a warning.
+    type: str
+    required: true
+  state:
+    description: Whether the check exists.
+    type: str
+    choices: [present, absent]
+    default: present
+  url:
+    description: The http or https URL to probe. Required with I(state=present).
+    type: str
+  stack:
+    description: The stack the check belongs to.
+    type: str
+  method:
+    description: HTTP method of the probe (default GET).
+    type: str
+    choices: [GET, HEAD, POST, PUT]
+  test_type:
+    description: StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD.
+    type: str
+    choices: [HTTP, HEAD]
+  headers:
+    description: Extra request headers, as a dict or a JSON object string.
+    type: raw
+    aliases: [custom_header]
+  body:
+    description: Request body (POST and PUT only).
+    type: str
+  basic_user:
+    description: User for HTTP basic authentication of the probe.
+    type: str
+  basic_pass:
+    description: Password for HTTP basic authentication of the probe.
+    type: str
+  check_rate:
+    description: Seconds between probes, 10-86400 (server default 60).
+    type: int
+  check_timeout:
+    description:
+      - Seconds one probe may take, 1-75 (server default 10). Named C(timeout) in the API;
+        here I(timeout) is the time allowed for the API request.
+    type: int
+  expected_status:
+    description: Codes and ranges that count as up, e.g. C([200, "300-399"]) (server default C(["200-399"])).
+    type: list
+    elements: raw
+  status_codes:
+    description:
+      - StatusCake's list of status codes that mean DOWN; translated to I(expected_status)
+        (every other code from 100 to 599 counts as up). Ignored when I(expected_status) is set.
+    type: list
+    elements: int
+  body_contains:
+    description: The first 64 KiB of the body must contain this text.
+    type: str
+    aliases: [find_string]
+  body_not_contains:
+    description: The first 64 KiB of the body must not contain this text.
+    type: str
+  do_not_find:
+    description: StatusCake's flag; when true, I(find_string) must not be found (it becomes I(body_not_contains)).
+    type: bool
+    default: false
+  max_response_time_ms:
+    description: A slower answer counts as down (milliseconds).
+    type: int
+  follow_redirects:
+    description: Follow up to 10 redirects.
+    type: bool
+    aliases: [follow_redirect]
+  verify_tls:
+    description: Reject invalid certificates (server default true).
+    type: bool
+  cert_expiry_days:
+    description: Warn this many days before the certificate expires, 0 = off (server default 14).
+    type: int
+  failures_to_confirm:
+    description: Consecutive failures before the check is DOWN, 1-10 (server default 2).
+    type: int
+    aliases: [confirmation]
+  successes_to_recover:
+    description: Consecutive successes before the check is UP again, 1-10 (server default 1).
+    type: int
+  retry_interval:
+    description: Seconds before re-probing after a first failure (server default 10).
+    type: int
+  contacts:
+    description: Notifier names to alert; left out means the configured default contacts, C([]) nobody.
+    type: list
+    elements: str
+    aliases: [contact]
+  reminder_every:
+    description: Repeat the DOWN alert this often while down (seconds, 60-604800).
+    type: int
+  paused:
+    description: Pause (true) or resume (false); left out keeps the current value.
+    type: bool
+  tags:
+    description: Labels for filtering, e.g. C(env:prod).
+    type: list
+    elements: str
+    aliases: [test_tags]
+  username:
+    description: Accepted for StatusCake compatibility and ignored (stackwatch uses I(api_token)).
+    type: str
+  api_url:
+    description: Base URL of stackwatch, e.g. C(https://stackwatch.example.com). Also C(STACKWATCH_URL).
+    type: str
+    required: true
+  api_token:
+    description: An admin token. Also C(STACKWATCH_TOKEN). Never logged.
+    type: str
+    required: true
+    aliases: [api_key]
+  validate_certs:
+    description: Verify stackwatch's TLS certificate.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds allowed for each API request.
+    type: int
+    default: 30
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Register the readiness check of a customer stack
+  stackwatch.stackwatch.check:
+    api_url: https://stackwatch.example.com
+    api_token: "{{ stackwatch_token }}"
+    name: acme-readiness
+    stack: acme
+    url: https://acme.example.com/readiness
+    check_rate: 60
+    body_contains: OK
+    tags: [env:prod]
+
+- name: Migrated from status_cake_test (module name changed, api_url added)
+  stackwatch.stackwatch.check:
+    api_url: https://stackwatch.example.com
+    username: my-user
+    api_key: "{{ stackwatch_token }}"
+    name: My service check
+    url: https://acme.example.com/liveness
+    state: present
+    test_type: HTTP
+    check_rate: 60
+
+- name: Remove a check
+  stackwatch.stackwatch.check:
+    name: acme-old
+    state: absent
+"""
+
+RETURN = r"""
+check:
+  description: The check as stackwatch stores it (or would, in check mode); absent after deletion.
+  returned: when state is present
+  type: dict
+  sample: {"name": "acme-readiness", "url": "https://acme.example.com/readiness", "check_rate": 60}
+name:
+  description: The name the check is registered under.
+  returned: always
+  type: str
+  sample: acme-readiness
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stackwatch.stackwatch.plugins.module_utils.stackwatch import (
+    CHECK_OPTIONS,
+    COMMON_ARGS,
+    Client,
+    StackwatchError,
+    check_body,
+    check_name,
+    comparable,
+)
+
+
+def argument_spec():
+    """The module's options (checked against DOCUMENTATION by the collection's tests)."""
+    spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        stack=dict(type="str"),
+        username=dict(type="str"),
+    )
+    spec.update(CHECK_OPTIONS)
+    spec.update(COMMON_ARGS)
+    return spec
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        required_if=[("state", "present", ["url"])],
+    )
+    client = Client(module)
+    try:
+        name = check_name(module.params["name"], module.warn)
+        path = "/checks/%s" % name
+        status, before = client.request("GET", path)
+        before = before if status == 200 else None
+        if module.params["state"] == "absent":
+            result = dict(changed=before is not None, name=name)
+            if before is not None and not module.check_mode:
+                client.request("DELETE", path)
+            if module._diff:
+                result["diff"] = dict(before=comparable(before), after={})
+            module.exit_json(**result)
+        body = check_body(module.params, module.warn)
+        if module.params.get("stack") is not None:
+            body["stack"] = module.params["stack"]
+        query = "?dry_run=true" if module.check_mode else ""
+        _, answer = client.request("PUT", path + query, body)
+        result = dict(changed=bool(answer.get("changed")), name=name, check=answer.get("check"))
+        if module._diff:
+            result["diff"] = dict(before=comparable(before), after=comparable(answer.get("check")))
+        module.exit_json(**result)
+    except StackwatchError as e:
+        module.fail_json(msg=str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: stackwatch maintainers
+# MIT License (see the repository's LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: stack
+short_description: Declare the complete set of one stack's stackwatch checks
+version_added: "0.1.0"
+description:
+  - Makes one stack hold exactly the given checks, in one transaction on the server
+    (C(PUT /api/v1/stacks/{stack})); checks of the stack that are not listed are deleted.
+  - Reports which checks were created, updated, deleted and left unchanged; C(changed) is
+    true only when the server changed something.
+  - Check mode asks the server for a dry run; diff mode shows the stack's checks before and after.
+author:
+  - stackwatch maintainers
+options:
+  name:
+    description: The stack's name (C([a-z0-9][a-z0-9._-]{0,127})).
+    type: str
+    required: true
+  state:
+    description: C(present) makes the stack hold I(checks); C(absent) deletes all its checks.
+    type: str
+    choices: [present, absent]
+    default: present
+  checks:
+    description: The stack's checks; each takes the options of M(stackwatch.stackwatch.check) but I(state), I(stack) and the connection options.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The check's name (a StatusCake-style name is turned into a slug, with a warning).
+        type: str
+        required: true
+      url:
+        description: The http or https URL to probe.
+        required: true
+        type: str
+      method:
+        description: HTTP method of the probe (default GET).
+        type: str
+        choices: [GET, HEAD, POST, PUT]
+      test_type:
+        description: StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD.
+        type: str
+        choices: [HTTP, HEAD]
+      headers:
+        description: Extra request headers, as a dict or a JSON object string.
+        type: raw
+        aliases: [custom_header]
+      body:
+        description: Request body (POST and PUT only).
+        type: str
+      basic_user:
+        description: User for HTTP basic authentication of the probe.
+        type: str
+      basic_pass:
+        description: Password for HTTP basic authentication of the probe.
+        type: str
+      check_rate:
+        description: Seconds between probes, 10-86400 (server default 60).
+        type: int
+      check_timeout:
+        description:
+          - Seconds one probe may take, 1-75 (server default 10). Named C(timeout) in the API;
+            here I(timeout) is the time allowed for the API request.
+        type: int
+      expected_status:
+        description: Codes and ranges that count as up, e.g. C([200, "300-399"]) (server default C(["200-399"])).
+        type: list
+        elements: raw
+      status_codes:
+        description:
+          - StatusCake's list of status codes that mean DOWN; translated to I(expected_status)
+            (every other code from 100 to 599 counts as up). Ignored when I(expected_status) is set.
+        type: list
+        elements: int
+      body_contains:
+        description: The first 64 KiB of the body must contain this text.
+        type: str
+        aliases: [find_string]
+      body_not_contains:
+        description: The first 64 KiB of the body must not contain this text.
+        type: str
+      do_not_find:
+        description: StatusCake's flag; when true, I(find_string) must not be found (it becomes I(body_not_contains)).
+        type: bool
+        default: false
+      max_response_time_ms:
+        description: A slower answer counts as down (milliseconds).
+        type: int
+      follow_redirects:
+        description: Follow up to 10 redirects.
+        type: bool
+        aliases: [follow_redirect]
+      verify_tls:
+        description: Reject invalid certificates (server default true).
+        type: bool
+      cert_expiry_days:
+        description: Warn this many days before the certificate expires, 0 = off (server default 14).
+        type: int
+      failures_to_confirm:
+        description: Consecutive failures before the check is DOWN, 1-10 (server default 2).
+        type: int
+        aliases: [confirmation]
+      successes_to_recover:
+        description: Consecutive successes before the check is UP again, 1-10 (server default 1).
+        type: int
+      retry_interval:
+        description: Seconds before re-probing after a first failure (server default 10).
+        type: int
+      contacts:
+        description: Notifier names to alert; left out means the configured default contacts, C([]) nobody.
+        type: list
+        elements: str
+        aliases: [contact]
+      reminder_every:
+        description: Repeat the DOWN alert this often while down (seconds, 60-604800).
+        type: int
+      paused:
+        description: Pause (true) or resume (false); left out keeps the current value.
+        type: bool
+      tags:
+        description: Labels for filtering, e.g. C(env:prod).
+        type: list
+        elements: str
+        aliases: [test_tags]
+  api_url:
+    description: Base URL of stackwatch. Also C(STACKWATCH_URL).
+    type: str
+    required: true
+  api_token:
+    description: An admin token. Also C(STACKWATCH_TOKEN). Never logged.
+    type: str
+    required: true
+    aliases: [api_key]
+  validate_certs:
+    description: Verify stackwatch's TLS certificate.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds allowed for each API request.
+    type: int
+    default: 30
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Register a customer stack's liveness and readiness checks
+  stackwatch.stackwatch.stack:
+    api_url: https://stackwatch.example.com
+    api_token: "{{ stackwatch_token }}"
+    name: "{{ inventory_hostname }}"
+    checks:
+      - name: "{{ inventory_hostname }}-liveness"
+        url: "https://{{ inventory_hostname }}.example.com/liveness"
+      - name: "{{ inventory_hostname }}-readiness"
+        url: "https://{{ inventory_hostname }}.example.com/readiness"
+        body_contains: OK
+  delegate_to: localhost
+
+- name: Decommission a stack
+  stackwatch.stackwatch.stack:
+    name: acme
+    state: absent
+"""
+
+RETURN = r"""
+created:
+  description: Names of the checks created (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+updated:
+  description: Names of the checks updated.
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Names of the checks deleted.
+  returned: always
+  type: list
+  elements: str
+unchanged:
+  description: Names of the checks already as declared.
+  returned: always
+  type: list
+  elements: str
+checks:
+  description: The stack's checks after the change, as stackwatch stores them.
+  returned: when state is present
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stackwatch.stackwatch.plugins.module_utils.stackwatch import (
+    CHECK_OPTIONS,
+    COMMON_ARGS,
+    Client,
+    StackwatchError,
+    check_body,
+    check_name,
+    comparable,
+)
+
+
+def by_name(checks):
+    return dict((c["name"], comparable(c)) for c in checks or [])
+
+
+def argument_spec():
+    """The module's options (checked against DOCUMENTATION by the collection's tests)."""
+    check_options = dict(name=dict(type="str", required=True))
+    check_options.update(CHECK_OPTIONS)
+    check_options["url"] = dict(CHECK_OPTIONS["url"], required=True)
+    spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        checks=dict(type="list", elements="dict", default=[], options=check_options),
+    )
+    spec.update(COMMON_ARGS)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    client = Client(module)
+    path = "/stacks/%s" % module.params["name"]
+    try:
+        status, current = client.request("GET", path)
+        before = current.get("checks", []) if status == 200 else []
+        if module.params["state"] == "absent":
+            names = sorted(c["name"] for c in before)
+            if names and not module.check_mode:
+                client.request("DELETE", path)
+            result = dict(changed=bool(names), created=[], updated=[], deleted=names, unchanged=[])
+            if module._diff:
+                result["diff"] = dict(before=by_name(before), after={})
+            module.exit_json(**result)
+        items = []
+        for item in module.params["checks"]:
+            body = check_body(item, module.warn)
+            body["name"] = check_name(item["name"], module.warn)
+            items.append(body)
+        query = "?dry_run=true" if module.check_mode else ""
+        _, answer = client.request("PUT", path + query, {"checks": items})
+        result = dict(
+            changed=bool(answer.get("changed")),
+            created=answer.get("created", []),
+            updated=answer.get("updated", []),
+            deleted=answer.get("deleted", []),
+            unchanged=answer.get("unchanged", []),
+            checks=answer.get("checks", []),
+        )
+        if module._diff:
+            result["diff"] = dict(before=by_name(before), after=by_name(answer.get("checks")))
+        module.exit_json(**result)
+    except StackwatchError as e:
+        module.fail_json(msg=str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Acceptance of the Ansible collection against a real stackwatch.
+
+Builds and installs the collection, starts stackwatch on a free port with a temporary data
+directory, and runs the example playbook (examples/ansible) for 200 customer stacks:
+registration, an idempotent second run, a --check --diff run after one stack's URL changed,
+a stack removed with state: absent, and the failures (wrong token, invalid check_rate).
+Run by scripts/ansible-acceptance with the virtual environment's Python.
+
+Registered URLs point at 127.0.0.1 so that stackwatch's probes stay on this machine.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.dirname(sys.executable)
+BINARY = os.environ.get("STACKWATCH_BIN", os.path.join(ROOT, "target", "debug", "stackwatch"))
+TOKEN = "acceptance-admin-token-0123456789"
+# The example inventory's 200 stacks; fewer (at least 50) for a quicker local run.
+STACKS = int(os.environ.get("ACCEPTANCE_STACKS", "200"))
+
+
+def say(text):
+    print("acceptance: " + text, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stackwatch:
+    def __init__(self, work):
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        data = os.path.join(work, "data")
+        self.log = open(os.path.join(work, "stackwatch.log"), "w")
+        env = dict(os.environ, STACKWATCH_ADMIN_TOKEN=TOKEN)
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", data],
+            env=env,
+            stderr=self.log,
+        )
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url + "/healthz")
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("stackwatch did not start")
+
+    def get(self, path):
+        request = urllib.request.Request(self.url + "/api/v1" + path, headers={"Authorization": "Bearer " + TOKEN})
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def all_checks(self):
+        checks, after = [], None
+        while True:
+            path = "/checks?limit=1000" + ("&after=" + after if after else "")
+            _, page = self.get(path)
+            checks.extend(page["checks"])
+            after = page["next_after"]
+            if not after:
+                return checks
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+        self.log.close()
+
+
+class Playbook:
+    """Runs the example playbook with the JSON callback and reads its results."""
+
+    def __init__(self, work, collections, stackwatch):
+        self.inventory = os.path.join(work, "inventory")
+        shutil.copytree(os.path.join(ROOT, "examples", "ansible"), self.inventory)
+        os.makedirs(os.path.join(self.inventory, "host_vars"), exist_ok=True)
+        self.releases = os.path.join(work, "releases")
+        os.makedirs(self.releases)
+        # Probes of the registered checks stay on this machine: port 9 refuses at once.
+        inventory_file = os.path.join(self.inventory, "inventory.yml")
+        with open(inventory_file) as f:
+            text = f.read()
+        text = text.replace(
+            'stack_base_url: "https://{{ inventory_hostname }}.customers.example.com"',
+            'stack_base_url: "http://127.0.0.1:9/{{ inventory_hostname }}"',
+        )
+        text = text.replace("customer-[001:200]", "customer-[001:%03d]" % STACKS)
+        if "127.0.0.1:9" not in text or ("customer-[001:%03d]" % STACKS) not in text:
+            raise SystemExit("the example inventory no longer sets stack_base_url as expected")
+        with open(inventory_file, "w") as f:
+            f.write(text)
+        self.env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=os.path.join(self.inventory, "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=collections,
+            ANSIBLE_STDOUT_CALLBACK="record",
+            ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "ansible", "tests", "callback"),
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            ANSIBLE_LOCALHOST_WARNING="False",
+            STACKWATCH_URL=stackwatch.url,
+            STACKWATCH_TOKEN=TOKEN,
+        )
+
+    def host_vars(self, host, text):
+        with open(os.path.join(self.inventory, "host_vars", host + ".yml"), "w") as f:
+            f.write(text)
+
+    def run(self, *args, extra=None, token=None):
+        variables = {"release_dir": self.releases}
+        variables.update(extra or {})
+        env = dict(self.env)
+        if token is not None:
+            env["STACKWATCH_TOKEN"] = token
+        command = [
+            os.path.join(VENV_BIN, "ansible-playbook"),
+            os.path.join(self.inventory, "deploy.yml"),
+            "-e", json.dumps(variables),
+        ] + list(args)
+        started = time.monotonic()
+        done = subprocess.run(command, env=env, cwd=self.inventory, capture_output=True, text=True)
+        elapsed = time.monotonic() - started
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:
+            raise SystemExit("ansible-playbook printed no JSON:\n%s\n%s" % (done.stdout[-3000:], done.stderr[-3000:]))
+        return done.returncode, report, elapsed
+
+    @staticmethod
+    def changed_tasks(report):
+        changed = []
+        for play in report["plays"]:
+            for task in play["tasks"]:
+                for host, result in task["hosts"].items():
+                    if result.get("changed"):
+                        changed.append((host, task["task"]["name"], result))
+        return changed
+
+    @staticmethod
+    def failures(report):
+        failed = []
+        for play in report["plays"]:
+            for task in play["tasks"]:
+                for host, result in task["hosts"].items():
+                    if result.get("failed"):
+                        failed.append((host, task["task"]["name"], result.get("msg", "")))
+        return failed
+
+
+PASSED = []
+
+
+def expect(condition, message):
+    if not condition:
+        print("acceptance: %d passed, 1 failed" % len(PASSED))
+        raise SystemExit("acceptance FAILED: " + message)
+    PASSED.append(message)
+    say("ok: " + message)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="stackwatch-acceptance-")
+    collections = os.path.join(work, "collections")
+    subprocess.run(
+        [os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "build", os.path.join(ROOT, "ansible"),
+         "--output-path", work, "--force"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    artifact = [f for f in os.listdir(work) if f.endswith(".tar.gz")][0]
+    subprocess.run(
+        [os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "install", os.path.join(work, artifact),
+         "-p", collections, "--force"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    say("collection built and installed: " + artifact)
+    validate = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "ansible", "tests", "validate_docs.py"), collections],
+        capture_output=True, text=True,
+    )
+    print(validate.stdout, end="")
+    expect(validate.returncode == 0, "every module's documentation matches its argument spec")
+    for module in ("check", "stack", "maintenance"):
+        doc = subprocess.run(
+            [os.path.join(VENV_BIN, "ansible-doc"), "stackwatch.stackwatch." + module],
+            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections), capture_output=True, text=True,
+        )
+        expect(doc.returncode == 0 and "EXAMPLES" in doc.stdout, "ansible-doc renders stackwatch.stackwatch." + module)
+
+    stackwatch = Stackwatch(work)
+    try:
+        playbook = Playbook(work, collections, stackwatch)
+        rc, report, first = playbook.run()
+        expect(rc == 0 and not playbook.failures(report), "the first run succeeds (%s)" % playbook.failures(report)[:3])
+        checks = stackwatch.all_checks()
+        expect(len(checks) == 2 * STACKS, "stackwatch holds %d checks after %d stacks" % (len(checks), STACKS))
+        opened = [h for h, t, _ in playbook.changed_tasks(report) if t == "Silence the stack's alerts while it restarts"]
+        closed = [h for h, t, _ in playbook.changed_tasks(report) if t == "Deploy is over"]
+        windows = stackwatch.get("/maintenance")[1]["windows"]
+        expect(len(opened) == STACKS and len(closed) == STACKS and not windows,
+               "every deploy opened a maintenance window and closed it (%d, %d)" % (len(opened), len(closed)))
+
+        say("first run: %.1f s" % first)
+        rc, report, second = playbook.run()
+        say("second run: %.1f s" % second)
+        changed = playbook.changed_tasks(report)
+        expect(rc == 0 and not changed, "the second run changes nothing (%d changed)" % len(changed))
+
+        playbook.host_vars("customer-007", 'stack_base_url: "http://127.0.0.1:9/moved/customer-007"\n')
+        rc, report, _ = playbook.run("--check", "--diff")
+        changed = playbook.changed_tasks(report)
+        expect(rc == 0 and [(h, t) for h, t, _ in changed] == [("customer-007", "Declare the stack's checks")],
+               "--check --diff reports exactly the changed stack: %s" % [(h, t) for h, t, _ in changed])
+        result = changed[0][2]
+        expect(result.get("updated") == ["customer-007-liveness", "customer-007-readiness"],
+               "check mode names the checks that would be updated")
+        diff = result.get("diff")
+        diff = diff[0] if isinstance(diff, list) else diff
+        expect(diff["before"]["customer-007-liveness"]["url"] == "http://127.0.0.1:9/customer-007/liveness"
+               and diff["after"]["customer-007-liveness"]["url"] == "http://127.0.0.1:9/moved/customer-007/liveness",
+               "the diff shows the URL before and after")
+        _, check = stackwatch.get("/checks/customer-007-liveness")
+        expect(check["url"] == "http://127.0.0.1:9/customer-007/liveness", "the server still holds the old URL")
+
+        os.remove(os.path.join(playbook.inventory, "host_vars", "customer-007.yml"))
+        playbook.host_vars("customer-042", "stack_state: absent\n")
+        rc, report, _ = playbook.run()
+        changed = playbook.changed_tasks(report)
+        expect(rc == 0 and [(h, t) for h, t, _ in changed] == [("customer-042", "Declare the stack's checks")],
+               "state: absent changes only the removed stack: %s" % [(h, t) for h, t, _ in changed][:5])
+        status, _ = stackwatch.get("/stacks/customer-042")
+        expect(status == 404 and len(stackwatch.all_checks()) == 2 * STACKS - 2, "the removed stack's checks are gone")
+        os.remove(os.path.join(playbook.inventory, "host_vars", "customer-042.yml"))
+
+        rc, report, _ = playbook.run("--limit", "customer-001", token="wrong-token-0123456789")
+        failures = playbook.failures(report)
+        expect(rc != 0 and failures and "refused the token (401)" in failures[0][2],
+               "a wrong token fails the play: %s" % (failures[0][2] if failures else None))
+        rc, report, _ = playbook.run("--limit", "customer-001", extra={"check_rate": 5})
+        failures = playbook.failures(report)
+        expect(rc != 0 and failures and "checks[0].check_rate: must be between 10 and 86400, got 5" in failures[0][2],
+               "an invalid check_rate fails the play: %s" % (failures[0][2] if failures else None))
+        _, check = stackwatch.get("/checks/customer-001-liveness")
+        expect(check["check_rate"] == 60, "the rejected change wrote nothing")
+        playbook.env["STACKWATCH_URL"] = "http://127.0.0.1:%d" % free_port()
+        rc, report, _ = playbook.run("--limit", "customer-001")
+        failures = playbook.failures(report)
+        expect(rc != 0 and failures and "cannot reach stackwatch at http://127.0.0.1:" in failures[0][2],
+               "an unreachable server fails the play: %s" % (failures[0][2] if failures else None))
+
+        say("%d-stack run: %.1f s; idempotent second run: %.1f s" % (STACKS, first, second))
+        print("acceptance: %d passed, 0 failed" % len(PASSED))
+    finally:
+        stackwatch.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
