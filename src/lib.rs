@@ -3,18 +3,25 @@
 //! The crate's parts, and the one direction their dependencies point:
 //!
 //! ```text
-//! domain  ←  store  ←  api  ←  app  ←  main (the binary)
-//! settings, telemetry: used by app, use nothing of the crate
+//! domain  ←  probe, store, notify  ←  monitor, dispatch, api  ←  app  ←  main (the binary)
+//! settings, telemetry: leaves beside domain (settings uses domain's name and cron rules;
+//! notify and app read the settings types)
 //! ```
 //!
-//! - [`domain`]: pure types and rules (checks, names, bounds); no I/O.
-//! - [`store`]: SQLite through sqlx; every read and write of persistent state.
+//! - [`domain`]: pure types and rules: checks and their bounds, probe outcomes, the state
+//!   machine, alert decisions, maintenance windows, schedule arithmetic. No I/O.
+//! - [`probe`]: the HTTP(S) prober (hyper + rustls): one fresh connection per probe.
+//! - [`store`]: SQLite through sqlx: every read and write of persistent state.
+//! - [`notify`]: Slack, email and webhook notifiers and the rendering of their messages.
+//! - [`monitor`]: the scheduler, its pure plan, the batching recorder, the rollup job.
+//! - [`dispatch`]: the alert outbox's delivery loop, with retries.
 //! - [`api`]: the axum HTTP API: auth, validation, problem+json errors, OpenAPI.
 //! - [`settings`]: configuration layering and validation; the only reader of the environment.
 //! - [`telemetry`]: tracing setup.
 //! - [`app`]: the composition root; builds everything from `Settings` and owns shutdown.
 //!
-//! Nothing imports `api` or `app`; `domain` imports nothing of the crate.
+//! Nothing imports `api` or `app`; `monitor` never imports `notify`; `domain` imports
+//! nothing of the crate.
 
 pub mod api;
 pub mod app;

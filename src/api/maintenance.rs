@@ -69,12 +69,7 @@ pub struct MaintenanceView {
 
 impl MaintenanceView {
     fn new(w: &MaintenanceWindow, now: Timestamp) -> Self {
-        let (scope, target) = match &w.scope {
-            MaintenanceScope::All => ("all", None),
-            MaintenanceScope::Stack(s) => ("stack", Some(s.to_string())),
-            MaintenanceScope::Tag(t) => ("tag", Some(t.to_string())),
-            MaintenanceScope::Check(c) => ("check", Some(c.to_string())),
-        };
+        let (scope, target) = w.scope.parts();
         let next = w.occurrence_at_or_after(now);
         let (starts_at, ends_at, cron, timezone, duration) = match &w.timing {
             WindowTiming::Once { starts_at, ends_at } => (

@@ -17,6 +17,16 @@ pub enum MaintenanceScope {
 }
 
 impl MaintenanceScope {
+    /// The scope's kind (`all`, `stack`, `tag`, `check`) and target name.
+    pub fn parts(&self) -> (&'static str, Option<String>) {
+        match self {
+            Self::All => ("all", None),
+            Self::Stack(s) => ("stack", Some(s.to_string())),
+            Self::Tag(t) => ("tag", Some(t.to_string())),
+            Self::Check(c) => ("check", Some(c.to_string())),
+        }
+    }
+
     pub fn covers(&self, check: &Check) -> bool {
         match self {
             Self::All => true,

@@ -63,22 +63,13 @@ impl TryFrom<WindowRow> for MaintenanceWindow {
     }
 }
 
-fn scope_columns(scope: &MaintenanceScope) -> (&'static str, Option<String>) {
-    match scope {
-        MaintenanceScope::All => ("all", None),
-        MaintenanceScope::Stack(s) => ("stack", Some(s.to_string())),
-        MaintenanceScope::Tag(t) => ("tag", Some(t.to_string())),
-        MaintenanceScope::Check(c) => ("check", Some(c.to_string())),
-    }
-}
-
 impl Store {
     /// Stores a new window; returns it with its id.
     pub async fn add_maintenance(
         &self,
         mut window: MaintenanceWindow,
     ) -> Result<MaintenanceWindow, StoreError> {
-        let (scope, target) = scope_columns(&window.scope);
+        let (scope, target) = window.scope.parts();
         let (starts_at, ends_at, cron, duration_s, timezone) = match &window.timing {
             WindowTiming::Once { starts_at, ends_at } => {
                 (Some(starts_at.0), Some(ends_at.0), None, None, None)

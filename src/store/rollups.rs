@@ -126,6 +126,10 @@ fn combine(parts: &[Aggregate]) -> Aggregate {
     }
 }
 
+/// One check's hourly rows in `[from, to)` hours.
+const SELECT_HOURS: &str = "SELECT hour, count, up_count, latency_sum, latency_min, \
+     latency_max, p50, p95 FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?";
+
 #[derive(FromRow)]
 struct HourRow {
     hour: i64,
@@ -224,18 +228,15 @@ impl Store {
             [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
         let oldest = now.0 - 30 * DAY_MS;
         let rolled_hour = self.rolled_hour().await?.unwrap_or(i64::MIN / HOUR_MS);
-        let mut hours: Vec<(i64, Aggregate)> = sqlx::query_as::<_, HourRow>(
-            "SELECT hour, count, up_count, latency_sum, latency_min, latency_max, p50, p95 \
-             FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?",
-        )
-        .bind(id.0)
-        .bind(oldest.div_euclid(HOUR_MS))
-        .bind(rolled_hour)
-        .fetch_all(&self.read)
-        .await?
-        .into_iter()
-        .map(|r| (r.hour, r.aggregate))
-        .collect();
+        let mut hours: Vec<(i64, Aggregate)> = sqlx::query_as::<_, HourRow>(SELECT_HOURS)
+            .bind(id.0)
+            .bind(oldest.div_euclid(HOUR_MS))
+            .bind(rolled_hour)
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|r| (r.hour, r.aggregate))
+            .collect();
         let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT at, outcome, total_ms FROM results WHERE check_id = ? AND at >= ?",
         )
@@ -314,18 +315,15 @@ async fn rollup_check(
         if day_end_hour > to_hour {
             continue; // not complete yet; rolled up on the run after it ends
         }
-        let parts: Vec<Aggregate> = sqlx::query_as::<_, HourRow>(
-            "SELECT hour, count, up_count, latency_sum, latency_min, latency_max, p50, p95 \
-             FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?",
-        )
-        .bind(id.0)
-        .bind(day * DAY_MS / HOUR_MS)
-        .bind(day_end_hour)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| r.aggregate)
-        .collect();
+        let parts: Vec<Aggregate> = sqlx::query_as::<_, HourRow>(SELECT_HOURS)
+            .bind(id.0)
+            .bind(day * DAY_MS / HOUR_MS)
+            .bind(day_end_hour)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| r.aggregate)
+            .collect();
         write_aggregate(conn, "rollups_daily", "day", id, day, &combine(&parts)).await?;
         daily_rows += 1;
     }

@@ -37,6 +37,11 @@ pub async fn http_target() -> Target {
 
 /// An HTTPS (HTTP/1.1) target presenting `identity`.
 pub async fn https_target(identity: &Identity) -> Target {
+    spawn_target(Some(acceptor(identity, b"http/1.1"))).await
+}
+
+/// A TLS acceptor presenting `identity` and offering one ALPN protocol.
+fn acceptor(identity: &Identity, alpn: &[u8]) -> TlsAcceptor {
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -45,8 +50,8 @@ pub async fn https_target(identity: &Identity) -> Target {
     .with_no_client_auth()
     .with_single_cert(vec![identity.cert.clone()], identity.key())
     .unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    spawn_target(Some(TlsAcceptor::from(Arc::new(config)))).await
+    config.alpn_protocols = vec![alpn.to_vec()];
+    TlsAcceptor::from(Arc::new(config))
 }
 
 async fn spawn_target(tls: Option<TlsAcceptor>) -> Target {
@@ -169,16 +174,7 @@ pub async fn h2_target(identity: &Identity) -> SocketAddr {
     use hyper::body::Bytes;
     use hyper_util::rt::{TokioExecutor, TokioIo};
 
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![identity.cert.clone()], identity.key())
-    .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(identity, b"h2");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -22,6 +22,8 @@ description:
     and adding I(api_url).
 author:
   - stackwatch maintainers
+extends_documentation_fragment:
+  - stackwatch.stackwatch.connection
 options:
   name:
     description:
@@ -132,23 +134,6 @@ options:
   username:
     description: Accepted for StatusCake compatibility and ignored (stackwatch uses I(api_token)).
     type: str
-  api_url:
-    description: Base URL of stackwatch, e.g. C(https://stackwatch.example.com). Also C(STACKWATCH_URL).
-    type: str
-    required: true
-  api_token:
-    description: An admin token. Also C(STACKWATCH_TOKEN). Never logged.
-    type: str
-    required: true
-    aliases: [api_key]
-  validate_certs:
-    description: Verify stackwatch's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds allowed for each API request.
-    type: int
-    default: 30
 notes:
   - Supports check mode and diff mode.
 """

@@ -22,6 +22,8 @@ description:
   - Supports check mode.
 author:
   - stackwatch maintainers
+extends_documentation_fragment:
+  - stackwatch.stackwatch.connection
 options:
   state:
     description: Open (C(present)) or close (C(absent)) windows.
@@ -59,23 +61,6 @@ options:
   id:
     description: With I(state=absent), the id of the window to close.
     type: int
-  api_url:
-    description: Base URL of stackwatch. Also C(STACKWATCH_URL).
-    type: str
-    required: true
-  api_token:
-    description: An admin token. Also C(STACKWATCH_TOKEN). Never logged.
-    type: str
-    required: true
-    aliases: [api_key]
-  validate_certs:
-    description: Verify stackwatch's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds allowed for each API request.
-    type: int
-    default: 30
 notes:
   - Supports check mode.
 """

@@ -20,6 +20,8 @@ description:
   - Check mode asks the server for a dry run; diff mode shows the stack's checks before and after.
 author:
   - stackwatch maintainers
+extends_documentation_fragment:
+  - stackwatch.stackwatch.connection
 options:
   name:
     description: The stack's name (C([a-z0-9][a-z0-9._-]{0,127})).
@@ -133,23 +135,6 @@ options:
         type: list
         elements: str
         aliases: [test_tags]
-  api_url:
-    description: Base URL of stackwatch. Also C(STACKWATCH_URL).
-    type: str
-    required: true
-  api_token:
-    description: An admin token. Also C(STACKWATCH_TOKEN). Never logged.
-    type: str
-    required: true
-    aliases: [api_key]
-  validate_certs:
-    description: Verify stackwatch's TLS certificate.
-    type: bool
-    default: true
-  timeout:
-    description: Seconds allowed for each API request.
-    type: int
-    default: 30
 notes:
   - Supports check mode and diff mode.
 """
