@@ -298,7 +298,7 @@ async fn a_maintenance_window_suppresses_alerts_then_releases_them() {
         .client
         .post(app.url("/api/v1/maintenance"))
         .bearer_auth(crate::helpers::ADMIN_TOKEN)
-        .json(&json!({"scope": "stack", "target": "acme", "duration": 15, "reason": "deploy"}))
+        .json(&json!({"scope": "stack", "target": "acme", "duration": 25, "reason": "deploy"}))
         .send()
         .await
         .unwrap();
@@ -307,6 +307,7 @@ async fn a_maintenance_window_suppresses_alerts_then_releases_them() {
     assert_eq!(window["active"], true);
     wait_state(&app, "deploying", "maintenance").await;
 
+    // The next probe comes within 10 s and its retry 1 s later: both well inside the window.
     target.status.store(500, Ordering::SeqCst);
     // Probed and recorded during the window: two failures in a row.
     wait_until("failures recorded", async || {

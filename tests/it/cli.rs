@@ -201,3 +201,48 @@ fn serve_generates_a_token_logs_its_path_answers_healthcheck_and_stops_on_sigter
     assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:?}");
     assert!(!rest.iter().any(|l| l.contains(token)));
 }
+
+#[tokio::test]
+async fn probe_prints_the_phases_and_exits_by_verdict() {
+    let target = crate::targets::http_target().await;
+    let up_url = target.url("http", "/body");
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let output = stackwatch(dir.path())
+                .arg("probe")
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+            )
+        })
+    };
+    let (code, text) = run(vec![
+        up_url.clone(),
+        "--contains".into(),
+        "stackwatch".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("-> UP") && text.contains("status       200") && text.contains("first byte"),
+        "{text}"
+    );
+    let (code, text) = run(vec![up_url, "--contains".into(), "absent".into()])
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("DOWN: \"absent\" not found in the body"),
+        "{text}"
+    );
+    let (code, text) = run(vec!["http://127.0.0.1:9/".into()]).await.unwrap();
+    assert_eq!(code, Some(1));
+    assert!(text.contains("DOWN: connection refused"), "{text}");
+    let (code, _) = run(vec!["ftp://127.0.0.1/".into()]).await.unwrap();
+    assert_eq!(code, Some(1), "an invalid URL is refused");
+}

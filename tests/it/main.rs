@@ -8,6 +8,7 @@ mod alerting;
 mod auth;
 mod checks;
 mod cli;
+mod dispatch;
 mod helpers;
 mod monitoring;
 mod openapi;

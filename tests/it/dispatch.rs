@@ -1,0 +1,176 @@
+//! The dispatcher, step by step (`deliver_pending_once` with an explicit `now`): alerts of
+//! one check reach a contact in order, a refused delivery is retried after its backoff, and
+//! one that keeps failing past the give-up age is given up.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use stackwatch::dispatch::{DeliveryReport, Dispatcher, RetryPolicy};
+use stackwatch::domain::{
+    AlertEvent, AlertFacts, AlertKind, AlertMemory, CheckName, CheckSpec, CheckState, Outcome,
+    Timestamp, Timings,
+};
+use stackwatch::notify::Notifiers;
+use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
+use stackwatch::store::{
+    AlertFilter, CheckWrite, NewAlert, Record, Store, StoreOptions, WriteMode,
+};
+
+use crate::receivers::HookReceiver;
+
+const HOUR: i64 = 3_600_000;
+
+async fn store(dir: &std::path::Path) -> Store {
+    let options = StoreOptions {
+        busy_timeout: Duration::from_secs(5),
+        read_connections: 2,
+    };
+    Store::open(&dir.join("stackwatch.db"), &options)
+        .await
+        .unwrap()
+}
+
+/// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.
+fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Record {
+    Record {
+        check_id: check.id,
+        check_name: check.name.clone(),
+        outcome: Outcome {
+            started_at: Timestamp(at),
+            status: Some(200),
+            timings: Timings::default(),
+            cert_not_after: None,
+            failure: None,
+        },
+        state: CheckState::new(Timestamp(at)),
+        transition: None,
+        memory: AlertMemory::default(),
+        alerts: vec![NewAlert {
+            event: AlertEvent {
+                kind,
+                facts: AlertFacts {
+                    url: check.spec.url.clone(),
+                    ..AlertFacts::default()
+                },
+            },
+            contacts: vec!["hook".parse().unwrap()],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let receiver = HookReceiver::start().await;
+    receiver.status.store(500, Ordering::SeqCst);
+    let name: CheckName = "ordered".parse().unwrap();
+    let write = CheckWrite {
+        spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
+        paused: None,
+    };
+    let check = store
+        .upsert_check(&name, write, WriteMode::commit(Timestamp(0)))
+        .await
+        .unwrap()
+        .check()
+        .clone();
+    let t0 = 1_000 * HOUR;
+    store
+        .record(&[
+            record(&check, AlertKind::Down, t0),
+            record(&check, AlertKind::Recovered, t0 + 1),
+        ])
+        .await
+        .unwrap();
+
+    let settings = [(
+        "hook".to_owned(),
+        NotifierSettings::Webhook(WebhookSettings {
+            url: Secret::new(receiver.url("/hook")),
+            headers: Default::default(),
+        }),
+    )]
+    .into_iter()
+    .collect();
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        notifiers: Notifiers::from_settings(&settings).unwrap(),
+        policy: RetryPolicy::with_give_up(Duration::from_secs(24 * 3_600)),
+        public_url: None,
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
+
+    // Refused: only the DOWN alert is tried; RECOVERED waits behind it.
+    let first = dispatcher
+        .deliver_pending_once(Timestamp(t0 + 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        DeliveryReport {
+            delivered: 0,
+            retrying: 1,
+            given_up: 0
+        }
+    );
+    assert_eq!(receiver.received().len(), 1);
+    // Before its backoff (5 s ± 20 %) nothing is due.
+    let early = dispatcher
+        .deliver_pending_once(Timestamp(t0 + 3_000))
+        .await
+        .unwrap();
+    assert_eq!(early.handled(), 0);
+
+    receiver.status.store(200, Ordering::SeqCst);
+    let second = dispatcher
+        .deliver_pending_once(Timestamp(t0 + 7_000))
+        .await
+        .unwrap();
+    assert_eq!(second.delivered, 1);
+    let third = dispatcher
+        .deliver_pending_once(Timestamp(t0 + 7_001))
+        .await
+        .unwrap();
+    assert_eq!(third.delivered, 1);
+    let events: Vec<String> = receiver
+        .accepted()
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, vec!["down", "recovered"], "in order for the check");
+
+    // A delivery still failing after the give-up age is given up, and says why.
+    receiver.status.store(503, Ordering::SeqCst);
+    store
+        .record(&[record(&check, AlertKind::Down, t0 + HOUR)])
+        .await
+        .unwrap();
+    let retried = dispatcher
+        .deliver_pending_once(Timestamp(t0 + HOUR + 1))
+        .await
+        .unwrap();
+    assert_eq!(retried.retrying, 1);
+    let late = dispatcher
+        .deliver_pending_once(Timestamp(t0 + 26 * HOUR))
+        .await
+        .unwrap();
+    assert_eq!(late.given_up, 1);
+    let failed = store
+        .alerts(&AlertFilter {
+            check: Some(name),
+            status: Some("failed"),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    let delivery = &failed[0].1[0];
+    assert_eq!(delivery.status, "failed");
+    assert_eq!(delivery.attempts, 2);
+    assert_eq!(
+        delivery.last_error.as_deref(),
+        Some("the receiver answered HTTP 503")
+    );
+}
