@@ -2,6 +2,8 @@
 //! variables and command-line flags, layered and validated into `Settings`. This is the only
 //! module that reads the environment.
 
+mod alerting;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -11,8 +13,13 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Deserialize;
 
+pub use alerting::{
+    AlertingSettings, EmailSettings, NotifierSettings, SlackSettings, SmtpEndpoint, SmtpTls,
+    WebhookSettings,
+};
+
 /// The built-in layer: every key with its default, compiled in so the binary runs alone.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// Shortest accepted API token, so a guessable one is refused at start.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -31,70 +38,6 @@ pub struct Settings {
     pub alerting: AlertingSettings,
     /// Contacts by name.
     pub notifiers: BTreeMap<String, NotifierSettings>,
-}
-
-/// `[alerting]`: who is told by default, and for how long deliveries are retried.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertingSettings {
-    /// Contacts of checks that name none.
-    pub default_contacts: Vec<String>,
-    /// Base URL for links in alerts; empty for none.
-    pub public_url: String,
-    /// Hours before a failing delivery is given up.
-    pub give_up_after_hours: u32,
-}
-
-/// One contact: where alerts go.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum NotifierSettings {
-    Slack(SlackSettings),
-    Email(EmailSettings),
-    Webhook(WebhookSettings),
-}
-
-/// `kind = "slack"`: a Slack incoming webhook.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackSettings {
-    pub webhook_url: Secret,
-}
-
-/// How an email contact's SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS (usually port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte (usually port 465).
-    Implicit,
-    /// No TLS at all: only for a relay on a trusted network.
-    None,
-}
-
-/// `kind = "email"`: SMTP.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailSettings {
-    /// `smtp://host:port` (or `smtps://` for implicit TLS).
-    pub smtp_url: String,
-    #[serde(default)]
-    pub tls: Option<SmtpTls>,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub from: String,
-    pub to: Vec<String>,
-}
-
-/// `kind = "webhook"`: a POST of the alert as JSON.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    pub url: Secret,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Secret>,
 }
 
 /// `[probe]`: how targets are contacted.
@@ -263,7 +206,10 @@ impl Settings {
         }
         let mut settings: Settings = figment.extract().map_err(describe_figment_error)?;
         settings.add_env_tokens();
-        settings.interpolate_env()?;
+        let problems = alerting::interpolate_env(&mut settings.notifiers);
+        if !problems.is_empty() {
+            return Err(SettingsError { problems });
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -282,48 +228,6 @@ impl Settings {
         self.server.data_dir.join("stackwatch.db")
     }
 
-    /// Replaces `${VAR}` in notifier values with the environment variable's value.
-    fn interpolate_env(&mut self) -> Result<(), SettingsError> {
-        let mut problems = Vec::new();
-        let lookup = |name: &str| std::env::var(name).ok();
-        for (name, notifier) in &mut self.notifiers {
-            let mut fill = |key: &str, value: &mut String| {
-                if let Err(missing) = interpolate(value, &lookup) {
-                    problems.push(format!(
-                        "notifiers.{name}.{key}: environment variable {missing} is not set"
-                    ));
-                }
-            };
-            match notifier {
-                NotifierSettings::Slack(s) => fill("webhook_url", &mut s.webhook_url.0),
-                NotifierSettings::Email(e) => {
-                    fill("smtp_url", &mut e.smtp_url);
-                    fill("from", &mut e.from);
-                    if let Some(user) = &mut e.username {
-                        fill("username", user);
-                    }
-                    if let Some(password) = &mut e.password {
-                        fill("password", &mut password.0);
-                    }
-                    for to in &mut e.to {
-                        fill("to", to);
-                    }
-                }
-                NotifierSettings::Webhook(w) => {
-                    fill("url", &mut w.url.0);
-                    for (header, value) in &mut w.headers {
-                        fill(&format!("headers.{header}"), &mut value.0);
-                    }
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SettingsError { problems })
-        }
-    }
-
     // Tokens are read raw: figment would parse an all-digit token as a number.
     fn add_env_tokens(&mut self) {
         if let Ok(token) = std::env::var("STACKWATCH_ADMIN_TOKEN") {
@@ -332,73 +236,6 @@ impl Settings {
         if let Ok(token) = std::env::var("STACKWATCH_READ_TOKEN") {
             self.auth.read_tokens.push(Secret(token));
         }
-    }
-
-    /// Problems of `[alerting]` and `[notifiers]`: names, references, URLs, addresses.
-    /// Values are never echoed, since they may hold secrets.
-    fn alerting_problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for (i, contact) in self.alerting.default_contacts.iter().enumerate() {
-            if !self.notifiers.contains_key(contact) {
-                problems.push(format!(
-                    "alerting.default_contacts[{i}]: no notifier is named {contact:?}"
-                ));
-            }
-        }
-        if !self.alerting.public_url.is_empty() && !is_http_url(&self.alerting.public_url) {
-            problems.push("alerting.public_url: must be an http or https URL".to_owned());
-        }
-        for (name, notifier) in &self.notifiers {
-            if let Err(e) = name.parse::<crate::domain::ContactName>() {
-                problems.push(format!("notifiers.{name}: the name {e}"));
-            }
-            let key = |field: &str| format!("notifiers.{name}.{field}");
-            match notifier {
-                NotifierSettings::Slack(s) => {
-                    if !is_http_url(s.webhook_url.expose()) {
-                        problems.push(format!(
-                            "{}: must be an http or https URL",
-                            key("webhook_url")
-                        ));
-                    }
-                }
-                NotifierSettings::Webhook(w) => {
-                    if !is_http_url(w.url.expose()) {
-                        problems.push(format!("{}: must be an http or https URL", key("url")));
-                    }
-                    for (header, value) in &w.headers {
-                        if http::HeaderName::from_bytes(header.as_bytes()).is_err()
-                            || http::HeaderValue::from_str(value.expose()).is_err()
-                        {
-                            problems.push(format!(
-                                "{}: not a valid header",
-                                key(&format!("headers.{header}"))
-                            ));
-                        }
-                    }
-                }
-                NotifierSettings::Email(e) => {
-                    if let Err(reason) = e.smtp_endpoint() {
-                        problems.push(format!("{}: {reason}", key("smtp_url")));
-                    }
-                    if !looks_like_address(&e.from) {
-                        problems.push(format!("{}: not an email address", key("from")));
-                    }
-                    if e.to.is_empty() {
-                        problems.push(format!("{}: needs at least one address", key("to")));
-                    }
-                    for (i, to) in e.to.iter().enumerate() {
-                        if !looks_like_address(to) {
-                            problems.push(format!("{}[{i}]: not an email address", key("to")));
-                        }
-                    }
-                    if e.password.is_some() && e.username.is_none() {
-                        problems.push(format!("{}: a password needs a username", key("password")));
-                    }
-                }
-            }
-        }
-        problems
     }
 
     /// Checks what types alone cannot: ranges, token strength, the log filter.
@@ -458,7 +295,7 @@ impl Settings {
             1,
             168,
         );
-        problems.extend(self.alerting_problems());
+        problems.extend(alerting::problems(&self.alerting, &self.notifiers));
         for (key, tokens) in [
             ("auth.admin_tokens", &self.auth.admin_tokens),
             ("auth.read_tokens", &self.auth.read_tokens),
@@ -494,73 +331,6 @@ impl Settings {
             Err(SettingsError { problems })
         }
     }
-}
-
-fn is_http_url(value: &str) -> bool {
-    url::Url::parse(value)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-}
-
-/// `name@domain`, or `Name <name@domain>`: enough to catch a typo at start.
-fn looks_like_address(value: &str) -> bool {
-    let address = match (value.find('<'), value.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &value[open + 1..close],
-        _ => value,
-    };
-    let mut parts = address.trim().splitn(2, '@');
-    matches!((parts.next(), parts.next()), (Some(local), Some(domain))
-        if !local.is_empty() && domain.contains('.') && !domain.contains(' '))
-}
-
-/// Where an email contact's SMTP server is, and how to secure the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpEndpoint {
-    pub host: String,
-    pub port: u16,
-    pub tls: SmtpTls,
-}
-
-impl EmailSettings {
-    /// The host, port and TLS mode from `smtp_url` and `tls`.
-    pub fn smtp_endpoint(&self) -> Result<SmtpEndpoint, String> {
-        let url = url::Url::parse(&self.smtp_url)
-            .map_err(|_| "not a URL like smtp://host:587".to_owned())?;
-        let (default_tls, default_port) = match url.scheme() {
-            "smtp" => (SmtpTls::Starttls, 587),
-            "smtps" => (SmtpTls::Implicit, 465),
-            other => return Err(format!("scheme must be smtp or smtps, not {other}")),
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("must name a host")?;
-        Ok(SmtpEndpoint {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
-            port: url.port().unwrap_or(default_port),
-            tls: self.tls.unwrap_or(default_tls),
-        })
-    }
-}
-
-/// Replaces every `${NAME}` in `value` using `lookup`; the first unknown name is the error.
-fn interpolate(value: &mut String, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value.as_str();
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start + 2..].find('}') else {
-            break;
-        };
-        let name = &rest[start + 2..start + 2 + len];
-        out.push_str(&rest[..start]);
-        out.push_str(&lookup(name).ok_or_else(|| name.to_owned())?);
-        rest = &rest[start + 3 + len..];
-    }
-    out.push_str(rest);
-    *value = out;
-    Ok(())
 }
 
 fn token_problem(token: &str) -> Option<String> {
@@ -622,19 +392,6 @@ mod tests {
         assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.server.data_dir, PathBuf::from("./data"));
         assert!(settings.auth.admin_tokens.is_empty());
-    }
-
-    #[test]
-    fn interpolate_replaces_known_variables_only() {
-        let lookup = |name: &str| (name == "HOOK").then(|| "https://hooks/x".to_owned());
-        let mut value = "${HOOK}?a=${HOOK}".to_owned();
-        interpolate(&mut value, &lookup).unwrap();
-        assert_eq!(value, "https://hooks/x?a=https://hooks/x");
-        let mut plain = "no variables, {braces} and $dollars".to_owned();
-        interpolate(&mut plain, &lookup).unwrap();
-        assert_eq!(plain, "no variables, {braces} and $dollars");
-        let mut missing = "x${NOPE}".to_owned();
-        assert_eq!(interpolate(&mut missing, &lookup), Err("NOPE".to_owned()));
     }
 
     #[test]
