@@ -71,36 +71,16 @@ impl MaintenanceView {
     fn new(w: &MaintenanceWindow, now: Timestamp) -> Self {
         let (scope, target) = w.scope.parts();
         let next = w.occurrence_at_or_after(now);
-        let (starts_at, ends_at, cron, timezone, duration) = match &w.timing {
-            WindowTiming::Once { starts_at, ends_at } => (
-                Some(starts_at.to_rfc3339()),
-                Some(ends_at.to_rfc3339()),
-                None,
-                None,
-                None,
-            ),
-            WindowTiming::Recurring {
-                expression,
-                duration_s,
-                timezone,
-                ..
-            } => (
-                None,
-                None,
-                Some(expression.clone()),
-                Some(timezone.name().to_owned()),
-                Some(*duration_s),
-            ),
-        };
+        let t = w.timing.fields();
         Self {
             id: w.id,
             scope: scope.to_owned(),
             target,
-            starts_at,
-            ends_at,
-            cron,
-            timezone,
-            duration,
+            starts_at: t.starts_at.map(Timestamp::to_rfc3339),
+            ends_at: t.ends_at.map(Timestamp::to_rfc3339),
+            cron: t.cron.map(str::to_owned),
+            timezone: t.timezone.map(str::to_owned),
+            duration: t.duration_s,
             reason: w.reason.clone(),
             created_at: w.created_at.to_rfc3339(),
             active: w.open_at(now),

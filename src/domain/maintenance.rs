@@ -54,6 +54,43 @@ pub enum WindowTiming {
     },
 }
 
+/// A window's timing as flat optional fields (one-off: start and end; recurring: cron,
+/// duration and time zone), the shape the API shows and the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimingFields<'a> {
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+    pub cron: Option<&'a str>,
+    pub duration_s: Option<u32>,
+    pub timezone: Option<&'static str>,
+}
+
+impl WindowTiming {
+    pub fn fields(&self) -> TimingFields<'_> {
+        match self {
+            Self::Once { starts_at, ends_at } => TimingFields {
+                starts_at: Some(*starts_at),
+                ends_at: Some(*ends_at),
+                cron: None,
+                duration_s: None,
+                timezone: None,
+            },
+            Self::Recurring {
+                expression,
+                duration_s,
+                timezone,
+                ..
+            } => TimingFields {
+                starts_at: None,
+                ends_at: None,
+                cron: Some(expression),
+                duration_s: Some(*duration_s),
+                timezone: Some(timezone.name()),
+            },
+        }
+    }
+}
+
 /// A maintenance window.
 #[derive(Debug, Clone)]
 pub struct MaintenanceWindow {

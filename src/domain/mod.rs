@@ -21,7 +21,9 @@ pub use alert::{
 pub use check::{BasicAuth, Check, CheckId, CheckSpec, Method, header_problem, url_problem};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
-pub use maintenance::{MaintenanceScope, MaintenanceWindow, WindowTiming, parse_timezone};
+pub use maintenance::{
+    MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
+};
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, Outcome, Timings};
 pub use state::{CheckState, Health, Thresholds, Transition};

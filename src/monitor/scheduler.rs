@@ -66,11 +66,14 @@ impl Judge<'_> {
                 now,
             },
         );
-        let contacts = check
-            .spec
-            .contacts
-            .clone()
-            .unwrap_or_else(|| self.default_contacts.to_vec());
+        // Most probes cause no alert: resolve contacts only for those that do.
+        let contacts = || {
+            check
+                .spec
+                .contacts
+                .clone()
+                .unwrap_or_else(|| self.default_contacts.to_vec())
+        };
         Record {
             check_id: check.id,
             check_name: check.name.clone(),
@@ -82,7 +85,7 @@ impl Judge<'_> {
                 .into_iter()
                 .map(|event| NewAlert {
                     event,
-                    contacts: contacts.clone(),
+                    contacts: contacts(),
                 })
                 .collect(),
         }

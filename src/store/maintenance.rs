@@ -70,34 +70,18 @@ impl Store {
         mut window: MaintenanceWindow,
     ) -> Result<MaintenanceWindow, StoreError> {
         let (scope, target) = window.scope.parts();
-        let (starts_at, ends_at, cron, duration_s, timezone) = match &window.timing {
-            WindowTiming::Once { starts_at, ends_at } => {
-                (Some(starts_at.0), Some(ends_at.0), None, None, None)
-            }
-            WindowTiming::Recurring {
-                expression,
-                duration_s,
-                timezone,
-                ..
-            } => (
-                None,
-                None,
-                Some(expression.clone()),
-                Some(i64::from(*duration_s)),
-                Some(timezone.name().to_owned()),
-            ),
-        };
+        let t = window.timing.fields();
         window.id = sqlx::query_scalar(
             "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
              timezone, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(scope)
         .bind(target)
-        .bind(starts_at)
-        .bind(ends_at)
-        .bind(cron)
-        .bind(duration_s)
-        .bind(timezone)
+        .bind(t.starts_at.map(|s| s.0))
+        .bind(t.ends_at.map(|e| e.0))
+        .bind(t.cron)
+        .bind(t.duration_s.map(i64::from))
+        .bind(t.timezone)
         .bind(&window.reason)
         .bind(window.created_at.0)
         .fetch_one(&self.write)

@@ -103,6 +103,18 @@ fn weighted_median(mut items: Vec<(i64, i64)>) -> Option<i64> {
     None
 }
 
+/// Raw `(at, outcome, total_ms)` results grouped by hour as `(up, latency_ms)` probes.
+fn by_hour(rows: Vec<(i64, i64, i64)>) -> BTreeMap<i64, Vec<(bool, i64)>> {
+    let mut hours: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
+    for (at, outcome, total_ms) in rows {
+        hours
+            .entry(at.div_euclid(HOUR_MS))
+            .or_default()
+            .push((outcome == 0, total_ms));
+    }
+    hours
+}
+
 /// Sums periods into one (a day from its hours).
 fn combine(parts: &[Aggregate]) -> Aggregate {
     Aggregate {
@@ -244,15 +256,8 @@ impl Store {
         .bind(oldest.max(rolled_hour.saturating_mul(HOUR_MS)))
         .fetch_all(&self.read)
         .await?;
-        let mut raw_hours: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
-        for (at, outcome, total_ms) in raw {
-            raw_hours
-                .entry(at.div_euclid(HOUR_MS))
-                .or_default()
-                .push((outcome == 0, total_ms));
-        }
         hours.extend(
-            raw_hours
+            by_hour(raw)
                 .into_iter()
                 .map(|(h, probes)| (h, aggregate(&probes))),
         );
@@ -295,13 +300,7 @@ async fn rollup_check(
     .bind(to_hour * HOUR_MS)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_hour: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
-    for (at, outcome, total_ms) in rows {
-        by_hour
-            .entry(at.div_euclid(HOUR_MS))
-            .or_default()
-            .push((outcome == 0, total_ms));
-    }
+    let by_hour = by_hour(rows);
     let mut days = std::collections::BTreeSet::new();
     let hourly_rows = by_hour.len() as u64;
     for (hour, probes) in &by_hour {
