@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
 pub use recorder::{MAX_BATCH, MAX_BATCH_DELAY, record_pending, run_recorder};
 pub use rollup::{rollup_once, run_rollups};
-pub use scheduler::{Judge, Known, LagStats, Scheduler, SchedulerDeps, run_check_once};
+pub use scheduler::{Judge, Known, LagStats, Scheduler, SchedulerDeps};
 
 use crate::domain::CheckName;
 

@@ -39,15 +39,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Number of checks planned.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// Adds a check loaded at start: its first probe falls inside its first interval,
     /// at an offset from a hash of its id.
     pub fn add_at_start(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {

@@ -92,17 +92,6 @@ impl Judge<'_> {
     }
 }
 
-/// Probes a check once and judges the outcome: the step the scheduler repeats.
-pub async fn run_check_once(
-    prober: &Prober,
-    judge: Judge<'_>,
-    check: &Check,
-    known: &Known,
-) -> Record {
-    let outcome = prober.probe(&check.spec).await;
-    judge.judge(check, known, outcome)
-}
-
 /// Scheduling lag (due time to probe start) of the probes started so far.
 #[derive(Debug, Default, Clone)]
 pub struct LagStats {

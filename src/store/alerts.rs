@@ -155,16 +155,6 @@ impl Store {
             .collect()
     }
 
-    /// The earliest time a pending delivery is due, if any is pending.
-    pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-        )
-        .fetch_one(&self.read)
-        .await?;
-        Ok(at.map(Timestamp))
-    }
-
     /// Records a delivery's outcome: delivered, retry at `retry_at`, or (`None`) given up.
     pub async fn delivery_done(
         &self,
