@@ -1,6 +1,8 @@
-//! The dispatcher: drains the alert outbox through the notifiers. Failed deliveries are
-//! retried with exponential backoff and jitter until they succeed or grow older than the
-//! give-up age; nothing is lost across a restart, since the outbox is the database.
+//! The dispatcher: drains the alert outbox through the notifiers, contacts concurrently.
+//! Transient failures are retried with exponential backoff and jitter (or after a 429's
+//! `Retry-After`) until they succeed or grow older than the give-up age; permanent ones
+//! (a 4xx, an SMTP 5xx, an unknown contact) are marked failed at once. Nothing is lost
+//! across a restart, since the outbox is the database.
 
 use std::time::Duration;
 
@@ -9,15 +11,21 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+
 use crate::domain::Timestamp;
-use crate::notify::{AlertMessage, Notifiers};
-use crate::store::{DueDelivery, Store, StoreError};
+use crate::notify::{AlertMessage, Notifiers, NotifyError, Retry};
+use crate::store::{AttemptResult, DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.
 const BATCH: u32 = 100;
 /// How often the outbox is looked at for retries that fall due (new alerts wake the
 /// dispatcher at once).
 const POLL_EVERY: Duration = Duration::from_millis(500);
+/// The longest `Retry-After` honoured; a longer one waits this long.
+const MAX_RETRY_AFTER_S: u64 = 3_600;
 
 /// When to retry, and when to stop.
 #[derive(Debug, Clone, Copy)]
@@ -79,53 +87,101 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Attempts every delivery due at `now` once.
+    /// Attempts every delivery due at `now` once: contacts concurrently, so a slow contact
+    /// holds back only its own deliveries; each contact's in alert order.
     pub async fn deliver_pending_once(&self, now: Timestamp) -> Result<DeliveryReport, StoreError> {
-        let mut report = DeliveryReport::default();
+        let mut by_contact: BTreeMap<String, Vec<DueDelivery>> = BTreeMap::new();
         for due in self.store.due_deliveries(now, BATCH).await? {
+            by_contact.entry(due.contact.clone()).or_default().push(due);
+        }
+        let rounds = by_contact
+            .into_values()
+            .map(|deliveries| self.deliver_in_order(deliveries, now));
+        let mut report = DeliveryReport::default();
+        for result in join_all(rounds).await {
+            let one = result?;
+            report.delivered += one.delivered;
+            report.retrying += one.retrying;
+            report.given_up += one.given_up;
+        }
+        Ok(report)
+    }
+
+    async fn deliver_in_order(
+        &self,
+        deliveries: Vec<DueDelivery>,
+        now: Timestamp,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        for due in deliveries {
             let result = self.attempt(&due, now).await;
-            let outcome = match result {
-                Ok(()) => {
-                    report.delivered += 1;
-                    Ok(())
-                }
-                Err(reason) => {
-                    let age = now.0 - due.alert.created_at.0;
-                    let give_up = age
-                        >= i64::try_from(self.policy.give_up_after.as_millis()).unwrap_or(i64::MAX);
-                    let attempt = u32::try_from(due.attempts + 1).unwrap_or(u32::MAX);
-                    let delay = self
-                        .policy
-                        .backoff(attempt, seed(due.alert.id, &due.contact, attempt));
-                    tracing::warn!(
-                        contact = %due.contact,
-                        alert = due.alert.id,
-                        check = %due.alert.check_name,
-                        attempt,
-                        error = %reason,
-                        given_up = give_up,
-                        "alert delivery failed"
-                    );
-                    if give_up {
-                        report.given_up += 1;
-                        Err((reason, None))
-                    } else {
-                        report.retrying += 1;
-                        let retry_at = now.0 + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-                        Err((reason, Some(Timestamp(retry_at))))
-                    }
-                }
-            };
+            let settled = self.settle(&due, result, now);
+            match &settled {
+                AttemptResult::Delivered => report.delivered += 1,
+                AttemptResult::RetryAt { .. } => report.retrying += 1,
+                AttemptResult::GiveUp { .. } => report.given_up += 1,
+            }
             self.store
-                .delivery_done(due.alert.id, &due.contact, outcome, now)
+                .delivery_done(due.alert.id, &due.contact, &settled, now)
                 .await?;
         }
         Ok(report)
     }
 
-    async fn attempt(&self, due: &DueDelivery, now: Timestamp) -> Result<(), String> {
+    /// What to do after an attempt: done, retry (after the backoff, or a 429's
+    /// `Retry-After`), or give up (a permanent failure, or past the give-up age).
+    fn settle(
+        &self,
+        due: &DueDelivery,
+        result: Result<(), NotifyError>,
+        now: Timestamp,
+    ) -> AttemptResult {
+        let error = match result {
+            Ok(()) => {
+                tracing::info!(contact = %due.contact, alert = due.alert.id, check = %due.alert.check_name, kind = due.alert.kind.as_str(), "alert delivered");
+                return AttemptResult::Delivered;
+            }
+            Err(error) => error,
+        };
+        let attempt = u32::try_from(due.attempts + 1).unwrap_or(u32::MAX);
+        let age = now.0 - due.alert.created_at.0;
+        let too_old =
+            age >= i64::try_from(self.policy.give_up_after.as_millis()).unwrap_or(i64::MAX);
+        let delay = match error.retry() {
+            Retry::Never => None,
+            _ if too_old => None,
+            Retry::After(s) => Some(Duration::from_secs(s.min(MAX_RETRY_AFTER_S))),
+            Retry::Backoff => Some(
+                self.policy
+                    .backoff(attempt, seed(due.alert.id, &due.contact, attempt)),
+            ),
+        };
+        tracing::warn!(
+            contact = %due.contact,
+            alert = due.alert.id,
+            check = %due.alert.check_name,
+            attempt,
+            error = %error,
+            permanent = error.retry() == Retry::Never,
+            given_up = delay.is_none(),
+            "alert delivery failed"
+        );
+        let error = error.to_string();
+        match delay {
+            Some(delay) => AttemptResult::RetryAt {
+                error,
+                at: Timestamp(now.0 + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
+            },
+            None => AttemptResult::GiveUp { error },
+        }
+    }
+
+    async fn attempt(&self, due: &DueDelivery, now: Timestamp) -> Result<(), NotifyError> {
         let Some(notifier) = self.notifiers.get(&due.contact) else {
-            return Err(format!("no notifier named {} is configured", due.contact));
+            return Err(NotifyError::Config(format!(
+                "no notifier named {} is configured",
+                due.contact
+            )));
         };
         let message = AlertMessage {
             alert_id: due.alert.id,
@@ -135,12 +191,7 @@ impl Dispatcher {
             created_at: due.alert.created_at,
             link: self.link(&due.alert.check_name),
         };
-        notifier
-            .send(&message, now)
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(contact = %due.contact, alert = due.alert.id, check = %due.alert.check_name, kind = due.alert.kind.as_str(), "alert delivered");
-        Ok(())
+        notifier.send(&message, now).await
     }
 
     /// The link to a check in messages, when a public URL is configured.

@@ -11,7 +11,7 @@ use super::auth::CanRead;
 use super::check_body::parse_name;
 use super::problem::{ApiError, Problem};
 use crate::domain::{CheckName, FieldError, Timestamp};
-use crate::store::{AlertFilter, DELIVERED, DeliveryRow, FAILED, PENDING, StoredAlert};
+use crate::store::{AlertFilter, DeliveryRow, DeliveryStatus, StoredAlert};
 
 /// Filters of `GET /alerts`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -46,7 +46,8 @@ pub struct DeliveryView {
 pub struct AlertView {
     pub id: i64,
     pub check: String,
-    /// `down`, `recovered`, `reminder` or `cert_expiring`.
+    /// `down`, `recovered`, `reminder`, `cert_expiring`, or, about stackwatch itself
+    /// (check `stackwatch`), `offline` and `online`.
     pub kind: String,
     pub created_at: String,
     pub stack: Option<String>,
@@ -75,11 +76,11 @@ impl AlertView {
             deliveries: deliveries
                 .into_iter()
                 .map(|d| DeliveryView {
-                    next_attempt_at: (d.status == PENDING)
+                    next_attempt_at: (d.status == DeliveryStatus::Pending)
                         .then(|| Timestamp(d.next_attempt_at).to_rfc3339()),
                     delivered_at: d.delivered_at.map(|t| Timestamp(t).to_rfc3339()),
                     contact: d.contact,
-                    status: d.status,
+                    status: d.status.as_str().to_owned(),
                     attempts: d.attempts,
                     last_error: d.last_error,
                 })
@@ -113,9 +114,7 @@ pub async fn list_alerts(
         .and_then(|c| parse_name("check", c, &mut errors));
     let status = match query.status.as_deref() {
         None => None,
-        Some("pending") => Some(PENDING),
-        Some("delivered") => Some(DELIVERED),
-        Some("failed") => Some(FAILED),
+        Some(word) if DeliveryStatus::parse(word).is_some() => DeliveryStatus::parse(word),
         Some(_) => {
             errors.push(FieldError::new(
                 "status",

@@ -1,5 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers), for container
-//! health checks and load balancers; neither needs a token.
+//! `/healthz` (the process answers) and `/readyz` (the database answers, probing keeps up
+//! and results are written), for container health checks and load balancers; neither
+//! needs a token.
 
 use axum::Json;
 use axum::extract::State;
@@ -15,29 +16,38 @@ use super::ApiState;
 pub struct Health {
     /// `ok`, `ready` or `unavailable`.
     pub status: &'static str,
+    /// Why stackwatch is not ready (database, scheduler, recording); empty when it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// Liveness: the process is up and serving
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health {
+        status: "ok",
+        problems: Vec::new(),
+    })
 }
 
-/// Readiness: the database answers
+/// Readiness: the database answers, the scheduler starts due probes, results are written
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(state): State<ApiState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(Health { status: "ready" }).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "database is not answering");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "unavailable",
-                }),
-            )
-                .into_response()
-        }
+    let problems = state.vitals.readiness(&state.store).await;
+    if problems.is_empty() {
+        return Json(Health {
+            status: "ready",
+            problems,
+        })
+        .into_response();
     }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Health {
+            status: "unavailable",
+            problems,
+        }),
+    )
+        .into_response()
 }

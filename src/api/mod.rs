@@ -33,13 +33,15 @@ pub use check_body::{CheckBody, StatusItem};
 pub use json::MAX_BODY_BYTES;
 pub use problem::{ApiError, Problem, ProblemField};
 
-use crate::monitor::MonitorHandle;
+use crate::monitor::{MonitorHandle, Vitals};
 use crate::store::Store;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    /// Whether probing and recording keep up, for `/readyz`.
+    pub vitals: Vitals,
     pub tokens: Arc<Tokens>,
     /// Tells the scheduler about every change, so it applies without a restart.
     pub monitor: MonitorHandle,
@@ -51,6 +53,8 @@ pub struct ApiState {
 /// What the API is built from.
 pub struct ApiDeps {
     pub store: Store,
+    /// The monitor's health, for `/readyz`.
+    pub vitals: Vitals,
     pub tokens: Tokens,
     pub monitor: MonitorHandle,
     pub contacts: BTreeSet<String>,
@@ -63,6 +67,7 @@ pub fn router(deps: ApiDeps) -> Router {
     let request_timeout = deps.request_timeout;
     let state = ApiState {
         store: deps.store,
+        vitals: deps.vitals,
         tokens: Arc::new(deps.tokens),
         monitor: deps.monitor,
         contacts: Arc::new(deps.contacts),

@@ -5,6 +5,11 @@
 mod admin_token;
 pub mod healthcheck;
 pub mod probe_once;
+mod supervisor;
+mod watchdog;
+
+pub use supervisor::{Supervisor, TaskEnded};
+pub use watchdog::Watchdog;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,11 +25,11 @@ use crate::api::{self, ApiDeps, Tokens};
 use crate::dispatch::{Dispatcher, RetryPolicy};
 use crate::domain::ContactName;
 use crate::domain::schedule::parse_cron;
-use crate::monitor::{self, Command, MonitorHandle, Scheduler, SchedulerDeps};
-use crate::notify::Notifiers;
+use crate::monitor::{self, Command, MonitorHandle, Recorder, Scheduler, SchedulerDeps, Vitals};
+use crate::notify::{HttpClient, Notifiers};
 use crate::probe::Prober;
 use crate::settings::Settings;
-use crate::store::{Record, Retention, Store, StoreOptions};
+use crate::store::{Retention, Store, StoreOptions, Write};
 
 /// A built application: bound to its port, database open, checks scheduled, ready to run.
 pub struct App {
@@ -33,7 +38,9 @@ pub struct App {
     store: Store,
     scheduler: Scheduler,
     commands: mpsc::UnboundedReceiver<Command>,
-    records: mpsc::UnboundedReceiver<Record>,
+    records: mpsc::Receiver<Write>,
+    vitals: Vitals,
+    watchdog: Option<Watchdog>,
     retention: Retention,
     rollup_schedule: cron::Schedule,
     dispatcher: Dispatcher,
@@ -63,13 +70,16 @@ impl App {
             .map(|c| c.parse::<ContactName>())
             .collect::<Result<Vec<_>, _>>()
             .context("alerting.default_contacts")?;
-        let (records_tx, records) = mpsc::unbounded_channel();
+        let (records_tx, records) = monitor::record_channel();
+        let vitals = Vitals::new();
         let scheduler = Scheduler::load(SchedulerDeps {
             store: store.clone(),
             prober: Arc::new(prober),
             records: records_tx,
             max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
             default_contacts,
+            canaries: settings.monitor.canaries.clone(),
+            vitals: vitals.clone(),
         })
         .await
         .context("cannot load the checks to schedule")?;
@@ -78,6 +88,7 @@ impl App {
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let router = api::router(ApiDeps {
+            vitals: vitals.clone(),
             store: store.clone(),
             tokens,
             monitor,
@@ -96,6 +107,17 @@ impl App {
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
+        let watchdog = if settings.watchdog.url.is_empty() {
+            None
+        } else {
+            Some(Watchdog {
+                url: settings.watchdog.url.clone(),
+                interval: Duration::from_secs(settings.watchdog.interval),
+                client: HttpClient::new().context("cannot set up the watchdog's client")?,
+                store: store.clone(),
+                vitals: vitals.clone(),
+            })
+        };
         Ok(Self {
             listener,
             router,
@@ -103,6 +125,8 @@ impl App {
             scheduler,
             commands,
             records,
+            vitals,
+            watchdog,
             retention: Retention {
                 raw_days: settings.retention.raw_days,
                 hourly_days: settings.retention.hourly_days,
@@ -120,7 +144,8 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to the configured grace) and closes the database.
+    /// finish (up to the configured grace) and closes the database. A background task that
+    /// ends or panics before that stops everything and is returned as the error.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -131,23 +156,36 @@ impl App {
             shutdown.await;
             stop_signal.cancel();
         });
+        let mut supervisor = Supervisor::new();
         let background = CancellationToken::new();
         let recorder_stop = CancellationToken::new();
-        let recorder = tokio::spawn(monitor::run_recorder(
-            self.store.clone(),
-            self.records,
-            self.dispatcher.wake.clone(),
-            recorder_stop.clone(),
-        ));
+        let recorder = supervisor.spawn(
+            "recorder",
+            Recorder::new(
+                self.store.clone(),
+                self.vitals.clone(),
+                self.dispatcher.wake.clone(),
+            )
+            .run(self.records, recorder_stop.clone()),
+        );
         tracing::info!(checks = self.scheduler.active_checks(), "scheduler started");
-        let scheduler = tokio::spawn(self.scheduler.run(self.commands, background.clone()));
-        let dispatcher = tokio::spawn(self.dispatcher.run(background.clone()));
-        let rollups = tokio::spawn(monitor::run_rollups(
-            self.store.clone(),
-            self.retention,
-            self.rollup_schedule,
-            background.clone(),
-        ));
+        let scheduler = supervisor.spawn(
+            "scheduler",
+            self.scheduler.run(self.commands, background.clone()),
+        );
+        let dispatcher = supervisor.spawn("dispatcher", self.dispatcher.run(background.clone()));
+        let rollups = supervisor.spawn(
+            "rollup",
+            monitor::run_rollups(
+                self.store.clone(),
+                self.retention,
+                self.rollup_schedule,
+                background.clone(),
+            ),
+        );
+        let watchdog = self
+            .watchdog
+            .map(|w| supervisor.spawn("watchdog", w.run(background.clone())));
         tracing::info!(addr = %self.listener.local_addr()?, "stackwatch is listening");
         let serve = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop.clone().cancelled_owned());
@@ -158,11 +196,18 @@ impl App {
                 tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period; stopping anyway");
                 Ok(())
             }
+            ended = supervisor.first_ended() => {
+                tracing::error!(task = ended.task, how = %ended.how, "a background task stopped; stackwatch exits so that it is restarted");
+                Err(anyhow::Error::new(ended))
+            }
         };
         // Probing stops first; then the recorder writes what is queued; then the database closes.
         background.cancel();
         let _ = scheduler.await;
         let _ = rollups.await;
+        if let Some(watchdog) = watchdog {
+            let _ = watchdog.await;
+        }
         recorder_stop.cancel();
         let _ = recorder.await;
         let _ = dispatcher.await;

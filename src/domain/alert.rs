@@ -20,6 +20,10 @@ pub enum AlertKind {
     CertExpiring,
     /// A test message sent by `stackwatch notify-test`.
     Test,
+    /// Every canary failed: the monitoring box itself lost its network (not about a check).
+    Offline,
+    /// A canary answers again after `Offline`.
+    Online,
 }
 
 impl AlertKind {
@@ -30,6 +34,8 @@ impl AlertKind {
             Self::Reminder => "reminder",
             Self::CertExpiring => "cert_expiring",
             Self::Test => "test",
+            Self::Offline => "offline",
+            Self::Online => "online",
         }
     }
 
@@ -40,6 +46,8 @@ impl AlertKind {
             Self::Reminder,
             Self::CertExpiring,
             Self::Test,
+            Self::Offline,
+            Self::Online,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -59,6 +59,9 @@ pub enum Failure {
     TooManyRedirects { limit: u32 },
     /// A redirect without a usable Location.
     BadRedirect { detail: String },
+    /// The probe failed while every canary failed too: the monitoring box was offline, so
+    /// the result says nothing about the target and does not count towards confirmation.
+    MonitorOffline { cause: Box<Failure> },
 }
 
 impl Failure {
@@ -84,6 +87,7 @@ impl Failure {
             Self::RedirectLoop { .. } => 17,
             Self::TooManyRedirects { .. } => 18,
             Self::BadRedirect { .. } => 19,
+            Self::MonitorOffline { .. } => 20,
         }
     }
 
@@ -109,7 +113,24 @@ impl Failure {
             Self::RedirectLoop { .. } => "redirect_loop",
             Self::TooManyRedirects { .. } => "too_many_redirects",
             Self::BadRedirect { .. } => "bad_redirect",
+            Self::MonitorOffline { .. } => "monitor_offline",
         }
+    }
+
+    /// Whether the failure happened below HTTP (name, connection, TLS handshake, time): the
+    /// kind a network outage of the monitoring box itself causes. An answer that came (a
+    /// 500, a missing keyword, a certificate judged bad) is never connection-level.
+    pub fn is_connection_level(&self) -> bool {
+        matches!(
+            self,
+            Self::Dns { .. }
+                | Self::ConnectionRefused
+                | Self::ConnectTimeout
+                | Self::Connect { .. }
+                | Self::TlsHandshake { .. }
+                | Self::Timeout { .. }
+                | Self::Reset
+        )
     }
 }
 
@@ -140,6 +161,9 @@ impl fmt::Display for Failure {
             Self::RedirectLoop { url } => write!(f, "redirect loop back to {url}"),
             Self::TooManyRedirects { limit } => write!(f, "more than {limit} redirects"),
             Self::BadRedirect { detail } => write!(f, "bad redirect: {detail}"),
+            Self::MonitorOffline { cause } => {
+                write!(f, "monitor offline (every canary failed): {cause}")
+            }
         }
     }
 }

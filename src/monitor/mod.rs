@@ -1,17 +1,30 @@
-//! Monitoring: the scheduler that probes every active check at its rate, the recorder that
-//! writes results in batches, and the rollup job. Each is a loop around a public step.
+//! Monitoring: the scheduler that probes every active check at its rate, the offline guard
+//! and its canaries, the recorder that writes results in batches and never drops a state
+//! change or alert, the vitals that tell whether all of it keeps up, and the rollup job.
 
+mod backlog;
+mod canary;
+mod judge;
+mod offline;
 mod plan;
 mod recorder;
 mod rollup;
 mod scheduler;
+mod vitals;
 
 use tokio::sync::mpsc;
 
+pub use backlog::Backlog;
+pub use judge::{Judge, Known};
+pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};
 pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
-pub use recorder::{MAX_BATCH, MAX_BATCH_DELAY, record_pending, run_recorder};
+pub use recorder::{
+    BACKLOG_BOUND, CHANNEL_CAPACITY, MAX_BATCH, MAX_BATCH_DELAY, Recorder,
+    channel as record_channel,
+};
 pub use rollup::{rollup_once, run_rollups};
-pub use scheduler::{Judge, Known, LagStats, Scheduler, SchedulerDeps};
+pub use scheduler::{LagStats, Scheduler, SchedulerDeps};
+pub use vitals::{SCHEDULER_STALL_AFTER, Vitals};
 
 use crate::domain::CheckName;
 

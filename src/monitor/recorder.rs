@@ -1,89 +1,234 @@
 //! The single writer of probe results: it batches records (up to `MAX_BATCH` or
-//! `MAX_BATCH_DELAY`) and writes each batch in one transaction.
-
-use std::time::Duration;
+//! `MAX_BATCH_DELAY`) and writes each batch in one transaction. A failed write is retried
+//! with backoff for as long as it takes; meanwhile records wait in a bounded backlog that
+//! only ever thins plain results, so no state change, incident or alert is lost.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Record, Store};
+use super::backlog::Backlog;
+use super::vitals::Vitals;
+use crate::store::{Store, Write};
 
 /// Most records in one transaction.
 pub const MAX_BATCH: usize = 1_000;
 /// Longest a record waits for its batch to fill.
 pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(100);
-/// Attempts to write one batch before it is given up (with an error logged).
-const WRITE_ATTEMPTS: u32 = 5;
+/// Capacity of the channel from the scheduler; the recorder drains it even while a write
+/// is failing, so it fills only if the recorder itself stops.
+pub const CHANNEL_CAPACITY: usize = 16_384;
+/// Records held while the store fails, before the oldest plain results are thinned
+/// (about 50 MB at the most; 100,000 checks at 60 s fill it in a minute).
+pub const BACKLOG_BOUND: usize = 100_000;
+/// Delay before the first retry of a failed write; it doubles up to `MAX_RETRY_DELAY`.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// A failing store is logged at most this often.
+const FAULT_LOG_EVERY: Duration = Duration::from_secs(60);
+/// At shutdown, how long writing what is left is tried before it is given up.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 
-/// Writes whatever is queued now, in batches; returns how many records were written.
-pub async fn record_pending(store: &Store, records: &mut mpsc::UnboundedReceiver<Record>) -> usize {
-    let mut written = 0;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Ok(record) = records.try_recv() {
-        batch.push(record);
-        if batch.len() == MAX_BATCH {
-            written += write(store, &batch).await;
-            batch.clear();
-        }
-    }
-    if !batch.is_empty() {
-        written += write(store, &batch).await;
-    }
-    written
+/// The channel the scheduler sends records on.
+pub fn channel() -> (mpsc::Sender<Write>, mpsc::Receiver<Write>) {
+    mpsc::channel(CHANNEL_CAPACITY)
 }
 
-/// Runs until cancelled, then writes what is still queued and returns. `alerts_written`
-/// is notified after a batch with alerts is committed, so the dispatcher sends them at once.
-pub async fn run_recorder(
+/// The recorder's state: the backlog and the current write fault, if any.
+pub struct Recorder {
     store: Store,
-    mut records: mpsc::UnboundedReceiver<Record>,
+    vitals: Vitals,
+    /// Notified after a batch with alerts is committed, so the dispatcher sends at once.
     alerts_written: Arc<Notify>,
-    cancel: CancellationToken,
-) {
-    loop {
-        let first = tokio::select! {
-            () = cancel.cancelled() => break,
-            record = records.recv() => match record {
-                Some(r) => r,
-                None => break,
-            },
-        };
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + MAX_BATCH_DELAY;
-        while batch.len() < MAX_BATCH {
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => break,
-                record = records.recv() => match record {
-                    Some(r) => batch.push(r),
-                    None => break,
-                },
-            }
-        }
-        write(&store, &batch).await;
-        if batch.iter().any(|r| !r.alerts.is_empty()) {
-            alerts_written.notify_one();
-        }
-    }
-    let rest = record_pending(&store, &mut records).await;
-    tracing::debug!(records = rest, "recorder flushed at shutdown");
+    backlog: Backlog,
+    fault: Option<Fault>,
 }
 
-/// Writes one batch, retrying a failed transaction; returns the records written.
-async fn write(store: &Store, batch: &[Record]) -> usize {
-    for attempt in 1..=WRITE_ATTEMPTS {
-        match store.record(batch).await {
-            Ok(()) => return batch.len(),
-            Err(e) if attempt < WRITE_ATTEMPTS => {
-                tracing::warn!(error = %e, attempt, "writing probe results failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+/// A run of failed writes.
+struct Fault {
+    since: Instant,
+    failures: u32,
+    last_logged: Instant,
+    retry_at: Instant,
+}
+
+impl Recorder {
+    pub fn new(store: Store, vitals: Vitals, alerts_written: Arc<Notify>) -> Self {
+        Self {
+            store,
+            vitals,
+            alerts_written,
+            backlog: Backlog::new(BACKLOG_BOUND),
+            fault: None,
+        }
+    }
+
+    fn push(&mut self, write: Write) {
+        let thinned = self.backlog.push(write);
+        if thinned > 0 {
+            tracing::warn!(
+                thinned,
+                thinned_total = self.backlog.thinned(),
+                waiting = self.backlog.len(),
+                "the result backlog passed its bound: oldest plain results thinned (no state change, incident or alert)"
+            );
+        }
+    }
+
+    /// Writes the oldest batch while still taking records from `records`; returns whether
+    /// the write committed.
+    pub async fn write_batch(&mut self, records: &mut mpsc::Receiver<Write>) -> bool {
+        let batch = self.backlog.take(MAX_BATCH);
+        if batch.is_empty() {
+            return true;
+        }
+        let result = {
+            let write = self.store.record(&batch);
+            tokio::pin!(write);
+            loop {
+                tokio::select! {
+                    result = &mut write => break result,
+                    Some(record) = records.recv() => {
+                        let thinned = self.backlog.push(record);
+                        if thinned > 0 {
+                            tracing::warn!(thinned, thinned_total = self.backlog.thinned(), "result backlog thinned");
+                        }
+                    }
+                }
+            }
+        };
+        let ok = match result {
+            Ok(()) => {
+                if batch.iter().any(Write::has_alerts) {
+                    self.alerts_written.notify_one();
+                }
+                self.healed();
+                true
             }
             Err(e) => {
-                tracing::error!(error = %e, records = batch.len(), "writing probe results failed; batch dropped");
+                self.backlog.put_back(batch);
+                self.failed(&e.to_string());
+                false
             }
+        };
+        self.vitals
+            .recorder_backlog(self.backlog.len(), self.backlog.thinned());
+        ok
+    }
+
+    fn failed(&mut self, error: &str) {
+        let now = Instant::now();
+        self.vitals.recorder_failing(error);
+        let fault = self.fault.get_or_insert(Fault {
+            since: now,
+            failures: 0,
+            last_logged: now,
+            retry_at: now,
+        });
+        fault.failures = fault.failures.saturating_add(1);
+        let delay = FIRST_RETRY_DELAY
+            .saturating_mul(2u32.saturating_pow(fault.failures.saturating_sub(1).min(10)))
+            .min(MAX_RETRY_DELAY);
+        fault.retry_at = now + delay;
+        if fault.failures == 1 || now.duration_since(fault.last_logged) >= FAULT_LOG_EVERY {
+            fault.last_logged = now;
+            tracing::error!(
+                error,
+                failing_for_s = now.duration_since(fault.since).as_secs(),
+                attempts = fault.failures,
+                waiting = self.backlog.len(),
+                thinned_total = self.backlog.thinned(),
+                "writing probe results fails; they are kept and retried"
+            );
         }
     }
-    0
+
+    fn healed(&mut self) {
+        if let Some(fault) = self.fault.take() {
+            tracing::info!(
+                failed_for_s = fault.since.elapsed().as_secs(),
+                attempts = fault.failures,
+                waiting = self.backlog.len(),
+                thinned_total = self.backlog.thinned(),
+                "writing probe results works again"
+            );
+        }
+        self.vitals.recorder_ok();
+    }
+
+    /// When the next write should start, given the backlog and any fault.
+    fn next_write_at(&self, first_waiting_since: Option<Instant>) -> Option<Instant> {
+        if self.backlog.is_empty() {
+            return None;
+        }
+        if let Some(fault) = &self.fault {
+            return Some(fault.retry_at);
+        }
+        if self.backlog.len() >= MAX_BATCH {
+            return Some(Instant::now());
+        }
+        first_waiting_since.map(|t| t + MAX_BATCH_DELAY)
+    }
+
+    /// Runs until cancelled, then tries for a short while to write what is left.
+    pub async fn run(mut self, mut records: mpsc::Receiver<Write>, cancel: CancellationToken) {
+        let mut first_waiting_since: Option<Instant> = None;
+        let mut open = true;
+        loop {
+            let write_at = self.next_write_at(first_waiting_since);
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                record = records.recv(), if open => match record {
+                    Some(record) => {
+                        if self.backlog.is_empty() {
+                            first_waiting_since = Some(Instant::now());
+                        }
+                        self.push(record);
+                        self.vitals.recorder_backlog(self.backlog.len(), self.backlog.thinned());
+                    }
+                    None => open = false,
+                },
+                () = sleep_until_opt(write_at) => {
+                    self.write_batch(&mut records).await;
+                    first_waiting_since = (!self.backlog.is_empty()).then(Instant::now);
+                }
+            }
+            if !open && self.backlog.is_empty() {
+                break;
+            }
+        }
+        self.flush_at_shutdown(records).await;
+    }
+
+    async fn flush_at_shutdown(mut self, mut records: mpsc::Receiver<Write>) {
+        records.close();
+        while let Some(record) = records.recv().await {
+            self.push(record);
+        }
+        let deadline = Instant::now() + SHUTDOWN_FLUSH;
+        while !self.backlog.is_empty() {
+            if !self.write_batch(&mut records).await {
+                if Instant::now() >= deadline {
+                    tracing::error!(
+                        lost = self.backlog.len(),
+                        "the database still refuses writes at shutdown; these results, and any \
+                         alert among them, are decided again from the stored state at the next start"
+                    );
+                    return;
+                }
+                tokio::time::sleep(FIRST_RETRY_DELAY).await;
+            }
+        }
+        tracing::debug!("recorder flushed at shutdown");
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }

@@ -12,13 +12,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Command;
+use super::canary::{Canaries, RoundDone};
+use super::judge::{Judge, Known, would_confirm_down};
+use super::offline::{Change, OfflineGuard, Verdict};
 use super::plan::{Cadence, Plan};
+use super::vitals::Vitals;
 use crate::domain::{
-    AlertContext, AlertMemory, Check, CheckId, CheckName, CheckState, ContactName,
-    MaintenanceWindow, Outcome, Thresholds, Timestamp, decide,
+    AlertEvent, AlertFacts, AlertKind, AlertMemory, Check, CheckId, CheckName, CheckState,
+    ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{NewAlert, Record, Store, StoreError};
+use crate::store::{NewAlert, Store, StoreError, Write};
 
 /// What the scheduler needs.
 #[derive(Clone)]
@@ -26,70 +30,14 @@ pub struct SchedulerDeps {
     pub store: Store,
     pub prober: Arc<Prober>,
     /// Where records go (the recorder).
-    pub records: mpsc::UnboundedSender<Record>,
+    pub records: mpsc::Sender<Write>,
     pub max_concurrent_probes: usize,
-    /// Contacts of checks that name none.
+    /// Contacts of checks that name none, and of `offline`/`online` alerts.
     pub default_contacts: Vec<ContactName>,
-}
-
-/// What the scheduler knows of a check between two probes.
-#[derive(Debug, Clone)]
-pub struct Known {
-    pub state: CheckState,
-    pub memory: AlertMemory,
-}
-
-/// Turns an outcome into a record: state machine, alert decision, contacts.
-#[derive(Debug, Clone, Copy)]
-pub struct Judge<'a> {
-    pub default_contacts: &'a [ContactName],
-    pub windows: &'a [MaintenanceWindow],
-}
-
-impl Judge<'_> {
-    /// The record of one outcome of `check`, given what was known before it.
-    pub fn judge(&self, check: &Check, known: &Known, outcome: Outcome) -> Record {
-        let thresholds = Thresholds {
-            failures_to_confirm: check.spec.failures_to_confirm,
-            successes_to_recover: check.spec.successes_to_recover,
-        };
-        let now = outcome.started_at;
-        let (state, transition) = known.state.observe(outcome.is_up(), thresholds, now);
-        let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
-        let (memory, events) = decide(
-            &known.memory,
-            AlertContext {
-                spec: &check.spec,
-                state: &state,
-                outcome: &outcome,
-                in_maintenance,
-                now,
-            },
-        );
-        // Most probes cause no alert: resolve contacts only for those that do.
-        let contacts = || {
-            check
-                .spec
-                .contacts
-                .clone()
-                .unwrap_or_else(|| self.default_contacts.to_vec())
-        };
-        Record {
-            check_id: check.id,
-            check_name: check.name.clone(),
-            outcome,
-            state,
-            transition,
-            memory,
-            alerts: events
-                .into_iter()
-                .map(|event| NewAlert {
-                    event,
-                    contacts: contacts(),
-                })
-                .collect(),
-        }
-    }
+    /// Reference URLs that answer whenever the box's network works (none: no offline rule).
+    pub canaries: Vec<String>,
+    /// Where the scheduler reports that it keeps up.
+    pub vitals: Vitals,
 }
 
 /// Scheduling lag (due time to probe start) of the probes started so far.
@@ -133,9 +81,20 @@ fn cadence(check: &Check) -> Cadence {
     }
 }
 
+/// The offline rule's moving parts: the canaries, the guard, and failures waiting for it.
+struct OfflineRule {
+    canaries: Canaries,
+    guard: OfflineGuard,
+    /// Failures that would confirm a check DOWN, waiting for a canary round.
+    held: Vec<Finished>,
+    rounds_tx: mpsc::UnboundedSender<RoundDone>,
+    rounds_rx: mpsc::UnboundedReceiver<RoundDone>,
+}
+
 /// The scheduler's state; `run` drives it until cancelled.
 pub struct Scheduler {
     deps: SchedulerDeps,
+    offline: Option<OfflineRule>,
     permits: Arc<Semaphore>,
     epoch: Instant,
     plan: Plan,
@@ -151,7 +110,18 @@ impl Scheduler {
     /// Loads every check and its persisted state, and plans the active ones.
     pub async fn load(deps: SchedulerDeps) -> Result<Self, StoreError> {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        let offline = Canaries::new(&deps.canaries).map(|canaries| {
+            let (rounds_tx, rounds_rx) = mpsc::unbounded_channel();
+            OfflineRule {
+                canaries,
+                guard: OfflineGuard::default(),
+                held: Vec::new(),
+                rounds_tx,
+                rounds_rx,
+            }
+        });
         let mut scheduler = Self {
+            offline,
             permits: Arc::new(Semaphore::new(deps.max_concurrent_probes.max(1))),
             deps,
             epoch: Instant::now(),
@@ -269,18 +239,54 @@ impl Scheduler {
         started
     }
 
-    /// Takes a finished probe: state machine, record, next due time.
-    fn finish(&mut self, done: Finished) {
+    /// Takes a finished probe: with canaries, a connection-level failure may wait for a
+    /// canary round or count as the monitor's own; otherwise state machine and record.
+    async fn finish(&mut self, done: Finished) {
         self.lag.lags_ms.push(done.lag_ms);
         // A check deleted or paused while its probe ran is gone from `entries`.
+        let Some(entry) = self.entries.get(&done.id) else {
+            return;
+        };
+        if let Some(rule) = &mut self.offline
+            && done
+                .outcome
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.is_connection_level())
+        {
+            match rule.guard.verdict(done.outcome.started_at) {
+                Verdict::Offline => return self.conclude(done, true).await,
+                Verdict::Online => {}
+                Verdict::Wait => {
+                    if !entry.known.state.confirming() {
+                        // A check starts confirming: look at the canaries at once.
+                        rule.guard.want_round();
+                    }
+                    if would_confirm_down(&entry.check, &entry.known, &done.outcome) {
+                        rule.guard.want_round();
+                        rule.held.push(done);
+                        return;
+                    }
+                }
+            }
+        }
+        self.conclude(done, false).await;
+    }
+
+    /// Records a probe (as the monitor's own failure when `offline`) and plans the next one.
+    async fn conclude(&mut self, done: Finished, offline: bool) {
         let Some(entry) = self.entries.get_mut(&done.id) else {
             return;
         };
-        let judge = Judge {
-            default_contacts: &self.deps.default_contacts,
-            windows: &self.windows,
+        let record = if offline {
+            Judge::offline(&entry.check, &entry.known, done.outcome)
+        } else {
+            let judge = Judge {
+                default_contacts: &self.deps.default_contacts,
+                windows: &self.windows,
+            };
+            judge.judge(&entry.check, &entry.known, done.outcome)
         };
-        let record = judge.judge(&entry.check, &entry.known, done.outcome);
         entry.known = Known {
             state: record.state,
             memory: record.memory.clone(),
@@ -288,8 +294,88 @@ impl Scheduler {
         let confirming = entry.known.state.confirming();
         let now = self.now_ms();
         self.plan.finished(done.id, confirming, now);
-        if self.deps.records.send(record).is_err() {
+        self.send(Write::Probe(record)).await;
+    }
+
+    /// Hands a record to the recorder, waiting if its channel is full (the recorder drains
+    /// it even while the store fails, so this waits only if the recorder is gone).
+    async fn send(&self, write: Write) {
+        if self.deps.records.send(write).await.is_err() {
             tracing::error!("the recorder has stopped; a probe result is lost");
+        }
+    }
+
+    /// Starts a canary round if one is due.
+    fn start_canary_round(&mut self) {
+        let Some(rule) = &mut self.offline else {
+            return;
+        };
+        let now = Timestamp::now();
+        if rule.guard.start_round(now) {
+            rule.canaries
+                .spawn_round(self.deps.prober.clone(), now, rule.rounds_tx.clone());
+        }
+    }
+
+    /// A canary round completed: alert on a connectivity change, then decide the failures
+    /// that waited for it.
+    async fn canary_round_done(&mut self, round: RoundDone) {
+        let Some(rule) = &mut self.offline else {
+            return;
+        };
+        let now = Timestamp::now();
+        let change = rule.guard.round_done(round.started, round.all_failed, now);
+        let (ready, waiting): (Vec<Finished>, Vec<Finished>) = std::mem::take(&mut rule.held)
+            .into_iter()
+            .partition(|f| rule.guard.verdict(f.outcome.started_at) != Verdict::Wait);
+        if !waiting.is_empty() {
+            rule.guard.want_round();
+        }
+        rule.held = waiting;
+        let offline = rule.guard.is_offline();
+        if let Some(change) = change {
+            let write = self.connectivity_alert(change);
+            self.send(write).await;
+        }
+        for done in ready {
+            self.conclude(done, offline).await;
+        }
+    }
+
+    fn connectivity_alert(&self, change: Change) -> Write {
+        let (kind, facts, at) = match change {
+            Change::WentOffline { since, cause } => {
+                tracing::warn!(
+                    cause,
+                    "every canary fails: stackwatch is offline; failures do not count meanwhile"
+                );
+                let facts = AlertFacts {
+                    cause: Some(cause),
+                    down_since: Some(since),
+                    ..AlertFacts::default()
+                };
+                (AlertKind::Offline, facts, since)
+            }
+            Change::CameOnline { offline_since, at } => {
+                let downtime_s = u64::try_from((at.0 - offline_since.0) / 1_000).unwrap_or(0);
+                tracing::info!(
+                    offline_s = downtime_s,
+                    "a canary answers: stackwatch is online again"
+                );
+                let facts = AlertFacts {
+                    down_since: Some(offline_since),
+                    downtime_s: Some(downtime_s),
+                    ..AlertFacts::default()
+                };
+                (AlertKind::Online, facts, at)
+            }
+        };
+        Write::Monitor {
+            alert: NewAlert {
+                event: AlertEvent { kind, facts },
+                contacts: self.deps.default_contacts.clone(),
+            },
+            at,
         }
     }
 
@@ -305,6 +391,13 @@ impl Scheduler {
                 .plan
                 .next_due()
                 .map(|due| self.epoch + Duration::from_millis(due));
+            self.deps.vitals.scheduler_next_due(next);
+            let next_round = self
+                .offline
+                .as_ref()
+                .and_then(|rule| rule.guard.next_round_at())
+                .map(instant_of);
+            let rounds = self.offline.as_mut().map(|rule| &mut rule.rounds_rx);
             tokio::select! {
                 () = cancel.cancelled() => break,
                 Some(command) = commands.recv() => {
@@ -312,7 +405,9 @@ impl Scheduler {
                         tracing::error!(error = %e, "cannot reload changed checks");
                     }
                 }
-                Some(done) = self.finished_rx.recv() => self.finish(done),
+                Some(done) = self.finished_rx.recv() => self.finish(done).await,
+                Some(round) = recv_opt(rounds) => self.canary_round_done(round).await,
+                () = sleep_until_opt(next_round) => self.start_canary_round(),
                 () = sleep_until_opt(next) => { self.start_due(); }
                 _ = report.tick() => self.report(),
             }
@@ -343,6 +438,19 @@ fn known_from(stored: Option<crate::store::StoredState>, now: Timestamp) -> Know
             state: CheckState::new(now),
             memory: AlertMemory::default(),
         },
+    }
+}
+
+/// The monotonic instant of a wall-clock time (now, if it has passed).
+fn instant_of(at: Timestamp) -> Instant {
+    let ahead_ms = u64::try_from(at.0 - Timestamp::now().0).unwrap_or(0);
+    Instant::now() + Duration::from_millis(ahead_ms)
+}
+
+async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match receiver {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
     }
 }
 

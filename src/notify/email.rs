@@ -80,7 +80,10 @@ impl Notifier for EmailNotifier {
                 .send(mail)
                 .await
                 .map(|_| ())
-                .map_err(|e| NotifyError::Smtp(smtp_reason(&e)))
+                .map_err(|e| NotifyError::Smtp {
+                    reason: smtp_reason(&e),
+                    permanent: e.is_permanent(),
+                })
         })
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -48,10 +48,7 @@ impl HttpClient {
         headers: &[(HeaderName, HeaderValue)],
         body: &serde_json::Value,
     ) -> Result<(), NotifyError> {
-        let uri: hyper::Uri = url
-            .parse()
-            .map_err(|_| NotifyError::Config("the URL is invalid".to_owned()))?;
-        let mut request = hyper::Request::post(uri)
+        let mut request = hyper::Request::post(parse_uri(url)?)
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, "stackwatch")
             .body(Full::new(Bytes::from(body.to_string())))
@@ -59,6 +56,19 @@ impl HttpClient {
         for (name, value) in headers {
             request.headers_mut().insert(name.clone(), value.clone());
         }
+        self.send(request).await
+    }
+
+    /// GETs a URL (the watchdog's ping); success is any 2xx answer.
+    pub async fn get(&self, url: &str) -> Result<(), NotifyError> {
+        let request = hyper::Request::get(parse_uri(url)?)
+            .header(USER_AGENT, "stackwatch")
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| NotifyError::Config("cannot build the request".to_owned()))?;
+        self.send(request).await
+    }
+
+    async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<(), NotifyError> {
         let exchange = async {
             let response = self
                 .client
@@ -66,18 +76,31 @@ impl HttpClient {
                 .await
                 .map_err(|e| NotifyError::Transport(transport_reason(&e)))?;
             let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
             // Read the answer so the connection can be reused; its content does not matter.
             let _ = response.into_body().collect().await;
             if status.is_success() {
                 Ok(())
             } else {
-                Err(NotifyError::Status(status.as_u16()))
+                Err(NotifyError::Status {
+                    status: status.as_u16(),
+                    retry_after_s: retry_after,
+                })
             }
         };
         tokio::time::timeout(SEND_TIMEOUT, exchange)
             .await
             .map_err(|_| NotifyError::Timeout(SEND_TIMEOUT.as_secs()))?
     }
+}
+
+fn parse_uri(url: &str) -> Result<hyper::Uri, NotifyError> {
+    url.parse()
+        .map_err(|_| NotifyError::Config("the URL is invalid".to_owned()))
 }
 
 /// Why a request failed, in words that never include the URL.

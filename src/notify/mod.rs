@@ -33,16 +33,58 @@ pub struct AlertMessage {
 /// A delivery failed; the message says why without revealing the destination.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotifyError {
-    #[error("the receiver answered HTTP {0}")]
-    Status(u16),
+    #[error("the receiver answered HTTP {status}")]
+    Status {
+        status: u16,
+        /// The answer's `Retry-After`, in seconds, when it gave one.
+        retry_after_s: Option<u64>,
+    },
     #[error("cannot reach the receiver: {0}")]
     Transport(String),
     #[error("the receiver did not answer within {0} s")]
     Timeout(u64),
-    #[error("SMTP: {0}")]
-    Smtp(String),
+    #[error("SMTP: {reason}")]
+    Smtp {
+        reason: String,
+        /// A 5xx answer: the server refuses for good.
+        permanent: bool,
+    },
     #[error("the notifier is misconfigured: {0}")]
     Config(String),
+}
+
+/// Whether a failed delivery can succeed later, and when to try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Retry with the usual backoff.
+    Backoff,
+    /// Retry, but not before this many seconds (a 429's `Retry-After`).
+    After(u64),
+    /// It cannot succeed by retrying: mark it failed now.
+    Never,
+}
+
+impl NotifyError {
+    /// Sorts a failure: a receiver's 4xx (but 408 and 429), an SMTP 5xx or a configuration
+    /// problem is permanent; anything else is worth retrying.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::Status {
+                status: 429,
+                retry_after_s: Some(s),
+            } => Retry::After(*s),
+            Self::Status { status, .. }
+                if (400..500).contains(status) && *status != 408 && *status != 429 =>
+            {
+                Retry::Never
+            }
+            Self::Smtp {
+                permanent: true, ..
+            }
+            | Self::Config(_) => Retry::Never,
+            _ => Retry::Backoff,
+        }
+    }
 }
 
 /// The future a notifier returns.

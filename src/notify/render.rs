@@ -15,6 +15,8 @@ pub fn title(message: &AlertMessage) -> String {
         AlertKind::Reminder => format!("[REMINDER] {check} is still down"),
         AlertKind::CertExpiring => format!("[CERT EXPIRING] {check}"),
         AlertKind::Test => "[TEST] stackwatch".to_owned(),
+        AlertKind::Offline => "[OFFLINE] stackwatch cannot reach the network".to_owned(),
+        AlertKind::Online => "[ONLINE] stackwatch reaches the network again".to_owned(),
     }
 }
 
@@ -62,6 +64,21 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             "This is a test message from stackwatch: alerts sent to this contact arrive."
                 .to_owned(),
         ],
+        AlertKind::Offline => {
+            let mut lines = vec![format!(
+                "Every canary failed ({cause}): the monitoring box seems offline. Failures seen \
+                 meanwhile do not count towards confirming checks DOWN."
+            )];
+            lines.extend(f.down_since.map(|t| format!("Offline since {}.", since(t))));
+            lines
+        }
+        AlertKind::Online => vec![match f.downtime_s {
+            Some(s) => format!(
+                "A canary answers again: stackwatch was offline for {}.",
+                duration_text(s)
+            ),
+            None => "A canary answers again: stackwatch is online.".to_owned(),
+        }],
     };
     if !f.url.is_empty() {
         lines.push(format!("URL: {}", f.url));
@@ -80,6 +97,8 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Reminder => "#e8912d",
         AlertKind::CertExpiring => "#ecb22e",
         AlertKind::Test => "#4a90d9",
+        AlertKind::Offline => "#7d3c98",
+        AlertKind::Online => "#2eb67d",
     }
 }
 

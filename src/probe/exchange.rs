@@ -11,11 +11,10 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
-use super::classify::{connect_failure, http_failure, tls_failure};
+use super::classify::{http_failure, tls_failure};
 use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{BODY_INSPECT_LIMIT, CheckSpec, Failure, Method};
@@ -51,9 +50,10 @@ pub async fn run(
     trace.phase = Phase::Dns;
     let addrs = resolve(host, port, trace).await?;
     trace.phase = Phase::Connect;
-    let phase_start = Instant::now();
-    let tcp = connect(&addrs).await?;
-    trace.timings.connect_ms = Some(elapsed_ms(phase_start));
+    let connected = super::connect::race(&addrs).await?;
+    trace.timings.connect_ms =
+        Some(u32::try_from(connected.connect_time.as_millis()).unwrap_or(u32::MAX));
+    let tcp = connected.stream;
     if url.scheme() == "https" {
         trace.phase = Phase::Tls;
         let phase_start = Instant::now();
@@ -103,24 +103,6 @@ async fn resolve(host: &str, port: u16, trace: &mut Trace) -> Result<Vec<SocketA
         });
     }
     Ok(addrs)
-}
-
-/// Tries each address in turn; the last error tells why none answered.
-async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Failure> {
-    let mut last = Failure::Connect {
-        detail: "no address to connect to".to_owned(),
-    };
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                // Without it, Nagle's algorithm can hold the request back by ~40 ms.
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Err(e) => last = connect_failure(&e),
-        }
-    }
-    Err(last)
 }
 
 async fn exchange<S>(

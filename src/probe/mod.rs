@@ -3,6 +3,7 @@
 //! fail turned into an `Outcome` with a cause. `probe` never returns an error.
 
 mod classify;
+pub mod connect;
 mod exchange;
 mod tls;
 

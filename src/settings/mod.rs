@@ -36,6 +36,7 @@ pub struct Settings {
     pub monitor: MonitorSettings,
     pub retention: RetentionSettings,
     pub alerting: AlertingSettings,
+    pub watchdog: WatchdogSettings,
     /// Contacts by name.
     pub notifiers: BTreeMap<String, NotifierSettings>,
 }
@@ -63,6 +64,19 @@ impl ProbeSettings {
 pub struct MonitorSettings {
     /// Probes in flight at once.
     pub max_concurrent_probes: u32,
+    /// Reference URLs that answer whenever the box's network works; with any, the offline
+    /// rule holds connection-level failures until a canary has been probed.
+    pub canaries: Vec<String>,
+}
+
+/// `[watchdog]`: a dead man's switch pinged while stackwatch is healthy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchdogSettings {
+    /// URL sent a GET every `interval` seconds while healthy; empty for none.
+    pub url: String,
+    /// Seconds between pings.
+    pub interval: u64,
 }
 
 /// `[retention]`: how long results are kept, and when the rollup job runs.
@@ -295,7 +309,18 @@ impl Settings {
             1,
             168,
         );
+        range("watchdog.interval", self.watchdog.interval, 5, 3_600);
         problems.extend(alerting::problems(&self.alerting, &self.notifiers));
+        for (i, url) in self.monitor.canaries.iter().enumerate() {
+            if let Some(reason) = crate::domain::url_problem(url) {
+                problems.push(format!("monitor.canaries[{i}]: {reason}"));
+            }
+        }
+        if !self.watchdog.url.is_empty()
+            && let Some(reason) = crate::domain::url_problem(&self.watchdog.url)
+        {
+            problems.push(format!("watchdog.url: {reason}"));
+        }
         for (key, tokens) in [
             ("auth.admin_tokens", &self.auth.admin_tokens),
             ("auth.read_tokens", &self.auth.read_tokens),

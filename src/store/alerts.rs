@@ -7,10 +7,63 @@ use super::results::NewAlert;
 use super::{Store, StoreError};
 use crate::domain::{AlertFacts, AlertKind, CheckId, CheckName, Timestamp};
 
-/// Delivery states.
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const FAILED: &str = "failed";
+/// Where one delivery of an alert to one contact stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Not delivered yet; tried again at `next_attempt_at`.
+    Pending,
+    /// The contact accepted it.
+    Delivered,
+    /// Given up: a permanent failure, or still failing after the give-up age.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Every status, in the order the API lists them.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    /// The stored and shown word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status a stored word names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+impl sqlx::Type<Sqlite> for DeliveryStatus {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <&str as sqlx::Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Sqlite> for DeliveryStatus {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let word = <&str as sqlx::Decode<Sqlite>>::decode(value)?;
+        Self::parse(word).ok_or_else(|| format!("unknown delivery status {word:?}").into())
+    }
+}
+
+/// How one delivery attempt ended, as the dispatcher decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    /// Failed; try again at this time.
+    RetryAt {
+        error: String,
+        at: Timestamp,
+    },
+    /// Failed for good (permanent failure or give-up age reached).
+    GiveUp {
+        error: String,
+    },
+}
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +80,7 @@ pub struct StoredAlert {
 pub struct DeliveryRow {
     pub alert_id: i64,
     pub contact: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -46,8 +99,8 @@ pub struct DueDelivery {
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub check: Option<CheckName>,
-    /// `pending` (some delivery pending), `delivered` (all delivered), `failed` (some given up).
-    pub status: Option<&'static str>,
+    /// `Pending`: some delivery pending; `Delivered`: all delivered; `Failed`: some given up.
+    pub status: Option<DeliveryStatus>,
     pub limit: u32,
 }
 
@@ -83,12 +136,12 @@ impl TryFrom<AlertRow> for StoredAlert {
 pub(super) async fn insert_alert(
     conn: &mut SqliteConnection,
     check_id: CheckId,
-    check_name: &CheckName,
+    check_name: &str,
     alert: &NewAlert,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let facts = serde_json::to_string(&alert.event.facts).map_err(|e| StoreError::Corrupt {
-        name: check_name.to_string(),
+        name: check_name.to_owned(),
         reason: e.to_string(),
     })?;
     let id: i64 = sqlx::query_scalar(
@@ -96,7 +149,7 @@ pub(super) async fn insert_alert(
          VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(check_id.0)
-    .bind(check_name.as_str())
+    .bind(check_name)
     .bind(alert.event.kind.as_str())
     .bind(now.0)
     .bind(facts)
@@ -155,27 +208,27 @@ impl Store {
             .collect()
     }
 
-    /// Records a delivery's outcome: delivered, retry at `retry_at`, or (`None`) given up.
+    /// Records how a delivery attempt ended.
     pub async fn delivery_done(
         &self,
         alert_id: i64,
         contact: &str,
-        result: Result<(), (String, Option<Timestamp>)>,
+        result: &AttemptResult,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let query = match &result {
-            Ok(()) => sqlx::query(
+        let query = match result {
+            AttemptResult::Delivered => sqlx::query(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
                  delivered_at = ?, last_error = NULL WHERE alert_id = ? AND contact = ?",
             )
             .bind(now.0),
-            Err((error, Some(retry_at))) => sqlx::query(
+            AttemptResult::RetryAt { error, at } => sqlx::query(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, \
                  next_attempt_at = ? WHERE alert_id = ? AND contact = ?",
             )
             .bind(error)
-            .bind(retry_at.0),
-            Err((error, None)) => sqlx::query(
+            .bind(at.0),
+            AttemptResult::GiveUp { error } => sqlx::query(
                 "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, \
                  last_error = ? WHERE alert_id = ? AND contact = ?",
             )
@@ -201,13 +254,13 @@ impl Store {
             query.push(" AND check_name = ").push_bind(check.as_str());
         }
         match filter.status {
-            Some(PENDING) => {
+            Some(DeliveryStatus::Pending) => {
                 query.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'pending')");
             }
-            Some(FAILED) => {
+            Some(DeliveryStatus::Failed) => {
                 query.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status = 'failed')");
             }
-            Some(_) => {
+            Some(DeliveryStatus::Delivered) => {
                 query.push(" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.status <> 'delivered')");
             }
             None => {}

@@ -20,11 +20,15 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use alerts::{AlertFilter, DELIVERED, DeliveryRow, DueDelivery, FAILED, PENDING, StoredAlert};
+pub use alerts::{
+    AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
+};
 pub use checks::{CheckFilter, CheckWrite, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
-pub use results::{NewAlert, Record, ResultRow, StoredState};
+pub use results::{
+    MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, ResultRow, StoredState, Write,
+};
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use stacks::StackSync;
 

@@ -26,6 +26,47 @@ pub struct Record {
     pub alerts: Vec<NewAlert>,
 }
 
+impl Record {
+    /// A plain result: no state change, no incident, no alert. Only such records may be
+    /// thinned when writes fail for long; the state upsert of a later record of the same
+    /// check carries its counters forward.
+    pub fn is_plain(&self) -> bool {
+        self.transition.is_none() && self.alerts.is_empty()
+    }
+}
+
+/// The check id alerts about stackwatch itself are filed under (no check has id 0).
+pub const MONITOR_CHECK_ID: CheckId = CheckId(0);
+/// The name alerts about stackwatch itself carry in the outbox.
+pub const MONITOR_ALERT_NAME: &str = "stackwatch";
+
+/// One thing the recorder writes.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Everything one probe changes.
+    Probe(Record),
+    /// An alert about stackwatch itself (`offline`, `online`), raised at `at`.
+    Monitor { alert: NewAlert, at: Timestamp },
+}
+
+impl Write {
+    /// See [`Record::is_plain`]; an alert about stackwatch is never plain.
+    pub fn is_plain(&self) -> bool {
+        match self {
+            Self::Probe(record) => record.is_plain(),
+            Self::Monitor { .. } => false,
+        }
+    }
+
+    /// Whether writing it puts alerts in the outbox.
+    pub fn has_alerts(&self) -> bool {
+        match self {
+            Self::Probe(record) => !record.alerts.is_empty(),
+            Self::Monitor { .. } => true,
+        }
+    }
+}
+
 /// An alert for the outbox and the contacts it goes to.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
@@ -107,11 +148,23 @@ const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes,
      FROM check_state";
 
 impl Store {
-    /// Writes a batch of probe records in one transaction.
-    pub async fn record(&self, batch: &[Record]) -> Result<(), StoreError> {
+    /// Writes a batch of records in one transaction: all of it or nothing.
+    pub async fn record(&self, batch: &[Write]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        for record in batch {
-            record_one(&mut tx, record).await?;
+        for write in batch {
+            match write {
+                Write::Probe(record) => record_one(&mut tx, record).await?,
+                Write::Monitor { alert, at } => {
+                    super::alerts::insert_alert(
+                        &mut tx,
+                        MONITOR_CHECK_ID,
+                        MONITOR_ALERT_NAME,
+                        alert,
+                        *at,
+                    )
+                    .await?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -229,7 +282,7 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
         super::alerts::insert_alert(
             conn,
             record.check_id,
-            &record.check_name,
+            record.check_name.as_str(),
             alert,
             outcome.started_at,
         )

@@ -14,7 +14,8 @@ use stackwatch::domain::{
 use stackwatch::notify::Notifiers;
 use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
 use stackwatch::store::{
-    AlertFilter, CheckWrite, NewAlert, Record, Store, StoreOptions, WriteMode,
+    AlertFilter, CheckWrite, DeliveryStatus, NewAlert, Record, Store, StoreOptions, Write,
+    WriteMode,
 };
 
 use crate::receivers::HookReceiver;
@@ -32,8 +33,8 @@ async fn store(dir: &std::path::Path) -> Store {
 }
 
 /// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.
-fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Record {
-    Record {
+fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
+    Write::Probe(Record {
         check_id: check.id,
         check_name: check.name.clone(),
         outcome: Outcome {
@@ -56,7 +57,7 @@ fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Record
             },
             contacts: vec!["hook".parse().unwrap()],
         }],
-    }
+    })
 }
 
 #[tokio::test]
@@ -160,14 +161,14 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     let failed = store
         .alerts(&AlertFilter {
             check: Some(name),
-            status: Some("failed"),
+            status: Some(DeliveryStatus::Failed),
             limit: 10,
         })
         .await
         .unwrap();
     assert_eq!(failed.len(), 1);
     let delivery = &failed[0].1[0];
-    assert_eq!(delivery.status, "failed");
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
     assert_eq!(delivery.attempts, 2);
     assert_eq!(
         delivery.last_error.as_deref(),

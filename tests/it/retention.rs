@@ -6,7 +6,7 @@ use stackwatch::domain::{
     AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
-use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions, WriteMode};
+use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions, Write, WriteMode};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -74,7 +74,8 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     }
     let total = records.len() as i64;
     let failed = records.iter().filter(|r| !r.outcome.is_up()).count() as i64;
-    store.record(&records).await.unwrap();
+    let writes: Vec<Write> = records.into_iter().map(Write::Probe).collect();
+    store.record(&writes).await.unwrap();
 
     let retention = Retention {
         raw_days: 1,
