@@ -13,7 +13,7 @@ pub enum StoreError {
     },
     #[error("cannot apply database migrations")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("stored check {name} cannot be read: {reason}")]
     Corrupt { name: String, reason: String },

@@ -32,6 +32,23 @@ pub use results::{
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use stacks::StackSync;
 
+/// Whether a connection handed back to the write pool is outside any transaction. After a
+/// COMMIT that failed (a full or read-only disk), SQLite may have rolled the transaction back
+/// itself while sqlx still counts it as open: the next `begin` would then be a SAVEPOINT
+/// inside it and "succeed" without ever committing. Such a connection is dropped instead of
+/// reused, so every later write starts clean.
+fn transaction_closed(conn: &sqlx::SqliteConnection) -> bool {
+    use sqlx::{Database, Sqlite, TransactionManager};
+    let depth = <<Sqlite as Database>::TransactionManager>::get_transaction_depth(conn);
+    if depth > 0 {
+        tracing::debug!(
+            depth,
+            "a database connection left a transaction open; it is replaced"
+        );
+    }
+    depth == 0
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -61,6 +78,7 @@ impl Store {
             .busy_timeout(options.busy_timeout);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_release(|conn, _| Box::pin(async move { Ok(transaction_closed(conn)) }))
             .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::Open {

@@ -6,6 +6,7 @@
 
 mod alerting;
 mod auth;
+mod binary;
 mod checks;
 mod cli;
 mod dispatch;
@@ -19,4 +20,5 @@ mod retention;
 mod secrets;
 mod stacks;
 mod targets;
+mod trust;
 mod validation;

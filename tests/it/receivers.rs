@@ -25,6 +25,8 @@ pub struct Received {
 pub struct HookReceiver {
     pub addr: SocketAddr,
     pub status: Arc<AtomicU16>,
+    /// Seconds sent as `Retry-After` with every answer, when set.
+    pub retry_after: Arc<Mutex<Option<u64>>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
@@ -34,6 +36,7 @@ impl HookReceiver {
         let receiver = Self {
             addr: listener.local_addr().unwrap(),
             status: Arc::new(AtomicU16::new(200)),
+            retry_after: Arc::new(Mutex::new(None)),
             received: Arc::new(Mutex::new(Vec::new())),
         };
         let this = receiver.clone();
@@ -95,7 +98,12 @@ impl HookReceiver {
                 body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
                 answered,
             });
-            let response = format!("HTTP/1.1 {answered} X\r\nContent-Length: 2\r\n\r\nok");
+            let retry_after = match *self.retry_after.lock().unwrap() {
+                Some(s) => format!("Retry-After: {s}\r\n"),
+                None => String::new(),
+            };
+            let response =
+                format!("HTTP/1.1 {answered} X\r\n{retry_after}Content-Length: 2\r\n\r\nok");
             if reader
                 .get_mut()
                 .write_all(response.as_bytes())

@@ -264,3 +264,58 @@ pub fn self_signed() -> Identity {
         key: key.serialize_der(),
     }
 }
+
+/// A target that can be switched off: while off, every connection is reset at once (a
+/// connection-level failure, as when the network is gone); while on, `GET` answers 200 "OK".
+#[derive(Clone)]
+pub struct Switchable {
+    pub addr: SocketAddr,
+    up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Switchable {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Self {
+            addr: listener.local_addr().unwrap(),
+            up: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        };
+        let up = target.up.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up.load(Ordering::SeqCst) {
+                    let _ = stream.set_zero_linger();
+                    drop(stream);
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK",
+                        )
+                        .await;
+                });
+            }
+        });
+        target
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}

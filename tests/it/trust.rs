@@ -1,0 +1,490 @@
+//! Trust under faults, against the real binary and real sockets: kill -9 with alerts
+//! pending, a data directory whose filesystem fills up, the box's own network outage
+//! (canaries), a permanent Slack 404, a 429 with Retry-After, Happy Eyeballs past a dead
+//! address, and a background task that panics.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::binary::{Process, start, wait_for};
+use crate::receivers::HookReceiver;
+use crate::targets::{Switchable, Target, http_target};
+
+/// A configuration with one Slack contact, the default for every check.
+fn slack_config(slack: &HookReceiver, extra: &str) -> String {
+    format!(
+        "[alerting]\ndefault_contacts = [\"ops-slack\"]\n\n\
+         [notifiers.ops-slack]\nkind = \"slack\"\nwebhook_url = \"{}\"\n\n{extra}",
+        slack.url("/slack")
+    )
+}
+
+/// Registers a check probing `url` every 10 s, re-probed after 1 s while confirming.
+async fn register(p: &Process, name: &str, url: &str) {
+    let body = json!({"url": url, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 2});
+    let (status, answer) = p.put(&format!("/api/v1/checks/{name}"), &body).await;
+    assert_eq!(status, 201, "{answer}");
+}
+
+/// What the Slack receiver accepted, as (event word from the title, check) pairs.
+fn slack_events(slack: &HookReceiver) -> Vec<String> {
+    slack
+        .accepted()
+        .iter()
+        .map(|r| r.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn count_with(events: &[String], prefix: &str) -> usize {
+    events.iter().filter(|e| e.starts_with(prefix)).count()
+}
+
+async fn alerts(p: &Process, query: &str) -> Vec<Value> {
+    let (status, list) = p.get(&format!("/api/v1/alerts{query}")).await;
+    assert_eq!(status, 200, "{list}");
+    list["alerts"].as_array().unwrap().clone()
+}
+
+async fn readyz(p: &Process) -> (u16, Value) {
+    let response = p.client.get(p.url("/readyz")).send().await.unwrap();
+    crate::helpers::status_and_json(response).await
+}
+
+async fn wait_all_state(p: &Process, names: &[String], state: &str) {
+    for name in names {
+        wait_for(&format!("{name} {state}"), 60, async || {
+            let (_, check) = p.get(&format!("/api/v1/checks/{name}")).await;
+            (check["state"] == state).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_ten_alerts_pending_delivers_each_exactly_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let slack = HookReceiver::start().await;
+    slack.status.store(500, Ordering::SeqCst);
+    let target = http_target().await;
+    target.status.store(500, Ordering::SeqCst);
+    let config = slack_config(&slack, "");
+
+    let p = start(&data, &config).await;
+    for i in 0..10 {
+        register(&p, &format!("killed-{i}"), &target.url("http", "/status")).await;
+    }
+    wait_for("10 pending DOWN alerts", 60, async || {
+        (alerts(&p, "?status=pending").await.len() == 10).then_some(())
+    })
+    .await;
+    assert!(slack.accepted().is_empty(), "the receiver refused them all");
+    p.kill9();
+
+    slack.status.store(200, Ordering::SeqCst);
+    let p = start(&data, &config).await;
+    wait_for("10 DOWN alerts delivered", 90, async || {
+        (slack.accepted().len() >= 10).then_some(())
+    })
+    .await;
+    // Give a doubled delivery time to show up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let events = slack_events(&slack);
+    assert_eq!(events.len(), 10, "{events:#?}");
+    let mut checks: Vec<&str> = events
+        .iter()
+        .map(|e| e.split_whitespace().nth(1).unwrap())
+        .collect();
+    checks.sort_unstable();
+    checks.dedup();
+    assert_eq!(checks.len(), 10, "one DOWN per check: {events:#?}");
+    assert_eq!(count_with(&events, "[DOWN]"), 10);
+
+    let all = alerts(&p, "?limit=1000").await;
+    assert_eq!(all.len(), 10, "no alert decided twice: {all:#?}");
+    let (_, open) = p.get("/api/v1/incidents?open=true").await;
+    let open = open["incidents"].as_array().unwrap();
+    let mut incident_checks: Vec<&str> =
+        open.iter().map(|i| i["check"].as_str().unwrap()).collect();
+    incident_checks.sort_unstable();
+    incident_checks.dedup();
+    assert_eq!((open.len(), incident_checks.len()), (10, 10), "{open:#?}");
+}
+
+/// Whether this process may mount a filesystem (root, as CI runs).
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A small filesystem for the data directory, and how to fill and free it.
+enum SmallDisk {
+    /// A tmpfs mounted for the test (as root).
+    Tmpfs {
+        mount: std::path::PathBuf,
+        /// Set while a thread keeps the filesystem full.
+        filling: Option<Arc<AtomicBool>>,
+    },
+    /// Not root: a second connection holds SQLite's write lock, so writes fail as they
+    /// would on a full disk (SQLITE_BUSY instead of SQLITE_FULL).
+    Locked {
+        lock: Option<sqlx::SqliteConnection>,
+    },
+}
+
+impl SmallDisk {
+    fn mount(at: &Path) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        if is_root() {
+            let status = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+                .arg(at)
+                .status()
+                .unwrap();
+            assert!(status.success(), "mount tmpfs");
+            SmallDisk::Tmpfs {
+                mount: at.to_path_buf(),
+                filling: None,
+            }
+        } else {
+            SmallDisk::Locked { lock: None }
+        }
+    }
+
+    /// Fills the filesystem to the last byte (or takes the write lock).
+    async fn fill(&mut self, data: &Path) {
+        match self {
+            SmallDisk::Tmpfs { mount, filling } => {
+                // Fill it, and keep taking any byte the filesystem frees later, until freed.
+                let path = mount.join("filler");
+                let keep_full = Arc::new(AtomicBool::new(true));
+                let still = keep_full.clone();
+                std::thread::spawn(move || {
+                    use std::io::Write as _;
+                    let mut filler = std::fs::File::create(path).unwrap();
+                    let chunk = vec![0u8; 64 * 1024];
+                    while still.load(Ordering::SeqCst) {
+                        while filler.write_all(&chunk).is_ok() {}
+                        while filler.write_all(&chunk[..512]).is_ok() {}
+                        while filler.write_all(&chunk[..1]).is_ok() {}
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+                *filling = Some(keep_full);
+            }
+            SmallDisk::Locked { lock } => {
+                use sqlx::Connection as _;
+                let url = format!("sqlite://{}", data.join("stackwatch.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query("BEGIN EXCLUSIVE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                *lock = Some(conn);
+            }
+        }
+    }
+
+    async fn free(&mut self) {
+        match self {
+            SmallDisk::Tmpfs { mount, filling } => {
+                if let Some(flag) = filling.take() {
+                    flag.store(false, Ordering::SeqCst);
+                }
+                // The filler thread notices within a few ms; then the file can go.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                std::fs::remove_file(mount.join("filler")).unwrap();
+            }
+            SmallDisk::Locked { lock } => {
+                if let Some(mut conn) = lock.take() {
+                    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        if let SmallDisk::Tmpfs { mount, filling } = self {
+            if let Some(flag) = filling.take() {
+                flag.store(false, Ordering::SeqCst);
+            }
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&*mount)
+                .status();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut disk = SmallDisk::mount(&data);
+    let slack = HookReceiver::start().await;
+    let pings = HookReceiver::start().await;
+    let target = http_target().await;
+    let config = slack_config(
+        &slack,
+        &format!(
+            "[watchdog]\nurl = \"{}\"\ninterval = 5\n\n[database]\nbusy_timeout_ms = 100\n",
+            pings.url("/ping")
+        ),
+    );
+    let p = start(&data, &config).await;
+    let names: Vec<String> = (0..10).map(|i| format!("disk-{i}")).collect();
+    for name in &names {
+        register(&p, name, &target.url("http", "/status")).await;
+    }
+    wait_all_state(&p, &names, "up").await;
+    wait_for("a watchdog ping", 30, async || {
+        (!pings.received().is_empty()).then_some(())
+    })
+    .await;
+
+    disk.fill(&data).await;
+    target.status.store(500, Ordering::SeqCst);
+    let (_, not_ready) = wait_for("/readyz 503", 60, async || {
+        let (status, body) = readyz(&p).await;
+        (status == 503).then_some((status, body))
+    })
+    .await;
+    let problems = not_ready["problems"].to_string();
+    assert!(problems.contains("writing results"), "{not_ready}");
+    // Long enough for every check to be confirmed DOWN meanwhile (10 s rate, 1 s retry).
+    let pings_while_full = pings.received().len();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert_eq!(
+        pings.received().len(),
+        pings_while_full,
+        "no watchdog ping while writes fail"
+    );
+    assert!(
+        slack.accepted().is_empty(),
+        "nothing committed, nothing sent yet"
+    );
+    assert_eq!(readyz(&p).await.0, 503);
+
+    disk.free().await;
+    let freed = Instant::now();
+    wait_for("10 DOWN alerts after space came back", 60, async || {
+        (slack.accepted().len() >= 10).then_some(())
+    })
+    .await;
+    let recovery = freed.elapsed();
+    wait_for("/readyz 200", 30, async || {
+        (readyz(&p).await.0 == 200).then_some(())
+    })
+    .await;
+    wait_for("the watchdog pings again", 30, async || {
+        (pings.received().len() > pings_while_full).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = slack_events(&slack);
+    assert_eq!(count_with(&events, "[DOWN]"), 10, "{events:#?}");
+    assert_eq!(events.len(), 10, "each once: {events:#?}");
+    let log = p.log();
+    let fault_lines = log.matches("writing probe results fails").count();
+    assert!(
+        (1..=2).contains(&fault_lines),
+        "the fault is logged once a minute, not per probe: {fault_lines} lines"
+    );
+    eprintln!(
+        "full disk: {} DOWN alerts caused and delivered, {} thinning events, all delivered {:.1} s after space came back",
+        count_with(&events, "[DOWN]"),
+        log.matches("oldest plain results thinned").count(),
+        recovery.as_secs_f64()
+    );
+    drop(p);
+}
+
+/// A configuration with one canary.
+fn canary_config(slack: &HookReceiver, canary: &Switchable) -> String {
+    slack_config(
+        slack,
+        &format!("[monitor]\ncanaries = [\"{}\"]\n", canary.url()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_and_canary_down_together_is_one_offline_and_one_online_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = HookReceiver::start().await;
+    let canary = Switchable::start().await;
+    let target = Switchable::start().await;
+    let p = start(&dir.path().join("data"), &canary_config(&slack, &canary)).await;
+    let names: Vec<String> = (0..5).map(|i| format!("offline-{i}")).collect();
+    for name in &names {
+        register(&p, name, &target.url()).await;
+    }
+    wait_all_state(&p, &names, "up").await;
+
+    canary.set_up(false);
+    target.set_up(false);
+    wait_for("the offline alert", 60, async || {
+        (count_with(&slack_events(&slack), "[OFFLINE]") == 1).then_some(())
+    })
+    .await;
+    // Several retry intervals and a whole check rate: enough to confirm every check twice.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let (_, results) = p.get(&format!("/api/v1/checks/{}/results", names[0])).await;
+    assert!(
+        results.to_string().contains("monitor offline"),
+        "failures meanwhile are recorded as the monitor's: {results}"
+    );
+    canary.set_up(true);
+    target.set_up(true);
+    wait_for("the online alert", 60, async || {
+        (count_with(&slack_events(&slack), "[ONLINE]") == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let events = slack_events(&slack);
+    assert_eq!(
+        events.len(),
+        2,
+        "offline and online, nothing else: {events:#?}"
+    );
+    for name in &names {
+        let (_, check) = p.get(&format!("/api/v1/checks/{name}")).await;
+        assert_eq!(check["state"], "up", "{check}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_down_with_the_canary_up_alert_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = HookReceiver::start().await;
+    let canary = Switchable::start().await;
+    let target = Switchable::start().await;
+    let p = start(&dir.path().join("data"), &canary_config(&slack, &canary)).await;
+    let names: Vec<String> = (0..3).map(|i| format!("real-outage-{i}")).collect();
+    for name in &names {
+        register(&p, name, &target.url()).await;
+    }
+    wait_all_state(&p, &names, "up").await;
+
+    target.set_up(false);
+    wait_for("3 DOWN alerts", 60, async || {
+        (count_with(&slack_events(&slack), "[DOWN]") == 3).then_some(())
+    })
+    .await;
+    assert_eq!(count_with(&slack_events(&slack), "[OFFLINE]"), 0);
+    wait_all_state(&p, &names, "down").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_404_is_failed_after_one_attempt_and_a_429_waits_for_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = HookReceiver::start().await;
+    slack.status.store(404, Ordering::SeqCst);
+    let target: Target = http_target().await;
+    target.status.store(500, Ordering::SeqCst);
+    let p = start(&dir.path().join("data"), &slack_config(&slack, "")).await;
+    register(&p, "gone-hook", &target.url("http", "/status")).await;
+
+    let failed = wait_for("the delivery marked failed", 60, async || {
+        alerts(&p, "?status=failed").await.into_iter().next()
+    })
+    .await;
+    let delivery = &failed["deliveries"][0];
+    assert_eq!(delivery["attempts"], 1, "{failed}");
+    assert!(
+        delivery["last_error"].as_str().unwrap().contains("404"),
+        "{failed}"
+    );
+    assert_eq!(slack.received().len(), 1, "never tried again");
+
+    // A 429 with Retry-After: 120 is retried, not before two minutes.
+    slack.status.store(429, Ordering::SeqCst);
+    *slack.retry_after.lock().unwrap() = Some(120);
+    target.status.store(200, Ordering::SeqCst);
+    let pending = wait_for("the RECOVERED delivery waiting", 60, async || {
+        alerts(&p, "?status=pending")
+            .await
+            .into_iter()
+            .find(|a| a["deliveries"][0]["attempts"] == 1)
+    })
+    .await;
+    let created = time::OffsetDateTime::parse(
+        pending["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let next = time::OffsetDateTime::parse(
+        pending["deliveries"][0]["next_attempt_at"]
+            .as_str()
+            .unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        next - created >= time::Duration::seconds(120),
+        "retried after Retry-After: {pending}"
+    );
+}
+
+#[tokio::test]
+async fn happy_eyeballs_connects_past_an_address_that_never_answers() {
+    use stackwatch::probe::connect::race;
+    // A listener whose backlog is full: its SYNs are dropped, so connects hang.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let black_hole = socket.listen(1).unwrap();
+    let dead = black_hole.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        let attempt = tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect(dead),
+        )
+        .await;
+        match attempt {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break,
+        }
+        assert!(fillers.len() < 64, "the backlog never filled");
+    }
+    let alive = http_target().await;
+
+    // Bounded like a probe: without racing, the first attempt would hang past it.
+    let connected = tokio::time::timeout(Duration::from_secs(5), race(&[dead, alive.addr]))
+        .await
+        .expect("connected within the probe's timeout")
+        .expect("the second address answers");
+    assert_eq!(connected.addr, alive.addr);
+    drop(fillers);
+}
+
+#[tokio::test]
+async fn a_panicking_or_ending_task_is_reported_with_its_name_and_cause() {
+    use stackwatch::app::Supervisor;
+    let mut supervisor = Supervisor::new();
+    let _quiet = supervisor.spawn("quiet", std::future::pending());
+    let _scheduler = supervisor.spawn("scheduler", async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        panic!("the plan is corrupt");
+    });
+    let ended = supervisor.first_ended().await;
+    assert_eq!(ended.task, "scheduler");
+    assert_eq!(ended.how, "panicked: the plan is corrupt");
+    assert_eq!(
+        ended.to_string(),
+        "the scheduler task panicked: the plan is corrupt"
+    );
+    let _rollup = supervisor.spawn("rollup", async {});
+    let ended = supervisor.first_ended().await;
+    assert_eq!(
+        (ended.task, ended.how.as_str()),
+        ("rollup", "ended unexpectedly")
+    );
+}
