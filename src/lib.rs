@@ -13,12 +13,14 @@
 //! - [`probe`]: the HTTP(S) prober (hyper + rustls): one fresh connection per probe.
 //! - [`store`]: SQLite through sqlx: every read and write of persistent state.
 //! - [`notify`]: Slack, email and webhook notifiers and the rendering of their messages.
-//! - [`monitor`]: the scheduler, its pure plan, the batching recorder, the rollup job.
+//! - [`monitor`]: the scheduler, its pure plan, the offline guard and its canaries, the
+//!   batching recorder (never drops a state change or alert), the vitals, the rollup job.
 //! - [`dispatch`]: the alert outbox's delivery loop, with retries.
 //! - [`api`]: the axum HTTP API: auth, validation, problem+json errors, OpenAPI.
 //! - [`settings`]: configuration layering and validation; the only reader of the environment.
 //! - [`telemetry`]: tracing setup.
-//! - [`app`]: the composition root; builds everything from `Settings` and owns shutdown.
+//! - [`app`]: the composition root; builds everything from `Settings`, supervises every
+//!   background task, runs the watchdog and owns shutdown.
 //!
 //! Nothing imports `api` or `app`; `monitor` never imports `notify`; `domain` imports
 //! nothing of the crate.

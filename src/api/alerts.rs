@@ -19,11 +19,14 @@ use crate::store::{AlertFilter, DeliveryRow, DeliveryStatus, StoredAlert};
 #[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
     /// Only alerts of this check.
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     check: Option<String>,
     /// `pending` (a delivery still being tried), `delivered` (all delivered) or `failed`
     /// (a delivery given up).
+    #[param(pattern = "^(pending|delivered|failed)$")]
     status: Option<String>,
     /// Most alerts to return, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

@@ -22,51 +22,81 @@ pub struct CheckBody {
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     pub name: Option<String>,
     /// The http or https URL to probe. Required.
+    #[schema(
+        required = true,
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s@/?#]+([/?#]\\S*)?$"
+    )]
     pub url: Option<String>,
     /// GET (default), HEAD, POST or PUT.
+    #[schema(pattern = "^([Gg][Ee][Tt]|[Hh][Ee][Aa][Dd]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt])$")]
     pub method: Option<String>,
     /// Extra request headers.
     pub headers: Option<BTreeMap<String, String>>,
     /// Request body (POST and PUT only), at most 64 KiB.
+    #[schema(max_length = 65536)]
     pub body: Option<String>,
     /// Basic authentication for the probe.
     pub basic_auth: Option<BasicAuthBody>,
     /// Seconds between probes, 10-86400 (default 60).
+    #[schema(minimum = 10, maximum = 86400)]
     pub check_rate: Option<u32>,
     /// Seconds one probe may take, 1-75 (default 10).
+    #[schema(minimum = 1, maximum = 75)]
     pub timeout: Option<u32>,
     /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
     pub expected_status: Option<Vec<StatusItem>>,
     /// The first 64 KiB of the body must contain this text.
+    #[schema(min_length = 1, max_length = 1024)]
     pub body_contains: Option<String>,
     /// The first 64 KiB of the body must not contain this text.
+    #[schema(min_length = 1, max_length = 1024)]
     pub body_not_contains: Option<String>,
     /// Slower answers count as down, 1-75000 ms, below the timeout (default off).
+    #[schema(minimum = 1, maximum = 75000)]
     pub max_response_time_ms: Option<u32>,
     /// Follow up to 10 redirects (default false).
     pub follow_redirects: Option<bool>,
     /// Reject invalid TLS certificates (default true).
     pub verify_tls: Option<bool>,
     /// Warn this many days before the certificate expires, 0-365, 0 = off (default 14).
+    #[schema(minimum = 0, maximum = 365)]
     pub cert_expiry_days: Option<u32>,
     /// Consecutive failures before DOWN, 1-10 (default 2).
+    #[schema(minimum = 1, maximum = 10)]
     pub failures_to_confirm: Option<u32>,
     /// Consecutive successes before UP, 1-10 (default 1).
+    #[schema(minimum = 1, maximum = 10)]
     pub successes_to_recover: Option<u32>,
     /// Seconds before re-probing an unconfirmed failure, 1-3600, at most check_rate (default 10).
+    #[schema(minimum = 1, maximum = 3600)]
     pub retry_interval: Option<u32>,
     /// Notifier names to alert; left out or null means the configured default contacts,
     /// `[]` means nobody.
+    #[schema(max_items = 16, value_type = Option<Vec<ContactNameSchema>>)]
     pub contacts: Option<Vec<String>>,
     /// Repeat the DOWN alert this often while down, 60-604800 s (default off).
+    #[schema(minimum = 60, maximum = 604800)]
     pub reminder_every: Option<u32>,
     /// Pause or resume; left out keeps the current value (false for a new check).
     pub paused: Option<bool>,
     /// The stack the check belongs to (set by the path inside `PUT /stacks/{stack}`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     pub stack: Option<String>,
     /// Labels for filtering, e.g. `env:prod`; order and duplicates do not matter.
+    #[schema(max_items = 32, value_type = Option<Vec<TagSchema>>)]
     pub tags: Option<Vec<String>>,
 }
+
+/// A contact's name as the schema states it.
+#[derive(ToSchema)]
+#[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+pub struct ContactNameSchema(#[allow(dead_code)] String);
+
+/// A tag as the schema states it.
+#[derive(ToSchema)]
+#[schema(pattern = "^[a-z0-9][a-z0-9._:=-]{0,63}$")]
+pub struct TagSchema(#[allow(dead_code)] String);
 
 /// Basic authentication credentials as written.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -36,7 +36,7 @@ pub(super) fn not_found(name: &CheckName) -> ApiError {
 /// (except `paused`, which keeps its value). An identical body writes nothing and answers
 /// `changed: false`.
 #[utoipa::path(put, path = "/api/v1/checks/{name}", tag = "checks",
-    params(("name" = String, Path, description = "Check name, `[a-z0-9][a-z0-9._-]{0,127}`"), WriteQuery),
+    params(("name" = String, Path, description = "Check name, `[a-z0-9][a-z0-9._-]{0,127}`", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$"), WriteQuery),
     request_body = CheckBody,
     responses(
         (status = 201, description = "Created", body = CheckChange),
@@ -99,7 +99,7 @@ pub async fn put_check(
 
 /// Delete a check (idempotent: deleting a missing check answers `changed: false`)
 #[utoipa::path(delete, path = "/api/v1/checks/{name}", tag = "checks",
-    params(("name" = String, Path, description = "Check name")),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses((status = 200, body = Deleted)),
     security(("bearer" = [])))]
 pub async fn delete_check(
@@ -148,14 +148,18 @@ pub(super) fn write_mode(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only checks of this stack.
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     stack: Option<String>,
     /// Only checks with this tag.
+    #[param(pattern = "^[a-z0-9][a-z0-9._:=-]{0,63}$")]
     tag: Option<String>,
     /// Only paused (true) or only active (false) checks.
     paused: Option<bool>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Start after this check name (the previous page's `next_after`).
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     after: Option<String>,
 }
 
@@ -231,7 +235,7 @@ async fn set_paused(
 
 /// Pause a check: no probes, no alerts, until it is resumed
 #[utoipa::path(post, path = "/api/v1/checks/{name}/pause", tag = "checks",
-    params(("name" = String, Path, description = "Check name")),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = CheckChange),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -247,7 +251,7 @@ pub async fn pause_check(
 
 /// Resume a paused check
 #[utoipa::path(post, path = "/api/v1/checks/{name}/resume", tag = "checks",
-    params(("name" = String, Path, description = "Check name")),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = CheckChange),
         (status = 404, body = Problem, content_type = "application/problem+json"),

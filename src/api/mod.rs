@@ -5,6 +5,7 @@ mod alerts;
 mod auth;
 mod check_body;
 mod checks;
+mod contract;
 mod health;
 mod json;
 mod maintenance;
@@ -135,7 +136,8 @@ fn base_document() -> OpenApi {
     doc
 }
 
-fn openapi_json(doc: OpenApi) -> String {
+fn openapi_json(mut doc: OpenApi) -> String {
+    contract::complete_error_responses(&mut doc);
     doc.to_pretty_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot render the OpenAPI document");
         "{}".to_owned()

@@ -40,7 +40,7 @@ fn stack_name(raw: String) -> Result<StackName, ApiError> {
 /// Creates, updates and deletes in one transaction; on any invalid check nothing is
 /// written. A check that belongs to another stack is refused with 409.
 #[utoipa::path(put, path = "/api/v1/stacks/{stack}", tag = "stacks",
-    params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`"), WriteQuery),
+    params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$"), WriteQuery),
     request_body = StackBody,
     responses(
         (status = 200, body = StackChange),
@@ -111,7 +111,7 @@ pub async fn put_stack(
 
 /// Read a stack's checks
 #[utoipa::path(get, path = "/api/v1/stacks/{stack}", tag = "stacks",
-    params(("stack" = String, Path, description = "Stack name")),
+    params(("stack" = String, Path, description = "Stack name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = StackView),
         (status = 404, description = "No check belongs to this stack", body = Problem, content_type = "application/problem+json"),
@@ -137,7 +137,7 @@ pub async fn get_stack(
 
 /// Delete every check of a stack (idempotent)
 #[utoipa::path(delete, path = "/api/v1/stacks/{stack}", tag = "stacks",
-    params(("stack" = String, Path, description = "Stack name")),
+    params(("stack" = String, Path, description = "Stack name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses((status = 200, body = Deleted)),
     security(("bearer" = [])))]
 pub async fn delete_stack(

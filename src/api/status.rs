@@ -70,7 +70,7 @@ pub struct CheckStatusView {
 
 /// Read one check, with its state and last result
 #[utoipa::path(get, path = "/api/v1/checks/{name}", tag = "checks",
-    params(("name" = String, Path, description = "Check name")),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = CheckStatusView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -132,10 +132,13 @@ async fn find(state: &ApiState, name: String) -> Result<Check, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
     /// Only results at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Only results before this time (RFC 3339); the previous page's `next_until`.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -176,7 +179,7 @@ fn page_limit(limit: Option<u32>, errors: &mut Vec<FieldError>) -> u32 {
 
 /// A check's probe results, newest first
 #[utoipa::path(get, path = "/api/v1/checks/{name}/results", tag = "results",
-    params(("name" = String, Path, description = "Check name"), ResultsQuery),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$"), ResultsQuery),
     responses(
         (status = 200, body = ResultPage),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -251,7 +254,7 @@ pub struct UptimeReport {
 
 /// Uptime and response times over 24 hours, 7 days and 30 days
 #[utoipa::path(get, path = "/api/v1/checks/{name}/uptime", tag = "results",
-    params(("name" = String, Path, description = "Check name")),
+    params(("name" = String, Path, description = "Check name", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = UptimeReport),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -276,10 +279,12 @@ pub async fn check_uptime(
 #[into_params(parameter_in = Query)]
 pub struct IncidentsQuery {
     /// Only incidents of this check.
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     check: Option<String>,
     /// `true`: only open incidents; `false`: only resolved ones.
     open: Option<bool>,
     /// Most incidents to return, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

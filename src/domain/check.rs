@@ -187,6 +187,17 @@ pub fn url_problem(url: &str) -> Option<String> {
     if url.len() > limits::MAX_URL_BYTES {
         return Some(format!("must be at most {} bytes", limits::MAX_URL_BYTES));
     }
+    // What is stored is what is probed: no silent trimming or encoding by the URL parser.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(
+            "must not contain spaces, line breaks or control characters (percent-encode them)"
+                .to_owned(),
+        );
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Some("must start with http:// or https://".to_owned());
+    }
     let parsed = match url::Url::parse(url) {
         Ok(u) => u,
         Err(e) => return Some(format!("is not a valid URL ({e})")),
@@ -282,6 +293,13 @@ mod tests {
             ("acme.example/readiness", false),
             ("http://user:pw@acme.example/", false),
             ("http://", false),
+            ("HTTPS://acme.example/", true),
+            (" http://acme.example/", false),
+            ("http://acme.example/a b", false),
+            ("http://acme.example/\r\nX-Injected: 1", false),
+            ("http://acme.example/\0", false),
+            ("http:/acme.example/", false),
+            ("http:\\\\acme.example/", false),
         ];
         for (url, ok) in cases {
             assert_eq!(

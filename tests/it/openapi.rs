@@ -77,3 +77,53 @@ async fn openapi_lists_every_route_and_nothing_else() {
         assert!(schemas.contains_key(schema), "schema {schema} is missing");
     }
 }
+
+#[tokio::test]
+async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_status() {
+    use stackwatch::domain::limits;
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = &doc["components"]["schemas"]["CheckBody"]["properties"];
+    for field in [
+        limits::CHECK_RATE,
+        limits::TIMEOUT,
+        limits::MAX_RESPONSE_TIME_MS,
+        limits::CERT_EXPIRY_DAYS,
+        limits::FAILURES_TO_CONFIRM,
+        limits::SUCCESSES_TO_RECOVER,
+        limits::RETRY_INTERVAL,
+        limits::REMINDER_EVERY,
+    ] {
+        let schema = &body[field.name];
+        assert_eq!(schema["minimum"], field.min, "{}: {schema}", field.name);
+        assert_eq!(schema["maximum"], field.max, "{}: {schema}", field.name);
+    }
+    assert_eq!(body["url"]["maxLength"], limits::MAX_URL_BYTES);
+    assert_eq!(body["body"]["maxLength"], limits::MAX_BODY_BYTES);
+    assert_eq!(body["tags"]["maxItems"], limits::MAX_TAGS);
+    assert_eq!(body["contacts"]["maxItems"], limits::MAX_CONTACTS);
+    let required = doc["components"]["schemas"]["CheckBody"]["required"].to_string();
+    assert!(required.contains("url"), "url is required: {required}");
+
+    // A write with a body can answer every error status; a read only its own.
+    let put = &doc["paths"]["/api/v1/checks/{name}"]["put"]["responses"];
+    for status in ["400", "401", "403", "404", "413", "415", "422"] {
+        assert!(
+            put.get(status).is_some(),
+            "PUT /checks/{{name}} lacks {status}"
+        );
+    }
+    let list = &doc["paths"]["/api/v1/checks"]["get"]["responses"];
+    assert!(list.get("401").is_some() && list.get("422").is_some());
+    assert!(list.get("403").is_none(), "a read never answers 403");
+    let health = &doc["paths"]["/healthz"]["get"]["responses"];
+    assert!(health.get("401").is_none(), "health needs no token");
+}
