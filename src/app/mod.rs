@@ -5,9 +5,11 @@
 mod admin_token;
 pub mod healthcheck;
 pub mod probe_once;
+mod server;
 mod supervisor;
 mod watchdog;
 
+pub use server::{MAX_HEAD_BYTES, RESERVED_SLOTS, ServerLimits};
 pub use supervisor::{Supervisor, TaskEnded};
 pub use watchdog::Watchdog;
 
@@ -45,6 +47,7 @@ pub struct App {
     rollup_schedule: cron::Schedule,
     dispatcher: Dispatcher,
     shutdown_grace: Duration,
+    limits: ServerLimits,
 }
 
 impl App {
@@ -135,6 +138,10 @@ impl App {
             rollup_schedule,
             dispatcher,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
+            limits: ServerLimits {
+                header_timeout: Duration::from_secs(settings.server.header_timeout),
+                max_connections: settings.server.max_connections as usize,
+            },
         })
     }
 
@@ -187,15 +194,15 @@ impl App {
             .watchdog
             .map(|w| supervisor.spawn("watchdog", w.run(background.clone())));
         tracing::info!(addr = %self.listener.local_addr()?, "stackwatch is listening");
-        let serve = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let grace = self.shutdown_grace;
+        let serve = server::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            stop.clone(),
+            self.shutdown_grace,
+        );
         let result = tokio::select! {
-            result = serve => result.context("the HTTP server failed"),
-            () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period; stopping anyway");
-                Ok(())
-            }
+            () = serve => Ok(()),
             ended = supervisor.first_ended() => {
                 tracing::error!(task = ended.task, how = %ended.how, "a background task stopped; stackwatch exits so that it is restarted");
                 Err(anyhow::Error::new(ended))

@@ -25,7 +25,7 @@ pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
-pub use outcome::{Failure, Outcome, Timings};
+pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusRange, StatusRanges};
 pub use time::Timestamp;

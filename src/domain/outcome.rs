@@ -64,7 +64,60 @@ pub enum Failure {
     MonitorOffline { cause: Box<Failure> },
 }
 
+/// The most bytes of text taken from a target (a cause, a redirect target, a header) that
+/// are kept: it is stored with every result, sent in alerts and logged.
+pub const MAX_TARGET_TEXT_BYTES: usize = 512;
+
+/// `text` cut to `MAX_TARGET_TEXT_BYTES` on a character boundary, marked when cut.
+pub fn bound_text(text: &str) -> String {
+    if text.len() <= MAX_TARGET_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_TARGET_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [cut, {} bytes in all]", &text[..end], text.len())
+}
+
 impl Failure {
+    /// The same failure with every text that came from the target bounded (see
+    /// [`bound_text`]), so a target cannot decide how much is stored or sent.
+    pub fn bounded(self) -> Self {
+        let cut = |s: String| bound_text(&s);
+        match self {
+            Self::Dns { detail } => Self::Dns {
+                detail: cut(detail),
+            },
+            Self::Connect { detail } => Self::Connect {
+                detail: cut(detail),
+            },
+            Self::TlsUntrusted { detail } => Self::TlsUntrusted {
+                detail: cut(detail),
+            },
+            Self::TlsHandshake { detail } => Self::TlsHandshake {
+                detail: cut(detail),
+            },
+            Self::Protocol { detail } => Self::Protocol {
+                detail: cut(detail),
+            },
+            Self::KeywordMissing { keyword } => Self::KeywordMissing {
+                keyword: cut(keyword),
+            },
+            Self::KeywordPresent { keyword } => Self::KeywordPresent {
+                keyword: cut(keyword),
+            },
+            Self::RedirectLoop { url } => Self::RedirectLoop { url: cut(url) },
+            Self::BadRedirect { detail } => Self::BadRedirect {
+                detail: cut(detail),
+            },
+            Self::MonitorOffline { cause } => Self::MonitorOffline {
+                cause: Box::new(cause.bounded()),
+            },
+            other => other,
+        }
+    }
+
     /// A small stable number per kind, for compact storage. 0 means up.
     pub fn code(&self) -> u8 {
         match self {
@@ -185,5 +238,21 @@ pub struct Outcome {
 impl Outcome {
     pub fn is_up(&self) -> bool {
         self.failure.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_text_is_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(bound_text("short"), "short");
+        let long = format!("ftp://x/{}", "é".repeat(300_000));
+        let cut = bound_text(&long);
+        assert!(cut.len() < MAX_TARGET_TEXT_BYTES + 64, "{}", cut.len());
+        assert!(cut.ends_with(&format!("[cut, {} bytes in all]", long.len())));
+        let failure = Failure::BadRedirect { detail: long }.bounded();
+        assert!(failure.to_string().len() < MAX_TARGET_TEXT_BYTES + 100);
     }
 }

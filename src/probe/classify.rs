@@ -54,7 +54,7 @@ pub fn tls_failure(error: &io::Error) -> Failure {
         return match tls {
             rustls::Error::InvalidCertificate(cert) => certificate_failure(cert),
             other => Failure::TlsHandshake {
-                detail: other.to_string(),
+                detail: tls_words(other),
             },
         };
     }
@@ -86,11 +86,88 @@ fn certificate_failure(error: &CertificateError) -> Failure {
     }
 }
 
+/// Why a certificate is not trusted, in words (never rustls' or webpki's debug text).
 fn untrusted_detail(error: &CertificateError) -> String {
     match error {
         CertificateError::UnknownIssuer => "issued by an unknown authority (self-signed?)".into(),
-        other => format!("{other:?}"),
+        CertificateError::BadSignature => "its signature does not verify".into(),
+        CertificateError::BadEncoding => "it is not a well-formed certificate".into(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "it is not valid yet (check the clocks)".into()
+        }
+        CertificateError::Revoked => "it has been revoked".into(),
+        CertificateError::UnhandledCriticalExtension => {
+            "it has a critical extension that is not understood".into()
+        }
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "it is signed with an unsupported algorithm".into()
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "it is not meant for a TLS server".into()
+        }
+        CertificateError::Other(other) => webpki_words(&other.to_string()),
+        other => format!("rejected ({})", words(&format!("{other:?}"))),
     }
+}
+
+/// webpki's error names (carried as text by rustls) in words.
+fn webpki_words(name: &str) -> String {
+    let name = name.split(['(', ' ', '{']).next().unwrap_or(name);
+    match name {
+        "CaUsedAsEndEntity" => {
+            "it is a CA certificate used as the server's own (a self-signed CA; issue a server \
+             certificate from it instead)"
+                .into()
+        }
+        "EndEntityUsedAsCa" => "the chain uses a server certificate as a CA".into(),
+        "UnknownIssuer" => "issued by an unknown authority (self-signed?)".into(),
+        "PathLenConstraintViolated" => "the chain is longer than its CA allows".into(),
+        "MaximumPathDepthExceeded" => "the chain is too long".into(),
+        other => format!("rejected ({})", words(other)),
+    }
+}
+
+/// A TLS failure other than a certificate's, in words.
+fn tls_words(error: &rustls::Error) -> String {
+    match error {
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server refused the handshake ({})",
+            words(&format!("{alert:?}"))
+        ),
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate".into(),
+        rustls::Error::PeerIncompatible(why) => format!(
+            "the server's TLS is incompatible ({})",
+            words(&format!("{why:?}"))
+        ),
+        rustls::Error::PeerMisbehaved(why) => format!(
+            "the server broke the TLS protocol ({})",
+            words(&format!("{why:?}"))
+        ),
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. } => {
+            "the server sent something that is not valid TLS".into()
+        }
+        rustls::Error::DecryptError => "the server's data could not be decrypted".into(),
+        rustls::Error::PeerSentOversizedRecord => "the server sent an oversized TLS record".into(),
+        rustls::Error::NoApplicationProtocol => "no common application protocol (ALPN)".into(),
+        other => words(&format!("{other:?}")),
+    }
+}
+
+/// `CaUsedAsEndEntity` → "ca used as end entity": a debug name as lower-case words, with
+/// anything after the name (fields, parentheses) dropped.
+fn words(name: &str) -> String {
+    let name = name.split(['(', ' ', '{']).next().unwrap_or(name);
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// A failure while exchanging HTTP (request, response headers or body).
@@ -143,6 +220,30 @@ mod tests {
         }
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert_eq!(tls_failure(&reset), Failure::Reset);
+    }
+
+    #[test]
+    fn tls_causes_read_in_words_never_debug_text() {
+        assert_eq!(words("CaUsedAsEndEntity"), "ca used as end entity");
+        assert_eq!(words("HandshakeFailure"), "handshake failure");
+        let alert = tls_words(&rustls::Error::AlertReceived(
+            rustls::AlertDescription::HandshakeFailure,
+        ));
+        assert_eq!(
+            alert,
+            "the server refused the handshake (handshake failure)"
+        );
+        let ca = webpki_words("CaUsedAsEndEntity");
+        assert!(
+            ca.starts_with("it is a CA certificate used as the server's own"),
+            "{ca}"
+        );
+        for detail in [ca, alert, untrusted_detail(&CertificateError::Revoked)] {
+            assert!(
+                !detail.contains("Other(") && !detail.contains("Error("),
+                "{detail}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,9 @@ use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{BODY_INSPECT_LIMIT, CheckSpec, Failure, Method};
 
+/// Most response headers accepted (hyper's default is 100; browsers take many more).
+pub const MAX_RESPONSE_HEADERS: usize = 1_000;
+
 /// What to send.
 pub struct Request<'a> {
     pub url: &'a Url,
@@ -32,7 +35,7 @@ pub struct Request<'a> {
 pub struct Response {
     pub status: u16,
     pub location: Option<String>,
-    /// At most the first 64 KiB of the body.
+    /// At most the first 64 KiB of the body (the rest was read to its end, not kept).
     pub body: Vec<u8>,
 }
 
@@ -130,7 +133,11 @@ where
         driver.abort();
         result
     } else {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+            // Browsers accept far more than hyper's default of 100 headers; the head's bytes
+            // stay bounded by hyper's buffer limit.
+            .max_headers(MAX_RESPONSE_HEADERS)
+            .handshake(io)
             .await
             .map_err(|e| http_failure(&e))?;
         let driver = tokio::spawn(connection);
@@ -154,30 +161,45 @@ async fn read(
     let location = response
         .headers()
         .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(|v| location_text(v.as_bytes()));
     let mut body = Vec::new();
     if request.method != Method::Head {
         let mut incoming = response.into_body();
-        // Read as far as keyword checks need, which also catches a body cut short.
-        while body.len() < BODY_INSPECT_LIMIT {
+        // Keep the first 64 KiB for keyword checks, and read (without keeping) the rest to
+        // its declared end, so a body cut short is a failure however long it is. The probe's
+        // timeout bounds how long this may take.
+        loop {
             match incoming.frame().await {
                 None => break,
                 Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
-                        body.extend_from_slice(data);
+                        let room = BODY_INSPECT_LIMIT.saturating_sub(body.len());
+                        body.extend_from_slice(&data[..data.len().min(room)]);
                     }
                 }
                 Some(Err(e)) => return Err(http_failure(&e)),
             }
         }
-        body.truncate(BODY_INSPECT_LIMIT);
     }
     Ok(Response {
         status,
         location,
         body,
     })
+}
+
+/// A `Location` header as text: bytes outside visible ASCII (a UTF-8 path, most often) are
+/// percent-encoded, as browsers do, so the redirect can be followed.
+fn location_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_graphic() {
+            text.push(char::from(b));
+        } else {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    text
 }
 
 fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<Bytes>>, Failure> {

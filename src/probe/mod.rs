@@ -79,7 +79,7 @@ impl Prober {
             status: trace.status,
             timings: trace.timings,
             cert_not_after: trace.cert_not_after,
-            failure,
+            failure: failure.map(Failure::bounded),
         }
     }
 

@@ -100,6 +100,11 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     /// Seconds a request may take.
     pub request_timeout: u64,
+    /// Seconds a client has to send a request head; also how long a keep-alive connection
+    /// may idle.
+    pub header_timeout: u64,
+    /// Connections served at once; a few reserved slots beyond them keep `/healthz` answering.
+    pub max_connections: u32,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace: u64,
 }
@@ -267,6 +272,13 @@ impl Settings {
             300,
         );
         range("server.shutdown_grace", self.server.shutdown_grace, 0, 300);
+        range("server.header_timeout", self.server.header_timeout, 1, 300);
+        range(
+            "server.max_connections",
+            u64::from(self.server.max_connections),
+            16,
+            65_536,
+        );
         range(
             "database.busy_timeout_ms",
             self.database.busy_timeout_ms,

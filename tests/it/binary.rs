@@ -25,17 +25,44 @@ pub struct Process {
 /// Writes `config` (TOML, without `[server]` or `[auth]`, which this adds) next to the data
 /// directory and starts the binary with it.
 pub async fn start(data_dir: &Path, config: &str) -> Process {
+    launch(data_dir, config, None, &[]).await
+}
+
+/// As `start`, with at most `nofile` open file descriptors and extra environment variables.
+pub async fn start_with_limit(
+    data_dir: &Path,
+    config: &str,
+    nofile: u32,
+    env: &[(&str, &str)],
+) -> Process {
+    launch(data_dir, config, Some(nofile), env).await
+}
+
+async fn launch(
+    data_dir: &Path,
+    config: &str,
+    nofile: Option<u32>,
+    env: &[(&str, &str)],
+) -> Process {
     let config_path = config_path(data_dir);
     let full = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data_dir:?}\n\n[auth]\nadmin_tokens = [{ADMIN_TOKEN:?}]\n\n{config}"
     );
     std::fs::write(&config_path, full).unwrap();
-    let mut command = Command::new(BIN);
+    let mut command = match nofile {
+        Some(n) => {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+            sh
+        }
+        None => Command::new(BIN),
+    };
     for (key, _) in std::env::vars() {
         if key.starts_with("STACKWATCH") {
             command.env_remove(key);
         }
     }
+    command.envs(env.iter().copied());
     let mut child = command
         .args(["serve", "--config"])
         .arg(&config_path)

@@ -11,6 +11,7 @@ mod checks;
 mod cli;
 mod dispatch;
 mod helpers;
+mod hostile;
 mod monitoring;
 mod openapi;
 mod persistence;

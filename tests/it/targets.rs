@@ -319,3 +319,49 @@ impl Switchable {
         self.up.store(up, Ordering::SeqCst);
     }
 }
+
+/// A self-signed certificate for 127.0.0.1 that is also a CA (what `openssl req -x509`
+/// makes with its defaults), with its PEM for a CA bundle.
+pub fn self_signed_ca() -> (Identity, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let cert = params.self_signed(&key).unwrap();
+    let identity = Identity {
+        cert: cert.der().clone(),
+        key: key.serialize_der(),
+    };
+    (identity, cert.pem())
+}
+
+/// A target that answers each request with the raw bytes `answer(path)` returns, then
+/// closes: for answers no well-behaved server would send.
+pub async fn scripted_target(answer: fn(&str) -> Vec<u8>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let _ = stream.write_all(&answer(&path)).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    addr
+}
