@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use stackwatch::settings::{
     EmailSettings, NotifierSettings, Secret, Settings, SlackSettings, SmtpTls, WebhookSettings,
 };
 
+use crate::binary::wait_for;
 use crate::helpers::{TestApp, error_fields, spawn_with, test_settings};
 use crate::receivers::{HookReceiver, SmtpReceiver};
 use crate::targets::{Target, http_target};
@@ -70,18 +70,9 @@ impl Receivers {
     }
 }
 
-async fn wait_until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits up to a minute for `probe` to give a value.
+async fn wait_until<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    wait_for(what, 60, probe).await
 }
 
 async fn state_of(app: &TestApp, name: &str) -> Value {

@@ -120,26 +120,12 @@ impl Process {
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .put(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        status_and_json(response).await
+        let request = self.client.put(self.url(path)).json(body);
+        send_as_admin(request).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        status_and_json(response).await
+        send_as_admin(self.client.get(self.url(path))).await
     }
 
     /// kill -9: no shutdown, no flush.
@@ -154,6 +140,11 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+async fn send_as_admin(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    status_and_json(response).await
 }
 
 /// Polls `probe` every 100 ms until it gives a value; fails the test after `secs` seconds.

@@ -11,18 +11,21 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod offline_rule;
+
+use offline_rule::OfflineRule;
+
 use super::Command;
-use super::canary::{Canaries, RoundDone};
 use super::judge::{Judge, Known, would_confirm_down};
-use super::offline::{Change, OfflineGuard, Verdict};
+use super::offline::Verdict;
 use super::plan::{Cadence, Plan};
 use super::vitals::Vitals;
 use crate::domain::{
-    AlertEvent, AlertFacts, AlertKind, AlertMemory, Check, CheckId, CheckName, CheckState,
-    ContactName, MaintenanceWindow, Outcome, Timestamp,
+    AlertMemory, Check, CheckId, CheckName, CheckState, ContactName, MaintenanceWindow, Outcome,
+    Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{NewAlert, Store, StoreError, Write};
+use crate::store::{Store, StoreError, Write};
 
 /// What the scheduler needs.
 #[derive(Clone)]
@@ -81,16 +84,6 @@ fn cadence(check: &Check) -> Cadence {
     }
 }
 
-/// The offline rule's moving parts: the canaries, the guard, and failures waiting for it.
-struct OfflineRule {
-    canaries: Canaries,
-    guard: OfflineGuard,
-    /// Failures that would confirm a check DOWN, waiting for a canary round.
-    held: Vec<Finished>,
-    rounds_tx: mpsc::UnboundedSender<RoundDone>,
-    rounds_rx: mpsc::UnboundedReceiver<RoundDone>,
-}
-
 /// The scheduler's state; `run` drives it until cancelled.
 pub struct Scheduler {
     deps: SchedulerDeps,
@@ -110,16 +103,7 @@ impl Scheduler {
     /// Loads every check and its persisted state, and plans the active ones.
     pub async fn load(deps: SchedulerDeps) -> Result<Self, StoreError> {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
-        let offline = Canaries::new(&deps.canaries).map(|canaries| {
-            let (rounds_tx, rounds_rx) = mpsc::unbounded_channel();
-            OfflineRule {
-                canaries,
-                guard: OfflineGuard::default(),
-                held: Vec::new(),
-                rounds_tx,
-                rounds_rx,
-            }
-        });
+        let offline = OfflineRule::new(&deps.canaries);
         let mut scheduler = Self {
             offline,
             permits: Arc::new(Semaphore::new(deps.max_concurrent_probes.max(1))),
@@ -305,80 +289,6 @@ impl Scheduler {
         }
     }
 
-    /// Starts a canary round if one is due.
-    fn start_canary_round(&mut self) {
-        let Some(rule) = &mut self.offline else {
-            return;
-        };
-        let now = Timestamp::now();
-        if rule.guard.start_round(now) {
-            rule.canaries
-                .spawn_round(self.deps.prober.clone(), now, rule.rounds_tx.clone());
-        }
-    }
-
-    /// A canary round completed: alert on a connectivity change, then decide the failures
-    /// that waited for it.
-    async fn canary_round_done(&mut self, round: RoundDone) {
-        let Some(rule) = &mut self.offline else {
-            return;
-        };
-        let now = Timestamp::now();
-        let change = rule.guard.round_done(round.started, round.all_failed, now);
-        let (ready, waiting): (Vec<Finished>, Vec<Finished>) = std::mem::take(&mut rule.held)
-            .into_iter()
-            .partition(|f| rule.guard.verdict(f.outcome.started_at) != Verdict::Wait);
-        if !waiting.is_empty() {
-            rule.guard.want_round();
-        }
-        rule.held = waiting;
-        let offline = rule.guard.is_offline();
-        if let Some(change) = change {
-            let write = self.connectivity_alert(change);
-            self.send(write).await;
-        }
-        for done in ready {
-            self.conclude(done, offline).await;
-        }
-    }
-
-    fn connectivity_alert(&self, change: Change) -> Write {
-        let (kind, facts, at) = match change {
-            Change::WentOffline { since, cause } => {
-                tracing::warn!(
-                    cause,
-                    "every canary fails: stackwatch is offline; failures do not count meanwhile"
-                );
-                let facts = AlertFacts {
-                    cause: Some(cause),
-                    down_since: Some(since),
-                    ..AlertFacts::default()
-                };
-                (AlertKind::Offline, facts, since)
-            }
-            Change::CameOnline { offline_since, at } => {
-                let downtime_s = u64::try_from((at.0 - offline_since.0) / 1_000).unwrap_or(0);
-                tracing::info!(
-                    offline_s = downtime_s,
-                    "a canary answers: stackwatch is online again"
-                );
-                let facts = AlertFacts {
-                    down_since: Some(offline_since),
-                    downtime_s: Some(downtime_s),
-                    ..AlertFacts::default()
-                };
-                (AlertKind::Online, facts, at)
-            }
-        };
-        Write::Monitor {
-            alert: NewAlert {
-                event: AlertEvent { kind, facts },
-                contacts: self.deps.default_contacts.clone(),
-            },
-            at,
-        }
-    }
-
     /// Runs until `cancel`: starts due probes, takes finished ones, applies commands.
     pub async fn run(
         mut self,
@@ -392,11 +302,7 @@ impl Scheduler {
                 .next_due()
                 .map(|due| self.epoch + Duration::from_millis(due));
             self.deps.vitals.scheduler_next_due(next);
-            let next_round = self
-                .offline
-                .as_ref()
-                .and_then(|rule| rule.guard.next_round_at())
-                .map(instant_of);
+            let next_round = self.offline.as_ref().and_then(OfflineRule::next_round);
             let rounds = self.offline.as_mut().map(|rule| &mut rule.rounds_rx);
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -439,12 +345,6 @@ fn known_from(stored: Option<crate::store::StoredState>, now: Timestamp) -> Know
             memory: AlertMemory::default(),
         },
     }
-}
-
-/// The monotonic instant of a wall-clock time (now, if it has passed).
-fn instant_of(at: Timestamp) -> Instant {
-    let ahead_ms = u64::try_from(at.0 - Timestamp::now().0).unwrap_or(0);
-    Instant::now() + Duration::from_millis(ahead_ms)
 }
 
 async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
