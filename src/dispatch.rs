@@ -194,11 +194,11 @@ impl Dispatcher {
         notifier.send(&message, now).await
     }
 
-    /// The link to a check in messages, when a public URL is configured.
+    /// The link to a check's page in messages, when a public URL is configured.
     pub fn link(&self, check: &str) -> Option<String> {
         self.public_url
             .as_ref()
-            .map(|base| format!("{}/api/v1/checks/{check}", base.trim_end_matches('/')))
+            .map(|base| format!("{}/checks/{check}", base.trim_end_matches('/')))
     }
 
     /// Delivers until cancelled; a delivery in flight finishes first.

@@ -17,6 +17,7 @@
 //!   batching recorder (never drops a state change or alert), the vitals, the rollup job.
 //! - [`dispatch`]: the alert outbox's delivery loop, with retries.
 //! - [`api`]: the axum HTTP API: auth, validation, problem+json errors, OpenAPI.
+//! - [`web`]: the dashboard, check pages, public status pages and `/metrics` (maud).
 //! - [`settings`]: configuration layering and validation; the only reader of the environment.
 //! - [`telemetry`]: tracing setup.
 //! - [`app`]: the composition root; builds everything from `Settings`, supervises every
@@ -35,3 +36,4 @@ pub mod probe;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -29,6 +29,9 @@ const MAX_STACK_CHECKS: usize = 1_000;
 pub struct StackBody {
     /// The checks, each with its `name`; checks of the stack not listed are deleted.
     pub checks: Vec<CheckBody>,
+    /// Publish (true) or withdraw (false) the stack's public status page at
+    /// `/status/{stack}`; left out keeps the current setting (not published at first).
+    pub status_page: Option<bool>,
 }
 
 fn stack_name(raw: String) -> Result<StackName, ApiError> {
@@ -67,6 +70,7 @@ pub async fn put_stack(
             format!("at most {MAX_STACK_CHECKS} checks per stack"),
         ));
     }
+    let body_status_page = body.status_page;
     let mut errors = Vec::new();
     let mut desired = Vec::with_capacity(body.checks.len());
     let mut seen = HashSet::new();
@@ -86,7 +90,11 @@ pub async fn put_stack(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    match state.store.sync_stack(&stack, desired, mode).await {
+    match state
+        .store
+        .sync_stack(&stack, desired, body_status_page, mode)
+        .await
+    {
         Ok(sync) if mode.dry_run => Ok(Json(sync.into())),
         Ok(sync) => {
             let touched = sync

@@ -160,6 +160,9 @@ pub struct StackChange {
     pub unchanged: Vec<String>,
     /// The stack's checks after the change (or as they would be, in a dry run).
     pub checks: Vec<CheckView>,
+    /// Whether the stack's public status page (`/status/{stack}`) is published by the
+    /// stack's own setting.
+    pub status_page: bool,
 }
 
 impl From<StackSync> for StackChange {
@@ -172,6 +175,7 @@ impl From<StackSync> for StackChange {
             deleted: names(sync.deleted),
             unchanged: names(sync.unchanged),
             checks: sync.checks.iter().map(CheckView::from).collect(),
+            status_page: sync.status_page,
         }
     }
 }

@@ -32,6 +32,7 @@ use crate::notify::{HttpClient, Notifiers};
 use crate::probe::Prober;
 use crate::settings::Settings;
 use crate::store::{Retention, Store, StoreOptions, Write};
+use crate::web::{self, Sessions, WebState};
 
 /// A built application: bound to its port, database open, checks scheduled, ready to run.
 pub struct App {
@@ -90,6 +91,16 @@ impl App {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+        let pages = web::router(WebState {
+            store: store.clone(),
+            vitals: vitals.clone(),
+            tokens: Arc::new(tokens.clone()),
+            sessions: Sessions::default(),
+            public: settings.dashboard.public,
+            status_pages: settings.status_pages.enabled,
+            frame_ancestors: settings.status_pages.frame_ancestors.clone(),
+            secure_cookies: settings.alerting.public_url.starts_with("https://"),
+        });
         let router = api::router(ApiDeps {
             vitals: vitals.clone(),
             store: store.clone(),
@@ -97,7 +108,8 @@ impl App {
             monitor,
             contacts: notifiers.names().map(str::to_owned).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
-        });
+        })
+        .merge(pages);
         let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());
         let dispatcher = Dispatcher {
             store: store.clone(),

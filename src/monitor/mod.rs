@@ -5,6 +5,7 @@
 mod backlog;
 mod canary;
 mod judge;
+mod metrics;
 mod offline;
 mod plan;
 mod recorder;
@@ -16,6 +17,7 @@ use tokio::sync::mpsc;
 
 pub use backlog::Backlog;
 pub use judge::{Judge, Known};
+pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
 pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};
 pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
 pub use recorder::{

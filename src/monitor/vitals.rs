@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::metrics::ProbeMetrics;
 use crate::domain::duration_text;
 
 /// A due probe not started after this long means the scheduler is stuck.
@@ -33,6 +34,8 @@ struct Inner {
     thinned: AtomicU64,
     /// Since when, and why, writing to the store fails.
     write_fault: Mutex<Option<WriteFault>>,
+    /// Probing figures for `/metrics`.
+    metrics: ProbeMetrics,
 }
 
 #[derive(Debug, Clone)]
@@ -56,8 +59,14 @@ impl Vitals {
                 backlog: AtomicUsize::new(0),
                 thinned: AtomicU64::new(0),
                 write_fault: Mutex::new(None),
+                metrics: ProbeMetrics::default(),
             }),
         }
+    }
+
+    /// The probing figures (durations, lag, results).
+    pub fn metrics(&self) -> &ProbeMetrics {
+        &self.inner.metrics
     }
 
     /// The scheduler's earliest due probe not yet started (`None`: nothing planned).
@@ -182,6 +191,7 @@ mod tests {
                 backlog: AtomicUsize::new(0),
                 thinned: AtomicU64::new(0),
                 write_fault: Mutex::new(None),
+                metrics: ProbeMetrics::default(),
             }),
         };
         let problems = stalled.problems();

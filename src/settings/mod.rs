@@ -3,6 +3,7 @@
 //! module that reads the environment.
 
 mod alerting;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +18,7 @@ pub use alerting::{
     AlertingSettings, EmailSettings, NotifierSettings, SlackSettings, SmtpEndpoint, SmtpTls,
     WebhookSettings,
 };
+pub use tokens::{Role, Tokens};
 
 /// The built-in layer: every key with its default, compiled in so the binary runs alone.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -37,6 +39,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub alerting: AlertingSettings,
     pub watchdog: WatchdogSettings,
+    pub dashboard: DashboardSettings,
+    pub status_pages: StatusPageSettings,
     /// Contacts by name.
     pub notifiers: BTreeMap<String, NotifierSettings>,
 }
@@ -67,6 +71,36 @@ pub struct MonitorSettings {
     /// Reference URLs that answer whenever the box's network works; with any, the offline
     /// rule holds connection-level failures until a canary has been probed.
     pub canaries: Vec<String>,
+}
+
+/// `[dashboard]`: who may see the dashboard, check pages and `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// Anyone may look, without a token (on a trusted network only).
+    pub public: bool,
+}
+
+/// Which stacks have a public status page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusPagesEnabled {
+    /// Every stack.
+    All,
+    /// Stacks whose `PUT /api/v1/stacks/{stack}` said `"status_page": true`.
+    Chosen,
+    /// None.
+    None,
+}
+
+/// `[status_pages]`: public status pages at `/status/{stack}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageSettings {
+    pub enabled: StatusPagesEnabled,
+    /// The `frame-ancestors` of status pages' content security policy, e.g.
+    /// `"'self' https://acme.example"` to embed them; `"'none'"` forbids framing.
+    pub frame_ancestors: String,
 }
 
 /// `[watchdog]`: a dead man's switch pinged while stackwatch is healthy.
@@ -322,6 +356,15 @@ impl Settings {
             168,
         );
         range("watchdog.interval", self.watchdog.interval, 5, 3_600);
+        let ancestors = &self.status_pages.frame_ancestors;
+        if ancestors.trim().is_empty()
+            || ancestors.contains([';', ',', '\r', '\n'])
+            || http::HeaderValue::from_str(ancestors).is_err()
+        {
+            problems.push(
+                "status_pages.frame_ancestors: must be CSP sources separated by spaces, e.g. \"'none'\" or \"'self' https://acme.example\"".to_owned(),
+            );
+        }
         problems.extend(alerting::problems(&self.alerting, &self.notifiers));
         for (i, url) in self.monitor.canaries.iter().enumerate() {
             if let Some(reason) = crate::domain::url_problem(url) {

@@ -242,6 +242,17 @@ impl Store {
         Ok(())
     }
 
+    /// Deliveries counted by contact, alert kind and status, for `/metrics`.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT d.contact, a.kind, d.status, COUNT(*) FROM deliveries d \
+             JOIN alerts a ON a.id = d.alert_id GROUP BY d.contact, a.kind, d.status \
+             ORDER BY d.contact, a.kind, d.status",
+        )
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// Alerts with their deliveries, newest first.
     pub async fn alerts(
         &self,

@@ -254,15 +254,17 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     sqlx::query(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
-          alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+          alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
+          last_at, last_total_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (check_id) DO UPDATE SET health = excluded.health, since = excluded.since, \
          failures = excluded.failures, successes = excluded.successes, \
          failing_since = excluded.failing_since, \
          cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after), \
          alerted_health = excluded.alerted_health, down_since = excluded.down_since, \
          last_down_alert_at = excluded.last_down_alert_at, \
-         cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause",
+         cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
+         last_at = excluded.last_at, last_total_ms = excluded.last_total_ms",
     )
     .bind(record.check_id.0)
     .bind(i64::from(s.health.code()))
@@ -276,6 +278,8 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     .bind(m.last_down_alert_at.map(|t| t.0))
     .bind(m.cert_warned_at.map(|t| t.0))
     .bind(&m.last_cause)
+    .bind(outcome.started_at.0)
+    .bind(i64::from(t.total_ms))
     .execute(&mut *conn)
     .await?;
     for alert in &record.alerts {

@@ -15,12 +15,17 @@ pub struct StackSync {
     pub deleted: Vec<CheckName>,
     /// The stack's checks after the sync, by name.
     pub checks: Vec<Check>,
+    /// Whether the stack's status page is published (after the sync).
+    pub status_page: bool,
+    /// Whether this sync changed `status_page`.
+    pub status_page_changed: bool,
 }
 
 impl StackSync {
     /// Whether anything was written.
     pub fn changed(&self) -> bool {
-        !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
+        self.status_page_changed
+            || !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
     }
 }
 
@@ -32,6 +37,7 @@ impl Store {
         &self,
         stack: &StackName,
         desired: Vec<(CheckName, CheckWrite)>,
+        status_page: Option<bool>,
         mode: WriteMode,
     ) -> Result<StackSync, StoreError> {
         let now = mode.now;
@@ -66,6 +72,26 @@ impl Store {
             sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
         }
         sync.checks = super::checks::stack_checks_in(&mut tx, stack).await?;
+        let published: Option<i64> =
+            sqlx::query_scalar("SELECT status_page FROM stack_settings WHERE stack = ?")
+                .bind(stack.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        sync.status_page = published.unwrap_or(0) != 0;
+        if let Some(wanted) = status_page
+            && wanted != sync.status_page
+        {
+            sqlx::query(
+                "INSERT INTO stack_settings (stack, status_page) VALUES (?, ?) \
+                 ON CONFLICT (stack) DO UPDATE SET status_page = excluded.status_page",
+            )
+            .bind(stack.as_str())
+            .bind(wanted)
+            .execute(&mut *tx)
+            .await?;
+            sync.status_page = wanted;
+            sync.status_page_changed = true;
+        }
         mode.finish(tx).await?;
         for list in [
             &mut sync.created,
@@ -98,6 +124,10 @@ impl Store {
                 .bind(stack.as_str())
                 .fetch_all(&self.write)
                 .await?;
+        sqlx::query("DELETE FROM stack_settings WHERE stack = ?")
+            .bind(stack.as_str())
+            .execute(&self.write)
+            .await?;
         let mut names: Vec<CheckName> = names.into_iter().filter_map(|n| n.parse().ok()).collect();
         names.sort();
         Ok(names)

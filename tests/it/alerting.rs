@@ -161,7 +161,7 @@ async fn down_then_recovered_gives_exactly_two_alerts_per_contact() {
     let button = &slack[0].body["attachments"][0]["blocks"][2]["elements"][0]["url"];
     assert_eq!(
         button,
-        "https://stackwatch.example.com/api/v1/checks/acme-readiness"
+        "https://stackwatch.example.com/checks/acme-readiness"
     );
 
     let mails = receivers.smtp.mails();

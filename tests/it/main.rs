@@ -23,3 +23,4 @@ mod stacks;
 mod targets;
 mod trust;
 mod validation;
+mod web;

@@ -227,6 +227,10 @@ impl Scheduler {
     /// canary round or count as the monitor's own; otherwise state machine and record.
     async fn finish(&mut self, done: Finished) {
         self.lag.lags_ms.push(done.lag_ms);
+        self.deps
+            .vitals
+            .metrics()
+            .record(&done.outcome, done.lag_ms);
         // A check deleted or paused while its probe ran is gone from `entries`.
         let Some(entry) = self.entries.get(&done.id) else {
             return;

@@ -1,0 +1,358 @@
+//! Reads for the web pages and `/metrics`: every check with its state, last result and
+//! uptime in a few set queries (no scan of raw results beyond the hour not yet rolled up),
+//! daily uptime for the 90-day bars, a check's latency series, and per-stack settings.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::results::StoredState;
+use super::{Store, StoreError};
+use crate::domain::{Check, CheckId, CheckName, StackName, Timestamp};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Probes and probes up over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub probes: i64,
+    pub up: i64,
+}
+
+impl Tally {
+    /// Uptime in percent, when there were probes.
+    pub fn percent(self) -> Option<f64> {
+        (self.probes > 0).then(|| self.up as f64 * 100.0 / self.probes as f64)
+    }
+
+    fn add(&mut self, other: Tally) {
+        self.probes += other.probes;
+        self.up += other.up;
+    }
+}
+
+/// One check as the overview shows it.
+#[derive(Debug, Clone)]
+pub struct OverviewRow {
+    pub check: Check,
+    /// `None` before the first probe.
+    pub state: Option<StoredState>,
+    pub last_at: Option<Timestamp>,
+    pub last_total_ms: Option<i64>,
+    pub uptime_24h: Tally,
+    pub uptime_30d: Tally,
+}
+
+/// One day of a check's 90-day bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    pub tally: Tally,
+}
+
+/// One point of a latency series: phase averages (ms) over the probes that were up.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LatencyPoint {
+    /// Start of the bucket.
+    pub at: Timestamp,
+    pub dns_ms: f64,
+    pub connect_ms: f64,
+    pub tls_ms: f64,
+    pub ttfb_ms: f64,
+    pub total_ms: f64,
+    pub tally: Tally,
+}
+
+/// A latency bucket as queried.
+#[derive(FromRow)]
+struct BucketRow {
+    bucket: i64,
+    probes: i64,
+    up: i64,
+    dns: f64,
+    connect: f64,
+    tls: f64,
+    ttfb: f64,
+    total: f64,
+}
+
+#[derive(FromRow)]
+struct TallyRow {
+    check_id: i64,
+    probes_24h: i64,
+    up_24h: i64,
+    probes: i64,
+    up: i64,
+}
+
+#[derive(FromRow)]
+struct LastRow {
+    check_id: i64,
+    last_at: Option<i64>,
+    last_total_ms: Option<i64>,
+}
+
+impl Store {
+    /// Every check with its state, last result and 24 h / 30 d uptime.
+    pub async fn overview(&self, now: Timestamp) -> Result<Vec<OverviewRow>, StoreError> {
+        let checks = self.checks_with_state().await?;
+        let last: HashMap<i64, LastRow> = sqlx::query_as::<_, LastRow>(
+            "SELECT check_id, last_at, last_total_ms FROM check_state",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .map(|r| (r.check_id, r))
+        .collect();
+        let tallies = self.tallies(now).await?;
+        Ok(checks
+            .into_iter()
+            .map(|(check, state)| {
+                let id = check.id.0;
+                let (uptime_24h, uptime_30d) = tallies.get(&id).copied().unwrap_or_default();
+                let last = last.get(&id);
+                OverviewRow {
+                    state,
+                    last_at: last.and_then(|l| l.last_at).map(Timestamp),
+                    last_total_ms: last.and_then(|l| l.last_total_ms),
+                    uptime_24h,
+                    uptime_30d,
+                    check,
+                }
+            })
+            .collect())
+    }
+
+    /// One check as the overview shows it, by name.
+    pub async fn overview_one(
+        &self,
+        name: &CheckName,
+        now: Timestamp,
+    ) -> Result<Option<OverviewRow>, StoreError> {
+        let Some(check) = self.get_check(name).await? else {
+            return Ok(None);
+        };
+        let state = self.check_state(check.id).await?;
+        let last: Option<LastRow> = sqlx::query_as(
+            "SELECT check_id, last_at, last_total_ms FROM check_state WHERE check_id = ?",
+        )
+        .bind(check.id.0)
+        .fetch_optional(&self.read)
+        .await?;
+        let uptime = self.uptime(check.id, now).await?;
+        let tally = |window: &str| {
+            uptime
+                .iter()
+                .find(|u| u.window == window)
+                .map(|u| Tally {
+                    probes: u.probes,
+                    up: u.up_probes,
+                })
+                .unwrap_or_default()
+        };
+        Ok(Some(OverviewRow {
+            state,
+            last_at: last.as_ref().and_then(|l| l.last_at).map(Timestamp),
+            last_total_ms: last.and_then(|l| l.last_total_ms),
+            uptime_24h: tally("24h"),
+            uptime_30d: tally("30d"),
+            check,
+        }))
+    }
+
+    /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
+    /// first hour not rolled up (one index seek per check).
+    async fn tallies(&self, now: Timestamp) -> Result<HashMap<i64, (Tally, Tally)>, StoreError> {
+        let rolled_hour = self.first_unrolled_hour().await?;
+        let day_ago = now.0 - DAY_MS;
+        let month_ago = now.0 - 30 * DAY_MS;
+        let raw_from = rolled_hour.saturating_mul(HOUR_MS).max(month_ago);
+        let hourly: Vec<TallyRow> = sqlx::query_as(
+            "SELECT check_id, \
+             COALESCE(SUM(CASE WHEN hour >= ? THEN count END), 0) AS probes_24h, \
+             COALESCE(SUM(CASE WHEN hour >= ? THEN up_count END), 0) AS up_24h, \
+             SUM(count) AS probes, SUM(up_count) AS up \
+             FROM rollups_hourly WHERE hour >= ? AND hour < ? GROUP BY check_id",
+        )
+        .bind(day_ago.div_euclid(HOUR_MS))
+        .bind(day_ago.div_euclid(HOUR_MS))
+        .bind(month_ago.div_euclid(HOUR_MS))
+        .bind(rolled_hour)
+        .fetch_all(&self.read)
+        .await?;
+        let raw: Vec<TallyRow> = sqlx::query_as(
+            "SELECT c.id AS check_id, \
+             COALESCE(SUM(r.at >= ?), 0) AS probes_24h, \
+             COALESCE(SUM(r.at >= ? AND r.outcome = 0), 0) AS up_24h, \
+             COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up \
+             FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ? GROUP BY c.id",
+        )
+        .bind(day_ago)
+        .bind(day_ago)
+        .bind(raw_from)
+        .fetch_all(&self.read)
+        .await?;
+        let mut tallies: HashMap<i64, (Tally, Tally)> = HashMap::new();
+        for row in hourly.into_iter().chain(raw) {
+            let entry = tallies.entry(row.check_id).or_default();
+            entry.0.add(Tally {
+                probes: row.probes_24h,
+                up: row.up_24h,
+            });
+            entry.1.add(Tally {
+                probes: row.probes,
+                up: row.up,
+            });
+        }
+        Ok(tallies)
+    }
+
+    async fn first_unrolled_hour(&self) -> Result<i64, StoreError> {
+        let hour: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind("rolled_up_to_hour")
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(hour.unwrap_or(0))
+    }
+
+    /// The last `days` days (today included) of a check, oldest first; days without probes
+    /// have a zero tally.
+    pub async fn daily_uptime(
+        &self,
+        id: CheckId,
+        days: i64,
+        now: Timestamp,
+    ) -> Result<Vec<Day>, StoreError> {
+        let today = now.0.div_euclid(DAY_MS);
+        let first = today - days + 1;
+        let mut by_day: HashMap<i64, Tally> = HashMap::new();
+        let daily: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT day, count, up_count FROM rollups_daily WHERE check_id = ? AND day >= ?",
+        )
+        .bind(id.0)
+        .bind(first)
+        .fetch_all(&self.read)
+        .await?;
+        let complete: std::collections::HashSet<i64> = daily.iter().map(|d| d.0).collect();
+        for (day, probes, up) in daily {
+            by_day.insert(day, Tally { probes, up });
+        }
+        // Days not rolled up into a daily row yet: their hours, then raw results.
+        let rolled_hour = self.first_unrolled_hour().await?;
+        let hours: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT hour, count, up_count FROM rollups_hourly \
+             WHERE check_id = ? AND hour >= ? AND hour < ?",
+        )
+        .bind(id.0)
+        .bind(first * 24)
+        .bind(rolled_hour)
+        .fetch_all(&self.read)
+        .await?;
+        for (hour, probes, up) in hours {
+            let day = hour.div_euclid(24);
+            if !complete.contains(&day) {
+                by_day.entry(day).or_default().add(Tally { probes, up });
+            }
+        }
+        let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT at / 86400000, COUNT(*), SUM(outcome = 0) FROM results \
+             WHERE check_id = ? AND at >= ? GROUP BY at / 86400000",
+        )
+        .bind(id.0)
+        .bind((rolled_hour * HOUR_MS).max(first * DAY_MS))
+        .fetch_all(&self.read)
+        .await?;
+        for (day, probes, up) in raw {
+            if !complete.contains(&day) {
+                by_day.entry(day).or_default().add(Tally { probes, up });
+            }
+        }
+        Ok((first..=today)
+            .map(|day| Day {
+                day,
+                tally: by_day.get(&day).copied().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// A check's latency from raw results since `since`, in `buckets` equal slices up to
+    /// `now`: phase averages over the probes that were up.
+    pub async fn latency_series(
+        &self,
+        id: CheckId,
+        since: Timestamp,
+        now: Timestamp,
+        buckets: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        let width = ((now.0 - since.0) / buckets.max(1)).max(1);
+        let rows: Vec<BucketRow> = sqlx::query_as(
+            "SELECT (at - ?) / ? AS bucket, COUNT(*) AS probes, SUM(outcome = 0) AS up, \
+             COALESCE(AVG(CASE WHEN outcome = 0 THEN dns_ms END), 0.0) AS dns, \
+             COALESCE(AVG(CASE WHEN outcome = 0 THEN connect_ms END), 0.0) AS connect, \
+             COALESCE(AVG(CASE WHEN outcome = 0 THEN tls_ms END), 0.0) AS tls, \
+             COALESCE(AVG(CASE WHEN outcome = 0 THEN ttfb_ms END), 0.0) AS ttfb, \
+             COALESCE(AVG(CASE WHEN outcome = 0 THEN total_ms END), 0.0) AS total \
+             FROM results WHERE check_id = ? AND at >= ? AND at < ? GROUP BY bucket ORDER BY bucket",
+        )
+        .bind(since.0)
+        .bind(width)
+        .bind(id.0)
+        .bind(since.0)
+        .bind(now.0)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LatencyPoint {
+                at: Timestamp(since.0 + r.bucket * width),
+                dns_ms: r.dns,
+                connect_ms: r.connect,
+                tls_ms: r.tls,
+                ttfb_ms: r.ttfb,
+                total_ms: r.total,
+                tally: Tally {
+                    probes: r.probes,
+                    up: r.up,
+                },
+            })
+            .collect())
+    }
+
+    /// A check's hourly latency from rollups since `since` (30 days reach past raw
+    /// retention): the average total over the probes that were up; phases are not rolled up.
+    pub async fn hourly_latency(
+        &self,
+        id: CheckId,
+        since: Timestamp,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT hour, count, up_count, latency_sum FROM rollups_hourly \
+             WHERE check_id = ? AND hour >= ? ORDER BY hour",
+        )
+        .bind(id.0)
+        .bind(since.0.div_euclid(HOUR_MS))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(hour, probes, up, sum)| LatencyPoint {
+                at: Timestamp(hour * HOUR_MS),
+                total_ms: if up > 0 { sum as f64 / up as f64 } else { 0.0 },
+                tally: Tally { probes, up },
+                ..LatencyPoint::default()
+            })
+            .collect())
+    }
+
+    /// Whether `stack`'s status page is published by its own setting.
+    pub async fn status_page_published(&self, stack: &StackName) -> Result<bool, StoreError> {
+        let flag: Option<i64> =
+            sqlx::query_scalar("SELECT status_page FROM stack_settings WHERE stack = ?")
+                .bind(stack.as_str())
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(flag.unwrap_or(0) != 0)
+    }
+}

@@ -1,0 +1,202 @@
+//! A check's page at `/checks/{name}`: state and facts, the 90-day uptime bar, the
+//! response-time chart over 24 h, 7 d or 30 d, incidents with durations and causes, and the
+//! alerts with their deliveries.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::charts::{latency_chart, uptime_bar};
+use super::layout::{html_response, page, percent, since};
+use super::session::{sign_in_first, viewer};
+use super::{PageError, WebState, incident_days, shown_state};
+use crate::domain::{CheckName, Timestamp, duration_text};
+use crate::store::{AlertFilter, IncidentFilter, IncidentRow};
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+#[derive(Debug, Deserialize)]
+pub struct RangeQuery {
+    range: Option<String>,
+}
+
+/// The chart's time ranges: label, span, buckets; 30 d comes from hourly rollups.
+const RANGES: [(&str, i64, i64); 3] = [
+    ("24h", DAY_MS, 96),
+    ("7d", 7 * DAY_MS, 168),
+    ("30d", 30 * DAY_MS, 0),
+];
+
+pub async fn check_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(name): Path<String>,
+    Query(query): Query<RangeQuery>,
+) -> Result<Response, PageError> {
+    let Some(who) = viewer(&state, &headers) else {
+        return Ok(sign_in_first(&uri.to_string()));
+    };
+    let not_found = || (StatusCode::NOT_FOUND, "no such check").into_response();
+    let Ok(name) = name.parse::<CheckName>() else {
+        return Ok(not_found());
+    };
+    let now = Timestamp::now();
+    let Some(row) = state.store.overview_one(&name, now).await? else {
+        return Ok(not_found());
+    };
+    let windows = state.store.maintenance_windows().await?;
+    let shown = shown_state(&row, &windows, now);
+    let (label, span, buckets) = RANGES
+        .into_iter()
+        .find(|(l, ..)| Some(*l) == query.range.as_deref())
+        .unwrap_or(RANGES[0]);
+    let since_at = Timestamp(now.0 - span);
+    let (points, phases) = if buckets > 0 {
+        let points = state
+            .store
+            .latency_series(row.check.id, since_at, now, buckets)
+            .await?;
+        (points, true)
+    } else {
+        (
+            state.store.hourly_latency(row.check.id, since_at).await?,
+            false,
+        )
+    };
+    let days = state.store.daily_uptime(row.check.id, 90, now).await?;
+    let incidents = state
+        .store
+        .incidents(&IncidentFilter {
+            check: Some(name.clone()),
+            open: None,
+            limit: 50,
+        })
+        .await?;
+    let alerts = state
+        .store
+        .alerts(&AlertFilter {
+            check: Some(name.clone()),
+            status: None,
+            limit: 20,
+        })
+        .await?;
+    let uptime = state.store.uptime(row.check.id, now).await?;
+    let stored = row.state.as_ref();
+    let spec = &row.check.spec;
+    let body = html! {
+        h1 { (row.check.name) " " (shown.badge()) }
+        div.card {
+            dl.facts {
+                dt { "URL" } dd { (spec.method.as_str()) " " (spec.url) }
+                @if let Some(stack) = &spec.stack {
+                    dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
+                }
+                dt { "State since" } dd { (since(stored.map(|s| s.state.since), now)) }
+                dt { "Last probe" } dd { (since(row.last_at, now)) @if let Some(ms) = row.last_total_ms { ", " (ms) " ms" } }
+                @if let Some(cause) = stored.and_then(|s| s.memory.last_cause.as_ref()).filter(|_| shown == super::layout::Shown::Down) {
+                    dt { "Cause" } dd { (cause) }
+                }
+                dt { "Every" } dd { (spec.check_rate) " s, confirmed after " (spec.failures_to_confirm) " failures" }
+                dt { "Certificate" } dd { (certificate(stored.and_then(|s| s.cert_not_after), now)) }
+                @for w in &uptime {
+                    dt { "Uptime " (w.window) } dd { (percent(w.uptime_percent)) " of " (w.probes) " probes"
+                        @if let Some(p95) = w.p95_ms { ", p95 " (p95) " ms" } }
+                }
+            }
+        }
+        h2 { "90 days" }
+        div.card { (uptime_bar(&days, incident_days(&incidents))) }
+        h2 { "Response time" }
+        div.card {
+            p.ranges {
+                @for (l, ..) in RANGES {
+                    a class=[(l == label).then_some("on")] href={ "?range=" (l) } { (l) }
+                }
+            }
+            (latency_chart(&points, phases))
+            p.legend.muted {
+                @if phases {
+                    span { i.dns {} "DNS" } span { i.connect {} "connect" } span { i.tls {} "TLS" } span { i.ttfb {} "first byte" }
+                } @else {
+                    "Hourly average of the probes that were up (phases are not kept past raw retention)."
+                }
+            }
+        }
+        h2 { "Incidents" }
+        (incident_table(&incidents, now, true))
+        h2 { "Alerts" }
+        div.card {
+            @if alerts.is_empty() { p.muted { "No alert yet." } }
+            @else {
+                table {
+                    thead { tr { th { "When" } th { "Kind" } th { "Deliveries" } } }
+                    tbody {
+                        @for (alert, deliveries) in &alerts {
+                            tr {
+                                td { (since(Some(alert.created_at), now)) }
+                                td { (alert.kind.as_str()) }
+                                td {
+                                    @for d in deliveries {
+                                        (d.contact) ": " (d.status.as_str())
+                                        @if d.attempts > 1 { " after " (d.attempts) " attempts" }
+                                        @if let Some(e) = &d.last_error { " (" (e) ")" }
+                                        br;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let title = row.check.name.to_string();
+    Ok(html_response(
+        page(&title, who.signed_in(), true, body),
+        "'none'",
+    ))
+}
+
+fn certificate(not_after: Option<Timestamp>, now: Timestamp) -> String {
+    match not_after {
+        None => "none seen".to_owned(),
+        Some(t) if t.0 <= now.0 => format!("expired {}", t.to_rfc3339()),
+        Some(t) => format!(
+            "expires {} (in {} days)",
+            t.to_rfc3339(),
+            (t.0 - now.0) / DAY_MS
+        ),
+    }
+}
+
+/// Incidents, newest first, with durations; causes only where `with_causes`.
+pub fn incident_table(incidents: &[IncidentRow], now: Timestamp, with_causes: bool) -> Markup {
+    html! {
+        div.card {
+            @if incidents.is_empty() { p.muted { "No incident." } }
+            @else {
+                table {
+                    thead { tr { th { "Check" } th { "Began" } th { "Lasted" } @if with_causes { th { "Cause" } } } }
+                    tbody {
+                        @for i in incidents {
+                            @let end = i.resolved_at.unwrap_or(now.0);
+                            tr {
+                                td { (i.check_name) }
+                                td { (Timestamp(i.opened_at).to_rfc3339()) }
+                                td {
+                                    (duration_text(u64::try_from((end - i.opened_at) / 1_000).unwrap_or(0)))
+                                    @if i.resolved_at.is_none() { " (ongoing)" }
+                                }
+                                @if with_causes { td { (i.cause) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

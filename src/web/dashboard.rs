@@ -1,0 +1,188 @@
+//! The dashboard at `/`: every check grouped by stack, worst first, with its state, uptime
+//! over 24 h and 30 d, last response time and since when; filters by stack, tag and state,
+//! and a search by name. Built from current state and rollups, never from raw history.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{Shown, html_response, page, percent, since};
+use super::session::{sign_in_first, viewer};
+use super::{PageError, WebState, shown_state};
+use crate::domain::Timestamp;
+use crate::store::OverviewRow;
+
+/// The dashboard's filters, all optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    stack: Option<String>,
+    tag: Option<String>,
+    state: Option<String>,
+    /// Part of a check's name.
+    q: Option<String>,
+}
+
+impl Filters {
+    fn keeps(&self, row: &OverviewRow, shown: Shown) -> bool {
+        let nonempty =
+            |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        if let Some(stack) = nonempty(&self.stack)
+            && row.check.spec.stack.as_ref().map(|s| s.as_str()) != Some(stack.as_str())
+        {
+            return false;
+        }
+        if let Some(tag) = nonempty(&self.tag)
+            && !row.check.spec.tags.iter().any(|t| t.as_str() == tag)
+        {
+            return false;
+        }
+        if let Some(state) = nonempty(&self.state)
+            && Shown::parse(&state) != Some(shown)
+        {
+            return false;
+        }
+        if let Some(q) = nonempty(&self.q)
+            && !row.check.name.as_str().contains(&q.to_ascii_lowercase())
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// A row as shown.
+struct Line {
+    row: OverviewRow,
+    shown: Shown,
+}
+
+pub async fn dashboard(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(filters): Query<Filters>,
+) -> Result<Response, PageError> {
+    let Some(who) = viewer(&state, &headers) else {
+        return Ok(sign_in_first(&uri.to_string()));
+    };
+    let now = Timestamp::now();
+    let windows = state.store.maintenance_windows().await?;
+    let rows = state.store.overview(now).await?;
+    let mut counts: BTreeMap<Shown, usize> = BTreeMap::new();
+    let mut stacks: Vec<String> = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let shown = shown_state(&row, &windows, now);
+        *counts.entry(shown).or_default() += 1;
+        stacks.extend(row.check.spec.stack.as_ref().map(ToString::to_string));
+        tags.extend(row.check.spec.tags.iter().map(ToString::to_string));
+        if filters.keeps(&row, shown) {
+            lines.push(Line { row, shown });
+        }
+    }
+    stacks.sort();
+    stacks.dedup();
+    tags.sort();
+    tags.dedup();
+    let total: usize = counts.values().sum();
+    let body = html! {
+        h1 { "Checks" }
+        div.counts {
+            span.count { strong { (total) } " checks" }
+            @for (shown, n) in &counts { span.count { (shown.badge()) " " (n) } }
+        }
+        (filter_form(&filters, &stacks, &tags))
+        @if lines.is_empty() {
+            p.muted { @if total == 0 { "No check yet: register one with PUT /api/v1/checks/{name}." } @else { "No check matches." } }
+        }
+        @for (stack, group) in grouped(lines) {
+            (stack_section(&stack, &group, now))
+        }
+    };
+    Ok(html_response(
+        page("Checks", who.signed_in(), true, body),
+        "'none'",
+    ))
+}
+
+fn filter_form(filters: &Filters, stacks: &[String], tags: &[String]) -> Markup {
+    let selected = |current: &Option<String>, value: &str| current.as_deref() == Some(value);
+    html! {
+        form.filters method="get" action="/" {
+            input type="search" name="q" placeholder="Search by name" value=[filters.q.as_deref()];
+            select name="stack" aria-label="Stack" {
+                option value="" { "All stacks" }
+                @for s in stacks { option value=(s) selected[selected(&filters.stack, s)] { (s) } }
+            }
+            select name="tag" aria-label="Tag" {
+                option value="" { "All tags" }
+                @for t in tags { option value=(t) selected[selected(&filters.tag, t)] { (t) } }
+            }
+            select name="state" aria-label="State" {
+                option value="" { "All states" }
+                @for s in Shown::ALL { option value=(s.word()) selected[selected(&filters.state, s.word())] { (s.word()) } }
+            }
+            button type="submit" { "Filter" }
+        }
+    }
+}
+
+/// Lines grouped by stack: groups with the worst check first, checks worst first.
+fn grouped(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
+    let mut groups: BTreeMap<String, Vec<Line>> = BTreeMap::new();
+    for line in lines {
+        let stack = line
+            .row
+            .check
+            .spec
+            .stack
+            .as_ref()
+            .map_or_else(|| "(no stack)".to_owned(), ToString::to_string);
+        groups.entry(stack).or_default().push(line);
+    }
+    let mut groups: Vec<(String, Vec<Line>)> = groups.into_iter().collect();
+    for (_, group) in &mut groups {
+        group.sort_by(|a, b| {
+            (a.shown, a.row.check.name.as_str()).cmp(&(b.shown, b.row.check.name.as_str()))
+        });
+    }
+    groups.sort_by(|(a_name, a), (b_name, b)| {
+        let worst = |g: &[Line]| g.first().map_or(Shown::Up, |l| l.shown);
+        (worst(a), a_name).cmp(&(worst(b), b_name))
+    });
+    groups
+}
+
+fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
+    html! {
+        section.stack {
+            h2 { (stack) }
+            table {
+                thead { tr {
+                    th { "State" } th { "Check" }
+                    th.num { "24 h" } th.num.wide { "30 d" }
+                    th.num { "Response" } th.wide { "Since" }
+                } }
+                tbody {
+                    @for line in lines {
+                        @let row = &line.row;
+                        @let state_since = row.state.as_ref().map(|s| s.state.since);
+                        tr {
+                            td { (line.shown.badge()) }
+                            td { a href={ "/checks/" (row.check.name) } { (row.check.name) } }
+                            td.num { (percent(row.uptime_24h.percent())) }
+                            td.num.wide { (percent(row.uptime_30d.percent())) }
+                            td.num { @match row.last_total_ms { Some(ms) => { (ms) " ms" } None => { "–" } } }
+                            td.wide { (since(state_since, now)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The shell every page shares (head, header, stylesheet, refresh script), the words and
+//! symbols of states, and the security headers of HTML answers.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::{Timestamp, ago};
+
+pub const STYLE_CSS: &str = include_str!("assets/style.css");
+pub const REFRESH_JS: &str = include_str!("assets/refresh.js");
+
+/// The state a page shows for a check, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Shown {
+    Down,
+    Unknown,
+    Maintenance,
+    Paused,
+    Up,
+}
+
+impl Shown {
+    pub const ALL: [Self; 5] = [
+        Self::Down,
+        Self::Unknown,
+        Self::Maintenance,
+        Self::Paused,
+        Self::Up,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Unknown => "unknown",
+            Self::Maintenance => "maintenance",
+            Self::Paused => "paused",
+            Self::Up => "up",
+        }
+    }
+
+    /// A symbol, so the state reads without colour.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Down => "▼",
+            Self::Unknown => "?",
+            Self::Maintenance => "◆",
+            Self::Paused => "Ⅱ",
+            Self::Up => "▲",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.word() == word)
+    }
+
+    /// The state as a coloured symbol and word.
+    pub fn badge(self) -> Markup {
+        html! {
+            span class={ "state state-" (self.word()) } { (self.symbol()) " " (self.word()) }
+        }
+    }
+}
+
+/// A whole HTML page. `refresh`: the page keeps itself current.
+pub fn page(title: &str, signed_in: bool, refresh: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · stackwatch" }
+                link rel="stylesheet" href="/static/style.css";
+                script src="/static/refresh.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "stackwatch" }
+                    @if signed_in {
+                        form method="post" action="/logout" { button type="submit" { "Sign out" } }
+                    }
+                }
+                @if refresh {
+                    main data-refresh { (body) }
+                } @else {
+                    main { (body) }
+                }
+            }
+        }
+    }
+}
+
+/// "5 minutes ago", or "never".
+pub fn since(at: Option<Timestamp>, now: Timestamp) -> String {
+    at.map_or_else(|| "never".to_owned(), |t| ago(now.0 - t.0))
+}
+
+/// "99.95 %", or "–" without probes.
+pub fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |p| format!("{p:.2} %"))
+}
+
+/// An HTML answer with the security headers every page carries; `frame_ancestors` is the
+/// CSP's (`'none'` except for status pages configured to be embedded).
+pub fn html_response(markup: Markup, frame_ancestors: &str) -> Response {
+    let mut response = markup.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// A static asset with its type, cacheable for an hour.
+pub fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,209 @@
+//! `GET /metrics` in the Prometheus text format: each check's state and certificate
+//! expiry, probe phase durations and scheduling lag (histograms), probes and alert
+//! deliveries by result, stackwatch's own health, and process figures from /proc.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::session::viewer;
+use super::{PageError, WebState};
+use crate::domain::{Health, Timestamp};
+use crate::monitor::HistogramSnapshot;
+
+pub async fn metrics(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if viewer(&state, &headers).is_none() {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a read or admin token is needed\n",
+        )
+            .into_response());
+    }
+    let now = Timestamp::now();
+    let mut out = String::with_capacity(64 * 1024);
+    let rows = state.store.overview(now).await?;
+    header_line(
+        &mut out,
+        "stackwatch_check_up",
+        "gauge",
+        "1 when the check is confirmed up, 0 when down (absent until confirmed)",
+    );
+    for row in &rows {
+        let health = row.state.as_ref().map(|s| s.state.health);
+        let value = match health {
+            Some(Health::Up) => 1,
+            Some(Health::Down) => 0,
+            _ => continue,
+        };
+        let _ = writeln!(out, "stackwatch_check_up{{{}}} {value}", check_labels(row));
+    }
+    header_line(
+        &mut out,
+        "stackwatch_check_cert_expiry_timestamp_seconds",
+        "gauge",
+        "when the check's TLS certificate expires",
+    );
+    for row in &rows {
+        if let Some(t) = row.state.as_ref().and_then(|s| s.cert_not_after) {
+            let _ = writeln!(
+                out,
+                "stackwatch_check_cert_expiry_timestamp_seconds{{{}}} {}",
+                check_labels(row),
+                t.0 / 1_000
+            );
+        }
+    }
+    let metrics = state.vitals.metrics();
+    header_line(
+        &mut out,
+        "stackwatch_probe_duration_seconds",
+        "histogram",
+        "time spent in each phase of a probe",
+    );
+    for (phase, snapshot) in metrics.phases() {
+        histogram(
+            &mut out,
+            "stackwatch_probe_duration_seconds",
+            &format!("phase=\"{phase}\""),
+            &snapshot,
+        );
+    }
+    header_line(
+        &mut out,
+        "stackwatch_scheduler_lag_seconds",
+        "histogram",
+        "from a probe's due time to its start",
+    );
+    histogram(
+        &mut out,
+        "stackwatch_scheduler_lag_seconds",
+        "",
+        &metrics.lag(),
+    );
+    let (up, down) = metrics.probes();
+    header_line(
+        &mut out,
+        "stackwatch_probes_total",
+        "counter",
+        "probes finished since start, by result",
+    );
+    let _ = writeln!(out, "stackwatch_probes_total{{result=\"up\"}} {up}");
+    let _ = writeln!(out, "stackwatch_probes_total{{result=\"down\"}} {down}");
+    header_line(
+        &mut out,
+        "stackwatch_alerts_total",
+        "counter",
+        "alert deliveries by contact, kind and status",
+    );
+    for (contact, kind, status, n) in state.store.delivery_counts().await? {
+        let _ = writeln!(
+            out,
+            "stackwatch_alerts_total{{contact=\"{}\",kind=\"{}\",status=\"{}\"}} {n}",
+            escape(&contact),
+            escape(&kind),
+            escape(&status)
+        );
+    }
+    let healthy = state.vitals.readiness(&state.store).await.is_empty();
+    header_line(
+        &mut out,
+        "stackwatch_up",
+        "gauge",
+        "1 when the scheduler, the recorder and the database are healthy (the /readyz rule)",
+    );
+    let _ = writeln!(out, "stackwatch_up {}", u8::from(healthy));
+    process_metrics(&mut out);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
+
+fn header_line(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn check_labels(row: &crate::store::OverviewRow) -> String {
+    format!(
+        "check=\"{}\",stack=\"{}\"",
+        escape(row.check.name.as_str()),
+        escape(row.check.spec.stack.as_ref().map_or("", |s| s.as_str()))
+    )
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, h: &HistogramSnapshot) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (bound, count) in &h.buckets {
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braces} {}", h.sum_s);
+    let _ = writeln!(out, "{name}_count{braces} {}", h.count);
+}
+
+/// Resident memory, CPU time, open descriptors and start time, from /proc (Linux).
+fn process_metrics(out: &mut String) {
+    let page_size = 4_096.0;
+    let ticks = 100.0;
+    if let Ok(statm) = std::fs::read_to_string("/proc/self/statm")
+        && let Some(resident) = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<f64>().ok())
+    {
+        header_line(
+            out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "resident memory size in bytes",
+        );
+        let _ = writeln!(
+            out,
+            "process_resident_memory_bytes {}",
+            resident * page_size
+        );
+    }
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+    {
+        // After the command name: field 3 is the state; utime and stime are fields 14 and 15.
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(user), Some(system)) = (number(11), number(12)) {
+            header_line(
+                out,
+                "process_cpu_seconds_total",
+                "counter",
+                "user and system CPU time in seconds",
+            );
+            let _ = writeln!(out, "process_cpu_seconds_total {}", (user + system) / ticks);
+        }
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        header_line(out, "process_open_fds", "gauge", "open file descriptors");
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+}

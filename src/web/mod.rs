@@ -1,0 +1,109 @@
+//! The pages people look at: the dashboard (`/`), each check's page, public status pages
+//! per stack, the login form, and `/metrics` for Prometheus. Server-rendered with maud (the
+//! templates are compiled into the binary); a few lines of script keep pages current.
+
+mod charts;
+mod check_page;
+mod dashboard;
+mod layout;
+mod metrics;
+mod session;
+mod status_page;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use layout::Shown;
+pub use session::Sessions;
+
+use crate::domain::{Health, MaintenanceWindow, Timestamp};
+use crate::monitor::Vitals;
+use crate::settings::{StatusPagesEnabled, Tokens};
+use crate::store::{IncidentRow, OverviewRow, Store, StoreError};
+
+/// What the pages need.
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Store,
+    pub vitals: Vitals,
+    pub tokens: Arc<Tokens>,
+    pub sessions: Sessions,
+    /// Anyone may see the dashboard, check pages and `/metrics`.
+    pub public: bool,
+    /// Which stacks have a status page.
+    pub status_pages: StatusPagesEnabled,
+    /// CSP `frame-ancestors` of status pages.
+    pub frame_ancestors: String,
+    /// Mark session cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// The pages' routes.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(dashboard::dashboard))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/checks/{name}", get(check_page::check_page))
+        .route("/status/{stack}", get(status_page::status_page))
+        .route("/metrics", get(metrics::metrics))
+        .route(
+            "/static/style.css",
+            get(|| async { layout::asset("text/css; charset=utf-8", layout::STYLE_CSS) }),
+        )
+        .route(
+            "/static/refresh.js",
+            get(|| async { layout::asset("text/javascript; charset=utf-8", layout::REFRESH_JS) }),
+        )
+        .with_state(state)
+}
+
+/// A page that could not be built: logged, and a plain 500.
+#[derive(Debug)]
+pub struct PageError(StoreError);
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "cannot build a page");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page cannot be built now",
+        )
+            .into_response()
+    }
+}
+
+/// What a page shows for a check now.
+pub fn shown_state(row: &OverviewRow, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
+    if row.check.paused {
+        return Shown::Paused;
+    }
+    if windows.iter().any(|w| w.silences(&row.check, now)) {
+        return Shown::Maintenance;
+    }
+    match row.state.as_ref().map(|s| s.state.health) {
+        Some(Health::Up) => Shown::Up,
+        Some(Health::Down) => Shown::Down,
+        _ => Shown::Unknown,
+    }
+}
+
+/// How many incidents began on a day (days since the epoch), for the uptime bar.
+pub fn incident_days(incidents: &[IncidentRow]) -> impl Fn(i64) -> usize + '_ {
+    move |day| {
+        incidents
+            .iter()
+            .filter(|i| i.opened_at.div_euclid(86_400_000) == day)
+            .count()
+    }
+}

@@ -1,0 +1,119 @@
+//! Public status pages at `/status/{stack}`: the stack's overall state, each check's 90-day
+//! uptime bar, current and recent incidents. No token needed, so nothing internal is shown:
+//! no URL, no cause, no error text. A stack that is not published is a 404.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::charts::uptime_bar;
+use super::check_page::incident_table;
+use super::layout::{Shown, html_response, page, percent};
+use super::{PageError, WebState, incident_days, shown_state};
+use crate::domain::{StackName, Timestamp};
+use crate::settings::StatusPagesEnabled;
+use crate::store::{IncidentFilter, Tally};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The stack's overall state in words, worst first.
+fn overall(states: &[Shown]) -> (&'static str, Shown) {
+    let live: Vec<Shown> = states
+        .iter()
+        .copied()
+        .filter(|s| *s != Shown::Paused)
+        .collect();
+    let down = live.iter().filter(|s| **s == Shown::Down).count();
+    if down > 0 && down == live.len() {
+        ("Major outage", Shown::Down)
+    } else if down > 0 {
+        ("Partial outage", Shown::Down)
+    } else if live.contains(&Shown::Maintenance) {
+        ("Under maintenance", Shown::Maintenance)
+    } else {
+        ("All systems operational", Shown::Up)
+    }
+}
+
+pub async fn status_page(
+    State(state): State<WebState>,
+    Path(stack): Path<String>,
+) -> Result<Response, PageError> {
+    let not_found = || (StatusCode::NOT_FOUND, "no status page here").into_response();
+    let Ok(stack) = stack.parse::<StackName>() else {
+        return Ok(not_found());
+    };
+    let published = match state.status_pages {
+        StatusPagesEnabled::All => true,
+        StatusPagesEnabled::Chosen => state.store.status_page_published(&stack).await?,
+        StatusPagesEnabled::None => false,
+    };
+    let now = Timestamp::now();
+    let mut rows = Vec::new();
+    for check in state.store.stack_checks(&stack).await? {
+        rows.extend(state.store.overview_one(&check.name, now).await?);
+    }
+    if !published || rows.is_empty() {
+        return Ok(not_found());
+    }
+    let windows = state.store.maintenance_windows().await?;
+    let mut checks = Vec::with_capacity(rows.len());
+    let mut incidents = Vec::new();
+    for row in &rows {
+        let shown = shown_state(row, &windows, now);
+        let days = state.store.daily_uptime(row.check.id, 90, now).await?;
+        let mine = state
+            .store
+            .incidents(&IncidentFilter {
+                check: Some(row.check.name.clone()),
+                open: None,
+                limit: 20,
+            })
+            .await?;
+        let bar = uptime_bar(&days, incident_days(&mine));
+        let mut total = Tally::default();
+        for day in &days {
+            total.probes += day.tally.probes;
+            total.up += day.tally.up;
+        }
+        incidents.extend(
+            mine.into_iter()
+                .filter(|i| now.0 - i.opened_at < 30 * DAY_MS),
+        );
+        checks.push((row.check.name.to_string(), shown, bar, total));
+    }
+    incidents.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
+    let (words, worst) = overall(&checks.iter().map(|c| c.1).collect::<Vec<_>>());
+    let body = html! {
+        h1 { (stack) " status" }
+        div.overall { (worst.badge()) " " (words) }
+        @for (name, shown, bar, total) in &checks {
+            div.card {
+                p { strong { (name) } " " (shown.badge()) span.muted { " · " (percent(total.percent())) " over 90 days" } }
+                (bar)
+            }
+        }
+        h2 { "Incidents in the last 30 days" }
+        (incident_table(&incidents, now, false))
+    };
+    Ok(html_response(
+        page(&format!("{stack} status"), false, true, body),
+        &state.frame_ancestors,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overall_state_names_the_worst() {
+        use Shown::*;
+        assert_eq!(overall(&[Up, Up]).0, "All systems operational");
+        assert_eq!(overall(&[Up, Down]).0, "Partial outage");
+        assert_eq!(overall(&[Down, Down, Paused]).0, "Major outage");
+        assert_eq!(overall(&[Up, Maintenance]).0, "Under maintenance");
+        assert_eq!(overall(&[Paused]).0, "All systems operational");
+    }
+}

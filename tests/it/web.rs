@@ -1,0 +1,236 @@
+//! The pages and `/metrics` through the real server: sign-in, the dashboard's checks, states
+//! and filters, a check page, a published and an unpublished status page, the security
+//! headers, and `/metrics` read by a Prometheus text-format parser.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::binary::wait_for;
+use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, TestApp, spawn_with, test_settings};
+use crate::targets::http_target;
+
+/// An app with a published stack `acme` (one check up, one down) and a stack `hidden`.
+pub async fn app_with_checks() -> (TestApp, tempfile::TempDir, crate::targets::Target) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let acme = json!({"status_page": true, "checks": [
+        {"name": "acme-liveness", "url": target.url("http", "/ok"), "check_rate": 10, "tags": ["env:prod"]},
+        {"name": "acme-readiness", "url": "http://127.0.0.1:9/ready", "check_rate": 10, "retry_interval": 1},
+    ]});
+    assert_eq!(app.put("/api/v1/stacks/acme", &acme).await.0, 200);
+    let hidden = json!({"checks": [{"name": "hidden-liveness", "url": target.url("http", "/ok"), "check_rate": 10}]});
+    assert_eq!(app.put("/api/v1/stacks/hidden", &hidden).await.0, 200);
+    for (name, state) in [
+        ("acme-liveness", "up"),
+        ("acme-readiness", "down"),
+        ("hidden-liveness", "up"),
+    ] {
+        wait_for(&format!("{name} {state}"), 60, async || {
+            let (_, check) = app.get(&format!("/api/v1/checks/{name}")).await;
+            (check["state"] == state).then_some(())
+        })
+        .await;
+    }
+    (app, dir, target)
+}
+
+/// A client that keeps cookies and does not follow redirects.
+fn browser_like() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn text(client: &reqwest::Client, url: String) -> (u16, reqwest::header::HeaderMap, String) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn pages_need_a_sign_in_then_show_every_check_its_state_and_numbers() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let client = browser_like();
+    let (status, headers, _) = text(&client, app.url("/?state=down")).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/login?next=%2F%3Fstate%3Ddown");
+
+    let wrong = client
+        .post(app.url("/login"))
+        .form(&[("token", "not-a-token-0123456789"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let signed = client
+        .post(app.url("/login"))
+        .form(&[("token", READ_TOKEN), ("next", "/?state=down")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 303);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(READ_TOKEN),
+        "the cookie is a session id, not the token"
+    );
+
+    let (status, headers, page) = text(&client, app.url("/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    for name in ["acme-liveness", "acme-readiness", "hidden-liveness"] {
+        assert!(
+            page.contains(&format!("href=\"/checks/{name}\"")),
+            "{name} listed"
+        );
+    }
+    assert!(
+        page.contains("▼ down") && page.contains("▲ up"),
+        "states read in words"
+    );
+    assert!(
+        page.find("acme-readiness") < page.find("acme-liveness"),
+        "the worst first"
+    );
+    assert!(page.contains("100.00 %"), "uptime of the healthy check");
+
+    let (_, _, down_only) = text(&client, app.url("/?state=down")).await;
+    assert!(down_only.contains("acme-readiness") && !down_only.contains("hidden-liveness"));
+    let (_, _, by_tag) = text(&client, app.url("/?tag=env:prod")).await;
+    assert!(by_tag.contains("/checks/acme-liveness") && !by_tag.contains("/checks/acme-readiness"));
+    let (_, _, searched) = text(&client, app.url("/?q=hidden")).await;
+    assert!(searched.contains("hidden-liveness") && !searched.contains("/checks/acme-"));
+
+    let (status, _, check) = text(&client, app.url("/checks/acme-readiness")).await;
+    assert_eq!(status, 200);
+    assert!(check.contains("http://127.0.0.1:9/ready"));
+    assert!(check.contains("connection refused"), "the cause");
+    assert!(check.contains("aria-label=\"90-day uptime\""));
+    assert_eq!(check.matches("class=\"day-").count(), 90, "one cell a day");
+    assert!(check.contains("(ongoing)"), "the open incident");
+    let (_, _, week) = text(&client, app.url("/checks/acme-liveness?range=7d")).await;
+    assert!(week.contains("class=\"on\" href=\"?range=7d\""));
+    let (status, _, _) = text(&client, app.url("/checks/no-such-check")).await;
+    assert_eq!(status, 404);
+
+    let out = client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(out.status().as_u16(), 303);
+    assert_eq!(text(&client, app.url("/")).await.0, 303, "signed out");
+}
+
+#[tokio::test]
+async fn status_pages_show_published_stacks_without_internals() {
+    let (app, _dir, target) = app_with_checks().await;
+    let anonymous = browser_like();
+    let (status, headers, page) = text(&anonymous, app.url("/status/acme")).await;
+    assert_eq!(status, 200, "no token needed");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(page.contains("Partial outage"));
+    assert!(page.contains("acme-liveness") && page.contains("acme-readiness"));
+    assert_eq!(page.matches("aria-label=\"90-day uptime\"").count(), 2);
+    for secret in [
+        "127.0.0.1",
+        &target.addr.port().to_string(),
+        "refused",
+        ADMIN_TOKEN,
+    ] {
+        assert!(!page.contains(secret), "{secret} must not show");
+    }
+    assert!(page.contains("(ongoing)"), "the current incident");
+    assert_eq!(text(&anonymous, app.url("/status/hidden")).await.0, 404);
+    assert_eq!(
+        text(&anonymous, app.url("/status/nothing-here")).await.0,
+        404
+    );
+    // Withdrawn by the stack's own setting.
+    let body = json!({"status_page": false, "checks": [
+        {"name": "acme-liveness", "url": target.url("http", "/ok"), "check_rate": 10, "tags": ["env:prod"]},
+        {"name": "acme-readiness", "url": "http://127.0.0.1:9/ready", "check_rate": 10, "retry_interval": 1},
+    ]});
+    let (status, change) = app.put("/api/v1/stacks/acme", &body).await;
+    assert_eq!(
+        (status, &change["changed"], &change["status_page"]),
+        (200, &json!(true), &json!(false))
+    );
+    assert_eq!(text(&anonymous, app.url("/status/acme")).await.0, 404);
+}
+
+#[tokio::test]
+async fn metrics_are_valid_prometheus_text_with_the_checks_states() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let anonymous = reqwest::Client::new();
+    let refused = anonymous.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let body = anonymous
+        .get(app.url("/metrics"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
+    let mut up: HashMap<String, f64> = HashMap::new();
+    let mut names = Vec::new();
+    for sample in &scrape.samples {
+        names.push(sample.metric.clone());
+        if sample.metric == "stackwatch_check_up"
+            && let prometheus_parse::Value::Gauge(v) = sample.value
+        {
+            up.insert(sample.labels["check"].to_owned(), v);
+        }
+    }
+    assert_eq!(up["acme-liveness"], 1.0);
+    assert_eq!(up["acme-readiness"], 0.0);
+    assert_eq!(up["hidden-liveness"], 1.0);
+    for metric in [
+        "stackwatch_probe_duration_seconds",
+        "stackwatch_scheduler_lag_seconds",
+        "stackwatch_probes_total",
+        "stackwatch_up",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(
+            names.iter().any(|n| n == metric),
+            "{metric} missing:\n{body}"
+        );
+    }
+    let phases: Vec<&str> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "stackwatch_probe_duration_seconds")
+        .filter_map(|s| s.labels.get("phase"))
+        .collect();
+    for phase in ["connect", "first_byte", "total"] {
+        assert!(phases.contains(&phase), "{phase}");
+    }
+    let healthy = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "stackwatch_up")
+        .map(|s| s.value.clone());
+    assert!(matches!(healthy, Some(prometheus_parse::Value::Gauge(v)) if v == 1.0));
+}
