@@ -55,7 +55,22 @@ pub fn uptime_bar(days: &[Day], incidents: impl Fn(i64) -> usize) -> Markup {
 /// Response time of each bucket: stacked phases (DNS, connect, TLS, first byte), or the
 /// total alone where phases are not known (`points` from rollups); a red mark under a
 /// bucket with failures.
-pub fn latency_chart(points: &[LatencyPoint], phases: bool) -> Markup {
+/// A span of time cut into `slots` equal slots; a point sits in the slot of its time.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub since: Timestamp,
+    pub span_ms: i64,
+    pub slots: i64,
+}
+
+impl Span {
+    fn slot_of(self, at: Timestamp) -> f64 {
+        let width = (self.span_ms / self.slots.max(1)).max(1);
+        ((at.0 - self.since.0) / width).clamp(0, self.slots - 1) as f64
+    }
+}
+
+pub fn latency_chart(points: &[LatencyPoint], phases: bool, span: Span) -> Markup {
     const W: f64 = 720.0;
     const H: f64 = 180.0;
     const LEFT: f64 = 44.0;
@@ -64,8 +79,7 @@ pub fn latency_chart(points: &[LatencyPoint], phases: bool) -> Markup {
         .map(|p| if phases { stacked(p) } else { p.total_ms })
         .fold(1.0_f64, f64::max);
     let scale = nice_ceiling(max);
-    let n = points.len().max(1) as f64;
-    let slot = (W - LEFT) / n;
+    let slot = (W - LEFT) / span.slots.max(1) as f64;
     let bar = (slot * 0.8).max(1.0);
     let y = |ms: f64| H - ms / scale * (H - 10.0);
     html! {
@@ -76,12 +90,12 @@ pub fn latency_chart(points: &[LatencyPoint], phases: bool) -> Markup {
                 line.grid x1=(LEFT) x2=(W) y1=(at) y2=(at) {}
                 text x="0" y=(at + 4.0) { (ms_label(scale * frac)) }
             }
-            @for (class, x, top, height, tip) in bars(points, phases, slot, bar, &y) {
+            @for (class, x, top, height, tip) in bars(points, phases, span, slot, &y) {
                 rect class=(class) x=(x) y=(top) width=(bar) height=(height) { title { (tip) } }
             }
-            @for (i, p) in points.iter().enumerate() {
+            @for p in points {
                 @if p.tally.up < p.tally.probes {
-                    rect class="down-mark" x=(LEFT + i as f64 * slot) y=(H + 4.0) width=(bar) height="6" {
+                    rect class="down-mark" x=(LEFT + span.slot_of(p.at) * slot) y=(H + 4.0) width=(bar) height="6" {
                         title { (p.tally.probes - p.tally.up) " failed of " (p.tally.probes) }
                     }
                 }
@@ -94,14 +108,14 @@ pub fn latency_chart(points: &[LatencyPoint], phases: bool) -> Markup {
 fn bars(
     points: &[LatencyPoint],
     phases: bool,
+    span: Span,
     slot: f64,
-    _bar: f64,
     y: &dyn Fn(f64) -> f64,
 ) -> Vec<(&'static str, f64, f64, f64, String)> {
     const LEFT: f64 = 44.0;
     let mut rects = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        let x = LEFT + i as f64 * slot;
+    for p in points {
+        let x = LEFT + span.slot_of(p.at) * slot;
         let parts: Vec<(&'static str, f64)> = if phases {
             vec![
                 ("dns", p.dns_ms),

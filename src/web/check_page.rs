@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::charts::{latency_chart, uptime_bar};
+use super::charts::{Span, latency_chart, uptime_bar};
 use super::layout::{html_response, page, percent, since};
 use super::session::{sign_in_first, viewer};
 use super::{PageError, WebState, incident_days, shown_state};
@@ -117,7 +117,7 @@ pub async fn check_page(
                     a class=[(l == label).then_some("on")] href={ "?range=" (l) } { (l) }
                 }
             }
-            (latency_chart(&points, phases))
+            (latency_chart(&points, phases, Span { since: since_at, span_ms: span, slots: if buckets > 0 { buckets } else { span / HOUR_MS } }))
             p.legend.muted {
                 @if phases {
                     span { i.dns {} "DNS" } span { i.connect {} "connect" } span { i.tls {} "TLS" } span { i.ttfb {} "first byte" }

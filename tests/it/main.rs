@@ -7,6 +7,7 @@
 mod alerting;
 mod auth;
 mod binary;
+mod browser;
 mod checks;
 mod cli;
 mod dispatch;
