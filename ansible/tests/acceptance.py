@@ -83,6 +83,43 @@ class Stackwatch:
         self.log.close()
 
 
+TIMING_DEBUG = """
+- hosts: customers
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ inventory_hostname }}"
+"""
+
+TIMING_STACK = """
+- hosts: customers
+  gather_facts: false
+  tasks:
+    - stackwatch.stackwatch.stack:
+        name: "timing-{{ inventory_hostname }}"
+        checks:
+          - name: "timing-{{ inventory_hostname }}-liveness"
+            url: "{{ stack_base_url }}/liveness"
+          - name: "timing-{{ inventory_hostname }}-readiness"
+            url: "{{ stack_base_url }}/readiness"
+"""
+
+
+def time_tasks(playbook):
+    """One debug task and one stack task over every host, in the same run: (debug, stack
+    first run, stack unchanged run) in seconds."""
+    for name, text in (("timing-debug.yml", TIMING_DEBUG), ("timing-stack.yml", TIMING_STACK)):
+        with open(os.path.join(playbook.inventory, name), "w") as f:
+            f.write(text)
+    rc, _, debug = playbook.run(playbook="timing-debug.yml")
+    expect(rc == 0, "the debug timing run succeeds")
+    rc, report, first = playbook.run(playbook="timing-stack.yml")
+    expect(rc == 0 and len(playbook.changed_tasks(report)) == STACKS, "the stack timing run creates every stack")
+    rc, report, unchanged = playbook.run(playbook="timing-stack.yml")
+    expect(rc == 0 and not playbook.changed_tasks(report), "the stack timing run is idempotent")
+    return debug, first, unchanged
+
+
 class Playbook:
     """Runs the example playbook with the JSON callback and reads its results."""
 
@@ -121,7 +158,7 @@ class Playbook:
         with open(os.path.join(self.inventory, "host_vars", host + ".yml"), "w") as f:
             f.write(text)
 
-    def run(self, *args, extra=None, token=None):
+    def run(self, *args, extra=None, token=None, playbook="deploy.yml"):
         variables = {"release_dir": self.releases}
         variables.update(extra or {})
         env = dict(self.env)
@@ -129,7 +166,7 @@ class Playbook:
             env["STACKWATCH_TOKEN"] = token
         command = [
             os.path.join(VENV_BIN, "ansible-playbook"),
-            os.path.join(self.inventory, "deploy.yml"),
+            os.path.join(self.inventory, playbook),
             "-e", json.dumps(variables),
         ] + list(args)
         started = time.monotonic()
@@ -219,6 +256,7 @@ def main():
         say("second run: %.1f s" % second)
         changed = playbook.changed_tasks(report)
         expect(rc == 0 and not changed, "the second run changes nothing (%d changed)" % len(changed))
+        debug, stack_first, stack_unchanged = time_tasks(playbook)
 
         playbook.host_vars("customer-007", 'stack_base_url: "http://127.0.0.1:9/moved/customer-007"\n')
         rc, report, _ = playbook.run("--check", "--diff")
@@ -263,6 +301,8 @@ def main():
                "an unreachable server fails the play: %s" % (failures[0][2] if failures else None))
 
         say("%d-stack run: %.1f s; idempotent second run: %.1f s" % (STACKS, first, second))
+        say("one task over %d hosts: debug %.1f s; stack %.1f s (first run), %.1f s (unchanged)"
+            % (STACKS, debug, stack_first, stack_unchanged))
         print("acceptance: %d passed, 0 failed" % len(PASSED))
     finally:
         stackwatch.stop()

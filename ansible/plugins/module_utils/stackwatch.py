@@ -10,6 +10,10 @@ __metaclass__ = type
 
 import json
 import re
+import ssl
+
+import http.client as http_client
+from urllib import parse as urlparse
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.urls import fetch_url
@@ -148,12 +152,13 @@ def check_body(options, warn):
 
 
 class Client:
-    """Talks to the stackwatch API with the module's connection options."""
+    """Talks to the stackwatch API. `transport` sends one request: the module's goes
+    through fetch_url; the action plugins' keeps one connection for the whole task."""
 
-    def __init__(self, module):
-        self.module = module
-        self.base = module.params["api_url"].rstrip("/")
-        self.token = module.params["api_token"]
+    def __init__(self, params, transport):
+        self.base = params["api_url"].rstrip("/")
+        self.token = params["api_token"]
+        self.transport = transport
 
     def request(self, method, path, body=None, allow=(200, 201)):
         """Sends a request; returns (status, document). Any status outside `allow` and
@@ -164,21 +169,72 @@ class Client:
         if body is not None:
             data = json.dumps(body)
             headers["Content-Type"] = "application/json"
-        response, info = fetch_url(
-            self.module,
-            url,
-            data=data,
-            headers=headers,
-            method=method,
-            timeout=self.module.params["timeout"],
-        )
-        status = info.get("status", -1)
-        # On an HTTP error fetch_url has already read the body into info["body"].
-        raw = info.get("body") or (response.read() if response is not None else b"")
+        status, raw, msg = self.transport(method, url, data, headers)
         document = _json(raw)
         if status in allow or status == 404:
             return status, document
-        raise StackwatchError(_describe(status, info, document, self.base))
+        raise StackwatchError(_describe(status, msg, document, self.base))
+
+
+def module_transport(module):
+    """Requests through Ansible's fetch_url, inside a module."""
+
+    def send(method, url, data, headers):
+        response, info = fetch_url(
+            module, url, data=data, headers=headers, method=method, timeout=module.params["timeout"]
+        )
+        # On an HTTP error fetch_url has already read the body into info["body"].
+        raw = info.get("body") or (response.read() if response is not None else b"")
+        return info.get("status", -1), raw, info.get("msg", "")
+
+    return send
+
+
+class PersistentTransport:
+    """Requests on one kept-alive connection to stackwatch, for the requests of one task in
+    the controller (an action plugin). Nothing outlives the task: each task, and so each
+    host, opens its own."""
+
+    def __init__(self, params):
+        self.timeout = params["timeout"]
+        self.validate_certs = params["validate_certs"]
+        self.connection = None
+        self.origin = None
+
+    def _connect(self, parts):
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            if not self.validate_certs:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            return http_client.HTTPSConnection(parts.netloc, timeout=self.timeout, context=context)
+        return http_client.HTTPConnection(parts.netloc, timeout=self.timeout)
+
+    def __call__(self, method, url, data, headers):
+        parts = urlparse.urlsplit(url)
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        for attempt in (1, 2):
+            if self.connection is None or self.origin != (parts.scheme, parts.netloc):
+                self.close()
+                self.connection = self._connect(parts)
+                self.origin = (parts.scheme, parts.netloc)
+            try:
+                self.connection.request(method, path, body=data, headers=headers)
+                response = self.connection.getresponse()
+                return response.status, response.read(), response.reason
+            except (http_client.HTTPException, OSError) as e:
+                self.close()
+                # A kept-alive connection the server has closed meanwhile: an idempotent
+                # request is tried once anew.
+                stale = isinstance(e, (http_client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                if attempt == 2 or not stale or method == "POST":
+                    return -1, b"", str(e)
+        return -1, b"", "no answer"
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
 
 
 def _json(raw):
@@ -192,9 +248,9 @@ def _json(raw):
         return {"detail": raw[:200]}
 
 
-def _describe(status, info, document, base):
+def _describe(status, msg, document, base):
     if status == -1:
-        return "cannot reach stackwatch at %s: %s" % (base, info.get("msg", "no answer"))
+        return "cannot reach stackwatch at %s: %s" % (base, msg or "no answer")
     if status == 401:
         return "stackwatch refused the token (401): check api_token (or STACKWATCH_TOKEN)"
     if status == 403:
@@ -204,7 +260,7 @@ def _describe(status, info, document, base):
         fields = "; ".join("%s: %s" % (e.get("field"), e.get("reason")) for e in errors)
         return "stackwatch rejected the request (%d): %s" % (status, fields)
     detail = document.get("detail") if isinstance(document, dict) else None
-    return "stackwatch answered %d: %s" % (status, detail or info.get("msg", ""))
+    return "stackwatch answered %d: %s" % (status, detail or msg or "")
 
 
 def comparable(check):

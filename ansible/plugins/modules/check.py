@@ -190,6 +190,7 @@ from ansible_collections.stackwatch.stackwatch.plugins.module_utils.stackwatch i
     check_body,
     check_name,
     comparable,
+    module_transport,
 )
 
 
@@ -206,34 +207,38 @@ def argument_spec():
     return spec
 
 
+RULES = dict(required_if=[("state", "present", ["url"])])
+
+
+def run(params, client, check_mode, diff, warn):
+    """Does the task; returns the result. Shared by the module and the action plugin."""
+    name = check_name(params["name"], warn)
+    path = "/checks/%s" % name
+    status, before = client.request("GET", path)
+    before = before if status == 200 else None
+    if params["state"] == "absent":
+        result = dict(changed=before is not None, name=name)
+        if before is not None and not check_mode:
+            client.request("DELETE", path)
+        if diff:
+            result["diff"] = dict(before=comparable(before), after={})
+        return result
+    body = check_body(params, warn)
+    if params.get("stack") is not None:
+        body["stack"] = params["stack"]
+    query = "?dry_run=true" if check_mode else ""
+    _, answer = client.request("PUT", path + query, body)
+    result = dict(changed=bool(answer.get("changed")), name=name, check=answer.get("check"))
+    if diff:
+        result["diff"] = dict(before=comparable(before), after=comparable(answer.get("check")))
+    return result
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_if=[("state", "present", ["url"])],
-    )
-    client = Client(module)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **RULES)
+    client = Client(module.params, module_transport(module))
     try:
-        name = check_name(module.params["name"], module.warn)
-        path = "/checks/%s" % name
-        status, before = client.request("GET", path)
-        before = before if status == 200 else None
-        if module.params["state"] == "absent":
-            result = dict(changed=before is not None, name=name)
-            if before is not None and not module.check_mode:
-                client.request("DELETE", path)
-            if module._diff:
-                result["diff"] = dict(before=comparable(before), after={})
-            module.exit_json(**result)
-        body = check_body(module.params, module.warn)
-        if module.params.get("stack") is not None:
-            body["stack"] = module.params["stack"]
-        query = "?dry_run=true" if module.check_mode else ""
-        _, answer = client.request("PUT", path + query, body)
-        result = dict(changed=bool(answer.get("changed")), name=name, check=answer.get("check"))
-        if module._diff:
-            result["diff"] = dict(before=comparable(before), after=comparable(answer.get("check")))
-        module.exit_json(**result)
+        module.exit_json(**run(module.params, client, module.check_mode, module._diff, module.warn))
     except StackwatchError as e:
         module.fail_json(msg=str(e))
 

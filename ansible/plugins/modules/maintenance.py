@@ -111,6 +111,7 @@ from ansible_collections.stackwatch.stackwatch.plugins.module_utils.stackwatch i
     COMMON_ARGS,
     Client,
     StackwatchError,
+    module_transport,
 )
 
 
@@ -155,39 +156,44 @@ def argument_spec():
     return spec
 
 
+RULES = dict(
+    required_if=[("scope", "stack", ["target"]), ("scope", "tag", ["target"]), ("scope", "check", ["target"])]
+)
+
+
+def run(params, client, check_mode, diff, warn):
+    """Does the task; returns the result. Shared by the module and the action plugin."""
+    _, listing = client.request("GET", "/maintenance")
+    windows = [w for w in listing.get("windows", []) if live(w)]
+    if params["state"] == "absent":
+        if params["id"] is not None:
+            closing = [w for w in windows if w.get("id") == params["id"]]
+        else:
+            closing = [w for w in windows if same_place(w, params)]
+        if not check_mode:
+            for window in closing:
+                client.request("DELETE", "/maintenance/%d" % window["id"])
+        return dict(changed=bool(closing), closed=[w["id"] for w in closing])
+    existing = [w for w in windows if same_place(w, params) and same_timing(w, params)]
+    if existing:
+        return dict(changed=False, window=existing[0])
+    body = dict(scope=params["scope"])
+    if params["scope"] != "all":
+        body["target"] = params["target"]
+    for field in ("duration", "starts_at", "ends_at", "cron", "timezone", "reason"):
+        if params[field] is not None:
+            body[field] = params[field]
+    if check_mode:
+        return dict(changed=True, window=body)
+    _, window = client.request("POST", "/maintenance", body)
+    return dict(changed=True, window=window)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_if=[("scope", "stack", ["target"]), ("scope", "tag", ["target"]), ("scope", "check", ["target"])],
-    )
-    params = module.params
-    client = Client(module)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **RULES)
+    client = Client(module.params, module_transport(module))
     try:
-        _, listing = client.request("GET", "/maintenance")
-        windows = [w for w in listing.get("windows", []) if live(w)]
-        if params["state"] == "absent":
-            if params["id"] is not None:
-                closing = [w for w in windows if w.get("id") == params["id"]]
-            else:
-                closing = [w for w in windows if same_place(w, params)]
-            if not module.check_mode:
-                for window in closing:
-                    client.request("DELETE", "/maintenance/%d" % window["id"])
-            module.exit_json(changed=bool(closing), closed=[w["id"] for w in closing])
-        existing = [w for w in windows if same_place(w, params) and same_timing(w, params)]
-        if existing:
-            module.exit_json(changed=False, window=existing[0])
-        body = dict(scope=params["scope"])
-        if params["scope"] != "all":
-            body["target"] = params["target"]
-        for field in ("duration", "starts_at", "ends_at", "cron", "timezone", "reason"):
-            if params[field] is not None:
-                body[field] = params[field]
-        if module.check_mode:
-            module.exit_json(changed=True, window=body)
-        _, window = client.request("POST", "/maintenance", body)
-        module.exit_json(changed=True, window=window)
+        module.exit_json(**run(module.params, client, module.check_mode, module._diff, module.warn))
     except StackwatchError as e:
         module.fail_json(msg=str(e))
 

@@ -197,6 +197,7 @@ from ansible_collections.stackwatch.stackwatch.plugins.module_utils.stackwatch i
     check_body,
     check_name,
     comparable,
+    module_transport,
 )
 
 
@@ -218,39 +219,47 @@ def argument_spec():
     return spec
 
 
+RULES = dict()
+
+
+def run(params, client, check_mode, diff, warn):
+    """Does the task; returns the result. Shared by the module and the action plugin."""
+    path = "/stacks/%s" % params["name"]
+    status, current = client.request("GET", path)
+    before = current.get("checks", []) if status == 200 else []
+    if params["state"] == "absent":
+        names = sorted(c["name"] for c in before)
+        if names and not check_mode:
+            client.request("DELETE", path)
+        result = dict(changed=bool(names), created=[], updated=[], deleted=names, unchanged=[])
+        if diff:
+            result["diff"] = dict(before=by_name(before), after={})
+        return result
+    items = []
+    for item in params["checks"]:
+        body = check_body(item, warn)
+        body["name"] = check_name(item["name"], warn)
+        items.append(body)
+    query = "?dry_run=true" if check_mode else ""
+    _, answer = client.request("PUT", path + query, {"checks": items})
+    result = dict(
+        changed=bool(answer.get("changed")),
+        created=answer.get("created", []),
+        updated=answer.get("updated", []),
+        deleted=answer.get("deleted", []),
+        unchanged=answer.get("unchanged", []),
+        checks=answer.get("checks", []),
+    )
+    if diff:
+        result["diff"] = dict(before=by_name(before), after=by_name(answer.get("checks")))
+    return result
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    client = Client(module)
-    path = "/stacks/%s" % module.params["name"]
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **RULES)
+    client = Client(module.params, module_transport(module))
     try:
-        status, current = client.request("GET", path)
-        before = current.get("checks", []) if status == 200 else []
-        if module.params["state"] == "absent":
-            names = sorted(c["name"] for c in before)
-            if names and not module.check_mode:
-                client.request("DELETE", path)
-            result = dict(changed=bool(names), created=[], updated=[], deleted=names, unchanged=[])
-            if module._diff:
-                result["diff"] = dict(before=by_name(before), after={})
-            module.exit_json(**result)
-        items = []
-        for item in module.params["checks"]:
-            body = check_body(item, module.warn)
-            body["name"] = check_name(item["name"], module.warn)
-            items.append(body)
-        query = "?dry_run=true" if module.check_mode else ""
-        _, answer = client.request("PUT", path + query, {"checks": items})
-        result = dict(
-            changed=bool(answer.get("changed")),
-            created=answer.get("created", []),
-            updated=answer.get("updated", []),
-            deleted=answer.get("deleted", []),
-            unchanged=answer.get("unchanged", []),
-            checks=answer.get("checks", []),
-        )
-        if module._diff:
-            result["diff"] = dict(before=by_name(before), after=by_name(answer.get("checks")))
-        module.exit_json(**result)
+        module.exit_json(**run(module.params, client, module.check_mode, module._diff, module.warn))
     except StackwatchError as e:
         module.fail_json(msg=str(e))
 
