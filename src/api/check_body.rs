@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{
-    BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, Method, StackName,
-    StatusRange, StatusRanges, Tag, header_problem, limits, url_problem,
+    BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, HttpTarget, Method,
+    StackName, StatusRange, StatusRanges, Tag, Target, header_problem, limits, url_problem,
 };
 use crate::store::CheckWrite;
 
@@ -18,6 +18,9 @@ use crate::store::CheckWrite;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
+    /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD).
+    #[schema(pattern = "^http$")]
+    pub kind: Option<String>,
     /// The check's name: only inside a stack's `checks` list (elsewhere it is in the path).
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     pub name: Option<String>,
@@ -186,20 +189,25 @@ impl CheckBody {
                 url
             }
         };
-        let mut spec = CheckSpec::with_defaults(url);
-        spec.stack = stack;
+        if let Some(kind) = self.kind.as_deref().filter(|k| *k != "http") {
+            errors.push(FieldError::new(
+                "kind",
+                format!("must be http (the only kind so far), not {kind:?}"),
+            ));
+        }
+        let mut http = HttpTarget::get(url);
         if let Some(m) = self.method {
             match Method::parse(&m) {
-                Some(method) => spec.method = method,
+                Some(method) => http.method = method,
                 None => errors.push(FieldError::new(
                     "method",
                     format!("must be GET, HEAD, POST or PUT, not {m:?}"),
                 )),
             }
         }
-        spec.headers = parse_headers(self.headers.unwrap_or_default(), &mut errors);
-        spec.body = self.body;
-        if spec
+        http.headers = parse_headers(self.headers.unwrap_or_default(), &mut errors);
+        http.body = self.body;
+        if http
             .body
             .as_ref()
             .is_some_and(|b| b.len() > limits::MAX_BODY_BYTES)
@@ -209,24 +217,26 @@ impl CheckBody {
                 format!("must be at most {} bytes", limits::MAX_BODY_BYTES),
             ));
         }
-        spec.basic_auth = self
+        http.basic_auth = self
             .basic_auth
             .and_then(|b| parse_basic_auth(b, &mut errors));
-        spec.check_rate = limits::CHECK_RATE.resolve(self.check_rate, &mut errors);
-        spec.timeout = limits::TIMEOUT.resolve(self.timeout, &mut errors);
         if let Some(items) = self.expected_status
             && let Some(ranges) = parse_status(items, &mut errors)
         {
-            spec.expected_status = ranges;
+            http.expected_status = ranges;
         }
-        spec.body_contains = keyword("body_contains", self.body_contains, &mut errors);
-        spec.body_not_contains = keyword("body_not_contains", self.body_not_contains, &mut errors);
-        spec.max_response_time_ms =
+        http.body_contains = keyword("body_contains", self.body_contains, &mut errors);
+        http.body_not_contains = keyword("body_not_contains", self.body_not_contains, &mut errors);
+        http.max_response_time_ms =
             limits::MAX_RESPONSE_TIME_MS.resolve_optional(self.max_response_time_ms, &mut errors);
-        spec.follow_redirects = self.follow_redirects.unwrap_or(false);
-        spec.verify_tls = self.verify_tls.unwrap_or(true);
-        spec.cert_expiry_days =
+        http.follow_redirects = self.follow_redirects.unwrap_or(false);
+        http.verify_tls = self.verify_tls.unwrap_or(true);
+        http.cert_expiry_days =
             limits::CERT_EXPIRY_DAYS.resolve(self.cert_expiry_days, &mut errors);
+        let mut spec = CheckSpec::of(Target::Http(http));
+        spec.stack = stack;
+        spec.check_rate = limits::CHECK_RATE.resolve(self.check_rate, &mut errors);
+        spec.timeout = limits::TIMEOUT.resolve(self.timeout, &mut errors);
         spec.failures_to_confirm =
             limits::FAILURES_TO_CONFIRM.resolve(self.failures_to_confirm, &mut errors);
         spec.successes_to_recover =
@@ -435,9 +445,9 @@ mod tests {
                 "url",
                 "method",
                 "headers.Content-Length",
+                "expected_status[1]",
                 "check_rate",
                 "timeout",
-                "expected_status[1]",
                 "failures_to_confirm",
                 "contacts[1]",
                 "tags[1]"

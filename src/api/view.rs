@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::check_body::StatusItem;
-use crate::domain::Check;
+use crate::domain::{Check, Target};
 use crate::store::StackSync;
 
 /// Header names whose values are credentials; answers show them redacted.
@@ -26,6 +26,8 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckView {
     pub name: String,
+    /// The kind of check: `http`.
+    pub kind: String,
     pub stack: Option<String>,
     pub tags: Vec<String>,
     pub url: String,
@@ -70,13 +72,15 @@ fn strings<T: ToString>(items: &[T]) -> Vec<String> {
 impl From<&Check> for CheckView {
     fn from(check: &Check) -> Self {
         let spec = &check.spec;
+        let Target::Http(http) = &spec.target;
         Self {
             name: check.name.to_string(),
+            kind: spec.target.kind().to_owned(),
             stack: spec.stack.as_ref().map(ToString::to_string),
             tags: strings(&spec.tags),
-            url: spec.url.clone(),
-            method: spec.method.as_str().to_owned(),
-            headers: spec
+            url: http.url.clone(),
+            method: http.method.as_str().to_owned(),
+            headers: http
                 .headers
                 .iter()
                 .map(|(k, v)| {
@@ -88,24 +92,24 @@ impl From<&Check> for CheckView {
                     (k.clone(), shown.to_owned())
                 })
                 .collect(),
-            body: spec.body.clone(),
-            basic_auth: spec.basic_auth.as_ref().map(|b| BasicAuthView {
+            body: http.body.clone(),
+            basic_auth: http.basic_auth.as_ref().map(|b| BasicAuthView {
                 username: b.username.clone(),
             }),
             check_rate: spec.check_rate,
             timeout: spec.timeout,
-            expected_status: spec
+            expected_status: http
                 .expected_status
                 .ranges()
                 .iter()
                 .map(|r| (*r).into())
                 .collect(),
-            body_contains: spec.body_contains.clone(),
-            body_not_contains: spec.body_not_contains.clone(),
-            max_response_time_ms: spec.max_response_time_ms,
-            follow_redirects: spec.follow_redirects,
-            verify_tls: spec.verify_tls,
-            cert_expiry_days: spec.cert_expiry_days,
+            body_contains: http.body_contains.clone(),
+            body_not_contains: http.body_not_contains.clone(),
+            max_response_time_ms: http.max_response_time_ms,
+            follow_redirects: http.follow_redirects,
+            verify_tls: http.verify_tls,
+            cert_expiry_days: http.cert_expiry_days,
             failures_to_confirm: spec.failures_to_confirm,
             successes_to_recover: spec.successes_to_recover,
             retry_interval: spec.retry_interval,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use anyhow::{Context, bail};
 
 use crate::api::CheckBody;
-use crate::domain::{CheckSpec, Outcome, Timestamp};
+use crate::domain::{CheckSpec, Outcome, Target, Timestamp};
 use crate::probe::Prober;
 use crate::settings::Settings;
 
@@ -44,7 +44,10 @@ fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {
         None => "UP".to_owned(),
         Some(failure) => format!("DOWN: {failure}"),
     };
-    let _ = writeln!(text, "{} {} -> {verdict}", spec.method.as_str(), spec.url);
+    let what = match &spec.target {
+        Target::Http(http) => format!("{} {}", http.method.as_str(), http.url),
+    };
+    let _ = writeln!(text, "{what} -> {verdict}");
     if let Some(status) = outcome.status {
         let _ = writeln!(text, "  status       {status}");
     }

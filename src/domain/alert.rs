@@ -109,7 +109,7 @@ pub struct AlertContext<'a> {
 pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<AlertEvent>) {
     let mut next = memory.clone();
     if let Some(failure) = &cx.outcome.failure {
-        next.last_cause = Some(describe_cause(failure, &cx.spec.url, cx.now));
+        next.last_cause = Some(describe_cause(failure, cx.spec.target.address(), cx.now));
     }
     let mut events = Vec::new();
     if cx.in_maintenance {
@@ -117,7 +117,7 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
     }
     let facts = || AlertFacts {
         stack: cx.spec.stack.as_ref().map(ToString::to_string),
-        url: cx.spec.url.clone(),
+        url: cx.spec.target.address().to_owned(),
         ..AlertFacts::default()
     };
     match (cx.state.health, next.alerted) {
@@ -171,8 +171,9 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
         (Health::Unknown, _) => {}
     }
     if let Some(not_after) = cx.outcome.cert_not_after
-        && cx.spec.cert_expiry_days > 0
-        && not_after.0 - cx.now.0 < i64::from(cx.spec.cert_expiry_days) * 86_400_000
+        && let Some(days) = cx.spec.http().map(|h| h.cert_expiry_days)
+        && days > 0
+        && not_after.0 - cx.now.0 < i64::from(days) * 86_400_000
         && next
             .cert_warned_at
             .is_none_or(|at| cx.now.0 - at.0 >= CERT_WARNING_EVERY_MS)

@@ -57,9 +57,34 @@ pub struct BasicAuth {
     pub password: String,
 }
 
-/// The validated configuration of one check, every default applied. Durations are seconds.
+/// What a check probes, by kind, with the fields of that kind. Stored and sent with a
+/// `kind` tag beside the fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckSpec {
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Target {
+    /// An HTTP(S) request (StatusCake's HTTP and HEAD).
+    Http(HttpTarget),
+}
+
+impl Target {
+    /// The kind's name, as the API spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "http",
+        }
+    }
+
+    /// Where the check points, for people (alerts, pages): the URL of an HTTP check.
+    pub fn address(&self) -> &str {
+        match self {
+            Self::Http(http) => &http.url,
+        }
+    }
+}
+
+/// The fields of an HTTP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpTarget {
     /// The http or https URL to probe.
     pub url: String,
     /// The method to send.
@@ -70,10 +95,6 @@ pub struct CheckSpec {
     pub body: Option<String>,
     /// Basic authentication credentials.
     pub basic_auth: Option<BasicAuth>,
-    /// Seconds between the starts of two probes.
-    pub check_rate: u32,
-    /// Seconds one probe may take in all.
-    pub timeout: u32,
     /// Status codes that count as up.
     pub expected_status: StatusRanges,
     /// The first 64 KiB of the body must contain this.
@@ -88,6 +109,40 @@ pub struct CheckSpec {
     pub verify_tls: bool,
     /// Warn this many days before the certificate expires; 0 turns the warning off.
     pub cert_expiry_days: u32,
+}
+
+impl HttpTarget {
+    /// A GET of `url`, every other field at its default.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            method: Method::Get,
+            headers: BTreeMap::new(),
+            body: None,
+            basic_auth: None,
+            expected_status: StatusRanges::default_up(),
+            body_contains: None,
+            body_not_contains: None,
+            max_response_time_ms: None,
+            follow_redirects: false,
+            verify_tls: true,
+            cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
+        }
+    }
+}
+
+/// The validated configuration of one check, every default applied: the fields every kind
+/// has, and the kind's own in `target`. Durations are seconds. This is the one home of a
+/// check's fields: the API's body parses into it, its view and the store's form derive
+/// from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSpec {
+    /// What to probe.
+    pub target: Target,
+    /// Seconds between the starts of two probes.
+    pub check_rate: u32,
+    /// Seconds one probe may take in all.
+    pub timeout: u32,
     /// Consecutive failures before the check is DOWN.
     pub failures_to_confirm: u32,
     /// Consecutive successes before the check is UP again.
@@ -105,23 +160,17 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
-    /// A spec for `url` with every other field at its default.
+    /// An HTTP GET of `url` with every other field at its default.
     pub fn with_defaults(url: impl Into<String>) -> Self {
+        Self::of(Target::Http(HttpTarget::get(url)))
+    }
+
+    /// A check of `target` with every common field at its default.
+    pub fn of(target: Target) -> Self {
         Self {
-            url: url.into(),
-            method: Method::Get,
-            headers: BTreeMap::new(),
-            body: None,
-            basic_auth: None,
+            target,
             check_rate: limits::CHECK_RATE.default,
             timeout: limits::TIMEOUT.default,
-            expected_status: StatusRanges::default_up(),
-            body_contains: None,
-            body_not_contains: None,
-            max_response_time_ms: None,
-            follow_redirects: false,
-            verify_tls: true,
-            cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
             failures_to_confirm: limits::FAILURES_TO_CONFIRM.default,
             successes_to_recover: limits::SUCCESSES_TO_RECOVER.default,
             retry_interval: limits::RETRY_INTERVAL.default,
@@ -132,8 +181,39 @@ impl CheckSpec {
         }
     }
 
+    /// The HTTP fields, for an HTTP check.
+    pub fn http(&self) -> Option<&HttpTarget> {
+        match &self.target {
+            Target::Http(http) => Some(http),
+        }
+    }
+
+    /// The HTTP fields, to change them, for an HTTP check.
+    pub fn http_mut(&mut self) -> Option<&mut HttpTarget> {
+        match &mut self.target {
+            Target::Http(http) => Some(http),
+        }
+    }
+
     /// Rules that tie fields together; each field on its own is checked where it is parsed.
     pub fn relation_errors(&self) -> FieldErrors {
+        let mut errors = Vec::new();
+        if let Some(http) = self.http() {
+            errors.extend(http.relation_errors(self.timeout));
+        }
+        if self.retry_interval > self.check_rate {
+            errors.push(FieldError::new(
+                "retry_interval",
+                format!("must not exceed check_rate ({} s)", self.check_rate),
+            ));
+        }
+        errors
+    }
+}
+
+impl HttpTarget {
+    /// Rules that tie the HTTP fields together (and to the check's `timeout`).
+    fn relation_errors(&self, timeout: u32) -> FieldErrors {
         let mut errors = Vec::new();
         if self.body.is_some() && !self.method.takes_body() {
             errors.push(FieldError::new(
@@ -145,17 +225,11 @@ impl CheckSpec {
             ));
         }
         if let Some(ms) = self.max_response_time_ms
-            && u64::from(ms) >= u64::from(self.timeout) * 1_000
+            && u64::from(ms) >= u64::from(timeout) * 1_000
         {
             errors.push(FieldError::new(
                 "max_response_time_ms",
-                format!("must be below the timeout ({} s)", self.timeout),
-            ));
-        }
-        if self.retry_interval > self.check_rate {
-            errors.push(FieldError::new(
-                "retry_interval",
-                format!("must not exceed check_rate ({} s)", self.check_rate),
+                format!("must be below the timeout ({timeout} s)"),
             ));
         }
         if let (Some(yes), Some(no)) = (&self.body_contains, &self.body_not_contains)
@@ -263,24 +337,26 @@ mod tests {
     #[test]
     fn relation_errors_name_each_field() {
         let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
-        spec.body = Some("x".into());
-        spec.max_response_time_ms = Some(10_000);
         spec.retry_interval = 61;
-        spec.body_contains = Some("ok".into());
-        spec.body_not_contains = Some("ok".into());
+        let http = spec.http_mut().unwrap();
+        http.body = Some("x".into());
+        http.max_response_time_ms = Some(10_000);
+        http.body_contains = Some("ok".into());
+        http.body_not_contains = Some("ok".into());
         assert_eq!(
             fields(&spec.relation_errors()),
             vec![
                 "body",
                 "max_response_time_ms",
-                "retry_interval",
-                "body_not_contains"
+                "body_not_contains",
+                "retry_interval"
             ]
         );
-        spec.method = Method::Post;
-        spec.max_response_time_ms = Some(9_999);
         spec.retry_interval = 60;
-        spec.body_not_contains = None;
+        let http = spec.http_mut().unwrap();
+        http.method = Method::Post;
+        http.max_response_time_ms = Some(9_999);
+        http.body_not_contains = None;
         assert!(spec.relation_errors().is_empty());
     }
 

@@ -1,14 +1,14 @@
 //! Judging a response against a check's expectations: status, keywords, response time.
 //! Pure, so every rule is tested with a table of cases.
 
-use super::{CheckSpec, Failure};
+use super::{Failure, HttpTarget};
 
 /// How much of a body keyword checks look at.
 pub const BODY_INSPECT_LIMIT: usize = 64 * 1024;
 
 /// The first failed expectation, or `None` when the response counts as up. `body` is at
 /// most the first [`BODY_INSPECT_LIMIT`] bytes; `elapsed_ms` is the whole probe.
-pub fn judge(spec: &CheckSpec, status: u16, body: &[u8], elapsed_ms: u32) -> Option<Failure> {
+pub fn judge(spec: &HttpTarget, status: u16, body: &[u8], elapsed_ms: u32) -> Option<Failure> {
     if !spec.expected_status.contains(status) {
         return Some(Failure::BadStatus { status });
     }
@@ -39,7 +39,7 @@ pub fn judge(spec: &CheckSpec, status: u16, body: &[u8], elapsed_ms: u32) -> Opt
 }
 
 /// Whether the body must be read at all for the check's keyword rules.
-pub fn needs_body(spec: &CheckSpec) -> bool {
+pub fn needs_body(spec: &HttpTarget) -> bool {
     spec.body_contains.is_some() || spec.body_not_contains.is_some()
 }
 
@@ -52,8 +52,8 @@ mod tests {
     use super::*;
     use crate::domain::{StatusRange, StatusRanges};
 
-    fn spec() -> CheckSpec {
-        CheckSpec::with_defaults("http://127.0.0.1/")
+    fn spec() -> HttpTarget {
+        HttpTarget::get("http://127.0.0.1/")
     }
 
     #[test]
@@ -67,7 +67,7 @@ mod tests {
             StatusRanges::new(vec![StatusRange { lo: 204, hi: 204 }]).unwrap();
 
         let plain = spec();
-        type Case<'a> = (&'a CheckSpec, u16, &'a [u8], u32, Option<&'a str>);
+        type Case<'a> = (&'a HttpTarget, u16, &'a [u8], u32, Option<&'a str>);
         let cases: Vec<Case> = vec![
             (&plain, 200, b"", 10, None),
             (&plain, 301, b"", 10, None),

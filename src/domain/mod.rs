@@ -18,7 +18,9 @@ pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, ago, decide, describe_cause,
     duration_text,
 };
-pub use check::{BasicAuth, Check, CheckId, CheckSpec, Method, header_problem, url_problem};
+pub use check::{
+    BasicAuth, Check, CheckId, CheckSpec, HttpTarget, Method, Target, header_problem, url_problem,
+};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use maintenance::{

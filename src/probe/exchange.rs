@@ -17,7 +17,7 @@ use url::Url;
 use super::classify::{http_failure, tls_failure};
 use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
-use crate::domain::{BODY_INSPECT_LIMIT, CheckSpec, Failure, Method};
+use crate::domain::{BODY_INSPECT_LIMIT, Failure, HttpTarget, Method};
 
 /// Most response headers accepted (hyper's default is 100; browsers take many more).
 pub const MAX_RESPONSE_HEADERS: usize = 1_000;
@@ -27,7 +27,7 @@ pub struct Request<'a> {
     pub url: &'a Url,
     pub method: Method,
     pub body: Option<&'a str>,
-    pub spec: &'a CheckSpec,
+    pub http: &'a HttpTarget,
     pub user_agent: &'a str,
 }
 
@@ -60,7 +60,7 @@ pub async fn run(
     if url.scheme() == "https" {
         trace.phase = Phase::Tls;
         let phase_start = Instant::now();
-        let config = if request.spec.verify_tls {
+        let config = if request.http.verify_tls {
             tls.verified.clone()
         } else {
             tls.unverified.clone()
@@ -226,7 +226,7 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
         };
         builder = builder.header(header::HOST, host);
     }
-    if let Some(auth) = &request.spec.basic_auth {
+    if let Some(auth) = &request.http.basic_auth {
         let encoded = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", auth.username, auth.password));
         builder = builder.header(header::AUTHORIZATION, format!("Basic {encoded}"));
@@ -238,7 +238,7 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
         .map_err(|e| Failure::Protocol {
             detail: format!("cannot build the request: {e}"),
         })?;
-    for (name, value) in &request.spec.headers {
+    for (name, value) in &request.http.headers {
         // Validated at registration; a header that fails here is skipped, not sent broken.
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::domain::{CheckSpec, Failure, Method, Outcome, Timestamp, Timings, judge};
+use crate::domain::{
+    CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge,
+};
 use tls::TlsConfigs;
 pub use tls::TlsSetupError;
 
@@ -61,11 +63,12 @@ impl Prober {
         let start = Instant::now();
         let mut trace = Trace::default();
         let limit = Duration::from_secs(u64::from(spec.timeout));
-        let result = tokio::time::timeout(limit, self.follow(spec, &mut trace)).await;
+        let Target::Http(http) = &spec.target;
+        let result = tokio::time::timeout(limit, self.follow(http, &mut trace)).await;
         trace.timings.total_ms = elapsed_ms(start);
         let failure = match result {
             Ok(Ok(body)) => match trace.status {
-                Some(status) => judge(spec, status, &body, trace.timings.total_ms),
+                Some(status) => judge(http, status, &body, trace.timings.total_ms),
                 None => Some(Failure::ClosedEarly),
             },
             Ok(Err(failure)) => Some(failure),
@@ -84,7 +87,7 @@ impl Prober {
     }
 
     /// Runs the request, following redirects when the check asks; returns the final body.
-    async fn follow(&self, spec: &CheckSpec, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
+    async fn follow(&self, spec: &HttpTarget, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
         let mut url = Url::parse(&spec.url).map_err(|e| Failure::BadRedirect {
             detail: format!("invalid URL: {e}"),
         })?;
@@ -97,7 +100,7 @@ impl Prober {
                 url: &url,
                 method,
                 body: body.as_deref(),
-                spec,
+                http: spec,
                 user_agent: &self.user_agent,
             };
             let response = exchange::run(&self.tls, &request, trace).await?;

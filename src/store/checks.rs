@@ -86,8 +86,7 @@ impl TryFrom<CheckRow> for Check {
             name: row.name.clone(),
             reason,
         };
-        let spec: CheckSpec =
-            serde_json::from_str(&row.spec).map_err(|e| corrupt(e.to_string()))?;
+        let spec: CheckSpec = super::spec_form::decode(&row.spec).map_err(corrupt)?;
         let name = row.name.parse().map_err(|e| corrupt(format!("{e}")))?;
         Ok(Check {
             id: CheckId(row.id),
@@ -223,10 +222,11 @@ pub(super) async fn upsert_in(
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
     let existing = fetch_check(conn, name).await?;
-    let spec_json = serde_json::to_string(&write.spec).map_err(|e| StoreError::Corrupt {
-        name: name.to_string(),
-        reason: e.to_string(),
-    })?;
+    let spec_json =
+        super::spec_form::encode(&write.spec).map_err(|reason| StoreError::Corrupt {
+            name: name.to_string(),
+            reason,
+        })?;
     let stack = write.spec.stack.as_ref().map(|s| s.as_str().to_owned());
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);

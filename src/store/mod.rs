@@ -11,6 +11,7 @@ mod maintenance;
 mod overview;
 mod results;
 mod rollups;
+mod spec_form;
 mod stacks;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use results::{
     MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, ResultRow, StoredState, Write,
 };
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
+pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;
 
 /// Whether a connection handed back to the write pool is outside any transaction. After a
@@ -96,7 +98,12 @@ impl Store {
             .connect_with(connect)
             .await
             .map_err(StoreError::Database)?;
-        Ok(Self { read, write })
+        let store = Self { read, write };
+        let upgraded = store.upgrade_stored_specs().await?;
+        if upgraded > 0 {
+            tracing::info!(checks = upgraded, "stored checks moved to the current form");
+        }
+        Ok(store)
     }
 
     /// Whether the database answers a trivial query.

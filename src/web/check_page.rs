@@ -12,7 +12,7 @@ use super::charts::{Span, latency_chart, uptime_bar};
 use super::layout::{html_response, page, percent, since};
 use super::session::{sign_in_first, viewer};
 use super::{PageError, WebState, incident_days, shown_state};
-use crate::domain::{CheckName, Timestamp, duration_text};
+use crate::domain::{CheckName, Target, Timestamp, duration_text};
 use crate::store::{AlertFilter, IncidentFilter, IncidentRow};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -91,7 +91,9 @@ pub async fn check_page(
         h1 { (row.check.name) " " (shown.badge()) }
         div.card {
             dl.facts {
-                dt { "URL" } dd { (spec.method.as_str()) " " (spec.url) }
+                @match &spec.target {
+                    Target::Http(http) => { dt { "URL" } dd { (http.method.as_str()) " " (http.url) } }
+                }
                 @if let Some(stack) = &spec.stack {
                     dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
                 }

@@ -71,3 +71,62 @@ async fn concurrent_puts_leave_exactly_the_right_rows() {
         "one tag row per check"
     );
 }
+
+/// A check as the store wrote it before check kinds (version 1: every field at the top).
+const V1_SPEC: &str = r#"{"url":"http://127.0.0.1:9/ready","method":"GET","headers":{},
+    "body":null,"basic_auth":null,"check_rate":60,"timeout":10,
+    "expected_status":[{"lo":200,"hi":399}],"body_contains":"OK","body_not_contains":null,
+    "max_response_time_ms":null,"follow_redirects":false,"verify_tls":true,
+    "cert_expiry_days":14,"failures_to_confirm":2,"successes_to_recover":1,
+    "retry_interval":10,"contacts":null,"reminder_every":null,"stack":"acme",
+    "tags":["env:prod"]}"#;
+
+#[tokio::test]
+async fn checks_stored_in_the_old_form_carry_over_unchanged() {
+    use stackwatch::store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stackwatch.db");
+    let options = StoreOptions {
+        busy_timeout: std::time::Duration::from_secs(5),
+        read_connections: 2,
+    };
+    let store = Store::open(&path, &options).await.unwrap();
+    store.close().await;
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
+             VALUES ('old-readiness', 'acme', 0, ?, 0, 0)",
+        )
+        .bind(V1_SPEC)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+
+    let app = spawn_with(test_settings(dir.path())).await;
+    let (status, check) = app.get("/api/v1/checks/old-readiness").await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["kind"], "http");
+    assert_eq!(check["url"], "http://127.0.0.1:9/ready");
+    assert_eq!(check["body_contains"], "OK");
+    assert_eq!(check["stack"], "acme");
+    let dir = app.stop().await;
+    drop(dir);
+
+    use sqlx::Connection as _;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let version: i64 = sqlx::query_scalar(
+        "SELECT json_extract(spec, '$.version') FROM checks WHERE name = 'old-readiness'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(version, 2, "rewritten in the current form at open");
+}

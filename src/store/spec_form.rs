@@ -1,0 +1,163 @@
+//! How a check's spec is stored: JSON with a `version`, so a stored row can always be read
+//! and moved forward. Version 1 (before check kinds) was flat; version 2 nests the kind's
+//! fields under `target` with a `kind` tag. Reading upgrades old forms in memory; at open,
+//! `upgrade_stored_specs` rewrites every row still in an old form.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Store, StoreError};
+use crate::domain::CheckSpec;
+
+/// The stored form this build writes.
+pub const SPEC_VERSION: u64 = 2;
+
+/// The fields that version 1 kept at the top level and version 2 keeps in an HTTP target.
+const V1_HTTP_FIELDS: [&str; 12] = [
+    "url",
+    "method",
+    "headers",
+    "body",
+    "basic_auth",
+    "expected_status",
+    "body_contains",
+    "body_not_contains",
+    "max_response_time_ms",
+    "follow_redirects",
+    "verify_tls",
+    "cert_expiry_days",
+];
+
+#[derive(Serialize)]
+struct Versioned<'a> {
+    version: u64,
+    #[serde(flatten)]
+    spec: &'a CheckSpec,
+}
+
+/// The stored text of `spec`, in the current form.
+pub fn encode(spec: &CheckSpec) -> Result<String, String> {
+    serde_json::to_string(&Versioned {
+        version: SPEC_VERSION,
+        spec,
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// A spec from its stored text, whatever known version it was written in.
+pub fn decode(text: &str) -> Result<CheckSpec, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Value::Object(mut object) = upgrade(value)? else {
+        return Err("the stored spec is not a JSON object".to_owned());
+    };
+    object.remove("version");
+    serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())
+}
+
+/// The stored value moved forward to the current version.
+pub fn upgrade(value: Value) -> Result<Value, String> {
+    let Value::Object(mut object) = value else {
+        return Err("the stored spec is not a JSON object".to_owned());
+    };
+    let version = object.get("version").and_then(Value::as_u64).unwrap_or(1);
+    if version > SPEC_VERSION {
+        return Err(format!(
+            "stored in form {version}, newer than this stackwatch reads ({SPEC_VERSION}): \
+             run the newer version"
+        ));
+    }
+    if version < 2 {
+        let mut target = Map::new();
+        target.insert("kind".to_owned(), Value::String("http".to_owned()));
+        for field in V1_HTTP_FIELDS {
+            if let Some(v) = object.remove(field) {
+                target.insert(field.to_owned(), v);
+            }
+        }
+        object.insert("target".to_owned(), Value::Object(target));
+    }
+    object.insert("version".to_owned(), Value::from(SPEC_VERSION));
+    Ok(Value::Object(object))
+}
+
+impl Store {
+    /// Rewrites every stored spec still in an older form (done at open); returns how many.
+    pub async fn upgrade_stored_specs(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, name, spec FROM checks \
+             WHERE COALESCE(json_extract(spec, '$.version'), 1) < ?",
+        )
+        .bind(i64::try_from(SPEC_VERSION).unwrap_or(i64::MAX))
+        .fetch_all(&self.write)
+        .await?;
+        let mut tx = self.write.begin().await?;
+        for (id, name, text) in &rows {
+            let spec = decode(text).map_err(|reason| StoreError::Corrupt {
+                name: name.clone(),
+                reason,
+            })?;
+            let upgraded = encode(&spec).map_err(|reason| StoreError::Corrupt {
+                name: name.clone(),
+                reason,
+            })?;
+            sqlx::query("UPDATE checks SET spec = ? WHERE id = ?")
+                .bind(upgraded)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Method, Target};
+
+    /// A row as version 1 wrote it.
+    const V1: &str = r#"{"url":"https://acme.example/ready","method":"HEAD","headers":{"x-probe":"1"},
+        "body":null,"basic_auth":null,"check_rate":30,"timeout":5,"expected_status":[{"lo":200,"hi":299}],
+        "body_contains":"OK","body_not_contains":null,"max_response_time_ms":null,
+        "follow_redirects":true,"verify_tls":false,"cert_expiry_days":7,"failures_to_confirm":3,
+        "successes_to_recover":1,"retry_interval":5,"contacts":null,"reminder_every":null,
+        "stack":"acme","tags":["env:prod"]}"#;
+
+    #[test]
+    fn a_version_1_row_reads_as_an_http_check_with_every_field() {
+        let spec = decode(V1).unwrap_or_else(|e| panic!("{e}"));
+        let Target::Http(http) = &spec.target;
+        assert_eq!(http.url, "https://acme.example/ready");
+        assert_eq!(http.method, Method::Head);
+        assert_eq!(http.headers["x-probe"], "1");
+        assert_eq!(http.body_contains.as_deref(), Some("OK"));
+        assert!(http.follow_redirects && !http.verify_tls);
+        assert_eq!(http.cert_expiry_days, 7);
+        assert_eq!(
+            (spec.check_rate, spec.timeout, spec.failures_to_confirm),
+            (30, 5, 3)
+        );
+        assert_eq!(spec.stack.as_ref().map(|s| s.as_str()), Some("acme"));
+    }
+
+    #[test]
+    fn the_current_form_round_trips_and_says_its_version() {
+        let spec = decode(V1).unwrap();
+        let text = encode(&spec).unwrap();
+        assert!(
+            text.contains("\"version\":2") && text.contains("\"kind\":\"http\""),
+            "{text}"
+        );
+        assert_eq!(decode(&text).unwrap(), spec);
+    }
+
+    #[test]
+    fn a_newer_form_is_refused_in_words() {
+        let err = decode(r#"{"version": 9}"#).unwrap_err();
+        assert!(
+            err.contains("form 9, newer than this stackwatch reads"),
+            "{err}"
+        );
+    }
+}
