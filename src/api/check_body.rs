@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::target_body::{KINDS, SocketFields, refuse};
 use crate::domain::{
     BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, HttpTarget, Method,
     StackName, StatusRange, StatusRanges, Tag, Target, header_problem, limits, url_problem,
@@ -18,13 +19,26 @@ use crate::store::CheckWrite;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
-    /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD).
-    #[schema(pattern = "^http$")]
+    /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD),
+    /// `tcp`, `smtp` or `ssh`.
+    #[schema(pattern = "^(http|tcp|smtp|ssh)$")]
     pub kind: Option<String>,
+    /// tcp, smtp, ssh: the host name or IP address to connect to.
+    #[schema(max_length = 253)]
+    pub host: Option<String>,
+    /// tcp (required), smtp (default 25), ssh (default 22).
+    #[schema(minimum = 1, maximum = 65535)]
+    pub port: Option<u32>,
+    /// tcp: text to send once connected, 1-1024 bytes.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub send: Option<String>,
+    /// tcp: text the server's first bytes must contain, 1-1024 bytes.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub expect: Option<String>,
     /// The check's name: only inside a stack's `checks` list (elsewhere it is in the path).
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     pub name: Option<String>,
-    /// The http or https URL to probe. Required.
+    /// http: the http or https URL to probe (required for http).
     #[schema(
         required = true,
         max_length = 2048,
@@ -145,12 +159,12 @@ impl CheckBody {
     /// Parses the body into a name (inside a stack only) and what to store. With
     /// `known_contacts`, every contact must be one of them.
     pub fn parse(
-        self,
+        mut self,
         place: Place<'_>,
         known_contacts: Option<&BTreeSet<String>>,
     ) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
         let mut errors = Vec::new();
-        let name = match (place, self.name) {
+        let name = match (place, self.name.take()) {
             (Place::Single, Some(_)) => {
                 errors.push(FieldError::new(
                     "name",
@@ -165,7 +179,7 @@ impl CheckBody {
             }
             (Place::InStack(_), Some(n)) => parse_name("name", n, &mut errors),
         };
-        let stack = match (place, self.stack) {
+        let stack = match (place, self.stack.take()) {
             (Place::InStack(path_stack), Some(s)) if s != path_stack.as_str() => {
                 errors.push(FieldError::new(
                     "stack",
@@ -177,63 +191,31 @@ impl CheckBody {
             (Place::Single, Some(s)) => parse_name("stack", s, &mut errors),
             (Place::Single, None) => None,
         };
-        let url = match self.url {
-            None => {
-                errors.push(FieldError::new("url", "is required"));
-                String::new()
+        let kind = self.kind.clone().unwrap_or_else(|| "http".to_owned());
+        let socket = SocketFields {
+            host: self.host.take(),
+            port: self.port.take(),
+            send: self.send.take(),
+            expect: self.expect.take(),
+        };
+        let target = match kind.as_str() {
+            "http" => {
+                refuse("http", &socket.given(), "tcp, smtp and ssh", &mut errors);
+                self.parse_http(&mut errors).map(Target::Http)
             }
-            Some(url) => {
-                if let Some(reason) = url_problem(&url) {
-                    errors.push(FieldError::new("url", reason));
-                }
-                url
+            "tcp" | "smtp" | "ssh" => {
+                refuse(&kind, &self.http_fields_given(), "http", &mut errors);
+                socket.parse(&kind, &mut errors)
+            }
+            other => {
+                errors.push(FieldError::new(
+                    "kind",
+                    format!("must be one of {}, not {other:?}", KINDS.join(", ")),
+                ));
+                None
             }
         };
-        if let Some(kind) = self.kind.as_deref().filter(|k| *k != "http") {
-            errors.push(FieldError::new(
-                "kind",
-                format!("must be http (the only kind so far), not {kind:?}"),
-            ));
-        }
-        let mut http = HttpTarget::get(url);
-        if let Some(m) = self.method {
-            match Method::parse(&m) {
-                Some(method) => http.method = method,
-                None => errors.push(FieldError::new(
-                    "method",
-                    format!("must be GET, HEAD, POST or PUT, not {m:?}"),
-                )),
-            }
-        }
-        http.headers = parse_headers(self.headers.unwrap_or_default(), &mut errors);
-        http.body = self.body;
-        if http
-            .body
-            .as_ref()
-            .is_some_and(|b| b.len() > limits::MAX_BODY_BYTES)
-        {
-            errors.push(FieldError::new(
-                "body",
-                format!("must be at most {} bytes", limits::MAX_BODY_BYTES),
-            ));
-        }
-        http.basic_auth = self
-            .basic_auth
-            .and_then(|b| parse_basic_auth(b, &mut errors));
-        if let Some(items) = self.expected_status
-            && let Some(ranges) = parse_status(items, &mut errors)
-        {
-            http.expected_status = ranges;
-        }
-        http.body_contains = keyword("body_contains", self.body_contains, &mut errors);
-        http.body_not_contains = keyword("body_not_contains", self.body_not_contains, &mut errors);
-        http.max_response_time_ms =
-            limits::MAX_RESPONSE_TIME_MS.resolve_optional(self.max_response_time_ms, &mut errors);
-        http.follow_redirects = self.follow_redirects.unwrap_or(false);
-        http.verify_tls = self.verify_tls.unwrap_or(true);
-        http.cert_expiry_days =
-            limits::CERT_EXPIRY_DAYS.resolve(self.cert_expiry_days, &mut errors);
-        let mut spec = CheckSpec::of(Target::Http(http));
+        let mut spec = CheckSpec::of(target.unwrap_or_else(|| Target::Http(HttpTarget::get(""))));
         spec.stack = stack;
         spec.check_rate = limits::CHECK_RATE.resolve(self.check_rate, &mut errors);
         spec.timeout = limits::TIMEOUT.resolve(self.timeout, &mut errors);
@@ -262,6 +244,83 @@ impl CheckBody {
         } else {
             Err(errors)
         }
+    }
+
+    /// The HTTP fields, checked.
+    fn parse_http(&mut self, errors: &mut FieldErrors) -> Option<HttpTarget> {
+        let url = match self.url.take() {
+            None => {
+                errors.push(FieldError::new("url", "is required"));
+                String::new()
+            }
+            Some(url) => {
+                if let Some(reason) = url_problem(&url) {
+                    errors.push(FieldError::new("url", reason));
+                }
+                url
+            }
+        };
+        let mut http = HttpTarget::get(url);
+        if let Some(m) = self.method.take() {
+            match Method::parse(&m) {
+                Some(method) => http.method = method,
+                None => errors.push(FieldError::new(
+                    "method",
+                    format!("must be GET, HEAD, POST or PUT, not {m:?}"),
+                )),
+            }
+        }
+        http.headers = parse_headers(self.headers.take().unwrap_or_default(), errors);
+        http.body = self.body.take();
+        if http
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > limits::MAX_BODY_BYTES)
+        {
+            errors.push(FieldError::new(
+                "body",
+                format!("must be at most {} bytes", limits::MAX_BODY_BYTES),
+            ));
+        }
+        http.basic_auth = self
+            .basic_auth
+            .take()
+            .and_then(|b| parse_basic_auth(b, errors));
+        if let Some(items) = self.expected_status.take()
+            && let Some(ranges) = parse_status(items, errors)
+        {
+            http.expected_status = ranges;
+        }
+        http.body_contains = keyword("body_contains", self.body_contains.take(), errors);
+        http.body_not_contains =
+            keyword("body_not_contains", self.body_not_contains.take(), errors);
+        http.max_response_time_ms =
+            limits::MAX_RESPONSE_TIME_MS.resolve_optional(self.max_response_time_ms, errors);
+        http.follow_redirects = self.follow_redirects.unwrap_or(false);
+        http.verify_tls = self.verify_tls.unwrap_or(true);
+        http.cert_expiry_days = limits::CERT_EXPIRY_DAYS.resolve(self.cert_expiry_days, errors);
+        Some(http)
+    }
+
+    /// The names of the HTTP fields given, for refusing them on another kind.
+    fn http_fields_given(&self) -> Vec<&'static str> {
+        [
+            ("url", self.url.is_some()),
+            ("method", self.method.is_some()),
+            ("headers", self.headers.is_some()),
+            ("body", self.body.is_some()),
+            ("basic_auth", self.basic_auth.is_some()),
+            ("expected_status", self.expected_status.is_some()),
+            ("body_contains", self.body_contains.is_some()),
+            ("body_not_contains", self.body_not_contains.is_some()),
+            ("max_response_time_ms", self.max_response_time_ms.is_some()),
+            ("follow_redirects", self.follow_redirects.is_some()),
+            ("verify_tls", self.verify_tls.is_some()),
+            ("cert_expiry_days", self.cert_expiry_days.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
     }
 }
 

@@ -12,6 +12,7 @@ mod maintenance;
 mod problem;
 mod stacks;
 mod status;
+mod target_body;
 mod view;
 
 use std::collections::BTreeSet;

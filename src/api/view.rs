@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::check_body::StatusItem;
-use crate::domain::{Check, Target};
+use crate::domain::{Check, HttpTarget, Target};
 use crate::store::StackSync;
 
 /// Header names whose values are credentials; answers show them redacted.
@@ -22,30 +22,60 @@ const SECRET_HEADERS: &[&str] = &[
 /// The placeholder shown instead of a secret value.
 pub const REDACTED: &str = "<redacted>";
 
-/// A stored check, as every read and write answers it.
-#[derive(Debug, Serialize, ToSchema)]
+/// A stored check, as every read and write answers it: the common fields, `kind`, and
+/// the fields of that kind (the others are left out).
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CheckView {
     pub name: String,
-    /// The kind of check: `http`.
+    /// The kind of check: `http`, `tcp`, `smtp` or `ssh`.
     pub kind: String,
     pub stack: Option<String>,
     pub tags: Vec<String>,
-    pub url: String,
-    pub method: String,
-    /// Custom headers; credential headers show `<redacted>`.
-    pub headers: BTreeMap<String, String>,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// http: custom headers; credential headers show `<redacted>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// http
     pub body: Option<String>,
-    /// The basic-auth user; the password is never shown.
+    /// http: the basic-auth user; the password is never shown.
     pub basic_auth: Option<BasicAuthView>,
     pub check_rate: u32,
     pub timeout: u32,
-    pub expected_status: Vec<StatusItem>,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_status: Option<Vec<StatusItem>>,
+    /// http
     pub body_contains: Option<String>,
+    /// http
     pub body_not_contains: Option<String>,
+    /// http
     pub max_response_time_ms: Option<u32>,
-    pub follow_redirects: bool,
-    pub verify_tls: bool,
-    pub cert_expiry_days: u32,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_redirects: Option<bool>,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_tls: Option<bool>,
+    /// http
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_expiry_days: Option<u32>,
+    /// tcp, smtp, ssh
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// tcp, smtp, ssh
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// tcp: text sent once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// tcp: text the server's first bytes must contain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
     pub failures_to_confirm: u32,
     pub successes_to_recover: u32,
     pub retry_interval: u32,
@@ -60,7 +90,7 @@ pub struct CheckView {
 }
 
 /// Basic-auth settings as shown: the user only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct BasicAuthView {
     pub username: String,
 }
@@ -72,44 +102,13 @@ fn strings<T: ToString>(items: &[T]) -> Vec<String> {
 impl From<&Check> for CheckView {
     fn from(check: &Check) -> Self {
         let spec = &check.spec;
-        let Target::Http(http) = &spec.target;
-        Self {
+        let mut view = Self {
             name: check.name.to_string(),
             kind: spec.target.kind().to_owned(),
             stack: spec.stack.as_ref().map(ToString::to_string),
             tags: strings(&spec.tags),
-            url: http.url.clone(),
-            method: http.method.as_str().to_owned(),
-            headers: http
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    let shown = if SECRET_HEADERS.contains(&k.as_str()) {
-                        REDACTED
-                    } else {
-                        v
-                    };
-                    (k.clone(), shown.to_owned())
-                })
-                .collect(),
-            body: http.body.clone(),
-            basic_auth: http.basic_auth.as_ref().map(|b| BasicAuthView {
-                username: b.username.clone(),
-            }),
             check_rate: spec.check_rate,
             timeout: spec.timeout,
-            expected_status: http
-                .expected_status
-                .ranges()
-                .iter()
-                .map(|r| (*r).into())
-                .collect(),
-            body_contains: http.body_contains.clone(),
-            body_not_contains: http.body_not_contains.clone(),
-            max_response_time_ms: http.max_response_time_ms,
-            follow_redirects: http.follow_redirects,
-            verify_tls: http.verify_tls,
-            cert_expiry_days: http.cert_expiry_days,
             failures_to_confirm: spec.failures_to_confirm,
             successes_to_recover: spec.successes_to_recover,
             retry_interval: spec.retry_interval,
@@ -118,7 +117,50 @@ impl From<&Check> for CheckView {
             paused: check.paused,
             created_at: check.created_at.to_rfc3339(),
             updated_at: check.updated_at.to_rfc3339(),
+            ..Self::default()
+        };
+        match &spec.target {
+            Target::Http(http) => view.show_http(http),
+            Target::Tcp(t) => {
+                view.host = Some(t.host.clone());
+                view.port = Some(t.port);
+                view.send = t.send.clone();
+                view.expect = t.expect.clone();
+            }
+            Target::Smtp(t) | Target::Ssh(t) => {
+                view.host = Some(t.host.clone());
+                view.port = Some(t.port);
+            }
         }
+        view
+    }
+}
+
+impl CheckView {
+    fn show_http(&mut self, http: &HttpTarget) {
+        self.url = Some(http.url.clone());
+        self.method = Some(http.method.as_str().to_owned());
+        let shown = |(k, v): (&String, &String)| {
+            let value = if SECRET_HEADERS.contains(&k.as_str()) {
+                REDACTED
+            } else {
+                v
+            };
+            (k.clone(), value.to_owned())
+        };
+        self.headers = Some(http.headers.iter().map(shown).collect());
+        self.body = http.body.clone();
+        self.basic_auth = http.basic_auth.as_ref().map(|b| BasicAuthView {
+            username: b.username.clone(),
+        });
+        let ranges = http.expected_status.ranges().iter();
+        self.expected_status = Some(ranges.map(|r| (*r).into()).collect());
+        self.body_contains = http.body_contains.clone();
+        self.body_not_contains = http.body_not_contains.clone();
+        self.max_response_time_ms = http.max_response_time_ms;
+        self.follow_redirects = Some(http.follow_redirects);
+        self.verify_tls = Some(http.verify_tls);
+        self.cert_expiry_days = Some(http.cert_expiry_days);
     }
 }
 

@@ -46,6 +46,7 @@ fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {
     };
     let what = match &spec.target {
         Target::Http(http) => format!("{} {}", http.method.as_str(), http.url),
+        other => other.address(),
     };
     let _ = writeln!(text, "{what} -> {verdict}");
     if let Some(status) = outcome.status {

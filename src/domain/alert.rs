@@ -109,7 +109,7 @@ pub struct AlertContext<'a> {
 pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<AlertEvent>) {
     let mut next = memory.clone();
     if let Some(failure) = &cx.outcome.failure {
-        next.last_cause = Some(describe_cause(failure, cx.spec.target.address(), cx.now));
+        next.last_cause = Some(describe_cause(failure, &cx.spec.target.address(), cx.now));
     }
     let mut events = Vec::new();
     if cx.in_maintenance {
@@ -117,7 +117,7 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
     }
     let facts = || AlertFacts {
         stack: cx.spec.stack.as_ref().map(ToString::to_string),
-        url: cx.spec.target.address().to_owned(),
+        url: cx.spec.target.address(),
         ..AlertFacts::default()
     };
     match (cx.state.health, next.alerted) {

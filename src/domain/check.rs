@@ -64,6 +64,32 @@ pub struct BasicAuth {
 pub enum Target {
     /// An HTTP(S) request (StatusCake's HTTP and HEAD).
     Http(HttpTarget),
+    /// A TCP connection, optionally sending a line and expecting text back.
+    Tcp(TcpTarget),
+    /// An SMTP server's greeting (`220`).
+    Smtp(HostPort),
+    /// An SSH server's banner (`SSH-`).
+    Ssh(HostPort),
+}
+
+/// A host and a port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPort {
+    /// A host name or an IP address.
+    pub host: String,
+    pub port: u16,
+}
+
+/// The fields of a TCP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpTarget {
+    /// A host name or an IP address.
+    pub host: String,
+    pub port: u16,
+    /// Text sent once connected.
+    pub send: Option<String>,
+    /// Text the first bytes the server sends must contain.
+    pub expect: Option<String>,
 }
 
 impl Target {
@@ -71,15 +97,50 @@ impl Target {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Http(_) => "http",
+            Self::Tcp(_) => "tcp",
+            Self::Smtp(_) => "smtp",
+            Self::Ssh(_) => "ssh",
         }
     }
 
-    /// Where the check points, for people (alerts, pages): the URL of an HTTP check.
-    pub fn address(&self) -> &str {
+    /// Where the check points, for people (alerts, pages): the URL of an HTTP check,
+    /// `kind://host:port` of the others.
+    pub fn address(&self) -> String {
         match self {
-            Self::Http(http) => &http.url,
+            Self::Http(http) => http.url.clone(),
+            Self::Tcp(t) => format!("tcp://{}", host_port(&t.host, t.port)),
+            Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
+            Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
         }
     }
+}
+
+/// `host:port`, with an IPv6 address in brackets.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Why `host` cannot be probed, if it cannot: a host name or an IP address, nothing else.
+pub fn host_problem(host: &str) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.is_empty() || host.len() > 253 || !host.trim_end_matches('.').split('.').all(label_ok) {
+        return Some("must be a host name or an IP address".to_owned());
+    }
+    None
 }
 
 /// The fields of an HTTP check.
@@ -185,6 +246,7 @@ impl CheckSpec {
     pub fn http(&self) -> Option<&HttpTarget> {
         match &self.target {
             Target::Http(http) => Some(http),
+            _ => None,
         }
     }
 
@@ -192,6 +254,7 @@ impl CheckSpec {
     pub fn http_mut(&mut self) -> Option<&mut HttpTarget> {
         match &mut self.target {
             Target::Http(http) => Some(http),
+            _ => None,
         }
     }
 

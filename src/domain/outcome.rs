@@ -62,6 +62,8 @@ pub enum Failure {
     /// The probe failed while every canary failed too: the monitoring box was offline, so
     /// the result says nothing about the target and does not count towards confirmation.
     MonitorOffline { cause: Box<Failure> },
+    /// A TCP, SMTP or SSH server said something else than expected.
+    UnexpectedAnswer { expected: String, got: String },
 }
 
 /// The most bytes of text taken from a target (a cause, a redirect target, a header) that
@@ -114,6 +116,10 @@ impl Failure {
             Self::MonitorOffline { cause } => Self::MonitorOffline {
                 cause: Box::new(cause.bounded()),
             },
+            Self::UnexpectedAnswer { expected, got } => Self::UnexpectedAnswer {
+                expected: cut(expected),
+                got: cut(got),
+            },
             other => other,
         }
     }
@@ -141,6 +147,7 @@ impl Failure {
             Self::TooManyRedirects { .. } => 18,
             Self::BadRedirect { .. } => 19,
             Self::MonitorOffline { .. } => 20,
+            Self::UnexpectedAnswer { .. } => 21,
         }
     }
 
@@ -167,6 +174,7 @@ impl Failure {
             Self::TooManyRedirects { .. } => "too_many_redirects",
             Self::BadRedirect { .. } => "bad_redirect",
             Self::MonitorOffline { .. } => "monitor_offline",
+            Self::UnexpectedAnswer { .. } => "unexpected_answer",
         }
     }
 
@@ -216,6 +224,12 @@ impl fmt::Display for Failure {
             Self::BadRedirect { detail } => write!(f, "bad redirect: {detail}"),
             Self::MonitorOffline { cause } => {
                 write!(f, "monitor offline (every canary failed): {cause}")
+            }
+            Self::UnexpectedAnswer { expected, got } if got.is_empty() => {
+                write!(f, "expected {expected}, the server sent nothing")
+            }
+            Self::UnexpectedAnswer { expected, got } => {
+                write!(f, "expected {expected}, got {got:?}")
             }
         }
     }

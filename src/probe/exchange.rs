@@ -87,7 +87,11 @@ pub async fn run(
     }
 }
 
-async fn resolve(host: &str, port: u16, trace: &mut Trace) -> Result<Vec<SocketAddr>, Failure> {
+pub(super) async fn resolve(
+    host: &str,
+    port: u16,
+    trace: &mut Trace,
+) -> Result<Vec<SocketAddr>, Failure> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);

@@ -2,6 +2,7 @@
 //! failures), each phase timed, the certificate's expiry read, and every way a target can
 //! fail turned into an `Outcome` with a cause. `probe` never returns an error.
 
+mod banner;
 mod classify;
 pub mod connect;
 mod exchange;
@@ -63,19 +64,28 @@ impl Prober {
         let start = Instant::now();
         let mut trace = Trace::default();
         let limit = Duration::from_secs(u64::from(spec.timeout));
-        let Target::Http(http) = &spec.target;
-        let result = tokio::time::timeout(limit, self.follow(http, &mut trace)).await;
-        trace.timings.total_ms = elapsed_ms(start);
-        let failure = match result {
-            Ok(Ok(body)) => match trace.status {
-                Some(status) => judge(http, status, &body, trace.timings.total_ms),
-                None => Some(Failure::ClosedEarly),
-            },
-            Ok(Err(failure)) => Some(failure),
-            Err(_) if trace.phase == Phase::Connect => Some(Failure::ConnectTimeout),
-            Err(_) => Some(Failure::Timeout {
-                after_s: spec.timeout,
-            }),
+        let failure = match &spec.target {
+            Target::Http(http) => {
+                let result = tokio::time::timeout(limit, self.follow(http, &mut trace)).await;
+                trace.timings.total_ms = elapsed_ms(start);
+                match result {
+                    Ok(Ok(body)) => match trace.status {
+                        Some(status) => judge(http, status, &body, trace.timings.total_ms),
+                        None => Some(Failure::ClosedEarly),
+                    },
+                    Ok(Err(failure)) => Some(failure),
+                    Err(_) => Some(timed_out(&trace, spec.timeout)),
+                }
+            }
+            other => {
+                let result = tokio::time::timeout(limit, banner::probe(other, &mut trace)).await;
+                trace.timings.total_ms = elapsed_ms(start);
+                match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(failure)) => Some(failure),
+                    Err(_) => Some(timed_out(&trace, spec.timeout)),
+                }
+            }
         };
         Outcome {
             started_at,
@@ -137,6 +147,15 @@ impl Prober {
         Err(Failure::TooManyRedirects {
             limit: MAX_REDIRECTS,
         })
+    }
+}
+
+/// The failure of a probe that ran out of time, by where it was.
+fn timed_out(trace: &Trace, after_s: u32) -> Failure {
+    if trace.phase == Phase::Connect {
+        Failure::ConnectTimeout
+    } else {
+        Failure::Timeout { after_s }
     }
 }
 

@@ -114,7 +114,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Method, Target};
+    use crate::domain::Method;
 
     /// A row as version 1 wrote it.
     const V1: &str = r#"{"url":"https://acme.example/ready","method":"HEAD","headers":{"x-probe":"1"},
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn a_version_1_row_reads_as_an_http_check_with_every_field() {
         let spec = decode(V1).unwrap_or_else(|e| panic!("{e}"));
-        let Target::Http(http) = &spec.target;
+        let http = spec.http().unwrap();
         assert_eq!(http.url, "https://acme.example/ready");
         assert_eq!(http.method, Method::Head);
         assert_eq!(http.headers["x-probe"], "1");

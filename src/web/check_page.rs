@@ -93,6 +93,7 @@ pub async fn check_page(
             dl.facts {
                 @match &spec.target {
                     Target::Http(http) => { dt { "URL" } dd { (http.method.as_str()) " " (http.url) } }
+                    other => { dt { "Target" } dd { (other.address()) } }
                 }
                 @if let Some(stack) = &spec.stack {
                     dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }

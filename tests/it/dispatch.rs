@@ -51,7 +51,7 @@ fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write 
             event: AlertEvent {
                 kind,
                 facts: AlertFacts {
-                    url: check.spec.target.address().to_owned(),
+                    url: check.spec.target.address(),
                     ..AlertFacts::default()
                 },
             },
