@@ -13,6 +13,7 @@ mod cli;
 mod dispatch;
 mod helpers;
 mod hostile;
+mod kinds;
 mod monitoring;
 mod openapi;
 mod persistence;
