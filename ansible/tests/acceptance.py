@@ -112,6 +112,48 @@ TIMING_STACK = """
 """
 
 
+KINDS = """
+- hosts: customer-001
+  gather_facts: false
+  tasks:
+    - stackwatch.stackwatch.check:
+        name: "{{ inventory_hostname }}-redis"
+        kind: tcp
+        host: 127.0.0.1
+        port: 9
+        send: "PING\\r\\n"
+        expect: PONG
+    - stackwatch.stackwatch.stack:
+        name: "{{ inventory_hostname }}-mail"
+        checks:
+          - name: "{{ inventory_hostname }}-smtp"
+            test_type: SMTP
+            host: 127.0.0.1
+          - name: "{{ inventory_hostname }}-ssh"
+            kind: ssh
+            host: 127.0.0.1
+            port: 9
+"""
+
+
+def check_kinds(playbook, stackwatch):
+    """The tcp, smtp and ssh kinds through the modules (and StatusCake's test_type)."""
+    with open(os.path.join(playbook.inventory, "kinds.yml"), "w") as f:
+        f.write(KINDS)
+    rc, report, _ = playbook.run(playbook="kinds.yml")
+    expect(rc == 0 and not playbook.failures(report), "checks of other kinds register: %s" % playbook.failures(report)[:2])
+    _, redis = stackwatch.get("/checks/customer-001-redis")
+    _, smtp = stackwatch.get("/checks/customer-001-smtp")
+    _, ssh = stackwatch.get("/checks/customer-001-ssh")
+    expect((redis.get("kind"), redis.get("port"), redis.get("expect")) == ("tcp", 9, "PONG"), "a tcp check: %s" % redis)
+    expect((smtp.get("kind"), smtp.get("port")) == ("smtp", 25), "test_type SMTP is an smtp check on port 25: %s" % smtp)
+    expect(ssh.get("kind") == "ssh", "an ssh check: %s" % ssh)
+    rc, report, _ = playbook.run(playbook="kinds.yml")
+    expect(rc == 0 and not playbook.changed_tasks(report), "checks of other kinds are idempotent")
+    stackwatch.delete("/checks/customer-001-redis")
+    stackwatch.delete("/stacks/customer-001-mail")
+
+
 def time_tasks(playbook, stackwatch):
     """One debug task and one stack task over every host, in the same run: (debug, stack
     first run, stack unchanged run) in seconds. The timing stacks are removed after."""
@@ -269,6 +311,7 @@ def main():
         changed = playbook.changed_tasks(report)
         expect(rc == 0 and not changed, "the second run changes nothing (%d changed)" % len(changed))
         debug, stack_first, stack_unchanged = time_tasks(playbook, stackwatch)
+        check_kinds(playbook, stackwatch)
 
         playbook.host_vars("customer-007", 'stack_base_url: "http://127.0.0.1:9/moved/customer-007"\n')
         rc, report, _ = playbook.run("--check", "--diff")

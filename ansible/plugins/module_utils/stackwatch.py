@@ -37,8 +37,13 @@ COMMON_ARGS = dict(
 # names are aliases where they mean the same; the others are translated in check_body().
 CHECK_OPTIONS = dict(
     url=dict(type="str"),
+    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh"]),
+    host=dict(type="str"),
+    port=dict(type="int"),
+    send=dict(type="str"),
+    expect=dict(type="str"),
     method=dict(type="str", choices=["GET", "HEAD", "POST", "PUT"]),
-    test_type=dict(type="str", choices=["HTTP", "HEAD"]),
+    test_type=dict(type="str", choices=["HTTP", "HEAD", "TCP", "SMTP", "SSH"]),
     headers=dict(type="raw", aliases=["custom_header"]),
     body=dict(type="str"),
     basic_user=dict(type="str"),
@@ -66,6 +71,11 @@ CHECK_OPTIONS = dict(
 # Options whose value goes to the API under the same name.
 DIRECT_FIELDS = [
     "url",
+    "kind",
+    "host",
+    "port",
+    "send",
+    "expect",
     "method",
     "body",
     "check_rate",
@@ -126,6 +136,8 @@ def check_body(options, warn):
         body["timeout"] = options["check_timeout"]
     if options.get("test_type") == "HEAD" and "method" not in body:
         body["method"] = "HEAD"
+    if options.get("test_type") in ("TCP", "SMTP", "SSH") and "kind" not in body:
+        body["kind"] = options["test_type"].lower()
     headers = options.get("headers")
     if isinstance(headers, str) and headers.strip():
         try:

@@ -37,7 +37,25 @@ options:
     choices: [present, absent]
     default: present
   url:
-    description: The http or https URL to probe. Required with I(state=present).
+    description: The http or https URL to probe. Required for an C(http) check with I(state=present).
+    type: str
+  kind:
+    description:
+      - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
+        and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host).
+    type: str
+    choices: [http, tcp, smtp, ssh]
+  host:
+    description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
+    type: str
+  port:
+    description: The port; required for C(tcp), 25 for C(smtp) and 22 for C(ssh) by default.
+    type: int
+  send:
+    description: For C(tcp), text to send once connected.
+    type: str
+  expect:
+    description: For C(tcp), text the server's first bytes must contain.
     type: str
   stack:
     description: The stack the check belongs to.
@@ -47,9 +65,11 @@ options:
     type: str
     choices: [GET, HEAD, POST, PUT]
   test_type:
-    description: StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD.
+    description:
+      - StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD, C(TCP), C(SMTP) and
+        C(SSH) set I(kind).
     type: str
-    choices: [HTTP, HEAD]
+    choices: [HTTP, HEAD, TCP, SMTP, SSH]
   headers:
     description: Extra request headers, as a dict or a JSON object string.
     type: raw
@@ -207,7 +227,7 @@ def argument_spec():
     return spec
 
 
-RULES = dict(required_if=[("state", "present", ["url"])])
+RULES = dict()
 
 
 def run(params, client, check_mode, diff, warn):
@@ -224,6 +244,8 @@ def run(params, client, check_mode, diff, warn):
             result["diff"] = dict(before=comparable(before), after={})
         return result
     body = check_body(params, warn)
+    if body.get("kind", "http") == "http" and not body.get("url"):
+        raise StackwatchError("url is required for an http check with state=present")
     if params.get("stack") is not None:
         body["stack"] = params["stack"]
     query = "?dry_run=true" if check_mode else ""

@@ -43,17 +43,36 @@ options:
         type: str
         required: true
       url:
-        description: The http or https URL to probe.
-        required: true
+        description: The http or https URL to probe (for an C(http) check).
+        type: str
+      kind:
+        description:
+          - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
+            and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host).
+        type: str
+        choices: [http, tcp, smtp, ssh]
+      host:
+        description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
+        type: str
+      port:
+        description: The port; required for C(tcp), 25 for C(smtp) and 22 for C(ssh) by default.
+        type: int
+      send:
+        description: For C(tcp), text to send once connected.
+        type: str
+      expect:
+        description: For C(tcp), text the server's first bytes must contain.
         type: str
       method:
         description: HTTP method of the probe (default GET).
         type: str
         choices: [GET, HEAD, POST, PUT]
       test_type:
-        description: StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD.
+        description:
+          - StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD, C(TCP), C(SMTP) and
+            C(SSH) set I(kind).
         type: str
-        choices: [HTTP, HEAD]
+        choices: [HTTP, HEAD, TCP, SMTP, SSH]
       headers:
         description: Extra request headers, as a dict or a JSON object string.
         type: raw
@@ -209,7 +228,6 @@ def argument_spec():
     """The module's options (checked against DOCUMENTATION by the collection's tests)."""
     check_options = dict(name=dict(type="str", required=True))
     check_options.update(CHECK_OPTIONS)
-    check_options["url"] = dict(CHECK_OPTIONS["url"], required=True)
     spec = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
