@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::target_body::{KINDS, SocketFields, refuse};
+use super::target_body::{KINDS, SocketFields, parse_heartbeat, refuse};
 use crate::domain::{
     BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, HttpTarget, Method,
     StackName, StatusRange, StatusRanges, Tag, Target, header_problem, limits, url_problem,
@@ -20,8 +20,8 @@ use crate::store::CheckWrite;
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD),
-    /// `tcp`, `smtp` or `ssh`.
-    #[schema(pattern = "^(http|tcp|smtp|ssh)$")]
+    /// `tcp`, `smtp`, `ssh` or `heartbeat`.
+    #[schema(pattern = "^(http|tcp|smtp|ssh|heartbeat)$")]
     pub kind: Option<String>,
     /// tcp, smtp, ssh: the host name or IP address to connect to.
     #[schema(max_length = 253)]
@@ -35,6 +35,12 @@ pub struct CheckBody {
     /// tcp: text the server's first bytes must contain, 1-1024 bytes.
     #[schema(min_length = 1, max_length = 1024)]
     pub expect: Option<String>,
+    /// heartbeat (required): seconds expected between two pings, 10-2592000 (30 days).
+    #[schema(minimum = 10, maximum = 2592000)]
+    pub period: Option<u32>,
+    /// heartbeat: seconds a ping may be late before the check is DOWN, 0-2592000 (default 0).
+    #[schema(minimum = 0, maximum = 2592000)]
+    pub grace: Option<u32>,
     /// The check's name: only inside a stack's `checks` list (elsewhere it is in the path).
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,127}$")]
     pub name: Option<String>,
@@ -198,14 +204,27 @@ impl CheckBody {
             send: self.send.take(),
             expect: self.expect.take(),
         };
+        let beat = (self.period.take(), self.grace.take());
+        let beat_given: Vec<&'static str> =
+            [("period", beat.0.is_some()), ("grace", beat.1.is_some())]
+                .into_iter()
+                .filter_map(|(name, given)| given.then_some(name))
+                .collect();
         let target = match kind.as_str() {
             "http" => {
                 refuse("http", &socket.given(), "tcp, smtp and ssh", &mut errors);
+                refuse("http", &beat_given, "heartbeat", &mut errors);
                 self.parse_http(&mut errors).map(Target::Http)
             }
             "tcp" | "smtp" | "ssh" => {
                 refuse(&kind, &self.http_fields_given(), "http", &mut errors);
+                refuse(&kind, &beat_given, "heartbeat", &mut errors);
                 socket.parse(&kind, &mut errors)
+            }
+            "heartbeat" => {
+                refuse(&kind, &self.http_fields_given(), "http", &mut errors);
+                refuse(&kind, &socket.given(), "tcp, smtp and ssh", &mut errors);
+                parse_heartbeat(beat, &mut errors)
             }
             other => {
                 errors.push(FieldError::new(

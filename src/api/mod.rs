@@ -9,6 +9,7 @@ mod contract;
 mod health;
 mod json;
 mod maintenance;
+mod ping;
 mod problem;
 mod stacks;
 mod status;
@@ -115,6 +116,9 @@ fn api_routes() -> OpenApiRouter<ApiState> {
             maintenance::list_windows
         ))
         .routes(routes!(maintenance::delete_window))
+        .routes(routes!(ping::ping_get, ping::ping_post))
+        .routes(routes!(ping::fail_get, ping::fail_post))
+        .routes(routes!(ping::start_get, ping::start_post))
 }
 
 fn base_document() -> OpenApi {

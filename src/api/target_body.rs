@@ -2,10 +2,12 @@
 //! for TCP what to send and expect; and the rule that a field of one kind is refused on a
 //! check of another.
 
-use crate::domain::{FieldError, FieldErrors, HostPort, Target, TcpTarget, host_problem};
+use crate::domain::{
+    FieldError, FieldErrors, HeartbeatTarget, HostPort, Target, TcpTarget, host_problem, limits,
+};
 
 /// The kinds a check may have.
-pub const KINDS: [&str; 4] = ["http", "tcp", "smtp", "ssh"];
+pub const KINDS: [&str; 5] = ["http", "tcp", "smtp", "ssh", "heartbeat"];
 
 /// The most bytes of `send` and `expect`.
 pub const MAX_EXCHANGE_BYTES: usize = 1_024;
@@ -108,4 +110,18 @@ pub fn refuse(kind: &str, fields: &[&'static str], only_for: &str, errors: &mut 
             format!("is only for {only_for} checks, not {kind}"),
         ));
     }
+}
+
+/// The target of a `heartbeat` check from `(period, grace)` as written.
+pub fn parse_heartbeat(
+    (period, grace): (Option<u32>, Option<u32>),
+    errors: &mut FieldErrors,
+) -> Option<Target> {
+    let Some(period) = period else {
+        errors.push(FieldError::new("period", "is required"));
+        return None;
+    };
+    let period = limits::PERIOD.resolve(Some(period), errors);
+    let grace = limits::GRACE.resolve(grace, errors);
+    Some(Target::Heartbeat(HeartbeatTarget { period, grace }))
 }

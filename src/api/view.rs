@@ -27,7 +27,7 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CheckView {
     pub name: String,
-    /// The kind of check: `http`, `tcp`, `smtp` or `ssh`.
+    /// The kind of check: `http`, `tcp`, `smtp`, `ssh` or `heartbeat`.
     pub kind: String,
     pub stack: Option<String>,
     pub tags: Vec<String>,
@@ -76,6 +76,16 @@ pub struct CheckView {
     /// tcp: text the server's first bytes must contain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    /// heartbeat: seconds expected between two pings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// heartbeat: seconds a ping may be late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace: Option<u32>,
+    /// heartbeat: where the job pings, relative to stackwatch's address (`/ping/KEY`;
+    /// `/fail` and `/start` appended for those).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping_url: Option<String>,
     pub failures_to_confirm: u32,
     pub successes_to_recover: u32,
     pub retry_interval: u32,
@@ -130,6 +140,11 @@ impl From<&Check> for CheckView {
             Target::Smtp(t) | Target::Ssh(t) => {
                 view.host = Some(t.host.clone());
                 view.port = Some(t.port);
+            }
+            Target::Heartbeat(h) => {
+                view.period = Some(h.period);
+                view.grace = Some(h.grace);
+                view.ping_url = check.ping_key.as_ref().map(|k| format!("/ping/{k}"));
             }
         }
         view

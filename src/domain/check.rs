@@ -70,6 +70,24 @@ pub enum Target {
     Smtp(HostPort),
     /// An SSH server's banner (`SSH-`).
     Ssh(HostPort),
+    /// A job that calls in: up while a ping arrives within `period + grace` of the last.
+    Heartbeat(HeartbeatTarget),
+}
+
+/// The fields of a heartbeat check. Seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatTarget {
+    /// How often the job is expected to ping.
+    pub period: u32,
+    /// How late a ping may be before the check is DOWN.
+    pub grace: u32,
+}
+
+impl HeartbeatTarget {
+    /// The longest wait for a ping, in seconds.
+    pub fn deadline_s(self) -> u64 {
+        u64::from(self.period) + u64::from(self.grace)
+    }
 }
 
 /// A host and a port.
@@ -100,6 +118,7 @@ impl Target {
             Self::Tcp(_) => "tcp",
             Self::Smtp(_) => "smtp",
             Self::Ssh(_) => "ssh",
+            Self::Heartbeat(_) => "heartbeat",
         }
     }
 
@@ -111,6 +130,7 @@ impl Target {
             Self::Tcp(t) => format!("tcp://{}", host_port(&t.host, t.port)),
             Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
             Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
+            Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
         }
     }
 }
@@ -313,6 +333,8 @@ pub struct Check {
     pub id: CheckId,
     pub name: CheckName,
     pub spec: CheckSpec,
+    /// A heartbeat's secret ping key (128 random bits, hex), kept across updates.
+    pub ping_key: Option<String>,
     /// Not probed and not alerting while true.
     pub paused: bool,
     pub created_at: Timestamp,

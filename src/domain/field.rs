@@ -125,6 +125,21 @@ pub mod limits {
         max: 604_800,
     };
 
+    /// A heartbeat's expected interval between pings: 10 s to 30 days.
+    pub const PERIOD: IntField = IntField {
+        name: "period",
+        default: 0,
+        min: 10,
+        max: 2_592_000,
+    };
+    /// How late a heartbeat's ping may be: up to 30 days.
+    pub const GRACE: IntField = IntField {
+        name: "grace",
+        default: 0,
+        min: 0,
+        max: 2_592_000,
+    };
+
     /// Longest request body a check may send, in bytes.
     pub const MAX_BODY_BYTES: usize = 65_536;
     /// Longest keyword for `body_contains` / `body_not_contains`, in bytes.

@@ -238,6 +238,7 @@ mod tests {
             id: CheckId(1),
             name: "acme-ready".parse().unwrap(),
             spec,
+            ping_key: None,
             paused: false,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),

@@ -64,6 +64,10 @@ pub enum Failure {
     MonitorOffline { cause: Box<Failure> },
     /// A TCP, SMTP or SSH server said something else than expected.
     UnexpectedAnswer { expected: String, got: String },
+    /// No heartbeat ping arrived within the period and its grace.
+    HeartbeatLate { after_s: u64 },
+    /// The job pinged `/fail`, with what it posted.
+    HeartbeatFailed { message: String },
 }
 
 /// The most bytes of text taken from a target (a cause, a redirect target, a header) that
@@ -120,6 +124,9 @@ impl Failure {
                 expected: cut(expected),
                 got: cut(got),
             },
+            Self::HeartbeatFailed { message } => Self::HeartbeatFailed {
+                message: cut(message),
+            },
             other => other,
         }
     }
@@ -148,6 +155,8 @@ impl Failure {
             Self::BadRedirect { .. } => 19,
             Self::MonitorOffline { .. } => 20,
             Self::UnexpectedAnswer { .. } => 21,
+            Self::HeartbeatLate { .. } => 22,
+            Self::HeartbeatFailed { .. } => 23,
         }
     }
 
@@ -175,6 +184,8 @@ impl Failure {
             Self::BadRedirect { .. } => "bad_redirect",
             Self::MonitorOffline { .. } => "monitor_offline",
             Self::UnexpectedAnswer { .. } => "unexpected_answer",
+            Self::HeartbeatLate { .. } => "heartbeat_late",
+            Self::HeartbeatFailed { .. } => "heartbeat_failed",
         }
     }
 
@@ -230,6 +241,15 @@ impl fmt::Display for Failure {
             }
             Self::UnexpectedAnswer { expected, got } => {
                 write!(f, "expected {expected}, got {got:?}")
+            }
+            Self::HeartbeatLate { after_s } => {
+                write!(f, "no ping for {after_s} s (the period and its grace)")
+            }
+            Self::HeartbeatFailed { message } if message.is_empty() => {
+                f.write_str("the job reported a failure")
+            }
+            Self::HeartbeatFailed { message } => {
+                write!(f, "the job reported a failure: {message}")
             }
         }
     }

@@ -21,7 +21,15 @@ pub struct Judge<'a> {
     pub windows: &'a [MaintenanceWindow],
 }
 
+/// The check's confirmation rule. A heartbeat's grace is its confirmation: one late or
+/// failed ping makes it DOWN, one ping makes it UP.
 fn thresholds(check: &Check) -> Thresholds {
+    if matches!(check.spec.target, crate::domain::Target::Heartbeat(_)) {
+        return Thresholds {
+            failures_to_confirm: 1,
+            successes_to_recover: 1,
+        };
+    }
     Thresholds {
         failures_to_confirm: check.spec.failures_to_confirm,
         successes_to_recover: check.spec.successes_to_recover,

@@ -28,7 +28,7 @@ pub use rollup::{rollup_once, run_rollups};
 pub use scheduler::{LagStats, Scheduler, SchedulerDeps};
 pub use vitals::{SCHEDULER_STALL_AFTER, Vitals};
 
-use crate::domain::CheckName;
+use crate::domain::{CheckId, CheckName, Timestamp};
 
 /// What the API tells the scheduler.
 #[derive(Debug, Clone)]
@@ -37,6 +37,29 @@ pub enum Command {
     Reload(Vec<CheckName>),
     /// Maintenance windows were added or removed: read them again.
     ReloadMaintenance,
+    /// A heartbeat check was pinged.
+    Ping(Ping),
+}
+
+/// A heartbeat ping, as `/ping/{key}` received it.
+#[derive(Debug, Clone)]
+pub struct Ping {
+    pub check: CheckId,
+    pub kind: PingKind,
+    /// What the job posted (bounded), kept with a failure.
+    pub message: Option<String>,
+    pub at: Timestamp,
+}
+
+/// What a ping says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingKind {
+    /// The job ran and succeeded.
+    Success,
+    /// The job failed.
+    Fail,
+    /// The job starts: the next success records the run's duration.
+    Start,
 }
 
 /// The API's side of the scheduler's channel. Sending never blocks a request.
@@ -59,6 +82,13 @@ impl MonitorHandle {
         }
         if self.commands.send(Command::Reload(names)).is_err() {
             tracing::warn!("the scheduler has stopped; the change applies at the next start");
+        }
+    }
+
+    /// Hands a heartbeat ping to the scheduler.
+    pub fn ping(&self, ping: Ping) {
+        if self.commands.send(Command::Ping(ping)).is_err() {
+            tracing::warn!("the scheduler has stopped; a heartbeat ping is lost");
         }
     }
 

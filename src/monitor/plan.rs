@@ -51,6 +51,22 @@ impl Plan {
         self.add(id, cadence, now_ms + first_offset_ms(id, spread));
     }
 
+    /// Adds a check first due a whole interval from now: a heartbeat's first deadline.
+    pub fn add_after_interval(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
+        self.add(id, cadence, now_ms + cadence.rate_ms);
+    }
+
+    /// Moves a check's next due time to a whole interval from now: a heartbeat pinged.
+    pub fn restart_interval(&mut self, id: CheckId, now_ms: u64) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        slot.running = false;
+        slot.anchor_ms = now_ms + slot.cadence.rate_ms;
+        let due = slot.anchor_ms;
+        self.push(id, due);
+    }
+
     fn add(&mut self, id: CheckId, cadence: Cadence, first_due_ms: u64) {
         self.slots.insert(
             id,

@@ -22,9 +22,9 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
     let (host, port) = match target {
         Target::Tcp(t) => (t.host.as_str(), t.port),
         Target::Smtp(t) | Target::Ssh(t) => (t.host.as_str(), t.port),
-        Target::Http(_) => {
+        Target::Http(_) | Target::Heartbeat(_) => {
             return Err(Failure::Protocol {
-                detail: "an HTTP check reached the TCP prober".to_owned(),
+                detail: format!("a {} check is not probed over TCP", target.kind()),
             });
         }
     };
@@ -61,7 +61,7 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
             let line = read_line(&mut stream).await?;
             expect_line(line.starts_with("SSH-"), "an SSH banner (SSH-…)", line)
         }
-        Target::Http(_) => Ok(()),
+        Target::Http(_) | Target::Heartbeat(_) => Ok(()),
     };
     trace.timings.ttfb_ms = Some(elapsed_ms(asked));
     result

@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Timestamp};
+use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Target, Timestamp};
 
 /// When a write happens, and whether it is kept.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +74,7 @@ struct CheckRow {
     name: String,
     paused: bool,
     spec: String,
+    ping_key: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -92,6 +93,7 @@ impl TryFrom<CheckRow> for Check {
             id: CheckId(row.id),
             name,
             spec,
+            ping_key: row.ping_key,
             paused: row.paused,
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
@@ -99,9 +101,19 @@ impl TryFrom<CheckRow> for Check {
     }
 }
 
-const SELECT_CHECK: &str = "SELECT id, name, paused, spec, created_at, updated_at FROM checks";
+const SELECT_CHECK: &str =
+    "SELECT id, name, paused, spec, ping_key, created_at, updated_at FROM checks";
 
 impl Store {
+    /// The check whose heartbeat ping key is `key`, if any.
+    pub async fn check_by_ping_key(&self, key: &str) -> Result<Option<Check>, StoreError> {
+        let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE ping_key = ?"))
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(Check::try_from).transpose()
+    }
+
     /// The check named `name`, if any.
     pub async fn get_check(&self, name: &CheckName) -> Result<Option<Check>, StoreError> {
         let mut conn = self.read.acquire().await?;
@@ -228,16 +240,23 @@ pub(super) async fn upsert_in(
             reason,
         })?;
     let stack = write.spec.stack.as_ref().map(|s| s.as_str().to_owned());
+    let is_heartbeat = matches!(write.spec.target, Target::Heartbeat(_));
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
+        let ping_key = if is_heartbeat {
+            Some(new_ping_key()?)
+        } else {
+            None
+        };
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(name.as_str())
         .bind(&stack)
         .bind(paused)
         .bind(&spec_json)
+        .bind(&ping_key)
         .bind(now.0)
         .bind(now.0)
         .fetch_one(&mut *conn)
@@ -247,6 +266,7 @@ pub(super) async fn upsert_in(
             id: CheckId(id),
             name: name.clone(),
             spec: write.spec,
+            ping_key,
             paused,
             created_at: now,
             updated_at: now,
@@ -256,23 +276,44 @@ pub(super) async fn upsert_in(
     if before.spec == write.spec && before.paused == paused {
         return Ok(Upsert::Unchanged(before));
     }
-    sqlx::query("UPDATE checks SET stack = ?, paused = ?, spec = ?, updated_at = ? WHERE id = ?")
-        .bind(&stack)
-        .bind(paused)
-        .bind(&spec_json)
-        .bind(now.0)
-        .bind(before.id.0)
-        .execute(&mut *conn)
-        .await?;
+    // A heartbeat keeps its key across updates, so the job's crontab stays right.
+    let ping_key = match (&before.ping_key, is_heartbeat) {
+        (_, false) => None,
+        (Some(key), true) => Some(key.clone()),
+        (None, true) => Some(new_ping_key()?),
+    };
+    sqlx::query(
+        "UPDATE checks SET stack = ?, paused = ?, spec = ?, ping_key = ?, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(&stack)
+    .bind(paused)
+    .bind(&spec_json)
+    .bind(&ping_key)
+    .bind(now.0)
+    .bind(before.id.0)
+    .execute(&mut *conn)
+    .await?;
     if before.spec.tags != write.spec.tags {
         write_tags(conn, before.id, &write.spec.tags).await?;
     }
     Ok(Upsert::Updated(Check {
         spec: write.spec,
+        ping_key,
         paused,
         updated_at: now,
         ..before
     }))
+}
+
+/// 128 random bits, as hex.
+fn new_ping_key() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt {
+        name: "ping key".to_owned(),
+        reason: format!("no randomness: {e}"),
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 async fn write_tags(

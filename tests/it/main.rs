@@ -11,6 +11,7 @@ mod browser;
 mod checks;
 mod cli;
 mod dispatch;
+mod heartbeats;
 mod helpers;
 mod hostile;
 mod kinds;

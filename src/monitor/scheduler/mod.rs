@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod heartbeat;
 mod offline_rule;
 
 use offline_rule::OfflineRule;
@@ -22,7 +23,7 @@ use super::plan::{Cadence, Plan};
 use super::vitals::Vitals;
 use crate::domain::{
     AlertMemory, Check, CheckId, CheckName, CheckState, ContactName, MaintenanceWindow, Outcome,
-    Timestamp,
+    Target, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{Store, StoreError, Write};
@@ -78,10 +79,22 @@ struct Finished {
 }
 
 fn cadence(check: &Check) -> Cadence {
+    if let Target::Heartbeat(beat) = &check.spec.target {
+        // Due when the deadline passes; a ping moves it (see `heartbeat`).
+        let deadline_ms = beat.deadline_s() * 1_000;
+        return Cadence {
+            rate_ms: deadline_ms,
+            retry_ms: deadline_ms,
+        };
+    }
     Cadence {
         rate_ms: u64::from(check.spec.check_rate) * 1_000,
         retry_ms: u64::from(check.spec.retry_interval) * 1_000,
     }
+}
+
+fn is_heartbeat(check: &Check) -> bool {
+    matches!(check.spec.target, Target::Heartbeat(_))
 }
 
 /// The scheduler's state; `run` drives it until cancelled.
@@ -97,6 +110,8 @@ pub struct Scheduler {
     finished_rx: mpsc::UnboundedReceiver<Finished>,
     windows: Vec<MaintenanceWindow>,
     lag: LagStats,
+    /// When each heartbeat's current run began (`/start`), for its duration.
+    heartbeat_starts: HashMap<CheckId, Timestamp>,
 }
 
 impl Scheduler {
@@ -116,6 +131,7 @@ impl Scheduler {
             finished_rx,
             windows: Vec::new(),
             lag: LagStats::default(),
+            heartbeat_starts: HashMap::new(),
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -123,7 +139,13 @@ impl Scheduler {
             if check.paused {
                 continue;
             }
-            scheduler.plan.add_at_start(check.id, cadence(&check), 0);
+            if is_heartbeat(&check) {
+                scheduler
+                    .plan
+                    .add_after_interval(check.id, cadence(&check), 0);
+            } else {
+                scheduler.plan.add_at_start(check.id, cadence(&check), 0);
+            }
             scheduler.insert(check, known_from(stored, now));
         }
         Ok(scheduler)
@@ -164,6 +186,10 @@ impl Scheduler {
                 self.windows = self.deps.store.maintenance_windows().await?;
                 return Ok(());
             }
+            Command::Ping(ping) => {
+                self.pinged(ping).await;
+                return Ok(());
+            }
         };
         for name in names {
             let stored = self.deps.store.get_check(&name).await?;
@@ -181,7 +207,11 @@ impl Scheduler {
                         self.remove(old);
                     }
                     let stored = self.deps.store.check_state(check.id).await?;
-                    self.plan.add_new(check.id, cadence(&check), now);
+                    if is_heartbeat(&check) {
+                        self.plan.add_after_interval(check.id, cadence(&check), now);
+                    } else {
+                        self.plan.add_new(check.id, cadence(&check), now);
+                    }
                     self.insert(check, known_from(stored, Timestamp::now()));
                 }
                 _ => {
@@ -203,6 +233,14 @@ impl Scheduler {
                 continue;
             };
             let check = entry.check.clone();
+            if let Some(late) = heartbeat::late(&check) {
+                let _ = self.finished_tx.send(Finished {
+                    id,
+                    outcome: late,
+                    lag_ms: 0,
+                });
+                continue;
+            }
             let prober = self.deps.prober.clone();
             let permits = self.permits.clone();
             let finished = self.finished_tx.clone();
@@ -263,26 +301,39 @@ impl Scheduler {
 
     /// Records a probe (as the monitor's own failure when `offline`) and plans the next one.
     async fn conclude(&mut self, done: Finished, offline: bool) {
-        let Some(entry) = self.entries.get_mut(&done.id) else {
+        let Some(confirming) = self.judge_and_record(done.id, done.outcome, offline).await else {
             return;
         };
+        let now = self.now_ms();
+        self.plan.finished(done.id, confirming, now);
+    }
+
+    /// Judges an outcome of a check, updates what is known of it and hands the record to
+    /// the recorder; returns whether the check is confirming a change (`None`: no such
+    /// check any more).
+    async fn judge_and_record(
+        &mut self,
+        id: CheckId,
+        outcome: Outcome,
+        offline: bool,
+    ) -> Option<bool> {
+        let entry = self.entries.get_mut(&id)?;
         let record = if offline {
-            Judge::offline(&entry.check, &entry.known, done.outcome)
+            Judge::offline(&entry.check, &entry.known, outcome)
         } else {
             let judge = Judge {
                 default_contacts: &self.deps.default_contacts,
                 windows: &self.windows,
             };
-            judge.judge(&entry.check, &entry.known, done.outcome)
+            judge.judge(&entry.check, &entry.known, outcome)
         };
         entry.known = Known {
             state: record.state,
             memory: record.memory.clone(),
         };
         let confirming = entry.known.state.confirming();
-        let now = self.now_ms();
-        self.plan.finished(done.id, confirming, now);
         self.send(Write::Probe(record)).await;
+        Some(confirming)
     }
 
     /// Hands a record to the recorder, waiting if its channel is full (the recorder drains

@@ -1,0 +1,66 @@
+//! Heartbeat checks in the scheduler: nothing is probed; a ping records an outcome and moves
+//! the deadline a whole period and grace away, and a deadline that passes records a late
+//! failure. Both go through the same state machine, alerts and windows as any probe.
+
+use super::Scheduler;
+use crate::domain::{Check, Failure, Outcome, Target, Timestamp, Timings};
+use crate::monitor::{Ping, PingKind};
+
+/// The outcome of a heartbeat whose deadline has passed; `None` for other checks.
+pub(super) fn late(check: &Check) -> Option<Outcome> {
+    let Target::Heartbeat(beat) = &check.spec.target else {
+        return None;
+    };
+    Some(Outcome {
+        started_at: Timestamp::now(),
+        status: None,
+        timings: Timings::default(),
+        cert_not_after: None,
+        failure: Some(Failure::HeartbeatLate {
+            after_s: beat.deadline_s(),
+        }),
+    })
+}
+
+impl Scheduler {
+    /// Takes a ping. A paused or deleted check, or one that is not a heartbeat, ignores it.
+    pub(super) async fn pinged(&mut self, ping: Ping) {
+        let Some(entry) = self.entries.get(&ping.check) else {
+            return;
+        };
+        if !matches!(entry.check.spec.target, Target::Heartbeat(_)) {
+            return;
+        }
+        let started = match ping.kind {
+            PingKind::Start => {
+                self.heartbeat_starts.insert(ping.check, ping.at);
+                return;
+            }
+            PingKind::Success | PingKind::Fail => self.heartbeat_starts.remove(&ping.check),
+        };
+        let run_ms = started.map_or(0, |s| {
+            u32::try_from((ping.at.0 - s.0).max(0)).unwrap_or(u32::MAX)
+        });
+        let failure = (ping.kind == PingKind::Fail).then(|| Failure::HeartbeatFailed {
+            message: ping.message.unwrap_or_default(),
+        });
+        let outcome = Outcome {
+            started_at: ping.at,
+            status: None,
+            timings: Timings {
+                total_ms: run_ms,
+                ..Timings::default()
+            },
+            cert_not_after: None,
+            failure: failure.map(Failure::bounded),
+        };
+        if self
+            .judge_and_record(ping.check, outcome, false)
+            .await
+            .is_some()
+        {
+            let now = self.now_ms();
+            self.plan.restart_interval(ping.check, now);
+        }
+    }
+}

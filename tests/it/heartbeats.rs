@@ -1,0 +1,227 @@
+//! Heartbeat checks through the real server: a ping on time keeps a check up, `/start` then
+//! a ping records the run's duration, `/fail` is DOWN at once with what the job posted, a
+//! missed deadline is DOWN, an unknown key is a 404, a paused heartbeat and one inside a
+//! maintenance window alert nobody; DOWN and RECOVERED go out once each.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
+
+use crate::binary::wait_for;
+use crate::helpers::{TestApp, spawn_with, test_settings};
+use crate::receivers::HookReceiver;
+
+async fn app_with_hook() -> (TestApp, HookReceiver, tempfile::TempDir) {
+    let hook = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.notifiers.insert(
+        "pager".into(),
+        NotifierSettings::Webhook(WebhookSettings {
+            url: Secret::new(hook.url("/hook")),
+            headers: Default::default(),
+        }),
+    );
+    settings.alerting.default_contacts = vec!["pager".into()];
+    (spawn_with(settings).await, hook, dir)
+}
+
+async fn create(app: &TestApp, name: &str, extra: Value) -> String {
+    let mut body = json!({"kind": "heartbeat", "period": 10});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (status, created) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+    assert_eq!(status, 201, "{created}");
+    created["check"]["ping_url"].as_str().unwrap().to_owned()
+}
+
+async fn state(app: &TestApp, name: &str) -> Value {
+    app.get(&format!("/api/v1/checks/{name}")).await.1["state"].clone()
+}
+
+async fn wait_state(app: &TestApp, name: &str, want: &str) {
+    wait_for(&format!("{name} {want}"), 60, async || {
+        (state(app, name).await == want).then_some(())
+    })
+    .await;
+}
+
+/// The webhook events received for `check`, in order.
+fn events(hook: &HookReceiver, check: &str) -> Vec<String> {
+    hook.accepted()
+        .iter()
+        .filter(|r| r.body["check"] == check)
+        .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_go_up_with_pings_down_when_late_or_failed_and_alert_once() {
+    let (app, hook, _dir) = app_with_hook().await;
+    // A long period for the pinged one, so it cannot go late during the test.
+    let cron = create(&app, "nightly-backup", json!({"period": 600})).await;
+    assert!(
+        cron.starts_with("/ping/") && cron.len() == "/ping/".len() + 32,
+        "{cron}"
+    );
+    let forgotten = create(&app, "forgotten-job", json!({})).await;
+    let _ = create(&app, "paused-job", json!({"paused": true})).await;
+    let _ = create(&app, "maintained-job", json!({"stack": "maint"})).await;
+    let (status, window) = app
+        .client
+        .post(app.url("/api/v1/maintenance"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(&json!({"scope": "stack", "target": "maint", "duration": 600}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 201, "{:?}", window.text().await);
+    assert_eq!(
+        state(&app, "nightly-backup").await,
+        "unknown",
+        "not pinged yet"
+    );
+
+    // The key is stable across PUTs of the same check.
+    assert_eq!(create_again(&app).await, cron);
+
+    let ping = |path: String| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move {
+            client
+                .post(url)
+                .body("")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(ping(cron.clone()).await, 200);
+    wait_state(&app, "nightly-backup", "up").await;
+
+    assert_eq!(ping(format!("{cron}/start")).await, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ping(cron.clone()).await, 200);
+    let run_ms = wait_for("the run's duration", 30, async || {
+        let (_, page) = app
+            .get("/api/v1/checks/nightly-backup/results?limit=1")
+            .await;
+        page["results"][0]["total_ms"].as_i64().filter(|ms| *ms > 0)
+    })
+    .await;
+    assert!(
+        run_ms >= 300,
+        "the run took at least the 300 ms slept: {run_ms}"
+    );
+
+    let failed = app
+        .client
+        .post(app.url(&format!("{cron}/fail")))
+        .body("pg_dump: disk full")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status().as_u16(), 200);
+    wait_state(&app, "nightly-backup", "down").await;
+    assert_eq!(ping(cron.clone()).await, 200);
+    wait_state(&app, "nightly-backup", "up").await;
+
+    // Never pinged: DOWN once its period has passed.
+    wait_state(&app, "forgotten-job", "down").await;
+    assert_eq!(ping(forgotten.clone()).await, 200);
+    wait_state(&app, "forgotten-job", "up").await;
+    // Inside its window it reads `maintenance`, and its late result is recorded.
+    wait_for("maintained-job late", 60, async || {
+        let (_, page) = app.get("/api/v1/checks/maintained-job/results?limit=1").await;
+        let error = page["results"][0]["error"].as_str().unwrap_or_default().to_owned();
+        error.contains("no ping for 10 s").then_some(())
+    })
+    .await;
+    assert_eq!(state(&app, "maintained-job").await, "maintenance");
+
+    let unknown = app
+        .client
+        .get(app.url("/ping/0123456789abcdef0123456789abcdef"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert_eq!(
+        app.client
+            .get(app.url("/ping/not-a-key"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let too_big = app
+        .client
+        .post(app.url(&cron))
+        .body(vec![b'x'; 11 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status().as_u16(), 413);
+
+    wait_for("the alerts", 30, async || {
+        (events(&hook, "forgotten-job").len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(events(&hook, "nightly-backup"), vec!["down", "recovered"]);
+    assert_eq!(events(&hook, "forgotten-job"), vec!["down", "recovered"]);
+    assert!(
+        events(&hook, "paused-job").is_empty(),
+        "a paused heartbeat alerts nobody"
+    );
+    assert!(
+        events(&hook, "maintained-job").is_empty(),
+        "a window holds its alert back"
+    );
+    assert_eq!(state(&app, "paused-job").await, "paused");
+    let down = hook
+        .accepted()
+        .into_iter()
+        .find(|r| r.body["check"] == "nightly-backup" && r.body["event"] == "down")
+        .unwrap();
+    assert!(
+        down.body["cause"]
+            .as_str()
+            .unwrap()
+            .contains("pg_dump: disk full"),
+        "the job's words reach the alert: {}",
+        down.body
+    );
+    let late = hook
+        .accepted()
+        .into_iter()
+        .find(|r| r.body["check"] == "forgotten-job" && r.body["event"] == "down")
+        .unwrap();
+    assert!(
+        late.body["cause"]
+            .as_str()
+            .unwrap()
+            .contains("no ping for 10 s"),
+        "{}",
+        late.body
+    );
+}
+
+async fn create_again(app: &TestApp) -> String {
+    let (status, again) = app
+        .put(
+            "/api/v1/checks/nightly-backup",
+            &json!({"kind": "heartbeat", "period": 600, "grace": 0, "tags": ["cron"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    again["check"]["ping_url"].as_str().unwrap().to_owned()
+}
