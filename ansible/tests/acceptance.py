@@ -133,6 +133,12 @@ KINDS = """
             kind: ssh
             host: 127.0.0.1
             port: 9
+    - name: A heartbeat for the nightly job
+      stackwatch.stackwatch.check:
+        name: "{{ inventory_hostname }}-cron"
+        kind: heartbeat
+        period: 86400
+        grace: 3600
 """
 
 
@@ -148,9 +154,16 @@ def check_kinds(playbook, stackwatch):
     expect((redis.get("kind"), redis.get("port"), redis.get("expect")) == ("tcp", 9, "PONG"), "a tcp check: %s" % redis)
     expect((smtp.get("kind"), smtp.get("port")) == ("smtp", 25), "test_type SMTP is an smtp check on port 25: %s" % smtp)
     expect(ssh.get("kind") == "ssh", "an ssh check: %s" % ssh)
+    beat = [r for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "A heartbeat for the nightly job"
+            for r in t["hosts"].values()][0]
+    ping_url = beat.get("ping_url", "")
+    expect(ping_url.startswith(stackwatch.url + "/ping/"), "a heartbeat returns its ping URL: %s" % ping_url)
+    with urllib.request.urlopen(ping_url) as response:
+        expect(response.status == 200, "the ping URL takes a ping")
     rc, report, _ = playbook.run(playbook="kinds.yml")
     expect(rc == 0 and not playbook.changed_tasks(report), "checks of other kinds are idempotent")
     stackwatch.delete("/checks/customer-001-redis")
+    stackwatch.delete("/checks/customer-001-cron")
     stackwatch.delete("/stacks/customer-001-mail")
 
 

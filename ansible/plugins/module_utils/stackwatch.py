@@ -37,7 +37,9 @@ COMMON_ARGS = dict(
 # names are aliases where they mean the same; the others are translated in check_body().
 CHECK_OPTIONS = dict(
     url=dict(type="str"),
-    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh"]),
+    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "heartbeat"]),
+    period=dict(type="int"),
+    grace=dict(type="int"),
     host=dict(type="str"),
     port=dict(type="int"),
     send=dict(type="str"),
@@ -76,6 +78,8 @@ DIRECT_FIELDS = [
     "port",
     "send",
     "expect",
+    "period",
+    "grace",
     "method",
     "body",
     "check_rate",

@@ -42,9 +42,16 @@ options:
   kind:
     description:
       - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
-        and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host).
+        and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
+        C(heartbeat) waits for the job to ping its I(ping_url).
     type: str
-    choices: [http, tcp, smtp, ssh]
+    choices: [http, tcp, smtp, ssh, heartbeat]
+  period:
+    description: For C(heartbeat), seconds expected between two pings (10 to 2592000).
+    type: int
+  grace:
+    description: For C(heartbeat), seconds a ping may be late before the check is DOWN.
+    type: int
   host:
     description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
     type: str
@@ -188,6 +195,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ping_url:
+  description: For a C(heartbeat) check, the URL its job calls (append C(/fail) or C(/start) for those).
+  returned: when kind is heartbeat and state is present
+  type: str
 check:
   description: The check as stackwatch stores it (or would, in check mode); absent after deletion.
   returned: when state is present
@@ -251,6 +262,9 @@ def run(params, client, check_mode, diff, warn):
     query = "?dry_run=true" if check_mode else ""
     _, answer = client.request("PUT", path + query, body)
     result = dict(changed=bool(answer.get("changed")), name=name, check=answer.get("check"))
+    ping_path = (answer.get("check") or {}).get("ping_url")
+    if ping_path:
+        result["ping_url"] = client.base + ping_path
     if diff:
         result["diff"] = dict(before=comparable(before), after=comparable(answer.get("check")))
     return result

@@ -48,9 +48,16 @@ options:
       kind:
         description:
           - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
-            and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host).
+            and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
+            C(heartbeat) waits for the job to ping its I(ping_url).
         type: str
-        choices: [http, tcp, smtp, ssh]
+        choices: [http, tcp, smtp, ssh, heartbeat]
+      period:
+        description: For C(heartbeat), seconds expected between two pings (10 to 2592000).
+        type: int
+      grace:
+        description: For C(heartbeat), seconds a ping may be late before the check is DOWN.
+        type: int
       host:
         description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
         type: str
