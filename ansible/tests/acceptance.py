@@ -133,6 +133,12 @@ KINDS = """
             kind: ssh
             host: 127.0.0.1
             port: 9
+          - name: "{{ inventory_hostname }}-dns"
+            test_type: DNS
+            host: acme.test
+            record_type: MX
+            expect: [mail.acme.test]
+            nameserver: "127.0.0.1:9"
     - name: A heartbeat for the nightly job
       stackwatch.stackwatch.check:
         name: "{{ inventory_hostname }}-cron"
@@ -154,6 +160,9 @@ def check_kinds(playbook, stackwatch):
     expect((redis.get("kind"), redis.get("port"), redis.get("expect")) == ("tcp", 9, "PONG"), "a tcp check: %s" % redis)
     expect((smtp.get("kind"), smtp.get("port")) == ("smtp", 25), "test_type SMTP is an smtp check on port 25: %s" % smtp)
     expect(ssh.get("kind") == "ssh", "an ssh check: %s" % ssh)
+    _, dns = stackwatch.get("/checks/customer-001-dns")
+    expect((dns.get("kind"), dns.get("record_type"), dns.get("expect")) == ("dns", "MX", ["mail.acme.test"]),
+           "test_type DNS is a dns check: %s" % dns)
     beat = [r for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "A heartbeat for the nightly job"
             for r in t["hosts"].values()][0]
     ping_url = beat.get("ping_url", "")

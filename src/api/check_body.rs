@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::target_body::{KINDS, SocketFields, parse_heartbeat, refuse};
+use super::target_body::{KINDS, SocketFields, parse_dns, parse_heartbeat, refuse};
 use crate::domain::{
     BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, HttpTarget, Method,
     StackName, StatusRange, StatusRanges, Tag, Target, header_problem, limits, url_problem,
@@ -20,10 +20,10 @@ use crate::store::CheckWrite;
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD),
-    /// `tcp`, `smtp`, `ssh` or `heartbeat`.
-    #[schema(pattern = "^(http|tcp|smtp|ssh|heartbeat)$")]
+    /// `tcp`, `smtp`, `ssh`, `dns` or `heartbeat`.
+    #[schema(pattern = "^(http|tcp|smtp|ssh|dns|heartbeat)$")]
     pub kind: Option<String>,
-    /// tcp, smtp, ssh: the host name or IP address to connect to.
+    /// tcp, smtp, ssh: the host name or IP address to connect to; dns: the name to look up.
     #[schema(max_length = 253)]
     pub host: Option<String>,
     /// tcp (required), smtp (default 25), ssh (default 22).
@@ -32,9 +32,17 @@ pub struct CheckBody {
     /// tcp: text to send once connected, 1-1024 bytes.
     #[schema(min_length = 1, max_length = 1024)]
     pub send: Option<String>,
-    /// tcp: text the server's first bytes must contain, 1-1024 bytes.
-    #[schema(min_length = 1, max_length = 1024)]
-    pub expect: Option<String>,
+    /// tcp: text the server's first bytes must contain (1-1024 bytes); dns: the values the
+    /// answer must hold (a list, or one text).
+    pub expect: Option<Expect>,
+    /// dns: `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
+    #[schema(
+        pattern = "^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
+    )]
+    pub record_type: Option<String>,
+    /// dns: the nameserver to ask, `IP` or `IP:port` (default the system's).
+    #[schema(max_length = 64)]
+    pub nameserver: Option<String>,
     /// heartbeat (required): seconds expected between two pings, 10-2592000 (30 days).
     #[schema(minimum = 10, maximum = 2592000)]
     pub period: Option<u32>,
@@ -109,6 +117,14 @@ pub struct CheckBody {
     /// Labels for filtering, e.g. `env:prod`; order and duplicates do not matter.
     #[schema(max_items = 32, value_type = Option<Vec<TagSchema>>)]
     pub tags: Option<Vec<String>>,
+}
+
+/// `expect` as written: one text, or a list of texts (dns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Expect {
+    Text(String),
+    List(Vec<String>),
 }
 
 /// A contact's name as the schema states it.
@@ -198,11 +214,19 @@ impl CheckBody {
             (Place::Single, None) => None,
         };
         let kind = self.kind.clone().unwrap_or_else(|| "http".to_owned());
+        let expect = self.expect.take();
+        let dns_only: Vec<&'static str> = [
+            ("record_type", self.record_type.is_some()),
+            ("nameserver", self.nameserver.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
         let socket = SocketFields {
             host: self.host.take(),
             port: self.port.take(),
             send: self.send.take(),
-            expect: self.expect.take(),
+            expect: expect.clone(),
         };
         let beat = (self.period.take(), self.grace.take());
         let beat_given: Vec<&'static str> =
@@ -212,19 +236,51 @@ impl CheckBody {
                 .collect();
         let target = match kind.as_str() {
             "http" => {
-                refuse("http", &socket.given(), "tcp, smtp and ssh", &mut errors);
+                refuse(
+                    "http",
+                    &socket.given(),
+                    "tcp, smtp, ssh and dns",
+                    &mut errors,
+                );
                 refuse("http", &beat_given, "heartbeat", &mut errors);
+                refuse("http", &dns_only, "dns", &mut errors);
                 self.parse_http(&mut errors).map(Target::Http)
             }
             "tcp" | "smtp" | "ssh" => {
                 refuse(&kind, &self.http_fields_given(), "http", &mut errors);
                 refuse(&kind, &beat_given, "heartbeat", &mut errors);
+                refuse(&kind, &dns_only, "dns", &mut errors);
                 socket.parse(&kind, &mut errors)
             }
             "heartbeat" => {
                 refuse(&kind, &self.http_fields_given(), "http", &mut errors);
-                refuse(&kind, &socket.given(), "tcp, smtp and ssh", &mut errors);
+                refuse(
+                    &kind,
+                    &socket.given(),
+                    "tcp, smtp, ssh and dns",
+                    &mut errors,
+                );
+                refuse(&kind, &dns_only, "dns", &mut errors);
                 parse_heartbeat(beat, &mut errors)
+            }
+            "dns" => {
+                refuse(&kind, &self.http_fields_given(), "http", &mut errors);
+                refuse(&kind, &beat_given, "heartbeat", &mut errors);
+                let mut extra = Vec::new();
+                if socket.port.is_some() {
+                    extra.push("port");
+                }
+                if socket.send.is_some() {
+                    extra.push("send");
+                }
+                refuse(&kind, &extra, "tcp, smtp and ssh", &mut errors);
+                parse_dns(
+                    socket.host,
+                    self.record_type.take(),
+                    expect,
+                    self.nameserver.take(),
+                    &mut errors,
+                )
             }
             other => {
                 errors.push(FieldError::new(

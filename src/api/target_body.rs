@@ -2,12 +2,14 @@
 //! for TCP what to send and expect; and the rule that a field of one kind is refused on a
 //! check of another.
 
+use super::check_body::Expect;
 use crate::domain::{
-    FieldError, FieldErrors, HeartbeatTarget, HostPort, Target, TcpTarget, host_problem, limits,
+    DnsTarget, FieldError, FieldErrors, HeartbeatTarget, HostPort, RecordType, Target, TcpTarget,
+    host_problem, limits,
 };
 
 /// The kinds a check may have.
-pub const KINDS: [&str; 5] = ["http", "tcp", "smtp", "ssh", "heartbeat"];
+pub const KINDS: [&str; 6] = ["http", "tcp", "smtp", "ssh", "dns", "heartbeat"];
 
 /// The most bytes of `send` and `expect`.
 pub const MAX_EXCHANGE_BYTES: usize = 1_024;
@@ -18,7 +20,7 @@ pub struct SocketFields {
     pub host: Option<String>,
     pub port: Option<u32>,
     pub send: Option<String>,
-    pub expect: Option<String>,
+    pub expect: Option<Expect>,
 }
 
 impl SocketFields {
@@ -78,7 +80,18 @@ impl SocketFields {
                 }
             }
         }
-        for (field, value) in [("send", &self.send), ("expect", &self.expect)] {
+        let expect = match self.expect {
+            None => None,
+            Some(Expect::Text(text)) => Some(text),
+            Some(Expect::List(_)) => {
+                errors.push(FieldError::new(
+                    "expect",
+                    "must be one text for a tcp check",
+                ));
+                None
+            }
+        };
+        for (field, value) in [("send", &self.send), ("expect", &expect)] {
             if let Some(text) = value
                 && (text.is_empty() || text.len() > MAX_EXCHANGE_BYTES)
             {
@@ -94,7 +107,7 @@ impl SocketFields {
                 host,
                 port,
                 send: self.send,
-                expect: self.expect,
+                expect,
             }),
             "smtp" => Target::Smtp(HostPort { host, port }),
             _ => Target::Ssh(HostPort { host, port }),
@@ -124,4 +137,78 @@ pub fn parse_heartbeat(
     let period = limits::PERIOD.resolve(Some(period), errors);
     let grace = limits::GRACE.resolve(grace, errors);
     Some(Target::Heartbeat(HeartbeatTarget { period, grace }))
+}
+
+/// The most values a dns check may expect.
+pub const MAX_DNS_EXPECT: usize = 16;
+
+/// The target of a `dns` check.
+pub fn parse_dns(
+    host: Option<String>,
+    record_type: Option<String>,
+    expect: Option<Expect>,
+    nameserver: Option<String>,
+    errors: &mut FieldErrors,
+) -> Option<Target> {
+    let host = match host {
+        None => {
+            errors.push(FieldError::new("host", "is required (the name to look up)"));
+            None
+        }
+        Some(h) => match host_problem(&h) {
+            Some(reason) => {
+                errors.push(FieldError::new("host", reason));
+                None
+            }
+            None => Some(h),
+        },
+    };
+    let record_type = match record_type {
+        None => Some(RecordType::A),
+        Some(word) => {
+            let parsed = RecordType::parse(&word);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    "record_type",
+                    "must be A, AAAA, CNAME, MX, TXT or NS",
+                ));
+            }
+            parsed
+        }
+    };
+    let expect = match expect {
+        None => Vec::new(),
+        Some(Expect::Text(text)) => vec![text],
+        Some(Expect::List(list)) => list,
+    };
+    if expect.len() > MAX_DNS_EXPECT
+        || expect
+            .iter()
+            .any(|e| e.is_empty() || e.len() > MAX_EXCHANGE_BYTES)
+    {
+        errors.push(FieldError::new(
+            "expect",
+            format!("at most {MAX_DNS_EXPECT} values of 1 to {MAX_EXCHANGE_BYTES} bytes"),
+        ));
+    }
+    let nameserver = match nameserver {
+        None => None,
+        Some(text) => {
+            let parsed = text.parse::<std::net::SocketAddr>().ok().or_else(|| {
+                text.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(|ip| (ip, 53).into())
+            });
+            if parsed.is_none() {
+                errors.push(FieldError::new("nameserver", "must be IP or IP:port"));
+            }
+            parsed
+        }
+    };
+    Some(Target::Dns(DnsTarget {
+        host: host?,
+        record_type: record_type?,
+        expect,
+        nameserver,
+    }))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::check_body::StatusItem;
+use super::check_body::{Expect, StatusItem};
 use crate::domain::{Check, HttpTarget, Target};
 use crate::store::StackSync;
 
@@ -27,7 +27,7 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CheckView {
     pub name: String,
-    /// The kind of check: `http`, `tcp`, `smtp`, `ssh` or `heartbeat`.
+    /// The kind of check: `http`, `tcp`, `smtp`, `ssh`, `dns` or `heartbeat`.
     pub kind: String,
     pub stack: Option<String>,
     pub tags: Vec<String>,
@@ -73,9 +73,15 @@ pub struct CheckView {
     /// tcp: text sent once connected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send: Option<String>,
-    /// tcp: text the server's first bytes must contain.
+    /// tcp: text the server's first bytes must contain; dns: the values the answer holds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expect: Option<String>,
+    pub expect: Option<Expect>,
+    /// dns: the record type asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// dns: the nameserver asked (`null`: the system's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nameserver: Option<String>,
     /// heartbeat: seconds expected between two pings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<u32>,
@@ -135,11 +141,17 @@ impl From<&Check> for CheckView {
                 view.host = Some(t.host.clone());
                 view.port = Some(t.port);
                 view.send = t.send.clone();
-                view.expect = t.expect.clone();
+                view.expect = t.expect.clone().map(Expect::Text);
             }
             Target::Smtp(t) | Target::Ssh(t) => {
                 view.host = Some(t.host.clone());
                 view.port = Some(t.port);
+            }
+            Target::Dns(d) => {
+                view.host = Some(d.host.clone());
+                view.record_type = Some(d.record_type.as_str().to_owned());
+                view.expect = Some(Expect::List(d.expect.clone()));
+                view.nameserver = d.nameserver.map(|n| n.to_string());
             }
             Target::Heartbeat(h) => {
                 view.period = Some(h.period);

@@ -72,6 +72,61 @@ pub enum Target {
     Ssh(HostPort),
     /// A job that calls in: up while a ping arrives within `period + grace` of the last.
     Heartbeat(HeartbeatTarget),
+    /// A DNS query that must answer (and hold the expected values).
+    Dns(DnsTarget),
+}
+
+/// The record types a DNS check may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Txt,
+    Ns,
+}
+
+impl RecordType {
+    pub const ALL: [Self; 6] = [
+        Self::A,
+        Self::Aaaa,
+        Self::Cname,
+        Self::Mx,
+        Self::Txt,
+        Self::Ns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::Aaaa => "AAAA",
+            Self::Cname => "CNAME",
+            Self::Mx => "MX",
+            Self::Txt => "TXT",
+            Self::Ns => "NS",
+        }
+    }
+
+    /// The type a name spells, in any case.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(word))
+    }
+}
+
+/// The fields of a DNS check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsTarget {
+    /// The name to look up.
+    pub host: String,
+    pub record_type: RecordType,
+    /// Values the answer must hold, each (as the record reads: an address, a name, a text).
+    pub expect: Vec<String>,
+    /// Whom to ask; `None` is the system's resolver configuration.
+    pub nameserver: Option<std::net::SocketAddr>,
 }
 
 /// The fields of a heartbeat check. Seconds.
@@ -119,6 +174,7 @@ impl Target {
             Self::Smtp(_) => "smtp",
             Self::Ssh(_) => "ssh",
             Self::Heartbeat(_) => "heartbeat",
+            Self::Dns(_) => "dns",
         }
     }
 
@@ -131,6 +187,10 @@ impl Target {
             Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
             Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
             Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
+            Self::Dns(d) => match d.nameserver {
+                Some(server) => format!("dns://{server}/{} {}", d.host, d.record_type.as_str()),
+                None => format!("dns:{} {}", d.host, d.record_type.as_str()),
+            },
         }
     }
 }

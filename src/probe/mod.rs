@@ -5,6 +5,7 @@
 mod banner;
 mod classify;
 pub mod connect;
+mod dns;
 mod exchange;
 mod tls;
 
@@ -75,6 +76,18 @@ impl Prober {
                     },
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some(timed_out(&trace, spec.timeout)),
+                }
+            }
+            Target::Dns(target) => {
+                let query = dns::probe(target, spec.timeout, &mut trace);
+                let result = tokio::time::timeout(limit, query).await;
+                trace.timings.total_ms = elapsed_ms(start);
+                match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(failure)) => Some(failure),
+                    Err(_) => Some(Failure::Timeout {
+                        after_s: spec.timeout,
+                    }),
                 }
             }
             other => {

@@ -138,8 +138,13 @@ async fn heartbeats_go_up_with_pings_down_when_late_or_failed_and_alert_once() {
     wait_state(&app, "forgotten-job", "up").await;
     // Inside its window it reads `maintenance`, and its late result is recorded.
     wait_for("maintained-job late", 60, async || {
-        let (_, page) = app.get("/api/v1/checks/maintained-job/results?limit=1").await;
-        let error = page["results"][0]["error"].as_str().unwrap_or_default().to_owned();
+        let (_, page) = app
+            .get("/api/v1/checks/maintained-job/results?limit=1")
+            .await;
+        let error = page["results"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         error.contains("no ping for 10 s").then_some(())
     })
     .await;

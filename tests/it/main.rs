@@ -11,6 +11,7 @@ mod browser;
 mod checks;
 mod cli;
 mod dispatch;
+mod dns;
 mod heartbeats;
 mod helpers;
 mod hostile;

@@ -37,15 +37,17 @@ COMMON_ARGS = dict(
 # names are aliases where they mean the same; the others are translated in check_body().
 CHECK_OPTIONS = dict(
     url=dict(type="str"),
-    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "heartbeat"]),
+    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "dns", "heartbeat"]),
+    record_type=dict(type="str", choices=["A", "AAAA", "CNAME", "MX", "TXT", "NS"]),
+    nameserver=dict(type="str"),
     period=dict(type="int"),
     grace=dict(type="int"),
     host=dict(type="str"),
     port=dict(type="int"),
     send=dict(type="str"),
-    expect=dict(type="str"),
+    expect=dict(type="raw"),
     method=dict(type="str", choices=["GET", "HEAD", "POST", "PUT"]),
-    test_type=dict(type="str", choices=["HTTP", "HEAD", "TCP", "SMTP", "SSH"]),
+    test_type=dict(type="str", choices=["HTTP", "HEAD", "TCP", "SMTP", "SSH", "DNS"]),
     headers=dict(type="raw", aliases=["custom_header"]),
     body=dict(type="str"),
     basic_user=dict(type="str"),
@@ -80,6 +82,8 @@ DIRECT_FIELDS = [
     "expect",
     "period",
     "grace",
+    "record_type",
+    "nameserver",
     "method",
     "body",
     "check_rate",
@@ -140,7 +144,7 @@ def check_body(options, warn):
         body["timeout"] = options["check_timeout"]
     if options.get("test_type") == "HEAD" and "method" not in body:
         body["method"] = "HEAD"
-    if options.get("test_type") in ("TCP", "SMTP", "SSH") and "kind" not in body:
+    if options.get("test_type") in ("TCP", "SMTP", "SSH", "DNS") and "kind" not in body:
         body["kind"] = options["test_type"].lower()
     headers = options.get("headers")
     if isinstance(headers, str) and headers.strip():

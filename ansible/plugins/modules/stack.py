@@ -49,9 +49,16 @@ options:
         description:
           - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
             and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
-            C(heartbeat) waits for the job to ping its I(ping_url).
+            C(heartbeat) waits for the job to ping its I(ping_url); C(dns) looks up I(host).
         type: str
-        choices: [http, tcp, smtp, ssh, heartbeat]
+        choices: [http, tcp, smtp, ssh, dns, heartbeat]
+      record_type:
+        description: For C(dns), the record type to look up (default C(A)).
+        type: str
+        choices: [A, AAAA, CNAME, MX, TXT, NS]
+      nameserver:
+        description: For C(dns), the nameserver to ask, C(IP) or C(IP:port) (default the system's).
+        type: str
       period:
         description: For C(heartbeat), seconds expected between two pings (10 to 2592000).
         type: int
@@ -68,18 +75,20 @@ options:
         description: For C(tcp), text to send once connected.
         type: str
       expect:
-        description: For C(tcp), text the server's first bytes must contain.
-        type: str
+        description:
+          - For C(tcp), text the server's first bytes must contain; for C(dns), the values (a list)
+            the answer must hold.
+        type: raw
       method:
         description: HTTP method of the probe (default GET).
         type: str
         choices: [GET, HEAD, POST, PUT]
       test_type:
         description:
-          - StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD, C(TCP), C(SMTP) and
-            C(SSH) set I(kind).
+          - StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD, C(TCP), C(SMTP),
+            C(SSH) and C(DNS) set I(kind).
         type: str
-        choices: [HTTP, HEAD, TCP, SMTP, SSH]
+        choices: [HTTP, HEAD, TCP, SMTP, SSH, DNS]
       headers:
         description: Extra request headers, as a dict or a JSON object string.
         type: raw
