@@ -139,6 +139,9 @@ KINDS = """
             record_type: MX
             expect: [mail.acme.test]
             nameserver: "127.0.0.1:9"
+          - name: "{{ inventory_hostname }}-ping"
+            test_type: PING
+            host: 127.0.0.1
     - name: A heartbeat for the nightly job
       stackwatch.stackwatch.check:
         name: "{{ inventory_hostname }}-cron"
@@ -163,6 +166,8 @@ def check_kinds(playbook, stackwatch):
     _, dns = stackwatch.get("/checks/customer-001-dns")
     expect((dns.get("kind"), dns.get("record_type"), dns.get("expect")) == ("dns", "MX", ["mail.acme.test"]),
            "test_type DNS is a dns check: %s" % dns)
+    _, ping = stackwatch.get("/checks/customer-001-ping")
+    expect((ping.get("kind"), ping.get("packets")) == ("icmp", 3), "test_type PING is an icmp check: %s" % ping)
     beat = [r for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "A heartbeat for the nightly job"
             for r in t["hosts"].values()][0]
     ping_url = beat.get("ping_url", "")

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::target_body::{KINDS, SocketFields, parse_dns, parse_heartbeat, refuse};
+use super::target_body::{KINDS, SocketFields, parse_dns, parse_heartbeat, parse_icmp, refuse};
 use crate::domain::{
     BasicAuth, CheckName, CheckSpec, ContactName, FieldError, FieldErrors, HttpTarget, Method,
     StackName, StatusRange, StatusRanges, Tag, Target, header_problem, limits, url_problem,
@@ -20,8 +20,8 @@ use crate::store::CheckWrite;
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     /// What kind of check: `http` (the default; `method: HEAD` is StatusCake's HEAD),
-    /// `tcp`, `smtp`, `ssh`, `dns` or `heartbeat`.
-    #[schema(pattern = "^(http|tcp|smtp|ssh|dns|heartbeat)$")]
+    /// `tcp`, `smtp`, `ssh`, `dns`, `icmp` (StatusCake's PING) or `heartbeat`.
+    #[schema(pattern = "^(http|tcp|smtp|ssh|dns|icmp|heartbeat)$")]
     pub kind: Option<String>,
     /// tcp, smtp, ssh: the host name or IP address to connect to; dns: the name to look up.
     #[schema(max_length = 253)]
@@ -35,6 +35,9 @@ pub struct CheckBody {
     /// tcp: text the server's first bytes must contain (1-1024 bytes); dns: the values the
     /// answer must hold (a list, or one text).
     pub expect: Option<Expect>,
+    /// icmp: echo requests sent per probe, 1-10 (default 3); up when any is answered.
+    #[schema(minimum = 1, maximum = 10)]
+    pub packets: Option<u32>,
     /// dns: `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
     #[schema(
         pattern = "^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
@@ -215,6 +218,7 @@ impl CheckBody {
         };
         let kind = self.kind.clone().unwrap_or_else(|| "http".to_owned());
         let expect = self.expect.take();
+        let packets = self.packets.take();
         let dns_only: Vec<&'static str> = [
             ("record_type", self.record_type.is_some()),
             ("nameserver", self.nameserver.is_some()),
@@ -222,6 +226,11 @@ impl CheckBody {
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
         .collect();
+        let icmp_only: Vec<&'static str> =
+            packets.is_some().then_some("packets").into_iter().collect();
+        if kind != "icmp" {
+            refuse(&kind, &icmp_only, "icmp", &mut errors);
+        }
         let socket = SocketFields {
             host: self.host.take(),
             port: self.port.take(),
@@ -262,6 +271,15 @@ impl CheckBody {
                 );
                 refuse(&kind, &dns_only, "dns", &mut errors);
                 parse_heartbeat(beat, &mut errors)
+            }
+            "icmp" => {
+                refuse(&kind, &self.http_fields_given(), "http", &mut errors);
+                refuse(&kind, &beat_given, "heartbeat", &mut errors);
+                let mut extra: Vec<&'static str> = socket.given();
+                extra.retain(|f| *f != "host");
+                refuse(&kind, &extra, "tcp, smtp and ssh", &mut errors);
+                refuse(&kind, &dns_only, "dns", &mut errors);
+                parse_icmp(socket.host, packets, &mut errors)
             }
             "dns" => {
                 refuse(&kind, &self.http_fields_given(), "http", &mut errors);

@@ -4,12 +4,12 @@
 
 use super::check_body::Expect;
 use crate::domain::{
-    DnsTarget, FieldError, FieldErrors, HeartbeatTarget, HostPort, RecordType, Target, TcpTarget,
-    host_problem, limits,
+    DnsTarget, FieldError, FieldErrors, HeartbeatTarget, HostPort, IcmpTarget, RecordType, Target,
+    TcpTarget, host_problem, limits,
 };
 
 /// The kinds a check may have.
-pub const KINDS: [&str; 6] = ["http", "tcp", "smtp", "ssh", "dns", "heartbeat"];
+pub const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
 
 /// The most bytes of `send` and `expect`.
 pub const MAX_EXCHANGE_BYTES: usize = 1_024;
@@ -210,5 +210,40 @@ pub fn parse_dns(
         record_type: record_type?,
         expect,
         nameserver,
+    }))
+}
+
+/// The target of an `icmp` check.
+pub fn parse_icmp(
+    host: Option<String>,
+    packets: Option<u32>,
+    errors: &mut FieldErrors,
+) -> Option<Target> {
+    let host = match host {
+        None => {
+            errors.push(FieldError::new("host", "is required"));
+            None
+        }
+        Some(h) => match host_problem(&h) {
+            Some(reason) => {
+                errors.push(FieldError::new("host", reason));
+                None
+            }
+            None => Some(h),
+        },
+    };
+    let packets = match u8::try_from(packets.unwrap_or(3))
+        .ok()
+        .filter(|p| (1..=10).contains(p))
+    {
+        Some(p) => Some(p),
+        None => {
+            errors.push(FieldError::new("packets", "must be between 1 and 10"));
+            None
+        }
+    };
+    Some(Target::Icmp(IcmpTarget {
+        host: host?,
+        packets: packets?,
     }))
 }

@@ -27,7 +27,7 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct CheckView {
     pub name: String,
-    /// The kind of check: `http`, `tcp`, `smtp`, `ssh`, `dns` or `heartbeat`.
+    /// The kind of check: `http`, `tcp`, `smtp`, `ssh`, `dns`, `icmp` or `heartbeat`.
     pub kind: String,
     pub stack: Option<String>,
     pub tags: Vec<String>,
@@ -76,6 +76,9 @@ pub struct CheckView {
     /// tcp: text the server's first bytes must contain; dns: the values the answer holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+    /// icmp: echo requests sent per probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<u8>,
     /// dns: the record type asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_type: Option<String>,
@@ -146,6 +149,10 @@ impl From<&Check> for CheckView {
             Target::Smtp(t) | Target::Ssh(t) => {
                 view.host = Some(t.host.clone());
                 view.port = Some(t.port);
+            }
+            Target::Icmp(i) => {
+                view.host = Some(i.host.clone());
+                view.packets = Some(i.packets);
             }
             Target::Dns(d) => {
                 view.host = Some(d.host.clone());

@@ -65,6 +65,14 @@ impl App {
         let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
         let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
             .context("cannot set up TLS for probes")?;
+        if let Err(reason) = crate::probe::icmp_allowed() {
+            tracing::warn!(
+                reason,
+                "this host does not allow unprivileged ICMP sockets: icmp checks will be DOWN; \
+                 allow them with sysctl net.ipv4.ping_group_range=\"0 2147483647\" \
+                 (Docker allows them by default)"
+            );
+        }
         let notifiers =
             Notifiers::from_settings(&settings.notifiers).context("cannot set up the notifiers")?;
         let default_contacts = settings

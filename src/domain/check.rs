@@ -74,6 +74,17 @@ pub enum Target {
     Heartbeat(HeartbeatTarget),
     /// A DNS query that must answer (and hold the expected values).
     Dns(DnsTarget),
+    /// ICMP echo (StatusCake's PING): up when any of `packets` echo requests is answered.
+    Icmp(IcmpTarget),
+}
+
+/// The fields of an ICMP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcmpTarget {
+    /// A host name or an IP address.
+    pub host: String,
+    /// Echo requests sent, 1 to 10.
+    pub packets: u8,
 }
 
 /// The record types a DNS check may ask for.
@@ -175,6 +186,7 @@ impl Target {
             Self::Ssh(_) => "ssh",
             Self::Heartbeat(_) => "heartbeat",
             Self::Dns(_) => "dns",
+            Self::Icmp(_) => "icmp",
         }
     }
 
@@ -187,6 +199,7 @@ impl Target {
             Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
             Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
             Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
+            Self::Icmp(i) => format!("icmp:{}", i.host),
             Self::Dns(d) => match d.nameserver {
                 Some(server) => format!("dns://{server}/{} {}", d.host, d.record_type.as_str()),
                 None => format!("dns:{} {}", d.host, d.record_type.as_str()),

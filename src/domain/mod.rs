@@ -19,8 +19,9 @@ pub use alert::{
     duration_text,
 };
 pub use check::{
-    BasicAuth, Check, CheckId, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpTarget, Method,
-    RecordType, Target, TcpTarget, header_problem, host_port, host_problem, url_problem,
+    BasicAuth, Check, CheckId, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpTarget,
+    IcmpTarget, Method, RecordType, Target, TcpTarget, header_problem, host_port, host_problem,
+    url_problem,
 };
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};

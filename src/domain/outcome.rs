@@ -68,6 +68,10 @@ pub enum Failure {
     HeartbeatLate { after_s: u64 },
     /// The job pinged `/fail`, with what it posted.
     HeartbeatFailed { message: String },
+    /// No echo reply came back to any of the ICMP echo requests.
+    NoEchoReply { packets: u8 },
+    /// The kernel refuses this process an unprivileged ICMP socket.
+    IcmpNotAllowed { detail: String },
 }
 
 /// The most bytes of text taken from a target (a cause, a redirect target, a header) that
@@ -157,6 +161,8 @@ impl Failure {
             Self::UnexpectedAnswer { .. } => 21,
             Self::HeartbeatLate { .. } => 22,
             Self::HeartbeatFailed { .. } => 23,
+            Self::NoEchoReply { .. } => 24,
+            Self::IcmpNotAllowed { .. } => 25,
         }
     }
 
@@ -186,6 +192,8 @@ impl Failure {
             Self::UnexpectedAnswer { .. } => "unexpected_answer",
             Self::HeartbeatLate { .. } => "heartbeat_late",
             Self::HeartbeatFailed { .. } => "heartbeat_failed",
+            Self::NoEchoReply { .. } => "no_echo_reply",
+            Self::IcmpNotAllowed { .. } => "icmp_not_allowed",
         }
     }
 
@@ -196,6 +204,7 @@ impl Failure {
         matches!(
             self,
             Self::Dns { .. }
+                | Self::NoEchoReply { .. }
                 | Self::ConnectionRefused
                 | Self::ConnectTimeout
                 | Self::Connect { .. }
@@ -251,6 +260,14 @@ impl fmt::Display for Failure {
             Self::HeartbeatFailed { message } => {
                 write!(f, "the job reported a failure: {message}")
             }
+            Self::NoEchoReply { packets } => {
+                write!(f, "no echo reply to {packets} ICMP echo request(s)")
+            }
+            Self::IcmpNotAllowed { detail } => write!(
+                f,
+                "this host does not allow unprivileged ICMP ({detail}); allow it with \
+                 sysctl net.ipv4.ping_group_range=\"0 2147483647\""
+            ),
         }
     }
 }

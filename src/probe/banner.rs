@@ -22,7 +22,7 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
     let (host, port) = match target {
         Target::Tcp(t) => (t.host.as_str(), t.port),
         Target::Smtp(t) | Target::Ssh(t) => (t.host.as_str(), t.port),
-        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) => {
+        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) | Target::Icmp(_) => {
             return Err(Failure::Protocol {
                 detail: format!("a {} check is not probed over TCP", target.kind()),
             });
@@ -61,7 +61,7 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
             let line = read_line(&mut stream).await?;
             expect_line(line.starts_with("SSH-"), "an SSH banner (SSH-…)", line)
         }
-        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) => Ok(()),
+        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) | Target::Icmp(_) => Ok(()),
     };
     trace.timings.ttfb_ms = Some(elapsed_ms(asked));
     result

@@ -7,6 +7,7 @@ mod classify;
 pub mod connect;
 mod dns;
 mod exchange;
+mod icmp;
 mod tls;
 
 use std::collections::HashSet;
@@ -18,6 +19,7 @@ use url::Url;
 use crate::domain::{
     CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge,
 };
+pub use icmp::icmp_allowed;
 use tls::TlsConfigs;
 pub use tls::TlsSetupError;
 
@@ -76,6 +78,17 @@ impl Prober {
                     },
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some(timed_out(&trace, spec.timeout)),
+                }
+            }
+            Target::Icmp(target) => {
+                let result = tokio::time::timeout(limit, icmp::probe(target, &mut trace)).await;
+                trace.timings.total_ms = elapsed_ms(start);
+                match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(failure)) => Some(failure),
+                    Err(_) => Some(Failure::NoEchoReply {
+                        packets: target.packets,
+                    }),
                 }
             }
             Target::Dns(target) => {

@@ -15,6 +15,7 @@ mod dns;
 mod heartbeats;
 mod helpers;
 mod hostile;
+mod icmp;
 mod kinds;
 mod monitoring;
 mod openapi;

@@ -37,7 +37,8 @@ COMMON_ARGS = dict(
 # names are aliases where they mean the same; the others are translated in check_body().
 CHECK_OPTIONS = dict(
     url=dict(type="str"),
-    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "dns", "heartbeat"]),
+    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"]),
+    packets=dict(type="int"),
     record_type=dict(type="str", choices=["A", "AAAA", "CNAME", "MX", "TXT", "NS"]),
     nameserver=dict(type="str"),
     period=dict(type="int"),
@@ -47,7 +48,7 @@ CHECK_OPTIONS = dict(
     send=dict(type="str"),
     expect=dict(type="raw"),
     method=dict(type="str", choices=["GET", "HEAD", "POST", "PUT"]),
-    test_type=dict(type="str", choices=["HTTP", "HEAD", "TCP", "SMTP", "SSH", "DNS"]),
+    test_type=dict(type="str", choices=["HTTP", "HEAD", "TCP", "SMTP", "SSH", "DNS", "PING"]),
     headers=dict(type="raw", aliases=["custom_header"]),
     body=dict(type="str"),
     basic_user=dict(type="str"),
@@ -84,6 +85,7 @@ DIRECT_FIELDS = [
     "grace",
     "record_type",
     "nameserver",
+    "packets",
     "method",
     "body",
     "check_rate",
@@ -144,8 +146,8 @@ def check_body(options, warn):
         body["timeout"] = options["check_timeout"]
     if options.get("test_type") == "HEAD" and "method" not in body:
         body["method"] = "HEAD"
-    if options.get("test_type") in ("TCP", "SMTP", "SSH", "DNS") and "kind" not in body:
-        body["kind"] = options["test_type"].lower()
+    if options.get("test_type") in ("TCP", "SMTP", "SSH", "DNS", "PING") and "kind" not in body:
+        body["kind"] = "icmp" if options["test_type"] == "PING" else options["test_type"].lower()
     headers = options.get("headers")
     if isinstance(headers, str) and headers.strip():
         try:

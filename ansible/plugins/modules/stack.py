@@ -49,9 +49,13 @@ options:
         description:
           - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
             and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
-            C(heartbeat) waits for the job to ping its I(ping_url); C(dns) looks up I(host).
+            C(heartbeat) waits for the job to ping its I(ping_url); C(dns) looks up I(host);
+            C(icmp) sends ICMP echo requests to I(host).
         type: str
-        choices: [http, tcp, smtp, ssh, dns, heartbeat]
+        choices: [http, tcp, smtp, ssh, dns, icmp, heartbeat]
+      packets:
+        description: For C(icmp), echo requests sent per probe (1 to 10, default 3).
+        type: int
       record_type:
         description: For C(dns), the record type to look up (default C(A)).
         type: str
@@ -86,9 +90,9 @@ options:
       test_type:
         description:
           - StatusCake's test type; C(HTTP) probes with GET, C(HEAD) with HEAD, C(TCP), C(SMTP),
-            C(SSH) and C(DNS) set I(kind).
+            C(SSH), C(DNS) and C(PING) set I(kind).
         type: str
-        choices: [HTTP, HEAD, TCP, SMTP, SSH, DNS]
+        choices: [HTTP, HEAD, TCP, SMTP, SSH, DNS, PING]
       headers:
         description: Extra request headers, as a dict or a JSON object string.
         type: raw
