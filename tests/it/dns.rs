@@ -3,6 +3,8 @@
 //! record, and a server that never answers.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{A, TXT};
@@ -17,6 +19,13 @@ use crate::helpers::{error_fields, spawn_with, test_settings};
 /// Answers: `ok.test` A 127.0.0.1, `txt.test` TXT "v=spf1 -all", `missing.test` NXDOMAIN,
 /// `slow.test` never.
 async fn dns_server() -> SocketAddr {
+    switchable_dns_server().await.0
+}
+
+/// As `dns_server`, with a switch that makes every name NXDOMAIN while set.
+pub async fn switchable_dns_server() -> (SocketAddr, Arc<AtomicBool>) {
+    let failing = Arc::new(AtomicBool::new(false));
+    let flag = failing.clone();
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     tokio::spawn(async move {
@@ -36,6 +45,11 @@ async fn dns_server() -> SocketAddr {
                 .set_recursion_available(true)
                 .set_authoritative(true)
                 .add_query(question.clone());
+            let name = if flag.load(Ordering::SeqCst) {
+                "nothing.test.".to_owned()
+            } else {
+                name
+            };
             match name.as_str() {
                 "ok.test." => {
                     answer.add_answer(Record::from_rdata(
@@ -59,7 +73,7 @@ async fn dns_server() -> SocketAddr {
             let _ = socket.send_to(&answer.to_vec().unwrap(), peer).await;
         }
     });
-    addr
+    (addr, failing)
 }
 
 async fn kind_of(body: Value) -> String {

@@ -252,3 +252,97 @@ async fn an_smtp_check_alerts_down_and_recovered_once_each() {
         "{down}"
     );
 }
+
+/// A listener answering each connection with one of two texts, by a switch.
+async fn switchable_talker(good: &'static [u8], bad: &'static [u8]) -> (u16, Arc<AtomicBool>) {
+    let failing = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let flag = failing.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let text = if flag.load(Ordering::SeqCst) {
+                bad
+            } else {
+                good
+            };
+            let _ = stream.write_all(text).await;
+        }
+    });
+    (port, failing)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_ssh_and_dns_checks_alert_down_and_recovered_once_each() {
+    let (tcp_port, tcp_failing) = switchable_talker(b"READY\r\n", b"BUSY\r\n").await;
+    let (ssh_port, ssh_failing) = switchable_talker(b"SSH-2.0-test\r\n", b"garbage\r\n").await;
+    let (dns, dns_failing) = crate::dns::switchable_dns_server().await;
+    let hook = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.notifiers.insert(
+        "pager".into(),
+        NotifierSettings::Webhook(WebhookSettings {
+            url: Secret::new(hook.url("/hook")),
+            headers: Default::default(),
+        }),
+    );
+    settings.alerting.default_contacts = vec!["pager".into()];
+    let app = spawn_with(settings).await;
+    let common = json!({"check_rate": 10, "retry_interval": 1, "timeout": 2});
+    let bodies = [
+        (
+            "cache",
+            json!({"kind": "tcp", "host": "127.0.0.1", "port": tcp_port, "expect": "READY"}),
+        ),
+        (
+            "bastion",
+            json!({"kind": "ssh", "host": "127.0.0.1", "port": ssh_port}),
+        ),
+        (
+            "domain",
+            json!({"kind": "dns", "host": "ok.test", "nameserver": dns.to_string()}),
+        ),
+    ];
+    for (name, mut body) in bodies {
+        body.as_object_mut()
+            .unwrap()
+            .extend(common.as_object().unwrap().clone());
+        assert_eq!(
+            app.put(&format!("/api/v1/checks/{name}"), &body).await.0,
+            201
+        );
+    }
+    let all_in = async |want: &str| {
+        for name in ["cache", "bastion", "domain"] {
+            wait_for(&format!("{name} {want}"), 60, async || {
+                let (_, check) = app.get(&format!("/api/v1/checks/{name}")).await;
+                (check["state"] == want).then_some(())
+            })
+            .await;
+        }
+    };
+    all_in("up").await;
+    for flag in [&tcp_failing, &ssh_failing, &dns_failing] {
+        flag.store(true, Ordering::SeqCst);
+    }
+    all_in("down").await;
+    for flag in [&tcp_failing, &ssh_failing, &dns_failing] {
+        flag.store(false, Ordering::SeqCst);
+    }
+    all_in("up").await;
+    wait_for("six webhook calls", 30, async || {
+        (hook.accepted().len() >= 6).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    for name in ["cache", "bastion", "domain"] {
+        let events: Vec<String> = hook
+            .accepted()
+            .iter()
+            .filter(|r| r.body["check"] == name)
+            .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(events, vec!["down", "recovered"], "{name}");
+    }
+}
