@@ -39,19 +39,7 @@ impl SocketFields {
 
     /// The target of a `tcp`, `smtp` or `ssh` check.
     pub fn parse(self, kind: &str, errors: &mut FieldErrors) -> Option<Target> {
-        let host = match self.host {
-            None => {
-                errors.push(FieldError::new("host", "is required"));
-                None
-            }
-            Some(host) => match host_problem(&host) {
-                Some(reason) => {
-                    errors.push(FieldError::new("host", reason));
-                    None
-                }
-                None => Some(host),
-            },
-        };
+        let host = parse_host(self.host, "is required", errors);
         let default_port = match kind {
             "smtp" => Some(25),
             "ssh" => Some(22),
@@ -115,6 +103,21 @@ impl SocketFields {
     }
 }
 
+/// `host`, checked: `missing` is the reason when it is left out.
+fn parse_host(host: Option<String>, missing: &str, errors: &mut FieldErrors) -> Option<String> {
+    let Some(host) = host else {
+        errors.push(FieldError::new("host", missing));
+        return None;
+    };
+    match host_problem(&host) {
+        Some(reason) => {
+            errors.push(FieldError::new("host", reason));
+            None
+        }
+        None => Some(host),
+    }
+}
+
 /// Refuses each field of `fields` given on a check of `kind`, which does not have them.
 pub fn refuse(kind: &str, fields: &[&'static str], only_for: &str, errors: &mut FieldErrors) {
     for field in fields {
@@ -150,19 +153,7 @@ pub fn parse_dns(
     nameserver: Option<String>,
     errors: &mut FieldErrors,
 ) -> Option<Target> {
-    let host = match host {
-        None => {
-            errors.push(FieldError::new("host", "is required (the name to look up)"));
-            None
-        }
-        Some(h) => match host_problem(&h) {
-            Some(reason) => {
-                errors.push(FieldError::new("host", reason));
-                None
-            }
-            None => Some(h),
-        },
-    };
+    let host = parse_host(host, "is required (the name to look up)", errors);
     let record_type = match record_type {
         None => Some(RecordType::A),
         Some(word) => {
@@ -219,19 +210,7 @@ pub fn parse_icmp(
     packets: Option<u32>,
     errors: &mut FieldErrors,
 ) -> Option<Target> {
-    let host = match host {
-        None => {
-            errors.push(FieldError::new("host", "is required"));
-            None
-        }
-        Some(h) => match host_problem(&h) {
-            Some(reason) => {
-                errors.push(FieldError::new("host", reason));
-                None
-            }
-            None => Some(h),
-        },
-    };
+    let host = parse_host(host, "is required", errors);
     let packets = match u8::try_from(packets.unwrap_or(3))
         .ok()
         .filter(|p| (1..=10).contains(p))

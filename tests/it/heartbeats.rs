@@ -6,25 +6,15 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
 
 use crate::binary::wait_for;
-use crate::helpers::{TestApp, spawn_with, test_settings};
+use crate::helpers::{TestApp, spawn_with_webhook};
 use crate::receivers::HookReceiver;
 
 async fn app_with_hook() -> (TestApp, HookReceiver, tempfile::TempDir) {
     let hook = HookReceiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
-    settings.notifiers.insert(
-        "pager".into(),
-        NotifierSettings::Webhook(WebhookSettings {
-            url: Secret::new(hook.url("/hook")),
-            headers: Default::default(),
-        }),
-    );
-    settings.alerting.default_contacts = vec!["pager".into()];
-    (spawn_with(settings).await, hook, dir)
+    let (app, dir) = spawn_with_webhook(&hook).await;
+    (app, hook, dir)
 }
 
 async fn create(app: &TestApp, name: &str, extra: Value) -> String {

@@ -33,6 +33,22 @@ pub fn test_settings(data_dir: &Path) -> Settings {
     settings
 }
 
+/// Starts the application with one webhook contact, `pager`, posting to `hook`, as the
+/// default contact.
+pub async fn spawn_with_webhook(hook: &crate::receivers::HookReceiver) -> (TestApp, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.notifiers.insert(
+        "pager".into(),
+        stackwatch::settings::NotifierSettings::Webhook(stackwatch::settings::WebhookSettings {
+            url: Secret::new(hook.url("/hook")),
+            headers: Default::default(),
+        }),
+    );
+    settings.alerting.default_contacts = vec!["pager".into()];
+    (spawn_with(settings).await, dir)
+}
+
 /// Starts the application on a fresh temporary data directory.
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();

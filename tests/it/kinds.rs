@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Value, json};
 use stackwatch::app::probe_once::spec_from_json;
 use stackwatch::probe::Prober;
-use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::binary::wait_for;
-use crate::helpers::{error_fields, spawn_with, test_settings};
+use crate::helpers::{error_fields, spawn_with, spawn_with_webhook, test_settings};
 use crate::receivers::HookReceiver;
 
 /// A listener that writes `greeting` to each connection (after reading one chunk when
@@ -205,17 +204,7 @@ async fn an_smtp_check_alerts_down_and_recovered_once_each() {
         }
     });
     let hook = HookReceiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
-    settings.notifiers.insert(
-        "pager".into(),
-        NotifierSettings::Webhook(WebhookSettings {
-            url: Secret::new(hook.url("/hook")),
-            headers: Default::default(),
-        }),
-    );
-    settings.alerting.default_contacts = vec!["pager".into()];
-    let app = spawn_with(settings).await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
     let body = json!({"kind": "smtp", "host": "127.0.0.1", "port": port, "check_rate": 10, "retry_interval": 1});
     assert_eq!(app.put("/api/v1/checks/mail", &body).await.0, 201);
     let state = async |want: &str| {
@@ -278,17 +267,7 @@ async fn tcp_ssh_and_dns_checks_alert_down_and_recovered_once_each() {
     let (ssh_port, ssh_failing) = switchable_talker(b"SSH-2.0-test\r\n", b"garbage\r\n").await;
     let (dns, dns_failing) = crate::dns::switchable_dns_server().await;
     let hook = HookReceiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
-    settings.notifiers.insert(
-        "pager".into(),
-        NotifierSettings::Webhook(WebhookSettings {
-            url: Secret::new(hook.url("/hook")),
-            headers: Default::default(),
-        }),
-    );
-    settings.alerting.default_contacts = vec!["pager".into()];
-    let app = spawn_with(settings).await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
     let common = json!({"check_rate": 10, "retry_interval": 1, "timeout": 2});
     let bodies = [
         (
