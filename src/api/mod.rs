@@ -7,6 +7,7 @@ mod check_body;
 mod checks;
 mod contract;
 mod health;
+mod http_body;
 mod json;
 mod maintenance;
 mod ping;
