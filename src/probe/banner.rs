@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::exchange::resolve;
+use super::exchange::open;
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{Failure, Target};
 
@@ -28,14 +28,8 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
             });
         }
     };
-    trace.phase = Phase::Dns;
-    let addrs = resolve(host, port, trace).await?;
-    trace.phase = Phase::Connect;
-    let connected = super::connect::race(&addrs).await?;
-    trace.timings.connect_ms =
-        Some(u32::try_from(connected.connect_time.as_millis()).unwrap_or(u32::MAX));
+    let mut stream = open(host, port, trace).await?;
     trace.phase = Phase::Response;
-    let mut stream = connected.stream;
     let asked = Instant::now();
     let result = match target {
         Target::Tcp(t) => {

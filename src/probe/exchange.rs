@@ -50,13 +50,7 @@ pub async fn run(
         detail: "the URL has no host".to_owned(),
     })?;
     let port = url.port_or_known_default().unwrap_or(80);
-    trace.phase = Phase::Dns;
-    let addrs = resolve(host, port, trace).await?;
-    trace.phase = Phase::Connect;
-    let connected = super::connect::race(&addrs).await?;
-    trace.timings.connect_ms =
-        Some(u32::try_from(connected.connect_time.as_millis()).unwrap_or(u32::MAX));
-    let tcp = connected.stream;
+    let tcp = open(host, port, trace).await?;
     if url.scheme() == "https" {
         trace.phase = Phase::Tls;
         let phase_start = Instant::now();
@@ -85,6 +79,21 @@ pub async fn run(
     } else {
         exchange(tcp, false, request, trace).await
     }
+}
+
+/// Resolves `host` and races a connection to its addresses, timing both phases.
+pub(super) async fn open(
+    host: &str,
+    port: u16,
+    trace: &mut Trace,
+) -> Result<tokio::net::TcpStream, Failure> {
+    trace.phase = Phase::Dns;
+    let addrs = resolve(host, port, trace).await?;
+    trace.phase = Phase::Connect;
+    let connected = super::connect::race(&addrs).await?;
+    trace.timings.connect_ms =
+        Some(u32::try_from(connected.connect_time.as_millis()).unwrap_or(u32::MAX));
+    Ok(connected.stream)
 }
 
 pub(super) async fn resolve(

@@ -165,7 +165,7 @@ impl Store {
     /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
     /// first hour not rolled up (one index seek per check).
     async fn tallies(&self, now: Timestamp) -> Result<HashMap<i64, (Tally, Tally)>, StoreError> {
-        let rolled_hour = self.first_unrolled_hour().await?;
+        let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
         let raw_from = rolled_hour.saturating_mul(HOUR_MS).max(month_ago);
@@ -209,14 +209,6 @@ impl Store {
         Ok(tallies)
     }
 
-    async fn first_unrolled_hour(&self) -> Result<i64, StoreError> {
-        let hour: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-            .bind("rolled_up_to_hour")
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(hour.unwrap_or(0))
-    }
-
     /// The last `days` days (today included) of a check, oldest first; days without probes
     /// have a zero tally.
     pub async fn daily_uptime(
@@ -240,7 +232,7 @@ impl Store {
             by_day.insert(day, Tally { probes, up });
         }
         // Days not rolled up into a daily row yet: their hours, then raw results.
-        let rolled_hour = self.first_unrolled_hour().await?;
+        let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let hours: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT hour, count, up_count FROM rollups_hourly \
              WHERE check_id = ? AND hour >= ? AND hour < ?",

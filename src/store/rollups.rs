@@ -188,7 +188,8 @@ impl Store {
         Ok(report)
     }
 
-    async fn rolled_hour(&self) -> Result<Option<i64>, StoreError> {
+    /// The first hour not rolled up yet (`None` before the first rollup).
+    pub(super) async fn rolled_hour(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(META_ROLLED_HOUR)
             .fetch_optional(&self.read)
