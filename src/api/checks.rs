@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckBody, Place, parse_name};
+use super::check_body::{CheckObject, Place, parse_name, read_check};
+use super::check_schema::CheckBody;
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
@@ -61,8 +62,8 @@ pub async fn put_check(
     let name = CheckName::try_from(name)
         .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
         .ok();
-    let write = match parse_body::<CheckBody>(&headers, body) {
-        Ok(body) => match body.parse(Place::Single, Some(&state.contacts)) {
+    let write = match parse_body::<CheckObject>(&headers, body) {
+        Ok(body) => match read_check(body, Place::Single, Some(&state.contacts)) {
             Ok((_, write)) => Some(write),
             Err(fields) => {
                 errors.extend(fields);

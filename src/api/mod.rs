@@ -4,17 +4,16 @@
 mod alerts;
 mod auth;
 mod check_body;
+mod check_schema;
 mod checks;
 mod contract;
 mod health;
-mod http_body;
 mod json;
 mod maintenance;
 mod ping;
 mod problem;
 mod stacks;
 mod status;
-mod target_body;
 mod view;
 
 use std::collections::BTreeSet;
@@ -33,7 +32,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::{Role, Tokens};
-pub use check_body::{CheckBody, StatusItem};
+pub use check_body::{CheckObject, spec_of};
+pub use check_schema::CheckBody;
 pub use json::MAX_BODY_BYTES;
 pub use problem::{ApiError, Problem, ProblemField};
 

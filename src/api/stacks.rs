@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckBody, Place};
+use super::check_body::{CheckObject, Place, read_check};
+use super::check_schema::CheckBody;
 use super::checks::{WriteQuery, write_mode};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
@@ -28,7 +29,8 @@ const MAX_STACK_CHECKS: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct StackBody {
     /// The checks, each with its `name`; checks of the stack not listed are deleted.
-    pub checks: Vec<CheckBody>,
+    #[schema(value_type = Vec<CheckBody>)]
+    pub checks: Vec<CheckObject>,
     /// Publish (true) or withdraw (false) the stack's public status page at
     /// `/status/{stack}`; left out keeps the current setting (not published at first).
     pub status_page: Option<bool>,
@@ -76,12 +78,12 @@ pub async fn put_stack(
     let mut seen = HashSet::new();
     for (i, check) in body.checks.into_iter().enumerate() {
         let prefix = format!("checks[{i}]");
-        if let Some(name) = &check.name
-            && !seen.insert(name.clone())
+        if let Some(name) = check.get("name").and_then(serde_json::Value::as_str)
+            && !seen.insert(name.to_owned())
         {
             errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
         }
-        match check.parse(Place::InStack(&stack), Some(&state.contacts)) {
+        match read_check(check, Place::InStack(&stack), Some(&state.contacts)) {
             Ok((Some(name), write)) => desired.push((name, write)),
             Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
             Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),

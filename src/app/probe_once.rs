@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use anyhow::{Context, bail};
 
-use crate::api::CheckBody;
+use crate::api::spec_of;
 use crate::domain::{CheckSpec, Outcome, Target, Timestamp};
 use crate::probe::Prober;
 use crate::settings::Settings;
@@ -17,8 +17,10 @@ pub struct ProbeReport {
 
 /// Builds a check from the same JSON the API takes, with the same validation.
 pub fn spec_from_json(body: serde_json::Value) -> anyhow::Result<CheckSpec> {
-    let body: CheckBody = serde_json::from_value(body).context("invalid probe options")?;
-    match body.into_spec() {
+    let serde_json::Value::Object(body) = body else {
+        bail!("invalid probe options: not a JSON object");
+    };
+    match spec_of(body) {
         Ok(spec) => Ok(spec),
         Err(errors) => {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();

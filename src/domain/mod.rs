@@ -6,30 +6,35 @@ mod alert;
 mod check;
 mod expect;
 mod field;
+mod form;
+mod http_target;
 mod maintenance;
 mod name;
 mod outcome;
 pub mod schedule;
 mod state;
 mod status;
+mod target;
 mod time;
 
 pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, ago, decide, describe_cause,
     duration_text,
 };
-pub use check::{
-    BasicAuth, Check, CheckId, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpTarget,
-    IcmpTarget, Method, RecordType, Target, TcpTarget, header_problem, host_port, host_problem,
-    url_problem,
-};
+pub use check::{Check, CheckId, CheckSpec};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
+pub use form::Form;
+pub use http_target::{BasicAuth, HttpTarget, Method, header_problem, url_problem};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use state::{CheckState, Health, Thresholds, Transition};
-pub use status::{StatusRange, StatusRanges};
+pub use status::{StatusItem, StatusRange, StatusRanges};
+pub use target::{
+    DnsTarget, HeartbeatTarget, HostPort, IcmpTarget, KINDS, RecordType, Target, TcpTarget,
+    host_port, host_problem,
+};
 pub use time::Timestamp;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Why a string is not a valid name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,10 +64,13 @@ const CONTACT_RULE: Rule = Rule {
 };
 
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $rule:expr) => {
+    ($(#[$doc:meta])* $name:ident, $rule:expr, $pattern:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+        )]
         #[serde(try_from = "String", into = "String")]
+        #[schema(pattern = $pattern)]
         pub struct $name(String);
 
         impl $name {
@@ -108,22 +112,26 @@ macro_rules! name_type {
 name_type!(
     /// A check's unique name, `[a-z0-9][a-z0-9._-]{0,127}`: the key automation upserts by.
     CheckName,
-    NAME_RULE
+    NAME_RULE,
+    "^[a-z0-9][a-z0-9._-]{0,127}$"
 );
 name_type!(
     /// The name of a customer stack that owns a set of checks; same rule as check names.
     StackName,
-    NAME_RULE
+    NAME_RULE,
+    "^[a-z0-9][a-z0-9._-]{0,127}$"
 );
 name_type!(
     /// A free label for filtering, `[a-z0-9][a-z0-9._:=-]{0,63}` (e.g. `env:prod`).
     Tag,
-    TAG_RULE
+    TAG_RULE,
+    "^[a-z0-9][a-z0-9._:=-]{0,63}$"
 );
 name_type!(
     /// The name of a configured notifier that alerts are sent to.
     ContactName,
-    CONTACT_RULE
+    CONTACT_RULE,
+    "^[a-z0-9][a-z0-9._-]{0,63}$"
 );
 
 #[cfg(test)]

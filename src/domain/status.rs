@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An inclusive range of HTTP status codes; a single code is a range of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,9 +52,58 @@ impl fmt::Display for StatusRange {
     }
 }
 
+/// One entry of `expected_status` as written: a code (`200`) or a code or range as text
+/// (`"200-299"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum StatusItem {
+    Code(u16),
+    Text(String),
+}
+
+impl From<StatusRange> for StatusItem {
+    fn from(r: StatusRange) -> Self {
+        if r.lo == r.hi {
+            Self::Code(r.lo)
+        } else {
+            Self::Text(r.to_string())
+        }
+    }
+}
+
+impl StatusItem {
+    /// The range this entry spells.
+    pub fn parse(&self) -> Result<StatusRange, String> {
+        match self {
+            Self::Code(code) => StatusRange::parse(&code.to_string()),
+            Self::Text(text) => StatusRange::parse(text),
+        }
+    }
+}
+
 /// A non-empty set of status codes, normalised: sorted, overlapping and adjacent ranges merged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Written as a list of codes and ranges, e.g. `[200, "300-399"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(into = "Vec<StatusItem>", try_from = "Vec<StatusItem>")]
+#[schema(value_type = Vec<StatusItem>)]
 pub struct StatusRanges(Vec<StatusRange>);
+
+impl From<StatusRanges> for Vec<StatusItem> {
+    fn from(ranges: StatusRanges) -> Self {
+        ranges.0.into_iter().map(StatusItem::from).collect()
+    }
+}
+
+impl TryFrom<Vec<StatusItem>> for StatusRanges {
+    type Error = String;
+    fn try_from(items: Vec<StatusItem>) -> Result<Self, String> {
+        let ranges = items
+            .iter()
+            .map(StatusItem::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(ranges).ok_or_else(|| "must list at least one code".to_owned())
+    }
+}
 
 impl StatusRanges {
     /// The default: any 2xx or 3xx answer is up.

@@ -1,32 +1,19 @@
 //! How a check's spec is stored: JSON with a `version`, so a stored row can always be read
-//! and moved forward. Version 1 (before check kinds) was flat; version 2 nests the kind's
-//! fields under `target` with a `kind` tag. Reading upgrades old forms in memory; at open,
+//! and moved forward. Version 1 (before check kinds) was flat, HTTP only; version 2 nested
+//! the kind's fields under `target` with a `kind` tag; version 3 is the domain's own form,
+//! the one the API answers with: flat again beside `kind`, `expected_status` as codes and
+//! ranges (`[200, "300-399"]`). Reading upgrades old forms in memory; at open,
 //! `upgrade_stored_specs` rewrites every row still in an old form.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Store, StoreError};
 use crate::domain::CheckSpec;
 
-/// The stored form this build writes.
-pub const SPEC_VERSION: u64 = 2;
-
-/// The fields that version 1 kept at the top level and version 2 keeps in an HTTP target.
-const V1_HTTP_FIELDS: [&str; 12] = [
-    "url",
-    "method",
-    "headers",
-    "body",
-    "basic_auth",
-    "expected_status",
-    "body_contains",
-    "body_not_contains",
-    "max_response_time_ms",
-    "follow_redirects",
-    "verify_tls",
-    "cert_expiry_days",
-];
+/// The stored form this build writes. A new field with `#[serde(default)]` needs no new
+/// version; renaming or reshaping a field does, with its step in `upgrade`.
+pub const SPEC_VERSION: u64 = 3;
 
 #[derive(Serialize)]
 struct Versioned<'a> {
@@ -67,14 +54,31 @@ pub fn upgrade(value: Value) -> Result<Value, String> {
         ));
     }
     if version < 2 {
-        let mut target = Map::new();
-        target.insert("kind".to_owned(), Value::String("http".to_owned()));
-        for field in V1_HTTP_FIELDS {
-            if let Some(v) = object.remove(field) {
-                target.insert(field.to_owned(), v);
-            }
+        // Version 1 held only HTTP checks, their fields at the top.
+        object.insert("kind".to_owned(), Value::String("http".to_owned()));
+    }
+    if version == 2
+        && let Some(Value::Object(target)) = object.remove("target")
+    {
+        object.extend(target);
+    }
+    if version < 3
+        && let Some(Value::Array(ranges)) = object.get_mut("expected_status")
+    {
+        // Versions 1 and 2 wrote each range as `{"lo": 200, "hi": 299}`.
+        for range in ranges.iter_mut() {
+            let (Some(lo), Some(hi)) = (
+                range.get("lo").and_then(Value::as_u64),
+                range.get("hi").and_then(Value::as_u64),
+            ) else {
+                continue;
+            };
+            *range = if lo == hi {
+                Value::from(lo)
+            } else {
+                Value::String(format!("{lo}-{hi}"))
+            };
         }
-        object.insert("target".to_owned(), Value::Object(target));
     }
     object.insert("version".to_owned(), Value::from(SPEC_VERSION));
     Ok(Value::Object(object))
@@ -124,6 +128,12 @@ mod tests {
         "successes_to_recover":1,"retry_interval":5,"contacts":null,"reminder_every":null,
         "stack":"acme","tags":["env:prod"]}"#;
 
+    /// A row as version 2 wrote it.
+    const V2: &str = r#"{"version":2,"target":{"kind":"tcp","host":"127.0.0.1","port":6379,
+        "send":"PING\r\n","expect":"+PONG"},"check_rate":60,"timeout":10,
+        "failures_to_confirm":2,"successes_to_recover":1,"retry_interval":10,"contacts":["ops"],
+        "reminder_every":null,"stack":null,"tags":[]}"#;
+
     #[test]
     fn a_version_1_row_reads_as_an_http_check_with_every_field() {
         let spec = decode(V1).unwrap_or_else(|e| panic!("{e}"));
@@ -139,6 +149,23 @@ mod tests {
             (30, 5, 3)
         );
         assert_eq!(spec.stack.as_ref().map(|s| s.as_str()), Some("acme"));
+        assert_eq!(
+            http.expected_status,
+            crate::domain::StatusRanges::new(vec![crate::domain::StatusRange { lo: 200, hi: 299 }])
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_version_2_row_reads_with_its_kind_and_fields() {
+        let spec = decode(V2).unwrap_or_else(|e| panic!("{e}"));
+        let crate::domain::Target::Tcp(tcp) = &spec.target else {
+            panic!("not tcp: {spec:?}");
+        };
+        assert_eq!((tcp.host.as_str(), tcp.port), ("127.0.0.1", 6379));
+        assert_eq!(tcp.send.as_deref(), Some("PING\r\n"));
+        assert_eq!(tcp.expect.as_deref(), Some("+PONG"));
+        assert_eq!(spec.contacts.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]
@@ -146,7 +173,9 @@ mod tests {
         let spec = decode(V1).unwrap();
         let text = encode(&spec).unwrap();
         assert!(
-            text.contains("\"version\":2") && text.contains("\"kind\":\"http\""),
+            text.contains("\"version\":3")
+                && text.contains("\"kind\":\"http\"")
+                && text.contains("\"expected_status\":[\"200-299\"]"),
             "{text}"
         );
         assert_eq!(decode(&text).unwrap(), spec);

@@ -179,7 +179,10 @@ async fn answers_never_show_credentials() {
     }
     assert_eq!(read["headers"]["x-trace"], "visible");
     assert_eq!(read["headers"]["authorization"], "<redacted>");
-    assert_eq!(read["basic_auth"], json!({"username": "probe"}));
+    assert_eq!(
+        read["basic_auth"],
+        json!({"username": "probe", "password": "<redacted>"})
+    );
     let (_, again) = app.put("/api/v1/checks/secretive", &body).await;
     assert_eq!(
         again["changed"], false,

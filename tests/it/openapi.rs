@@ -122,8 +122,23 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
     assert_eq!(body["body"]["maxLength"], limits::MAX_BODY_BYTES);
     assert_eq!(body["tags"]["maxItems"], limits::MAX_TAGS);
     assert_eq!(body["contacts"]["maxItems"], limits::MAX_CONTACTS);
-    let required = doc["components"]["schemas"]["CheckBody"]["required"].to_string();
-    assert!(required.contains("url"), "url is required: {required}");
+    // What a body needs depends on its kind: the schema requires nothing, names the
+    // kinds, says which kinds have each field, and refuses fields it does not list.
+    let check_body = &doc["components"]["schemas"]["CheckBody"];
+    assert!(check_body.get("required").is_none(), "{check_body}");
+    assert_eq!(check_body["additionalProperties"], false);
+    assert_eq!(
+        body["kind"]["enum"],
+        serde_json::json!(stackwatch::domain::KINDS)
+    );
+    for (field, kinds) in [
+        ("url", "http: "),
+        ("host", "tcp, smtp, ssh: "),
+        ("period", "heartbeat: "),
+    ] {
+        let description = body[field]["description"].as_str().unwrap_or_default();
+        assert!(description.starts_with(kinds), "{field}: {description}");
+    }
 
     // A write with a body can answer every error status; a read only its own.
     let put = &doc["paths"]["/api/v1/checks/{name}"]["put"]["responses"];

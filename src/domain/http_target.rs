@@ -1,0 +1,374 @@
+//! The fields of an `http` check: declared once here (type, default, bounds, meaning), read
+//! from a client's JSON with every problem named, and the rules that tie them together.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::field::{FieldError, FieldErrors, limits};
+use super::form::Form;
+use super::status::{StatusItem, StatusRanges};
+
+/// HTTP method a probe sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+}
+
+impl Method {
+    /// Parses a method name, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Some(Self::Get),
+            "HEAD" => Some(Self::Head),
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            _ => None,
+        }
+    }
+
+    /// The method's canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+        }
+    }
+
+    /// Whether a request body makes sense with this method.
+    pub fn takes_body(self) -> bool {
+        matches!(self, Self::Post | Self::Put)
+    }
+}
+
+/// Credentials for HTTP basic authentication of a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// Non-empty, without `:`.
+    pub username: String,
+    /// Answers show it as `<redacted>`.
+    pub password: String,
+}
+
+/// The fields of an HTTP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HttpTarget {
+    /// The http or https URL to probe (required).
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s@/?#]+([/?#]\\S*)?$"
+    )]
+    pub url: String,
+    /// GET (default), HEAD (StatusCake's HEAD), POST or PUT.
+    #[schema(
+        value_type = String,
+        required = false,
+        pattern = "^([Gg][Ee][Tt]|[Hh][Ee][Aa][Dd]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt])$"
+    )]
+    pub method: Method,
+    /// Extra request headers (names lowercased); credential headers are shown `<redacted>`.
+    #[schema(required = false)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body (POST and PUT only), at most 64 KiB.
+    #[schema(max_length = 65536)]
+    pub body: Option<String>,
+    /// Basic authentication for the probe.
+    pub basic_auth: Option<BasicAuth>,
+    /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
+    #[schema(required = false)]
+    pub expected_status: StatusRanges,
+    /// The first 64 KiB of the body must contain this text.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub body_contains: Option<String>,
+    /// The first 64 KiB of the body must not contain this text.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub body_not_contains: Option<String>,
+    /// Slower answers count as down, 1-75000 ms, below the timeout (default off).
+    #[schema(minimum = 1, maximum = 75000)]
+    pub max_response_time_ms: Option<u32>,
+    /// Follow up to 10 redirects instead of judging the redirect itself (default false).
+    #[schema(required = false)]
+    pub follow_redirects: bool,
+    /// Reject invalid TLS certificates (default true).
+    #[schema(required = false)]
+    pub verify_tls: bool,
+    /// Warn this many days before the certificate expires, 0-365, 0 = off (default 14).
+    #[schema(required = false, minimum = 0, maximum = 365)]
+    pub cert_expiry_days: u32,
+}
+
+impl HttpTarget {
+    /// A GET of `url`, every other field at its default.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            method: Method::Get,
+            headers: BTreeMap::new(),
+            body: None,
+            basic_auth: None,
+            expected_status: StatusRanges::default_up(),
+            body_contains: None,
+            body_not_contains: None,
+            max_response_time_ms: None,
+            follow_redirects: false,
+            verify_tls: true,
+            cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
+        }
+    }
+
+    /// Reads the HTTP fields from `form`, defaults applied, each field checked.
+    pub fn read(form: &mut Form) -> Option<Self> {
+        let url = match form.take::<String>("url") {
+            None => {
+                form.error("url", "is required");
+                None
+            }
+            Some(url) => match url_problem(&url) {
+                Some(reason) => {
+                    form.error("url", reason);
+                    None
+                }
+                None => Some(url),
+            },
+        };
+        let mut http = Self::get(String::new());
+        if let Some(m) = form.take::<String>("method") {
+            match Method::parse(&m) {
+                Some(method) => http.method = method,
+                None => form.error(
+                    "method",
+                    format!("must be GET, HEAD, POST or PUT, not {m:?}"),
+                ),
+            }
+        }
+        http.headers = read_headers(form);
+        http.body = form.take("body");
+        if http
+            .body
+            .as_ref()
+            .is_some_and(|b| b.len() > limits::MAX_BODY_BYTES)
+        {
+            form.error(
+                "body",
+                format!("must be at most {} bytes", limits::MAX_BODY_BYTES),
+            );
+        }
+        http.basic_auth = form.take::<BasicAuth>("basic_auth");
+        if let Some(auth) = &http.basic_auth
+            && (auth.username.is_empty() || auth.username.contains(':'))
+        {
+            form.error(
+                "basic_auth.username",
+                "must be non-empty and contain no ':'",
+            );
+        }
+        if let Some(items) = form.take::<Vec<StatusItem>>("expected_status")
+            && let Some(ranges) = read_status(items, form)
+        {
+            http.expected_status = ranges;
+        }
+        http.body_contains = keyword(form, "body_contains");
+        http.body_not_contains = keyword(form, "body_not_contains");
+        http.max_response_time_ms = form.optional_int(limits::MAX_RESPONSE_TIME_MS);
+        http.follow_redirects = form.take("follow_redirects").unwrap_or(false);
+        http.verify_tls = form.take("verify_tls").unwrap_or(true);
+        http.cert_expiry_days = form.int(limits::CERT_EXPIRY_DAYS);
+        http.url = url?;
+        Some(http)
+    }
+
+    /// Rules that tie the HTTP fields together (and to the check's `timeout`).
+    pub fn relation_errors(&self, timeout: u32) -> FieldErrors {
+        let mut errors = Vec::new();
+        if self.body.is_some() && !self.method.takes_body() {
+            errors.push(FieldError::new(
+                "body",
+                format!(
+                    "a body needs method POST or PUT, not {}",
+                    self.method.as_str()
+                ),
+            ));
+        }
+        if let Some(ms) = self.max_response_time_ms
+            && u64::from(ms) >= u64::from(timeout) * 1_000
+        {
+            errors.push(FieldError::new(
+                "max_response_time_ms",
+                format!("must be below the timeout ({timeout} s)"),
+            ));
+        }
+        if let (Some(yes), Some(no)) = (&self.body_contains, &self.body_not_contains)
+            && yes == no
+        {
+            errors.push(FieldError::new(
+                "body_not_contains",
+                "is the same as body_contains, so the check could never be up",
+            ));
+        }
+        errors
+    }
+}
+
+fn read_headers(form: &mut Form) -> BTreeMap<String, String> {
+    let headers: BTreeMap<String, String> = form.take("headers").unwrap_or_default();
+    if headers.len() > limits::MAX_HEADERS {
+        form.error(
+            "headers",
+            format!("at most {} headers", limits::MAX_HEADERS),
+        );
+    }
+    let mut parsed = BTreeMap::new();
+    for (name, value) in headers {
+        if let Some(reason) = header_problem(&name, &value) {
+            form.error(format!("headers.{name}"), reason);
+        } else if parsed.insert(name.to_ascii_lowercase(), value).is_some() {
+            form.error(
+                format!("headers.{name}"),
+                "is given twice (header names ignore case)",
+            );
+        }
+    }
+    parsed
+}
+
+fn read_status(items: Vec<StatusItem>, form: &mut Form) -> Option<StatusRanges> {
+    if items.is_empty() {
+        form.error("expected_status", "must list at least one code");
+        return None;
+    }
+    let mut ranges = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item.parse() {
+            Ok(r) => ranges.push(r),
+            Err(reason) => form.error(format!("expected_status[{i}]"), reason),
+        }
+    }
+    StatusRanges::new(ranges)
+}
+
+fn keyword(form: &mut Form, field: &str) -> Option<String> {
+    let value: String = form.take(field)?;
+    if value.is_empty() || value.len() > limits::MAX_KEYWORD_BYTES {
+        form.error(
+            field,
+            format!("must be 1 to {} bytes", limits::MAX_KEYWORD_BYTES),
+        );
+    }
+    Some(value)
+}
+
+/// Why `url` cannot be probed, if it cannot: http or https, a host, no credentials.
+pub fn url_problem(url: &str) -> Option<String> {
+    if url.len() > limits::MAX_URL_BYTES {
+        return Some(format!("must be at most {} bytes", limits::MAX_URL_BYTES));
+    }
+    // What is stored is what is probed: no silent trimming or encoding by the URL parser.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(
+            "must not contain spaces, line breaks or control characters (percent-encode them)"
+                .to_owned(),
+        );
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Some("must start with http:// or https://".to_owned());
+    }
+    let parsed = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("is not a valid URL ({e})")),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!(
+            "scheme must be http or https, not {}",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Some("must name a host".to_owned());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some("must not contain credentials; use basic_auth".to_owned());
+    }
+    None
+}
+
+/// Headers that describe the message framing or the connection; the prober sets them.
+const RESERVED_HEADERS: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Why a custom header cannot be sent, if it cannot.
+pub fn header_problem(name: &str, value: &str) -> Option<String> {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Some("is not a valid header name".to_owned());
+    }
+    if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Some("is set by the prober and cannot be overridden".to_owned());
+    }
+    if http::HeaderValue::from_str(value).is_err() {
+        return Some("value must be visible ASCII without line breaks".to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_problem_accepts_only_probeable_urls() {
+        let cases: &[(&str, bool)] = &[
+            ("http://127.0.0.1:8080/healthz", true),
+            ("https://acme.example/readiness?full=1", true),
+            ("ftp://acme.example/", false),
+            ("acme.example/readiness", false),
+            ("http://user:pw@acme.example/", false),
+            ("http://", false),
+            ("HTTPS://acme.example/", true),
+            (" http://acme.example/", false),
+            ("http://acme.example/a b", false),
+            ("http://acme.example/\r\nX-Injected: 1", false),
+            ("http://acme.example/\0", false),
+            ("http:/acme.example/", false),
+            ("http:\\\\acme.example/", false),
+        ];
+        for (url, ok) in cases {
+            assert_eq!(
+                url_problem(url).is_none(),
+                *ok,
+                "{url}: {:?}",
+                url_problem(url)
+            );
+        }
+    }
+
+    #[test]
+    fn header_problem_rejects_framing_and_bad_values() {
+        assert_eq!(header_problem("X-Probe", "stackwatch"), None);
+        assert!(header_problem("Content-Length", "3").is_some());
+        assert!(header_problem("bad name", "x").is_some());
+        assert!(header_problem("X-Probe", "a\r\nb").is_some());
+    }
+
+    #[test]
+    fn method_parses_any_case() {
+        assert_eq!(Method::parse("head"), Some(Method::Head));
+        assert_eq!(Method::parse("PUT"), Some(Method::Put));
+        assert_eq!(Method::parse("DELETE"), None);
+    }
+}

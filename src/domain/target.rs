@@ -1,0 +1,418 @@
+//! What a check probes, by kind: each kind's fields declared once (type, bounds, meaning),
+//! read from a client's JSON with every problem named. A field of one kind given on a
+//! check of another is refused by name.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::field::limits;
+use super::form::Form;
+use super::http_target::HttpTarget;
+
+/// What a check probes, by kind, with the fields of that kind. Written with a `kind` tag
+/// beside the fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Target {
+    /// An HTTP(S) request (StatusCake's HTTP and HEAD).
+    Http(HttpTarget),
+    /// A TCP connection, optionally sending a line and expecting text back.
+    Tcp(TcpTarget),
+    /// An SMTP server's greeting (`220`).
+    Smtp(HostPort),
+    /// An SSH server's banner (`SSH-`).
+    Ssh(HostPort),
+    /// A job that calls in: up while a ping arrives within `period + grace` of the last.
+    Heartbeat(HeartbeatTarget),
+    /// A DNS query that must answer (and hold the expected values).
+    Dns(DnsTarget),
+    /// ICMP echo (StatusCake's PING): up when any of `packets` echo requests is answered.
+    Icmp(IcmpTarget),
+}
+
+/// The fields of a TCP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TcpTarget {
+    /// The host name or IP address to connect to (required).
+    #[schema(max_length = 253)]
+    pub host: String,
+    /// The port (required).
+    #[schema(minimum = 1, maximum = 65535)]
+    pub port: u16,
+    /// Text sent once connected, 1-1024 bytes.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub send: Option<String>,
+    /// Text the server's first bytes must contain, 1-1024 bytes.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub expect: Option<String>,
+}
+
+/// The fields of an SMTP or SSH check: a host and a port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostPort {
+    /// The host name or IP address to connect to (required).
+    #[schema(max_length = 253)]
+    pub host: String,
+    /// The port (smtp: default 25; ssh: default 22).
+    #[schema(required = false, minimum = 1, maximum = 65535)]
+    pub port: u16,
+}
+
+/// The fields of a heartbeat check. Seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeartbeatTarget {
+    /// Seconds expected between two pings, 10-2592000 (30 days; required).
+    #[schema(minimum = 10, maximum = 2592000)]
+    pub period: u32,
+    /// Seconds a ping may be late before the check is DOWN, 0-2592000 (default 0).
+    #[schema(required = false, minimum = 0, maximum = 2592000)]
+    pub grace: u32,
+}
+
+impl HeartbeatTarget {
+    /// The longest wait for a ping, in seconds.
+    pub fn deadline_s(self) -> u64 {
+        u64::from(self.period) + u64::from(self.grace)
+    }
+}
+
+/// The record types a DNS check may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Txt,
+    Ns,
+}
+
+impl RecordType {
+    pub const ALL: [Self; 6] = [
+        Self::A,
+        Self::Aaaa,
+        Self::Cname,
+        Self::Mx,
+        Self::Txt,
+        Self::Ns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::Aaaa => "AAAA",
+            Self::Cname => "CNAME",
+            Self::Mx => "MX",
+            Self::Txt => "TXT",
+            Self::Ns => "NS",
+        }
+    }
+
+    /// The type a name spells, in any case.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(word))
+    }
+}
+
+/// The fields of a DNS check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DnsTarget {
+    /// The name to look up (required).
+    #[schema(max_length = 253)]
+    pub host: String,
+    /// `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
+    #[schema(
+        value_type = String,
+        required = false,
+        pattern = "^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
+    )]
+    pub record_type: RecordType,
+    /// Values the answer must hold, each as the record reads (an address, a name, a text);
+    /// one text or a list of up to 16.
+    #[schema(required = false, max_items = 16)]
+    pub expect: Vec<String>,
+    /// The nameserver to ask, `IP` or `IP:port` (`null`: the system's).
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub nameserver: Option<SocketAddr>,
+}
+
+/// The fields of an ICMP check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IcmpTarget {
+    /// The host name or IP address to ping (required).
+    #[schema(max_length = 253)]
+    pub host: String,
+    /// Echo requests sent per probe, 1-10 (default 3); up when any is answered.
+    #[schema(required = false, minimum = 1, maximum = 10)]
+    pub packets: u8,
+}
+
+/// The most bytes of `send` and `expect`.
+pub const MAX_EXCHANGE_BYTES: usize = 1_024;
+
+/// The most values a dns check may expect.
+pub const MAX_DNS_EXPECT: usize = 16;
+
+/// The kinds a check may have, as the API spells them.
+pub const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
+
+/// `expect` of a dns check as written: one text or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Target {
+    /// The kind's name, as the API spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "http",
+            Self::Tcp(_) => "tcp",
+            Self::Smtp(_) => "smtp",
+            Self::Ssh(_) => "ssh",
+            Self::Heartbeat(_) => "heartbeat",
+            Self::Dns(_) => "dns",
+            Self::Icmp(_) => "icmp",
+        }
+    }
+
+    /// The schema of each kind's own fields, in the order of [`KINDS`].
+    pub fn kind_schemas() -> [(&'static str, RefOr<Schema>); 7] {
+        [
+            ("http", HttpTarget::schema()),
+            ("tcp", TcpTarget::schema()),
+            ("smtp", HostPort::schema()),
+            ("ssh", HostPort::schema()),
+            ("dns", DnsTarget::schema()),
+            ("icmp", IcmpTarget::schema()),
+            ("heartbeat", HeartbeatTarget::schema()),
+        ]
+    }
+
+    /// The kinds that have a field named `field`.
+    pub fn kinds_with(field: &str) -> Vec<&'static str> {
+        Self::kind_schemas()
+            .into_iter()
+            .filter(|(_, schema)| match schema {
+                RefOr::T(Schema::Object(object)) => object.properties.contains_key(field),
+                _ => false,
+            })
+            .map(|(kind, _)| kind)
+            .collect()
+    }
+
+    /// Reads the fields of a check of `kind` from `form`; an unknown kind is an error.
+    pub fn read(kind: &str, form: &mut Form) -> Option<Self> {
+        match kind {
+            "http" => HttpTarget::read(form).map(Self::Http),
+            "tcp" => {
+                let host = read_host(form, "is required");
+                let port = read_port(form, None);
+                let send = exchange(form, "send");
+                let expect = exchange(form, "expect");
+                Some(Self::Tcp(TcpTarget {
+                    host: host?,
+                    port: port?,
+                    send,
+                    expect,
+                }))
+            }
+            "smtp" | "ssh" => {
+                let host = read_host(form, "is required");
+                let port = read_port(form, Some(if kind == "smtp" { 25 } else { 22 }));
+                let target = HostPort {
+                    host: host?,
+                    port: port?,
+                };
+                Some(if kind == "smtp" {
+                    Self::Smtp(target)
+                } else {
+                    Self::Ssh(target)
+                })
+            }
+            "heartbeat" => {
+                if !form.given("period") {
+                    form.error("period", "is required");
+                    return None;
+                }
+                let period = form.int(limits::PERIOD);
+                let grace = form.int(limits::GRACE);
+                Some(Self::Heartbeat(HeartbeatTarget { period, grace }))
+            }
+            "dns" => read_dns(form).map(Self::Dns),
+            "icmp" => {
+                let host = read_host(form, "is required");
+                let packets = form.take::<u32>("packets").unwrap_or(3);
+                let packets = u8::try_from(packets).ok().filter(|p| (1..=10).contains(p));
+                if packets.is_none() {
+                    form.error("packets", "must be between 1 and 10");
+                }
+                Some(Self::Icmp(IcmpTarget {
+                    host: host?,
+                    packets: packets?,
+                }))
+            }
+            other => {
+                form.error(
+                    "kind",
+                    format!("must be one of {}, not {other:?}", KINDS.join(", ")),
+                );
+                None
+            }
+        }
+    }
+
+    /// Where the check points, for people (alerts, pages): the URL of an HTTP check,
+    /// `kind://host:port` of the others.
+    pub fn address(&self) -> String {
+        match self {
+            Self::Http(http) => http.url.clone(),
+            Self::Tcp(t) => format!("tcp://{}", host_port(&t.host, t.port)),
+            Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
+            Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
+            Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
+            Self::Icmp(i) => format!("icmp:{}", i.host),
+            Self::Dns(d) => match d.nameserver {
+                Some(server) => format!("dns://{server}/{} {}", d.host, d.record_type.as_str()),
+                None => format!("dns:{} {}", d.host, d.record_type.as_str()),
+            },
+        }
+    }
+}
+
+fn read_dns(form: &mut Form) -> Option<DnsTarget> {
+    let host = read_host(form, "is required (the name to look up)");
+    let record_type = match form.take::<String>("record_type") {
+        None => Some(RecordType::A),
+        Some(word) => {
+            let parsed = RecordType::parse(&word);
+            if parsed.is_none() {
+                form.error("record_type", "must be A, AAAA, CNAME, MX, TXT or NS");
+            }
+            parsed
+        }
+    };
+    let expect = match form.take::<OneOrMany>("expect") {
+        None => Vec::new(),
+        Some(OneOrMany::One(text)) => vec![text],
+        Some(OneOrMany::Many(list)) => list,
+    };
+    if expect.len() > MAX_DNS_EXPECT
+        || expect
+            .iter()
+            .any(|e| e.is_empty() || e.len() > MAX_EXCHANGE_BYTES)
+    {
+        form.error(
+            "expect",
+            format!("at most {MAX_DNS_EXPECT} values of 1 to {MAX_EXCHANGE_BYTES} bytes"),
+        );
+    }
+    let nameserver = match form.take::<String>("nameserver") {
+        None => None,
+        Some(text) => {
+            let parsed = text
+                .parse::<SocketAddr>()
+                .ok()
+                .or_else(|| text.parse::<IpAddr>().ok().map(|ip| (ip, 53).into()));
+            if parsed.is_none() {
+                form.error("nameserver", "must be IP or IP:port");
+            }
+            parsed
+        }
+    };
+    Some(DnsTarget {
+        host: host?,
+        record_type: record_type?,
+        expect,
+        nameserver,
+    })
+}
+
+/// `host`, checked: `missing` is the reason when it is left out.
+fn read_host(form: &mut Form, missing: &str) -> Option<String> {
+    let Some(host) = form.take::<String>("host") else {
+        form.error("host", missing);
+        return None;
+    };
+    match host_problem(&host) {
+        Some(reason) => {
+            form.error("host", reason);
+            None
+        }
+        None => Some(host),
+    }
+}
+
+/// `port`, checked, `default` when left out (required without one).
+fn read_port(form: &mut Form, default: Option<u16>) -> Option<u16> {
+    let Some(port) = form.take::<u32>("port").or(default.map(u32::from)) else {
+        form.error("port", "is required");
+        return None;
+    };
+    let port = u16::try_from(port).ok().filter(|p| *p > 0);
+    if port.is_none() {
+        form.error("port", "must be between 1 and 65535");
+    }
+    port
+}
+
+/// A text to send or expect on a TCP connection, checked.
+fn exchange(form: &mut Form, field: &str) -> Option<String> {
+    let text: String = form.take(field)?;
+    if text.is_empty() || text.len() > MAX_EXCHANGE_BYTES {
+        form.error(field, format!("must be 1 to {MAX_EXCHANGE_BYTES} bytes"));
+    }
+    Some(text)
+}
+
+/// `host:port`, with an IPv6 address in brackets.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Why `host` cannot be probed, if it cannot: a host name or an IP address, nothing else.
+pub fn host_problem(host: &str) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.is_empty() || host.len() > 253 || !host.trim_end_matches('.').split('.').all(label_ok) {
+        return Some("must be a host name or an IP address".to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_with_reads_the_declared_fields() {
+        assert_eq!(Target::kinds_with("url"), vec!["http"]);
+        assert_eq!(
+            Target::kinds_with("host"),
+            vec!["tcp", "smtp", "ssh", "dns", "icmp"]
+        );
+        assert_eq!(Target::kinds_with("expect"), vec!["tcp", "dns"]);
+        assert!(Target::kinds_with("colour").is_empty());
+    }
+}
