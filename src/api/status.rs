@@ -35,6 +35,9 @@ pub struct ResultView {
     pub total_ms: i64,
     /// Why the probe failed, in plain words; `null` when up.
     pub error: Option<String>,
+    /// icmp: echo requests that got no reply (the average round trip is `connect_ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<i64>,
 }
 
 impl From<&ResultRow> for ResultView {
@@ -49,6 +52,7 @@ impl From<&ResultRow> for ResultView {
             ttfb_ms: r.ttfb_ms,
             total_ms: r.total_ms,
             error: r.error.clone(),
+            lost: r.lost,
         }
     }
 }

@@ -6,11 +6,14 @@ use std::fmt;
 use super::Timestamp;
 
 /// Milliseconds spent in each phase of a probe; `None` for a phase that did not happen
-/// (no DNS for an IP address, no TLS for http) or was not reached.
+/// (no DNS for an IP address, no TLS for http) or was not reached. An ICMP probe keeps its
+/// average round trip in `connect_ms` and its unanswered echo requests in `lost`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
     pub dns_ms: Option<u32>,
     pub connect_ms: Option<u32>,
+    /// ICMP: echo requests that got no reply.
+    pub lost: Option<u8>,
     pub tls_ms: Option<u32>,
     /// From sending the request to the response headers.
     pub ttfb_ms: Option<u32>,

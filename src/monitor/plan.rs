@@ -56,6 +56,12 @@ impl Plan {
         self.add(id, cadence, now_ms + cadence.rate_ms);
     }
 
+    /// Adds a check first due `wait_ms` from now: a heartbeat loaded at start, whose
+    /// deadline counts from its last ping, not from the start.
+    pub fn add_due_in(&mut self, id: CheckId, cadence: Cadence, now_ms: u64, wait_ms: u64) {
+        self.add(id, cadence, now_ms + wait_ms.min(cadence.rate_ms));
+    }
+
     /// Moves a check's next due time to a whole interval from now: a heartbeat pinged.
     pub fn restart_interval(&mut self, id: CheckId, now_ms: u64) {
         let Some(slot) = self.slots.get_mut(&id) else {

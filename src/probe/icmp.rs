@@ -81,6 +81,8 @@ pub async fn probe(target: &IcmpTarget, trace: &mut Trace) -> Result<(), Failure
             round_trips.push(elapsed_ms(sent));
         }
     }
+    let answered = u8::try_from(round_trips.len()).unwrap_or(u8::MAX);
+    trace.timings.lost = Some(target.packets.saturating_sub(answered));
     if round_trips.is_empty() {
         return Err(Failure::NoEchoReply {
             packets: target.packets,

@@ -86,6 +86,8 @@ pub struct ResultRow {
     pub ttfb_ms: Option<i64>,
     pub total_ms: i64,
     pub error: Option<String>,
+    /// ICMP: echo requests without a reply.
+    pub lost: Option<i64>,
 }
 
 impl ResultRow {
@@ -100,6 +102,8 @@ pub struct StoredState {
     pub state: CheckState,
     pub memory: AlertMemory,
     pub cert_not_after: Option<Timestamp>,
+    /// When the last result was recorded (for a heartbeat: its last ping or lateness).
+    pub last_at: Option<Timestamp>,
 }
 
 #[derive(FromRow)]
@@ -116,6 +120,7 @@ struct StateRow {
     last_down_alert_at: Option<i64>,
     cert_warned_at: Option<i64>,
     last_cause: Option<String>,
+    last_at: Option<i64>,
 }
 
 impl From<&StateRow> for StoredState {
@@ -139,13 +144,14 @@ impl From<&StateRow> for StoredState {
                 last_cause: row.last_cause.clone(),
             },
             cert_not_after: row.cert_not_after.map(Timestamp),
+            last_at: row.last_at.map(Timestamp),
         }
     }
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
-     cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause \
-     FROM check_state";
+     cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
+     last_at FROM check_state";
 
 impl Store {
     /// Writes a batch of records in one transaction: all of it or nothing.
@@ -205,7 +211,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ResultRow>, StoreError> {
         let rows = sqlx::query_as(
-            "SELECT at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error \
+            "SELECT at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error, lost \
              FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?",
         )
         .bind(id.0)
@@ -234,8 +240,9 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     }
     sqlx::query(
         "INSERT OR IGNORE INTO results \
-         (check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         (check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error, \
+          lost) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(record.check_id.0)
     .bind(outcome.started_at.0)
@@ -247,6 +254,7 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     .bind(t.ttfb_ms.map(i64::from))
     .bind(i64::from(t.total_ms))
     .bind(&error)
+    .bind(t.lost.map(i64::from))
     .execute(&mut *conn)
     .await?;
     let s = &record.state;

@@ -220,3 +220,26 @@ async fn create_again(app: &TestApp) -> String {
     assert_eq!(status, 200, "{again}");
     again["check"]["ping_url"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_deadline_of_the_last_ping() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_with(crate::helpers::test_settings(dir.path())).await;
+    let ping = create(&app, "restarted-job", json!({"period": 10})).await;
+    let answer = app.client.get(app.url(&ping)).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    wait_state(&app, "restarted-job", "up").await;
+    let pinged = std::time::Instant::now();
+    app.stop().await;
+
+    // Down while the deadline passes; the job does not ping again.
+    tokio::time::sleep(Duration::from_secs(11).saturating_sub(pinged.elapsed())).await;
+    let app = crate::helpers::spawn_with(crate::helpers::test_settings(dir.path())).await;
+    // Counted from the restart, the deadline would be 10 s away; counted from the last
+    // ping, it has passed, so the check is late as soon as the scheduler runs.
+    wait_for("late right after the restart", 8, async || {
+        (state(&app, "restarted-job").await == "down").then_some(())
+    })
+    .await;
+    app.stop().await;
+}

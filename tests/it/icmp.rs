@@ -31,6 +31,7 @@ async fn an_icmp_echo_to_loopback_is_answered() {
                 outcome.timings.connect_ms.is_some(),
                 "the round trip is recorded"
             );
+            assert_eq!(outcome.timings.lost, Some(0), "no echo request was lost");
         }
         Err(reason) => {
             eprintln!("unprivileged ICMP is not allowed here ({reason}): checking the cause");
@@ -71,4 +72,31 @@ async fn icmp_fields_are_checked() {
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["check"]["packets"], 3, "the default");
+}
+
+#[tokio::test]
+async fn an_icmp_result_carries_its_loss_and_round_trip() {
+    if icmp_allowed().is_err() && is_root() {
+        std::fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").unwrap();
+    }
+    if let Err(reason) = icmp_allowed() {
+        eprintln!("skipped: unprivileged ICMP is not allowed here ({reason})");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let body = json!({"kind": "icmp", "host": "127.0.0.1", "packets": 2, "check_rate": 10});
+    assert_eq!(app.put("/api/v1/checks/loopback", &body).await.0, 201);
+    let mut results = serde_json::Value::Null;
+    for _ in 0..100 {
+        results = app.get("/api/v1/checks/loopback/results").await.1;
+        if results["results"].as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let first = &results["results"][0];
+    assert_eq!(first["up"], true, "{results}");
+    assert_eq!(first["lost"], 0, "{results}");
+    assert!(first["connect_ms"].is_u64(), "{results}");
 }

@@ -22,6 +22,26 @@ pub(super) fn late(check: &Check) -> Option<Outcome> {
     })
 }
 
+/// For a heartbeat loaded at start, how long until its deadline: a whole period and grace
+/// from its last ping (or its creation, if never pinged), so a restart neither forgives a
+/// late job nor shortens a punctual one's wait. `None` for other checks.
+pub(super) fn wait_at_start(
+    check: &Check,
+    stored: Option<&crate::store::StoredState>,
+    now: Timestamp,
+) -> Option<u64> {
+    let Target::Heartbeat(beat) = &check.spec.target else {
+        return None;
+    };
+    let last = stored
+        .and_then(|s| s.last_at)
+        .unwrap_or(check.created_at)
+        .0
+        .max(check.created_at.0);
+    let deadline_ms = last.saturating_add(i64::try_from(beat.deadline_s() * 1_000).ok()?);
+    Some(u64::try_from(deadline_ms.saturating_sub(now.0)).unwrap_or(0))
+}
+
 impl Scheduler {
     /// Takes a ping. A paused or deleted check, or one that is not a heartbeat, ignores it.
     pub(super) async fn pinged(&mut self, ping: Ping) {

@@ -139,10 +139,10 @@ impl Scheduler {
             if check.paused {
                 continue;
             }
-            if is_heartbeat(&check) {
+            if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
                 scheduler
                     .plan
-                    .add_after_interval(check.id, cadence(&check), 0);
+                    .add_due_in(check.id, cadence(&check), 0, wait_ms);
             } else {
                 scheduler.plan.add_at_start(check.id, cadence(&check), 0);
             }
