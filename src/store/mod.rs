@@ -28,7 +28,7 @@ pub use alerts::{
 pub use checks::{CheckFilter, CheckWrite, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
-pub use overview::{Day, LatencyPoint, OverviewRow, Tally};
+pub use overview::{Day, LatencyPoint, MetricRow, OverviewRow, Tally};
 pub use results::{
     MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, ResultRow, StoredState, Write,
 };

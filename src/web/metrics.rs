@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::session::viewer;
 use super::{PageError, WebState};
-use crate::domain::{Health, Timestamp};
+use crate::domain::Health;
 use crate::monitor::HistogramSnapshot;
 
 pub async fn metrics(
@@ -25,9 +25,8 @@ pub async fn metrics(
         )
             .into_response());
     }
-    let now = Timestamp::now();
     let mut out = String::with_capacity(64 * 1024);
-    let rows = state.store.overview(now).await?;
+    let rows = state.store.metric_rows().await?;
     header_line(
         &mut out,
         "stackwatch_check_up",
@@ -35,7 +34,10 @@ pub async fn metrics(
         "1 when the check is confirmed up, 0 when down (absent until confirmed)",
     );
     for row in &rows {
-        let health = row.state.as_ref().map(|s| s.state.health);
+        let health = row
+            .health
+            .and_then(|h| u8::try_from(h).ok())
+            .map(Health::from_code);
         let value = match health {
             Some(Health::Up) => 1,
             Some(Health::Down) => 0,
@@ -50,12 +52,12 @@ pub async fn metrics(
         "when the check's TLS certificate expires",
     );
     for row in &rows {
-        if let Some(t) = row.state.as_ref().and_then(|s| s.cert_not_after) {
+        if let Some(t) = row.cert_not_after {
             let _ = writeln!(
                 out,
                 "stackwatch_check_cert_expiry_timestamp_seconds{{{}}} {}",
                 check_labels(row),
-                t.0 / 1_000
+                t / 1_000
             );
         }
     }
@@ -133,11 +135,11 @@ fn header_line(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-fn check_labels(row: &crate::store::OverviewRow) -> String {
+fn check_labels(row: &crate::store::MetricRow) -> String {
     format!(
         "check=\"{}\",stack=\"{}\"",
-        escape(row.check.name.as_str()),
-        escape(row.check.spec.stack.as_ref().map_or("", |s| s.as_str()))
+        escape(&row.name),
+        escape(row.stack.as_deref().unwrap_or(""))
     )
 }
 

@@ -1,0 +1,246 @@
+//! The load benchmark: local targets, the release binary as a separate process, N checks at
+//! rate R registered through the API, then T seconds measured after a warm-up. Prints one
+//! table (or `--json`): probes/s expected and achieved, scheduling lag from stackwatch's own
+//! histogram and the gaps the targets saw, CPU per probe, peak RSS, disk per result after a
+//! checkpoint, registration time. Only 127.0.0.1 is contacted.
+//!
+//! ```sh
+//! cargo run --release --example bench -- --checks 1000 --rate 60
+//! cargo run --release --example bench -- --checks 100000 --rate 60 --hang 0.1 --json
+//! ```
+
+mod options;
+mod report;
+mod targets;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use options::Options;
+use report::{Report, Snapshot, gap_jitter};
+use targets::Targets;
+
+const TOKEN: &str = "bench-admin-token-0123456789abcdef";
+/// Most checks one stack may hold; registration sends stacks of this size.
+const STACK_SIZE: u32 = 1_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse(std::env::args().skip(1))?;
+    let binary = build_release()?;
+    let targets = Arc::new(Targets::start(&options).await?);
+    let data = tempfile::tempdir()?;
+    let mut server = Server::start(&binary, data.path(), &options)?;
+    let client = reqwest::Client::new();
+
+    let registered = Instant::now();
+    register(&client, &server.base, &targets, &options).await?;
+    let registration = registered.elapsed();
+    let rss_after_registration_kib = server.peak_rss_kib()?;
+
+    tokio::time::sleep(Duration::from_secs(options.warmup)).await;
+    let before = Snapshot::take(&client, &server, TOKEN).await?;
+    tokio::time::sleep(Duration::from_secs(options.measure)).await;
+    let after = Snapshot::take(&client, &server, TOKEN).await?;
+    let (window_start, window_end) = (targets.ms_at(before.at), targets.ms_at(after.at));
+
+    let rss_peak_kib = server.peak_rss_kib()?;
+    server.stop()?;
+    let disk = disk_use(&data.path().join("stackwatch.db")).await?;
+    let gaps = gap_jitter(
+        &targets.accesses(),
+        window_start,
+        window_end,
+        u64::from(options.rate) * 1_000,
+    );
+    let report = Report::new(
+        &options,
+        &before,
+        &after,
+        gaps,
+        (rss_after_registration_kib, rss_peak_kib),
+        disk,
+        registration,
+    );
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        report.print();
+    }
+    Ok(())
+}
+
+/// Builds the release binary and answers its path.
+fn build_release() -> anyhow::Result<PathBuf> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["build", "--release", "--quiet", "--bin", "stackwatch"])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo build --release failed");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Ok(root.join("target/release/stackwatch"))
+}
+
+/// The stackwatch process under test.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    fn start(binary: &Path, data: &Path, options: &Options) -> anyhow::Result<Self> {
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("STACKWATCH_ADMIN_TOKEN", TOKEN)
+            .env(
+                "STACKWATCH__MONITOR__MAX_CONCURRENT_PROBES",
+                options.max_concurrent.to_string(),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start stackwatch")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let mut addr = None;
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(rest) = line.split("stackwatch is listening addr=").nth(1) {
+                addr = rest.split_whitespace().next().map(str::to_owned);
+                break;
+            }
+        }
+        let Some(addr) = addr else {
+            bail!("stackwatch did not say where it listens");
+        };
+        // Keep reading its log so a full pipe never blocks it; show warnings and errors.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("WARN") || line.contains("ERROR") {
+                    eprintln!("stackwatch: {line}");
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            base: format!("http://{addr}"),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmHWM in /proc/PID/status")
+    }
+
+    /// Stops it with SIGTERM (a clean shutdown checkpoints the database) and waits.
+    fn stop(&mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()?;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("stackwatch exited with {status}");
+        }
+        Ok(())
+    }
+}
+
+/// Registers every check, in stacks of `STACK_SIZE`, four requests at a time.
+async fn register(
+    client: &reqwest::Client,
+    base: &str,
+    targets: &Targets,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let stacks: Vec<u32> = (0..options.checks.div_ceil(STACK_SIZE)).collect();
+    for group in stacks.chunks(4) {
+        let mut requests = Vec::new();
+        for &stack in group {
+            let first = stack * STACK_SIZE;
+            let last = (first + STACK_SIZE).min(options.checks);
+            let checks: Vec<serde_json::Value> = (first..last)
+                .map(|i| {
+                    json!({
+                        "name": format!("c{i}"),
+                        "url": targets.url(i),
+                        "check_rate": options.rate,
+                        "timeout": options.timeout,
+                        "retry_interval": options.rate.min(10),
+                        "contacts": [],
+                    })
+                })
+                .collect();
+            let url = format!("{base}/api/v1/stacks/bench-{stack}");
+            requests.push(
+                client
+                    .put(url)
+                    .bearer_auth(TOKEN)
+                    .json(&json!({ "checks": checks }))
+                    .send(),
+            );
+        }
+        for response in futures_join(requests).await {
+            let response = response?;
+            if !response.status().is_success() {
+                bail!("registration failed: {}", response.text().await?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Awaits every future, concurrently, in order.
+async fn futures_join<F>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        if let Ok(output) = handle.await {
+            outputs.push(output);
+        }
+    }
+    outputs
+}
+
+/// After the clean stop (WAL checkpointed): the database file's size, the pages of the
+/// results table (SQLite's `dbstat`), and the number of results.
+async fn disk_use(path: &Path) -> anyhow::Result<report::Disk> {
+    use sqlx::Connection as _;
+    let file_bytes = std::fs::metadata(path)?.len();
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display())).await?;
+    let results: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results")
+        .fetch_one(&mut conn)
+        .await?;
+    let table: i64 =
+        sqlx::query_scalar("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = 'results'")
+            .fetch_one(&mut conn)
+            .await?;
+    conn.close().await?;
+    Ok(report::Disk {
+        file_bytes,
+        results_bytes: u64::try_from(table).unwrap_or(0),
+        results: u64::try_from(results).unwrap_or(0),
+    })
+}

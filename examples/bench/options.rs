@@ -1,0 +1,96 @@
+//! The benchmark's command line: every option with its default, parsed by hand.
+
+use anyhow::{Context, bail};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Checks registered.
+    pub checks: u32,
+    /// Seconds between probes of one check.
+    pub rate: u32,
+    /// A probe's timeout, seconds.
+    pub timeout: u32,
+    /// Seconds after registration before measuring.
+    pub warmup: u64,
+    /// Seconds measured.
+    pub measure: u64,
+    /// Fraction of checks whose target never answers the connect (until the timeout).
+    pub hang: f64,
+    /// Fraction of checks whose target answers after `slow_ms`.
+    pub slow: f64,
+    pub slow_ms: u64,
+    /// Fraction of checks whose target answers 500.
+    pub error: f64,
+    /// Listening ports the answering targets spread over (new connections per second are
+    /// bounded by the ports of one address a client can use against one port).
+    pub ports: usize,
+    /// `monitor.max_concurrent_probes` of the stackwatch under test.
+    pub max_concurrent: u32,
+    /// Print JSON instead of a table.
+    pub json: bool,
+}
+
+const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
+[--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
+[--max-concurrent N] [--json]";
+
+impl Options {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
+        let mut o = Self {
+            checks: 1_000,
+            rate: 60,
+            timeout: 10,
+            warmup: 30,
+            measure: 120,
+            hang: 0.0,
+            slow: 0.0,
+            slow_ms: 2_000,
+            error: 0.0,
+            ports: 32,
+            max_concurrent: 32_768,
+            json: false,
+        };
+        while let Some(flag) = args.next() {
+            if flag == "--json" {
+                o.json = true;
+                continue;
+            }
+            if flag == "--help" || flag == "-h" {
+                bail!("{USAGE}");
+            }
+            let value = args
+                .next()
+                .with_context(|| format!("{flag} needs a value"))?;
+            let bad = || format!("{flag}: not a valid value: {value}\n{USAGE}");
+            match flag.as_str() {
+                "--checks" => o.checks = value.parse().with_context(bad)?,
+                "--rate" => o.rate = value.parse().with_context(bad)?,
+                "--timeout" => o.timeout = value.parse().with_context(bad)?,
+                "--warmup" => o.warmup = value.parse().with_context(bad)?,
+                "--measure" => o.measure = value.parse().with_context(bad)?,
+                "--hang" => o.hang = value.parse().with_context(bad)?,
+                "--slow" => o.slow = value.parse().with_context(bad)?,
+                "--slow-ms" => o.slow_ms = value.parse().with_context(bad)?,
+                "--error" => o.error = value.parse().with_context(bad)?,
+                "--ports" => o.ports = value.parse().with_context(bad)?,
+                "--max-concurrent" => o.max_concurrent = value.parse().with_context(bad)?,
+                _ => bail!("unknown option {flag}\n{USAGE}"),
+            }
+        }
+        if o.hang + o.slow + o.error > 1.0 || [o.hang, o.slow, o.error].iter().any(|f| *f < 0.0) {
+            bail!("--hang, --slow and --error are fractions that add up to at most 1");
+        }
+        if o.checks == 0 || o.rate < 10 || o.ports == 0 {
+            bail!("--checks must be positive, --rate at least 10, --ports at least 1");
+        }
+        Ok(o)
+    }
+
+    /// How many checks of each behaviour: (hang, slow, error); the rest answer 200.
+    pub fn split(&self) -> (u32, u32, u32) {
+        let n = f64::from(self.checks);
+        let count = |f: f64| (n * f).round() as u32;
+        (count(self.hang), count(self.slow), count(self.error))
+    }
+}

@@ -1,0 +1,313 @@
+//! What the benchmark measured: snapshots of stackwatch's `/metrics` and CPU time before
+//! and after the window, the gaps between a check's arrivals at its target, and the table.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::Server;
+use crate::options::Options;
+use crate::targets::Accesses;
+
+/// Counters read at one moment.
+pub struct Snapshot {
+    pub at: Instant,
+    probes: f64,
+    probes_down: f64,
+    /// The scheduling-lag histogram: (upper bound in seconds, cumulative count).
+    lag: Vec<(f64, f64)>,
+    cpu_ticks: u64,
+}
+
+impl Snapshot {
+    /// Reads the counters. The moment is when the answer's head arrived: the server renders
+    /// the whole text (reading the counters last) before it sends the head, while the body
+    /// of a scrape of 100,000 checks takes a while longer to arrive.
+    pub async fn take(
+        client: &reqwest::Client,
+        server: &Server,
+        token: &str,
+    ) -> anyhow::Result<Self> {
+        let response = client
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?;
+        let at = Instant::now();
+        let cpu_ticks = cpu_ticks(server.pid())?;
+        let text = response.text().await?;
+        let mut probes = 0.0;
+        let mut probes_down = 0.0;
+        let mut lag = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some((name, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            if name.starts_with("stackwatch_probes_total") {
+                probes += value;
+                if name.contains("down") {
+                    probes_down += value;
+                }
+            } else if let Some(le) = name
+                .strip_prefix("stackwatch_scheduler_lag_seconds_bucket{le=\"")
+                .and_then(|rest| rest.strip_suffix("\"}"))
+            {
+                let bound = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse()?
+                };
+                lag.push((bound, value));
+            }
+        }
+        Ok(Self {
+            at,
+            probes,
+            probes_down,
+            lag,
+            cpu_ticks,
+        })
+    }
+}
+
+/// User plus system CPU time of a process, in clock ticks (1/100 s on Linux).
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat.rsplit_once(')').context("odd /proc/PID/stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name: state is field 3, utime 14 and stime 15 of the whole line.
+    let utime: u64 = fields.get(11).context("no utime")?.parse()?;
+    let stime: u64 = fields.get(12).context("no stime")?.parse()?;
+    Ok(utime + stime)
+}
+
+/// Percentiles of how far the gaps between a check's arrivals strayed from its rate.
+#[derive(Debug, Default, Serialize)]
+pub struct Gaps {
+    /// Requests that reached the targets in the window.
+    pub arrivals: usize,
+    pub gaps: usize,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub max_ms: u64,
+}
+
+pub fn gap_jitter(accesses: &Accesses, from_ms: u32, to_ms: u32, rate_ms: u64) -> Gaps {
+    let mut by_check: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut arrivals = 0;
+    for &(check, at) in accesses {
+        if (from_ms..=to_ms).contains(&at) {
+            by_check.entry(check).or_default().push(at);
+            arrivals += 1;
+        }
+    }
+    let mut jitter: Vec<u64> = Vec::new();
+    for times in by_check.values_mut() {
+        times.sort_unstable();
+        for pair in times.windows(2) {
+            jitter.push((u64::from(pair[1] - pair[0])).abs_diff(rate_ms));
+        }
+    }
+    jitter.sort_unstable();
+    let at = |p: f64| {
+        let i = ((jitter.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        jitter.get(i).copied().unwrap_or(0)
+    };
+    Gaps {
+        arrivals,
+        gaps: jitter.len(),
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        max_ms: jitter.last().copied().unwrap_or(0),
+    }
+}
+
+/// The upper bound (ms) of the bucket holding the `p` quantile of the lag histogram's
+/// growth between two snapshots; the largest bucket that grew for `p = 1`.
+fn lag_quantile(before: &[(f64, f64)], after: &[(f64, f64)], p: f64) -> Option<f64> {
+    let deltas: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(bound, count)| {
+            let earlier = before
+                .iter()
+                .find(|(b, _)| b == bound)
+                .map_or(0.0, |(_, c)| *c);
+            (*bound, count - earlier)
+        })
+        .collect();
+    let total = deltas.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    deltas
+        .iter()
+        .find(|(_, cumulative)| *cumulative >= total * p)
+        .map(|(bound, _)| bound * 1_000.0)
+}
+
+/// What the database holds after the run.
+#[derive(Debug, Serialize)]
+pub struct Disk {
+    pub file_bytes: u64,
+    /// The pages of the results table alone.
+    pub results_bytes: u64,
+    pub results: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub cores: usize,
+    pub checks: u32,
+    pub rate_s: u32,
+    pub timeout_s: u32,
+    pub hang: f64,
+    pub slow: f64,
+    pub error: f64,
+    pub registration_s: f64,
+    pub measured_s: f64,
+    pub probes_per_s_expected: f64,
+    pub probes_per_s_achieved: f64,
+    /// Of those, probes that found the target down.
+    pub down_probes_per_s: f64,
+    pub rate_held: f64,
+    /// Upper bounds of the histogram buckets holding p50, p99 and the largest lag.
+    pub lag_p50_ms: Option<f64>,
+    pub lag_p99_ms: Option<f64>,
+    pub lag_max_ms: Option<f64>,
+    pub target_gap_jitter: Gaps,
+    pub cpu_percent_of_one_core: f64,
+    pub cpu_us_per_probe: f64,
+    pub rss_after_registration_mib: f64,
+    pub peak_rss_mib: f64,
+    pub disk: Disk,
+    /// The results table's pages per stored result.
+    pub disk_bytes_per_result: f64,
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        options: &Options,
+        before: &Snapshot,
+        after: &Snapshot,
+        target_gap_jitter: Gaps,
+        (rss_registered_kib, rss_peak_kib): (u64, u64),
+        disk: Disk,
+        registration: Duration,
+    ) -> Self {
+        let seconds = after.at.duration_since(before.at).as_secs_f64();
+        let probes = after.probes - before.probes;
+        let expected = f64::from(options.checks) / f64::from(options.rate);
+        let cpu_s = (after.cpu_ticks - before.cpu_ticks) as f64 / 100.0;
+        Self {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            checks: options.checks,
+            rate_s: options.rate,
+            timeout_s: options.timeout,
+            hang: options.hang,
+            slow: options.slow,
+            error: options.error,
+            registration_s: registration.as_secs_f64(),
+            measured_s: seconds,
+            probes_per_s_expected: expected,
+            probes_per_s_achieved: probes / seconds,
+            down_probes_per_s: (after.probes_down - before.probes_down) / seconds,
+            rate_held: probes / seconds / expected,
+            lag_p50_ms: lag_quantile(&before.lag, &after.lag, 0.50),
+            lag_p99_ms: lag_quantile(&before.lag, &after.lag, 0.99),
+            lag_max_ms: lag_quantile(&before.lag, &after.lag, 1.0),
+            target_gap_jitter,
+            cpu_percent_of_one_core: cpu_s / seconds * 100.0,
+            cpu_us_per_probe: if probes > 0.0 {
+                cpu_s * 1e6 / probes
+            } else {
+                0.0
+            },
+            rss_after_registration_mib: rss_registered_kib as f64 / 1024.0,
+            peak_rss_mib: rss_peak_kib as f64 / 1024.0,
+            disk_bytes_per_result: if disk.results > 0 {
+                disk.results_bytes as f64 / disk.results as f64
+            } else {
+                0.0
+            },
+            disk,
+        }
+    }
+
+    pub fn print(&self) {
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("≤ {v} ms"));
+        let rows = [
+            ("machine", format!("{} cores", self.cores)),
+            (
+                "checks",
+                format!(
+                    "{} at {} s (timeout {} s; hang {}, slow {}, 500 {})",
+                    self.checks, self.rate_s, self.timeout_s, self.hang, self.slow, self.error
+                ),
+            ),
+            ("registration", format!("{:.1} s", self.registration_s)),
+            (
+                "probes/s",
+                format!(
+                    "{:.1} achieved of {:.1} expected ({:.4} held) over {:.0} s; {:.1} down",
+                    self.probes_per_s_achieved,
+                    self.probes_per_s_expected,
+                    self.rate_held,
+                    self.measured_s,
+                    self.down_probes_per_s
+                ),
+            ),
+            (
+                "scheduling lag",
+                format!(
+                    "p50 {}, p99 {}, max {} (stackwatch's histogram)",
+                    ms(self.lag_p50_ms),
+                    ms(self.lag_p99_ms),
+                    ms(self.lag_max_ms)
+                ),
+            ),
+            (
+                "gap jitter at targets",
+                format!(
+                    "p50 {} ms, p99 {} ms, max {} ms ({} gaps, {:.1} arrivals/s)",
+                    self.target_gap_jitter.p50_ms,
+                    self.target_gap_jitter.p99_ms,
+                    self.target_gap_jitter.max_ms,
+                    self.target_gap_jitter.gaps,
+                    self.target_gap_jitter.arrivals as f64 / self.measured_s
+                ),
+            ),
+            (
+                "CPU",
+                format!(
+                    "{:.1} % of one core, {:.0} µs per probe",
+                    self.cpu_percent_of_one_core, self.cpu_us_per_probe
+                ),
+            ),
+            (
+                "peak RSS",
+                format!(
+                    "{:.1} MiB ({:.1} MiB once registered)",
+                    self.peak_rss_mib, self.rss_after_registration_mib
+                ),
+            ),
+            (
+                "disk",
+                format!(
+                    "{:.1} bytes per result in the results table ({} results; file {} bytes)",
+                    self.disk_bytes_per_result, self.disk.results, self.disk.file_bytes
+                ),
+            ),
+        ];
+        println!("| figure | value |\n|---|---|");
+        for (name, value) in rows {
+            println!("| {name} | {value} |");
+        }
+    }
+}
