@@ -1,7 +1,7 @@
 //! Probe results and check state: the batched write of everything one probe causes (result,
 //! state, incident) in one transaction, and the reads the API and the scheduler need.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{Store, StoreError};
 use crate::domain::{
@@ -154,12 +154,26 @@ const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes,
      last_at FROM check_state";
 
 impl Store {
-    /// Writes a batch of records in one transaction: all of it or nothing.
+    /// Writes a batch of records in one transaction: all of it or nothing. The results and
+    /// states of the whole batch go in a few multi-row statements (each statement is a
+    /// round trip to SQLite's thread); alerts and incidents follow, record by record, in
+    /// order.
     pub async fn record(&self, batch: &[Write]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
+        let probes: Vec<&Record> = batch
+            .iter()
+            .filter_map(|w| match w {
+                Write::Probe(record) => Some(record),
+                Write::Monitor { .. } => None,
+            })
+            .collect();
+        for chunk in probes.chunks(ROWS_PER_STATEMENT) {
+            insert_results(&mut tx, chunk).await?;
+            upsert_states(&mut tx, chunk).await?;
+        }
         for write in batch {
             match write {
-                Write::Probe(record) => record_one(&mut tx, record).await?,
+                Write::Probe(record) => record_events(&mut tx, record).await?,
                 Write::Monitor { alert, at } => {
                     super::alerts::insert_alert(
                         &mut tx,
@@ -224,12 +238,88 @@ impl Store {
     }
 }
 
-async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), StoreError> {
+/// Rows per multi-row statement: 14 parameters each stays far below SQLite's limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A check deleted while its probe ran has no row to attach to: its rows are skipped
+/// (`EXISTS`) rather than failing the whole batch on the foreign key.
+const ONLY_EXISTING: &str = ") AS v WHERE EXISTS (SELECT 1 FROM checks c WHERE c.id = v.column1)";
+
+async fn insert_results(
+    conn: &mut SqliteConnection,
+    records: &[&Record],
+) -> Result<(), StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT OR IGNORE INTO results (check_id, at, outcome, status, dns_ms, connect_ms, \
+         tls_ms, ttfb_ms, total_ms, error, lost) SELECT * FROM (",
+    );
+    query.push_values(records, |mut row, record| {
+        let outcome = &record.outcome;
+        let t = &outcome.timings;
+        row.push_bind(record.check_id.0)
+            .push_bind(outcome.started_at.0)
+            .push_bind(outcome.failure.as_ref().map_or(0, |f| i64::from(f.code())))
+            .push_bind(outcome.status.map(i64::from))
+            .push_bind(t.dns_ms.map(i64::from))
+            .push_bind(t.connect_ms.map(i64::from))
+            .push_bind(t.tls_ms.map(i64::from))
+            .push_bind(t.ttfb_ms.map(i64::from))
+            .push_bind(i64::from(t.total_ms))
+            .push_bind(outcome.failure.as_ref().map(ToString::to_string))
+            .push_bind(t.lost.map(i64::from));
+    });
+    query.push(ONLY_EXISTING);
+    query.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn upsert_states(conn: &mut SqliteConnection, records: &[&Record]) -> Result<(), StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO check_state \
+         (check_id, health, since, failures, successes, failing_since, cert_not_after, \
+          alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
+          last_at, last_total_ms) SELECT * FROM (",
+    );
+    query.push_values(records, |mut row, record| {
+        let (s, m, outcome) = (&record.state, &record.memory, &record.outcome);
+        row.push_bind(record.check_id.0)
+            .push_bind(i64::from(s.health.code()))
+            .push_bind(s.since.0)
+            .push_bind(i64::from(s.failures))
+            .push_bind(i64::from(s.successes))
+            .push_bind(s.failing_since.map(|t| t.0))
+            .push_bind(outcome.cert_not_after.map(|t| t.0))
+            .push_bind(m.alerted.map(|h| i64::from(h.code())))
+            .push_bind(m.down_since.map(|t| t.0))
+            .push_bind(m.last_down_alert_at.map(|t| t.0))
+            .push_bind(m.cert_warned_at.map(|t| t.0))
+            .push_bind(m.last_cause.clone())
+            .push_bind(outcome.started_at.0)
+            .push_bind(i64::from(outcome.timings.total_ms));
+    });
+    query.push(ONLY_EXISTING);
+    // Rows of one statement apply in order, so a check's later record in the batch wins.
+    query.push(
+        " ON CONFLICT (check_id) DO UPDATE SET health = excluded.health, \
+         since = excluded.since, failures = excluded.failures, \
+         successes = excluded.successes, failing_since = excluded.failing_since, \
+         cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after), \
+         alerted_health = excluded.alerted_health, down_since = excluded.down_since, \
+         last_down_alert_at = excluded.last_down_alert_at, \
+         cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
+         last_at = excluded.last_at, last_total_ms = excluded.last_total_ms",
+    );
+    query.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The alerts and the incident change one record carries, if any.
+async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(), StoreError> {
+    if record.alerts.is_empty() && record.transition.is_none() {
+        return Ok(());
+    }
     let outcome = &record.outcome;
-    let t = &outcome.timings;
     let error = outcome.failure.as_ref().map(ToString::to_string);
-    // A check deleted while its probe ran has no row to attach to: skip it rather than
-    // fail the whole batch on the foreign key.
     let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM checks WHERE id = ?")
         .bind(record.check_id.0)
         .fetch_optional(&mut *conn)
@@ -238,58 +328,6 @@ async fn record_one(conn: &mut SqliteConnection, record: &Record) -> Result<(), 
     if !exists {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT OR IGNORE INTO results \
-         (check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error, \
-          lost) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(record.check_id.0)
-    .bind(outcome.started_at.0)
-    .bind(outcome.failure.as_ref().map_or(0, |f| i64::from(f.code())))
-    .bind(outcome.status.map(i64::from))
-    .bind(t.dns_ms.map(i64::from))
-    .bind(t.connect_ms.map(i64::from))
-    .bind(t.tls_ms.map(i64::from))
-    .bind(t.ttfb_ms.map(i64::from))
-    .bind(i64::from(t.total_ms))
-    .bind(&error)
-    .bind(t.lost.map(i64::from))
-    .execute(&mut *conn)
-    .await?;
-    let s = &record.state;
-    let m = &record.memory;
-    sqlx::query(
-        "INSERT INTO check_state \
-         (check_id, health, since, failures, successes, failing_since, cert_not_after, \
-          alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-          last_at, last_total_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (check_id) DO UPDATE SET health = excluded.health, since = excluded.since, \
-         failures = excluded.failures, successes = excluded.successes, \
-         failing_since = excluded.failing_since, \
-         cert_not_after = COALESCE(excluded.cert_not_after, check_state.cert_not_after), \
-         alerted_health = excluded.alerted_health, down_since = excluded.down_since, \
-         last_down_alert_at = excluded.last_down_alert_at, \
-         cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
-         last_at = excluded.last_at, last_total_ms = excluded.last_total_ms",
-    )
-    .bind(record.check_id.0)
-    .bind(i64::from(s.health.code()))
-    .bind(s.since.0)
-    .bind(i64::from(s.failures))
-    .bind(i64::from(s.successes))
-    .bind(s.failing_since.map(|t| t.0))
-    .bind(outcome.cert_not_after.map(|t| t.0))
-    .bind(m.alerted.map(|h| i64::from(h.code())))
-    .bind(m.down_since.map(|t| t.0))
-    .bind(m.last_down_alert_at.map(|t| t.0))
-    .bind(m.cert_warned_at.map(|t| t.0))
-    .bind(&m.last_cause)
-    .bind(outcome.started_at.0)
-    .bind(i64::from(t.total_ms))
-    .execute(&mut *conn)
-    .await?;
     for alert in &record.alerts {
         super::alerts::insert_alert(
             conn,
