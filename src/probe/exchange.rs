@@ -17,7 +17,7 @@ use url::Url;
 use super::classify::{http_failure, tls_failure};
 use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
-use crate::domain::{BODY_INSPECT_LIMIT, Failure, HttpTarget, Method};
+use crate::domain::{BODY_INSPECT_LIMIT, Failure, HttpTarget, Method, needs_body};
 
 /// Most response headers accepted (hyper's default is 100; browsers take many more).
 pub const MAX_RESPONSE_HEADERS: usize = 1_000;
@@ -134,17 +134,18 @@ where
     let http_request = build_request(request, h2)?;
     let io = TokioIo::new(stream);
     let sent = Instant::now();
-    // The connection task ends when the exchange is dropped: nothing is pooled or reused.
+    // The connection is driven in this task, beside the exchange, and dropped with it:
+    // nothing is pooled or reused, and a probe costs one task.
     if h2 {
         let (mut sender, connection) =
             hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
                 .await
                 .map_err(|e| http_failure(&e))?;
-        let driver = tokio::spawn(connection);
-        let response = sender.send_request(http_request).await;
-        let result = read(response, request, trace, sent).await;
-        driver.abort();
-        result
+        let exchange = async {
+            let response = sender.send_request(http_request).await;
+            read(response, request, trace, sent).await
+        };
+        beside(exchange, connection).await
     } else {
         let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
             // Browsers accept far more than hyper's default of 100 headers; the head's bytes
@@ -153,11 +154,28 @@ where
             .handshake(io)
             .await
             .map_err(|e| http_failure(&e))?;
-        let driver = tokio::spawn(connection);
-        let response = sender.send_request(http_request).await;
-        let result = read(response, request, trace, sent).await;
-        driver.abort();
-        result
+        let exchange = async {
+            let response = sender.send_request(http_request).await;
+            read(response, request, trace, sent).await
+        };
+        beside(exchange, connection).await
+    }
+}
+
+/// Runs `exchange` to its end while driving `connection`; a connection that ends first
+/// (closed, failed) leaves the exchange to see that and answer.
+async fn beside<T, C>(exchange: impl Future<Output = T>, connection: C) -> T
+where
+    C: Future,
+{
+    let mut exchange = std::pin::pin!(exchange);
+    let mut connection = std::pin::pin!(connection);
+    let mut connection_open = true;
+    loop {
+        tokio::select! {
+            result = &mut exchange => return result,
+            _ = &mut connection, if connection_open => connection_open = false,
+        }
     }
 }
 
@@ -177,16 +195,21 @@ async fn read(
         .map(|v| location_text(v.as_bytes()));
     let mut body = Vec::new();
     if request.method != Method::Head {
+        let keep = if needs_body(request.http) {
+            BODY_INSPECT_LIMIT
+        } else {
+            0
+        };
         let mut incoming = response.into_body();
-        // Keep the first 64 KiB for keyword checks, and read (without keeping) the rest to
-        // its declared end, so a body cut short is a failure however long it is. The probe's
-        // timeout bounds how long this may take.
+        // Keep the first 64 KiB when a keyword needs them, and read (without keeping) the
+        // rest to its declared end, so a body cut short is a failure however long it is.
+        // The probe's timeout bounds how long this may take.
         loop {
             match incoming.frame().await {
                 None => break,
                 Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
-                        let room = BODY_INSPECT_LIMIT.saturating_sub(body.len());
+                        let room = keep.saturating_sub(body.len());
                         body.extend_from_slice(&data[..data.len().min(room)]);
                     }
                 }
