@@ -35,8 +35,15 @@ async fn main() -> anyhow::Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     let binary = build_release()?;
     let targets = Arc::new(Targets::start(&options).await?);
-    let data = tempfile::tempdir()?;
-    let mut server = Server::start(&binary, data.path(), &options)?;
+    let temporary = tempfile::tempdir()?;
+    let data = match &options.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.clone()
+        }
+        None => temporary.path().to_owned(),
+    };
+    let mut server = Server::start(&binary, &data, &options)?;
     let client = reqwest::Client::new();
 
     let registered = Instant::now();
@@ -52,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
 
     let rss_peak_kib = server.peak_rss_kib()?;
     server.stop()?;
-    let disk = disk_use(&data.path().join("stackwatch.db")).await?;
+    let disk = disk_use(&data.join("stackwatch.db")).await?;
     let gaps = gap_jitter(
         &targets.accesses(),
         window_start,

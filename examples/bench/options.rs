@@ -29,11 +29,13 @@ pub struct Options {
     pub max_concurrent: u32,
     /// Print JSON instead of a table.
     pub json: bool,
+    /// Keep stackwatch's data here (created if missing) instead of a temporary directory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
-[--max-concurrent N] [--json]";
+[--max-concurrent N] [--data-dir DIR] [--json]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -50,6 +52,7 @@ impl Options {
             ports: 32,
             max_concurrent: 32_768,
             json: false,
+            data_dir: None,
         };
         while let Some(flag) = args.next() {
             if flag == "--json" {
@@ -75,6 +78,7 @@ impl Options {
                 "--error" => o.error = value.parse().with_context(bad)?,
                 "--ports" => o.ports = value.parse().with_context(bad)?,
                 "--max-concurrent" => o.max_concurrent = value.parse().with_context(bad)?,
+                "--data-dir" => o.data_dir = Some(value.into()),
                 _ => bail!("unknown option {flag}\n{USAGE}"),
             }
         }
