@@ -9,12 +9,6 @@ use stackwatch::app::{self, App};
 use stackwatch::settings::{Overrides, Settings};
 use stackwatch::telemetry;
 
-/// mimalloc instead of glibc's allocator: with 100,000 checks glibc's per-thread arenas kept
-/// hundreds of MiB of freed memory (registration and scrapes allocate in bursts), and its
-/// malloc/free were the largest user-space cost in the probe path's profile.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit code for a configuration that cannot be used.
 const EXIT_BAD_CONFIG: u8 = 2;
 
