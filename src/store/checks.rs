@@ -101,6 +101,9 @@ impl TryFrom<CheckRow> for Check {
     }
 }
 
+/// Names or ids bound in one `IN (…)` list.
+pub(super) const NAMES_PER_QUERY: usize = 500;
+
 const SELECT_CHECK: &str =
     "SELECT id, name, paused, spec, ping_key, created_at, updated_at FROM checks";
 
@@ -118,6 +121,25 @@ impl Store {
     pub async fn get_check(&self, name: &CheckName) -> Result<Option<Check>, StoreError> {
         let mut conn = self.read.acquire().await?;
         fetch_check(&mut conn, name).await
+    }
+
+    /// The checks with these names that exist, a few hundred names per query.
+    pub async fn checks_named(&self, names: &[CheckName]) -> Result<Vec<Check>, StoreError> {
+        let mut checks = Vec::with_capacity(names.len());
+        for chunk in names.chunks(NAMES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(SELECT_CHECK);
+            query.push(" WHERE name IN (");
+            let mut list = query.separated(", ");
+            for name in chunk {
+                list.push_bind(name.as_str());
+            }
+            list.push_unseparated(")");
+            let rows: Vec<CheckRow> = query.build_query_as().fetch_all(&self.read).await?;
+            for row in rows {
+                checks.push(Check::try_from(row)?);
+            }
+        }
+        Ok(checks)
     }
 
     /// Up to `limit` checks matching `filter`, ordered by name, starting after `after`.

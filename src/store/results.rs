@@ -207,6 +207,26 @@ impl Store {
             .collect())
     }
 
+    /// The persisted states of these checks (those probed before), a few hundred per query.
+    pub async fn check_states(
+        &self,
+        ids: &[CheckId],
+    ) -> Result<std::collections::HashMap<CheckId, StoredState>, StoreError> {
+        let mut states = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(SELECT_STATE);
+            query.push(" WHERE check_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            list.push_unseparated(")");
+            let rows: Vec<StateRow> = query.build_query_as().fetch_all(&self.read).await?;
+            states.extend(rows.iter().map(|r| (CheckId(r.check_id), r.into())));
+        }
+        Ok(states)
+    }
+
     /// The persisted state of one check.
     pub async fn check_state(&self, id: CheckId) -> Result<Option<StoredState>, StoreError> {
         let row: Option<StateRow> = sqlx::query_as(&format!("{SELECT_STATE} WHERE check_id = ?"))

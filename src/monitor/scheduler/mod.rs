@@ -191,8 +191,27 @@ impl Scheduler {
                 return Ok(());
             }
         };
+        // Two queries for the whole list (a stack of 1,000 checks is one command), not
+        // two per check, so the loop is back to starting probes sooner.
+        let mut names = names;
+        names.sort();
+        names.dedup();
+        let mut found: HashMap<CheckName, Check> = self
+            .deps
+            .store
+            .checks_named(&names)
+            .await?
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect();
+        let new_ids: Vec<CheckId> = found
+            .values()
+            .filter(|c| !c.paused && self.by_name.get(&c.name) != Some(&c.id))
+            .map(|c| c.id)
+            .collect();
+        let mut states = self.deps.store.check_states(&new_ids).await?;
         for name in names {
-            let stored = self.deps.store.get_check(&name).await?;
+            let stored = found.remove(&name);
             let old_id = self.by_name.get(&name).copied();
             let now = self.now_ms();
             match stored {
@@ -206,7 +225,7 @@ impl Scheduler {
                     if let Some(old) = old_id {
                         self.remove(old);
                     }
-                    let stored = self.deps.store.check_state(check.id).await?;
+                    let stored = states.remove(&check.id);
                     if is_heartbeat(&check) {
                         self.plan.add_after_interval(check.id, cadence(&check), now);
                     } else {
