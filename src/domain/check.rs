@@ -21,7 +21,7 @@ pub struct CheckId(pub i64);
 /// The validated configuration of one check, every default applied: the fields every kind
 /// has, and the kind's own in `target` (written flat, beside a `kind` tag). Durations are
 /// whole seconds. The schema of the common fields is derived here; each kind's in
-/// `target.rs` and `http_target.rs`.
+/// `target.rs`, `http_target.rs` and `dns_target.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CheckSpec {
     /// What to probe.

@@ -4,6 +4,7 @@
 
 mod alert;
 mod check;
+mod dns_target;
 mod expect;
 mod field;
 mod form;
@@ -22,6 +23,7 @@ pub use alert::{
     duration_text,
 };
 pub use check::{Check, CheckId, CheckSpec};
+pub use dns_target::{DnsTarget, RecordType};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use form::Form;
@@ -34,7 +36,6 @@ pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use target::{
-    DnsTarget, HeartbeatTarget, HostPort, IcmpTarget, KINDS, RecordType, Target, TcpTarget,
-    host_port, host_problem,
+    HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget, host_port, host_problem,
 };
 pub use time::Timestamp;

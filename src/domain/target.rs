@@ -2,12 +2,13 @@
 //! read from a client's JSON with every problem named. A field of one kind given on a
 //! check of another is refused by name.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use super::dns_target::DnsTarget;
 use super::field::limits;
 use super::form::Form;
 use super::http_target::HttpTarget;
@@ -79,69 +80,6 @@ impl HeartbeatTarget {
     }
 }
 
-/// The record types a DNS check may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum RecordType {
-    A,
-    Aaaa,
-    Cname,
-    Mx,
-    Txt,
-    Ns,
-}
-
-impl RecordType {
-    pub const ALL: [Self; 6] = [
-        Self::A,
-        Self::Aaaa,
-        Self::Cname,
-        Self::Mx,
-        Self::Txt,
-        Self::Ns,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "A",
-            Self::Aaaa => "AAAA",
-            Self::Cname => "CNAME",
-            Self::Mx => "MX",
-            Self::Txt => "TXT",
-            Self::Ns => "NS",
-        }
-    }
-
-    /// The type a name spells, in any case.
-    pub fn parse(word: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(word))
-    }
-}
-
-/// The fields of a DNS check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DnsTarget {
-    /// The name to look up (required).
-    #[schema(max_length = 253)]
-    pub host: String,
-    /// `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
-    #[schema(
-        value_type = String,
-        required = false,
-        pattern = "^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
-    )]
-    pub record_type: RecordType,
-    /// Values the answer must hold, each as the record reads (an address, a name, a text);
-    /// one text or a list of up to 16.
-    #[schema(required = false, max_items = 16)]
-    pub expect: Vec<String>,
-    /// The nameserver to ask, `IP` or `IP:port` (`null`: the system's).
-    #[schema(value_type = Option<String>, max_length = 64)]
-    pub nameserver: Option<SocketAddr>,
-}
-
 /// The fields of an ICMP check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IcmpTarget {
@@ -156,19 +94,8 @@ pub struct IcmpTarget {
 /// The most bytes of `send` and `expect`.
 pub const MAX_EXCHANGE_BYTES: usize = 1_024;
 
-/// The most values a dns check may expect.
-pub const MAX_DNS_EXPECT: usize = 16;
-
 /// The kinds a check may have, as the API spells them.
 pub const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
-
-/// `expect` of a dns check as written: one text or a list.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
 
 impl Target {
     /// The kind's name, as the API spells it.
@@ -247,7 +174,7 @@ impl Target {
                 let grace = form.int(limits::GRACE);
                 Some(Self::Heartbeat(HeartbeatTarget { period, grace }))
             }
-            "dns" => read_dns(form).map(Self::Dns),
+            "dns" => DnsTarget::read(form).map(Self::Dns),
             "icmp" => {
                 let host = read_host(form, "is required");
                 let packets = form.take::<u32>("packets").unwrap_or(3);
@@ -288,56 +215,8 @@ impl Target {
     }
 }
 
-fn read_dns(form: &mut Form) -> Option<DnsTarget> {
-    let host = read_host(form, "is required (the name to look up)");
-    let record_type = match form.take::<String>("record_type") {
-        None => Some(RecordType::A),
-        Some(word) => {
-            let parsed = RecordType::parse(&word);
-            if parsed.is_none() {
-                form.error("record_type", "must be A, AAAA, CNAME, MX, TXT or NS");
-            }
-            parsed
-        }
-    };
-    let expect = match form.take::<OneOrMany>("expect") {
-        None => Vec::new(),
-        Some(OneOrMany::One(text)) => vec![text],
-        Some(OneOrMany::Many(list)) => list,
-    };
-    if expect.len() > MAX_DNS_EXPECT
-        || expect
-            .iter()
-            .any(|e| e.is_empty() || e.len() > MAX_EXCHANGE_BYTES)
-    {
-        form.error(
-            "expect",
-            format!("at most {MAX_DNS_EXPECT} values of 1 to {MAX_EXCHANGE_BYTES} bytes"),
-        );
-    }
-    let nameserver = match form.take::<String>("nameserver") {
-        None => None,
-        Some(text) => {
-            let parsed = text
-                .parse::<SocketAddr>()
-                .ok()
-                .or_else(|| text.parse::<IpAddr>().ok().map(|ip| (ip, 53).into()));
-            if parsed.is_none() {
-                form.error("nameserver", "must be IP or IP:port");
-            }
-            parsed
-        }
-    };
-    Some(DnsTarget {
-        host: host?,
-        record_type: record_type?,
-        expect,
-        nameserver,
-    })
-}
-
 /// `host`, checked: `missing` is the reason when it is left out.
-fn read_host(form: &mut Form, missing: &str) -> Option<String> {
+pub(super) fn read_host(form: &mut Form, missing: &str) -> Option<String> {
     let Some(host) = form.take::<String>("host") else {
         form.error("host", missing);
         return None;
