@@ -93,20 +93,15 @@ pub fn view_schema() -> RefOr<Schema> {
     for (name, schema) in check_fields() {
         builder = builder.property(name, schema);
     }
-    for required in [
-        "name",
-        "kind",
-        "paused",
-        "created_at",
-        "updated_at",
-        "check_rate",
-        "timeout",
-        "failures_to_confirm",
-        "successes_to_recover",
-        "retry_interval",
-        "tags",
-    ] {
+    // Every common field is in every answer (`null` when unset); a kind's fields only in
+    // that kind's answers.
+    for required in ["name", "kind", "paused", "created_at", "updated_at"] {
         builder = builder.required(required);
+    }
+    if let RefOr::T(Schema::Object(common)) = CheckSpec::schema() {
+        for name in common.properties.into_keys() {
+            builder = builder.required(name);
+        }
     }
     RefOr::T(Schema::Object(builder.build()))
 }

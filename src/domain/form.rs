@@ -85,16 +85,6 @@ impl Form {
             .collect()
     }
 
-    /// The problems found.
-    pub fn into_errors(self) -> FieldErrors {
-        self.errors
-    }
-
-    /// The problems found so far, for looking at them.
-    pub fn errors(&self) -> &FieldErrors {
-        &self.errors
-    }
-
     /// `value` when no problem was found, else every problem.
     pub fn finish<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
         match value {
@@ -129,7 +119,8 @@ mod tests {
         assert_eq!(f.take::<u32>("c"), None);
         assert_eq!(f.take::<u32>("missing"), None);
         assert_eq!(f.leftover(), vec!["d".to_owned()]);
-        let fields: Vec<String> = f.into_errors().into_iter().map(|e| e.field).collect();
+        let errors = f.finish(Some(())).unwrap_err();
+        let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["a", "b.y"]);
     }
 }
