@@ -230,24 +230,54 @@ where
     outputs
 }
 
-/// After the clean stop (WAL checkpointed): the database file's size, the pages of the
-/// results table (SQLite's `dbstat`), and the number of results.
+/// After the clean stop (WAL checkpointed): the database file's size and the pages the
+/// results take (SQLite's `dbstat`), first as the open hour keeps them (rows of `results`),
+/// then once the rollup job has compacted their hours into blocks (run here on the stopped
+/// database as if two hours had passed).
 async fn disk_use(path: &Path) -> anyhow::Result<report::Disk> {
-    use sqlx::Connection as _;
     let file_bytes = std::fs::metadata(path)?.len();
-    let mut conn =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display())).await?;
-    let results: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results")
-        .fetch_one(&mut conn)
-        .await?;
-    let table: i64 =
-        sqlx::query_scalar("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = 'results'")
-            .fetch_one(&mut conn)
-            .await?;
-    conn.close().await?;
+    let open_hour = results_pages(path).await?;
+    let store = stackwatch::store::Store::open(
+        path,
+        &stackwatch::store::StoreOptions {
+            busy_timeout: Duration::from_secs(5),
+            read_connections: 1,
+        },
+    )
+    .await?;
+    let later =
+        stackwatch::domain::Timestamp(stackwatch::domain::Timestamp::now().0 + 2 * 3_600_000);
+    let retention = stackwatch::store::Retention {
+        raw_days: 365,
+        hourly_days: 365,
+        daily_days: 365,
+    };
+    stackwatch::monitor::rollup_once(&store, &retention, later).await?;
+    drop(store);
+    let compacted = results_pages(path).await?;
     Ok(report::Disk {
         file_bytes,
-        results_bytes: u64::try_from(table).unwrap_or(0),
+        open_hour,
+        compacted,
+    })
+}
+
+/// Results stored and the pages of the two tables that hold them.
+async fn results_pages(path: &Path) -> anyhow::Result<report::Pages> {
+    use sqlx::Connection as _;
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display())).await?;
+    let (results, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM results) + \
+                (SELECT COALESCE(SUM(count), 0) FROM result_blocks), \
+                (SELECT COALESCE(SUM(pgsize), 0) FROM dbstat \
+                 WHERE name IN ('results', 'result_blocks'))",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(report::Pages {
         results: u64::try_from(results).unwrap_or(0),
+        bytes: u64::try_from(bytes).unwrap_or(0),
     })
 }

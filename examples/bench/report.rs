@@ -155,9 +155,27 @@ fn lag_quantile(before: &[(f64, f64)], after: &[(f64, f64)], p: f64) -> Option<f
 #[derive(Debug, Serialize)]
 pub struct Disk {
     pub file_bytes: u64,
-    /// The pages of the results table alone.
-    pub results_bytes: u64,
+    /// As the open hour keeps them: rows of `results`.
+    pub open_hour: Pages,
+    /// Once their hours are closed and compacted into blocks.
+    pub compacted: Pages,
+}
+
+/// Results stored and the bytes of the pages holding them.
+#[derive(Debug, Serialize)]
+pub struct Pages {
     pub results: u64,
+    pub bytes: u64,
+}
+
+impl Pages {
+    pub fn per_result(&self) -> f64 {
+        if self.results > 0 {
+            self.bytes as f64 / self.results as f64
+        } else {
+            0.0
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -186,8 +204,10 @@ pub struct Report {
     pub rss_after_registration_mib: f64,
     pub peak_rss_mib: f64,
     pub disk: Disk,
-    /// The results table's pages per stored result.
+    /// Pages per stored result once its hour is closed and compacted.
     pub disk_bytes_per_result: f64,
+    /// Pages per stored result while its hour is open (rows of `results`).
+    pub disk_bytes_per_result_open_hour: f64,
 }
 
 impl Report {
@@ -231,11 +251,8 @@ impl Report {
             },
             rss_after_registration_mib: rss_registered_kib as f64 / 1024.0,
             peak_rss_mib: rss_peak_kib as f64 / 1024.0,
-            disk_bytes_per_result: if disk.results > 0 {
-                disk.results_bytes as f64 / disk.results as f64
-            } else {
-                0.0
-            },
+            disk_bytes_per_result: disk.compacted.per_result(),
+            disk_bytes_per_result_open_hour: disk.open_hour.per_result(),
             disk,
         }
     }
@@ -300,8 +317,12 @@ impl Report {
             (
                 "disk",
                 format!(
-                    "{:.1} bytes per result in the results table ({} results; file {} bytes)",
-                    self.disk_bytes_per_result, self.disk.results, self.disk.file_bytes
+                    "{:.1} bytes per result once its hour is closed, {:.1} in the open hour \
+                     ({} results; file {} bytes)",
+                    self.disk_bytes_per_result,
+                    self.disk_bytes_per_result_open_hour,
+                    self.disk.compacted.results,
+                    self.disk.file_bytes
                 ),
             ),
         ];

@@ -15,6 +15,8 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    BadBlock(#[from] super::block_codec::BadBlock),
     #[error("stored check {name} cannot be read: {reason}")]
     Corrupt { name: String, reason: String },
     #[error("check {name} belongs to stack {owner}")]

@@ -4,11 +4,13 @@
 //! SQLite's single write lock.
 
 mod alerts;
+mod block_codec;
 mod checks;
 mod error;
 mod incidents;
 mod maintenance;
 mod overview;
+mod result_blocks;
 mod results;
 mod rollups;
 mod spec_form;

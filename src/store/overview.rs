@@ -2,11 +2,11 @@
 //! uptime in a few set queries (no scan of raw results beyond the hour not yet rolled up),
 //! daily uptime for the 90-day bars, a check's latency series, and per-stack settings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::FromRow;
 
-use super::results::StoredState;
+use super::results::{ResultRow, StoredState};
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, StackName, Timestamp};
 
@@ -75,17 +75,55 @@ pub struct LatencyPoint {
     pub tally: Tally,
 }
 
-/// A latency bucket as queried.
-#[derive(FromRow)]
-struct BucketRow {
-    bucket: i64,
+/// A latency bucket being summed: phase averages count the up probes that have the phase.
+#[derive(Default)]
+struct Bucket {
     probes: i64,
     up: i64,
-    dns: f64,
-    connect: f64,
-    tls: f64,
-    ttfb: f64,
-    total: f64,
+    dns: Mean,
+    connect: Mean,
+    tls: Mean,
+    ttfb: Mean,
+    total: Mean,
+}
+
+impl Bucket {
+    fn add(&mut self, row: &ResultRow) {
+        self.probes += 1;
+        if !row.up() {
+            return;
+        }
+        self.up += 1;
+        self.dns.add(row.dns_ms);
+        self.connect.add(row.connect_ms);
+        self.tls.add(row.tls_ms);
+        self.ttfb.add(row.ttfb_ms);
+        self.total.add(Some(row.total_ms));
+    }
+}
+
+/// The mean of the values present (0 without any).
+#[derive(Default)]
+struct Mean {
+    sum: i64,
+    count: i64,
+}
+
+impl Mean {
+    fn add(&mut self, value: Option<i64>) {
+        if let Some(v) = value {
+            self.sum += v;
+            self.count += 1;
+        }
+    }
+
+    fn average(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -300,34 +338,25 @@ impl Store {
         buckets: i64,
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         let width = ((now.0 - since.0) / buckets.max(1)).max(1);
-        let rows: Vec<BucketRow> = sqlx::query_as(
-            "SELECT (at - ?) / ? AS bucket, COUNT(*) AS probes, SUM(outcome = 0) AS up, \
-             COALESCE(AVG(CASE WHEN outcome = 0 THEN dns_ms END), 0.0) AS dns, \
-             COALESCE(AVG(CASE WHEN outcome = 0 THEN connect_ms END), 0.0) AS connect, \
-             COALESCE(AVG(CASE WHEN outcome = 0 THEN tls_ms END), 0.0) AS tls, \
-             COALESCE(AVG(CASE WHEN outcome = 0 THEN ttfb_ms END), 0.0) AS ttfb, \
-             COALESCE(AVG(CASE WHEN outcome = 0 THEN total_ms END), 0.0) AS total \
-             FROM results WHERE check_id = ? AND at >= ? AND at < ? GROUP BY bucket ORDER BY bucket",
-        )
-        .bind(since.0)
-        .bind(width)
-        .bind(id.0)
-        .bind(since.0)
-        .bind(now.0)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows
+        let mut series: BTreeMap<i64, Bucket> = BTreeMap::new();
+        for row in self.results_between(id, since, now).await? {
+            series
+                .entry((row.at - since.0) / width)
+                .or_default()
+                .add(&row);
+        }
+        Ok(series
             .into_iter()
-            .map(|r| LatencyPoint {
-                at: Timestamp(since.0 + r.bucket * width),
-                dns_ms: r.dns,
-                connect_ms: r.connect,
-                tls_ms: r.tls,
-                ttfb_ms: r.ttfb,
-                total_ms: r.total,
+            .map(|(bucket, b)| LatencyPoint {
+                at: Timestamp(since.0 + bucket * width),
+                dns_ms: b.dns.average(),
+                connect_ms: b.connect.average(),
+                tls_ms: b.tls.average(),
+                ttfb_ms: b.ttfb.average(),
+                total_ms: b.total.average(),
                 tally: Tally {
-                    probes: r.probes,
-                    up: r.up,
+                    probes: b.probes,
+                    up: b.up,
                 },
             })
             .collect())

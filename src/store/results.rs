@@ -235,27 +235,6 @@ impl Store {
             .await?;
         Ok(row.as_ref().map(StoredState::from))
     }
-
-    /// Results of a check, newest first, with `since <= at < until`.
-    pub async fn results(
-        &self,
-        id: CheckId,
-        since: Timestamp,
-        until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<ResultRow>, StoreError> {
-        let rows = sqlx::query_as(
-            "SELECT at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, error, lost \
-             FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?",
-        )
-        .bind(id.0)
-        .bind(since.0)
-        .bind(until.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows)
-    }
 }
 
 /// Rows per multi-row statement: 14 parameters each stays far below SQLite's limit.

@@ -217,6 +217,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 report.results_pruned += done.rows_affected();
+                report.results_pruned +=
+                    super::result_blocks::prune(&mut tx, CheckId(*id), Timestamp(raw_cutoff))
+                        .await?;
             }
             tx.commit().await?;
         }
@@ -286,22 +289,19 @@ impl Store {
     }
 }
 
-/// Rolls up one check's hours in `[from_hour, to_hour)` and the complete days they touch.
+/// Rolls up one check's hours in `[from_hour, to_hour)` and the complete days they touch,
+/// then compacts those hours' results into blocks.
 async fn rollup_check(
     conn: &mut SqliteConnection,
     id: CheckId,
     from_hour: i64,
     to_hour: i64,
 ) -> Result<(u64, u64), StoreError> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT at, outcome, total_ms FROM results WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at",
-    )
-    .bind(id.0)
-    .bind(from_hour * HOUR_MS)
-    .bind(to_hour * HOUR_MS)
-    .fetch_all(&mut *conn)
-    .await?;
-    let by_hour = by_hour(rows);
+    let raw = super::result_blocks::raw_hours(conn, id, from_hour, to_hour).await?;
+    let by_hour: BTreeMap<i64, Vec<(bool, i64)>> = raw
+        .iter()
+        .map(|(hour, rows)| (*hour, rows.iter().map(|r| (r.up(), r.total_ms)).collect()))
+        .collect();
     let mut days = std::collections::BTreeSet::new();
     let hourly_rows = by_hour.len() as u64;
     for (hour, probes) in &by_hour {
@@ -327,6 +327,7 @@ async fn rollup_check(
         write_aggregate(conn, "rollups_daily", "day", id, day, &combine(&parts)).await?;
         daily_rows += 1;
     }
+    super::result_blocks::compact(conn, id, raw).await?;
     Ok((hourly_rows, daily_rows))
 }
 

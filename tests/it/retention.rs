@@ -82,6 +82,16 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         hourly_days: 90,
         daily_days: 1825,
     };
+    let everything = (Timestamp(0), Timestamp(i64::MAX));
+    let before = store
+        .results(check.id, everything.0, everything.1, 10_000)
+        .await
+        .unwrap();
+    let day_ago = Timestamp(now.0 - DAY);
+    let series_before = store
+        .latency_series(check.id, day_ago, now, 96)
+        .await
+        .unwrap();
     let first = rollup_once(&store, &retention, now).await.unwrap();
     assert_eq!(first.hourly_rows, 4 * 24, "every complete hour");
     assert_eq!(first.daily_rows, 4, "four days are complete");
@@ -102,6 +112,41 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         "older raw results are gone"
     );
     assert!(!kept.is_empty());
+    let younger: Vec<_> = before
+        .iter()
+        .filter(|r| r.at >= kept.last().unwrap().at)
+        .cloned()
+        .collect();
+    assert_eq!(
+        kept, younger,
+        "compacted hours read back as they were written"
+    );
+    let series_after = store
+        .latency_series(check.id, day_ago, now, 96)
+        .await
+        .unwrap();
+    assert_eq!(series_after, series_before);
+    let newest_two = store
+        .results(check.id, everything.0, everything.1, 2)
+        .await
+        .unwrap();
+    assert_eq!(newest_two, before[..2]);
+    let an_hour_ago = store
+        .results(
+            check.id,
+            Timestamp(now.0 - 2 * HOUR),
+            Timestamp(now.0 - HOUR),
+            3,
+        )
+        .await
+        .unwrap();
+    let expected: Vec<_> = before
+        .iter()
+        .filter(|r| r.at >= now.0 - 2 * HOUR && r.at < now.0 - HOUR)
+        .take(3)
+        .cloned()
+        .collect();
+    assert_eq!(an_hour_ago, expected);
 
     let uptime = store.uptime(check.id, now).await.unwrap();
     let month = uptime.iter().find(|w| w.window == "30d").unwrap();
@@ -115,6 +160,15 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         .connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
+    let (raw, blocks, in_blocks): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM results), COUNT(*), SUM(count) FROM result_blocks",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(raw, 3, "only the open hour's results stay rows");
+    assert_eq!(blocks, 24, "a block for each closed hour of the last day");
+    assert_eq!(raw + in_blocks, kept.len() as i64);
     let (days, counted): (i64, i64) =
         sqlx::query_as("SELECT COUNT(*), SUM(count) FROM rollups_daily WHERE check_id = ?")
             .bind(check.id.0)
