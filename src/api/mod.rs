@@ -14,6 +14,7 @@ mod ping;
 mod problem;
 mod stacks;
 mod status;
+mod statuscake;
 mod view;
 
 use std::collections::BTreeSet;
@@ -78,6 +79,7 @@ pub fn router(deps: ApiDeps) -> Router {
         openapi: Arc::new(openapi_json(openapi)),
     };
     router
+        .merge(statuscake::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

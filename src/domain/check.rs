@@ -56,6 +56,11 @@ pub struct CheckSpec {
     /// Labels for filtering, e.g. `env:prod`; order and duplicates do not matter.
     #[schema(required = false, max_items = 32)]
     pub tags: Vec<Tag>,
+    /// A free-text name to show beside the check's name, 1-255 characters without control
+    /// characters (e.g. `Acme :: readiness`, as StatusCake names checks).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
+    pub display_name: Option<String>,
 }
 
 impl CheckSpec {
@@ -77,6 +82,7 @@ impl CheckSpec {
             reminder_every: None,
             stack: None,
             tags: Vec::new(),
+            display_name: None,
         }
     }
 
@@ -113,6 +119,9 @@ impl CheckSpec {
             .map(|c| read_contacts(c, known_contacts, form));
         let reminder_every = form.optional_int(limits::REMINDER_EVERY);
         let tags = read_tags(form.take("tags").unwrap_or_default(), form);
+        let display_name = form
+            .take::<String>("display_name")
+            .and_then(|text| read_display_name(text, form));
         for field in form.leftover() {
             let kinds = Target::kinds_with(&field);
             if !KINDS.contains(&kind.as_str()) {
@@ -135,6 +144,7 @@ impl CheckSpec {
             reminder_every,
             stack: None,
             tags,
+            display_name,
         };
         if form.is_clean() {
             form.extend(spec.relation_errors());
@@ -198,6 +208,25 @@ fn read_contacts(
     parsed.dedup();
     parsed
 }
+
+fn read_display_name(text: String, form: &mut Form) -> Option<String> {
+    let length = text.chars().count();
+    if !(1..=MAX_DISPLAY_NAME).contains(&length) {
+        form.error(
+            "display_name",
+            format!("must be 1-{MAX_DISPLAY_NAME} characters (got {length})"),
+        );
+        None
+    } else if text.chars().any(char::is_control) {
+        form.error("display_name", "must not contain control characters");
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// The longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 255;
 
 fn read_tags(tags: Vec<String>, form: &mut Form) -> Vec<Tag> {
     if tags.len() > limits::MAX_TAGS {

@@ -69,7 +69,7 @@ pub struct CheckFilter {
 }
 
 #[derive(FromRow)]
-struct CheckRow {
+pub(super) struct CheckRow {
     id: i64,
     name: String,
     paused: bool,
@@ -104,7 +104,7 @@ impl TryFrom<CheckRow> for Check {
 /// Names or ids bound in one `IN (…)` list.
 pub(super) const NAMES_PER_QUERY: usize = 500;
 
-const SELECT_CHECK: &str =
+pub(super) const SELECT_CHECK: &str =
     "SELECT id, name, paused, spec, ping_key, created_at, updated_at FROM checks";
 
 impl Store {

@@ -15,6 +15,7 @@ mod results;
 mod rollups;
 mod spec_form;
 mod stacks;
+mod statuscake;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -37,6 +38,7 @@ pub use results::{
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;
+pub use statuscake::StatusCakeFields;
 
 /// Whether a connection handed back to the write pool is outside any transaction. After a
 /// COMMIT that failed (a full or read-only disk), SQLite may have rolled the transaction back

@@ -25,6 +25,7 @@ mod receivers;
 mod retention;
 mod secrets;
 mod stacks;
+mod statuscake;
 mod targets;
 mod trust;
 mod validation;

@@ -71,6 +71,7 @@ CHECK_OPTIONS = dict(
     reminder_every=dict(type="int"),
     paused=dict(type="bool"),
     tags=dict(type="list", elements="str", aliases=["test_tags"]),
+    display_name=dict(type="str"),
 )
 
 # Options whose value goes to the API under the same name.
@@ -101,6 +102,7 @@ DIRECT_FIELDS = [
     "reminder_every",
     "paused",
     "tags",
+    "display_name",
 ]
 
 

@@ -174,6 +174,9 @@ options:
         type: list
         elements: str
         aliases: [test_tags]
+      display_name:
+        description: Free text shown beside the check's name (1-255 characters), e.g. C(Acme :: readiness).
+        type: str
 notes:
   - Supports check mode and diff mode.
 """

@@ -1,0 +1,95 @@
+//! What the StatusCake-compatible API needs beyond checks: a check by its numeric id, the
+//! StatusCake fields kept beside a check, and writes of a check together with them.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::checks::{CheckRow, SELECT_CHECK, fetch_check, upsert_in};
+use super::{CheckWrite, Store, StoreError, Upsert, WriteMode};
+use crate::domain::{Check, CheckId, CheckName};
+
+/// StatusCake fields kept beside a check, as a JSON object.
+pub type StatusCakeFields = Map<String, Value>;
+
+impl Store {
+    /// The check with this id, if any.
+    pub async fn check_by_id(&self, id: CheckId) -> Result<Option<Check>, StoreError> {
+        let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(Check::try_from).transpose()
+    }
+
+    /// The StatusCake fields of these checks (those written through `/v1`).
+    pub async fn statuscake_fields(
+        &self,
+        ids: &[CheckId],
+    ) -> Result<HashMap<CheckId, StatusCakeFields>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("SELECT check_id, fields FROM statuscake_fields");
+            query.push(" WHERE check_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            list.push_unseparated(")");
+            let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&self.read).await?;
+            for (id, text) in rows {
+                // A row that no longer parses is answered as if absent, not as an error.
+                if let Ok(Value::Object(fields)) = serde_json::from_str(&text) {
+                    found.insert(CheckId(id), fields);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes a check and its StatusCake fields in one transaction. With `pick_free_name`
+    /// the check is new: `name` is a first choice, and `name-2`, `name-3`… are tried
+    /// while the name is taken.
+    pub async fn write_statuscake_check(
+        &self,
+        name: &CheckName,
+        pick_free_name: bool,
+        write: CheckWrite,
+        fields: &StatusCakeFields,
+        mode: WriteMode,
+    ) -> Result<Upsert, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut chosen = name.clone();
+        let mut n = 1;
+        while pick_free_name && fetch_check(&mut tx, &chosen).await?.is_some() {
+            n += 1;
+            let suffix = format!("-{n}");
+            let stem: String = name
+                .as_str()
+                .chars()
+                .take(128 - suffix.len())
+                .collect::<String>()
+                .trim_end_matches(['-', '.', '_'])
+                .to_owned();
+            chosen = CheckName::try_from(format!("{stem}{suffix}")).map_err(|e| {
+                StoreError::Corrupt {
+                    name: name.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+        }
+        let outcome = upsert_in(&mut tx, &chosen, write, mode.now).await?;
+        sqlx::query(
+            "INSERT INTO statuscake_fields (check_id, fields) VALUES (?, ?) \
+             ON CONFLICT (check_id) DO UPDATE SET fields = excluded.fields",
+        )
+        .bind(outcome.check().id.0)
+        .bind(Value::Object(fields.clone()).to_string())
+        .execute(&mut *tx)
+        .await?;
+        mode.finish(tx).await?;
+        Ok(outcome)
+    }
+}
