@@ -103,7 +103,7 @@ pub struct MaintenanceDeleted {
     pub changed: bool,
 }
 
-fn parse_window(
+pub(super) fn parse_window(
     body: MaintenanceBody,
     now: Timestamp,
 ) -> Result<MaintenanceWindow, Vec<FieldError>> {

@@ -9,7 +9,7 @@ mod checks;
 mod contract;
 mod health;
 mod json;
-mod maintenance;
+pub(crate) mod maintenance;
 mod ping;
 mod problem;
 mod stacks;

@@ -67,26 +67,42 @@ impl Store {
     /// Stores a new window; returns it with its id.
     pub async fn add_maintenance(
         &self,
-        mut window: MaintenanceWindow,
+        window: MaintenanceWindow,
     ) -> Result<MaintenanceWindow, StoreError> {
-        let (scope, target) = window.scope.parts();
-        let t = window.timing.fields();
-        window.id = sqlx::query_scalar(
-            "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
-             timezone, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(scope)
-        .bind(target)
-        .bind(t.starts_at.map(|s| s.0))
-        .bind(t.ends_at.map(|e| e.0))
-        .bind(t.cron)
-        .bind(t.duration_s.map(i64::from))
-        .bind(t.timezone)
-        .bind(&window.reason)
-        .bind(window.created_at.0)
-        .fetch_one(&self.write)
-        .await?;
-        Ok(window)
+        let mut stored = self.add_maintenance_all(vec![window]).await?;
+        stored.pop().ok_or_else(|| StoreError::Corrupt {
+            name: "maintenance".into(),
+            reason: "a window was written but not returned".into(),
+        })
+    }
+
+    /// Stores new windows together (all or none); returns them with their ids.
+    pub async fn add_maintenance_all(
+        &self,
+        mut windows: Vec<MaintenanceWindow>,
+    ) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        for window in &mut windows {
+            let (scope, target) = window.scope.parts();
+            let t = window.timing.fields();
+            window.id = sqlx::query_scalar(
+                "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
+                 timezone, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(scope)
+            .bind(target)
+            .bind(t.starts_at.map(|s| s.0))
+            .bind(t.ends_at.map(|e| e.0))
+            .bind(t.cron)
+            .bind(t.duration_s.map(i64::from))
+            .bind(t.timezone)
+            .bind(&window.reason)
+            .bind(window.created_at.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(windows)
     }
 
     /// Every stored window, oldest first.

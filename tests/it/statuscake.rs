@@ -443,3 +443,218 @@ async fn bad_forms_are_refused_field_by_field_and_write_nothing() {
     assert_eq!(reader.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn heartbeats_and_maintenance_windows_go_through_v1_too() {
+    let hook = HookReceiver::start().await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
+    let (_, groups) = app.get("/v1/contact-groups").await;
+    let pager = groups["data"][0]["id"].as_str().unwrap().to_owned();
+
+    // A heartbeat: created, pinged at the URL it answers with, updated, listed apart.
+    let (status, made) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/heartbeat",
+        &[
+            ("name", "Nightly backup"),
+            ("period", "3600"),
+            ("contact_groups[]", &pager),
+            ("tags[]", "job:backup"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let beat = made["data"]["new_id"].as_str().unwrap().to_owned();
+    let (status, got) = app.get(&format!("/v1/heartbeat/{beat}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (&got["data"]["name"], &got["data"]["period"]),
+        (&"Nightly backup".into(), &3600.into())
+    );
+    assert_eq!(got["data"]["contact_groups"], serde_json::json!([pager]));
+    let ping = got["data"]["url"].as_str().unwrap().to_owned();
+    assert!(
+        ping.starts_with(&format!("http://{}/ping/", app.addr)),
+        "{ping}"
+    );
+    assert_eq!(app.client.get(&ping).send().await.unwrap().status(), 200);
+    let (_, native) = app.get("/api/v1/checks/nightly-backup").await;
+    assert_eq!(
+        (&native["kind"], &native["display_name"]),
+        (&"heartbeat".into(), &"Nightly backup".into())
+    );
+    let (status, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/v1/heartbeat/{beat}"),
+        &[("period", "7200")],
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, got) = app.get(&format!("/v1/heartbeat/{beat}")).await;
+    assert_eq!(
+        (&got["data"]["period"], &got["data"]["tags"]),
+        (&7200.into(), &serde_json::json!(["job:backup"]))
+    );
+    let (_, beats) = app.get("/v1/heartbeat").await;
+    assert_eq!(beats["metadata"]["total_count"], 1);
+    let (_, uptime) = app.get("/v1/uptime").await;
+    assert_eq!(
+        uptime["metadata"]["total_count"], 0,
+        "heartbeats are not uptime checks"
+    );
+    assert_eq!(app.get(&format!("/v1/uptime/{beat}")).await.0, 404);
+    let (status, bad) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/heartbeat",
+        &[("name", "x"), ("period", "2")],
+    )
+    .await;
+    assert_eq!(
+        (status, bad["errors"]["period"].is_array()),
+        (400, true),
+        "{bad}"
+    );
+
+    // A window over one check and one tag becomes two windows, both open now.
+    let check = create(
+        &app,
+        &[
+            ("name", "Web"),
+            ("test_type", "HTTP"),
+            ("website_url", "http://127.0.0.1:9/"),
+            ("check_rate", "60"),
+            ("paused", "1"),
+        ],
+    )
+    .await;
+    let now = stackwatch::domain::Timestamp::now().0;
+    let at = |offset_s: i64| stackwatch::domain::Timestamp(now + offset_s * 1000).to_rfc3339();
+    let (start, end) = (at(-60), at(600));
+    let window_fields = |interval: &'static str| {
+        vec![
+            ("name", "Deploy"),
+            ("start_at", start.as_str()),
+            ("end_at", end.as_str()),
+            ("timezone", "Europe/Paris"),
+            ("repeat_interval", interval),
+            ("tests[]", check.as_str()),
+            ("tags[]", "env:prod"),
+        ]
+    };
+    let (status, made) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/maintenance-windows",
+        &window_fields("never"),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let (_, windows) = app.get("/v1/maintenance-windows").await;
+    let windows = windows["data"].as_array().unwrap().clone();
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    assert_eq!(windows[0]["tests"], serde_json::json!([check]));
+    assert_eq!(windows[1]["tags"], serde_json::json!(["env:prod"]));
+    assert!(
+        windows
+            .iter()
+            .all(|w| w["state"] == "active" && w["name"] == "Deploy")
+    );
+    let (status, made) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/maintenance-windows",
+        &window_fields("1d"),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let daily = made["data"]["new_id"].as_str().unwrap().to_owned();
+    let (_, got) = app.get(&format!("/v1/maintenance-windows/{daily}")).await;
+    assert_eq!(
+        (&got["data"]["repeat_interval"], &got["data"]["timezone"]),
+        (&"1d".into(), &"Europe/Paris".into()),
+        "{got}"
+    );
+    let (_, native) = app.get("/api/v1/maintenance").await;
+    assert_eq!(native["windows"].as_array().unwrap().len(), 4);
+
+    let mut refused = vec![
+        (window_fields("2w"), "repeat_interval"),
+        (
+            vec![
+                ("name", "x"),
+                ("start_at", end.as_str()),
+                ("end_at", start.as_str()),
+                ("tags[]", "env:prod"),
+            ],
+            "end_at",
+        ),
+        (
+            vec![
+                ("name", "x"),
+                ("start_at", start.as_str()),
+                ("end_at", end.as_str()),
+            ],
+            "tests",
+        ),
+        (
+            vec![
+                ("name", "x"),
+                ("start_at", start.as_str()),
+                ("end_at", end.as_str()),
+                ("tests[]", "999999"),
+            ],
+            "tests",
+        ),
+        (
+            vec![
+                ("name", "x"),
+                ("start_at", "yesterday"),
+                ("end_at", end.as_str()),
+                ("tags[]", "env:prod"),
+            ],
+            "start_at",
+        ),
+    ];
+    for (fields, field) in refused.drain(..) {
+        let (status, body) = send(
+            &app,
+            reqwest::Method::POST,
+            "/v1/maintenance-windows",
+            &fields,
+        )
+        .await;
+        assert_eq!(status, 400, "{fields:?}: {body}");
+        assert!(body["errors"][field].is_array(), "{fields:?}: {body}");
+    }
+    let (_, native) = app.get("/api/v1/maintenance").await;
+    assert_eq!(
+        native["windows"].as_array().unwrap().len(),
+        4,
+        "refused windows wrote nothing"
+    );
+    let (status, _) = send(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/v1/maintenance-windows/{daily}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        app.get(&format!("/v1/maintenance-windows/{daily}")).await.0,
+        404
+    );
+    let (status, _) = send(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/v1/heartbeat/{beat}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get("/api/v1/checks/nightly-backup").await.0, 404);
+    app.stop().await;
+}

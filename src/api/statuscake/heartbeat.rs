@@ -1,0 +1,200 @@
+//! `/v1/heartbeat`: StatusCake's heartbeat (push) checks, which are stackwatch's heartbeat
+//! kind: a job calls the check's URL; no call within `period` seconds is DOWN.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::translate::{
+    FormFields, contact_group_id, parse_form, translate_heartbeat, updated_body,
+};
+use super::view::heartbeat_view_of;
+use super::{V1Error, bounded, check_of, read_native, slug};
+use crate::api::ApiState;
+use crate::api::auth::{CanRead, CanWrite};
+use crate::domain::{Check, Health, Target, Timestamp};
+use crate::store::{StatusCakeFields, WriteMode};
+
+fn is_heartbeat(check: &Check) -> bool {
+    matches!(check.spec.target, Target::Heartbeat(_))
+}
+
+async fn heartbeat_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
+    let check = check_of(state, id).await?;
+    if is_heartbeat(&check) {
+        Ok(check)
+    } else {
+        Err(V1Error::NotFound)
+    }
+}
+
+/// The ping URL on the host the client reached us by.
+fn ping_url(headers: &HeaderMap, check: &Check) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    check
+        .ping_key
+        .as_ref()
+        .map(|key| format!("http://{host}/ping/{key}"))
+}
+
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    body: Bytes,
+) -> Result<Response, V1Error> {
+    let form = parse_form(&body);
+    let translated = translate_heartbeat(&form, &state.contacts).map_err(V1Error::Invalid)?;
+    let mut write = read_native(translated.body, &state)?;
+    write.paused = translated.paused;
+    let display = write.spec.display_name.clone().unwrap_or_default();
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &slug(&display)?,
+            true,
+            write,
+            &StatusCakeFields::new(),
+            WriteMode::commit(Timestamp::now()),
+        )
+        .await?;
+    let check = outcome.check();
+    state.monitor.checks_changed(vec![check.name.clone()]);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"data": {"new_id": check.id.0.to_string()}})),
+    )
+        .into_response())
+}
+
+pub(super) async fn update(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, V1Error> {
+    let check = heartbeat_of(&state, &id).await?;
+    let request = parse_form(&body);
+    let mut whole = FormFields::new();
+    let view = heartbeat_view_of(&check, None);
+    whole.insert(
+        "name".into(),
+        vec![view["name"].as_str().unwrap_or("").to_owned()],
+    );
+    whole.insert("period".into(), vec![view["period"].to_string()]);
+    if let Some(contacts) = &check.spec.contacts {
+        let ids = contacts.iter().map(|c| contact_group_id(c.as_str()));
+        whole.insert("contact_groups".into(), ids.collect());
+    }
+    let tags = check.spec.tags.iter().map(|t| t.as_str().to_owned());
+    whole.insert("tags".into(), tags.collect());
+    for (key, values) in &request {
+        whole.insert(key.clone(), values.clone());
+    }
+    let translated = translate_heartbeat(&whole, &state.contacts).map_err(V1Error::Invalid)?;
+    let stored = match serde_json::to_value(&check.spec) {
+        Ok(Value::Object(stored)) => stored,
+        _ => Map::new(),
+    };
+    let mut write = read_native(updated_body(stored, &translated.body, &request), &state)?;
+    write.paused = translated.paused.filter(|_| request.contains_key("paused"));
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &check.name,
+            false,
+            write,
+            &StatusCakeFields::new(),
+            WriteMode::commit(Timestamp::now()),
+        )
+        .await?;
+    state
+        .monitor
+        .checks_changed(vec![outcome.check().name.clone()]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn delete(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(id): Path<String>,
+) -> Result<StatusCode, V1Error> {
+    let check = heartbeat_of(&state, &id).await?;
+    if state.store.delete_check(&check.name).await? {
+        state.monitor.checks_changed(vec![check.name]);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn view(
+    state: &ApiState,
+    headers: &HeaderMap,
+    check: &Check,
+    health: Option<Health>,
+) -> Result<Value, V1Error> {
+    let mut view = heartbeat_view_of(check, ping_url(headers, check));
+    let live = super::uptime::live_figures(state, check, health).await?;
+    if let (Value::Object(view), Value::Object(live)) = (&mut view, live) {
+        view.extend(live);
+    }
+    Ok(view)
+}
+
+pub(super) async fn get_one(
+    State(state): State<ApiState>,
+    _: CanRead,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let check = heartbeat_of(&state, &id).await?;
+    let health = state
+        .store
+        .check_state(check.id)
+        .await?
+        .map(|s| s.state.health);
+    Ok(axum::Json(
+        json!({"data": view(&state, &headers, &check, health).await?}),
+    ))
+}
+
+/// Query of `GET /v1/heartbeat`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    _: CanRead,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
+    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
+    let heartbeats: Vec<(Check, Option<Health>)> = state
+        .store
+        .checks_with_state()
+        .await?
+        .into_iter()
+        .filter(|(check, _)| is_heartbeat(check))
+        .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
+        .collect();
+    let total = heartbeats.len();
+    let first = (page as usize - 1).saturating_mul(limit as usize);
+    let mut data = Vec::new();
+    for (check, health) in heartbeats.iter().skip(first).take(limit as usize) {
+        data.push(view(&state, &headers, check, *health).await?);
+    }
+    Ok(axum::Json(json!({
+        "data": data,
+        "metadata": {
+            "page": page,
+            "per_page": limit,
+            "page_count": total.div_ceil(limit as usize),
+            "total_count": total,
+        },
+    })))
+}

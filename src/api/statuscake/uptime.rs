@@ -1,0 +1,352 @@
+//! `/v1/uptime`: StatusCake's uptime checks, their history, periods and alerts.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::translate::{FormFields, parse_form, translate, updated_body};
+use super::view::{form_of, view_of};
+use super::{V1Error, bounded, check_of, invalid, read_native, slug};
+use crate::api::ApiState;
+use crate::api::auth::{CanRead, CanWrite};
+use crate::domain::{Check, CheckId, Health, Target, Timestamp};
+use crate::store::{AlertFilter, IncidentFilter, WriteMode};
+
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    body: Bytes,
+) -> Result<Response, V1Error> {
+    let form = parse_form(&body);
+    let translated = translate(&form, &state.contacts).map_err(V1Error::Invalid)?;
+    let mut write = read_native(translated.body, &state)?;
+    write.paused = translated.paused;
+    let display = write.spec.display_name.clone().unwrap_or_default();
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &slug(&display)?,
+            true,
+            write,
+            &translated.kept,
+            WriteMode::commit(Timestamp::now()),
+        )
+        .await?;
+    let check = outcome.check();
+    state.monitor.checks_changed(vec![check.name.clone()]);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"data": {"new_id": check.id.0.to_string()}})),
+    )
+        .into_response())
+}
+
+pub(super) async fn update(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    let kept = state.store.statuscake_fields(&[check.id]).await?;
+    let kept = kept.get(&check.id);
+    let request = parse_form(&body);
+    let mut whole: FormFields = form_of(&check, kept);
+    for (key, values) in &request {
+        whole.insert(key.clone(), values.clone());
+    }
+    let translated = translate(&whole, &state.contacts).map_err(V1Error::Invalid)?;
+    let stored = match serde_json::to_value(&check.spec) {
+        Ok(Value::Object(stored)) => stored,
+        _ => Map::new(),
+    };
+    let body = updated_body(stored, &translated.body, &request);
+    let mut write = read_native(body, &state)?;
+    write.paused = request
+        .contains_key("paused")
+        .then_some(translated.paused)
+        .flatten();
+    let mut fields = kept.cloned().unwrap_or_default();
+    fields.extend(translated.kept);
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &check.name,
+            false,
+            write,
+            &fields,
+            WriteMode::commit(Timestamp::now()),
+        )
+        .await?;
+    state
+        .monitor
+        .checks_changed(vec![outcome.check().name.clone()]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn delete(
+    State(state): State<ApiState>,
+    _: CanWrite,
+    Path(id): Path<String>,
+) -> Result<StatusCode, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    if state.store.delete_check(&check.name).await? {
+        state.monitor.checks_changed(vec![check.name]);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The live figures StatusCake shows with a check: `status`, `uptime` (last 24 hours, in
+/// percent) and `last_tested_at`.
+pub(super) async fn live_figures(
+    state: &ApiState,
+    check: &Check,
+    health: Option<Health>,
+) -> Result<Value, V1Error> {
+    let uptime = state.store.uptime(check.id, Timestamp::now()).await?;
+    let day = uptime
+        .iter()
+        .find(|w| w.window == "24h")
+        .and_then(|w| w.uptime_percent)
+        .unwrap_or(100.0);
+    let last = state
+        .store
+        .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
+        .await?;
+    let down = matches!(health, Some(Health::Down));
+    let mut live = Map::new();
+    live.insert("status".into(), json!(if down { "down" } else { "up" }));
+    live.insert("uptime".into(), json!((day * 100.0).round() / 100.0));
+    if let Some(last) = last.first() {
+        live.insert(
+            "last_tested_at".into(),
+            json!(Timestamp(last.at).to_rfc3339()),
+        );
+    }
+    Ok(Value::Object(live))
+}
+
+async fn with_live_figures(
+    state: &ApiState,
+    check: &Check,
+    health: Option<Health>,
+    kept: Option<&Map<String, Value>>,
+) -> Result<Value, V1Error> {
+    let mut view = view_of(check, kept);
+    if let (Value::Object(view), Value::Object(live)) =
+        (&mut view, live_figures(state, check, health).await?)
+    {
+        view.extend(live);
+    }
+    Ok(view)
+}
+
+/// An uptime check by id: heartbeats have their own routes.
+async fn uptime_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
+    let check = check_of(state, id).await?;
+    if matches!(check.spec.target, Target::Heartbeat(_)) {
+        Err(V1Error::NotFound)
+    } else {
+        Ok(check)
+    }
+}
+
+pub(super) async fn get_one(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    let kept = state.store.statuscake_fields(&[check.id]).await?;
+    let health = state
+        .store
+        .check_state(check.id)
+        .await?
+        .map(|s| s.state.health);
+    let view = with_live_figures(&state, &check, health, kept.get(&check.id)).await?;
+    Ok(axum::Json(json!({"data": view})))
+}
+
+/// Query of `GET /v1/uptime`; other parameters StatusCake takes are ignored.
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    tags: Option<String>,
+    status: Option<String>,
+}
+
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
+    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
+    let want_down = match query.status.as_deref() {
+        None | Some("") => None,
+        Some("down") => Some(true),
+        Some("up") => Some(false),
+        Some(_) => return Err(invalid("status", "must be up or down")),
+    };
+    let tags: Vec<&str> = query
+        .tags
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let all = state.store.checks_with_state().await?;
+    let matching: Vec<(Check, Option<Health>)> = all
+        .into_iter()
+        .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
+        .filter(|(check, _)| !matches!(check.spec.target, Target::Heartbeat(_)))
+        .filter(|(check, health)| {
+            let down = matches!(health, Some(Health::Down));
+            want_down.is_none_or(|w| w == down)
+                && (tags.is_empty() || check.spec.tags.iter().any(|t| tags.contains(&t.as_str())))
+        })
+        .collect();
+    let total = matching.len();
+    let per_page = limit as usize;
+    let first = (page as usize - 1).saturating_mul(per_page);
+    let shown: Vec<&(Check, Option<Health>)> = matching.iter().skip(first).take(per_page).collect();
+    let ids: Vec<CheckId> = shown.iter().map(|(c, _)| c.id).collect();
+    let kept = state.store.statuscake_fields(&ids).await?;
+    let mut data = Vec::with_capacity(shown.len());
+    for (check, health) in shown {
+        data.push(with_live_figures(&state, check, *health, kept.get(&check.id)).await?);
+    }
+    Ok(axum::Json(json!({
+        "data": data,
+        "metadata": {
+            "page": page,
+            "per_page": limit,
+            "page_count": total.div_ceil(per_page),
+            "total_count": total,
+        },
+    })))
+}
+
+/// Query of the history, periods and alerts lists.
+#[derive(Debug, Deserialize)]
+pub(super) struct HistoryQuery {
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+pub(super) async fn history(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
+    let before = match query.before.as_deref() {
+        None => i64::MAX,
+        Some(t) => t
+            .parse::<i64>()
+            .map_err(|_| invalid("before", "must be a unix time in seconds"))?
+            .saturating_mul(1000),
+    };
+    let rows = state
+        .store
+        .results(check.id, Timestamp(i64::MIN), Timestamp(before), limit)
+        .await?;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "created_at": Timestamp(r.at).to_rfc3339(),
+                "status_code": r.status.unwrap_or(0),
+                "location": "stackwatch",
+                "performance": r.total_ms,
+                "up": r.up(),
+                "error": r.error,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({"data": data, "links": {}})))
+}
+
+pub(super) async fn periods(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    let mut incidents = state
+        .store
+        .incidents(&IncidentFilter {
+            check: Some(check.name.clone()),
+            open: None,
+            limit: 1000,
+        })
+        .await?;
+    incidents.sort_by_key(|i| i.opened_at);
+    // Up from the check's creation to its first outage, between outages, and after the last.
+    let now = Timestamp::now().0;
+    let mut periods = Vec::new();
+    let mut up_from = Some(check.created_at.0);
+    let period = |status: &str, from: i64, to: Option<i64>| {
+        json!({
+            "status": status,
+            "created_at": Timestamp(from).to_rfc3339(),
+            "ended_at": to.map(|t| Timestamp(t).to_rfc3339()),
+            "duration": (to.unwrap_or(now) - from).max(0) / 1000,
+        })
+    };
+    for incident in &incidents {
+        if let Some(from) = up_from.filter(|f| *f < incident.opened_at) {
+            periods.push(period("up", from, Some(incident.opened_at)));
+        }
+        periods.push(period("down", incident.opened_at, incident.resolved_at));
+        up_from = incident.resolved_at;
+    }
+    if let Some(from) = up_from {
+        periods.push(period("up", from, None));
+    }
+    periods.reverse();
+    Ok(axum::Json(json!({"data": periods, "links": {}})))
+}
+
+pub(super) async fn alerts(
+    State(state): State<ApiState>,
+    _: CanRead,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<axum::Json<Value>, V1Error> {
+    let check = uptime_of(&state, &id).await?;
+    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
+    let alerts = state
+        .store
+        .alerts(&AlertFilter {
+            check: Some(check.name.clone()),
+            status: None,
+            limit,
+        })
+        .await?;
+    let data: Vec<Value> = alerts
+        .iter()
+        .filter_map(|(alert, _)| {
+            let status = match alert.kind {
+                crate::domain::AlertKind::Down | crate::domain::AlertKind::Reminder => "down",
+                crate::domain::AlertKind::Recovered => "up",
+                _ => return None,
+            };
+            Some(json!({
+                "id": alert.id.to_string(),
+                "status": status,
+                "status_code": 0,
+                "triggered_at": alert.created_at.to_rfc3339(),
+                "cause": alert.facts.cause,
+            }))
+        })
+        .collect();
+    Ok(axum::Json(json!({"data": data, "links": {}})))
+}

@@ -1,0 +1,182 @@
+//! Stored checks in StatusCake's shapes: the object `/v1` answers for an uptime or a
+//! heartbeat check, and the form an update lays its fields over. Pure: no I/O.
+
+use serde_json::{Map, Value, json};
+
+use super::translate::{FormFields, STATUS_CODES, contact_group_id};
+use crate::domain::{Check, Target};
+use crate::store::StatusCakeFields;
+
+/// The StatusCake fields of a stored check, as a form that [`translate`] reads back into
+/// the same check: the base an update lays its fields over.
+pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
+    let mut form = FormFields::new();
+    let view = view_of(check, kept);
+    let Value::Object(view) = view else {
+        return form;
+    };
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    for (key, value) in &view {
+        match (key.as_str(), value) {
+            (
+                "id" | "status" | "uptime" | "servers" | "processing" | "last_tested_at" | "method",
+                _,
+            ) => {}
+            ("status_codes", Value::Array(codes)) => {
+                let csv: Vec<String> = codes.iter().filter_map(scalar).collect();
+                form.insert("status_codes_csv".into(), vec![csv.join(",")]);
+            }
+            ("contact_groups", Value::Array(_)) if check.spec.contacts.is_none() => {}
+            (_, Value::Array(items)) => {
+                form.insert(key.clone(), items.iter().filter_map(scalar).collect());
+            }
+            (_, Value::Null) => {}
+            (_, other) => {
+                if let Some(text) = scalar(other) {
+                    form.insert(key.clone(), vec![text]);
+                }
+            }
+        }
+    }
+    if let Some(auth) = check.spec.http().and_then(|h| h.basic_auth.as_ref()) {
+        form.insert("basic_password".into(), vec![auth.password.clone()]);
+    }
+    form
+}
+
+/// The object StatusCake answers for an uptime check (without the live figures, which the
+/// caller adds: `status`, `uptime`, `last_tested_at`).
+pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>) -> Value {
+    let spec = &check.spec;
+    let mut view = json!({
+        "id": check.id.0.to_string(),
+        "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
+        "check_rate": spec.check_rate,
+        "confirmation": spec.failures_to_confirm.saturating_sub(1),
+        "contact_groups": spec.contacts.iter().flatten().map(|c| contact_group_id(c.as_str())).collect::<Vec<_>>(),
+        "paused": check.paused,
+        "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "timeout": spec.timeout,
+        "trigger_rate": 0,
+        "include_header": false,
+        "use_jar": false,
+        "processing": false,
+        "servers": [{"description": "stackwatch", "region": "stackwatch", "region_code": "stackwatch", "status": "up"}],
+        "regions": [],
+        "dns_ips": [],
+        "status_codes": [],
+        "do_not_find": false,
+        "enable_ssl_alert": false,
+        "follow_redirects": false,
+    });
+    let Value::Object(object) = &mut view else {
+        return view;
+    };
+    match &spec.target {
+        Target::Http(http) => {
+            let head = http.method.as_str() == "HEAD";
+            object.insert(
+                "test_type".into(),
+                json!(if head { "HEAD" } else { "HTTP" }),
+            );
+            object.insert("website_url".into(), json!(http.url));
+            let mut headers = Map::new();
+            for (name, value) in &http.headers {
+                if name.eq_ignore_ascii_case("user-agent") {
+                    object.insert("user_agent".into(), json!(value));
+                } else {
+                    headers.insert(name.clone(), json!(value));
+                }
+            }
+            if let Some(sent) = &http.body {
+                let is_json = http.headers.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case("content-type") && v.starts_with("application/json")
+                });
+                if is_json {
+                    headers.retain(|k, _| !k.eq_ignore_ascii_case("content-type"));
+                    object.insert("post_body".into(), json!(sent));
+                } else {
+                    object.insert("post_raw".into(), json!(sent));
+                }
+            }
+            if !headers.is_empty() {
+                object.insert(
+                    "custom_header".into(),
+                    json!(Value::Object(headers).to_string()),
+                );
+            }
+            if let Some(auth) = &http.basic_auth {
+                object.insert("basic_username".into(), json!(auth.username));
+            }
+            if let Some(find) = &http.body_not_contains {
+                object.insert("find_string".into(), json!(find));
+                object.insert("do_not_find".into(), json!(true));
+            } else if let Some(find) = &http.body_contains {
+                object.insert("find_string".into(), json!(find));
+            }
+            object.insert("follow_redirects".into(), json!(http.follow_redirects));
+            object.insert("enable_ssl_alert".into(), json!(http.cert_expiry_days > 0));
+            let alerting: Vec<String> = STATUS_CODES
+                .filter(|c| !http.expected_status.contains(*c))
+                .map(|c| c.to_string())
+                .collect();
+            object.insert("status_codes".into(), json!(alerting));
+        }
+        Target::Tcp(tcp) => {
+            object.insert("test_type".into(), json!("TCP"));
+            object.insert("website_url".into(), json!(tcp.host));
+            object.insert("port".into(), json!(tcp.port));
+        }
+        Target::Icmp(icmp) => {
+            object.insert("test_type".into(), json!("PING"));
+            object.insert("website_url".into(), json!(icmp.host));
+        }
+        Target::Dns(dns) => {
+            object.insert("test_type".into(), json!("DNS"));
+            object.insert("website_url".into(), json!(dns.host));
+            object.insert("dns_ips".into(), json!(dns.expect));
+            if let Some(server) = dns.nameserver {
+                object.insert("dns_server".into(), json!(server.to_string()));
+            }
+        }
+        Target::Smtp(server) | Target::Ssh(server) => {
+            let smtp = matches!(spec.target, Target::Smtp(_));
+            object.insert("test_type".into(), json!(if smtp { "SMTP" } else { "SSH" }));
+            object.insert("website_url".into(), json!(server.host));
+            object.insert("port".into(), json!(server.port));
+        }
+        Target::Heartbeat(_) => {
+            object.insert("test_type".into(), json!("PUSH"));
+            object.insert("website_url".into(), json!(""));
+        }
+    }
+    if let Some(kept) = kept {
+        for (key, value) in kept {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    view
+}
+
+/// The object StatusCake answers for a heartbeat check (without the live figures).
+pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>) -> Value {
+    let spec = &check.spec;
+    let period = match &spec.target {
+        Target::Heartbeat(h) => h.period,
+        _ => 0,
+    };
+    json!({
+        "id": check.id.0.to_string(),
+        "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
+        "url": ping_url,
+        "period": period,
+        "contact_groups": spec.contacts.iter().flatten().map(|c| contact_group_id(c.as_str())).collect::<Vec<_>>(),
+        "paused": check.paused,
+        "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+    })
+}
