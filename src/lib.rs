@@ -20,6 +20,8 @@
 //! - [`web`]: the dashboard, check pages, public status pages and `/metrics` (maud).
 //! - [`settings`]: configuration layering and validation; the only reader of the environment.
 //! - [`telemetry`]: tracing setup.
+//! - [`import`]: `stackwatch import statuscake`, a client of StatusCake's API and of
+//!   stackwatch's own `/v1` over HTTP; it imports nothing else of the crate.
 //! - [`app`]: the composition root; builds everything from `Settings`, supervises every
 //!   background task, runs the watchdog and owns shutdown.
 //!
@@ -30,6 +32,7 @@ pub mod api;
 pub mod app;
 pub mod dispatch;
 pub mod domain;
+pub mod import;
 pub mod monitor;
 pub mod notify;
 pub mod probe;

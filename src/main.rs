@@ -64,6 +64,38 @@ enum Command {
         /// The contact's name, as under [notifiers.NAME].
         contact: String,
     },
+    /// Move checks from another service into a running stackwatch.
+    #[command(subcommand)]
+    Import(ImportFrom),
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// A StatusCake account: uptime checks, heartbeats, contact groups, maintenance windows.
+    Statuscake(StatusCakeArgs),
+}
+
+#[derive(clap::Args)]
+struct StatusCakeArgs {
+    /// The StatusCake API's base URL, in front of /v1.
+    #[arg(long, default_value = "https://api.statuscake.com", value_name = "URL")]
+    api_url: String,
+    /// The StatusCake API key (read from the API).
+    #[arg(long, env = "STATUSCAKE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Read JSON files of the API's answers instead (uptime*.json, heartbeat*.json,
+    /// contact-groups*.json, maintenance-windows*.json).
+    #[arg(long, value_name = "DIR", conflicts_with = "api_key")]
+    from_dir: Option<PathBuf>,
+    /// The stackwatch to import into.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    url: String,
+    /// An admin token of that stackwatch.
+    #[arg(long, env = "STACKWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Report what would be done; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args)]
@@ -148,12 +180,47 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app::healthcheck::check(&url).await
         }
         Command::Probe(args) => probe(args, &settings).await,
+        Command::Import(ImportFrom::Statuscake(args)) => import_statuscake(args).await,
         Command::NotifyTest { contact } => {
             app::notify_test(&settings, &contact).await?;
             println!("test message sent through {contact}");
             Ok(())
         }
     }
+}
+
+/// `stackwatch import statuscake`: prints a line per object, a summary, and the suggested
+/// notifier blocks; fails when the source or stackwatch cannot be read.
+async fn import_statuscake(args: StatusCakeArgs) -> anyhow::Result<()> {
+    let source = match (args.from_dir, args.api_key) {
+        (Some(dir), _) => stackwatch::import::Source::Dir(dir),
+        (None, Some(key)) => stackwatch::import::Source::Api {
+            base: args.api_url,
+            key,
+        },
+        (None, None) => anyhow::bail!("give --api-key (or STATUSCAKE_API_KEY) or --from-dir"),
+    };
+    let target = stackwatch::import::Target {
+        url: args.url,
+        token: args.token,
+        dry_run: args.dry_run,
+    };
+    let report = stackwatch::import::run(source, target).await?;
+    for line in &report.lines {
+        println!("{line}");
+    }
+    let verb = if args.dry_run { "would be " } else { "" };
+    println!(
+        "\n{} {verb}created, {} {verb}updated, {} unchanged, {} skipped",
+        report.created, report.updated, report.unchanged, report.skipped
+    );
+    if !report.notifiers.is_empty() {
+        println!(
+            "\n# Suggested notifiers for the configuration file; fill in the ${{VARS}}:\n\n{}",
+            report.notifiers.trim_end()
+        );
+    }
+    Ok(())
 }
 
 /// `stackwatch probe`: builds the check from the flags, probes once, prints what it saw.

@@ -52,6 +52,8 @@ pub struct ApiState {
     pub monitor: MonitorHandle,
     /// The configured contact names, which checks may name.
     pub contacts: Arc<BTreeSet<String>>,
+    /// The contacts a check without its own list alerts.
+    pub default_contacts: Arc<Vec<String>>,
     openapi: Arc<String>,
 }
 
@@ -63,6 +65,7 @@ pub struct ApiDeps {
     pub tokens: Tokens,
     pub monitor: MonitorHandle,
     pub contacts: BTreeSet<String>,
+    pub default_contacts: Vec<String>,
     pub request_timeout: Duration,
 }
 
@@ -76,6 +79,7 @@ pub fn router(deps: ApiDeps) -> Router {
         tokens: Arc::new(deps.tokens),
         monitor: deps.monitor,
         contacts: Arc::new(deps.contacts),
+        default_contacts: Arc::new(deps.default_contacts),
         openapi: Arc::new(openapi_json(openapi)),
     };
     router

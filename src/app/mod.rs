@@ -89,7 +89,7 @@ impl App {
             prober: Arc::new(prober),
             records: records_tx,
             max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
-            default_contacts,
+            default_contacts: default_contacts.clone(),
             canaries: settings.monitor.canaries.clone(),
             vitals: vitals.clone(),
         })
@@ -115,6 +115,7 @@ impl App {
             tokens,
             monitor,
             contacts: notifiers.names().map(str::to_owned).collect(),
+            default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
         })
         .merge(pages);

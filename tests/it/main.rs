@@ -16,6 +16,7 @@ mod heartbeats;
 mod helpers;
 mod hostile;
 mod icmp;
+mod import;
 mod kinds;
 mod monitoring;
 mod openapi;

@@ -78,7 +78,7 @@ pub(super) async fn update(
     let check = heartbeat_of(&state, &id).await?;
     let request = parse_form(&body);
     let mut whole = FormFields::new();
-    let view = heartbeat_view_of(&check, None);
+    let view = heartbeat_view_of(&check, None, &[]);
     whole.insert(
         "name".into(),
         vec![view["name"].as_str().unwrap_or("").to_owned()],
@@ -134,7 +134,7 @@ async fn view(
     check: &Check,
     health: Option<Health>,
 ) -> Result<Value, V1Error> {
-    let mut view = heartbeat_view_of(check, ping_url(headers, check));
+    let mut view = heartbeat_view_of(check, ping_url(headers, check), &state.default_contacts);
     let live = super::uptime::live_figures(state, check, health).await?;
     if let (Value::Object(view), Value::Object(live)) = (&mut view, live) {
         view.extend(live);

@@ -173,17 +173,13 @@ fn common_fields(t: &mut Reader<'_>, body: &mut Map<String, Value>, contacts: &B
         }
         body.insert("contacts".into(), Value::Array(names));
     }
-    if let Some(tags) = form.get("tags") {
-        body.insert(
-            "tags".into(),
-            json!(tags.iter().filter(|t| !t.is_empty()).collect::<Vec<_>>()),
-        );
-    } else if let Some(csv) = t.text("tags_csv") {
-        let tags: Vec<&str> = csv
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
+    let tags: Option<Vec<String>> = match (form.get("tags"), t.text("tags_csv")) {
+        (Some(tags), _) => Some(tags.clone()),
+        (None, Some(csv)) => Some(csv.split(',').map(str::to_owned).collect()),
+        (None, None) => None,
+    };
+    if let Some(tags) = tags {
+        let tags: Vec<String> = tags.iter().filter_map(|t| tag_of(t)).collect();
         body.insert("tags".into(), json!(tags));
     }
 }
@@ -223,6 +219,22 @@ pub fn translate_heartbeat(
     } else {
         Err(t.problems)
     }
+}
+
+/// A StatusCake tag (free text) as a stackwatch tag: lowercased, each character outside
+/// `[a-z0-9._:=-]` a `-`, at most 64 characters (`Production EU` → `production-eu`).
+pub fn tag_of(text: &str) -> Option<String> {
+    let mut tag = String::new();
+    for c in text.trim().chars().flat_map(char::to_lowercase) {
+        let keep = c.is_ascii_alphanumeric() || "._:=-".contains(c);
+        tag.push(if keep { c } else { '-' });
+    }
+    let tag: String = tag
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .chars()
+        .take(64)
+        .collect();
+    (!tag.is_empty()).then_some(tag)
 }
 
 /// A host from a `website_url` that may be a URL (`tcp://h:1`, `https://h/…`) or a host.
@@ -378,6 +390,14 @@ mod tests {
         assert_eq!(host_of("https://example.com:8443/x"), "example.com");
         assert_eq!(host_of("[::1]:22"), "::1");
         assert_eq!(host_of("::1"), "::1");
+    }
+
+    #[test]
+    fn free_text_tags_become_stackwatch_tags() {
+        assert_eq!(tag_of("Production EU").as_deref(), Some("production-eu"));
+        assert_eq!(tag_of("env:prod").as_deref(), Some("env:prod"));
+        assert_eq!(tag_of(" #web").as_deref(), Some("web"));
+        assert_eq!(tag_of("  "), None);
     }
 
     #[test]

@@ -135,7 +135,7 @@ async fn with_live_figures(
     health: Option<Health>,
     kept: Option<&Map<String, Value>>,
 ) -> Result<Value, V1Error> {
-    let mut view = view_of(check, kept);
+    let mut view = view_of(check, kept, &state.default_contacts);
     if let (Value::Object(view), Value::Object(live)) =
         (&mut view, live_figures(state, check, health).await?)
     {

@@ -11,7 +11,7 @@ use crate::store::StatusCakeFields;
 /// the same check: the base an update lays its fields over.
 pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
     let mut form = FormFields::new();
-    let view = view_of(check, kept);
+    let view = view_of(check, kept, &[]);
     let Value::Object(view) = view else {
         return form;
     };
@@ -49,16 +49,25 @@ pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
     form
 }
 
+/// The ids of the contact groups a check alerts: its own contacts, or else the defaults
+/// (StatusCake has no "default": a check alerts exactly the groups it lists).
+fn contact_groups(check: &Check, defaults: &[String]) -> Vec<String> {
+    match &check.spec.contacts {
+        Some(own) => own.iter().map(|c| contact_group_id(c.as_str())).collect(),
+        None => defaults.iter().map(|c| contact_group_id(c)).collect(),
+    }
+}
+
 /// The object StatusCake answers for an uptime check (without the live figures, which the
 /// caller adds: `status`, `uptime`, `last_tested_at`).
-pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>) -> Value {
+pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[String]) -> Value {
     let spec = &check.spec;
     let mut view = json!({
         "id": check.id.0.to_string(),
         "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
         "check_rate": spec.check_rate,
         "confirmation": spec.failures_to_confirm.saturating_sub(1),
-        "contact_groups": spec.contacts.iter().flatten().map(|c| contact_group_id(c.as_str())).collect::<Vec<_>>(),
+        "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
         "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "timeout": spec.timeout,
@@ -164,7 +173,7 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>) -> Value {
 }
 
 /// The object StatusCake answers for a heartbeat check (without the live figures).
-pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>) -> Value {
+pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>, defaults: &[String]) -> Value {
     let spec = &check.spec;
     let period = match &spec.target {
         Target::Heartbeat(h) => h.period,
@@ -175,7 +184,7 @@ pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>) -> Value {
         "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
         "url": ping_url,
         "period": period,
-        "contact_groups": spec.contacts.iter().flatten().map(|c| contact_group_id(c.as_str())).collect::<Vec<_>>(),
+        "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
         "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
     })

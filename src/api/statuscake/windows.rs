@@ -51,10 +51,7 @@ fn cron_of(interval: &str, start: Timestamp, zone: &str) -> Result<Option<String
     Ok(match interval {
         "" | "never" => None,
         "1d" => Some(format!("{m} {h} * * *")),
-        "1w" => Some(format!(
-            "{m} {h} * * {}",
-            local.weekday().num_days_from_sunday()
-        )),
+        "1w" => Some(format!("{m} {h} * * {}", local.weekday())),
         "1m" => Some(format!("{m} {h} {} * *", local.day())),
         "2w" => {
             return Err(
@@ -313,7 +310,7 @@ mod tests {
         let weekly = cron_of("1w", start, "UTC").unwrap();
         assert_eq!(
             weekly.as_deref(),
-            Some("30 1 * * 0"),
+            Some("30 1 * * Sun"),
             "29 Nov 2026 is a Sunday"
         );
         let monthly = cron_of("1m", start, "UTC").unwrap();

@@ -1,0 +1,363 @@
+//! `stackwatch import statuscake`: reads a StatusCake account (its API, or JSON files of its
+//! API's answers) and writes it into a stackwatch through stackwatch's own StatusCake-
+//! compatible `/v1`, so every field is translated exactly as for a StatusCake client.
+//! Idempotent: a check whose name exists is updated in place, and reported unchanged when
+//! the update changed nothing.
+
+mod client;
+mod forms;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use hyper::Method;
+use serde_json::Value;
+
+use client::ApiClient;
+use forms::Form;
+
+/// Where the account is read from.
+pub enum Source {
+    /// StatusCake's API (or another in front of `/v1`) with its API key.
+    Api { base: String, key: String },
+    /// A directory of JSON answers: `uptime*.json`, `heartbeat*.json`,
+    /// `contact-groups*.json`, `maintenance-windows*.json`.
+    Dir(PathBuf),
+}
+
+/// What to import into.
+pub struct Target {
+    /// stackwatch's base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// An admin token.
+    pub token: String,
+    /// Report what would be done; write nothing.
+    pub dry_run: bool,
+}
+
+/// What an import did, a line per object, and the suggested configuration.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub lines: Vec<String>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+    /// `[notifiers.…]` blocks for contact groups stackwatch has no contact for.
+    pub notifiers: String,
+}
+
+impl Report {
+    fn line(&mut self, kind: &str, outcome: &str, name: &str, detail: &str) {
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        };
+        self.lines
+            .push(format!("{kind:<12} {outcome:<10} {name}{detail}"));
+    }
+}
+
+/// Every item of a resource, from the API (all pages) or from the directory's files.
+async fn read_all(
+    source: &Source,
+    client: Option<&ApiClient>,
+    resource: &str,
+) -> anyhow::Result<Vec<Value>> {
+    match (source, client) {
+        (Source::Api { .. }, Some(client)) => read_pages(client, resource).await,
+        (Source::Dir(dir), _) => read_dir(dir, resource),
+        (Source::Api { .. }, None) => bail!("no client for the source API"),
+    }
+}
+
+async fn read_pages(client: &ApiClient, resource: &str) -> anyhow::Result<Vec<Value>> {
+    let mut items = Vec::new();
+    for page in 1.. {
+        let answer = client
+            .get(&format!("/v1/{resource}?page={page}&limit=100"))
+            .await?;
+        if answer.status != 200 {
+            bail!(
+                "GET /v1/{resource} answered {}: {}",
+                answer.status,
+                answer.body
+            );
+        }
+        let data = answer.body["data"].as_array().cloned().unwrap_or_default();
+        let empty = data.is_empty();
+        items.extend(data);
+        let pages = answer.body["metadata"]["page_count"].as_u64().unwrap_or(1);
+        if empty || page >= pages {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+fn read_dir(dir: &Path, resource: &str) -> anyhow::Result<Vec<Value>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with(resource) && name.ends_with(".json")
+        })
+        .collect();
+    files.sort();
+    let mut items = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let answer: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+        match answer.get("data").unwrap_or(&answer) {
+            Value::Array(list) => items.extend(list.iter().cloned()),
+            one @ Value::Object(_) => items.push(one.clone()),
+            _ => bail!("{} holds no StatusCake answer (no data)", file.display()),
+        }
+    }
+    Ok(items)
+}
+
+/// Imports the account; every object is reported, none stops the others.
+pub async fn run(source: Source, target: Target) -> anyhow::Result<Report> {
+    let source_client = match &source {
+        Source::Api { base, key } => Some(ApiClient::new(base, key)?),
+        Source::Dir(_) => None,
+    };
+    let dest = ApiClient::new(&target.url, &target.token)?;
+    let mut report = Report::default();
+
+    let groups = read_all(&source, source_client.as_ref(), "contact-groups").await?;
+    let mut uptime = read_all(&source, source_client.as_ref(), "uptime").await?;
+    if let Some(client) = &source_client {
+        // The list answers an overview; each check's own answer has every field.
+        for check in &mut uptime {
+            let id = check["id"].as_str().unwrap_or("").to_owned();
+            let answer = client.get(&format!("/v1/uptime/{id}")).await?;
+            if answer.status == 200 {
+                *check = answer.body["data"].clone();
+            }
+        }
+    }
+    let heartbeats = read_all(&source, source_client.as_ref(), "heartbeat").await?;
+    let windows = read_all(&source, source_client.as_ref(), "maintenance-windows").await?;
+
+    // Contact groups: the account's ids to the ids stackwatch gives its contacts.
+    let configured = read_pages(&dest, "contact-groups").await?;
+    let mut group_ids = HashMap::new();
+    for group in &groups {
+        let name = forms::contact_name(group["name"].as_str().unwrap_or(""));
+        let here = configured.iter().find(|c| c["name"] == name.as_str());
+        let id = group["id"].as_str().unwrap_or("").to_owned();
+        match here.and_then(|c| c["id"].as_str()) {
+            Some(dest_id) => {
+                group_ids.insert(id, dest_id.to_owned());
+                report.line("contact", "mapped", &name, "configured here");
+            }
+            None => {
+                report.notifiers.push_str(&forms::notifier_blocks(group));
+                report.line(
+                    "contact",
+                    "suggested",
+                    &name,
+                    "add the block below to the configuration",
+                );
+            }
+        }
+    }
+
+    let mut check_ids: HashMap<String, String> = HashMap::new();
+    let existing = by_name(&read_pages(&dest, "uptime").await?);
+    for check in &uptime {
+        let (form, notes) = forms::uptime_form(check, &group_ids);
+        let moved = write(
+            &dest,
+            "uptime",
+            check,
+            form,
+            &existing,
+            target.dry_run,
+            &mut report,
+        )
+        .await?;
+        if let Some(id) = moved {
+            check_ids.insert(check["id"].as_str().unwrap_or("").to_owned(), id);
+        }
+        for note in notes {
+            report.line("", "note", check["name"].as_str().unwrap_or(""), &note);
+        }
+    }
+    let existing = by_name(&read_pages(&dest, "heartbeat").await?);
+    for check in &heartbeats {
+        let (form, notes) = forms::heartbeat_form(check, &group_ids);
+        let moved = write(
+            &dest,
+            "heartbeat",
+            check,
+            form,
+            &existing,
+            target.dry_run,
+            &mut report,
+        )
+        .await?;
+        let name = check["name"].as_str().unwrap_or("");
+        if let (Some(id), false) = (moved, target.dry_run) {
+            let answer = dest.get(&format!("/v1/heartbeat/{id}")).await?;
+            let url = answer.body["data"]["url"].as_str().unwrap_or("").to_owned();
+            report.line("", "note", name, &format!("the job must now call {url}"));
+        }
+        for note in notes {
+            report.line("", "note", name, &note);
+        }
+    }
+    let present = read_pages(&dest, "maintenance-windows").await?;
+    for window in &windows {
+        let name = window["name"].as_str().unwrap_or("");
+        // Windows are matched by name: a recurring one's start moves on with time.
+        if present.iter().any(|p| p["name"] == window["name"]) {
+            report.unchanged += 1;
+            report.line("window", "unchanged", name, "");
+            continue;
+        }
+        match forms::window_form(window, &check_ids) {
+            Err(why) => {
+                report.skipped += 1;
+                report.line("window", "skipped", name, &why);
+            }
+            Ok(_) if target.dry_run => {
+                report.created += 1;
+                report.line("window", "would add", name, "");
+            }
+            Ok(form) => {
+                let answer = dest
+                    .send_form(Method::POST, "/v1/maintenance-windows", &form)
+                    .await?;
+                if answer.status == 201 {
+                    report.created += 1;
+                    report.line("window", "created", name, "");
+                } else {
+                    report.skipped += 1;
+                    report.line("window", "skipped", name, &refusal(&answer.body));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// stackwatch's `/v1` objects by name (the first of a name).
+fn by_name(items: &[Value]) -> HashMap<String, Value> {
+    let mut found = HashMap::new();
+    for item in items {
+        if let Some(name) = item["name"].as_str() {
+            found.entry(name.to_owned()).or_insert_with(|| item.clone());
+        }
+    }
+    found
+}
+
+/// The reasons in a StatusCake-shaped refusal, one line.
+fn refusal(body: &Value) -> String {
+    match body["errors"].as_object() {
+        Some(errors) if !errors.is_empty() => errors
+            .iter()
+            .map(|(field, reasons)| {
+                let reasons: Vec<&str> = reasons
+                    .as_array()
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                format!("{field} {}", reasons.join("; "))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => body["message"].as_str().unwrap_or("refused").to_owned(),
+    }
+}
+
+/// The figures that describe a check, without the live ones.
+fn settled(view: &Value) -> Value {
+    let mut view = view.clone();
+    if let Some(object) = view.as_object_mut() {
+        for live in ["status", "uptime", "last_tested_at"] {
+            object.remove(live);
+        }
+    }
+    view
+}
+
+/// Creates the check or updates the one of the same name; returns its stackwatch id.
+async fn write(
+    dest: &ApiClient,
+    resource: &str,
+    check: &Value,
+    form: Form,
+    existing: &HashMap<String, Value>,
+    dry_run: bool,
+    report: &mut Report,
+) -> anyhow::Result<Option<String>> {
+    let kind = if resource == "uptime" {
+        "uptime"
+    } else {
+        "heartbeat"
+    };
+    let name = check["name"].as_str().unwrap_or("").to_owned();
+    if let Some(found) = existing.get(&name) {
+        let id = found["id"].as_str().unwrap_or("").to_owned();
+        if dry_run {
+            report.unchanged += 1;
+            report.line(kind, "exists", &name, "would be updated in place");
+            return Ok(Some(id));
+        }
+        let before = dest.get(&format!("/v1/{resource}/{id}")).await?;
+        let answer = dest
+            .send_form(Method::PUT, &format!("/v1/{resource}/{id}"), &form)
+            .await?;
+        if answer.status != 204 {
+            report.skipped += 1;
+            report.line(kind, "skipped", &name, &refusal(&answer.body));
+            return Ok(Some(id));
+        }
+        let after = dest.get(&format!("/v1/{resource}/{id}")).await?;
+        if settled(&before.body["data"]) == settled(&after.body["data"]) {
+            report.unchanged += 1;
+            report.line(kind, "unchanged", &name, "");
+        } else {
+            report.updated += 1;
+            report.line(kind, "updated", &name, "");
+        }
+        return Ok(Some(id));
+    }
+    if dry_run {
+        report.created += 1;
+        report.line(kind, "would add", &name, "");
+        // A stand-in id, so windows over it count as carried over too.
+        return Ok(Some(format!("new:{}", check["id"].as_str().unwrap_or(""))));
+    }
+    let answer = dest
+        .send_form(Method::POST, &format!("/v1/{resource}"), &form)
+        .await?;
+    if answer.status == 201 {
+        let id = answer.body["data"]["new_id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        report.created += 1;
+        report.line(kind, "created", &name, &format!("id {id}"));
+        Ok(Some(id))
+    } else if answer.status == 400 {
+        report.skipped += 1;
+        report.line(kind, "skipped", &name, &refusal(&answer.body));
+        Ok(None)
+    } else {
+        bail!(
+            "POST /v1/{resource} answered {}: {}",
+            answer.status,
+            answer.body
+        )
+    }
+}

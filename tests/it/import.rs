@@ -1,0 +1,378 @@
+//! `stackwatch import statuscake`, run as the binary: against a stub StatusCake API serving
+//! pages shaped like StatusCake's (written here), from a directory of such answers, and from
+//! one stackwatch's own `/v1` into another.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, TestApp, spawn_with_webhook};
+use crate::receivers::HookReceiver;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stackwatch");
+const API_KEY: &str = "statuscake-test-key";
+
+/// Answers by path and query; anything else (or a wrong key) is a 404 or 401.
+async fn serve_stub(pages: HashMap<String, Value>) -> String {
+    async fn answer(
+        State(pages): State<Arc<HashMap<String, Value>>>,
+        request: Request,
+    ) -> (StatusCode, axum::Json<Value>) {
+        let authorised = request
+            .headers()
+            .get("authorization")
+            .is_some_and(|v| v.as_bytes() == format!("Bearer {API_KEY}").as_bytes());
+        if !authorised {
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"message": "Unauthorized"})),
+            );
+        }
+        match pages.get(&request.uri().to_string()) {
+            Some(page) => (StatusCode::OK, axum::Json(page.clone())),
+            None => (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"message": "No results found"})),
+            ),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(Arc::new(pages));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// A StatusCake account as its API answers it: two pages of uptime checks (with details),
+/// a heartbeat, two contact groups (one configured in stackwatch as `pager`), a window.
+fn account() -> HashMap<String, Value> {
+    let detail = |id: &str, name: &str, extra: Value| {
+        let mut check = json!({
+            "id": id, "name": name, "test_type": "HTTP", "website_url": "http://127.0.0.1:9/health",
+            "check_rate": 300, "confirmation": 2, "contact_groups": ["501"], "custom_header": null,
+            "dns_ips": [], "do_not_find": false, "enable_ssl_alert": false, "find_string": null,
+            "follow_redirects": false, "include_header": false, "paused": true, "processing": false,
+            "servers": [{"description": "London", "region": "London", "region_code": "london"}],
+            "status": "up", "status_codes": ["500", "502", "503", "504"], "tags": ["Production"],
+            "timeout": 15, "trigger_rate": 0, "uptime": 100, "use_jar": false,
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            check[k] = v.clone();
+        }
+        check
+    };
+    let a = detail("1001", "Acme :: liveness", json!({}));
+    let b = detail(
+        "1002",
+        "Acme :: readiness",
+        json!({"find_string": "ready", "contact_groups": ["502"]}),
+    );
+    let c = detail(
+        "1003",
+        "Acme :: db",
+        json!({"test_type": "TCP", "website_url": "127.0.0.1", "port": 5432, "status_codes": []}),
+    );
+    let d = detail("1004", "Acme :: pagespeed", json!({"test_type": "PUSH"}));
+    let overview = |c: &Value| json!({"id": c["id"], "name": c["name"], "test_type": c["test_type"], "website_url": c["website_url"]});
+    let page = |items: Vec<&Value>, page: u32| {
+        json!({"data": items.into_iter().map(overview).collect::<Vec<_>>(),
+               "metadata": {"page": page, "per_page": 2, "page_count": 2, "total_count": 4}})
+    };
+    HashMap::from([
+        (
+            "/v1/contact-groups?page=1&limit=100".into(),
+            json!({"data": [
+            {"id": "501", "name": "Pager", "email_addresses": [], "integrations": [], "mobile_numbers": [], "ping_url": null},
+            {"id": "502", "name": "Ops Team", "email_addresses": ["ops@example.com"], "integrations": ["77"], "mobile_numbers": [], "ping_url": "https://hooks.example/ops"},
+        ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 2}}),
+        ),
+        ("/v1/uptime?page=1&limit=100".into(), page(vec![&a, &b], 1)),
+        ("/v1/uptime?page=2&limit=100".into(), page(vec![&c, &d], 2)),
+        ("/v1/uptime/1001".into(), json!({"data": a})),
+        ("/v1/uptime/1002".into(), json!({"data": b})),
+        ("/v1/uptime/1003".into(), json!({"data": c})),
+        ("/v1/uptime/1004".into(), json!({"data": d})),
+        (
+            "/v1/heartbeat?page=1&limit=100".into(),
+            json!({"data": [
+            {"id": "2001", "name": "Acme :: backup", "period": 3600, "contact_groups": [], "paused": false, "tags": ["backup"], "url": "https://push.statuscake.com/?PK=x"},
+        ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 1}}),
+        ),
+        (
+            "/v1/maintenance-windows?page=1&limit=100".into(),
+            json!({"data": [
+            {"id": "3001", "name": "Sunday deploys", "start_at": "2026-11-29T02:00:00Z", "end_at": "2026-11-29T03:00:00Z",
+             "repeat_interval": "1w", "state": "pending", "tags": [], "tests": ["1001", "1002"], "timezone": "Europe/London"},
+            {"id": "3002", "name": "Old", "start_at": "2026-11-29T02:00:00Z", "end_at": "2026-11-29T03:00:00Z",
+             "repeat_interval": "never", "state": "pending", "tags": [], "tests": ["1004"], "timezone": "UTC"},
+        ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 2}}),
+        ),
+    ])
+}
+
+/// Runs the importer on a blocking thread, so the application in this test keeps answering.
+async fn import(args: &[&str]) -> (bool, String) {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || run_import(&args))
+        .await
+        .unwrap()
+}
+
+fn run_import(args: &[String]) -> (bool, String) {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STACKWATCH") || key.starts_with("STATUSCAKE") {
+            command.env_remove(key);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    command.env("STACKWATCH_DATA_DIR", dir.path());
+    let output = command
+        .arg("import")
+        .arg("statuscake")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+async fn v1_views(app: &TestApp, resource: &str) -> Vec<Value> {
+    let (status, body) = app.get(&format!("/v1/{resource}?limit=100")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut views: Vec<Value> = body["data"].as_array().unwrap().clone();
+    for view in &mut views {
+        let object = view.as_object_mut().unwrap();
+        for live in ["id", "status", "uptime", "last_tested_at", "url"] {
+            object.remove(live);
+        }
+    }
+    views.sort_by_key(|v| v["name"].as_str().unwrap_or("").to_owned());
+    views
+}
+
+#[tokio::test]
+async fn an_account_moves_across_in_one_command_and_a_rerun_changes_nothing() {
+    let stub = serve_stub(account()).await;
+    let hook = HookReceiver::start().await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
+    let base = app.url("");
+    let from_api = [
+        "--api-url",
+        &stub,
+        "--api-key",
+        API_KEY,
+        "--url",
+        &base,
+        "--token",
+        ADMIN_TOKEN,
+    ];
+
+    let (ok, dry) = import(&[&from_api[..], &["--dry-run"]].concat()).await;
+    assert!(ok, "{dry}");
+    assert!(dry.contains("7 would be created"), "{dry}");
+    assert_eq!(
+        v1_views(&app, "uptime").await.len(),
+        0,
+        "a dry run writes nothing"
+    );
+
+    let (ok, first) = import(&from_api).await;
+    assert!(ok, "{first}");
+    for line in [
+        "contact      mapped     pager",
+        "contact      suggested  ops-team",
+        "uptime       created    Acme :: liveness",
+        "uptime       created    Acme :: readiness",
+        "uptime       created    Acme :: db",
+        "heartbeat    created    Acme :: backup",
+        "window       created    Sunday deploys",
+    ] {
+        assert!(first.contains(line), "{line:?} in:\n{first}");
+    }
+    assert!(
+        first.contains(
+            "uptime       skipped    Acme :: pagespeed: test_type PUSH checks are not available"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("window       skipped    Old: none of its checks came across"),
+        "{first}"
+    );
+    assert!(first.contains("the job must now call http://"), "{first}");
+    assert!(
+        first.contains("[notifiers.ops-team]\nkind = \"email\""),
+        "{first}"
+    );
+    assert!(
+        first.contains("5 created, 0 updated, 0 unchanged, 2 skipped"),
+        "{first}"
+    );
+
+    let (_, native) = app.get("/api/v1/checks/acme-readiness").await;
+    assert_eq!(native["display_name"], "Acme :: readiness");
+    assert_eq!(native["body_contains"], "ready");
+    assert_eq!(
+        native["contacts"],
+        json!(null),
+        "its group is not configured here: default contacts"
+    );
+    assert_eq!(native["tags"], json!(["production"]));
+    assert_eq!(native["paused"], true);
+    let (_, liveness) = app.get("/api/v1/checks/acme-liveness").await;
+    assert_eq!(liveness["contacts"], json!(["pager"]));
+    assert_eq!(
+        liveness["expected_status"],
+        json!(["100-499", 501, "505-599"])
+    );
+    let (_, db) = app.get("/api/v1/checks/acme-db").await;
+    assert_eq!((&db["kind"], &db["port"]), (&json!("tcp"), &json!(5432)));
+    let (_, windows) = app.get("/v1/maintenance-windows").await;
+    assert_eq!(
+        windows["data"].as_array().unwrap().len(),
+        2,
+        "one window per check it named"
+    );
+    assert_eq!(windows["data"][0]["repeat_interval"], "1w");
+
+    let before = (
+        v1_views(&app, "uptime").await,
+        v1_views(&app, "heartbeat").await,
+    );
+    let (ok, again) = import(&from_api).await;
+    assert!(ok, "{again}");
+    assert!(
+        again.contains("0 created, 0 updated, 5 unchanged, 2 skipped"),
+        "{again}"
+    );
+    assert_eq!(
+        (
+            v1_views(&app, "uptime").await,
+            v1_views(&app, "heartbeat").await
+        ),
+        before
+    );
+
+    let (ok, refused) = import(&[
+        "--api-url",
+        &stub,
+        "--api-key",
+        "wrong",
+        "--url",
+        &base,
+        "--token",
+        ADMIN_TOKEN,
+    ])
+    .await;
+    assert!(!ok && refused.contains("401"), "{refused}");
+    app.stop().await;
+}
+
+/// An export as files: each list answer as the API gave it, the uptime checks with every
+/// field (each check's own answer, gathered into one list).
+fn write_answers(dir: &Path) {
+    let pages = account();
+    let mut checks = Vec::new();
+    for (path, answer) in &pages {
+        let Some(name) = path.strip_prefix("/v1/") else {
+            continue;
+        };
+        if name.starts_with("uptime/") {
+            checks.push(answer["data"].clone());
+        } else if !name.starts_with("uptime?") {
+            let file = name.replace("?page=", "-").replace("&limit=100", "") + ".json";
+            std::fs::write(dir.join(file), answer.to_string()).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.join("uptime.json"),
+        json!({ "data": checks }).to_string(),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_export_of_json_files_imports_like_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    write_answers(dir.path());
+    let hook = HookReceiver::start().await;
+    let (app, _data) = spawn_with_webhook(&hook).await;
+    let (ok, out) = import(&[
+        "--from-dir",
+        dir.path().to_str().unwrap(),
+        "--url",
+        &app.url(""),
+        "--token",
+        ADMIN_TOKEN,
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("uptime       created    Acme :: db"), "{out}");
+    let (_, db) = app.get("/api/v1/checks/acme-db").await;
+    assert_eq!(db["port"], 5432);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_stackwatch_exports_into_another_and_the_checks_are_the_same() {
+    let hook = HookReceiver::start().await;
+    let (first, _a) = spawn_with_webhook(&hook).await;
+    let (second, _b) = spawn_with_webhook(&hook).await;
+    for (name, body) in [
+        (
+            "shop-web",
+            json!({"url": "https://127.0.0.1:9/", "check_rate": 120, "tags": ["env:prod"], "body_contains": "ok", "display_name": "Shop :: web"}),
+        ),
+        (
+            "shop-db",
+            json!({"kind": "tcp", "host": "127.0.0.1", "port": 5432, "contacts": []}),
+        ),
+        (
+            "shop-cron",
+            json!({"kind": "heartbeat", "period": 600, "contacts": ["pager"]}),
+        ),
+    ] {
+        let (status, answer) = first.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (ok, out) = import(&[
+        "--api-url",
+        &first.url(""),
+        "--api-key",
+        READ_TOKEN,
+        "--url",
+        &second.url(""),
+        "--token",
+        ADMIN_TOKEN,
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("3 created"), "{out}");
+    assert_eq!(
+        v1_views(&second, "uptime").await,
+        v1_views(&first, "uptime").await
+    );
+    assert_eq!(
+        v1_views(&second, "heartbeat").await,
+        v1_views(&first, "heartbeat").await
+    );
+    let (_, copied) = second.get("/api/v1/checks/shop-web").await;
+    assert_eq!(
+        (&copied["check_rate"], &copied["body_contains"]),
+        (&json!(120), &json!("ok"))
+    );
+    first.stop().await;
+    second.stop().await;
+}
