@@ -282,6 +282,36 @@ class Playbook:
 PASSED = []
 
 
+def statuscake_uri(stackwatch):
+    """The StatusCake-API playbook (ansible.builtin.uri, form bodies) pointed at stackwatch:
+    the first run creates its checks, the second changes nothing."""
+    env = dict(os.environ, STATUSCAKE_API_URL=stackwatch.url, STATUSCAKE_API_KEY=TOKEN,
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    playbook = os.path.join(ROOT, "examples", "statuscake", "uptime-uri.yml")
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), playbook],
+                              env=env, capture_output=True, text=True)
+        recap = [line for line in done.stdout.splitlines() if line.startswith("localhost")]
+        runs.append((done.returncode, recap[-1] if recap else done.stdout + done.stderr))
+    expect(runs[0][0] == 0 and "changed=1" in runs[0][1],
+           "the StatusCake uri playbook creates its checks through /v1: %s" % runs[0][1])
+    expect(runs[1][0] == 0 and "changed=0" in runs[1][1],
+           "its second run changes nothing: %s" % runs[1][1])
+    request = urllib.request.Request(stackwatch.url + "/v1/uptime?limit=100",
+                                     headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(request) as response:
+        names = sorted(c["name"] for c in json.loads(response.read())["data"])
+    wanted = ["Acme :: database", "Acme :: liveness", "Acme :: readiness"]
+    expect([n for n in names if n.startswith("Acme :: ")] == wanted,
+           "the checks are found by their StatusCake names: %s" % names[:5])
+    _, check = stackwatch.get("/checks/acme-readiness")
+    expect(check.get("body_contains") == "ready" and check.get("expected_status") == ["100-499", 501, "505-599"],
+           "their fields are translated: %s" % {k: check.get(k) for k in ("body_contains", "expected_status")})
+    for name in ("acme-liveness", "acme-readiness", "acme-database"):
+        stackwatch.delete("/checks/" + name)
+
+
 def expect(condition, message):
     if not condition:
         print("acceptance: %d passed, 1 failed" % len(PASSED))
@@ -339,6 +369,7 @@ def main():
         expect(rc == 0 and not changed, "the second run changes nothing (%d changed)" % len(changed))
         debug, stack_first, stack_unchanged = time_tasks(playbook, stackwatch)
         check_kinds(playbook, stackwatch)
+        statuscake_uri(stackwatch)
 
         playbook.host_vars("customer-007", 'stack_base_url: "http://127.0.0.1:9/moved/customer-007"\n')
         rc, report, _ = playbook.run("--check", "--diff")

@@ -175,7 +175,7 @@ options:
         elements: str
         aliases: [test_tags]
       display_name:
-        description: Free text shown beside the check's name (1-255 characters), e.g. C(Acme :: readiness).
+        description: "Free text shown beside the check's name (1-255 characters), e.g. C(Acme :: readiness)."
         type: str
 notes:
   - Supports check mode and diff mode.
