@@ -397,6 +397,20 @@ def main():
         expect(status == 404 and len(stackwatch.all_checks()) == 2 * STACKS - 2, "the removed stack's checks are gone")
         os.remove(os.path.join(playbook.inventory, "host_vars", "customer-042.yml"))
 
+        # A deploy that fails on one host still closes that host's window (always:).
+        blocker = os.path.join(playbook.releases, "customer-013.release")
+        os.remove(blocker)
+        os.makedirs(blocker)
+        rc, report, _ = playbook.run(extra={"release": "2026.12.1"})
+        failures = [(h, t) for h, t, _ in playbook.failures(report)]
+        expect(rc != 0 and failures == [("customer-013", "Deploy the release (simulated)")],
+               "one host's deploy fails: %s" % failures[:3])
+        closed = [h for h, t, _ in playbook.changed_tasks(report) if t == "Deploy is over"]
+        windows = stackwatch.get("/maintenance")[1]["windows"]
+        expect("customer-013" in closed and len(closed) == STACKS and not windows,
+               "its window was closed all the same; no window is left open (%d open)" % len(windows))
+        os.rmdir(blocker)
+
         rc, report, _ = playbook.run("--limit", "customer-001", token="wrong-token-0123456789")
         failures = playbook.failures(report)
         expect(rc != 0 and failures and "refused the token (401)" in failures[0][2],
