@@ -14,7 +14,7 @@ use super::check_body::{CheckObject, Place, parse_name, read_check};
 use super::check_schema::CheckBody;
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
-use super::view::{CheckChange, CheckPage, CheckView, Deleted};
+use super::view::{CheckChange, CheckPage, Deleted};
 use crate::domain::{CheckName, FieldError, Timestamp};
 use crate::store::{CheckFilter, Upsert, WriteMode};
 
@@ -156,6 +156,9 @@ pub struct ListQuery {
     tag: Option<String>,
     /// Only paused (true) or only active (false) checks.
     paused: Option<bool>,
+    /// Only checks in this state: `up`, `down`, `unknown`, `paused` or `maintenance`.
+    #[param(pattern = "^(up|down|unknown|paused|maintenance)$")]
+    state: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
@@ -188,6 +191,11 @@ pub async fn list_checks(
     let after: Option<CheckName> = query
         .after
         .and_then(|v| parse_name("after", v, &mut errors));
+    let wanted = query.state.and_then(|v| {
+        super::live::parse_state(&v)
+            .map_err(|reason| errors.push(FieldError::new("state", reason)))
+            .ok()
+    });
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         errors.push(FieldError::new(
@@ -198,10 +206,25 @@ pub async fn list_checks(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let mut checks = state
-        .store
-        .list_checks(&filter, after.as_ref(), limit + 1)
-        .await?;
+    // With a state filter, read on in batches until a page (and one more) has matched.
+    let batch = if wanted.is_some() { 1_000 } else { limit + 1 };
+    let mut checks = Vec::new();
+    let mut cursor = after;
+    loop {
+        let read = state
+            .store
+            .list_checks(&filter, cursor.as_ref(), batch)
+            .await?;
+        let exhausted = read.len() < batch as usize;
+        cursor = read.last().map(|c| c.name.clone());
+        match wanted {
+            Some(wanted) => checks.extend(super::live::keep_state(&state, read, wanted).await?),
+            None => checks.extend(read),
+        }
+        if exhausted || checks.len() > limit as usize {
+            break;
+        }
+    }
     let next_after = if checks.len() > limit as usize {
         checks.truncate(limit as usize);
         checks.last().map(|c| c.name.to_string())
@@ -209,7 +232,7 @@ pub async fn list_checks(
         None
     };
     Ok(Json(CheckPage {
-        checks: checks.iter().map(CheckView::from).collect(),
+        checks: super::live::status_views(&state, &checks).await?,
         next_after,
     }))
 }

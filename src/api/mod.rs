@@ -9,6 +9,7 @@ mod checks;
 mod contract;
 mod health;
 mod json;
+mod live;
 pub(crate) mod maintenance;
 mod ping;
 mod problem;
@@ -102,6 +103,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(health::readyz))
         .routes(routes!(openapi))
         .routes(routes!(checks::list_checks))
+        .routes(routes!(live::summary))
         .routes(routes!(
             checks::put_check,
             status::get_check,

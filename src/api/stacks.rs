@@ -17,7 +17,7 @@ use super::check_schema::CheckBody;
 use super::checks::{WriteQuery, write_mode};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
-use super::view::{CheckView, Deleted, StackChange, StackView};
+use super::view::{Deleted, StackChange, StackView};
 use crate::domain::{FieldError, StackName};
 use crate::store::StoreError;
 
@@ -141,7 +141,7 @@ pub async fn get_stack(
     }
     Ok(Json(StackView {
         stack: stack.to_string(),
-        checks: checks.iter().map(CheckView::from).collect(),
+        checks: super::live::status_views(&state, &checks).await?,
     }))
 }
 

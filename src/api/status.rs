@@ -13,7 +13,7 @@ use super::check_body::parse_name;
 use super::checks::{check_name, not_found};
 use super::problem::{ApiError, Problem};
 use super::view::CheckView;
-use crate::domain::{Check, CheckName, FieldError, Health, Timestamp};
+use crate::domain::{Check, CheckName, FieldError, Timestamp};
 use crate::store::{IncidentFilter, IncidentRow, ResultRow, UptimeWindow};
 
 /// Default and largest page of results and incidents.
@@ -86,39 +86,8 @@ pub async fn get_check(
     Path(name): Path<String>,
 ) -> Result<Json<CheckStatusView>, ApiError> {
     let check = find(&state, name).await?;
-    let stored = state.store.check_state(check.id).await?;
-    let last = state
-        .store
-        .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
-        .await?;
-    let (health, since) = stored
-        .as_ref()
-        .map_or((Health::Unknown, check.created_at), |s| {
-            (s.state.health, s.state.since)
-        });
-    let now = Timestamp::now();
-    let in_maintenance = state
-        .store
-        .maintenance_windows()
-        .await?
-        .iter()
-        .any(|w| w.silences(&check, now));
-    Ok(Json(CheckStatusView {
-        state: if check.paused {
-            "paused".to_owned()
-        } else if in_maintenance {
-            "maintenance".to_owned()
-        } else {
-            health.as_str().to_owned()
-        },
-        state_since: since.to_rfc3339(),
-        cert_expires_at: stored
-            .as_ref()
-            .and_then(|s| s.cert_not_after)
-            .map(|t| t.to_rfc3339()),
-        last_result: last.first().map(ResultView::from),
-        check: (&check).into(),
-    }))
+    let mut views = super::live::status_views(&state, std::slice::from_ref(&check)).await?;
+    views.pop().map(Json).ok_or_else(|| not_found(&check.name))
 }
 
 async fn find(state: &ApiState, name: String) -> Result<Check, ApiError> {

@@ -96,7 +96,7 @@ pub struct CheckChange {
 /// A page of checks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckPage {
-    pub checks: Vec<CheckView>,
+    pub checks: Vec<super::status::CheckStatusView>,
     /// Pass as `after` to get the next page; `null` on the last page.
     pub next_after: Option<String>,
 }
@@ -114,7 +114,7 @@ pub struct Deleted {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StackView {
     pub stack: String,
-    pub checks: Vec<CheckView>,
+    pub checks: Vec<super::status::CheckStatusView>,
 }
 
 /// The answer to `PUT /stacks/{stack}`: what changed, by check name.

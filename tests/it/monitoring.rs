@@ -198,3 +198,122 @@ async fn a_restart_keeps_states_and_incidents_and_reopens_nothing() {
     assert_eq!(list.len(), 1);
     assert!(list[0]["resolved_at"].is_string());
 }
+
+/// The names of a list's checks in `state`, and every listed check's state.
+fn listed(page: &Value) -> Vec<(String, String)> {
+    page["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert!(c["state_since"].is_string(), "{c}");
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_carry_each_checks_state_filter_by_it_and_the_summary_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let ok = target.url("http", "/ok");
+    let failing = target.url("http", "/status");
+    target.status.store(500, Ordering::SeqCst);
+    for (name, body) in [
+        (
+            "a-up",
+            json!({"url": ok, "check_rate": 10, "stack": "acme"}),
+        ),
+        (
+            "b-up",
+            json!({"url": ok, "check_rate": 10, "stack": "acme"}),
+        ),
+        (
+            "c-down",
+            json!({"url": failing, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 1, "stack": "acme"}),
+        ),
+        ("d-paused", json!({"url": ok, "paused": true})),
+        (
+            "e-quiet",
+            json!({"url": ok, "check_rate": 10, "tags": ["quiet"]}),
+        ),
+    ] {
+        let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (status, window) = app
+        .client
+        .post(app.url("/api/v1/maintenance"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(&json!({"scope": "tag", "target": "quiet", "duration": 600}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 201, "{:?}", window.text().await);
+    wait_for(&app, "c-down", "c-down DOWN", |c| c["state"] == "down").await;
+    for name in ["a-up", "b-up"] {
+        wait_for(&app, name, "UP", |c| c["state"] == "up").await;
+    }
+
+    let (status, all) = app.get("/api/v1/checks").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        listed(&all),
+        [
+            ("a-up", "up"),
+            ("b-up", "up"),
+            ("c-down", "down"),
+            ("d-paused", "paused"),
+            ("e-quiet", "maintenance")
+        ]
+        .map(|(n, s)| (n.to_owned(), s.to_owned()))
+    );
+    let checks = all["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["last_result"]["status"], 200, "{}", checks[0]);
+    assert_eq!(checks[2]["last_result"]["up"], false);
+    assert!(checks[3]["last_result"].is_null(), "never probed");
+
+    let (_, down) = app.get("/api/v1/checks?state=down").await;
+    assert_eq!(listed(&down), [("c-down".to_owned(), "down".to_owned())]);
+    let (_, first) = app.get("/api/v1/checks?state=up&limit=1").await;
+    assert_eq!(
+        (listed(&first).len(), &first["next_after"]),
+        (1, &json!("a-up"))
+    );
+    let (_, second) = app.get("/api/v1/checks?state=up&limit=1&after=a-up").await;
+    assert_eq!(listed(&second), [("b-up".to_owned(), "up".to_owned())]);
+    assert!(second["next_after"].is_null(), "{second}");
+    let (status, bad) = app.get("/api/v1/checks?state=sideways").await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(crate::helpers::error_fields(&bad), ["state"]);
+
+    let (_, stack) = app.get("/api/v1/stacks/acme").await;
+    assert_eq!(listed(&stack).len(), 3);
+    assert_eq!(stack["checks"][2]["state"], "down");
+
+    let (status, summary) = app.get("/api/v1/summary").await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary,
+        json!({"total": 5, "up": 2, "down": 1, "unknown": 0, "paused": 1, "maintenance": 1})
+    );
+    let (_, by_stack) = app.get("/api/v1/summary?by=stack").await;
+    assert_eq!(
+        by_stack["stacks"],
+        json!([
+            {"stack": null, "total": 2, "up": 0, "down": 0, "unknown": 0, "paused": 1, "maintenance": 1},
+            {"stack": "acme", "total": 3, "up": 2, "down": 1, "unknown": 0, "paused": 0, "maintenance": 0},
+        ])
+    );
+    let (status, bad) = app.get("/api/v1/summary?by=tag").await;
+    assert_eq!(
+        (status, crate::helpers::error_fields(&bad)),
+        (422, vec!["by".to_owned()])
+    );
+    app.stop().await;
+}

@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/stacks/{stack}"),
     ("get", "/api/v1/stacks/{stack}"),
     ("delete", "/api/v1/stacks/{stack}"),
+    ("get", "/api/v1/summary"),
     ("get", "/api/v1/checks/{name}/results"),
     ("get", "/api/v1/checks/{name}/uptime"),
     ("get", "/api/v1/incidents"),
