@@ -132,7 +132,12 @@ fn main() -> ExitCode {
         listen: cli.listen,
         data_dir: cli.data_dir,
     };
-    let settings = match Settings::load(&overrides) {
+    // notify-test needs its own contact to be complete, not every other one.
+    let only_contact = match &cli.command {
+        Some(Command::NotifyTest { contact }) => Some(contact.clone()),
+        _ => None,
+    };
+    let settings = match Settings::load_for(&overrides, only_contact.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("stackwatch: invalid configuration:\n{e}");
@@ -150,10 +155,23 @@ fn main() -> ExitCode {
     match runtime.block_on(run(command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("stackwatch: {e:#}");
+            eprintln!("stackwatch: {}", causes(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text its parent
+/// already shows (as sqlx's database errors do) is left out.
+fn causes(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {

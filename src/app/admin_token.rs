@@ -45,3 +45,20 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secret> {
     );
     Ok(Secret::new(token))
 }
+
+/// With admin tokens configured, a generated token left from an earlier start no longer
+/// works: its file is removed so nobody reads a dead token from it. Returns whether one was.
+pub fn remove_stale(data_dir: &Path) -> anyhow::Result<bool> {
+    let path = data_dir.join(FILE_NAME);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            tracing::warn!(
+                path = %path.display(),
+                "admin tokens are configured, so the generated token no longer works: removed its file"
+            );
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot remove the stale {}", path.display())),
+    }
+}

@@ -55,12 +55,12 @@ impl App {
     /// Opens the data directory and database, prepares tokens and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let data_dir = &settings.server.data_dir;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
         let store = open_store(&settings).await?;
         let mut admin = settings.auth.admin_tokens.clone();
         if admin.is_empty() {
             admin.push(admin_token::load_or_create(data_dir)?);
+        } else {
+            admin_token::remove_stale(data_dir)?;
         }
         let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
         let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
@@ -245,26 +245,35 @@ impl App {
     }
 }
 
-/// Opens the database and applies migrations (also what `stackwatch migrate` does).
+/// Creates the data directory if need be, opens the database and applies migrations (also
+/// what `stackwatch migrate` does).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let path = settings.database_path();
-    Store::open(
-        &path,
+    let data_dir = &settings.server.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    // The store's error names the database file already.
+    Ok(Store::open(
+        &settings.database_path(),
         &StoreOptions {
             busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
             read_connections: settings.database.read_connections,
         },
     )
-    .await
-    .with_context(|| format!("cannot open the database {}", path.display()))
+    .await?)
 }
 
 /// `stackwatch notify-test CONTACT`: one test message through one contact, right now.
 pub async fn notify_test(settings: &Settings, contact: &str) -> anyhow::Result<()> {
-    let notifiers =
-        Notifiers::from_settings(&settings.notifiers).context("cannot set up the notifiers")?;
+    // Only this contact is built: the others may lack variables notify-test does not need.
+    let only: std::collections::BTreeMap<_, _> = settings
+        .notifiers
+        .iter()
+        .filter(|(name, _)| name.as_str() == contact)
+        .map(|(name, notifier)| (name.clone(), notifier.clone()))
+        .collect();
+    let notifiers = Notifiers::from_settings(&only).context("cannot set up the notifier")?;
     let Some(notifier) = notifiers.get(contact) else {
-        let known: Vec<&str> = notifiers.names().collect();
+        let known: Vec<&str> = settings.notifiers.keys().map(String::as_str).collect();
         anyhow::bail!(
             "no notifier named {contact:?} is configured (configured: {})",
             if known.is_empty() {

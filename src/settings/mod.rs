@@ -3,6 +3,7 @@
 //! module that reads the environment.
 
 mod alerting;
+mod load;
 mod tokens;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
 pub use alerting::{
@@ -222,7 +223,7 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    fn one(problem: String) -> Self {
+    pub(crate) fn one(problem: String) -> Self {
         Self {
             problems: vec![problem],
         }
@@ -230,48 +231,11 @@ impl SettingsError {
 }
 
 impl Settings {
-    /// Loads every layer: defaults, the config file, the environment, then `overrides`.
-    pub fn load(overrides: &Overrides) -> Result<Self, SettingsError> {
-        let config_file = overrides
-            .config_file
-            .clone()
-            .or_else(|| std::env::var_os("STACKWATCH_CONFIG").map(PathBuf::from));
-        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
-        if let Some(path) = &config_file {
-            figment = figment.merge(config_file_layer(path)?);
-        }
-        figment = figment
-            .merge(Env::prefixed("STACKWATCH__").split("__"))
-            .merge(Env::raw().filter_map(|key| {
-                if key == "STACKWATCH_LISTEN" {
-                    Some("server.listen".into())
-                } else if key == "STACKWATCH_DATA_DIR" {
-                    Some("server.data_dir".into())
-                } else {
-                    None
-                }
-            }));
-        if let Some(listen) = overrides.listen {
-            figment = figment.merge(Serialized::default("server.listen", listen.to_string()));
-        }
-        if let Some(dir) = &overrides.data_dir {
-            figment = figment.merge(Serialized::default("server.data_dir", dir));
-        }
-        let mut settings: Settings = figment.extract().map_err(describe_figment_error)?;
-        settings.add_env_tokens();
-        let problems = alerting::interpolate_env(&mut settings.notifiers);
-        if !problems.is_empty() {
-            return Err(SettingsError { problems });
-        }
-        settings.validate()?;
-        Ok(settings)
-    }
-
     /// The built-in defaults alone, as a starting point for tests and tools.
     pub fn defaults() -> Result<Self, SettingsError> {
         let settings: Settings = Figment::from(Toml::string(DEFAULT_TOML))
             .extract()
-            .map_err(describe_figment_error)?;
+            .map_err(|e| SettingsError::one(format!("built-in defaults: {e}")))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -279,16 +243,6 @@ impl Settings {
     /// Path of the SQLite database inside the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.server.data_dir.join("stackwatch.db")
-    }
-
-    // Tokens are read raw: figment would parse an all-digit token as a number.
-    fn add_env_tokens(&mut self) {
-        if let Ok(token) = std::env::var("STACKWATCH_ADMIN_TOKEN") {
-            self.auth.admin_tokens.push(Secret(token));
-        }
-        if let Ok(token) = std::env::var("STACKWATCH_READ_TOKEN") {
-            self.auth.read_tokens.push(Secret(token));
-        }
     }
 
     /// Checks what types alone cannot: ranges, token strength, the log filter.
@@ -421,45 +375,6 @@ fn token_problem(token: &str) -> Option<String> {
     } else {
         None
     }
-}
-
-fn config_file_layer(path: &Path) -> Result<Figment, SettingsError> {
-    if !path.is_file() {
-        return Err(SettingsError::one(format!(
-            "{}: the configuration file does not exist or is not a file",
-            path.display()
-        )));
-    }
-    Ok(Figment::from(Toml::file_exact(path)))
-}
-
-/// One line per figment error: where the value came from, which key, and why.
-fn describe_figment_error(error: figment::Error) -> SettingsError {
-    let problems = error
-        .into_iter()
-        .map(|e| {
-            let mut path = e.path.clone();
-            if let figment::error::Kind::UnknownField(field, _) = &e.kind
-                && path.last() != Some(field)
-            {
-                path.push(field.clone());
-            }
-            let source = match &e.metadata {
-                Some(md) => match &md.source {
-                    Some(figment::Source::File(file)) => file.display().to_string(),
-                    _ => md.name.to_string(),
-                },
-                None => "configuration".to_owned(),
-            };
-            let key = if path.is_empty() {
-                "(top level)".to_owned()
-            } else {
-                path.join(".")
-            };
-            format!("{source}: {key}: {}", e.kind)
-        })
-        .collect();
-    SettingsError { problems }
 }
 
 #[cfg(test)]

@@ -61,15 +61,69 @@ fn bad_values_stop_the_start_one_line_per_problem() {
     assert_eq!(code, 2, "{stderr}");
     let problems: Vec<&str> = stderr.lines().skip(1).collect();
     assert_eq!(problems.len(), 2, "{stderr}");
+    let file = config.display().to_string();
     assert!(
-        problems[0].starts_with("server.request_timeout"),
+        problems[0].starts_with(&format!("{file}: server.request_timeout: must be between")),
         "{stderr}"
     );
-    assert!(problems[1].starts_with("auth.read_tokens[0]"), "{stderr}");
+    assert!(
+        problems[1].starts_with(&format!("{file}: auth.read_tokens[0]: ")),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("\"short\""),
         "tokens are not echoed: {stderr}"
     );
+}
+
+#[test]
+fn every_unknown_or_ill_typed_key_is_reported_each_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("many.toml");
+    std::fs::write(
+        &config,
+        "[server]\nlisten_port = 80\nrequest_timeout = \"soon\"\n\n[monitor]\nmax_probes = 5\n\n\
+         [retention]\nraw_days = 0\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(stackwatch(dir.path()).arg("--config").arg(&config));
+    assert_eq!(code, 2, "{stderr}");
+    let file = config.display().to_string();
+    let mut problems: Vec<&str> = stderr.lines().skip(1).collect();
+    problems.sort_unstable();
+    assert_eq!(problems.len(), 4, "{stderr}");
+    for (line, key) in problems.iter().zip([
+        "monitor.max_probes: unknown field",
+        "retention.raw_days: must be between 1 and",
+        "server.listen_port: unknown field",
+        "server.request_timeout: invalid type",
+    ]) {
+        assert!(
+            line.starts_with(&format!("{file}: {key}")),
+            "{line:?} in\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_environment_variable_is_named_by_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .env("STACKWATCH_READ_TOKEN", "short")
+        .env("STACKWATCH__SERVER__REQUEST_TIMEOUT", "0"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("environment variable STACKWATCH_READ_TOKEN: a token needs at least"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "environment variable STACKWATCH__SERVER__REQUEST_TIMEOUT: server.request_timeout: must be between"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("read_tokens[0]"), "{stderr}");
 }
 
 #[test]
@@ -98,6 +152,33 @@ fn migrate_creates_the_database() {
     let (code, stderr) = run(stackwatch(dir.path()).arg("migrate"));
     assert_eq!(code, 0, "{stderr}");
     assert!(dir.path().join("stackwatch.db").exists());
+}
+
+#[test]
+fn migrate_creates_a_missing_data_directory_and_says_a_failure_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("not/yet/there");
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(&nested));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(nested.join("stackwatch.db").is_file());
+
+    let blocked = dir.path().join("blocked");
+    std::fs::create_dir_all(blocked.join("stackwatch.db")).unwrap();
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(&blocked));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("unable to open database file").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("stackwatch.db"), "{stderr}");
 }
 
 #[test]
@@ -200,6 +281,42 @@ fn serve_generates_a_token_logs_its_path_answers_healthcheck_and_stops_on_sigter
     let rest: Vec<String> = lines.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:?}");
     assert!(!rest.iter().any(|l| l.contains(token)));
+}
+
+#[test]
+fn a_generated_token_made_stale_by_a_configured_one_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Served { mut child, .. } = serve(dir.path());
+    let token_file = dir.path().join("admin.token");
+    assert!(token_file.is_file());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut child = stackwatch(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "STACKWATCH_ADMIN_TOKEN",
+            "configured-admin-token-0123456789",
+        )
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("addr=") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!token_file.exists(), "the dead token's file is gone: {log}");
+    assert!(
+        log.contains("removed its file") && log.contains("admin.token"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

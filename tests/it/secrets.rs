@@ -173,10 +173,15 @@ async fn notify_test_sends_one_message_through_one_contact() {
     let hook = HookReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
+    // A second contact needs a variable that is not set: notify-test of `pager` needs only
+    // `pager`'s settings, so it still runs.
     std::fs::write(
         &path,
         format!(
-            "[notifiers.pager]\nkind = \"webhook\"\nurl = \"{}\"\n",
+            "[notifiers.pager]\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+             [notifiers.oncall]\nkind = \"email\"\nsmtp_url = \"smtp://127.0.0.1:9\"\n\
+             password = \"${{STACKWATCH_TEST_UNSET_PASSWORD}}\"\nfrom = \"a@example.com\"\n\
+             to = [\"b@example.com\"]\n",
             hook.url("/t")
         ),
     )
@@ -205,9 +210,25 @@ async fn notify_test_sends_one_message_through_one_contact() {
     assert_eq!(received[0].body["event"], "test");
 
     hook.status.store(502, Ordering::SeqCst);
-    let failed = notify_test(path, dir.path().to_owned()).await.unwrap();
+    let failed = notify_test(path.clone(), dir.path().to_owned())
+        .await
+        .unwrap();
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("the receiver answered HTTP 502"));
+
+    // Serving needs every contact complete, and says which variable is missing.
+    let served = Command::new(BIN)
+        .args(["migrate", "--config"])
+        .arg(&path)
+        .env("STACKWATCH_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&served.stderr);
+    assert_eq!(served.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("notifiers.oncall.password: environment variable STACKWATCH_TEST_UNSET_PASSWORD is not set"),
+        "{stderr}"
+    );
 }
 
 #[test]
