@@ -50,8 +50,8 @@ pub struct AlertView {
     pub id: i64,
     pub check: String,
     /// `down`, `recovered`, `reminder`, `cert_expiring`, or, about stackwatch itself
-    /// (check `stackwatch`), `offline` and `online`.
-    pub kind: String,
+    /// (check `stackwatch`), `offline` and `online`: the same word as the webhook's `event`.
+    pub event: String,
     pub created_at: String,
     pub stack: Option<String>,
     pub url: String,
@@ -68,7 +68,7 @@ impl AlertView {
         Self {
             id: alert.id,
             check: alert.check_name,
-            kind: alert.kind.as_str().to_owned(),
+            event: alert.kind.as_str().to_owned(),
             created_at: alert.created_at.to_rfc3339(),
             stack: f.stack,
             url: f.url,

@@ -80,7 +80,11 @@ impl MaintenanceView {
             ends_at: t.ends_at.map(Timestamp::to_rfc3339),
             cron: t.cron.map(str::to_owned),
             timezone: t.timezone.map(str::to_owned),
-            duration: t.duration_s,
+            // A one-off window's length too, however it was given.
+            duration: t.duration_s.or_else(|| {
+                let (start, end) = (t.starts_at?, t.ends_at?);
+                u32::try_from((end.0 - start.0) / 1000).ok()
+            }),
             reason: w.reason.clone(),
             created_at: w.created_at.to_rfc3339(),
             active: w.open_at(now),

@@ -318,7 +318,13 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
         return Ok(());
     }
     let outcome = &record.outcome;
-    let error = outcome.failure.as_ref().map(ToString::to_string);
+    // The incident's cause is the alert's, in the same plain words.
+    let cause = record
+        .memory
+        .last_cause
+        .clone()
+        .or_else(|| outcome.failure.as_ref().map(ToString::to_string))
+        .unwrap_or_else(|| "down".to_owned());
     let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM checks WHERE id = ?")
         .bind(record.check_id.0)
         .fetch_optional(&mut *conn)
@@ -348,7 +354,7 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
             .bind(record.check_id.0)
             .bind(record.check_name.as_str())
             .bind(since.0)
-            .bind(error.as_deref().unwrap_or("down"))
+            .bind(cause)
             .execute(&mut *conn)
             .await?;
         }

@@ -106,7 +106,7 @@ fn kinds(alerts: &[Value]) -> Vec<String> {
     alerts
         .iter()
         .rev()
-        .map(|a| a["kind"].as_str().unwrap().to_owned())
+        .map(|a| a["event"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -133,6 +133,11 @@ async fn down_then_recovered_gives_exactly_two_alerts_per_contact() {
     let down = &delivered[1];
     assert_eq!(down["cause"], format!("HTTP 500 from {url}"));
     assert_eq!(down["stack"], "acme");
+    let (_, incidents) = app.get("/api/v1/incidents?check=acme-readiness").await;
+    assert_eq!(
+        incidents["incidents"][0]["cause"], down["cause"],
+        "the incident and its alert give one cause in the same words"
+    );
     let contacts: Vec<&str> = down["deliveries"]
         .as_array()
         .unwrap()
@@ -265,7 +270,7 @@ async fn alerts_pending_at_shutdown_are_delivered_after_a_restart() {
         list.into_iter().next()
     })
     .await;
-    assert_eq!(delivered["kind"], "down");
+    assert_eq!(delivered["event"], "down");
     assert_eq!(receivers.hook.accepted().len(), 1);
     assert_eq!(receivers.smtp.mails().len(), 1);
     assert_eq!(receivers.slack.accepted().len(), 1);
@@ -325,7 +330,7 @@ async fn a_maintenance_window_suppresses_alerts_then_releases_them() {
         list.into_iter().next()
     })
     .await;
-    assert_eq!(delivered["kind"], "down");
+    assert_eq!(delivered["event"], "down");
     let window_end = window["next_ends_at"].as_str().unwrap();
     assert!(delivered["created_at"].as_str().unwrap() >= window_end);
     assert_eq!(receivers.slack.accepted().len(), 1);
@@ -402,6 +407,10 @@ async fn maintenance_windows_are_validated_listed_and_deleted() {
     let (status, once) = post(json!({"scope": "check", "target": "x", "duration": 600})).await;
     assert_eq!(status, 201);
     assert_eq!(once["active"], true);
+    assert_eq!(
+        once["duration"], 600,
+        "a one-off window lists its length: {once}"
+    );
 
     let (_, list) = app.get("/api/v1/maintenance").await;
     assert_eq!(list["windows"].as_array().unwrap().len(), 2);
