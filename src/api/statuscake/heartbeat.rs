@@ -4,19 +4,17 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::translate::{
-    FormFields, contact_group_id, parse_form, translate_heartbeat, updated_body,
-};
+use super::translate::{FormFields, contact_group_id, parse_form, translate_heartbeat};
 use super::view::heartbeat_view_of;
-use super::{V1Error, bounded, check_of, read_native, slug};
+use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, Health, Target, Timestamp};
-use crate::store::{StatusCakeFields, WriteMode};
+use crate::domain::{Check, Health, Target};
+use crate::store::StatusCakeFields;
 
 fn is_heartbeat(check: &Check) -> bool {
     matches!(check.spec.target, Target::Heartbeat(_))
@@ -47,26 +45,7 @@ pub(super) async fn create(
 ) -> Result<Response, V1Error> {
     let form = parse_form(&body);
     let translated = translate_heartbeat(&form, &state.contacts).map_err(V1Error::Invalid)?;
-    let mut write = read_native(translated.body, &state)?;
-    write.paused = translated.paused;
-    let display = write.spec.display_name.clone().unwrap_or_default();
-    let outcome = state
-        .store
-        .write_statuscake_check(
-            &slug(&display)?,
-            true,
-            write,
-            &StatusCakeFields::new(),
-            WriteMode::commit(Timestamp::now()),
-        )
-        .await?;
-    let check = outcome.check();
-    state.monitor.checks_changed(vec![check.name.clone()]);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"data": {"new_id": check.id.0.to_string()}})),
-    )
-        .into_response())
+    create_from(&state, translated).await
 }
 
 pub(super) async fn update(
@@ -79,10 +58,8 @@ pub(super) async fn update(
     let request = parse_form(&body);
     let mut whole = FormFields::new();
     let view = heartbeat_view_of(&check, None, &[]);
-    whole.insert(
-        "name".into(),
-        vec![view["name"].as_str().unwrap_or("").to_owned()],
-    );
+    let name = view["name"].as_str().unwrap_or("").to_owned();
+    whole.insert("name".into(), vec![name]);
     whole.insert("period".into(), vec![view["period"].to_string()]);
     if let Some(contacts) = &check.spec.contacts {
         let ids = contacts.iter().map(|c| contact_group_id(c.as_str()));
@@ -94,26 +71,14 @@ pub(super) async fn update(
         whole.insert(key.clone(), values.clone());
     }
     let translated = translate_heartbeat(&whole, &state.contacts).map_err(V1Error::Invalid)?;
-    let stored = match serde_json::to_value(&check.spec) {
-        Ok(Value::Object(stored)) => stored,
-        _ => Map::new(),
-    };
-    let mut write = read_native(updated_body(stored, &translated.body, &request), &state)?;
-    write.paused = translated.paused.filter(|_| request.contains_key("paused"));
-    let outcome = state
-        .store
-        .write_statuscake_check(
-            &check.name,
-            false,
-            write,
-            &StatusCakeFields::new(),
-            WriteMode::commit(Timestamp::now()),
-        )
-        .await?;
-    state
-        .monitor
-        .checks_changed(vec![outcome.check().name.clone()]);
-    Ok(StatusCode::NO_CONTENT)
+    update_from(
+        &state,
+        &check,
+        translated,
+        &request,
+        StatusCakeFields::new(),
+    )
+    .await
 }
 
 pub(super) async fn delete(
@@ -121,11 +86,7 @@ pub(super) async fn delete(
     _: CanWrite,
     Path(id): Path<String>,
 ) -> Result<StatusCode, V1Error> {
-    let check = heartbeat_of(&state, &id).await?;
-    if state.store.delete_check(&check.name).await? {
-        state.monitor.checks_changed(vec![check.name]);
-    }
-    Ok(StatusCode::NO_CONTENT)
+    delete_from(&state, heartbeat_of(&state, &id).await?).await
 }
 
 async fn view(

@@ -183,3 +183,72 @@ pub(super) fn bounded(
         },
     }
 }
+
+/// Writes a translated form as a new check, named by a slug of its StatusCake name:
+/// `201 {"data": {"new_id": ID}}`.
+pub(super) async fn create_from(
+    state: &ApiState,
+    translated: translate::Translated,
+) -> Result<Response, V1Error> {
+    let mut write = read_native(translated.body, state)?;
+    write.paused = translated.paused;
+    let display = write.spec.display_name.clone().unwrap_or_default();
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &slug(&display)?,
+            true,
+            write,
+            &translated.kept,
+            crate::store::WriteMode::commit(crate::domain::Timestamp::now()),
+        )
+        .await?;
+    let check = outcome.check();
+    state.monitor.checks_changed(vec![check.name.clone()]);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"data": {"new_id": check.id.0.to_string()}})),
+    )
+        .into_response())
+}
+
+/// Writes an update: the check's own native body, with what the request's fields map to
+/// taken from `translated` (the whole form read with the request laid over it); `204`.
+pub(super) async fn update_from(
+    state: &ApiState,
+    check: &Check,
+    translated: translate::Translated,
+    request: &translate::FormFields,
+    mut kept: crate::store::StatusCakeFields,
+) -> Result<StatusCode, V1Error> {
+    let stored = match serde_json::to_value(&check.spec) {
+        Ok(Value::Object(stored)) => stored,
+        _ => Map::new(),
+    };
+    let body = translate::updated_body(stored, &translated.body, request);
+    let mut write = read_native(body, state)?;
+    write.paused = translated.paused.filter(|_| request.contains_key("paused"));
+    kept.extend(translated.kept);
+    let outcome = state
+        .store
+        .write_statuscake_check(
+            &check.name,
+            false,
+            write,
+            &kept,
+            crate::store::WriteMode::commit(crate::domain::Timestamp::now()),
+        )
+        .await?;
+    state
+        .monitor
+        .checks_changed(vec![outcome.check().name.clone()]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a check: `204`.
+pub(super) async fn delete_from(state: &ApiState, check: Check) -> Result<StatusCode, V1Error> {
+    if state.store.delete_check(&check.name).await? {
+        state.monitor.checks_changed(vec![check.name]);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

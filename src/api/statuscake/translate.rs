@@ -56,18 +56,7 @@ pub fn translate(
     form: &FormFields,
     contacts: &BTreeSet<String>,
 ) -> Result<Translated, FieldProblems> {
-    let mut t = Reader {
-        form,
-        problems: FieldProblems::new(),
-    };
-    let mut body = Map::new();
-    let name = t.text("name");
-    match name.as_deref().map(str::trim) {
-        None | Some("") => t.problem("name", "is required"),
-        Some(name) => {
-            body.insert("display_name".into(), json!(name));
-        }
-    }
+    let (mut t, mut body) = Reader::start(form);
     let test_type = t.text("test_type").map(|s| s.to_ascii_uppercase());
     let url = t.text("website_url").filter(|u| !u.trim().is_empty());
     if url.is_none() {
@@ -189,18 +178,8 @@ pub fn translate_heartbeat(
     form: &FormFields,
     contacts: &BTreeSet<String>,
 ) -> Result<Translated, FieldProblems> {
-    let mut t = Reader {
-        form,
-        problems: FieldProblems::new(),
-    };
-    let mut body = Map::new();
+    let (mut t, mut body) = Reader::start(form);
     body.insert("kind".into(), json!("heartbeat"));
-    match t.text("name").as_deref().map(str::trim) {
-        None | Some("") => t.problem("name", "is required"),
-        Some(name) => {
-            body.insert("display_name".into(), json!(name));
-        }
-    }
     match t.int("period") {
         Some(period) => {
             body.insert("period".into(), json!(period));
@@ -332,7 +311,24 @@ pub(super) struct Reader<'a> {
     pub(super) problems: FieldProblems,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader of `form`, and a native body holding the form's name as `display_name`
+    /// (a missing name is its first problem).
+    fn start(form: &'a FormFields) -> (Self, Map<String, Value>) {
+        let mut reader = Self {
+            form,
+            problems: FieldProblems::new(),
+        };
+        let mut body = Map::new();
+        match reader.text("name").as_deref().map(str::trim) {
+            None | Some("") => reader.problem("name", "is required"),
+            Some(name) => {
+                body.insert("display_name".into(), json!(name));
+            }
+        }
+        (reader, body)
+    }
+
     pub(super) fn problem(&mut self, field: &str, reason: &str) {
         self.problems
             .entry(field.to_owned())

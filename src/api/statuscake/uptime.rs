@@ -3,17 +3,17 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::translate::{FormFields, parse_form, translate, updated_body};
+use super::translate::{FormFields, parse_form, translate};
 use super::view::{form_of, view_of};
-use super::{V1Error, bounded, check_of, invalid, read_native, slug};
+use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, CheckId, Health, Target, Timestamp};
-use crate::store::{AlertFilter, IncidentFilter, WriteMode};
+use crate::store::{AlertFilter, IncidentFilter};
 
 pub(super) async fn create(
     State(state): State<ApiState>,
@@ -22,26 +22,7 @@ pub(super) async fn create(
 ) -> Result<Response, V1Error> {
     let form = parse_form(&body);
     let translated = translate(&form, &state.contacts).map_err(V1Error::Invalid)?;
-    let mut write = read_native(translated.body, &state)?;
-    write.paused = translated.paused;
-    let display = write.spec.display_name.clone().unwrap_or_default();
-    let outcome = state
-        .store
-        .write_statuscake_check(
-            &slug(&display)?,
-            true,
-            write,
-            &translated.kept,
-            WriteMode::commit(Timestamp::now()),
-        )
-        .await?;
-    let check = outcome.check();
-    state.monitor.checks_changed(vec![check.name.clone()]);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"data": {"new_id": check.id.0.to_string()}})),
-    )
-        .into_response())
+    create_from(&state, translated).await
 }
 
 pub(super) async fn update(
@@ -52,39 +33,14 @@ pub(super) async fn update(
 ) -> Result<StatusCode, V1Error> {
     let check = uptime_of(&state, &id).await?;
     let kept = state.store.statuscake_fields(&[check.id]).await?;
-    let kept = kept.get(&check.id);
+    let kept = kept.get(&check.id).cloned().unwrap_or_default();
     let request = parse_form(&body);
-    let mut whole: FormFields = form_of(&check, kept);
+    let mut whole: FormFields = form_of(&check, Some(&kept));
     for (key, values) in &request {
         whole.insert(key.clone(), values.clone());
     }
     let translated = translate(&whole, &state.contacts).map_err(V1Error::Invalid)?;
-    let stored = match serde_json::to_value(&check.spec) {
-        Ok(Value::Object(stored)) => stored,
-        _ => Map::new(),
-    };
-    let body = updated_body(stored, &translated.body, &request);
-    let mut write = read_native(body, &state)?;
-    write.paused = request
-        .contains_key("paused")
-        .then_some(translated.paused)
-        .flatten();
-    let mut fields = kept.cloned().unwrap_or_default();
-    fields.extend(translated.kept);
-    let outcome = state
-        .store
-        .write_statuscake_check(
-            &check.name,
-            false,
-            write,
-            &fields,
-            WriteMode::commit(Timestamp::now()),
-        )
-        .await?;
-    state
-        .monitor
-        .checks_changed(vec![outcome.check().name.clone()]);
-    Ok(StatusCode::NO_CONTENT)
+    update_from(&state, &check, translated, &request, kept).await
 }
 
 pub(super) async fn delete(
@@ -92,11 +48,7 @@ pub(super) async fn delete(
     _: CanWrite,
     Path(id): Path<String>,
 ) -> Result<StatusCode, V1Error> {
-    let check = uptime_of(&state, &id).await?;
-    if state.store.delete_check(&check.name).await? {
-        state.monitor.checks_changed(vec![check.name]);
-    }
-    Ok(StatusCode::NO_CONTENT)
+    delete_from(&state, uptime_of(&state, &id).await?).await
 }
 
 /// The live figures StatusCake shows with a check: `status`, `uptime` (last 24 hours, in
