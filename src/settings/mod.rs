@@ -5,6 +5,7 @@
 mod alerting;
 mod load;
 mod tokens;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -243,137 +244,6 @@ impl Settings {
     /// Path of the SQLite database inside the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.server.data_dir.join("stackwatch.db")
-    }
-
-    /// Checks what types alone cannot: ranges, token strength, the log filter.
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        let mut problems = Vec::new();
-        let mut range = |key: &str, value: u64, lo: u64, hi: u64| {
-            if !(lo..=hi).contains(&value) {
-                problems.push(format!("{key}: must be between {lo} and {hi}, got {value}"));
-            }
-        };
-        range(
-            "server.request_timeout",
-            self.server.request_timeout,
-            1,
-            300,
-        );
-        range("server.shutdown_grace", self.server.shutdown_grace, 0, 300);
-        range("server.header_timeout", self.server.header_timeout, 1, 300);
-        range(
-            "server.max_connections",
-            u64::from(self.server.max_connections),
-            16,
-            65_536,
-        );
-        range(
-            "database.busy_timeout_ms",
-            self.database.busy_timeout_ms,
-            100,
-            60_000,
-        );
-        range(
-            "database.read_connections",
-            u64::from(self.database.read_connections),
-            1,
-            64,
-        );
-        range(
-            "monitor.max_concurrent_probes",
-            u64::from(self.monitor.max_concurrent_probes),
-            1,
-            65_536,
-        );
-        range(
-            "retention.raw_days",
-            u64::from(self.retention.raw_days),
-            1,
-            3_650,
-        );
-        range(
-            "retention.hourly_days",
-            u64::from(self.retention.hourly_days),
-            1,
-            3_650,
-        );
-        range(
-            "retention.daily_days",
-            u64::from(self.retention.daily_days),
-            1,
-            36_500,
-        );
-        range(
-            "alerting.give_up_after_hours",
-            u64::from(self.alerting.give_up_after_hours),
-            1,
-            168,
-        );
-        range("watchdog.interval", self.watchdog.interval, 5, 3_600);
-        let ancestors = &self.status_pages.frame_ancestors;
-        if ancestors.trim().is_empty()
-            || ancestors.contains([';', ',', '\r', '\n'])
-            || http::HeaderValue::from_str(ancestors).is_err()
-        {
-            problems.push(
-                "status_pages.frame_ancestors: must be CSP sources separated by spaces, e.g. \"'none'\" or \"'self' https://acme.example\"".to_owned(),
-            );
-        }
-        problems.extend(alerting::problems(&self.alerting, &self.notifiers));
-        for (i, url) in self.monitor.canaries.iter().enumerate() {
-            if let Some(reason) = crate::domain::url_problem(url) {
-                problems.push(format!("monitor.canaries[{i}]: {reason}"));
-            }
-        }
-        if !self.watchdog.url.is_empty()
-            && let Some(reason) = crate::domain::url_problem(&self.watchdog.url)
-        {
-            problems.push(format!("watchdog.url: {reason}"));
-        }
-        for (key, tokens) in [
-            ("auth.admin_tokens", &self.auth.admin_tokens),
-            ("auth.read_tokens", &self.auth.read_tokens),
-        ] {
-            for (i, token) in tokens.iter().enumerate() {
-                if let Some(reason) = token_problem(token.expose()) {
-                    problems.push(format!("{key}[{i}]: {reason}"));
-                }
-            }
-        }
-        if let Err(reason) = crate::domain::schedule::parse_cron(&self.retention.schedule) {
-            problems.push(format!("retention.schedule: {reason}"));
-        }
-        if let Some(path) = self.probe.ca_bundle()
-            && !path.is_file()
-        {
-            problems.push(format!("probe.ca_bundle: {} is not a file", path.display()));
-        }
-        if self.probe.user_agent.is_empty()
-            || http::HeaderValue::from_str(&self.probe.user_agent).is_err()
-        {
-            problems.push("probe.user_agent: must be non-empty visible ASCII".to_owned());
-        }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            problems.push(format!("log.level: not a valid filter ({e})"));
-        }
-        if self.server.data_dir.as_os_str().is_empty() {
-            problems.push("server.data_dir: must not be empty".to_owned());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SettingsError { problems })
-        }
-    }
-}
-
-fn token_problem(token: &str) -> Option<String> {
-    if token.len() < MIN_TOKEN_LEN {
-        Some(format!("a token needs at least {MIN_TOKEN_LEN} characters"))
-    } else if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        Some("a token may only contain visible ASCII characters".to_owned())
-    } else {
-        None
     }
 }
 

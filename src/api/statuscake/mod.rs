@@ -6,6 +6,7 @@ mod contacts;
 mod heartbeat;
 mod translate;
 mod translate_http;
+mod update;
 mod uptime;
 mod view;
 mod windows;
@@ -225,7 +226,7 @@ pub(super) async fn update_from(
         Ok(Value::Object(stored)) => stored,
         _ => Map::new(),
     };
-    let body = translate::updated_body(stored, &translated.body, request);
+    let body = update::updated_body(stored, &translated.body, request);
     let mut write = read_native(body, state)?;
     write.paused = translated.paused.filter(|_| request.contains_key("paused"));
     kept.extend(translated.kept);
