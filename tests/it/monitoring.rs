@@ -74,7 +74,11 @@ async fn a_failing_target_turns_down_after_confirmation_and_up_when_it_returns()
     );
     let open = incidents(&app, "acme-ready").await;
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0]["cause"], "HTTP 500");
+    assert_eq!(
+        open[0]["cause"],
+        format!("HTTP 500 from {}", target.url("http", "/status")),
+        "the incident gives the alert's cause, in plain words"
+    );
     assert_eq!(open[0]["resolved_at"], Value::Null);
     assert_eq!(
         open[0]["opened_at"], history[1]["at"],

@@ -1,6 +1,7 @@
-//! The StatusCake-compatible API under `/v1`: uptime checks, their history, periods and
-//! alerts, and contact groups, in StatusCake's shapes (form bodies, `{"data": …}` answers,
-//! `{"message", "errors"}` errors), over the same checks and tokens as the native API.
+//! The StatusCake-compatible API under `/v1`: uptime checks (with their history, periods and
+//! alerts), heartbeats, maintenance windows and contact groups, in StatusCake's shapes (form
+//! bodies, `{"data": …}` answers, `{"message", "errors"}` errors), over the same checks and
+//! tokens as the native API.
 
 mod contacts;
 mod heartbeat;
