@@ -82,18 +82,9 @@ pub fn updated_body(
 
 #[cfg(test)]
 mod tests {
+    use super::super::translate::parse_form;
     use super::*;
     use serde_json::json;
-
-    fn fields(pairs: &[(&str, &str)]) -> FormFields {
-        let mut form = FormFields::new();
-        for (k, v) in pairs {
-            form.entry((*k).to_owned())
-                .or_default()
-                .push((*v).to_owned());
-        }
-        form
-    }
 
     #[test]
     fn an_update_keeps_what_the_request_does_not_name() {
@@ -101,7 +92,7 @@ mod tests {
             "retry_interval": 5, "check_rate": 60, "stack": "acme", "cert_expiry_days": 30});
         let translated = json!({"kind": "http", "url": "http://a/", "method": "GET",
             "check_rate": 300, "cert_expiry_days": 14});
-        let request = fields(&[("check_rate", "300")]);
+        let request = parse_form(b"check_rate=300");
         let (Value::Object(stored), Value::Object(translated)) = (stored, translated) else {
             panic!("objects");
         };
