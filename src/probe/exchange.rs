@@ -51,6 +51,21 @@ pub async fn run(
     })?;
     let port = url.port_or_known_default().unwrap_or(80);
     let tcp = open(host, port, trace).await?;
+    // Boxed: a probe still resolving or connecting (a silent target holds it there until
+    // the timeout) keeps only what connecting needs; the TLS and HTTP state, some 9 KB,
+    // is allocated once connected.
+    Box::pin(connected(tls, request, host, tcp, trace)).await
+}
+
+/// The rest of an exchange once connected: TLS when the URL asks, then HTTP.
+async fn connected(
+    tls: &TlsConfigs,
+    request: &Request<'_>,
+    host: &str,
+    tcp: tokio::net::TcpStream,
+    trace: &mut Trace,
+) -> Result<Response, Failure> {
+    let url = request.url;
     if url.scheme() == "https" {
         trace.phase = Phase::Tls;
         let phase_start = Instant::now();
