@@ -21,9 +21,14 @@ use crate::store::{AttemptResult, DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.
 const BATCH: u32 = 100;
-/// How often the outbox is looked at for retries that fall due (new alerts wake the
-/// dispatcher at once).
-const POLL_EVERY: Duration = Duration::from_millis(500);
+/// The longest the dispatcher sleeps with nothing due: new alerts wake it at once and it
+/// wakes for the next retry when it falls due, so this only bounds the cost of a wake-up
+/// missed. An idle dispatcher no longer reads the outbox twice a second.
+const IDLE_RECHECK: Duration = Duration::from_secs(60);
+/// The shortest sleep between rounds.
+const MIN_WAIT: Duration = Duration::from_millis(50);
+/// The wait after the outbox could not be read.
+const ERROR_WAIT: Duration = Duration::from_millis(500);
 /// The longest `Retry-After` honoured; a longer one waits this long.
 const MAX_RETRY_AFTER_S: u64 = 3_600;
 
@@ -204,15 +209,33 @@ impl Dispatcher {
     /// Delivers until cancelled; a delivery in flight finishes first.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
-            match self.deliver_pending_once(Timestamp::now()).await {
+            let wait = match self.deliver_pending_once(Timestamp::now()).await {
                 Ok(report) if report.handled() > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "cannot read the alert outbox"),
-            }
+                Ok(_) => self.until_next_due().await,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the alert outbox");
+                    ERROR_WAIT
+                }
+            };
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = tokio::time::sleep(POLL_EVERY) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// How long to sleep until the next pending delivery falls due.
+    async fn until_next_due(&self) -> Duration {
+        match self.store.next_delivery_at().await {
+            Ok(Some(at)) => {
+                let ms = u64::try_from(at.0 - Timestamp::now().0).unwrap_or(0);
+                Duration::from_millis(ms).clamp(MIN_WAIT, IDLE_RECHECK)
+            }
+            Ok(None) => IDLE_RECHECK,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the alert outbox");
+                ERROR_WAIT
             }
         }
     }

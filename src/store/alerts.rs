@@ -208,6 +208,21 @@ impl Store {
             .collect()
     }
 
+    /// When the next pending delivery falls due: the earliest of those no earlier alert
+    /// holds back (what `due_deliveries` would answer first). `None`: nothing is pending.
+    pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
+             WHERE d.status = 'pending' \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
+                 WHERE d2.status = 'pending' AND d2.contact = d.contact \
+                 AND a2.check_id = a.check_id AND d2.alert_id < d.alert_id)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(at.map(Timestamp))
+    }
+
     /// Records how a delivery attempt ended.
     pub async fn delivery_done(
         &self,
