@@ -4,6 +4,7 @@
 
 mod admin_token;
 pub mod healthcheck;
+pub mod open_files;
 pub mod probe_once;
 mod server;
 mod supervisor;
@@ -82,13 +83,14 @@ impl App {
             .map(|c| c.parse::<ContactName>())
             .collect::<Result<Vec<_>, _>>()
             .context("alerting.default_contacts")?;
+        let max_concurrent_probes = probes_within_file_limit(&settings);
         let (records_tx, records) = monitor::record_channel();
         let vitals = Vitals::new();
         let scheduler = Scheduler::load(SchedulerDeps {
             store: store.clone(),
             prober: Arc::new(prober),
             records: records_tx,
-            max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
+            max_concurrent_probes,
             default_contacts: default_contacts.clone(),
             canaries: settings.monitor.canaries.clone(),
             vitals: vitals.clone(),
@@ -243,6 +245,31 @@ impl App {
         tracing::info!("stackwatch stopped");
         result
     }
+}
+
+/// `monitor.max_concurrent_probes`, or fewer when the open-file limit (raised to its hard
+/// ceiling first) leaves less room; said in a warning naming the key.
+fn probes_within_file_limit(settings: &Settings) -> usize {
+    let configured = settings.monitor.max_concurrent_probes as usize;
+    let Some(limit) = open_files::raise() else {
+        return configured;
+    };
+    let budget = open_files::probe_budget(
+        configured,
+        limit.soft,
+        u64::from(settings.server.max_connections),
+    );
+    if budget < configured {
+        tracing::warn!(
+            configured,
+            probes = budget,
+            open_files = limit.soft,
+            "monitor.max_concurrent_probes leaves too few open files for the database and the \
+             API under this open-file limit; at most {budget} probes run at once (raise the \
+             limit: ulimit -n, or the container's nofile)"
+        );
+    }
+    budget
 }
 
 /// Creates the data directory if need be, opens the database and applies migrations (also

@@ -146,6 +146,77 @@ async fn running_out_of_file_descriptors_is_survived() {
     assert_eq!(reports, 1, "logged once a minute, not per failed accept");
 }
 
+/// A listener whose backlog is full: SYNs to it are dropped, so connects hang.
+async fn black_hole() -> (tokio::net::TcpListener, Vec<TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    while let Ok(Ok(stream)) =
+        tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(addr)).await
+    {
+        fillers.push(stream);
+        assert!(fillers.len() < 64, "the backlog never filled");
+    }
+    (listener, fillers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_hanging_probes_than_open_files_wait_for_a_slot_and_lose_nothing() {
+    let (hole, _fillers) = black_hole().await;
+    let url = format!("http://{}/", hole.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    // 512 descriptors, 500 checks whose connects all hang for 5 seconds, all first probed
+    // within 5 seconds: were every probe to start at once, some would fail to open a
+    // socket, and SQLite and the API would have none left.
+    let p = crate::binary::start_with_limit(
+        &dir.path().join("data"),
+        "",
+        512,
+        &[
+            ("STACKWATCH__MONITOR__MAX_CONCURRENT_PROBES", "4096"),
+            ("STACKWATCH__SERVER__MAX_CONNECTIONS", "16"),
+        ],
+    )
+    .await;
+    let checks: Vec<_> = (0..500)
+        .map(|i| json!({"name": format!("hang-{i}"), "url": url, "timeout": 5, "check_rate": 60}))
+        .collect();
+    let (status, body) = p
+        .put("/api/v1/stacks/black-hole", &json!({ "checks": checks }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        p.log().contains(
+            "monitor.max_concurrent_probes leaves too few open files for the database and the API"
+        ),
+        "{}",
+        p.log()
+    );
+
+    // 240 probes at a time, five seconds each: every check probed within some 20 seconds.
+    let errors = wait_for("a result for every check", 90, async || {
+        let (status, list) = p.get("/api/v1/checks?stack=black-hole&limit=1000").await;
+        assert_eq!(status, 200, "{list}");
+        let errors: Vec<String> = list["checks"]
+            .as_array()?
+            .iter()
+            .map(|c| c["last_result"]["error"].as_str().map(str::to_owned))
+            .collect::<Option<_>>()?;
+        (errors.len() == 500).then_some(errors)
+    })
+    .await;
+    assert!(
+        errors.iter().all(|e| e == "connection timed out"),
+        "{:?}",
+        errors.iter().find(|e| *e != "connection timed out")
+    );
+    let log = p.log();
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+}
+
 fn long_location(_: &str) -> Vec<u8> {
     let location = format!("ftp://x/{}", "a".repeat(300_000));
     format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes()
