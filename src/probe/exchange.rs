@@ -178,19 +178,32 @@ where
 }
 
 /// Runs `exchange` to its end while driving `connection`; a connection that ends first
-/// (closed, failed) leaves the exchange to see that and answer.
-async fn beside<T, C>(exchange: impl Future<Output = T>, connection: C) -> T
+/// (closed, failed) leaves the exchange to see that and answer. When the exchange saw only
+/// that the connection closed, the connection's own error says why: a reset while the
+/// request was being written surfaces in the exchange as "canceled", and is a reset.
+async fn beside<C>(
+    exchange: impl Future<Output = Result<Response, Failure>>,
+    connection: C,
+) -> Result<Response, Failure>
 where
-    C: Future,
+    C: Future<Output = Result<(), hyper::Error>>,
 {
     let mut exchange = std::pin::pin!(exchange);
     let mut connection = std::pin::pin!(connection);
+    let mut connection_error = None;
     let mut connection_open = true;
-    loop {
+    let result = loop {
         tokio::select! {
-            result = &mut exchange => return result,
-            _ = &mut connection, if connection_open => connection_open = false,
+            result = &mut exchange => break result,
+            ended = &mut connection, if connection_open => {
+                connection_open = false;
+                connection_error = ended.err();
+            }
         }
+    };
+    match (result, connection_error) {
+        (Err(Failure::ClosedEarly), Some(error)) => Err(http_failure(&error)),
+        (result, _) => result,
     }
 }
 

@@ -465,6 +465,22 @@ async fn happy_eyeballs_connects_past_an_address_that_never_answers() {
     drop(fillers);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_before_the_answer_is_a_reset_however_it_races_the_request() {
+    // Accepted, then reset: the reset reaches the prober while it writes the request or
+    // while it waits for the answer. Either way it is the connection-level failure the
+    // offline rule holds, never "closed before the response was complete".
+    let target = Switchable::start().await;
+    target.set_up(false);
+    let spec = stackwatch::app::probe_once::spec_from_json(json!({"url": target.url()})).unwrap();
+    let prober = stackwatch::probe::Prober::new(None, "stackwatch-test").unwrap();
+    for _ in 0..200 {
+        let outcome = prober.probe(&spec).await;
+        let failure = outcome.failure.expect("a reset target is down");
+        assert!(failure.is_connection_level(), "{failure}");
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_or_ending_task_is_reported_with_its_name_and_cause() {
     use stackwatch::app::Supervisor;
