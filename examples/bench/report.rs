@@ -18,7 +18,14 @@ pub struct Snapshot {
     probes_down: f64,
     /// The scheduling-lag histogram: (upper bound in seconds, cumulative count).
     lag: Vec<(f64, f64)>,
-    cpu_ticks: u64,
+    /// CPU time before the scrape was asked for and once its whole answer arrived, so the
+    /// window counts stackwatch's own work and not the benchmark's scrapes (at 400 checks
+    /// a scrape costs several percent of the window's CPU).
+    cpu_ticks_before: u64,
+    cpu_ticks_after: u64,
+    /// When `cpu_ticks_before` and `cpu_ticks_after` were read.
+    cpu_read_before: Instant,
+    cpu_read_after: Instant,
 }
 
 impl Snapshot {
@@ -30,6 +37,8 @@ impl Snapshot {
         server: &Server,
         token: &str,
     ) -> anyhow::Result<Self> {
+        let cpu_read_before = Instant::now();
+        let cpu_ticks_before = cpu_ticks(server.pid())?;
         let response = client
             .get(format!("{}/metrics", server.base))
             .bearer_auth(token)
@@ -37,8 +46,9 @@ impl Snapshot {
             .await?
             .error_for_status()?;
         let at = Instant::now();
-        let cpu_ticks = cpu_ticks(server.pid())?;
         let text = response.text().await?;
+        let cpu_ticks_after = cpu_ticks(server.pid())?;
+        let cpu_read_after = Instant::now();
         let mut probes = 0.0;
         let mut probes_down = 0.0;
         let mut lag = Vec::new();
@@ -71,7 +81,10 @@ impl Snapshot {
             probes,
             probes_down,
             lag,
-            cpu_ticks,
+            cpu_ticks_before,
+            cpu_ticks_after,
+            cpu_read_before,
+            cpu_read_after,
         })
     }
 }
@@ -224,7 +237,17 @@ impl Report {
         let seconds = after.at.duration_since(before.at).as_secs_f64();
         let probes = after.probes - before.probes;
         let expected = f64::from(options.checks) / f64::from(options.rate);
-        let cpu_s = (after.cpu_ticks - before.cpu_ticks) as f64 / 100.0;
+        // CPU from the end of the first scrape to the start of the second, and the probes
+        // of that same stretch at the rate measured over the window.
+        let cpu_s = after
+            .cpu_ticks_before
+            .saturating_sub(before.cpu_ticks_after) as f64
+            / 100.0;
+        let cpu_seconds = after
+            .cpu_read_before
+            .duration_since(before.cpu_read_after)
+            .as_secs_f64();
+        let cpu_probes = probes * cpu_seconds / seconds;
         Self {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             checks: options.checks,
@@ -243,9 +266,9 @@ impl Report {
             lag_p99_ms: lag_quantile(&before.lag, &after.lag, 0.99),
             lag_max_ms: lag_quantile(&before.lag, &after.lag, 1.0),
             target_gap_jitter,
-            cpu_percent_of_one_core: cpu_s / seconds * 100.0,
-            cpu_us_per_probe: if probes > 0.0 {
-                cpu_s * 1e6 / probes
+            cpu_percent_of_one_core: cpu_s / cpu_seconds * 100.0,
+            cpu_us_per_probe: if cpu_probes > 0.0 {
+                cpu_s * 1e6 / cpu_probes
             } else {
                 0.0
             },
