@@ -45,10 +45,24 @@ impl Plan {
         self.add(id, cadence, now_ms + first_offset_ms(id, cadence.rate_ms));
     }
 
-    /// Adds a check created while running: probed within a few seconds.
+    /// Adds a check created while running: probed within a few seconds, then at its own
+    /// phase of the interval (the one a restart gives it, from a hash of its id), so a
+    /// stack or a whole fleet registered at once is spread over the interval after its
+    /// first round instead of probing in one burst every interval.
     pub fn add_new(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
         let spread = cadence.rate_ms.min(NEW_CHECK_SPREAD_MS);
-        self.add(id, cadence, now_ms + first_offset_ms(id, spread));
+        let first_due = now_ms + first_offset_ms(id, spread);
+        self.add(id, cadence, first_due);
+        let rate = cadence.rate_ms.max(1);
+        let phase = first_offset_ms(id, rate);
+        let regular = first_due + (phase + rate - first_due % rate) % rate;
+        if let Some(slot) = self.slots.get_mut(&id) {
+            slot.anchor_ms = if regular > first_due {
+                regular
+            } else {
+                regular + rate
+            };
+        }
     }
 
     /// Adds a check first due a whole interval from now: a heartbeat's first deadline.
@@ -151,7 +165,10 @@ impl Plan {
         let due = if confirming {
             now_ms + slot.cadence.retry_ms
         } else {
-            slot.anchor_ms = next_due_ms(slot.anchor_ms, slot.cadence.rate_ms, now_ms);
+            // The anchor is ahead only after a new check's first probe (see `add_new`).
+            if slot.anchor_ms <= now_ms {
+                slot.anchor_ms = next_due_ms(slot.anchor_ms, slot.cadence.rate_ms, now_ms);
+            }
             slot.anchor_ms
         };
         self.push(id, due);
@@ -228,6 +245,39 @@ mod tests {
             "all due within one interval"
         );
         // 100 per second expected; a burst would put hundreds in one second.
+        assert!(
+            per_second.iter().all(|n| (60..=140).contains(n)),
+            "{per_second:?}"
+        );
+    }
+
+    #[test]
+    fn checks_registered_together_spread_over_the_interval_after_their_first_probe() {
+        let mut plan = Plan::default();
+        let registered_at = 7_000;
+        for id in 1..=6_000 {
+            plan.add_new(CheckId(id), MINUTE, registered_at);
+        }
+        let starts = simulate(
+            &mut plan,
+            registered_at + 200_000,
+            100,
+            |_| 50,
+            |_, _| false,
+        );
+        let mut per_second = [0u32; 60];
+        for (id, times) in &starts {
+            assert!(
+                times[0] <= registered_at + NEW_CHECK_SPREAD_MS,
+                "first probe within a few seconds: {id:?} {times:?}"
+            );
+            assert!(times[1] - times[0] <= MINUTE.rate_ms, "{id:?} {times:?}");
+            for pair in times[1..].windows(2) {
+                assert_eq!(pair[1] - pair[0], MINUTE.rate_ms, "{id:?} {times:?}");
+            }
+            per_second[((times[2] / 1_000) % 60) as usize] += 1;
+        }
+        // 100 per second expected; a burst would put them all in five seconds.
         assert!(
             per_second.iter().all(|n| (60..=140).contains(n)),
             "{per_second:?}"
