@@ -207,6 +207,26 @@ impl Store {
             .collect())
     }
 
+    /// A page of checks by name, after `after`, each with its persisted state: what the
+    /// scheduler loads at start, a page at a time, so that loading 100,000 checks does not
+    /// hold them all twice (rows and plan) at once.
+    pub async fn checks_with_state_page(
+        &self,
+        after: Option<&CheckName>,
+        limit: u32,
+    ) -> Result<Vec<(Check, Option<StoredState>)>, StoreError> {
+        let checks = self.list_checks(&Default::default(), after, limit).await?;
+        let ids: Vec<CheckId> = checks.iter().map(|c| c.id).collect();
+        let mut states = self.check_states(&ids).await?;
+        Ok(checks
+            .into_iter()
+            .map(|c| {
+                let state = states.remove(&c.id);
+                (c, state)
+            })
+            .collect())
+    }
+
     /// The persisted states of these checks (those probed before), a few hundred per query.
     pub async fn check_states(
         &self,

@@ -28,6 +28,9 @@ use crate::domain::{
 use crate::probe::Prober;
 use crate::store::{Store, StoreError, Write};
 
+/// Checks read per query when loading at start.
+const LOAD_PAGE: u32 = 2_000;
+
 /// What the scheduler needs.
 #[derive(Clone)]
 pub struct SchedulerDeps {
@@ -135,18 +138,30 @@ impl Scheduler {
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
-        for (check, stored) in scheduler.deps.store.checks_with_state().await? {
-            if check.paused {
-                continue;
+        let mut after = None;
+        loop {
+            let page = scheduler
+                .deps
+                .store
+                .checks_with_state_page(after.as_ref(), LOAD_PAGE)
+                .await?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = Some(last.name.clone());
+            for (check, stored) in page {
+                if check.paused {
+                    continue;
+                }
+                if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
+                    scheduler
+                        .plan
+                        .add_due_in(check.id, cadence(&check), 0, wait_ms);
+                } else {
+                    scheduler.plan.add_at_start(check.id, cadence(&check), 0);
+                }
+                scheduler.insert(check, known_from(stored, now));
             }
-            if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
-                scheduler
-                    .plan
-                    .add_due_in(check.id, cadence(&check), 0, wait_ms);
-            } else {
-                scheduler.plan.add_at_start(check.id, cadence(&check), 0);
-            }
-            scheduler.insert(check, known_from(stored, now));
         }
         Ok(scheduler)
     }
