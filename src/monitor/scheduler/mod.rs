@@ -28,6 +28,13 @@ use crate::domain::{
 use crate::probe::Prober;
 use crate::store::{Store, StoreError, Write};
 
+/// The scheduler wakes on multiples of this from its start, taking every probe due by
+/// then: at 1,667 probes/s some 40 start together instead of each waking the runtime on
+/// its own (the benchmark at 100,000 checks read 161 µs of CPU per probe without it, 129
+/// with it). A check's due times are whole seconds apart, so each is rounded the same way
+/// and its gaps stay even; lag grows by at most this.
+const WAKE_TICK_MS: u64 = 25;
+
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
 
@@ -260,7 +267,11 @@ impl Scheduler {
 
     /// Starts every probe that is due; returns how many started.
     pub fn start_due(&mut self) -> usize {
-        let due = self.plan.take_due(self.now_ms());
+        // Up to the last tick passed, not to the moment: a wake that comes late by a few
+        // milliseconds does not take the next tick's probes early.
+        let due = self
+            .plan
+            .take_due(self.now_ms() / WAKE_TICK_MS * WAKE_TICK_MS);
         let started = due.len();
         for (id, due_ms) in due {
             let Some(entry) = self.entries.get(&id) else {
@@ -386,10 +397,9 @@ impl Scheduler {
     ) {
         let mut report = tokio::time::interval(Duration::from_secs(60));
         loop {
-            let next = self
-                .plan
-                .next_due()
-                .map(|due| self.epoch + Duration::from_millis(due));
+            let next = self.plan.next_due().map(|due| {
+                self.epoch + Duration::from_millis(due.div_ceil(WAKE_TICK_MS) * WAKE_TICK_MS)
+            });
             self.deps.vitals.scheduler_next_due(next);
             let next_round = self.offline.as_ref().and_then(OfflineRule::next_round);
             let rounds = self.offline.as_mut().map(|rule| &mut rule.rounds_rx);
