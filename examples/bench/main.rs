@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     let registered = Instant::now();
     register(&client, &server.base, &targets, &options).await?;
     let registration = registered.elapsed();
-    let rss_after_registration_kib = server.peak_rss_kib()?;
+    let rss_after_registration_kib = server.memory_kib()?.peak;
 
     tokio::time::sleep(Duration::from_secs(options.warmup)).await;
     let before = Snapshot::take(&client, &server, TOKEN).await?;
@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let after = Snapshot::take(&client, &server, TOKEN).await?;
     let (window_start, window_end) = (targets.ms_at(before.at), targets.ms_at(after.at));
 
-    let rss_peak_kib = server.peak_rss_kib()?;
+    let memory = server.memory_kib()?;
     server.stop()?;
     let disk = disk_use(&data.join("stackwatch.db")).await?;
     let gaps = gap_jitter(
@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         &before,
         &after,
         gaps,
-        (rss_after_registration_kib, rss_peak_kib),
+        (rss_after_registration_kib, memory),
         disk,
         registration,
     );
@@ -147,14 +147,23 @@ impl Server {
         self.child.id()
     }
 
-    fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+    /// Peak RSS so far, and what is resident now: anonymous memory (the process's own) and
+    /// file-backed pages (the binary's code and read-only data, shared with the page cache).
+    fn memory_kib(&self) -> anyhow::Result<report::MemoryKib> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .context("no VmHWM in /proc/PID/status")
+        let field = |name: &str| -> anyhow::Result<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("no {name} in /proc/PID/status"))
+        };
+        Ok(report::MemoryKib {
+            peak: field("VmHWM:")?,
+            anonymous: field("RssAnon:")?,
+            file: field("RssFile:")?,
+        })
     }
 
     /// Stops it with SIGTERM (a clean shutdown checkpoints the database) and waits.

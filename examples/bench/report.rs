@@ -11,6 +11,16 @@ use crate::Server;
 use crate::options::Options;
 use crate::targets::Accesses;
 
+/// The process's memory, in KiB.
+pub struct MemoryKib {
+    /// Peak RSS (VmHWM).
+    pub peak: u64,
+    /// Resident anonymous memory at the end (RssAnon).
+    pub anonymous: u64,
+    /// Resident file-backed pages at the end (RssFile): the binary's code, mostly.
+    pub file: u64,
+}
+
 /// Counters read at one moment.
 pub struct Snapshot {
     pub at: Instant,
@@ -216,6 +226,9 @@ pub struct Report {
     pub cpu_us_per_probe: f64,
     pub rss_after_registration_mib: f64,
     pub peak_rss_mib: f64,
+    /// Resident at the end of the window: anonymous memory and file-backed pages.
+    pub rss_anonymous_mib: f64,
+    pub rss_file_mib: f64,
     pub disk: Disk,
     /// Pages per stored result once its hour is closed and compacted.
     pub disk_bytes_per_result: f64,
@@ -230,7 +243,7 @@ impl Report {
         before: &Snapshot,
         after: &Snapshot,
         target_gap_jitter: Gaps,
-        (rss_registered_kib, rss_peak_kib): (u64, u64),
+        (rss_registered_kib, memory): (u64, MemoryKib),
         disk: Disk,
         registration: Duration,
     ) -> Self {
@@ -273,7 +286,9 @@ impl Report {
                 0.0
             },
             rss_after_registration_mib: rss_registered_kib as f64 / 1024.0,
-            peak_rss_mib: rss_peak_kib as f64 / 1024.0,
+            peak_rss_mib: memory.peak as f64 / 1024.0,
+            rss_anonymous_mib: memory.anonymous as f64 / 1024.0,
+            rss_file_mib: memory.file as f64 / 1024.0,
             disk_bytes_per_result: disk.compacted.per_result(),
             disk_bytes_per_result_open_hour: disk.open_hour.per_result(),
             disk,
@@ -333,8 +348,12 @@ impl Report {
             (
                 "peak RSS",
                 format!(
-                    "{:.1} MiB ({:.1} MiB once registered)",
-                    self.peak_rss_mib, self.rss_after_registration_mib
+                    "{:.1} MiB ({:.1} MiB once registered; at the end {:.1} MiB anonymous, \
+                     {:.1} MiB file-backed)",
+                    self.peak_rss_mib,
+                    self.rss_after_registration_mib,
+                    self.rss_anonymous_mib,
+                    self.rss_file_mib
                 ),
             ),
             (
