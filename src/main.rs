@@ -9,12 +9,6 @@ use stackwatch::app::{self, App};
 use stackwatch::settings::{Overrides, Settings};
 use stackwatch::telemetry;
 
-/// The allocator: mimalloc, which hands freed memory back to the system (glibc's malloc
-/// kept the peak of loading 100,000 checks resident for good) and allocates small objects
-/// faster. The one process-wide static, as Rust requires of an allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit code for a configuration that cannot be used.
 const EXIT_BAD_CONFIG: u8 = 2;
 
