@@ -132,14 +132,14 @@ impl Prober {
             detail: format!("invalid URL: {e}"),
         })?;
         let mut method = spec.method;
-        let mut body = spec.body.clone();
+        let mut body = spec.body.as_deref();
+        // Filled only when a redirect is followed: most probes get their answer at once.
         let mut visited = HashSet::new();
         for _ in 0..=MAX_REDIRECTS {
-            visited.insert(url.to_string());
             let request = exchange::Request {
                 url: &url,
                 method,
-                body: body.as_deref(),
+                body,
                 http: spec,
                 user_agent: &self.user_agent,
             };
@@ -160,7 +160,10 @@ impl Prober {
                     detail: format!("Location {next} is not http or https"),
                 });
             }
-            if visited.contains(next.as_str()) {
+            if visited.is_empty() {
+                visited.insert(url.to_string());
+            }
+            if !visited.insert(next.to_string()) {
                 return Err(Failure::RedirectLoop {
                     url: next.to_string(),
                 });
