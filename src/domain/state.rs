@@ -5,6 +5,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
+use super::limits::{FAILURES_TO_CONFIRM, SUCCESSES_TO_RECOVER};
+
+/// Runs of verdicts are counted up to this, the highest threshold a check may set: beyond
+/// it the count changes no decision, so a check that stays up (or down) keeps the same
+/// state from probe to probe and its stored state need not be written again.
+pub const RUN_CAP: u32 = if FAILURES_TO_CONFIRM.max > SUCCESSES_TO_RECOVER.max {
+    FAILURES_TO_CONFIRM.max
+} else {
+    SUCCESSES_TO_RECOVER.max
+};
 
 /// What is known of a check's target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,9 +77,9 @@ pub struct CheckState {
     pub health: Health,
     /// When `health` last changed.
     pub since: Timestamp,
-    /// Failures in a row, up to now.
+    /// Failures in a row, up to now, counted up to [`RUN_CAP`].
     pub failures: u32,
-    /// Successes in a row, up to now.
+    /// Successes in a row, up to now, counted up to [`RUN_CAP`].
     pub successes: u32,
     /// When the current run of failures started.
     pub failing_since: Option<Timestamp>,
@@ -91,11 +101,11 @@ impl CheckState {
     pub fn observe(self, up: bool, t: Thresholds, now: Timestamp) -> (Self, Option<Transition>) {
         let mut next = self;
         if up {
-            next.successes = self.successes.saturating_add(1);
+            next.successes = self.successes.saturating_add(1).min(RUN_CAP);
             next.failures = 0;
             next.failing_since = None;
         } else {
-            next.failures = self.failures.saturating_add(1);
+            next.failures = self.failures.saturating_add(1).min(RUN_CAP);
             next.successes = 0;
             next.failing_since = self.failing_since.or(Some(now));
         }
@@ -225,5 +235,44 @@ mod tests {
         );
         assert!(run("+--+", T22).1.confirming());
         assert!(!run("+--++", T22).1.confirming());
+    }
+
+    /// A check that stays up, or stays down, reaches a state that no further verdict of the
+    /// same kind changes, so its stored state is not rewritten on every probe; the highest
+    /// thresholds still confirm.
+    #[test]
+    fn a_steady_check_settles_into_a_state_that_stops_changing() {
+        let highest = Thresholds {
+            failures_to_confirm: RUN_CAP,
+            successes_to_recover: RUN_CAP,
+        };
+        let ups = "+".repeat(RUN_CAP as usize + 5);
+        let (_, settled) = run(&ups, highest);
+        let (again, transition) = settled.observe(true, highest, Timestamp(1_000));
+        assert_eq!((again, transition), (settled, None));
+        assert_eq!(settled.successes, RUN_CAP);
+
+        let downs = format!("+{}", "-".repeat(RUN_CAP as usize + 5));
+        let (seen, settled) = run(&downs, highest);
+        assert_eq!(
+            seen,
+            vec![
+                "1:first-up".to_owned(),
+                format!("{}:down(since 2)", RUN_CAP + 1)
+            ]
+        );
+        let (again, transition) = settled.observe(false, highest, Timestamp(1_000));
+        assert_eq!((again, transition), (settled, None));
+
+        let recovery = format!(
+            "+{}{}",
+            "-".repeat(RUN_CAP as usize),
+            "+".repeat(RUN_CAP as usize)
+        );
+        let (seen, _) = run(&recovery, highest);
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some(format!("{}:recovered", 2 * RUN_CAP + 1).as_str())
+        );
     }
 }

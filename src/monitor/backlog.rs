@@ -82,7 +82,8 @@ mod tests {
     };
     use crate::store::{NewAlert, Record};
 
-    /// A record at `at`: 'p' plain, 't' a state change, 'a' an alert.
+    /// A record at `at`: 'p' plain, 's' a state to write (no transition), 't' a
+    /// transition, 'a' an alert.
     fn write(kind: char, at: i64) -> Write {
         let alert = NewAlert {
             event: AlertEvent {
@@ -104,6 +105,7 @@ mod tests {
             state: CheckState::new(Timestamp(at)),
             transition: (kind == 't').then_some(Transition::Recovered),
             memory: AlertMemory::default(),
+            write_state: kind != 'p',
             alerts: if kind == 'a' { vec![alert] } else { Vec::new() },
         })
     }
@@ -132,11 +134,13 @@ mod tests {
     #[test]
     fn past_the_bound_the_oldest_plain_results_go_first() {
         let mut backlog = Backlog::new(10);
-        // 0 alert, 1 plain, 2 change, 3.. plain
+        // 0 alert, 1 plain, 2 change, 3 plain, 4 a state to write, 5.. plain
         backlog.push(write('a', 0));
         backlog.push(write('p', 1));
         backlog.push(write('t', 2));
-        for i in 3..10 {
+        backlog.push(write('p', 3));
+        backlog.push(write('s', 4));
+        for i in 5..10 {
             backlog.push(write('p', i));
         }
         let thinned = backlog.push(write('p', 10));

@@ -3,15 +3,27 @@
 
 use crate::domain::{
     AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
-    Thresholds, Transition, decide,
+    Target, Thresholds, Timestamp, Transition, decide,
 };
 use crate::store::{NewAlert, Record};
 
-/// What the scheduler knows of a check between two probes.
+/// What the scheduler knows of a check between two probes: what its stored state row holds.
 #[derive(Debug, Clone)]
 pub struct Known {
     pub state: CheckState,
     pub memory: AlertMemory,
+    pub cert_not_after: Option<Timestamp>,
+}
+
+impl Known {
+    /// What is known once `record` is written.
+    pub fn after(&self, record: &Record) -> Self {
+        Self {
+            state: record.state,
+            memory: record.memory.clone(),
+            cert_not_after: record.outcome.cert_not_after.or(self.cert_not_after),
+        }
+    }
 }
 
 /// Turns an outcome into a record: state machine, alert decision, contacts.
@@ -24,7 +36,7 @@ pub struct Judge<'a> {
 /// The check's confirmation rule. A heartbeat's grace is its confirmation: one late or
 /// failed ping makes it DOWN, one ping makes it UP.
 fn thresholds(check: &Check) -> Thresholds {
-    if matches!(check.spec.target, crate::domain::Target::Heartbeat(_)) {
+    if matches!(check.spec.target, Target::Heartbeat(_)) {
         return Thresholds {
             failures_to_confirm: 1,
             successes_to_recover: 1,
@@ -69,6 +81,13 @@ impl Judge<'_> {
                 .clone()
                 .unwrap_or_else(|| self.default_contacts.to_vec())
         };
+        // A heartbeat's state row also keeps its last ping, which a restart waits from.
+        let write_state = state != known.state
+            || memory != known.memory
+            || outcome
+                .cert_not_after
+                .is_some_and(|at| Some(at) != known.cert_not_after)
+            || matches!(check.spec.target, Target::Heartbeat(_));
         Record {
             check_id: check.id,
             check_name: check.name.clone(),
@@ -76,6 +95,7 @@ impl Judge<'_> {
             state,
             transition,
             memory,
+            write_state,
             alerts: events
                 .into_iter()
                 .map(|event| NewAlert {
@@ -101,7 +121,100 @@ impl Judge<'_> {
             state: known.state,
             transition: None,
             memory: known.memory.clone(),
+            write_state: false,
             alerts: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, RUN_CAP, Timings};
+
+    fn check(spec: CheckSpec) -> Check {
+        Check {
+            id: CheckId(1),
+            name: "c".parse().unwrap(),
+            spec,
+            ping_key: None,
+            paused: false,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn outcome(at: i64, up: bool, cert_not_after: Option<Timestamp>) -> Outcome {
+        Outcome {
+            started_at: Timestamp(at),
+            status: Some(if up { 200 } else { 500 }),
+            timings: Timings::default(),
+            cert_not_after,
+            failure: (!up).then_some(Failure::BadStatus { status: 500 }),
+        }
+    }
+
+    /// Judges `verdicts` ('+' up, '-' down, 'n' up with a renewed certificate, kept from then on) in turn and
+    /// answers which records would write the state row, as '1' and '0'.
+    fn writes(check: &Check, verdicts: &str, mut cert: Option<Timestamp>) -> String {
+        let judge = Judge {
+            default_contacts: &[],
+            windows: &[],
+        };
+        let mut known = Known {
+            state: CheckState::new(Timestamp(0)),
+            memory: AlertMemory::default(),
+            cert_not_after: None,
+        };
+        let mut written = String::new();
+        for (i, verdict) in verdicts.chars().enumerate() {
+            let at = (i as i64 + 1) * 60_000;
+            if verdict == 'n' {
+                cert = Some(Timestamp(at));
+            }
+            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert));
+            written.push(if record.write_state { '1' } else { '0' });
+            known = known.after(&record);
+        }
+        written
+    }
+
+    #[test]
+    fn the_state_row_is_written_only_when_something_in_it_changes() {
+        let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
+        let cap = RUN_CAP as usize;
+        // First probe (health known), then the run of successes grows to the cap and stays.
+        let steady = writes(&http, &"+".repeat(cap + 5), None);
+        assert_eq!(steady, format!("{}{}", "1".repeat(cap), "0".repeat(5)));
+        // Every verdict of a run that changes something is written, down to the outage's
+        // settled state; the first failure after a settled run is a change again.
+        let ups = "+".repeat(cap);
+        let outage = writes(&http, &format!("{ups}{}", "-".repeat(cap + 3)), None);
+        assert_eq!(&outage[cap..], format!("{}{}", "1".repeat(cap), "000"));
+        // A certificate seen for the first time, or renewed, is written once.
+        let tls = writes(&http, &format!("{ups}++n++"), Some(Timestamp(99)));
+        assert_eq!(tls, format!("{}{}", "1".repeat(cap), "00100"));
+        // A heartbeat's row keeps its last ping: every ping is written.
+        let mut beat = CheckSpec::with_defaults("http://127.0.0.1:9/");
+        beat.target = Target::Heartbeat(HeartbeatTarget {
+            period: 60,
+            grace: 0,
+        });
+        assert_eq!(
+            writes(&check(beat), &"+".repeat(cap + 3), None),
+            "1".repeat(cap + 3)
+        );
+    }
+
+    #[test]
+    fn a_result_while_the_monitor_is_offline_writes_no_state() {
+        let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
+        let known = Known {
+            state: CheckState::new(Timestamp(0)),
+            memory: AlertMemory::default(),
+            cert_not_after: None,
+        };
+        let record = Judge::offline(&http, &known, outcome(1, false, None));
+        assert!(!record.write_state && record.is_plain());
     }
 }

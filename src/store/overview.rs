@@ -135,36 +135,66 @@ struct TallyRow {
     up: i64,
 }
 
+/// The raw results of one check since the first hour not rolled up: its tallies and its
+/// newest result (SQLite takes `total_ms` from the row `MAX(at)` picks).
+#[derive(FromRow)]
+struct RawRow {
+    #[sqlx(flatten)]
+    tally: TallyRow,
+    last_at: i64,
+    last_total_ms: i64,
+}
+
+/// A check's newest result: the newer of its newest raw result and what its state row
+/// keeps (the time of its last state change, or of the newest result compacted into a
+/// block by the rollup job).
 #[derive(FromRow)]
 struct LastRow {
-    check_id: i64,
     last_at: Option<i64>,
     last_total_ms: Option<i64>,
 }
+
+impl LastRow {
+    fn newer(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> (Option<Timestamp>, Option<i64>) {
+        match a.into_iter().chain(b).max_by_key(|(at, _)| *at) {
+            Some((at, ms)) => (Some(Timestamp(at)), Some(ms)),
+            None => (None, None),
+        }
+    }
+
+    fn pair(&self) -> Option<(i64, i64)> {
+        self.last_at.zip(self.last_total_ms)
+    }
+}
+
+/// Tallies by check id, and the newest raw result by check id.
+type Recent = (HashMap<i64, (Tally, Tally)>, HashMap<i64, (i64, i64)>);
 
 impl Store {
     /// Every check with its state, last result and 24 h / 30 d uptime.
     pub async fn overview(&self, now: Timestamp) -> Result<Vec<OverviewRow>, StoreError> {
         let checks = self.checks_with_state().await?;
-        let last: HashMap<i64, LastRow> = sqlx::query_as::<_, LastRow>(
-            "SELECT check_id, last_at, last_total_ms FROM check_state",
+        let stored: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT check_id, last_at, last_total_ms FROM check_state \
+             WHERE last_at IS NOT NULL AND last_total_ms IS NOT NULL",
         )
         .fetch_all(&self.read)
         .await?
         .into_iter()
-        .map(|r| (r.check_id, r))
+        .map(|(id, at, ms)| (id, (at, ms)))
         .collect();
-        let tallies = self.tallies(now).await?;
+        let (tallies, newest_raw) = self.tallies(now).await?;
         Ok(checks
             .into_iter()
             .map(|(check, state)| {
                 let id = check.id.0;
                 let (uptime_24h, uptime_30d) = tallies.get(&id).copied().unwrap_or_default();
-                let last = last.get(&id);
+                let (last_at, last_total_ms) =
+                    LastRow::newer(newest_raw.get(&id).copied(), stored.get(&id).copied());
                 OverviewRow {
                     state,
-                    last_at: last.and_then(|l| l.last_at).map(Timestamp),
-                    last_total_ms: last.and_then(|l| l.last_total_ms),
+                    last_at,
+                    last_total_ms,
                     uptime_24h,
                     uptime_30d,
                     check,
@@ -194,12 +224,22 @@ impl Store {
             return Ok(None);
         };
         let state = self.check_state(check.id).await?;
-        let last: Option<LastRow> = sqlx::query_as(
-            "SELECT check_id, last_at, last_total_ms FROM check_state WHERE check_id = ?",
+        let stored: Option<LastRow> =
+            sqlx::query_as("SELECT last_at, last_total_ms FROM check_state WHERE check_id = ?")
+                .bind(check.id.0)
+                .fetch_optional(&self.read)
+                .await?;
+        let raw: Option<LastRow> = sqlx::query_as(
+            "SELECT at AS last_at, total_ms AS last_total_ms FROM results WHERE check_id = ? \
+             ORDER BY at DESC LIMIT 1",
         )
         .bind(check.id.0)
         .fetch_optional(&self.read)
         .await?;
+        let (last_at, last_total_ms) = LastRow::newer(
+            raw.as_ref().and_then(LastRow::pair),
+            stored.as_ref().and_then(LastRow::pair),
+        );
         let uptime = self.uptime(check.id, now).await?;
         let tally = |window: &str| {
             uptime
@@ -213,8 +253,8 @@ impl Store {
         };
         Ok(Some(OverviewRow {
             state,
-            last_at: last.as_ref().and_then(|l| l.last_at).map(Timestamp),
-            last_total_ms: last.and_then(|l| l.last_total_ms),
+            last_at,
+            last_total_ms,
             uptime_24h: tally("24h"),
             uptime_30d: tally("30d"),
             check,
@@ -223,7 +263,7 @@ impl Store {
 
     /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
     /// first hour not rolled up (one index seek per check).
-    async fn tallies(&self, now: Timestamp) -> Result<HashMap<i64, (Tally, Tally)>, StoreError> {
+    async fn tallies(&self, now: Timestamp) -> Result<Recent, StoreError> {
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
@@ -241,11 +281,12 @@ impl Store {
         .bind(rolled_hour)
         .fetch_all(&self.read)
         .await?;
-        let raw: Vec<TallyRow> = sqlx::query_as(
+        let raw: Vec<RawRow> = sqlx::query_as(
             "SELECT c.id AS check_id, \
              COALESCE(SUM(r.at >= ?), 0) AS probes_24h, \
              COALESCE(SUM(r.at >= ? AND r.outcome = 0), 0) AS up_24h, \
-             COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up \
+             COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up, \
+             MAX(r.at) AS last_at, r.total_ms AS last_total_ms \
              FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ? GROUP BY c.id",
         )
         .bind(day_ago)
@@ -253,8 +294,12 @@ impl Store {
         .bind(raw_from)
         .fetch_all(&self.read)
         .await?;
+        let newest_raw = raw
+            .iter()
+            .map(|r| (r.tally.check_id, (r.last_at, r.last_total_ms)))
+            .collect();
         let mut tallies: HashMap<i64, (Tally, Tally)> = HashMap::new();
-        for row in hourly.into_iter().chain(raw) {
+        for row in hourly.into_iter().chain(raw.into_iter().map(|r| r.tally)) {
             let entry = tallies.entry(row.check_id).or_default();
             entry.0.add(Tally {
                 probes: row.probes_24h,
@@ -265,7 +310,7 @@ impl Store {
                 up: row.up,
             });
         }
-        Ok(tallies)
+        Ok((tallies, newest_raw))
     }
 
     /// The last `days` days (today included) of a check, oldest first; days without probes

@@ -22,16 +22,18 @@ pub struct Record {
     pub transition: Option<Transition>,
     /// What people have been told, after this outcome's alerts.
     pub memory: AlertMemory,
+    /// Whether the stored state row must be written: the state, the alert memory or the
+    /// certificate's expiry changed (a steady check's probes change none of them).
+    pub write_state: bool,
     /// Alerts to deliver, each to its contacts.
     pub alerts: Vec<NewAlert>,
 }
 
 impl Record {
-    /// A plain result: no state change, no incident, no alert. Only such records may be
-    /// thinned when writes fail for long; the state upsert of a later record of the same
-    /// check carries its counters forward.
+    /// A plain result: nothing but the result row (no state to write, no incident, no
+    /// alert). Only such records may be thinned when writes fail for long.
     pub fn is_plain(&self) -> bool {
-        self.transition.is_none() && self.alerts.is_empty()
+        self.transition.is_none() && self.alerts.is_empty() && !self.write_state
     }
 }
 
@@ -102,7 +104,9 @@ pub struct StoredState {
     pub state: CheckState,
     pub memory: AlertMemory,
     pub cert_not_after: Option<Timestamp>,
-    /// When the last result was recorded (for a heartbeat: its last ping or lateness).
+    /// The newest result the row knows of: the one that last changed the state (for a
+    /// heartbeat, every ping and lateness), or a newer one the rollup job compacted. The
+    /// newest result overall is the newer of this and the newest raw result.
     pub last_at: Option<Timestamp>,
 }
 
@@ -169,6 +173,10 @@ impl Store {
             .collect();
         for chunk in probes.chunks(ROWS_PER_STATEMENT) {
             insert_results(&mut tx, chunk).await?;
+        }
+        // Most probes of a steady check leave its state as it was: only changes are written.
+        let changed: Vec<&Record> = probes.into_iter().filter(|r| r.write_state).collect();
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             upsert_states(&mut tx, chunk).await?;
         }
         for write in batch {

@@ -47,6 +47,7 @@ fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write 
         state: CheckState::new(Timestamp(at)),
         transition: None,
         memory: AlertMemory::default(),
+        write_state: true,
         alerts: vec![NewAlert {
             event: AlertEvent {
                 kind,

@@ -67,6 +67,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
             state: CheckState::new(Timestamp(at)),
             transition: None,
             memory: AlertMemory::default(),
+            write_state: false,
             alerts: Vec::new(),
         });
         at += 10 * 60_000;
@@ -200,4 +201,102 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         raw_left, 0,
         "everything older than a day is gone once rolled up"
     );
+}
+
+/// Probes that change nothing write no state row, so "last probe" on the dashboard and the
+/// check page comes from the newest result: a raw row while its hour is open, and after the
+/// rollup job compacts the hour, what the job kept in the state row.
+#[tokio::test]
+async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("stackwatch.db"),
+        &StoreOptions {
+            busy_timeout: std::time::Duration::from_secs(5),
+            read_connections: 2,
+        },
+    )
+    .await
+    .unwrap();
+    let name: CheckName = "steady".parse().unwrap();
+    let check = store
+        .upsert_check(
+            &name,
+            CheckWrite {
+                spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
+                paused: None,
+            },
+            WriteMode::commit(Timestamp(0)),
+        )
+        .await
+        .unwrap()
+        .check()
+        .clone();
+    // The first result writes the state; the next three, an hour later, only results.
+    let first = 20_000 * DAY;
+    let later = [first + HOUR, first + HOUR + 60_000, first + HOUR + 120_000];
+    let record = |at: i64, total_ms: u32, write_state: bool| {
+        Write::Probe(Record {
+            check_id: check.id,
+            check_name: name.clone(),
+            outcome: outcome(at, true, total_ms),
+            state: CheckState::new(Timestamp(first)),
+            transition: None,
+            memory: AlertMemory::default(),
+            write_state,
+            alerts: Vec::new(),
+        })
+    };
+    let mut writes = vec![record(first, 50, true)];
+    writes.extend(later.iter().map(|&at| record(at, 70, false)));
+    writes.push(record(later[2] + 1, 80, false));
+    store.record(&writes).await.unwrap();
+    let newest = later[2] + 1;
+
+    let now = Timestamp(newest + 1_000);
+    let shown = |row: stackwatch::store::OverviewRow| (row.last_at.map(|t| t.0), row.last_total_ms);
+    let one = store.overview_one(&name, now).await.unwrap().unwrap();
+    let all = store.overview(now).await.unwrap().pop().unwrap();
+    assert_eq!(shown(one), (Some(newest), Some(80)), "from the raw rows");
+    assert_eq!(shown(all), (Some(newest), Some(80)));
+    let pool = SqlitePoolOptions::new()
+        .connect(&format!(
+            "sqlite://{}",
+            dir.path().join("stackwatch.db").display()
+        ))
+        .await
+        .unwrap();
+    let state_last_at = || {
+        sqlx::query_scalar::<_, i64>("SELECT last_at FROM check_state WHERE check_id = ?")
+            .bind(check.id.0)
+            .fetch_one(&pool)
+    };
+    assert_eq!(
+        state_last_at().await.unwrap(),
+        first,
+        "steady results left the row alone"
+    );
+
+    // Two hours on, every result so far is in a block: none is a raw row any more.
+    let retention = Retention {
+        raw_days: 30,
+        hourly_days: 90,
+        daily_days: 1825,
+    };
+    let now = Timestamp(first + 3 * HOUR);
+    rollup_once(&store, &retention, now).await.unwrap();
+    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(raw, 0, "every result is in a block");
+    assert_eq!(state_last_at().await.unwrap(), newest);
+    let one = store.overview_one(&name, now).await.unwrap().unwrap();
+    let all = store.overview(now).await.unwrap().pop().unwrap();
+    assert_eq!(
+        shown(one),
+        (Some(newest), Some(80)),
+        "kept by the rollup job"
+    );
+    assert_eq!(shown(all), (Some(newest), Some(80)));
 }

@@ -372,10 +372,7 @@ impl Scheduler {
             };
             judge.judge(&entry.check, &entry.known, outcome)
         };
-        entry.known = Known {
-            state: record.state,
-            memory: record.memory.clone(),
-        };
+        entry.known = entry.known.after(&record);
         let confirming = entry.known.state.confirming();
         self.send(Write::Probe(record)).await;
         Some(confirming)
@@ -438,10 +435,12 @@ fn known_from(stored: Option<crate::store::StoredState>, now: Timestamp) -> Know
         Some(s) => Known {
             state: s.state,
             memory: s.memory,
+            cert_not_after: s.cert_not_after,
         },
         None => Known {
             state: CheckState::new(now),
             memory: AlertMemory::default(),
+            cert_not_after: None,
         },
     }
 }
