@@ -171,7 +171,22 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the session first, which makes chromedriver quit Chromium: killing only the
+    /// driver left Chromium running after the tests, busy enough to skew any benchmark run
+    /// later on the same machine. Plain blocking HTTP, as `drop` cannot await.
     fn drop(&mut self) {
+        let host = self.base.trim_start_matches("http://").to_owned();
+        if let Ok(mut stream) = std::net::TcpStream::connect(&host) {
+            use std::io::{Read, Write};
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+            let _ = write!(
+                stream,
+                "DELETE /session/{} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
