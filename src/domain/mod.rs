@@ -33,7 +33,7 @@ pub use maintenance::{
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
-pub use state::{CheckState, Health, RUN_CAP, Thresholds, Transition};
+pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use target::{
     HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget, host_port, host_problem,

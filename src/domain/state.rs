@@ -5,16 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
-use super::limits::{FAILURES_TO_CONFIRM, SUCCESSES_TO_RECOVER};
-
-/// Runs of verdicts are counted up to this, the highest threshold a check may set: beyond
-/// it the count changes no decision, so a check that stays up (or down) keeps the same
-/// state from probe to probe and its stored state need not be written again.
-pub const RUN_CAP: u32 = if FAILURES_TO_CONFIRM.max > SUCCESSES_TO_RECOVER.max {
-    FAILURES_TO_CONFIRM.max
-} else {
-    SUCCESSES_TO_RECOVER.max
-};
 
 /// What is known of a check's target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,9 +67,11 @@ pub struct CheckState {
     pub health: Health,
     /// When `health` last changed.
     pub since: Timestamp,
-    /// Failures in a row, up to now, counted up to [`RUN_CAP`].
+    /// Failures in a row, up to now, counted up to `failures_to_confirm`: beyond it the
+    /// count changes no decision, so a check that stays down keeps the same state from
+    /// probe to probe and its stored state need not be written again.
     pub failures: u32,
-    /// Successes in a row, up to now, counted up to [`RUN_CAP`].
+    /// Successes in a row, up to now, counted up to `successes_to_recover` (as above).
     pub successes: u32,
     /// When the current run of failures started.
     pub failing_since: Option<Timestamp>,
@@ -101,11 +93,17 @@ impl CheckState {
     pub fn observe(self, up: bool, t: Thresholds, now: Timestamp) -> (Self, Option<Transition>) {
         let mut next = self;
         if up {
-            next.successes = self.successes.saturating_add(1).min(RUN_CAP);
+            next.successes = self
+                .successes
+                .saturating_add(1)
+                .min(t.successes_to_recover.max(1));
             next.failures = 0;
             next.failing_since = None;
         } else {
-            next.failures = self.failures.saturating_add(1).min(RUN_CAP);
+            next.failures = self
+                .failures
+                .saturating_add(1)
+                .min(t.failures_to_confirm.max(1));
             next.successes = 0;
             next.failing_since = self.failing_since.or(Some(now));
         }
@@ -238,41 +236,33 @@ mod tests {
     }
 
     /// A check that stays up, or stays down, reaches a state that no further verdict of the
-    /// same kind changes, so its stored state is not rewritten on every probe; the highest
-    /// thresholds still confirm.
+    /// same kind changes, so its stored state is not rewritten on every probe; the runs
+    /// still reach every threshold, and a threshold changed midway decides as uncapped.
     #[test]
     fn a_steady_check_settles_into_a_state_that_stops_changing() {
-        let highest = Thresholds {
-            failures_to_confirm: RUN_CAP,
-            successes_to_recover: RUN_CAP,
+        let t35 = Thresholds {
+            failures_to_confirm: 3,
+            successes_to_recover: 5,
         };
-        let ups = "+".repeat(RUN_CAP as usize + 5);
-        let (_, settled) = run(&ups, highest);
-        let (again, transition) = settled.observe(true, highest, Timestamp(1_000));
-        assert_eq!((again, transition), (settled, None));
-        assert_eq!(settled.successes, RUN_CAP);
+        let (_, settled) = run("++++", t35);
+        assert_eq!((settled.health, settled.successes), (Health::Up, 4));
+        let (more, _) = run("++++++++", t35);
+        assert_eq!(more, run("+++++", t35).0);
+        assert_eq!(run("++++++++", t35).1, run("+++++", t35).1);
+        let (again, transition) = run("+++++", t35).1.observe(true, t35, Timestamp(99));
+        assert_eq!((again, transition), (run("+++++", t35).1, None));
 
-        let downs = format!("+{}", "-".repeat(RUN_CAP as usize + 5));
-        let (seen, settled) = run(&downs, highest);
-        assert_eq!(
-            seen,
-            vec![
-                "1:first-up".to_owned(),
-                format!("{}:down(since 2)", RUN_CAP + 1)
-            ]
-        );
-        let (again, transition) = settled.observe(false, highest, Timestamp(1_000));
-        assert_eq!((again, transition), (settled, None));
+        let (seen, down) = run("+------", t35);
+        assert_eq!(seen, vec!["1:first-up", "4:down(since 2)"]);
+        assert_eq!(down.failures, 3);
+        let (again, transition) = down.observe(false, t35, Timestamp(99));
+        assert_eq!((again, transition), (down, None));
+        let (seen, _) = run("+------+++++", t35);
+        assert_eq!(seen.last().map(String::as_str), Some("12:recovered"));
 
-        let recovery = format!(
-            "+{}{}",
-            "-".repeat(RUN_CAP as usize),
-            "+".repeat(RUN_CAP as usize)
-        );
-        let (seen, _) = run(&recovery, highest);
-        assert_eq!(
-            seen.last().map(String::as_str),
-            Some(format!("{}:recovered", 2 * RUN_CAP + 1).as_str())
-        );
+        // Lowered while failures run: the run, counted up to the old threshold, confirms.
+        let (_, up_failing) = run("+--", t35);
+        let (_, transition) = up_failing.observe(false, T22, Timestamp(99));
+        assert!(matches!(transition, Some(Transition::WentDown { .. })));
     }
 }

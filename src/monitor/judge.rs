@@ -130,7 +130,7 @@ impl Judge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, RUN_CAP, Timings};
+    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, Timings};
 
     fn check(spec: CheckSpec) -> Check {
         Check {
@@ -181,29 +181,22 @@ mod tests {
 
     #[test]
     fn the_state_row_is_written_only_when_something_in_it_changes() {
+        // Defaults: 2 failures confirm, 1 success recovers.
         let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
-        let cap = RUN_CAP as usize;
-        // First probe (health known), then the run of successes grows to the cap and stays.
-        let steady = writes(&http, &"+".repeat(cap + 5), None);
-        assert_eq!(steady, format!("{}{}", "1".repeat(cap), "0".repeat(5)));
-        // Every verdict of a run that changes something is written, down to the outage's
-        // settled state; the first failure after a settled run is a change again.
-        let ups = "+".repeat(cap);
-        let outage = writes(&http, &format!("{ups}{}", "-".repeat(cap + 3)), None);
-        assert_eq!(&outage[cap..], format!("{}{}", "1".repeat(cap), "000"));
+        // The first probe (health known), then nothing while it stays up.
+        assert_eq!(writes(&http, "++++++", None), "100000");
+        // A failure starts a run; the second confirms (and alerts); then the outage is
+        // settled until the first success recovers it.
+        assert_eq!(writes(&http, "+++-----+++", None), "10011000100");
         // A certificate seen for the first time, or renewed, is written once.
-        let tls = writes(&http, &format!("{ups}++n++"), Some(Timestamp(99)));
-        assert_eq!(tls, format!("{}{}", "1".repeat(cap), "00100"));
+        assert_eq!(writes(&http, "+++n++", Some(Timestamp(99))), "100100");
         // A heartbeat's row keeps its last ping: every ping is written.
         let mut beat = CheckSpec::with_defaults("http://127.0.0.1:9/");
         beat.target = Target::Heartbeat(HeartbeatTarget {
             period: 60,
             grace: 0,
         });
-        assert_eq!(
-            writes(&check(beat), &"+".repeat(cap + 3), None),
-            "1".repeat(cap + 3)
-        );
+        assert_eq!(writes(&check(beat), "++++", None), "1111");
     }
 
     #[test]
