@@ -104,7 +104,15 @@ pub struct Server {
 
 impl Server {
     fn start(binary: &Path, data: &Path, options: &Options) -> anyhow::Result<Self> {
-        let mut child = Command::new(binary)
+        let mut command = match &options.wrap {
+            Some(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .env("STACKWATCH_ADMIN_TOKEN", TOKEN)

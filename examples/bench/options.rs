@@ -31,11 +31,14 @@ pub struct Options {
     pub json: bool,
     /// Keep stackwatch's data here (created if missing) instead of a temporary directory.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Start stackwatch through this program, given the binary and its arguments (a
+    /// profiler's launcher; it should `exec` so the measured process is stackwatch).
+    pub wrap: Option<std::path::PathBuf>,
 }
 
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
-[--max-concurrent N] [--data-dir DIR] [--json]";
+[--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--json]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -53,6 +56,7 @@ impl Options {
             max_concurrent: 32_768,
             json: false,
             data_dir: None,
+            wrap: None,
         };
         while let Some(flag) = args.next() {
             if flag == "--json" {
@@ -79,6 +83,7 @@ impl Options {
                 "--ports" => o.ports = value.parse().with_context(bad)?,
                 "--max-concurrent" => o.max_concurrent = value.parse().with_context(bad)?,
                 "--data-dir" => o.data_dir = Some(value.into()),
+                "--wrap" => o.wrap = Some(value.into()),
                 _ => bail!("unknown option {flag}\n{USAGE}"),
             }
         }
