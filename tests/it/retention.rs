@@ -24,12 +24,13 @@ fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
     }
 }
 
-#[tokio::test]
-async fn rollups_keep_the_counts_that_pruning_removes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stackwatch.db");
+/// A store at `path` holding one HTTP check named `name`.
+async fn store_with_check(
+    path: &std::path::Path,
+    name: &str,
+) -> (Store, CheckName, stackwatch::domain::Check) {
     let store = Store::open(
-        &path,
+        path,
         &StoreOptions {
             busy_timeout: std::time::Duration::from_secs(5),
             read_connections: 2,
@@ -37,7 +38,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     )
     .await
     .unwrap();
-    let name: CheckName = "rolled".parse().unwrap();
+    let name: CheckName = name.parse().unwrap();
     let check = store
         .upsert_check(
             &name,
@@ -51,6 +52,14 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         .unwrap()
         .check()
         .clone();
+    (store, name, check)
+}
+
+#[tokio::test]
+async fn rollups_keep_the_counts_that_pruning_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stackwatch.db");
+    let (store, name, check) = store_with_check(&path, "rolled").await;
 
     // Four days of results, one every 10 minutes; every sixth one fails.
     let now = Timestamp(20_000 * DAY + 30 * 60_000);
@@ -209,29 +218,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
 #[tokio::test]
 async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("stackwatch.db"),
-        &StoreOptions {
-            busy_timeout: std::time::Duration::from_secs(5),
-            read_connections: 2,
-        },
-    )
-    .await
-    .unwrap();
-    let name: CheckName = "steady".parse().unwrap();
-    let check = store
-        .upsert_check(
-            &name,
-            CheckWrite {
-                spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
-                paused: None,
-            },
-            WriteMode::commit(Timestamp(0)),
-        )
-        .await
-        .unwrap()
-        .check()
-        .clone();
+    let (store, name, check) = store_with_check(&dir.path().join("stackwatch.db"), "steady").await;
     // The first result writes the state; the next three, an hour later, only results.
     let first = 20_000 * DAY;
     let later = [first + HOUR, first + HOUR + 60_000, first + HOUR + 120_000];
