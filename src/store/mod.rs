@@ -8,6 +8,7 @@ mod block_codec;
 mod checks;
 mod error;
 mod incidents;
+mod latency;
 mod maintenance;
 mod overview;
 mod result_blocks;
@@ -31,7 +32,8 @@ pub use alerts::{
 pub use checks::{CheckFilter, CheckWrite, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
-pub use overview::{Day, LatencyPoint, MetricRow, OverviewRow, Tally};
+pub use latency::LatencyPoint;
+pub use overview::{Day, MetricRow, OverviewRow, Tally};
 pub use results::{
     MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, ResultRow, StoredState, Write,
 };

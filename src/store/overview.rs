@@ -1,12 +1,13 @@
 //! Reads for the web pages and `/metrics`: every check with its state, last result and
 //! uptime in a few set queries (no scan of raw results beyond the hour not yet rolled up),
-//! daily uptime for the 90-day bars, a check's latency series, and per-stack settings.
+//! daily uptime for the 90-day bars, and per-stack settings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use super::results::{ResultRow, StoredState};
+use super::result_blocks::newer;
+use super::results::StoredState;
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, StackName, Timestamp};
 
@@ -62,70 +63,6 @@ pub struct Day {
     pub tally: Tally,
 }
 
-/// One point of a latency series: phase averages (ms) over the probes that were up.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LatencyPoint {
-    /// Start of the bucket.
-    pub at: Timestamp,
-    pub dns_ms: f64,
-    pub connect_ms: f64,
-    pub tls_ms: f64,
-    pub ttfb_ms: f64,
-    pub total_ms: f64,
-    pub tally: Tally,
-}
-
-/// A latency bucket being summed: phase averages count the up probes that have the phase.
-#[derive(Default)]
-struct Bucket {
-    probes: i64,
-    up: i64,
-    dns: Mean,
-    connect: Mean,
-    tls: Mean,
-    ttfb: Mean,
-    total: Mean,
-}
-
-impl Bucket {
-    fn add(&mut self, row: &ResultRow) {
-        self.probes += 1;
-        if !row.up() {
-            return;
-        }
-        self.up += 1;
-        self.dns.add(row.dns_ms);
-        self.connect.add(row.connect_ms);
-        self.tls.add(row.tls_ms);
-        self.ttfb.add(row.ttfb_ms);
-        self.total.add(Some(row.total_ms));
-    }
-}
-
-/// The mean of the values present (0 without any).
-#[derive(Default)]
-struct Mean {
-    sum: i64,
-    count: i64,
-}
-
-impl Mean {
-    fn add(&mut self, value: Option<i64>) {
-        if let Some(v) = value {
-            self.sum += v;
-            self.count += 1;
-        }
-    }
-
-    fn average(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum as f64 / self.count as f64
-        }
-    }
-}
-
 #[derive(FromRow)]
 struct TallyRow {
     check_id: i64,
@@ -145,44 +82,22 @@ struct RawRow {
     last_total_ms: i64,
 }
 
-/// A check's newest result: the newer of its newest raw result and what its state row
-/// keeps (the time of its last state change, or of the newest result compacted into a
-/// block by the rollup job).
-#[derive(FromRow)]
-struct LastRow {
-    last_at: Option<i64>,
-    last_total_ms: Option<i64>,
-}
-
-impl LastRow {
-    fn newer(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> (Option<Timestamp>, Option<i64>) {
-        match a.into_iter().chain(b).max_by_key(|(at, _)| *at) {
-            Some((at, ms)) => (Some(Timestamp(at)), Some(ms)),
-            None => (None, None),
-        }
-    }
-
-    fn pair(&self) -> Option<(i64, i64)> {
-        self.last_at.zip(self.last_total_ms)
-    }
-}
-
 /// Tallies by check id, and the newest raw result by check id.
 type Recent = (HashMap<i64, (Tally, Tally)>, HashMap<i64, (i64, i64)>);
+
+/// A newest result as the overview shows it: its time and its total milliseconds.
+fn split(newest: Option<(i64, i64)>) -> (Option<Timestamp>, Option<i64>) {
+    (
+        newest.map(|(at, _)| Timestamp(at)),
+        newest.map(|(_, ms)| ms),
+    )
+}
 
 impl Store {
     /// Every check with its state, last result and 24 h / 30 d uptime.
     pub async fn overview(&self, now: Timestamp) -> Result<Vec<OverviewRow>, StoreError> {
         let checks = self.checks_with_state().await?;
-        let stored: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT check_id, last_at, last_total_ms FROM check_state \
-             WHERE last_at IS NOT NULL AND last_total_ms IS NOT NULL",
-        )
-        .fetch_all(&self.read)
-        .await?
-        .into_iter()
-        .map(|(id, at, ms)| (id, (at, ms)))
-        .collect();
+        let kept = self.kept_newest_results().await?;
         let (tallies, newest_raw) = self.tallies(now).await?;
         Ok(checks
             .into_iter()
@@ -190,7 +105,7 @@ impl Store {
                 let id = check.id.0;
                 let (uptime_24h, uptime_30d) = tallies.get(&id).copied().unwrap_or_default();
                 let (last_at, last_total_ms) =
-                    LastRow::newer(newest_raw.get(&id).copied(), stored.get(&id).copied());
+                    split(newer(newest_raw.get(&id).copied(), kept.get(&id).copied()));
                 OverviewRow {
                     state,
                     last_at,
@@ -224,22 +139,7 @@ impl Store {
             return Ok(None);
         };
         let state = self.check_state(check.id).await?;
-        let stored: Option<LastRow> =
-            sqlx::query_as("SELECT last_at, last_total_ms FROM check_state WHERE check_id = ?")
-                .bind(check.id.0)
-                .fetch_optional(&self.read)
-                .await?;
-        let raw: Option<LastRow> = sqlx::query_as(
-            "SELECT at AS last_at, total_ms AS last_total_ms FROM results WHERE check_id = ? \
-             ORDER BY at DESC LIMIT 1",
-        )
-        .bind(check.id.0)
-        .fetch_optional(&self.read)
-        .await?;
-        let (last_at, last_total_ms) = LastRow::newer(
-            raw.as_ref().and_then(LastRow::pair),
-            stored.as_ref().and_then(LastRow::pair),
-        );
+        let (last_at, last_total_ms) = split(self.newest_result(check.id).await?);
         let uptime = self.uptime(check.id, now).await?;
         let tally = |window: &str| {
             uptime
@@ -369,66 +269,6 @@ impl Store {
             .map(|day| Day {
                 day,
                 tally: by_day.get(&day).copied().unwrap_or_default(),
-            })
-            .collect())
-    }
-
-    /// A check's latency from raw results since `since`, in `buckets` equal slices up to
-    /// `now`: phase averages over the probes that were up.
-    pub async fn latency_series(
-        &self,
-        id: CheckId,
-        since: Timestamp,
-        now: Timestamp,
-        buckets: i64,
-    ) -> Result<Vec<LatencyPoint>, StoreError> {
-        let width = ((now.0 - since.0) / buckets.max(1)).max(1);
-        let mut series: BTreeMap<i64, Bucket> = BTreeMap::new();
-        for row in self.results_between(id, since, now).await? {
-            series
-                .entry((row.at - since.0) / width)
-                .or_default()
-                .add(&row);
-        }
-        Ok(series
-            .into_iter()
-            .map(|(bucket, b)| LatencyPoint {
-                at: Timestamp(since.0 + bucket * width),
-                dns_ms: b.dns.average(),
-                connect_ms: b.connect.average(),
-                tls_ms: b.tls.average(),
-                ttfb_ms: b.ttfb.average(),
-                total_ms: b.total.average(),
-                tally: Tally {
-                    probes: b.probes,
-                    up: b.up,
-                },
-            })
-            .collect())
-    }
-
-    /// A check's hourly latency from rollups since `since` (30 days reach past raw
-    /// retention): the average total over the probes that were up; phases are not rolled up.
-    pub async fn hourly_latency(
-        &self,
-        id: CheckId,
-        since: Timestamp,
-    ) -> Result<Vec<LatencyPoint>, StoreError> {
-        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT hour, count, up_count, latency_sum FROM rollups_hourly \
-             WHERE check_id = ? AND hour >= ? ORDER BY hour",
-        )
-        .bind(id.0)
-        .bind(since.0.div_euclid(HOUR_MS))
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(hour, probes, up, sum)| LatencyPoint {
-                at: Timestamp(hour * HOUR_MS),
-                total_ms: if up > 0 { sum as f64 / up as f64 } else { 0.0 },
-                tally: Tally { probes, up },
-                ..LatencyPoint::default()
             })
             .collect())
     }

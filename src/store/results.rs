@@ -104,9 +104,8 @@ pub struct StoredState {
     pub state: CheckState,
     pub memory: AlertMemory,
     pub cert_not_after: Option<Timestamp>,
-    /// The newest result the row knows of: the one that last changed the state (for a
-    /// heartbeat, every ping and lateness), or a newer one the rollup job compacted. The
-    /// newest result overall is the newer of this and the newest raw result.
+    /// The result that last changed the state (for a heartbeat: every ping and lateness),
+    /// or a newer one the rollup job compacted (see `Store::newest_result`).
     pub last_at: Option<Timestamp>,
 }
 

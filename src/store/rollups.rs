@@ -327,26 +327,7 @@ async fn rollup_check(
         write_aggregate(conn, "rollups_daily", "day", id, day, &combine(&parts)).await?;
         daily_rows += 1;
     }
-    // Probes that change nothing do not write the state row: the newest result leaving the
-    // raw rows is kept there, so the last result stays one seek away (see `overview`).
-    let newest = raw
-        .values()
-        .flatten()
-        .max_by_key(|r| r.at)
-        .map(|r| (r.at, r.total_ms));
     super::result_blocks::compact(conn, id, raw).await?;
-    if let Some((at, total_ms)) = newest {
-        sqlx::query(
-            "UPDATE check_state SET last_at = ?, last_total_ms = ? \
-             WHERE check_id = ? AND (last_at IS NULL OR last_at < ?)",
-        )
-        .bind(at)
-        .bind(total_ms)
-        .bind(id.0)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok((hourly_rows, daily_rows))
 }
 
