@@ -5,7 +5,7 @@ use crate::domain::{
     AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
     Target, Thresholds, Timestamp, Transition, decide,
 };
-use crate::store::{NewAlert, Record};
+use crate::store::{NewAlert, Record, StoredState};
 
 /// What the scheduler knows of a check between two probes: what its stored state row holds.
 #[derive(Debug, Clone)]
@@ -16,6 +16,22 @@ pub struct Known {
 }
 
 impl Known {
+    /// What is known of a check from its stored state (a check never probed: nothing yet).
+    pub fn from_stored(stored: Option<StoredState>, now: Timestamp) -> Self {
+        match stored {
+            Some(s) => Self {
+                state: s.state,
+                memory: s.memory,
+                cert_not_after: s.cert_not_after,
+            },
+            None => Self {
+                state: CheckState::new(now),
+                memory: AlertMemory::default(),
+                cert_not_after: None,
+            },
+        }
+    }
+
     /// What is known once `record` is written.
     pub fn after(&self, record: &Record) -> Self {
         Self {

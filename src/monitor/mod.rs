@@ -12,6 +12,7 @@ mod recorder;
 mod rollup;
 mod scheduler;
 mod vitals;
+mod wait;
 
 use tokio::sync::mpsc;
 

@@ -5,8 +5,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::domain::CheckId;
 use crate::domain::schedule::{first_offset_ms, next_due_ms};
+use crate::domain::{Check, CheckId, Target};
 
 /// A new or re-rated check's first probe comes within this time (or its interval, if
 /// shorter), spread by its id, so a whole stack registered at once is not one burst.
@@ -19,6 +19,24 @@ pub struct Cadence {
     pub rate_ms: u64,
     /// Delay before a re-probe while a change is being confirmed.
     pub retry_ms: u64,
+}
+
+impl Cadence {
+    /// A check's cadence: its rate and retry interval; a heartbeat is due when its
+    /// deadline passes (a ping moves it: see the scheduler's `heartbeat`).
+    pub fn of(check: &Check) -> Self {
+        if let Target::Heartbeat(beat) = &check.spec.target {
+            let deadline_ms = beat.deadline_s() * 1_000;
+            return Self {
+                rate_ms: deadline_ms,
+                retry_ms: deadline_ms,
+            };
+        }
+        Self {
+            rate_ms: u64::from(check.spec.check_rate) * 1_000,
+            retry_ms: u64::from(check.spec.retry_interval) * 1_000,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backlog::Backlog;
 use super::vitals::Vitals;
+use super::wait::sleep_until_opt;
 use crate::store::{Store, Write};
 
 /// Most records in one transaction.
@@ -223,12 +224,5 @@ impl Recorder {
             }
         }
         tracing::debug!("recorder flushed at shutdown");
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }

@@ -6,6 +6,10 @@ use super::Scheduler;
 use crate::domain::{Check, Failure, Outcome, Target, Timestamp, Timings};
 use crate::monitor::{Ping, PingKind};
 
+pub(super) fn is_heartbeat(check: &Check) -> bool {
+    matches!(check.spec.target, Target::Heartbeat(_))
+}
+
 /// The outcome of a heartbeat whose deadline has passed; `None` for other checks.
 pub(super) fn late(check: &Check) -> Option<Outcome> {
     let Target::Heartbeat(beat) = &check.spec.target else {

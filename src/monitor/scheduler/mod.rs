@@ -12,7 +12,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 mod heartbeat;
+mod lag;
 mod offline_rule;
+
+pub use lag::LagStats;
 
 use offline_rule::OfflineRule;
 
@@ -21,9 +24,9 @@ use super::judge::{Judge, Known, would_confirm_down};
 use super::offline::Verdict;
 use super::plan::{Cadence, Plan};
 use super::vitals::Vitals;
+use super::wait::{recv_opt, sleep_until_opt};
 use crate::domain::{
-    AlertMemory, Check, CheckId, CheckName, CheckState, ContactName, MaintenanceWindow, Outcome,
-    Target, Timestamp,
+    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{Store, StoreError, Write};
@@ -54,27 +57,6 @@ pub struct SchedulerDeps {
     pub vitals: Vitals,
 }
 
-/// Scheduling lag (due time to probe start) of the probes started so far.
-#[derive(Debug, Default, Clone)]
-pub struct LagStats {
-    lags_ms: Vec<u32>,
-}
-
-impl LagStats {
-    /// Number of probes measured.
-    pub fn count(&self) -> usize {
-        self.lags_ms.len()
-    }
-
-    /// The nearest-rank percentile `p` (0-1) in milliseconds.
-    pub fn percentile(&self, p: f64) -> Option<u32> {
-        let mut sorted = self.lags_ms.clone();
-        sorted.sort_unstable();
-        let rank = (p * sorted.len() as f64).ceil() as usize;
-        sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
-    }
-}
-
 /// A scheduled check and what the state machine knows of it.
 struct Entry {
     check: Arc<Check>,
@@ -86,25 +68,6 @@ struct Finished {
     id: CheckId,
     outcome: Outcome,
     lag_ms: u32,
-}
-
-fn cadence(check: &Check) -> Cadence {
-    if let Target::Heartbeat(beat) = &check.spec.target {
-        // Due when the deadline passes; a ping moves it (see `heartbeat`).
-        let deadline_ms = beat.deadline_s() * 1_000;
-        return Cadence {
-            rate_ms: deadline_ms,
-            retry_ms: deadline_ms,
-        };
-    }
-    Cadence {
-        rate_ms: u64::from(check.spec.check_rate) * 1_000,
-        retry_ms: u64::from(check.spec.retry_interval) * 1_000,
-    }
-}
-
-fn is_heartbeat(check: &Check) -> bool {
-    matches!(check.spec.target, Target::Heartbeat(_))
 }
 
 /// The scheduler's state; `run` drives it until cancelled.
@@ -163,11 +126,13 @@ impl Scheduler {
                 if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
                     scheduler
                         .plan
-                        .add_due_in(check.id, cadence(&check), 0, wait_ms);
+                        .add_due_in(check.id, Cadence::of(&check), 0, wait_ms);
                 } else {
-                    scheduler.plan.add_at_start(check.id, cadence(&check), 0);
+                    scheduler
+                        .plan
+                        .add_at_start(check.id, Cadence::of(&check), 0);
                 }
-                scheduler.insert(check, known_from(stored, now));
+                scheduler.insert(check, Known::from_stored(stored, now));
             }
         }
         Ok(scheduler)
@@ -238,7 +203,7 @@ impl Scheduler {
             let now = self.now_ms();
             match stored {
                 Some(check) if !check.paused && old_id == Some(check.id) => {
-                    self.plan.update(check.id, cadence(&check), now);
+                    self.plan.update(check.id, Cadence::of(&check), now);
                     if let Some(entry) = self.entries.get_mut(&check.id) {
                         entry.check = Arc::new(check);
                     }
@@ -248,12 +213,13 @@ impl Scheduler {
                         self.remove(old);
                     }
                     let stored = states.remove(&check.id);
-                    if is_heartbeat(&check) {
-                        self.plan.add_after_interval(check.id, cadence(&check), now);
+                    if heartbeat::is_heartbeat(&check) {
+                        self.plan
+                            .add_after_interval(check.id, Cadence::of(&check), now);
                     } else {
-                        self.plan.add_new(check.id, cadence(&check), now);
+                        self.plan.add_new(check.id, Cadence::of(&check), now);
                     }
-                    self.insert(check, known_from(stored, Timestamp::now()));
+                    self.insert(check, Known::from_stored(stored, Timestamp::now()));
                 }
                 _ => {
                     if let Some(old) = old_id {
@@ -309,7 +275,7 @@ impl Scheduler {
     /// Takes a finished probe: with canaries, a connection-level failure may wait for a
     /// canary round or count as the monitor's own; otherwise state machine and record.
     async fn finish(&mut self, done: Finished) {
-        self.lag.lags_ms.push(done.lag_ms);
+        self.lag.push(done.lag_ms);
         self.deps
             .vitals
             .metrics()
@@ -427,34 +393,5 @@ impl Scheduler {
             );
         }
         self.lag = LagStats::default();
-    }
-}
-
-fn known_from(stored: Option<crate::store::StoredState>, now: Timestamp) -> Known {
-    match stored {
-        Some(s) => Known {
-            state: s.state,
-            memory: s.memory,
-            cert_not_after: s.cert_not_after,
-        },
-        None => Known {
-            state: CheckState::new(now),
-            memory: AlertMemory::default(),
-            cert_not_after: None,
-        },
-    }
-}
-
-async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
-    match receiver {
-        Some(r) => r.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }

@@ -1,0 +1,20 @@
+//! Waits the monitor's loops select on that may have nothing to wait for.
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// The next item of `receiver`; never, without one.
+pub(super) async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match receiver {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Until `deadline`; never, without one.
+pub(super) async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
