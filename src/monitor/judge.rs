@@ -170,18 +170,15 @@ mod tests {
         }
     }
 
-    /// Judges `verdicts` ('+' up, '-' down, 'n' up with a renewed certificate, kept from then on) in turn and
-    /// answers which records would write the state row, as '1' and '0'.
+    /// Judges `verdicts` in turn ('+' up, '-' down, 'n' up with a renewed certificate,
+    /// kept from then on) and answers which records would write the state row, as '1'
+    /// and '0'.
     fn writes(check: &Check, verdicts: &str, mut cert: Option<Timestamp>) -> String {
         let judge = Judge {
             default_contacts: &[],
             windows: &[],
         };
-        let mut known = Known {
-            state: CheckState::new(Timestamp(0)),
-            memory: AlertMemory::default(),
-            cert_not_after: None,
-        };
+        let mut known = Known::from_stored(None, Timestamp(0));
         let mut written = String::new();
         for (i, verdict) in verdicts.chars().enumerate() {
             let at = (i as i64 + 1) * 60_000;
@@ -218,11 +215,7 @@ mod tests {
     #[test]
     fn a_result_while_the_monitor_is_offline_writes_no_state() {
         let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
-        let known = Known {
-            state: CheckState::new(Timestamp(0)),
-            memory: AlertMemory::default(),
-            cert_not_after: None,
-        };
+        let known = Known::from_stored(None, Timestamp(0));
         let record = Judge::offline(&http, &known, outcome(1, false, None));
         assert!(!record.write_state && record.is_plain());
     }

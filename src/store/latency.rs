@@ -5,10 +5,8 @@ use std::collections::BTreeMap;
 
 use super::overview::Tally;
 use super::results::ResultRow;
-use super::{Store, StoreError};
+use super::{HOUR_MS, Store, StoreError};
 use crate::domain::{CheckId, Timestamp};
-
-const HOUR_MS: i64 = 3_600_000;
 
 /// One point of a latency series: phase averages (ms) over the probes that were up.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -42,6 +42,9 @@ pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;
 pub use statuscake::StatusCakeFields;
 
+/// An hour in milliseconds: results, rollups and blocks are kept by UTC hour.
+const HOUR_MS: i64 = 3_600_000;
+
 /// Whether a connection handed back to the write pool is outside any transaction. After a
 /// COMMIT that failed (a full or read-only disk), SQLite may have rolled the transaction back
 /// itself while sqlx still counts it as open: the next `begin` would then be a SAVEPOINT

@@ -8,10 +8,9 @@ use sqlx::FromRow;
 
 use super::result_blocks::newer;
 use super::results::StoredState;
-use super::{Store, StoreError};
+use super::{HOUR_MS, Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, StackName, Timestamp};
 
-const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Probes and probes up over a window.

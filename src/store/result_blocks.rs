@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use sqlx::SqliteConnection;
 
 use super::results::ResultRow;
-use super::{Store, StoreError, block_codec};
+use super::{HOUR_MS, Store, StoreError, block_codec};
 use crate::domain::{CheckId, Timestamp};
 
-const HOUR_MS: i64 = 3_600_000;
 /// Blocks read per query when walking back from the newest.
 const BLOCKS_PER_QUERY: i64 = 24;
 

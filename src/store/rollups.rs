@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use sqlx::{FromRow, SqliteConnection};
 
-use super::{Store, StoreError};
+use super::{HOUR_MS, Store, StoreError};
 use crate::domain::{CheckId, Timestamp};
 
-const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 /// The first hour whose results are not rolled up yet.
 const META_ROLLED_HOUR: &str = "rolled_up_to_hour";
