@@ -74,7 +74,7 @@ impl Backlog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{
         AlertEvent, AlertFacts, AlertKind, AlertMemory, CheckId, CheckState, Outcome, Timestamp,
@@ -84,7 +84,7 @@ mod tests {
 
     /// A record at `at`: 'p' plain, 's' a state to write (no transition), 't' a
     /// transition, 'a' an alert.
-    fn write(kind: char, at: i64) -> Write {
+    pub(in crate::monitor) fn write(kind: char, at: i64) -> Write {
         let alert = NewAlert {
             event: AlertEvent {
                 kind: AlertKind::Down,

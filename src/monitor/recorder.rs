@@ -1,5 +1,5 @@
-//! The single writer of probe results: it batches records (up to `MAX_BATCH` or
-//! `MAX_BATCH_DELAY`) and writes each batch in one transaction. A failed write is retried
+//! The single writer of probe results: it batches records (up to `MAX_BATCH`, or until the
+//! first waiting record's delay is up) and writes each batch in one transaction. A failed write is retried
 //! with backoff for as long as it takes; meanwhile records wait in a bounded backlog that
 //! only ever thins plain results, so no state change, incident or alert is lost.
 
@@ -17,8 +17,12 @@ use crate::store::{Store, Write};
 
 /// Most records in one transaction.
 pub const MAX_BATCH: usize = 1_000;
-/// Longest a record waits for its batch to fill.
+/// Longest a record that changes something (a state, an incident, an alert) waits for its
+/// batch to fill.
 pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(100);
+/// Longest a plain result waits: at a few probes a second this makes one transaction a
+/// second instead of one per probe (each wakes SQLite's thread and runs its code cold).
+pub const MAX_PLAIN_DELAY: Duration = Duration::from_secs(1);
 /// Capacity of the channel from the scheduler; the recorder drains it even while a write
 /// is failing, so it fills only if the recorder itself stops.
 pub const CHANNEL_CAPACITY: usize = 16_384;
@@ -36,6 +40,17 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 /// The channel the scheduler sends records on.
 pub fn channel() -> (mpsc::Sender<Write>, mpsc::Receiver<Write>) {
     mpsc::channel(CHANNEL_CAPACITY)
+}
+
+/// The time the waiting records must be written by once `arrived` joins them at `now`.
+fn sooner_write(write_by: Option<Instant>, arrived: &Write, now: Instant) -> Instant {
+    let delay = if arrived.is_plain() {
+        MAX_PLAIN_DELAY
+    } else {
+        MAX_BATCH_DELAY
+    };
+    let by = now + delay;
+    write_by.map_or(by, |earlier| earlier.min(by))
 }
 
 /// The recorder's state: the backlog and the current write fault, if any.
@@ -160,8 +175,9 @@ impl Recorder {
         self.vitals.recorder_ok();
     }
 
-    /// When the next write should start, given the backlog and any fault.
-    fn next_write_at(&self, first_waiting_since: Option<Instant>) -> Option<Instant> {
+    /// When the next write should start, given the backlog, any fault and the earliest
+    /// time a waiting record asked to be written by.
+    fn next_write_at(&self, write_by: Option<Instant>) -> Option<Instant> {
         if self.backlog.is_empty() {
             return None;
         }
@@ -171,22 +187,20 @@ impl Recorder {
         if self.backlog.len() >= MAX_BATCH {
             return Some(Instant::now());
         }
-        first_waiting_since.map(|t| t + MAX_BATCH_DELAY)
+        write_by
     }
 
     /// Runs until cancelled, then tries for a short while to write what is left.
     pub async fn run(mut self, mut records: mpsc::Receiver<Write>, cancel: CancellationToken) {
-        let mut first_waiting_since: Option<Instant> = None;
+        let mut write_by: Option<Instant> = None;
         let mut open = true;
         loop {
-            let write_at = self.next_write_at(first_waiting_since);
+            let write_at = self.next_write_at(write_by);
             tokio::select! {
                 () = cancel.cancelled() => break,
                 record = records.recv(), if open => match record {
                     Some(record) => {
-                        if self.backlog.is_empty() {
-                            first_waiting_since = Some(Instant::now());
-                        }
+                        write_by = Some(sooner_write(write_by, &record, Instant::now()));
                         self.push(record);
                         self.vitals.recorder_backlog(self.backlog.len(), self.backlog.thinned());
                     }
@@ -194,7 +208,8 @@ impl Recorder {
                 },
                 () = sleep_until_opt(write_at) => {
                     self.write_batch(&mut records).await;
-                    first_waiting_since = (!self.backlog.is_empty()).then(Instant::now);
+                    // What is left has waited already: it goes at the shorter delay.
+                    write_by = (!self.backlog.is_empty()).then(|| Instant::now() + MAX_BATCH_DELAY);
                 }
             }
             if !open && self.backlog.is_empty() {
@@ -224,5 +239,47 @@ impl Recorder {
             }
         }
         tracing::debug!("recorder flushed at shutdown");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::backlog::tests::write;
+
+    #[test]
+    fn a_plain_result_may_wait_longer_than_a_change() {
+        let now = Instant::now();
+        assert_eq!(
+            sooner_write(None, &write('p', 1), now),
+            now + MAX_PLAIN_DELAY
+        );
+        for change in ['s', 't', 'a'] {
+            assert_eq!(
+                sooner_write(None, &write(change, 1), now),
+                now + MAX_BATCH_DELAY
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_arriving_shortens_the_wait_and_a_plain_result_never_lengthens_it() {
+        let start = Instant::now();
+        let by = sooner_write(None, &write('p', 1), start);
+        let later = start + Duration::from_millis(300);
+        let by = sooner_write(Some(by), &write('p', 2), later);
+        assert_eq!(
+            by,
+            start + MAX_PLAIN_DELAY,
+            "the first plain result sets the time"
+        );
+        let by = sooner_write(Some(by), &write('s', 3), later);
+        assert_eq!(
+            by,
+            later + MAX_BATCH_DELAY,
+            "a state change is written soon"
+        );
+        let by = sooner_write(Some(by), &write('p', 4), later);
+        assert_eq!(by, later + MAX_BATCH_DELAY);
     }
 }
