@@ -22,7 +22,7 @@ use offline_rule::OfflineRule;
 use super::Command;
 use super::judge::{Judge, Known, would_confirm_down};
 use super::offline::Verdict;
-use super::plan::{Cadence, Plan};
+use super::plan::{Cadence, Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{recv_opt, sleep_until_opt};
 use crate::domain::{
@@ -30,13 +30,6 @@ use crate::domain::{
 };
 use crate::probe::Prober;
 use crate::store::{Store, StoreError, Write};
-
-/// The scheduler wakes on multiples of this from its start, taking every probe due by
-/// then: at 1,667 probes/s some 40 start together instead of each waking the runtime on
-/// its own (the benchmark at 100,000 checks read 161 µs of CPU per probe without it, 129
-/// with it). A check's due times are whole seconds apart, so each is rounded the same way
-/// and its gaps stay even; lag grows by at most this.
-const WAKE_TICK_MS: u64 = 25;
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -109,6 +102,8 @@ impl Scheduler {
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
         let mut after = None;
+        // Phases are laid out once the load of every check is known.
+        let mut regular = Vec::new();
         loop {
             let page = scheduler
                 .deps
@@ -128,13 +123,12 @@ impl Scheduler {
                         .plan
                         .add_due_in(check.id, Cadence::of(&check), 0, wait_ms);
                 } else {
-                    scheduler
-                        .plan
-                        .add_at_start(check.id, Cadence::of(&check), 0);
+                    regular.push((check.id, Cadence::of(&check)));
                 }
                 scheduler.insert(check, Known::from_stored(stored, now));
             }
         }
+        scheduler.plan.add_all_at_start(&regular, 0);
         Ok(scheduler)
     }
 

@@ -1,0 +1,247 @@
+//! The schedule itself, without I/O or clocks: which check is due when. The scheduler asks
+//! it what is due at `now` and tells it when a probe finished; tests drive it over
+//! simulated hours with plain numbers.
+
+mod phase;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::domain::schedule::{first_offset_ms, next_due_ms};
+use crate::domain::{Check, CheckId, Target};
+
+pub use phase::{Load, WAKE_TICK_MS};
+
+/// A new or re-rated check's first probe comes within this time (or its interval, if
+/// shorter), spread by its id, so a whole stack registered at once is not one burst.
+pub const NEW_CHECK_SPREAD_MS: u64 = 5_000;
+/// A new or re-rated check's second probe comes at its phase, but not sooner than this
+/// (or half its interval) after the first: two probes a moment apart tell nothing new.
+pub const FIRST_GAP_MIN_MS: u64 = 1_000;
+
+/// How often a check is probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    /// Start-to-start interval of regular probes.
+    pub rate_ms: u64,
+    /// Delay before a re-probe while a change is being confirmed.
+    pub retry_ms: u64,
+}
+
+impl Cadence {
+    /// A check's cadence: its rate and retry interval; a heartbeat is due when its
+    /// deadline passes (a ping moves it: see the scheduler's `heartbeat`).
+    pub fn of(check: &Check) -> Self {
+        if let Target::Heartbeat(beat) = &check.spec.target {
+            let deadline_ms = beat.deadline_s() * 1_000;
+            return Self {
+                rate_ms: deadline_ms,
+                retry_ms: deadline_ms,
+            };
+        }
+        Self {
+            rate_ms: u64::from(check.spec.check_rate) * 1_000,
+            retry_ms: u64::from(check.spec.retry_interval) * 1_000,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    cadence: Cadence,
+    /// A regular slot of the schedule; later ones follow it at the rate.
+    anchor_ms: u64,
+    /// Bumped at each scheduling; queued items of older generations are stale.
+    generation: u64,
+    running: bool,
+}
+
+/// Every active check's next due time, in a time-ordered queue.
+#[derive(Debug, Default)]
+pub struct Plan {
+    slots: HashMap<CheckId, Slot>,
+    queue: BinaryHeap<Reverse<(u64, CheckId, u64)>>,
+    /// The regular probes per second of every slot: how many ticks a second phases use.
+    load: Load,
+}
+
+impl Plan {
+    /// Adds the checks loaded at start: each first probe falls at the check's phase in its
+    /// first interval, the phases laid out for the load of them all.
+    pub fn add_all_at_start(&mut self, checks: &[(CheckId, Cadence)], now_ms: u64) {
+        let mut expected = self.load;
+        for (_, cadence) in checks {
+            expected.add(cadence.rate_ms);
+        }
+        for &(id, cadence) in checks {
+            self.add(id, cadence, now_ms + expected.phase_ms(id, cadence.rate_ms));
+        }
+    }
+
+    /// Adds a check created while running: probed within a few seconds, then at its own
+    /// phase of the interval (the one a restart gives it, from a hash of its id), so a
+    /// stack or a whole fleet registered at once is spread over the interval after its
+    /// first round instead of probing in one burst every interval.
+    pub fn add_new(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
+        let spread = cadence.rate_ms.min(NEW_CHECK_SPREAD_MS);
+        let first_due = now_ms + first_offset_ms(id, spread);
+        self.add(id, cadence, first_due);
+        let regular = self.regular_after(id, cadence.rate_ms, first_due);
+        if let Some(slot) = self.slots.get_mut(&id) {
+            slot.anchor_ms = regular;
+        }
+    }
+
+    /// The first regular slot of a check at least a moment after its first probe at
+    /// `first_due_ms`: its phase, the same one a restart gives it.
+    fn regular_after(&self, id: CheckId, rate_ms: u64, first_due_ms: u64) -> u64 {
+        let rate = rate_ms.max(1);
+        let after = first_due_ms + FIRST_GAP_MIN_MS.min(rate / 2);
+        let phase = self.load.phase_ms(id, rate);
+        after + (phase + rate - after % rate) % rate
+    }
+
+    /// Adds a check first due a whole interval from now: a heartbeat's first deadline.
+    pub fn add_after_interval(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
+        self.add(id, cadence, now_ms + cadence.rate_ms);
+    }
+
+    /// Adds a check first due `wait_ms` from now: a heartbeat loaded at start, whose
+    /// deadline counts from its last ping, not from the start.
+    pub fn add_due_in(&mut self, id: CheckId, cadence: Cadence, now_ms: u64, wait_ms: u64) {
+        self.add(id, cadence, now_ms + wait_ms.min(cadence.rate_ms));
+    }
+
+    /// Moves a check's next due time to a whole interval from now: a heartbeat pinged.
+    pub fn restart_interval(&mut self, id: CheckId, now_ms: u64) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        slot.running = false;
+        slot.anchor_ms = now_ms + slot.cadence.rate_ms;
+        let due = slot.anchor_ms;
+        self.push(id, due);
+    }
+
+    fn add(&mut self, id: CheckId, cadence: Cadence, first_due_ms: u64) {
+        let replaced = self.slots.insert(
+            id,
+            Slot {
+                cadence,
+                anchor_ms: first_due_ms,
+                generation: 0,
+                running: false,
+            },
+        );
+        if let Some(old) = replaced {
+            self.load.remove(old.cadence.rate_ms);
+        }
+        self.load.add(cadence.rate_ms);
+        self.push(id, first_due_ms);
+    }
+
+    /// A check's cadence changed (or its spec did): same rate keeps the schedule's phase; a
+    /// new rate probes within a few seconds, then at the check's phase for that rate. A
+    /// running probe is not disturbed: the next due time is set when it finishes.
+    pub fn update(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
+        let Some(old) = self.slots.get(&id).map(|slot| slot.cadence) else {
+            return;
+        };
+        let new_rate = old.rate_ms != cadence.rate_ms;
+        if new_rate {
+            self.load.remove(old.rate_ms);
+            self.load.add(cadence.rate_ms);
+        }
+        let spread = cadence.rate_ms.min(NEW_CHECK_SPREAD_MS);
+        let first_due = now_ms + first_offset_ms(id, spread);
+        let regular = self.regular_after(id, cadence.rate_ms, first_due);
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        slot.cadence = cadence;
+        let due = if new_rate {
+            slot.anchor_ms = regular;
+            first_due
+        } else {
+            if slot.anchor_ms <= now_ms {
+                slot.anchor_ms = next_due_ms(slot.anchor_ms, cadence.rate_ms, now_ms);
+            }
+            slot.anchor_ms
+        };
+        if !slot.running {
+            self.push(id, due);
+        }
+    }
+
+    /// Forgets a check; a probe of it still running is ignored when it finishes.
+    pub fn remove(&mut self, id: CheckId) {
+        if let Some(old) = self.slots.remove(&id) {
+            self.load.remove(old.cadence.rate_ms);
+        }
+    }
+
+    /// The earliest due time, if any check is planned.
+    pub fn next_due(&mut self) -> Option<u64> {
+        while let Some(Reverse((due, id, generation))) = self.queue.peek().copied() {
+            if self.is_current(id, generation) {
+                return Some(due);
+            }
+            self.queue.pop();
+        }
+        None
+    }
+
+    /// Every check due at `now_ms`, with its due time; each is marked running, so it is not
+    /// started again before it finishes.
+    pub fn take_due(&mut self, now_ms: u64) -> Vec<(CheckId, u64)> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, id, generation))) = self.queue.peek().copied() {
+            if at > now_ms {
+                break;
+            }
+            self.queue.pop();
+            if !self.is_current(id, generation) {
+                continue;
+            }
+            if let Some(slot) = self.slots.get_mut(&id) {
+                slot.running = true;
+                due.push((id, at));
+            }
+        }
+        due
+    }
+
+    /// A probe finished at `now_ms`. While a change is being confirmed the check is probed
+    /// again after the retry delay; otherwise at its next regular slot, start to start.
+    pub fn finished(&mut self, id: CheckId, confirming: bool, now_ms: u64) -> Option<u64> {
+        let slot = self.slots.get_mut(&id)?;
+        slot.running = false;
+        let due = if confirming {
+            now_ms + slot.cadence.retry_ms
+        } else {
+            // The anchor is ahead only after a new check's first probe (see `add_new`).
+            if slot.anchor_ms <= now_ms {
+                slot.anchor_ms = next_due_ms(slot.anchor_ms, slot.cadence.rate_ms, now_ms);
+            }
+            slot.anchor_ms
+        };
+        self.push(id, due);
+        Some(due)
+    }
+
+    fn is_current(&self, id: CheckId, generation: u64) -> bool {
+        self.slots
+            .get(&id)
+            .is_some_and(|s| s.generation == generation && !s.running)
+    }
+
+    fn push(&mut self, id: CheckId, due_ms: u64) {
+        if let Some(slot) = self.slots.get_mut(&id) {
+            slot.generation += 1;
+            self.queue.push(Reverse((due_ms, id, slot.generation)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
