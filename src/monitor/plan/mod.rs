@@ -51,7 +51,9 @@ struct Slot {
     cadence: Cadence,
     /// A regular slot of the schedule; later ones follow it at the rate.
     anchor_ms: u64,
-    /// Bumped at each scheduling; queued items of older generations are stale.
+    /// Set at each scheduling from the plan's counter; queued items of other generations
+    /// are stale (a counter of the plan's, not the slot's, so a check removed and added
+    /// again never matches an item queued before).
     generation: u64,
     running: bool,
 }
@@ -63,6 +65,8 @@ pub struct Plan {
     queue: BinaryHeap<Reverse<(u64, CheckId, u64)>>,
     /// The regular probes per second of every slot: how many ticks a second phases use.
     load: Load,
+    /// The last generation given to a slot.
+    generations: u64,
 }
 
 impl Plan {
@@ -237,7 +241,8 @@ impl Plan {
 
     fn push(&mut self, id: CheckId, due_ms: u64) {
         if let Some(slot) = self.slots.get_mut(&id) {
-            slot.generation += 1;
+            self.generations += 1;
+            slot.generation = self.generations;
             self.queue.push(Reverse((due_ms, id, slot.generation)));
         }
     }

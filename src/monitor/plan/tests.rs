@@ -215,3 +215,14 @@ fn a_small_fleet_probes_in_one_wake_a_second_after_a_start_or_a_registration() {
         }
     }
 }
+
+#[test]
+fn a_check_removed_and_added_again_keeps_no_due_time_from_before() {
+    // A paused check leaves the plan; resumed, it comes back under the same id.
+    let mut plan = Plan::default();
+    plan.add(CheckId(1), MINUTE, 1_000);
+    plan.remove(CheckId(1));
+    plan.add(CheckId(1), MINUTE, 5_000);
+    assert_eq!(plan.take_due(1_000), vec![], "the old due time is stale");
+    assert_eq!(plan.take_due(5_000), vec![(CheckId(1), 5_000)]);
+}
