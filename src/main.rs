@@ -126,6 +126,8 @@ struct ProbeArgs {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts, so every allocation follows it.
+    app::allocator::return_large_blocks();
     let cli = Cli::parse();
     let overrides = Overrides {
         config_file: cli.config,

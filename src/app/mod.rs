@@ -3,6 +3,7 @@
 //! order (API, scheduler, recorder flush, database).
 
 mod admin_token;
+pub mod allocator;
 pub mod healthcheck;
 pub mod open_files;
 pub mod probe_once;
