@@ -80,7 +80,7 @@ pub(super) mod tests {
         AlertEvent, AlertFacts, AlertKind, AlertMemory, CheckId, CheckState, Outcome, Timestamp,
         Timings, Transition,
     };
-    use crate::store::{NewAlert, Record};
+    use crate::store::{Change, NewAlert, Record};
 
     /// A record at `at`: 'p' plain, 's' a state to write (no transition), 't' a
     /// transition, 'a' an alert.
@@ -92,9 +92,17 @@ pub(super) mod tests {
             },
             contacts: Vec::new(),
         };
+        let change = (kind != 'p').then(|| {
+            Box::new(Change {
+                check_name: "c".parse().unwrap(),
+                state: CheckState::new(Timestamp(at)),
+                transition: (kind == 't').then_some(Transition::Recovered),
+                memory: AlertMemory::default(),
+                alerts: if kind == 'a' { vec![alert] } else { Vec::new() },
+            })
+        });
         Write::Probe(Record {
             check_id: CheckId(1),
-            check_name: "c".parse().unwrap(),
             outcome: Outcome {
                 started_at: Timestamp(at),
                 status: None,
@@ -102,11 +110,7 @@ pub(super) mod tests {
                 cert_not_after: None,
                 failure: None,
             },
-            state: CheckState::new(Timestamp(at)),
-            transition: (kind == 't').then_some(Transition::Recovered),
-            memory: AlertMemory::default(),
-            write_state: kind != 'p',
-            alerts: if kind == 'a' { vec![alert] } else { Vec::new() },
+            change,
         })
     }
 

@@ -5,7 +5,7 @@ use crate::domain::{
     AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
     Target, Thresholds, Timestamp, Transition, decide,
 };
-use crate::store::{NewAlert, Record, StoredState};
+use crate::store::{Change, NewAlert, Record, StoredState};
 
 /// What the scheduler knows of a check between two probes: what its stored state row holds.
 #[derive(Debug, Clone)]
@@ -32,13 +32,14 @@ impl Known {
         }
     }
 
-    /// What is known once `record` is written.
-    pub fn after(&self, record: &Record) -> Self {
-        Self {
-            state: record.state,
-            memory: record.memory.clone(),
-            cert_not_after: record.outcome.cert_not_after.or(self.cert_not_after),
+    /// Learns what `record` changed (a plain result changes only the certificate's
+    /// expiry, if it carried one).
+    pub fn learn(&mut self, record: &Record) {
+        if let Some(change) = &record.change {
+            self.state = change.state;
+            self.memory.clone_from(&change.memory);
         }
+        self.cert_not_after = record.outcome.cert_not_after.or(self.cert_not_after);
     }
 }
 
@@ -104,27 +105,32 @@ impl Judge<'_> {
                 .cert_not_after
                 .is_some_and(|at| Some(at) != known.cert_not_after)
             || matches!(check.spec.target, Target::Heartbeat(_));
+        let alerts: Vec<NewAlert> = events
+            .into_iter()
+            .map(|event| NewAlert {
+                event,
+                contacts: contacts(),
+            })
+            .collect();
+        let change = (write_state || transition.is_some() || !alerts.is_empty()).then(|| {
+            Box::new(Change {
+                check_name: check.name.clone(),
+                state,
+                transition,
+                memory,
+                alerts,
+            })
+        });
         Record {
             check_id: check.id,
-            check_name: check.name.clone(),
             outcome,
-            state,
-            transition,
-            memory,
-            write_state,
-            alerts: events
-                .into_iter()
-                .map(|event| NewAlert {
-                    event,
-                    contacts: contacts(),
-                })
-                .collect(),
+            change,
         }
     }
 
     /// The record of a connection-level failure seen while the monitor was offline: kept
     /// as a result with the cause "monitor offline", the check's state and memory unchanged.
-    pub fn offline(check: &Check, known: &Known, mut outcome: Outcome) -> Record {
+    pub fn offline(check: &Check, mut outcome: Outcome) -> Record {
         if let Some(cause) = outcome.failure.take() {
             outcome.failure = Some(Failure::MonitorOffline {
                 cause: Box::new(cause),
@@ -132,13 +138,8 @@ impl Judge<'_> {
         }
         Record {
             check_id: check.id,
-            check_name: check.name.clone(),
             outcome,
-            state: known.state,
-            transition: None,
-            memory: known.memory.clone(),
-            write_state: false,
-            alerts: Vec::new(),
+            change: None,
         }
     }
 }
@@ -186,8 +187,8 @@ mod tests {
                 cert = Some(Timestamp(at));
             }
             let record = judge.judge(check, &known, outcome(at, verdict != '-', cert));
-            written.push(if record.write_state { '1' } else { '0' });
-            known = known.after(&record);
+            written.push(if record.change.is_some() { '1' } else { '0' });
+            known.learn(&record);
         }
         written
     }
@@ -215,8 +216,7 @@ mod tests {
     #[test]
     fn a_result_while_the_monitor_is_offline_writes_no_state() {
         let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
-        let known = Known::from_stored(None, Timestamp(0));
-        let record = Judge::offline(&http, &known, outcome(1, false, None));
-        assert!(!record.write_state && record.is_plain());
+        let record = Judge::offline(&http, outcome(1, false, None));
+        assert!(record.is_plain());
     }
 }

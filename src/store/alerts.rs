@@ -3,7 +3,7 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::results::NewAlert;
+use super::record::NewAlert;
 use super::{Store, StoreError};
 use crate::domain::{AlertFacts, AlertKind, CheckId, CheckName, Timestamp};
 

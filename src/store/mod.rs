@@ -11,6 +11,7 @@ mod incidents;
 mod latency;
 mod maintenance;
 mod overview;
+mod record;
 mod result_blocks;
 mod results;
 mod rollups;
@@ -34,9 +35,8 @@ pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
 pub use overview::{Day, MetricRow, OverviewRow, Tally};
-pub use results::{
-    MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, ResultRow, StoredState, Write,
-};
+pub use record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, Write};
+pub use results::{ResultRow, StoredState};
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;

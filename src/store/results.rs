@@ -3,78 +3,11 @@
 
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
+use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    AlertEvent, AlertMemory, Check, CheckId, CheckName, CheckState, ContactName, Health, Outcome,
-    Timestamp, Transition,
+    AlertMemory, Check, CheckId, CheckName, CheckState, Health, Timestamp, Transition,
 };
-
-/// Everything one probe changes, written together.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub check_id: CheckId,
-    /// The check's name, kept on an incident it opens.
-    pub check_name: CheckName,
-    pub outcome: Outcome,
-    /// The state after this outcome.
-    pub state: CheckState,
-    /// The confirmed change this outcome caused, if any.
-    pub transition: Option<Transition>,
-    /// What people have been told, after this outcome's alerts.
-    pub memory: AlertMemory,
-    /// Whether the stored state row must be written: the state, the alert memory or the
-    /// certificate's expiry changed (a steady check's probes change none of them).
-    pub write_state: bool,
-    /// Alerts to deliver, each to its contacts.
-    pub alerts: Vec<NewAlert>,
-}
-
-impl Record {
-    /// A plain result: nothing but the result row (no state to write, no incident, no
-    /// alert). Only such records may be thinned when writes fail for long.
-    pub fn is_plain(&self) -> bool {
-        self.transition.is_none() && self.alerts.is_empty() && !self.write_state
-    }
-}
-
-/// The check id alerts about stackwatch itself are filed under (no check has id 0).
-pub const MONITOR_CHECK_ID: CheckId = CheckId(0);
-/// The name alerts about stackwatch itself carry in the outbox.
-pub const MONITOR_ALERT_NAME: &str = "stackwatch";
-
-/// One thing the recorder writes.
-#[derive(Debug, Clone)]
-pub enum Write {
-    /// Everything one probe changes.
-    Probe(Record),
-    /// An alert about stackwatch itself (`offline`, `online`), raised at `at`.
-    Monitor { alert: NewAlert, at: Timestamp },
-}
-
-impl Write {
-    /// See [`Record::is_plain`]; an alert about stackwatch is never plain.
-    pub fn is_plain(&self) -> bool {
-        match self {
-            Self::Probe(record) => record.is_plain(),
-            Self::Monitor { .. } => false,
-        }
-    }
-
-    /// Whether writing it puts alerts in the outbox.
-    pub fn has_alerts(&self) -> bool {
-        match self {
-            Self::Probe(record) => !record.alerts.is_empty(),
-            Self::Monitor { .. } => true,
-        }
-    }
-}
-
-/// An alert for the outbox and the contacts it goes to.
-#[derive(Debug, Clone)]
-pub struct NewAlert {
-    pub event: AlertEvent,
-    pub contacts: Vec<ContactName>,
-}
 
 /// A stored probe result.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -174,7 +107,10 @@ impl Store {
             insert_results(&mut tx, chunk).await?;
         }
         // Most probes of a steady check leave its state as it was: only changes are written.
-        let changed: Vec<&Record> = probes.into_iter().filter(|r| r.write_state).collect();
+        let changed: Vec<(&Record, &Change)> = probes
+            .into_iter()
+            .filter_map(|r| Some((r, r.change.as_deref()?)))
+            .collect();
         for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             upsert_states(&mut tx, chunk).await?;
         }
@@ -299,15 +235,18 @@ async fn insert_results(
     Ok(())
 }
 
-async fn upsert_states(conn: &mut SqliteConnection, records: &[&Record]) -> Result<(), StoreError> {
+async fn upsert_states(
+    conn: &mut SqliteConnection,
+    records: &[(&Record, &Change)],
+) -> Result<(), StoreError> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
           last_at, last_total_ms) SELECT * FROM (",
     );
-    query.push_values(records, |mut row, record| {
-        let (s, m, outcome) = (&record.state, &record.memory, &record.outcome);
+    query.push_values(records, |mut row, (record, change)| {
+        let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
         row.push_bind(record.check_id.0)
             .push_bind(i64::from(s.health.code()))
             .push_bind(s.since.0)
@@ -341,12 +280,15 @@ async fn upsert_states(conn: &mut SqliteConnection, records: &[&Record]) -> Resu
 
 /// The alerts and the incident change one record carries, if any.
 async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(), StoreError> {
-    if record.alerts.is_empty() && record.transition.is_none() {
+    let Some(change) = record.change.as_deref() else {
+        return Ok(());
+    };
+    if change.alerts.is_empty() && change.transition.is_none() {
         return Ok(());
     }
     let outcome = &record.outcome;
     // The incident's cause is the alert's, in the same plain words.
-    let cause = record
+    let cause = change
         .memory
         .last_cause
         .clone()
@@ -360,17 +302,17 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
     if !exists {
         return Ok(());
     }
-    for alert in &record.alerts {
+    for alert in &change.alerts {
         super::alerts::insert_alert(
             conn,
             record.check_id,
-            record.check_name.as_str(),
+            change.check_name.as_str(),
             alert,
             outcome.started_at,
         )
         .await?;
     }
-    match record.transition {
+    match change.transition {
         Some(Transition::WentDown { since }) => {
             // The partial unique index allows one open incident per check; an existing one
             // (from before a restart) stays the open one.
@@ -379,7 +321,7 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
                  VALUES (?, ?, ?, ?)",
             )
             .bind(record.check_id.0)
-            .bind(record.check_name.as_str())
+            .bind(change.check_name.as_str())
             .bind(since.0)
             .bind(cause)
             .execute(&mut *conn)

@@ -14,7 +14,7 @@ use stackwatch::domain::{
 use stackwatch::notify::Notifiers;
 use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
 use stackwatch::store::{
-    AlertFilter, CheckWrite, DeliveryStatus, NewAlert, Record, Store, StoreOptions, Write,
+    AlertFilter, Change, CheckWrite, DeliveryStatus, NewAlert, Record, Store, StoreOptions, Write,
     WriteMode,
 };
 
@@ -36,7 +36,6 @@ async fn store(dir: &std::path::Path) -> Store {
 fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
     Write::Probe(Record {
         check_id: check.id,
-        check_name: check.name.clone(),
         outcome: Outcome {
             started_at: Timestamp(at),
             status: Some(200),
@@ -44,20 +43,22 @@ fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write 
             cert_not_after: None,
             failure: None,
         },
-        state: CheckState::new(Timestamp(at)),
-        transition: None,
-        memory: AlertMemory::default(),
-        write_state: true,
-        alerts: vec![NewAlert {
-            event: AlertEvent {
-                kind,
-                facts: AlertFacts {
-                    url: check.spec.target.address(),
-                    ..AlertFacts::default()
+        change: Some(Box::new(Change {
+            check_name: check.name.clone(),
+            state: CheckState::new(Timestamp(at)),
+            transition: None,
+            memory: AlertMemory::default(),
+            alerts: vec![NewAlert {
+                event: AlertEvent {
+                    kind,
+                    facts: AlertFacts {
+                        url: check.spec.target.address(),
+                        ..AlertFacts::default()
+                    },
                 },
-            },
-            contacts: vec!["hook".parse().unwrap()],
-        }],
+                contacts: vec!["hook".parse().unwrap()],
+            }],
+        })),
     })
 }
 

@@ -6,7 +6,9 @@ use stackwatch::domain::{
     AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
-use stackwatch::store::{CheckWrite, Record, Retention, Store, StoreOptions, Write, WriteMode};
+use stackwatch::store::{
+    Change, CheckWrite, Record, Retention, Store, StoreOptions, Write, WriteMode,
+};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -59,7 +61,7 @@ async fn store_with_check(
 async fn rollups_keep_the_counts_that_pruning_removes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stackwatch.db");
-    let (store, name, check) = store_with_check(&path, "rolled").await;
+    let (store, _, check) = store_with_check(&path, "rolled").await;
 
     // Four days of results, one every 10 minutes; every sixth one fails.
     let now = Timestamp(20_000 * DAY + 30 * 60_000);
@@ -71,13 +73,8 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         let up = i % 6 != 0;
         records.push(Record {
             check_id: check.id,
-            check_name: name.clone(),
             outcome: outcome(at, up, 100 + (i % 10) as u32),
-            state: CheckState::new(Timestamp(at)),
-            transition: None,
-            memory: AlertMemory::default(),
-            write_state: false,
-            alerts: Vec::new(),
+            change: None,
         });
         at += 10 * 60_000;
         i += 1;
@@ -225,13 +222,16 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let record = |at: i64, total_ms: u32, write_state: bool| {
         Write::Probe(Record {
             check_id: check.id,
-            check_name: name.clone(),
             outcome: outcome(at, true, total_ms),
-            state: CheckState::new(Timestamp(first)),
-            transition: None,
-            memory: AlertMemory::default(),
-            write_state,
-            alerts: Vec::new(),
+            change: write_state.then(|| {
+                Box::new(Change {
+                    check_name: name.clone(),
+                    state: CheckState::new(Timestamp(first)),
+                    transition: None,
+                    memory: AlertMemory::default(),
+                    alerts: Vec::new(),
+                })
+            }),
         })
     };
     let mut writes = vec![record(first, 50, true)];

@@ -324,7 +324,7 @@ impl Scheduler {
     ) -> Option<bool> {
         let entry = self.entries.get_mut(&id)?;
         let record = if offline {
-            Judge::offline(&entry.check, &entry.known, outcome)
+            Judge::offline(&entry.check, outcome)
         } else {
             let judge = Judge {
                 default_contacts: &self.deps.default_contacts,
@@ -332,7 +332,7 @@ impl Scheduler {
             };
             judge.judge(&entry.check, &entry.known, outcome)
         };
-        entry.known = entry.known.after(&record);
+        entry.known.learn(&record);
         let confirming = entry.known.state.confirming();
         self.send(Write::Probe(record)).await;
         Some(confirming)

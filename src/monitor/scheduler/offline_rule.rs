@@ -110,10 +110,10 @@ impl Scheduler {
             }
         };
         Write::Monitor {
-            alert: NewAlert {
+            alert: Box::new(NewAlert {
                 event: AlertEvent { kind, facts },
                 contacts: self.deps.default_contacts.clone(),
-            },
+            }),
             at,
         }
     }
