@@ -26,41 +26,46 @@ pub async fn metrics(
             .into_response());
     }
     let mut out = String::with_capacity(64 * 1024);
-    let rows = state.store.metric_rows().await?;
     header_line(
         &mut out,
         "stackwatch_check_up",
         "gauge",
         "1 when the check is confirmed up, 0 when down (absent until confirmed)",
     );
-    for row in &rows {
-        let health = row
-            .health
-            .and_then(|h| u8::try_from(h).ok())
-            .map(Health::from_code);
-        let value = match health {
-            Some(Health::Up) => 1,
-            Some(Health::Down) => 0,
-            _ => continue,
-        };
-        let _ = writeln!(out, "stackwatch_check_up{{{}}} {value}", check_labels(row));
-    }
+    // One pass over the checks: the few certificate lines wait in their own string, as a
+    // metric's lines must follow its header together.
+    let mut certs = String::new();
+    state
+        .store
+        .each_metric_row(|row| {
+            let health = row
+                .health
+                .and_then(|h| u8::try_from(h).ok())
+                .map(Health::from_code);
+            let value = match health {
+                Some(Health::Up) => Some(1),
+                Some(Health::Down) => Some(0),
+                _ => None,
+            };
+            if let Some(value) = value {
+                out.push_str("stackwatch_check_up{");
+                check_labels(&mut out, &row);
+                let _ = writeln!(out, "}} {value}");
+            }
+            if let Some(t) = row.cert_not_after {
+                certs.push_str("stackwatch_check_cert_expiry_timestamp_seconds{");
+                check_labels(&mut certs, &row);
+                let _ = writeln!(certs, "}} {}", t / 1_000);
+            }
+        })
+        .await?;
     header_line(
         &mut out,
         "stackwatch_check_cert_expiry_timestamp_seconds",
         "gauge",
         "when the check's TLS certificate expires",
     );
-    for row in &rows {
-        if let Some(t) = row.cert_not_after {
-            let _ = writeln!(
-                out,
-                "stackwatch_check_cert_expiry_timestamp_seconds{{{}}} {}",
-                check_labels(row),
-                t / 1_000
-            );
-        }
-    }
+    out.push_str(&certs);
     let metrics = state.vitals.metrics();
     header_line(
         &mut out,
@@ -135,20 +140,31 @@ fn header_line(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-fn check_labels(row: &crate::store::MetricRow) -> String {
-    format!(
-        "check=\"{}\",stack=\"{}\"",
-        escape(&row.name),
-        escape(row.stack.as_deref().unwrap_or(""))
-    )
+fn check_labels(out: &mut String, row: &crate::store::MetricRow) {
+    out.push_str("check=\"");
+    push_escaped(out, &row.name);
+    out.push_str("\",stack=\"");
+    push_escaped(out, row.stack.as_deref().unwrap_or(""));
+    out.push('"');
+}
+
+/// Appends a label value as the text format wants it.
+fn push_escaped(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// A label value as the text format wants it.
 fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut escaped = String::with_capacity(value.len());
+    push_escaped(&mut escaped, value);
+    escaped
 }
 
 fn histogram(out: &mut String, name: &str, labels: &str, h: &HistogramSnapshot) {
@@ -207,5 +223,19 @@ fn process_metrics(out: &mut String) {
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         header_line(out, "process_open_fds", "gauge", "open file descriptors");
         let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_newline() {
+        let mut out = String::from("x=\"");
+        push_escaped(&mut out, "a\\b\"c\nd é");
+        out.push('"');
+        assert_eq!(out, r#"x="a\\b\"c\nd é""#);
+        assert_eq!(escape("plain"), "plain");
     }
 }

@@ -192,6 +192,7 @@ async fn metrics_are_valid_prometheus_text_with_the_checks_states() {
     let lines = body.lines().map(|l| Ok(l.to_owned()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
     let mut up: HashMap<String, f64> = HashMap::new();
+    let mut stacks: HashMap<String, String> = HashMap::new();
     let mut names = Vec::new();
     for sample in &scrape.samples {
         names.push(sample.metric.clone());
@@ -199,8 +200,13 @@ async fn metrics_are_valid_prometheus_text_with_the_checks_states() {
             && let prometheus_parse::Value::Gauge(v) = sample.value
         {
             up.insert(sample.labels["check"].to_owned(), v);
+            stacks.insert(
+                sample.labels["check"].to_owned(),
+                sample.labels["stack"].to_owned(),
+            );
         }
     }
+    assert_eq!(stacks["acme-liveness"], "acme");
     assert_eq!(up["acme-liveness"], 1.0);
     assert_eq!(up["acme-readiness"], 0.0);
     assert_eq!(up["hidden-liveness"], 1.0);
