@@ -15,6 +15,11 @@ pub use phase::{Load, WAKE_TICK_MS};
 /// A new or re-rated check's first probe comes within this time (or its interval, if
 /// shorter), spread by its id, so a whole stack registered at once is not one burst.
 pub const NEW_CHECK_SPREAD_MS: u64 = 5_000;
+/// At most this many new or re-rated checks get a quick first probe per
+/// `NEW_CHECK_SPREAD_MS` (1,000 a second on top of the regular probes); past it, as when a
+/// whole fleet is registered at once, a check's first probe is its first regular slot, so
+/// the targets and the monitor see the fleet's steady rate from the first round on.
+pub const QUICK_FIRSTS_PER_SPREAD: u32 = 5_000;
 /// A new or re-rated check's second probe comes at its phase, but not sooner than this
 /// (or half its interval) after the first: two probes a moment apart tell nothing new.
 pub const FIRST_GAP_MIN_MS: u64 = 1_000;
@@ -67,6 +72,8 @@ pub struct Plan {
     load: Load,
     /// The last generation given to a slot.
     generations: u64,
+    /// Quick first probes given since the window's start: (start, count).
+    quick_firsts: (u64, u32),
 }
 
 impl Plan {
@@ -85,24 +92,55 @@ impl Plan {
     /// Adds a check created while running: probed within a few seconds, then at its own
     /// phase of the interval (the one a restart gives it, from a hash of its id), so a
     /// stack or a whole fleet registered at once is spread over the interval after its
-    /// first round instead of probing in one burst every interval.
+    /// first round instead of probing in one burst every interval. Past the budget of
+    /// quick first probes, the first probe is the check's first regular slot.
     pub fn add_new(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
-        let spread = cadence.rate_ms.min(NEW_CHECK_SPREAD_MS);
-        let first_due = now_ms + first_offset_ms(id, spread);
+        let (first_due, regular) = self.first_and_regular(id, cadence.rate_ms, now_ms);
         self.add(id, cadence, first_due);
-        let regular = self.regular_after(id, cadence.rate_ms, first_due);
         if let Some(slot) = self.slots.get_mut(&id) {
             slot.anchor_ms = regular;
+        }
+    }
+
+    /// A new or re-rated check's first due time and the regular slot that follows it: a
+    /// quick first probe while the budget lasts, else the regular slot itself.
+    fn first_and_regular(&mut self, id: CheckId, rate_ms: u64, now_ms: u64) -> (u64, u64) {
+        if self.quick_first(now_ms) {
+            let first_due = now_ms + first_offset_ms(id, rate_ms.min(NEW_CHECK_SPREAD_MS));
+            (first_due, self.regular_after(id, rate_ms, first_due))
+        } else {
+            let regular = self.phase_at_or_after(id, rate_ms, now_ms);
+            (regular, regular)
+        }
+    }
+
+    /// Whether one more quick first probe fits in the current window (taking it if so).
+    fn quick_first(&mut self, now_ms: u64) -> bool {
+        let (start, given) = &mut self.quick_firsts;
+        if *given == 0 || now_ms >= *start + NEW_CHECK_SPREAD_MS {
+            *start = now_ms;
+            *given = 0;
+        }
+        if *given < QUICK_FIRSTS_PER_SPREAD {
+            *given += 1;
+            true
+        } else {
+            false
         }
     }
 
     /// The first regular slot of a check at least a moment after its first probe at
     /// `first_due_ms`: its phase, the same one a restart gives it.
     fn regular_after(&self, id: CheckId, rate_ms: u64, first_due_ms: u64) -> u64 {
+        let gap = FIRST_GAP_MIN_MS.min(rate_ms.max(1) / 2);
+        self.phase_at_or_after(id, rate_ms, first_due_ms + gap)
+    }
+
+    /// The check's phase of its interval, at or after `after_ms`.
+    fn phase_at_or_after(&self, id: CheckId, rate_ms: u64, after_ms: u64) -> u64 {
         let rate = rate_ms.max(1);
-        let after = first_due_ms + FIRST_GAP_MIN_MS.min(rate / 2);
         let phase = self.load.phase_ms(id, rate);
-        after + (phase + rate - after % rate) % rate
+        after_ms + (phase + rate - after_ms % rate) % rate
     }
 
     /// Adds a check first due a whole interval from now: a heartbeat's first deadline.
@@ -151,19 +189,18 @@ impl Plan {
         let Some(old) = self.slots.get(&id).map(|slot| slot.cadence) else {
             return;
         };
-        let new_rate = old.rate_ms != cadence.rate_ms;
-        if new_rate {
+        let rerated = if old.rate_ms == cadence.rate_ms {
+            None
+        } else {
             self.load.remove(old.rate_ms);
             self.load.add(cadence.rate_ms);
-        }
-        let spread = cadence.rate_ms.min(NEW_CHECK_SPREAD_MS);
-        let first_due = now_ms + first_offset_ms(id, spread);
-        let regular = self.regular_after(id, cadence.rate_ms, first_due);
+            Some(self.first_and_regular(id, cadence.rate_ms, now_ms))
+        };
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
         slot.cadence = cadence;
-        let due = if new_rate {
+        let due = if let Some((first_due, regular)) = rerated {
             slot.anchor_ms = regular;
             first_due
         } else {

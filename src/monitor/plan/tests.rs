@@ -63,7 +63,7 @@ fn first_probes_after_a_start_spread_over_the_interval() {
 fn checks_registered_together_spread_over_the_interval_after_their_first_probe() {
     let mut plan = Plan::default();
     let registered_at = 7_000;
-    for id in 1..=6_000 {
+    for id in 1..=i64::from(QUICK_FIRSTS_PER_SPREAD) {
         plan.add_new(CheckId(id), MINUTE, registered_at);
     }
     let starts = simulate(
@@ -89,11 +89,57 @@ fn checks_registered_together_spread_over_the_interval_after_their_first_probe()
         }
         per_second[((times[2] / 1_000) % 60) as usize] += 1;
     }
-    // 100 per second expected; a burst would put them all in five seconds.
+    // 83 per second expected; a burst would put them all in five seconds.
     assert!(
-        per_second.iter().all(|n| (60..=140).contains(n)),
+        per_second.iter().all(|n| (45..=125).contains(n)),
         "{per_second:?}"
     );
+}
+
+#[test]
+fn a_fleet_registered_at_once_past_the_quick_budget_starts_at_its_phases() {
+    let mut plan = Plan::default();
+    let registered_at = 7_000;
+    let fleet = 20_000;
+    for id in 1..=fleet {
+        plan.add_new(CheckId(id), MINUTE, registered_at);
+    }
+    // One more, once the budget's window has passed, is quick again.
+    let late = registered_at + NEW_CHECK_SPREAD_MS;
+    plan.add_new(CheckId(fleet + 1), MINUTE, late);
+    let starts = simulate(&mut plan, registered_at + 200_000, 25, |_| 50, |_, _| false);
+    // A quick first probe is off the check's phase; any other first probe is its first
+    // regular slot, a whole interval before the second.
+    let quick: Vec<&Vec<u64>> = starts
+        .values()
+        .filter(|times| times[1] - times[0] != MINUTE.rate_ms)
+        .collect();
+    assert_eq!(quick.len(), QUICK_FIRSTS_PER_SPREAD as usize + 1);
+    assert!(
+        quick
+            .iter()
+            .all(|times| times[0] <= late + NEW_CHECK_SPREAD_MS)
+    );
+    assert!(starts[&CheckId(fleet + 1)][0] <= late + NEW_CHECK_SPREAD_MS);
+    let mut first_minute = [0u32; 60];
+    for (id, times) in &starts {
+        assert!(
+            times[0] <= registered_at + MINUTE.rate_ms,
+            "every check within one interval: {id:?} {times:?}"
+        );
+        for pair in times[1..].windows(2) {
+            assert_eq!(pair[1] - pair[0], MINUTE.rate_ms, "{id:?} {times:?}");
+        }
+        for &t in times
+            .iter()
+            .filter(|&&t| t < registered_at + MINUTE.rate_ms)
+        {
+            first_minute[((t - registered_at) / 1_000) as usize] += 1;
+        }
+    }
+    // The steady 333 a second, plus at most 1,000 a second of quick first probes in the
+    // first five seconds: not 20,000 in five seconds.
+    assert!(first_minute.iter().all(|&n| n <= 1_500), "{first_minute:?}");
 }
 
 #[test]
