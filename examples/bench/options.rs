@@ -11,7 +11,10 @@ pub struct Options {
     pub rate: u32,
     /// A probe's timeout, seconds.
     pub timeout: u32,
-    /// Seconds after registration before measuring.
+    /// Seconds after registration before measuring; by default one interval and 30 s, so
+    /// the first round (each check's first probe, at its phase within one interval once
+    /// the quick first probes' budget is spent, and the confirmation of its failures) is
+    /// over and the steady state is measured.
     pub warmup: u64,
     /// Seconds measured.
     pub measure: u64,
@@ -46,7 +49,7 @@ impl Options {
             checks: 1_000,
             rate: 60,
             timeout: 10,
-            warmup: 30,
+            warmup: 0,
             measure: 120,
             hang: 0.0,
             slow: 0.0,
@@ -58,6 +61,7 @@ impl Options {
             data_dir: None,
             wrap: None,
         };
+        let mut warmup = None;
         while let Some(flag) = args.next() {
             if flag == "--json" {
                 o.json = true;
@@ -74,7 +78,7 @@ impl Options {
                 "--checks" => o.checks = value.parse().with_context(bad)?,
                 "--rate" => o.rate = value.parse().with_context(bad)?,
                 "--timeout" => o.timeout = value.parse().with_context(bad)?,
-                "--warmup" => o.warmup = value.parse().with_context(bad)?,
+                "--warmup" => warmup = Some(value.parse().with_context(bad)?),
                 "--measure" => o.measure = value.parse().with_context(bad)?,
                 "--hang" => o.hang = value.parse().with_context(bad)?,
                 "--slow" => o.slow = value.parse().with_context(bad)?,
@@ -93,6 +97,7 @@ impl Options {
         if o.checks == 0 || o.rate < 10 || o.ports == 0 {
             bail!("--checks must be positive, --rate at least 10, --ports at least 1");
         }
+        o.warmup = warmup.unwrap_or(u64::from(o.rate) + 30);
         Ok(o)
     }
 
