@@ -89,9 +89,10 @@ fn checks_registered_together_spread_over_the_interval_after_their_first_probe()
         }
         per_second[((times[2] / 1_000) % 60) as usize] += 1;
     }
-    // 83 per second expected; a burst would put them all in five seconds.
+    // 83 per second expected (within 40 %, as for 6,000 at start); a burst would put
+    // them all in five seconds.
     assert!(
-        per_second.iter().all(|n| (45..=125).contains(n)),
+        per_second.iter().all(|n| (50..=117).contains(n)),
         "{per_second:?}"
     );
 }
