@@ -62,6 +62,14 @@ struct Slot {
     running: bool,
 }
 
+impl Slot {
+    /// Whether the queued item of this generation is the slot's current one: not queued
+    /// again since, and not running.
+    fn is_queued_as(&self, generation: u64) -> bool {
+        self.generation == generation && !self.running
+    }
+}
+
 /// Every active check's next due time, in a time-ordered queue.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -251,8 +259,7 @@ impl Plan {
             let (at, items) = entry.remove_entry();
             for (id, generation) in items {
                 if let Some(slot) = self.slots.get_mut(&id)
-                    && slot.generation == generation
-                    && !slot.running
+                    && slot.is_queued_as(generation)
                 {
                     slot.running = true;
                     due.push((id, at));
@@ -295,9 +302,7 @@ impl Plan {
 /// Whether a queued item is the check's current one: the check is still planned, was not
 /// queued again since, and is not running.
 fn is_current(slots: &HashMap<CheckId, Slot>, id: CheckId, generation: u64) -> bool {
-    slots
-        .get(&id)
-        .is_some_and(|s| s.generation == generation && !s.running)
+    slots.get(&id).is_some_and(|s| s.is_queued_as(generation))
 }
 
 #[cfg(test)]
