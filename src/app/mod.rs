@@ -31,7 +31,6 @@ use crate::domain::ContactName;
 use crate::domain::schedule::parse_cron;
 use crate::monitor::{self, Command, MonitorHandle, Recorder, Scheduler, SchedulerDeps, Vitals};
 use crate::notify::{HttpClient, Notifiers};
-use crate::probe::Prober;
 use crate::settings::Settings;
 use crate::store::{Retention, Store, StoreOptions, Write};
 use crate::web::{self, Sessions, WebState};
@@ -65,8 +64,7 @@ impl App {
             admin_token::remove_stale(data_dir)?;
         }
         let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
-        let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
-            .context("cannot set up TLS for probes")?;
+        let prober = probe_once::prober(&settings)?;
         if let Err(reason) = crate::probe::icmp_allowed() {
             tracing::warn!(
                 reason,

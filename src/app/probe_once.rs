@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use crate::api::spec_of;
 use crate::domain::{CheckSpec, Outcome, Target, Timestamp};
 use crate::probe::Prober;
+use crate::probe::names::Names;
 use crate::settings::Settings;
 
 /// What the probe found, as text, and whether the check would be up.
@@ -29,14 +30,23 @@ pub fn spec_from_json(body: serde_json::Value) -> anyhow::Result<CheckSpec> {
     }
 }
 
-/// Probes once with the configured prober settings (CA bundle, user agent).
+/// Probes once with the configured prober settings (CA bundle, user agent, name server).
 pub async fn run(spec: &CheckSpec, settings: &Settings) -> anyhow::Result<ProbeReport> {
-    let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
-        .context("cannot set up TLS for probes")?;
+    let prober = prober(settings)?;
     let outcome = prober.probe(spec).await;
     Ok(ProbeReport {
         up: outcome.is_up(),
         text: describe(spec, &outcome, Timestamp::now()),
+    })
+}
+
+/// The prober the settings ask for.
+pub(crate) fn prober(settings: &Settings) -> anyhow::Result<Prober> {
+    let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
+        .context("cannot set up TLS for probes")?;
+    Ok(match settings.probe.nameserver() {
+        Some(server) => prober.resolving_with(Names::nameserver(server)),
+        None => prober,
     })
 }
 

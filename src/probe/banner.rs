@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::exchange::open;
+use super::names::Names;
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{Failure, Target};
 
@@ -18,7 +19,7 @@ const READ_LIMIT: usize = 64 * 1024;
 const LINE_LIMIT: usize = 1024;
 
 /// Probes a non-HTTP target; `Ok` when it is up.
-pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
+pub async fn probe(target: &Target, names: &Names, trace: &mut Trace) -> Result<(), Failure> {
     let (host, port) = match target {
         Target::Tcp(t) => (t.host.as_str(), t.port),
         Target::Smtp(t) | Target::Ssh(t) => (t.host.as_str(), t.port),
@@ -28,7 +29,7 @@ pub async fn probe(target: &Target, trace: &mut Trace) -> Result<(), Failure> {
             });
         }
     };
-    let mut stream = open(host, port, trace).await?;
+    let mut stream = open(names, host, port, trace).await?;
     trace.phase = Phase::Response;
     let asked = Instant::now();
     let result = match target {

@@ -1,7 +1,7 @@
 //! One HTTP exchange on a fresh connection: resolve, connect, TLS, send, read the answer.
 //! Each phase updates the probe's `Trace` as it completes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use base64::Engine;
@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 use url::Url;
 
 use super::classify::{http_failure, tls_failure};
+use super::names::{self, Names};
 use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{BODY_INSPECT_LIMIT, Failure, HttpTarget, Method, needs_body};
@@ -42,6 +43,7 @@ pub struct Response {
 /// Runs one exchange on a new connection.
 pub async fn run(
     tls: &TlsConfigs,
+    names: &Names,
     request: &Request<'_>,
     trace: &mut Trace,
 ) -> Result<Response, Failure> {
@@ -50,7 +52,7 @@ pub async fn run(
         detail: "the URL has no host".to_owned(),
     })?;
     let port = url.port_or_known_default().unwrap_or(80);
-    let tcp = open(host, port, trace).await?;
+    let tcp = open(names, host, port, trace).await?;
     // Boxed: a probe still resolving or connecting (a silent target holds it there until
     // the timeout) keeps only what connecting needs; the TLS and HTTP state, some 9 KB,
     // is allocated once connected.
@@ -98,12 +100,13 @@ async fn connected(
 
 /// Resolves `host` and races a connection to its addresses, timing both phases.
 pub(super) async fn open(
+    names: &Names,
     host: &str,
     port: u16,
     trace: &mut Trace,
 ) -> Result<tokio::net::TcpStream, Failure> {
     trace.phase = Phase::Dns;
-    let addrs = resolve(host, port, trace).await?;
+    let addrs = resolve(names, host, port, trace).await?;
     trace.phase = Phase::Connect;
     let connected = super::connect::race(&addrs).await?;
     trace.timings.connect_ms =
@@ -111,28 +114,23 @@ pub(super) async fn open(
     Ok(connected.stream)
 }
 
+/// The addresses of `host`; the lookup is timed when it was a name.
 pub(super) async fn resolve(
+    names: &Names,
     host: &str,
     port: u16,
     trace: &mut Trace,
 ) -> Result<Vec<SocketAddr>, Failure> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+    if let Some(addr) = names::literal(host, port) {
+        return Ok(vec![addr]);
     }
     let phase_start = Instant::now();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+    // Boxed: the resolver's future is larger than the rest of a waiting probe, and a probe
+    // of an address never makes it.
+    let addrs = Box::pin(names.lookup(host, port))
         .await
-        .map_err(|e| Failure::Dns {
-            detail: e.to_string(),
-        })?
-        .collect();
+        .map_err(|detail| Failure::Dns { detail })?;
     trace.timings.dns_ms = Some(elapsed_ms(phase_start));
-    if addrs.is_empty() {
-        return Err(Failure::Dns {
-            detail: format!("{bare} has no address"),
-        });
-    }
     Ok(addrs)
 }
 

@@ -11,6 +11,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 use super::exchange::resolve;
+use super::names::Names;
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{Failure, IcmpTarget};
 
@@ -37,9 +38,9 @@ pub fn icmp_allowed() -> Result<(), String> {
 }
 
 /// Pings once per packet; `Ok` when any reply came back.
-pub async fn probe(target: &IcmpTarget, trace: &mut Trace) -> Result<(), Failure> {
+pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Result<(), Failure> {
     trace.phase = Phase::Dns;
-    let addrs = resolve(&target.host, 0, trace).await?;
+    let addrs = resolve(names, &target.host, 0, trace).await?;
     let ip = addrs
         .first()
         .map(SocketAddr::ip)

@@ -8,6 +8,7 @@ pub mod connect;
 mod dns;
 mod exchange;
 mod icmp;
+pub mod names;
 mod tls;
 
 use std::collections::HashSet;
@@ -20,6 +21,7 @@ use crate::domain::{
     CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge,
 };
 pub use icmp::icmp_allowed;
+use names::Names;
 use tls::TlsConfigs;
 pub use tls::TlsSetupError;
 
@@ -45,20 +47,28 @@ struct Trace {
     cert_not_after: Option<Timestamp>,
 }
 
-/// Probes targets. Cheap to share: it holds only the TLS configurations.
+/// Probes targets. Cheap to share: it holds the TLS configurations and the name cache.
 #[derive(Debug, Clone)]
 pub struct Prober {
     tls: TlsConfigs,
+    names: Names,
     user_agent: String,
 }
 
 impl Prober {
-    /// A prober trusting the webpki roots plus the PEM certificates in `ca_bundle`.
+    /// A prober trusting the webpki roots plus the PEM certificates in `ca_bundle`, and
+    /// resolving names as the system is configured to.
     pub fn new(ca_bundle: Option<&Path>, user_agent: &str) -> Result<Self, TlsSetupError> {
         Ok(Self {
             tls: TlsConfigs::new(ca_bundle)?,
+            names: Names::system(),
             user_agent: user_agent.to_owned(),
         })
+    }
+
+    /// The same prober resolving names with `names` instead.
+    pub fn resolving_with(self, names: Names) -> Self {
+        Self { names, ..self }
     }
 
     /// Probes the check's URL once, exactly as the scheduler does, and judges the answer.
@@ -83,8 +93,11 @@ impl Prober {
             Target::Icmp(target) => {
                 // Boxed, as the TLS and HTTP state is in `exchange`: the future every probe
                 // holds is the size of its largest state, so the rarer kinds pay for theirs.
-                let result =
-                    tokio::time::timeout(limit, Box::pin(icmp::probe(target, &mut trace))).await;
+                let result = tokio::time::timeout(
+                    limit,
+                    Box::pin(icmp::probe(target, &self.names, &mut trace)),
+                )
+                .await;
                 trace.timings.total_ms = elapsed_ms(start);
                 match result {
                     Ok(Ok(())) => None,
@@ -107,8 +120,11 @@ impl Prober {
                 }
             }
             other => {
-                let result =
-                    tokio::time::timeout(limit, Box::pin(banner::probe(other, &mut trace))).await;
+                let result = tokio::time::timeout(
+                    limit,
+                    Box::pin(banner::probe(other, &self.names, &mut trace)),
+                )
+                .await;
                 trace.timings.total_ms = elapsed_ms(start);
                 match result {
                     Ok(Ok(())) => None,
@@ -143,7 +159,7 @@ impl Prober {
                 http: spec,
                 user_agent: &self.user_agent,
             };
-            let response = exchange::run(&self.tls, &request, trace).await?;
+            let response = exchange::run(&self.tls, &self.names, &request, trace).await?;
             let redirect =
                 spec.follow_redirects && matches!(response.status, 301 | 302 | 303 | 307 | 308);
             if !redirect {

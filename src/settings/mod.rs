@@ -55,12 +55,29 @@ pub struct ProbeSettings {
     pub ca_bundle: PathBuf,
     /// The User-Agent of every probe.
     pub user_agent: String,
+    /// The DNS server HTTP, TCP, SMTP, SSH and ICMP probes ask ("address" or
+    /// "address:port"); empty for the system's configuration.
+    pub nameserver: String,
 }
 
 impl ProbeSettings {
     /// The CA bundle's path, when one is configured.
     pub fn ca_bundle(&self) -> Option<&Path> {
         (!self.ca_bundle.as_os_str().is_empty()).then_some(self.ca_bundle.as_path())
+    }
+
+    /// The configured DNS server (port 53 unless given); `None` for the system's, and for
+    /// a value that does not parse (validation reports it).
+    pub fn nameserver(&self) -> Option<std::net::SocketAddr> {
+        let text = self.nameserver.trim();
+        if text.is_empty() {
+            return None;
+        }
+        text.parse::<std::net::SocketAddr>().ok().or_else(|| {
+            text.parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| std::net::SocketAddr::new(ip, 53))
+        })
     }
 }
 

@@ -112,6 +112,12 @@ impl Settings {
         {
             problems.push("probe.user_agent: must be non-empty visible ASCII".to_owned());
         }
+        if !self.probe.nameserver.trim().is_empty() && self.probe.nameserver().is_none() {
+            problems.push(format!(
+                "probe.nameserver: {:?} is not an IP address or address:port",
+                self.probe.nameserver
+            ));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             problems.push(format!("log.level: not a valid filter ({e})"));
         }

@@ -363,3 +363,18 @@ async fn probe_prints_the_phases_and_exits_by_verdict() {
     let (code, _) = run(vec!["ftp://127.0.0.1/".into()]).await.unwrap();
     assert_eq!(code, Some(1), "an invalid URL is refused");
 }
+
+#[test]
+fn a_nameserver_that_is_not_an_address_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .env("STACKWATCH__PROBE__NAMESERVER", "resolver.local"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "environment variable STACKWATCH__PROBE__NAMESERVER: probe.nameserver: \"resolver.local\" is not an IP address or address:port"
+        ),
+        "{stderr}"
+    );
+}

@@ -19,6 +19,7 @@ mod icmp;
 mod import;
 mod kinds;
 mod monitoring;
+mod names;
 mod openapi;
 mod persistence;
 mod probe;
