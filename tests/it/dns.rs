@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, TXT};
 use hickory_proto::rr::{RData, Record};
 use serde_json::{Value, json};
@@ -26,6 +26,43 @@ async fn dns_server() -> SocketAddr {
 pub async fn switchable_dns_server() -> (SocketAddr, Arc<AtomicBool>) {
     let failing = Arc::new(AtomicBool::new(false));
     let flag = failing.clone();
+    let addr = dns_responder(move |question, answer| {
+        let name = if flag.load(Ordering::SeqCst) {
+            "nothing.test.".to_owned()
+        } else {
+            question.name().to_string()
+        };
+        match name.as_str() {
+            "ok.test." => {
+                answer.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    60,
+                    RData::A(A(Ipv4Addr::new(127, 0, 0, 1))),
+                ));
+            }
+            "txt.test." => {
+                answer.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    60,
+                    RData::TXT(TXT::new(vec!["v=spf1 -all".to_owned()])),
+                ));
+            }
+            "slow.test." => return false,
+            _ => {
+                answer.set_response_code(ResponseCode::NXDomain);
+            }
+        }
+        true
+    })
+    .await;
+    (addr, failing)
+}
+
+/// A DNS server on a UDP socket of 127.0.0.1: each question gets an authoritative answer
+/// that `answer` fills in; when it returns false, nothing is sent.
+pub async fn dns_responder(
+    answer: impl Fn(&Query, &mut Message) -> bool + Send + 'static,
+) -> SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     tokio::spawn(async move {
@@ -37,43 +74,19 @@ pub async fn switchable_dns_server() -> (SocketAddr, Arc<AtomicBool>) {
             let Some(question) = query.queries().first().cloned() else {
                 continue;
             };
-            let name = question.name().to_string();
-            let mut answer = Message::new();
-            answer
+            let mut response = Message::new();
+            response
                 .set_id(query.id())
                 .set_message_type(MessageType::Response)
                 .set_recursion_available(true)
                 .set_authoritative(true)
                 .add_query(question.clone());
-            let name = if flag.load(Ordering::SeqCst) {
-                "nothing.test.".to_owned()
-            } else {
-                name
-            };
-            match name.as_str() {
-                "ok.test." => {
-                    answer.add_answer(Record::from_rdata(
-                        question.name().clone(),
-                        60,
-                        RData::A(A(Ipv4Addr::new(127, 0, 0, 1))),
-                    ));
-                }
-                "txt.test." => {
-                    answer.add_answer(Record::from_rdata(
-                        question.name().clone(),
-                        60,
-                        RData::TXT(TXT::new(vec!["v=spf1 -all".to_owned()])),
-                    ));
-                }
-                "slow.test." => continue,
-                _ => {
-                    answer.set_response_code(ResponseCode::NXDomain);
-                }
+            if answer(&question, &mut response) {
+                let _ = socket.send_to(&response.to_vec().unwrap(), peer).await;
             }
-            let _ = socket.send_to(&answer.to_vec().unwrap(), peer).await;
         }
     });
-    (addr, failing)
+    addr
 }
 
 async fn kind_of(body: Value) -> String {

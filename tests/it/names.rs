@@ -8,16 +8,16 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record, RecordType};
 use serde_json::json;
 use stackwatch::domain::{CheckSpec, Failure};
 use stackwatch::probe::Prober;
 use stackwatch::probe::names::Names;
-use tokio::net::UdpSocket;
 
 use crate::binary::wait_for;
+use crate::dns::dns_responder;
 use crate::helpers::{spawn_with, test_settings};
 use crate::targets::http_target;
 
@@ -31,46 +31,29 @@ type Asked = Arc<Mutex<HashMap<String, u32>>>;
 async fn counting_dns_server() -> (SocketAddr, Asked) {
     let asked: Asked = Arc::default();
     let counts = asked.clone();
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            let Ok(query) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            let Some(question) = query.queries().first().cloned() else {
-                continue;
-            };
-            let name = question.name().to_string();
-            *counts
-                .lock()
-                .unwrap()
-                .entry(format!("{name} {}", question.query_type()))
-                .or_default() += 1;
-            let mut answer = Message::new();
-            answer
-                .set_id(query.id())
-                .set_message_type(MessageType::Response)
-                .set_recursion_available(true)
-                .set_authoritative(true)
-                .add_query(question.clone());
-            match (name.as_str(), question.query_type()) {
-                ("app.test.", RecordType::A) => {
-                    answer.add_answer(Record::from_rdata(
-                        question.name().clone(),
-                        TTL_S,
-                        RData::A(A(Ipv4Addr::LOCALHOST)),
-                    ));
-                }
-                ("app.test.", _) => {}
-                _ => {
-                    answer.set_response_code(ResponseCode::NXDomain);
-                }
+    let addr = dns_responder(move |question, answer| {
+        let name = question.name().to_string();
+        *counts
+            .lock()
+            .unwrap()
+            .entry(format!("{name} {}", question.query_type()))
+            .or_default() += 1;
+        match (name.as_str(), question.query_type()) {
+            ("app.test.", RecordType::A) => {
+                answer.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    TTL_S,
+                    RData::A(A(Ipv4Addr::LOCALHOST)),
+                ));
             }
-            let _ = socket.send_to(&answer.to_vec().unwrap(), peer).await;
+            ("app.test.", _) => {}
+            _ => {
+                answer.set_response_code(ResponseCode::NXDomain);
+            }
         }
-    });
+        true
+    })
+    .await;
     (addr, asked)
 }
 
