@@ -42,12 +42,16 @@ pub async fn run(spec: &CheckSpec, settings: &Settings) -> anyhow::Result<ProbeR
 
 /// The prober the settings ask for.
 pub(crate) fn prober(settings: &Settings) -> anyhow::Result<Prober> {
-    let prober = Prober::new(settings.probe.ca_bundle(), &settings.probe.user_agent)
-        .context("cannot set up TLS for probes")?;
-    Ok(match settings.probe.nameserver() {
-        Some(server) => prober.resolving_with(Names::nameserver(server)),
-        None => prober,
-    })
+    let names = match settings.probe.nameserver() {
+        Some(server) => Names::nameserver(server),
+        None => Names::system(),
+    };
+    Prober::resolving_with(
+        settings.probe.ca_bundle(),
+        &settings.probe.user_agent,
+        names,
+    )
+    .context("cannot set up TLS for probes")
 }
 
 fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {

@@ -59,16 +59,20 @@ impl Prober {
     /// A prober trusting the webpki roots plus the PEM certificates in `ca_bundle`, and
     /// resolving names as the system is configured to.
     pub fn new(ca_bundle: Option<&Path>, user_agent: &str) -> Result<Self, TlsSetupError> {
-        Ok(Self {
-            tls: TlsConfigs::new(ca_bundle)?,
-            names: Names::system(),
-            user_agent: user_agent.to_owned(),
-        })
+        Self::resolving_with(ca_bundle, user_agent, Names::system())
     }
 
-    /// The same prober resolving names with `names` instead.
-    pub fn resolving_with(self, names: Names) -> Self {
-        Self { names, ..self }
+    /// As [`Prober::new`], resolving names with `names`.
+    pub fn resolving_with(
+        ca_bundle: Option<&Path>,
+        user_agent: &str,
+        names: Names,
+    ) -> Result<Self, TlsSetupError> {
+        Ok(Self {
+            tls: TlsConfigs::new(ca_bundle)?,
+            names,
+            user_agent: user_agent.to_owned(),
+        })
     }
 
     /// Probes the check's URL once, exactly as the scheduler does, and judges the answer.

@@ -65,9 +65,7 @@ fn asked(counts: &Asked, question: &str) -> u32 {
 async fn an_answer_is_kept_for_its_ttl_and_asked_again_after() {
     let (dns, counts) = counting_dns_server().await;
     let target = http_target().await;
-    let prober = Prober::new(None, "stackwatch-test")
-        .unwrap()
-        .resolving_with(Names::nameserver(dns));
+    let prober = Prober::resolving_with(None, "stackwatch-test", Names::nameserver(dns)).unwrap();
     let spec = CheckSpec::with_defaults(format!("http://app.test:{}/ok", target.addr.port()));
     for _ in 0..3 {
         let outcome = prober.probe(&spec).await;
@@ -86,9 +84,7 @@ async fn an_answer_is_kept_for_its_ttl_and_asked_again_after() {
 async fn a_name_that_does_not_exist_is_down_with_its_cause() {
     let (dns, counts) = counting_dns_server().await;
     let target = http_target().await;
-    let prober = Prober::new(None, "stackwatch-test")
-        .unwrap()
-        .resolving_with(Names::nameserver(dns));
+    let prober = Prober::resolving_with(None, "stackwatch-test", Names::nameserver(dns)).unwrap();
     let spec = CheckSpec::with_defaults(format!("http://gone.test:{}/ok", target.addr.port()));
     let outcome = prober.probe(&spec).await;
     match &outcome.failure {
