@@ -9,6 +9,7 @@
 //! cargo run --release --example bench -- --checks 100000 --rate 60 --hang 0.1 --json
 //! ```
 
+mod names;
 mod options;
 mod report;
 mod targets;
@@ -43,7 +44,11 @@ async fn main() -> anyhow::Result<()> {
         }
         None => temporary.path().to_owned(),
     };
-    let mut server = Server::start(&binary, &data, &options)?;
+    let nameserver = match options.names {
+        0 => None,
+        _ => Some(names::start().await?),
+    };
+    let mut server = Server::start(&binary, &data, &options, nameserver)?;
     let client = reqwest::Client::new();
 
     let registered = Instant::now();
@@ -103,7 +108,12 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, data: &Path, options: &Options) -> anyhow::Result<Self> {
+    fn start(
+        binary: &Path,
+        data: &Path,
+        options: &Options,
+        nameserver: Option<std::net::SocketAddr>,
+    ) -> anyhow::Result<Self> {
         let mut command = match &options.wrap {
             Some(wrapper) => {
                 let mut command = Command::new(wrapper);
@@ -119,6 +129,10 @@ impl Server {
             .env(
                 "STACKWATCH__MONITOR__MAX_CONCURRENT_PROBES",
                 options.max_concurrent.to_string(),
+            )
+            .env(
+                "STACKWATCH__PROBE__NAMESERVER",
+                nameserver.map(|a| a.to_string()).unwrap_or_default(),
             )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

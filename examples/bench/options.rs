@@ -28,6 +28,9 @@ pub struct Options {
     /// Listening ports the answering targets spread over (new connections per second are
     /// bounded by the ports of one address a client can use against one port).
     pub ports: usize,
+    /// Host names the targets are addressed by, spread over the checks, resolved through
+    /// the benchmark's own name server; 0 for addresses (127.0.0.1) in the URLs.
+    pub names: u32,
     /// `monitor.max_concurrent_probes` of the stackwatch under test.
     pub max_concurrent: u32,
     /// Print JSON instead of a table.
@@ -41,7 +44,7 @@ pub struct Options {
 
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
-[--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--json]";
+[--names N] [--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--json]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -56,6 +59,7 @@ impl Options {
             slow_ms: 2_000,
             error: 0.0,
             ports: 32,
+            names: 0,
             max_concurrent: 32_768,
             json: false,
             data_dir: None,
@@ -85,6 +89,7 @@ impl Options {
                 "--slow-ms" => o.slow_ms = value.parse().with_context(bad)?,
                 "--error" => o.error = value.parse().with_context(bad)?,
                 "--ports" => o.ports = value.parse().with_context(bad)?,
+                "--names" => o.names = value.parse().with_context(bad)?,
                 "--max-concurrent" => o.max_concurrent = value.parse().with_context(bad)?,
                 "--data-dir" => o.data_dir = Some(value.into()),
                 "--wrap" => o.wrap = Some(value.into()),

@@ -208,6 +208,8 @@ pub struct Report {
     pub rate_s: u32,
     pub timeout_s: u32,
     pub hang: f64,
+    /// Host names the targets were addressed by (0: addresses).
+    pub names: u32,
     pub slow: f64,
     pub error: f64,
     pub registration_s: f64,
@@ -267,6 +269,7 @@ impl Report {
             rate_s: options.rate,
             timeout_s: options.timeout,
             hang: options.hang,
+            names: options.names,
             slow: options.slow,
             error: options.error,
             registration_s: registration.as_secs_f64(),
@@ -302,8 +305,17 @@ impl Report {
             (
                 "checks",
                 format!(
-                    "{} at {} s (timeout {} s; hang {}, slow {}, 500 {})",
-                    self.checks, self.rate_s, self.timeout_s, self.hang, self.slow, self.error
+                    "{} at {} s (timeout {} s; hang {}, slow {}, 500 {}; {})",
+                    self.checks,
+                    self.rate_s,
+                    self.timeout_s,
+                    self.hang,
+                    self.slow,
+                    self.error,
+                    match self.names {
+                        0 => "addresses".to_owned(),
+                        n => format!("{n} host names"),
+                    }
                 ),
             ),
             ("registration", format!("{:.1} s", self.registration_s)),

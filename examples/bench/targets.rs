@@ -25,6 +25,8 @@ pub type Accesses = Vec<(u32, u32)>;
 pub struct Targets {
     ports: Vec<u16>,
     hang_port: u16,
+    /// Host names in the URLs (0: the address).
+    names: u32,
     /// First index answering slowly, first answering 500, first answering 200.
     bounds: (u32, u32, u32),
     started: Instant,
@@ -50,6 +52,7 @@ impl Targets {
         Ok(Self {
             ports,
             hang_port,
+            names: options.names,
             bounds,
             started,
             log,
@@ -59,11 +62,15 @@ impl Targets {
 
     /// The URL check `i` probes.
     pub fn url(&self, i: u32) -> String {
+        let host = match self.names {
+            0 => "127.0.0.1".to_owned(),
+            names => crate::names::host(i % names),
+        };
         if i < self.bounds.0 {
-            return format!("http://127.0.0.1:{}/c/{i}", self.hang_port);
+            return format!("http://{host}:{}/c/{i}", self.hang_port);
         }
         let port = self.ports[i as usize % self.ports.len()];
-        format!("http://127.0.0.1:{port}/c/{i}")
+        format!("http://{host}:{port}/c/{i}")
     }
 
     /// `at` as milliseconds since the targets started, the clock of their arrivals.
