@@ -13,11 +13,10 @@ use hickory_resolver::config::{
 use hickory_resolver::name_server::TokioConnectionProvider;
 
 /// Longest an answer is kept, whatever its TTL says: a moved stack is probed at its new
-/// address within this.
+/// address within this. Negative answers too: "no address of this family" is the usual
+/// answer to a v4-only host's AAAA question, and asking it again sooner would make many
+/// probes wait for a query (a UDP socket each) for nothing.
 pub const MAX_ANSWER_AGE: Duration = Duration::from_secs(300);
-
-/// Longest "no such name" is kept: a name fixed in DNS is seen within this.
-pub const MAX_NEGATIVE_AGE: Duration = Duration::from_secs(30);
 
 /// Names kept at once (records, so a name with both families takes two).
 const CACHE_ENTRIES: usize = 16_384;
@@ -100,7 +99,7 @@ fn options(hosts: ResolveHosts) -> ResolverOpts {
     options.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
     options.cache_size = CACHE_ENTRIES;
     options.positive_max_ttl = Some(MAX_ANSWER_AGE);
-    options.negative_max_ttl = Some(MAX_NEGATIVE_AGE);
+    options.negative_max_ttl = Some(MAX_ANSWER_AGE);
     options.use_hosts_file = hosts;
     options
 }
