@@ -146,6 +146,8 @@ pub mod limits {
     pub const MAX_KEYWORD_BYTES: usize = 1_024;
     /// Most custom headers on one check.
     pub const MAX_HEADERS: usize = 50;
+    /// Most names in a check's `secret_names`.
+    pub const MAX_SECRET_NAMES: usize = 32;
     /// Most tags on one check.
     pub const MAX_TAGS: usize = 32;
     /// Most contacts on one check.

@@ -97,6 +97,19 @@ pub struct HttpTarget {
     /// Follow up to 10 redirects instead of judging the redirect itself (default false).
     #[schema(required = false)]
     pub follow_redirects: bool,
+    /// Send basic auth, `Authorization`, `Cookie`, `Proxy-Authorization` and secret headers
+    /// on a redirect to another scheme, host or port too (curl's `--location-trusted`;
+    /// default false: they stay with the URL's origin). Only for a redirect target you trust.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub redirect_credentials: bool,
+    /// Names of headers and query parameters whose values are secret beyond those whose
+    /// names say so (`authorization`, `cookie`, `*key*`, `*token*`, `*secret*`, `*pass*`,
+    /// `*auth*`, `*signature*`, `*session*`, `sig`, …), case-insensitive: shown as
+    /// `<redacted>` and kept from other origins.
+    #[serde(default)]
+    #[schema(required = false, max_items = 32)]
+    pub secret_names: Vec<String>,
     /// Reject invalid TLS certificates (default true).
     #[schema(required = false)]
     pub verify_tls: bool,
@@ -119,6 +132,8 @@ impl HttpTarget {
             body_not_contains: None,
             max_response_time_ms: None,
             follow_redirects: false,
+            redirect_credentials: false,
+            secret_names: Vec::new(),
             verify_tls: true,
             cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
         }
@@ -179,6 +194,8 @@ impl HttpTarget {
         http.body_not_contains = keyword(form, "body_not_contains");
         http.max_response_time_ms = form.optional_int(limits::MAX_RESPONSE_TIME_MS);
         http.follow_redirects = form.take("follow_redirects").unwrap_or(false);
+        http.redirect_credentials = form.take("redirect_credentials").unwrap_or(false);
+        http.secret_names = read_secret_names(form);
         http.verify_tls = form.take("verify_tls").unwrap_or(true);
         http.cert_expiry_days = form.int(limits::CERT_EXPIRY_DAYS);
         http.url = url?;
@@ -236,6 +253,30 @@ fn read_headers(form: &mut Form) -> BTreeMap<String, String> {
             );
         }
     }
+    parsed
+}
+
+fn read_secret_names(form: &mut Form) -> Vec<String> {
+    let names: Vec<String> = form.take("secret_names").unwrap_or_default();
+    if names.len() > limits::MAX_SECRET_NAMES {
+        form.error(
+            "secret_names",
+            format!("at most {} names", limits::MAX_SECRET_NAMES),
+        );
+    }
+    let mut parsed = Vec::with_capacity(names.len());
+    for (i, name) in names.into_iter().enumerate() {
+        if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control()) {
+            form.error(
+                format!("secret_names[{i}]"),
+                "must be 1-128 characters without control characters",
+            );
+        } else {
+            parsed.push(name.to_ascii_lowercase());
+        }
+    }
+    parsed.sort();
+    parsed.dedup();
     parsed
 }
 

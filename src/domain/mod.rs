@@ -8,11 +8,13 @@ mod dns_target;
 mod expect;
 mod field;
 mod form;
+mod guesses;
 mod http_target;
 mod maintenance;
 mod name;
 mod outcome;
 pub mod schedule;
+mod secret;
 mod state;
 mod status;
 mod target;
@@ -27,12 +29,14 @@ pub use dns_target::{DnsTarget, RecordType};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use form::Form;
+pub use guesses::{GuessLimits, Guesses, Refused};
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem, url_problem};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
+pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use target::{

@@ -93,6 +93,12 @@ pub fn bound_text(text: &str) -> String {
     format!("{}… [cut, {} bytes in all]", &text[..end], text.len())
 }
 
+/// `text` quoted with its control characters escaped (as `{:?}` does), cut to
+/// `MAX_TARGET_TEXT_BYTES` after escaping: escaping can make a text eight times longer.
+fn quoted(text: &str) -> String {
+    bound_text(&format!("{text:?}"))
+}
+
 impl Failure {
     /// The same failure with every text that came from the target bounded (see
     /// [`bound_text`]), so a target cannot decide how much is stored or sent.
@@ -237,8 +243,10 @@ impl fmt::Display for Failure {
             Self::ClosedEarly => f.write_str("connection closed before the response was complete"),
             Self::Protocol { detail } => write!(f, "invalid HTTP response: {detail}"),
             Self::BadStatus { status } => write!(f, "HTTP {status}"),
-            Self::KeywordMissing { keyword } => write!(f, "{keyword:?} not found in the body"),
-            Self::KeywordPresent { keyword } => write!(f, "{keyword:?} found in the body"),
+            Self::KeywordMissing { keyword } => {
+                write!(f, "{} not found in the body", quoted(keyword))
+            }
+            Self::KeywordPresent { keyword } => write!(f, "{} found in the body", quoted(keyword)),
             Self::TooSlow { ms, max_ms } => {
                 write!(f, "answered in {ms} ms, more than the {max_ms} ms allowed")
             }
@@ -252,7 +260,7 @@ impl fmt::Display for Failure {
                 write!(f, "expected {expected}, the server sent nothing")
             }
             Self::UnexpectedAnswer { expected, got } => {
-                write!(f, "expected {expected}, got {got:?}")
+                write!(f, "expected {expected}, got {}", quoted(got))
             }
             Self::HeartbeatLate { after_s } => {
                 write!(f, "no ping for {after_s} s (the period and its grace)")
@@ -308,5 +316,18 @@ mod tests {
         assert!(cut.ends_with(&format!("[cut, {} bytes in all]", long.len())));
         let failure = Failure::BadRedirect { detail: long }.bounded();
         assert!(failure.to_string().len() < MAX_TARGET_TEXT_BYTES + 100);
+    }
+
+    #[test]
+    fn the_cut_holds_after_escaping() {
+        let banner = String::from_utf8(vec![0x7f; 1_000]).unwrap();
+        let failure = Failure::UnexpectedAnswer {
+            expected: "+PONG".into(),
+            got: banner,
+        }
+        .bounded();
+        let shown = failure.to_string();
+        assert!(shown.len() < MAX_TARGET_TEXT_BYTES + 100, "{}", shown.len());
+        assert!(shown.contains("\\u{7f}"), "{shown}");
     }
 }

@@ -197,11 +197,11 @@ impl Target {
         }
     }
 
-    /// Where the check points, for people (alerts, pages): the URL of an HTTP check,
-    /// `kind://host:port` of the others.
+    /// Where the check points, for people (alerts, pages, logs): the URL of an HTTP check
+    /// with its secret query values redacted, `kind://host:port` of the others.
     pub fn address(&self) -> String {
         match self {
-            Self::Http(http) => http.url.clone(),
+            Self::Http(http) => http.shown_url().into_owned(),
             Self::Tcp(t) => format!("tcp://{}", host_port(&t.host, t.port)),
             Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
             Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),

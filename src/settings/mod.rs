@@ -20,7 +20,7 @@ pub use alerting::{
     AlertingSettings, EmailSettings, NotifierSettings, SlackSettings, SmtpEndpoint, SmtpTls,
     WebhookSettings,
 };
-pub use tokens::{Role, Tokens};
+pub use tokens::{Refusal, Role, Tokens};
 
 /// The built-in layer: every key with its default, compiled in so the binary runs alone.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");

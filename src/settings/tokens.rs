@@ -1,9 +1,14 @@
 //! API tokens and their roles: admin tokens read and write, read tokens only read. Tokens
-//! are compared in constant time; a token is never logged. Shared by the API and the pages.
+//! are compared in constant time; a token is never logged. Shared by the API and the pages,
+//! with one count of failed tokens per client address (`domain::Guesses`).
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use subtle::ConstantTimeEq;
 
 use super::Secret;
+use crate::domain::{GuessLimits, Guesses, Timestamp};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,10 +17,31 @@ pub enum Role {
     Admin,
 }
 
-/// The configured tokens and their roles.
-#[derive(Debug, Clone, Default)]
+impl Role {
+    /// What this role may see of a check's secrets (the rule is the domain's).
+    pub fn viewer(self) -> crate::domain::Viewer {
+        match self {
+            Self::Admin => crate::domain::Viewer::Admin,
+            Self::Read => crate::domain::Viewer::Other,
+        }
+    }
+}
+
+/// The configured tokens and their roles, and the failed attempts to guess one. Clones
+/// share the count.
+#[derive(Debug, Clone)]
 pub struct Tokens {
     entries: Vec<(Secret, Role)>,
+    guesses: Arc<Mutex<Guesses>>,
+}
+
+/// Why a presented token gives no role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such token.
+    Unknown,
+    /// This client failed too often: it may try again after this many seconds.
+    Wait { retry_after_s: u64 },
 }
 
 impl Tokens {
@@ -25,7 +51,38 @@ impl Tokens {
             .map(|t| (t.clone(), Role::Admin))
             .chain(read.iter().map(|t| (t.clone(), Role::Read)))
             .collect();
-        Self { entries }
+        Self {
+            entries,
+            guesses: Arc::new(Mutex::new(Guesses::new(GuessLimits::DEFAULT))),
+        }
+    }
+
+    /// The role of the token `presented` by `client`, counting a failure against the
+    /// client; a client past its limit is refused before its token is compared.
+    pub fn verify(&self, client: IpAddr, presented: &str) -> Result<Role, Refusal> {
+        let now = Timestamp::now().0;
+        let Ok(mut guesses) = self.guesses.lock() else {
+            return Err(Refusal::Unknown);
+        };
+        if let Err(refused) = guesses.admit(client, now) {
+            if refused.log {
+                tracing::warn!(
+                    client = %client,
+                    refused = refused.refused_since_log,
+                    "too many failed tokens: refusing guesses (logged at most once a minute)"
+                );
+            }
+            return Err(Refusal::Wait {
+                retry_after_s: refused.retry_after_s,
+            });
+        }
+        match self.role_of(presented) {
+            Some(role) => Ok(role),
+            None => {
+                guesses.failed(client, now);
+                Err(Refusal::Unknown)
+            }
+        }
     }
 
     /// The role of `presented`, if it is a known token. Every token is compared, whatever
@@ -55,5 +112,23 @@ mod tests {
         assert_eq!(tokens.role_of("read-token-0123456789"), Some(Role::Read));
         assert_eq!(tokens.role_of("admin-token-012345678"), None);
         assert_eq!(tokens.role_of(""), None);
+    }
+
+    #[test]
+    fn a_client_that_guesses_waits_and_the_right_token_elsewhere_passes() {
+        let tokens = Tokens::new(&[Secret::new("admin-token-0123456789")], &[]);
+        let attacker: IpAddr = "192.0.2.9".parse().unwrap();
+        for _ in 0..GuessLimits::DEFAULT.per_client {
+            assert_eq!(tokens.verify(attacker, "guess"), Err(Refusal::Unknown));
+        }
+        assert!(matches!(
+            tokens.verify(attacker, "admin-token-0123456789"),
+            Err(Refusal::Wait { .. })
+        ));
+        let admin: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            tokens.verify(admin, "admin-token-0123456789"),
+            Ok(Role::Admin)
+        );
     }
 }
