@@ -14,8 +14,8 @@ use super::check_body::{CheckObject, Place, parse_name, read_check};
 use super::check_schema::CheckBody;
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
-use super::view::{CheckChange, CheckPage, Deleted};
-use crate::domain::{CheckName, FieldError, Timestamp};
+use super::view::{CheckChange, CheckPage, CheckView, Deleted};
+use crate::domain::{CheckName, FieldError, Timestamp, Viewer};
 use crate::store::{CheckFilter, Upsert, WriteMode};
 
 /// Default and largest page of `GET /checks`.
@@ -93,7 +93,7 @@ pub async fn put_check(
         status,
         Json(CheckChange {
             changed,
-            check: outcome.check().into(),
+            check: CheckView::new(outcome.check(), Viewer::Admin),
         }),
     ))
 }
@@ -176,7 +176,7 @@ pub struct ListQuery {
     security(("bearer" = [])))]
 pub async fn list_checks(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CheckPage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid("(query)", e.body_text()))?;
@@ -232,7 +232,7 @@ pub async fn list_checks(
         None
     };
     Ok(Json(CheckPage {
-        checks: super::live::status_views(&state, &checks).await?,
+        checks: super::live::status_views(&state, &checks, reader.viewer()).await?,
         next_after,
     }))
 }
@@ -253,7 +253,7 @@ async fn set_paused(
     }
     Ok(Json(CheckChange {
         changed,
-        check: (&check).into(),
+        check: CheckView::new(&check, Viewer::Admin),
     }))
 }
 

@@ -13,7 +13,8 @@ use super::ApiState;
 use super::auth::CanRead;
 use super::problem::{ApiError, Problem};
 use super::status::{CheckStatusView, ResultView};
-use crate::domain::{Check, Health, MaintenanceWindow, Timestamp};
+use super::view::CheckView;
+use crate::domain::{Check, Health, MaintenanceWindow, Timestamp, Viewer};
 use crate::store::StoredState;
 
 /// The states a check is shown in, as `state=` takes them.
@@ -44,6 +45,7 @@ pub fn shown_state(
 pub async fn status_views(
     state: &ApiState,
     checks: &[Check],
+    viewer: Viewer,
 ) -> Result<Vec<CheckStatusView>, ApiError> {
     let ids: Vec<_> = checks.iter().map(|c| c.id).collect();
     let stored = state.store.check_states(&ids).await?;
@@ -64,7 +66,7 @@ pub async fn status_views(
                 .and_then(|s| s.cert_not_after)
                 .map(Timestamp::to_rfc3339),
             last_result: last.first().map(ResultView::from),
-            check: check.into(),
+            check: CheckView::new(check, viewer),
         });
     }
     Ok(views)

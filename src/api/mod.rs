@@ -92,8 +92,29 @@ pub fn router(deps: ApiDeps) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span each request is logged in: its method and path, with a ping key redacted and
+/// no query (a path is all a log needs, and a query may carry anything).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %logged_path(request.uri().path()),
+    )
+}
+
+/// `path` with the key of `/ping/{key}…` replaced by `<redacted>`.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/ping/") {
+        Some(rest) => {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("/ping/{}{tail}", crate::domain::REDACTED).into()
+        }
+        None => path.into(),
+    }
 }
 
 /// The route table: each `routes!` call registers handlers and their documentation at once.

@@ -21,6 +21,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this token may only read")]
     Forbidden,
+    #[error("too many failed tokens from this address: try again in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("this route does not take that method")]
@@ -87,6 +89,11 @@ impl IntoResponse for ApiError {
                 "Unauthorized",
             ),
             Self::Forbidden => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden"),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/too-many-requests",
+                "Too many requests",
+            ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found"),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -141,6 +148,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Self::TooManyRequests { retry_after_s } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
         if matches!(self, Self::Unauthorized) {
             response
                 .headers_mut()

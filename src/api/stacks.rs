@@ -129,7 +129,7 @@ pub async fn put_stack(
     security(("bearer" = [])))]
 pub async fn get_stack(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     Path(stack): Path<String>,
 ) -> Result<Json<StackView>, ApiError> {
     let stack = stack_name(stack)?;
@@ -141,7 +141,7 @@ pub async fn get_stack(
     }
     Ok(Json(StackView {
         stack: stack.to_string(),
-        checks: super::live::status_views(&state, &checks).await?,
+        checks: super::live::status_views(&state, &checks, reader.viewer()).await?,
     }))
 }
 

@@ -82,11 +82,12 @@ pub struct CheckStatusView {
     security(("bearer" = [])))]
 pub async fn get_check(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     Path(name): Path<String>,
 ) -> Result<Json<CheckStatusView>, ApiError> {
     let check = find(&state, name).await?;
-    let mut views = super::live::status_views(&state, std::slice::from_ref(&check)).await?;
+    let mut views =
+        super::live::status_views(&state, std::slice::from_ref(&check), reader.viewer()).await?;
     views.pop().map(Json).ok_or_else(|| not_found(&check.name))
 }
 
@@ -321,6 +322,7 @@ pub async fn list_incidents(
         .store
         .incidents(&IncidentFilter {
             check,
+            check_id: None,
             open: query.open,
             limit,
         })

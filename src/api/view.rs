@@ -8,20 +8,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::check_schema::{referenced_schemas, view_schema};
-use crate::domain::{Check, CheckSpec, Target};
+use crate::domain::{Check, CheckSpec, Target, Viewer};
 use crate::store::StackSync;
-
-/// Header names whose values are credentials; answers show them redacted.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "proxy-authorization",
-    "x-api-key",
-    "x-auth-token",
-];
-
-/// The placeholder shown instead of a secret value.
-pub const REDACTED: &str = "<redacted>";
 
 /// A stored check, as every read and write answers it: its name, `kind` and the fields of
 /// that kind beside the common ones (the domain's own form, defaults filled in), with
@@ -57,26 +45,17 @@ impl ToSchema for CheckView {
     }
 }
 
-impl From<&Check> for CheckView {
-    fn from(check: &Check) -> Self {
-        let mut spec = check.spec.clone();
-        if let Some(http) = spec.http_mut() {
-            for (name, value) in &mut http.headers {
-                if SECRET_HEADERS.contains(&name.as_str()) {
-                    REDACTED.clone_into(value);
-                }
-            }
-            if let Some(auth) = &mut http.basic_auth {
-                REDACTED.clone_into(&mut auth.password);
-            }
-        }
-        let ping_url = match &spec.target {
+impl CheckView {
+    /// `check` as `viewer` may see it (the one rule: [`Check::shown_to`]).
+    pub fn new(check: &Check, viewer: Viewer) -> Self {
+        let check = check.shown_to(viewer);
+        let ping_url = match &check.spec.target {
             Target::Heartbeat(_) => check.ping_key.as_ref().map(|k| format!("/ping/{k}")),
             _ => None,
         };
         Self {
             name: check.name.to_string(),
-            spec,
+            spec: check.spec,
             ping_url,
             paused: check.paused,
             created_at: check.created_at.to_rfc3339(),
@@ -132,6 +111,7 @@ pub struct StackChange {
     pub status_page: bool,
 }
 
+/// Only an admin writes a stack, so the answer is an admin's view.
 impl From<StackSync> for StackChange {
     fn from(sync: StackSync) -> Self {
         let names = |v: Vec<_>| v.into_iter().map(String::from).collect();
@@ -141,7 +121,11 @@ impl From<StackSync> for StackChange {
             updated: names(sync.updated),
             deleted: names(sync.deleted),
             unchanged: names(sync.unchanged),
-            checks: sync.checks.iter().map(CheckView::from).collect(),
+            checks: sync
+                .checks
+                .iter()
+                .map(|c| CheckView::new(c, Viewer::Admin))
+                .collect(),
             status_page: sync.status_page,
         }
     }

@@ -6,12 +6,16 @@
 //! loop instead of spinning it.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulConnection, GracefulShutdown};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -57,7 +61,7 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(accepted) => accepted,
             Err(e) => {
                 let now = tokio::time::Instant::now();
                 if last_error_log.is_none_or(|t| now - t >= ACCEPT_ERROR_LOG_EVERY) {
@@ -70,6 +74,7 @@ pub async fn serve(
                 continue;
             }
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
         let slot = match normal.clone().try_acquire_owned() {
             Ok(permit) => Slot::Normal(permit),
@@ -79,7 +84,7 @@ pub async fn serve(
                 Err(_) => continue,
             },
         };
-        let watched = graceful.watch(connection(stream, router.clone(), limits, &slot));
+        let watched = graceful.watch(connection(stream, peer, router.clone(), limits, &slot));
         tokio::spawn(async move {
             let _slot = slot;
             let _ = watched.await;
@@ -103,12 +108,15 @@ enum Slot {
 /// The HTTP/1.1 connection serving one client. HTTP/1.1 only: hyper's head timer then also
 /// bounds an idle keep-alive connection (it runs whenever the connection waits for a
 /// request head), which an HTTP/2 connection without TLS could otherwise hold open.
+/// Each request carries the client's address as axum's `ConnectInfo` (the guessing limits
+/// count by it).
 fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     limits: ServerLimits,
     slot: &Slot,
-) -> hyper::server::conn::http1::Connection<TokioIo<TcpStream>, TowerToHyperService<Router>> {
+) -> impl GracefulConnection + use<> {
     let reserved = matches!(slot, Slot::Reserved(_));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -121,7 +129,12 @@ fn connection(
         .max_buf_size(MAX_HEAD_BYTES)
         // A reserved slot serves one request, then frees itself.
         .keep_alive(!reserved);
-    builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router))
+    let inner = TowerToHyperService::new(router);
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        inner.call(request)
+    });
+    builder.serve_connection(TokioIo::new(stream), service)
 }
 
 fn is_resource_exhaustion(error: &io::Error) -> bool {

@@ -252,10 +252,14 @@ pub(super) async fn fetch_check(
 pub(super) async fn upsert_in(
     conn: &mut SqliteConnection,
     name: &CheckName,
-    write: CheckWrite,
+    mut write: CheckWrite,
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
     let existing = fetch_check(conn, name).await?;
+    if let Some(before) = &existing {
+        // A client that read the check and writes it back sends `<redacted>` for secrets.
+        write.spec.keep_secrets_of(&before.spec);
+    }
     let spec_json =
         super::spec_form::encode(&write.spec).map_err(|reason| StoreError::Corrupt {
             name: name.to_string(),

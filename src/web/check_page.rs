@@ -2,7 +2,9 @@
 //! response-time chart over 24 h, 7 d or 30 d, incidents with durations and causes, and the
 //! alerts with their deliveries.
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -32,12 +34,13 @@ const RANGES: [(&str, i64, i64); 3] = [
 
 pub async fn check_page(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
     Path(name): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, PageError> {
-    let Some(who) = viewer(&state, &headers) else {
+    let Some(who) = viewer(&state, &headers, peer.ip()) else {
         return Ok(sign_in_first(&uri.to_string()));
     };
     let not_found = || (StatusCode::NOT_FOUND, "no such check").into_response();
@@ -71,9 +74,9 @@ pub async fn check_page(
     let incidents = state
         .store
         .incidents(&IncidentFilter {
-            check: Some(name.clone()),
-            open: None,
+            check_id: Some(row.check.id),
             limit: 50,
+            ..IncidentFilter::default()
         })
         .await?;
     let alerts = state
@@ -86,7 +89,7 @@ pub async fn check_page(
         .await?;
     let uptime = state.store.uptime(row.check.id, now).await?;
     let stored = row.state.as_ref();
-    let spec = &row.check.spec;
+    let spec = &row.check.spec.redacted();
     let body = html! {
         h1 { (row.check.name) " " (shown.badge()) }
         div.card {

@@ -3,8 +3,9 @@
 //! and a search by name. Built from current state and rollups, never from raw history.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use maud::{Markup, html};
@@ -62,11 +63,12 @@ struct Line {
 
 pub async fn dashboard(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
     Query(filters): Query<Filters>,
 ) -> Result<Response, PageError> {
-    let Some(who) = viewer(&state, &headers) else {
+    let Some(who) = viewer(&state, &headers, peer.ip()) else {
         return Ok(sign_in_first(&uri.to_string()));
     };
     let now = Timestamp::now();

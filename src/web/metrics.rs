@@ -3,8 +3,9 @@
 //! deliveries by result, stackwatch's own health, and process figures from /proc.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -15,9 +16,10 @@ use crate::monitor::HistogramSnapshot;
 
 pub async fn metrics(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    if viewer(&state, &headers).is_none() {
+    if viewer(&state, &headers, peer.ip()).is_none() {
         return Ok((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],

@@ -3,11 +3,12 @@
 //! restart signs everyone out, and nothing secret is written to disk.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -15,7 +16,7 @@ use serde::Deserialize;
 
 use super::WebState;
 use super::layout::{html_response, page};
-use crate::settings::Role;
+use crate::settings::{Refusal, Role};
 
 /// The cookie that carries a session id.
 pub const COOKIE: &str = "stackwatch_session";
@@ -86,8 +87,9 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Who is looking, if anyone may: `None` means sign in first.
-pub fn viewer(state: &WebState, headers: &HeaderMap) -> Option<Viewer> {
+/// Who is looking, if anyone may: `None` means sign in first. A bearer token counts
+/// against `client`'s failed attempts, as on the API.
+pub fn viewer(state: &WebState, headers: &HeaderMap, client: IpAddr) -> Option<Viewer> {
     if let Some(role) = cookie_value(headers, COOKIE).and_then(|id| state.sessions.role(id)) {
         return Some(Viewer::Known {
             role,
@@ -99,7 +101,7 @@ pub fn viewer(state: &WebState, headers: &HeaderMap) -> Option<Viewer> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.tokens.role_of(token.trim()));
+        .and_then(|(_, token)| state.tokens.verify(client, token.trim()).ok());
     if let Some(role) = bearer {
         return Some(Viewer::Known {
             role,
@@ -126,12 +128,74 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Only a path on this site: never `//host` or a full URL.
+/// Only a path on this site: one `/` then no second `/` or `\\` before the path goes on
+/// (browsers drop tabs and line breaks, so `/%09/evil.example` is `//evil.example`), no
+/// control character, encoded or not, and nothing that would not make a valid header.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    let Some(next) = next else {
+        return "/".to_owned();
+    };
+    let decoded = percent_decode(next.as_bytes());
+    let inert = |bytes: &[u8], space: bool| {
+        !bytes
+            .iter()
+            .any(|b| b.is_ascii_control() || *b == b'\\' || (*b == b' ' && !space))
+    };
+    let second = |bytes: &[u8]| bytes.get(1).is_some_and(|b| *b == b'/');
+    if next.starts_with('/')
+        && !second(next.as_bytes())
+        && !second(&decoded)
+        && inert(next.as_bytes(), false)
+        && inert(&decoded, true)
+        && HeaderValue::from_str(next).is_ok()
+    {
+        next.to_owned()
+    } else {
+        "/".to_owned()
     }
+}
+
+/// `%XX` sequences decoded; everything else as it is.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(0));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A sign-in posted from another site (login CSRF: a visitor signed in as the attacker):
+/// refused when `Sec-Fetch-Site` or `Origin` says it came from elsewhere.
+fn cross_site(headers: &HeaderMap) -> Option<Response> {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross = match fetch_site {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => match (
+            headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+            headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+        ) {
+            (Some(origin), Some(host)) => {
+                let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+                !origin_host.eq_ignore_ascii_case(host)
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        },
+    };
+    cross.then(|| (StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response())
 }
 
 fn login_page(next: &str, error: Option<&str>) -> maud::Markup {
@@ -164,14 +228,30 @@ pub async fn login_form(Query(query): Query<NextQuery>) -> Response {
 
 pub async fn login(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let next = safe_next(form.next.as_deref());
-    let Some(role) = state.tokens.role_of(form.token.trim()) else {
-        let mut response = html_response(login_page(&next, Some("Unknown token.")), "'none'");
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        return response;
+    let role = match state.tokens.verify(peer.ip(), form.token.trim()) {
+        Ok(role) => role,
+        Err(Refusal::Unknown) => {
+            let mut response = html_response(login_page(&next, Some("Unknown token.")), "'none'");
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            return response;
+        }
+        Err(Refusal::Wait { retry_after_s }) => {
+            let wait = format!("Too many failed tokens: try again in {retry_after_s} s.");
+            let mut response = html_response(login_page(&next, Some(&wait)), "'none'");
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            return response;
+        }
     };
     let Some(id) = state.sessions.create(role) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -217,6 +297,21 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for hostile in [
+            "/%09/evil.example/",
+            "/\t/evil.example/",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/a\nb",
+            "/a%0Ab",
+            "/a%0Db",
+            "/ /evil.example",
+            "",
+            "evil",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(Some("/?stack=acme%20web")), "/?stack=acme%20web");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Public status pages at `/status/{stack}`: the stack's overall state, each check's 90-day
 //! uptime bar, current and recent incidents. No token needed, so nothing internal is shown:
-//! no URL, no cause, no error text. A stack that is not published is a 404.
+//! no URL, no cause, no error text. A stack that is not published is a 404, decided before
+//! its checks are read; incidents are the stack's checks' own, by id (a re-created name
+//! starts clean).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -49,12 +51,17 @@ pub async fn status_page(
         StatusPagesEnabled::Chosen => state.store.status_page_published(&stack).await?,
         StatusPagesEnabled::None => false,
     };
+    // Decided before anything of the stack is read: an unpublished stack answers as fast
+    // as a missing one, and costs an anonymous visitor's request no more.
+    if !published {
+        return Ok(not_found());
+    }
     let now = Timestamp::now();
     let mut rows = Vec::new();
     for check in state.store.stack_checks(&stack).await? {
         rows.extend(state.store.overview_one(&check.name, now).await?);
     }
-    if !published || rows.is_empty() {
+    if rows.is_empty() {
         return Ok(not_found());
     }
     let windows = state.store.maintenance_windows().await?;
@@ -66,9 +73,9 @@ pub async fn status_page(
         let mine = state
             .store
             .incidents(&IncidentFilter {
-                check: Some(row.check.name.clone()),
-                open: None,
+                check_id: Some(row.check.id),
                 limit: 20,
+                ..IncidentFilter::default()
             })
             .await?;
         let bar = uptime_bar(&days, incident_days(&mine));

@@ -13,7 +13,7 @@ use super::view::heartbeat_view_of;
 use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, Health, Target};
+use crate::domain::{Check, Health, Target, Viewer};
 use crate::store::StatusCakeFields;
 
 fn is_heartbeat(check: &Check) -> bool {
@@ -92,10 +92,11 @@ pub(super) async fn delete(
 async fn view(
     state: &ApiState,
     headers: &HeaderMap,
-    check: &Check,
+    (check, viewer): (&Check, Viewer),
     health: Option<Health>,
 ) -> Result<Value, V1Error> {
-    let mut view = heartbeat_view_of(check, ping_url(headers, check), &state.default_contacts);
+    let shown = check.shown_to(viewer);
+    let mut view = heartbeat_view_of(&shown, ping_url(headers, &shown), &state.default_contacts);
     let live = super::uptime::live_figures(state, check, health).await?;
     if let (Value::Object(view), Value::Object(live)) = (&mut view, live) {
         view.extend(live);
@@ -105,7 +106,7 @@ async fn view(
 
 pub(super) async fn get_one(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
@@ -116,7 +117,7 @@ pub(super) async fn get_one(
         .await?
         .map(|s| s.state.health);
     Ok(axum::Json(
-        json!({"data": view(&state, &headers, &check, health).await?}),
+        json!({"data": view(&state, &headers, (&check, reader.viewer()), health).await?}),
     ))
 }
 
@@ -129,7 +130,7 @@ pub(super) struct ListQuery {
 
 pub(super) async fn list(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
@@ -147,7 +148,7 @@ pub(super) async fn list(
     let first = (page as usize - 1).saturating_mul(limit as usize);
     let mut data = Vec::new();
     for (check, health) in heartbeats.iter().skip(first).take(limit as usize) {
-        data.push(view(&state, &headers, check, *health).await?);
+        data.push(view(&state, &headers, (check, reader.viewer()), *health).await?);
     }
     Ok(axum::Json(json!({
         "data": data,

@@ -12,7 +12,7 @@ use super::view::{form_of, view_of};
 use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, CheckId, Health, Target, Timestamp};
+use crate::domain::{Check, CheckId, Health, Target, Timestamp, Viewer};
 use crate::store::{AlertFilter, IncidentFilter};
 
 pub(super) async fn create(
@@ -83,11 +83,11 @@ pub(super) async fn live_figures(
 
 async fn with_live_figures(
     state: &ApiState,
-    check: &Check,
+    (check, viewer): (&Check, Viewer),
     health: Option<Health>,
     kept: Option<&Map<String, Value>>,
 ) -> Result<Value, V1Error> {
-    let mut view = view_of(check, kept, &state.default_contacts);
+    let mut view = view_of(&check.shown_to(viewer), kept, &state.default_contacts);
     if let (Value::Object(view), Value::Object(live)) =
         (&mut view, live_figures(state, check, health).await?)
     {
@@ -108,7 +108,7 @@ async fn uptime_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
 
 pub(super) async fn get_one(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
@@ -118,7 +118,13 @@ pub(super) async fn get_one(
         .check_state(check.id)
         .await?
         .map(|s| s.state.health);
-    let view = with_live_figures(&state, &check, health, kept.get(&check.id)).await?;
+    let view = with_live_figures(
+        &state,
+        (&check, reader.viewer()),
+        health,
+        kept.get(&check.id),
+    )
+    .await?;
     Ok(axum::Json(json!({"data": view})))
 }
 
@@ -133,7 +139,7 @@ pub(super) struct ListQuery {
 
 pub(super) async fn list(
     State(state): State<ApiState>,
-    _: CanRead,
+    reader: CanRead,
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
@@ -171,7 +177,15 @@ pub(super) async fn list(
     let kept = state.store.statuscake_fields(&ids).await?;
     let mut data = Vec::with_capacity(shown.len());
     for (check, health) in shown {
-        data.push(with_live_figures(&state, check, *health, kept.get(&check.id)).await?);
+        data.push(
+            with_live_figures(
+                &state,
+                (check, reader.viewer()),
+                *health,
+                kept.get(&check.id),
+            )
+            .await?,
+        );
     }
     Ok(axum::Json(json!({
         "data": data,
@@ -235,9 +249,9 @@ pub(super) async fn periods(
     let mut incidents = state
         .store
         .incidents(&IncidentFilter {
-            check: Some(check.name.clone()),
-            open: None,
+            check_id: Some(check.id),
             limit: 1000,
+            ..IncidentFilter::default()
         })
         .await?;
     incidents.sort_by_key(|i| i.opened_at);
