@@ -102,10 +102,27 @@ fn colour(kind: AlertKind) -> &'static str {
     }
 }
 
+/// `text` made inert for Slack's mrkdwn: `&`, `<` and `>` escaped as Slack asks, so no text
+/// a target or a job wrote (a cause, a banner, a `Location`, a `/fail` body) can mention
+/// `@channel` or disguise a link. Every fact of the body is plain words, so all of it is
+/// escaped.
+pub fn slack_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// A Slack incoming-webhook payload: a fallback `text` and a coloured attachment of blocks.
 pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
     let title = title(message);
-    let body = text(message, now);
+    let body = slack_escaped(&text(message, now));
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}),
@@ -117,7 +134,7 @@ pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
         }));
     }
     json!({
-        "text": format!("{title}: {}", body.lines().next().unwrap_or_default()),
+        "text": format!("{}: {}", slack_escaped(&title), body.lines().next().unwrap_or_default()),
         "attachments": [{"color": colour(message.kind), "blocks": blocks}],
     })
 }
@@ -244,6 +261,31 @@ mod tests {
             linked["attachments"][0]["blocks"][2]["elements"][0]["url"],
             "https://sw.example/api/v1/checks/acme-readiness"
         );
+    }
+
+    #[test]
+    fn text_from_a_target_is_inert_in_slack() {
+        let hostile = "<!channel> <http://evil.example|Session expired, sign in again> & co";
+        let down = message(
+            AlertKind::Down,
+            AlertFacts {
+                cause: Some(format!("the job reported a failure: {hostile}")),
+                url: "http://a.example/<!here>".into(),
+                ..facts()
+            },
+        );
+        let payload = slack(&down, Timestamp(0));
+        let section = payload["attachments"][0]["blocks"][1]["text"]["text"]
+            .as_str()
+            .unwrap();
+        let fallback = payload["text"].as_str().unwrap();
+        for text in [section, fallback] {
+            assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        }
+        assert!(section.contains(
+            "&lt;!channel&gt; &lt;http://evil.example|Session expired, sign in again&gt; &amp; co"
+        ));
+        assert!(section.contains("URL: http://a.example/&lt;!here&gt;"));
     }
 
     #[test]

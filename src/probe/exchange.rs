@@ -18,7 +18,9 @@ use super::classify::{http_failure, tls_failure};
 use super::names::{self, Names};
 use super::tls::{TlsConfigs, not_after};
 use super::{Phase, Trace, elapsed_ms};
-use crate::domain::{BODY_INSPECT_LIMIT, Failure, HttpTarget, Method, needs_body};
+use crate::domain::{
+    BODY_INSPECT_LIMIT, Failure, HttpTarget, Method, needs_body, stays_with_origin,
+};
 
 /// Most response headers accepted (hyper's default is 100; browsers take many more).
 pub const MAX_RESPONSE_HEADERS: usize = 1_000;
@@ -30,6 +32,9 @@ pub struct Request<'a> {
     pub body: Option<&'a str>,
     pub http: &'a HttpTarget,
     pub user_agent: &'a str,
+    /// Whether the check's credentials go with this request: false on a redirect to
+    /// another origin, unless the check trusts it (`redirect_credentials`).
+    pub credentials: bool,
 }
 
 /// What came back.
@@ -288,7 +293,12 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
         };
         builder = builder.header(header::HOST, host);
     }
-    if let Some(auth) = &request.http.basic_auth {
+    if let Some(auth) = request
+        .http
+        .basic_auth
+        .as_ref()
+        .filter(|_| request.credentials)
+    {
         let encoded = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", auth.username, auth.password));
         builder = builder.header(header::AUTHORIZATION, format!("Basic {encoded}"));
@@ -306,7 +316,10 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) {
-            if h2 && name == header::HOST {
+            if (h2 && name == header::HOST)
+                || (!request.credentials
+                    && stays_with_origin(name.as_str(), &request.http.secret_names))
+            {
                 continue;
             }
             http_request.headers_mut().insert(name, value);

@@ -155,6 +155,9 @@ impl Prober {
         let mut body = spec.body.as_deref();
         // Filled only when a redirect is followed: most probes get their answer at once.
         let mut visited = HashSet::new();
+        // The check's own origin, taken at the first redirect; credentials stay with it.
+        let mut origin = None;
+        let mut credentials = true;
         for _ in 0..=MAX_REDIRECTS {
             let request = exchange::Request {
                 url: &url,
@@ -162,6 +165,7 @@ impl Prober {
                 body,
                 http: spec,
                 user_agent: &self.user_agent,
+                credentials,
             };
             let response = exchange::run(&self.tls, &self.names, &request, trace).await?;
             let redirect =
@@ -195,6 +199,8 @@ impl Prober {
                 method = Method::Get;
                 body = None;
             }
+            let origin = origin.get_or_insert_with(|| url.origin());
+            credentials = spec.redirect_credentials || next.origin() == *origin;
             url = next;
         }
         Err(Failure::TooManyRedirects {
