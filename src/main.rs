@@ -128,6 +128,8 @@ struct ProbeArgs {
 fn main() -> ExitCode {
     // Before any thread starts, so every allocation follows it.
     app::allocator::return_large_blocks();
+    // Whatever stackwatch creates (the database, its journal, the token) is its user's alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let overrides = Overrides {
         config_file: cli.config,
@@ -158,7 +160,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stackwatch: {}", causes(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<app::data_dir::UnsafePath>().is_some() {
+                ExitCode::from(EXIT_BAD_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod admin_token;
 pub mod allocator;
+pub mod data_dir;
 pub mod healthcheck;
 pub mod open_files;
 pub mod probe_once;
@@ -275,8 +276,7 @@ fn probes_within_file_limit(settings: &Settings) -> usize {
 /// what `stackwatch migrate` does).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let data_dir = &settings.server.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    data_dir::prepare(data_dir)?;
     // The store's error names the database file already.
     Ok(Store::open(
         &settings.database_path(),
