@@ -17,6 +17,8 @@ use serde_json::Value;
 
 /// One request may take this long in all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer read; a larger one is an error, not a reason to run out of memory.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// An answer: its status and its body as JSON (`null` when empty or not JSON).
 pub struct Answer {
@@ -87,7 +89,14 @@ impl ApiClient {
         let exchange = async {
             let response = self.client.request(request).await?;
             let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await?.to_bytes();
+            let bytes = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
+                    Ok(_) => anyhow!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+                    Err(e) => anyhow!(e),
+                })?
+                .to_bytes();
             anyhow::Ok(Answer {
                 status,
                 body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),

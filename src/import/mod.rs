@@ -73,9 +73,29 @@ async fn read_all(
     }
 }
 
+/// Most pages read of one resource (a million checks at 100 a page); an API that claims
+/// more is refused rather than followed into memory.
+pub const MAX_PAGES: u64 = 10_000;
+/// How long reading one resource may take in all.
+const READ_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 async fn read_pages(client: &ApiClient, resource: &str) -> anyhow::Result<Vec<Value>> {
+    let started = std::time::Instant::now();
     let mut items = Vec::new();
     for page in 1.. {
+        if page > MAX_PAGES {
+            bail!(
+                "GET /v1/{resource} has more than {MAX_PAGES} pages: stopped there (is this a \
+                 StatusCake API?)"
+            );
+        }
+        if started.elapsed() > READ_TIME_LIMIT {
+            bail!(
+                "GET /v1/{resource}: reading every page took more than {} minutes: stopped at \
+                 page {page}",
+                READ_TIME_LIMIT.as_secs() / 60
+            );
+        }
         let answer = client
             .get(&format!("/v1/{resource}?page={page}&limit=100"))
             .await?;
