@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::{Store, StoreError};
-use crate::domain::CheckName;
+use crate::domain::{CheckId, CheckName};
 
 /// A stored incident.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -18,7 +18,10 @@ pub struct IncidentRow {
 /// Which incidents to list.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
+    /// By the name the check had: a deleted check's incidents too.
     pub check: Option<CheckName>,
+    /// By the check itself: not those of an earlier check of the same name.
+    pub check_id: Option<CheckId>,
     /// `Some(true)`: only open ones; `Some(false)`: only resolved ones.
     pub open: Option<bool>,
     pub limit: u32,
@@ -32,6 +35,9 @@ impl Store {
         );
         if let Some(check) = &filter.check {
             query.push(" AND check_name = ").push_bind(check.as_str());
+        }
+        if let Some(id) = filter.check_id {
+            query.push(" AND check_id = ").push_bind(id.0);
         }
         match filter.open {
             Some(true) => {
