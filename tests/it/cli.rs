@@ -9,7 +9,7 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_stackwatch");
 
 /// A command for the binary with no STACKWATCH variables inherited from the caller.
-fn stackwatch(data_dir: &Path) -> Command {
+pub fn stackwatch(data_dir: &Path) -> Command {
     let mut command = Command::new(BIN);
     for (key, _) in std::env::vars() {
         if key.starts_with("STACKWATCH") {
@@ -20,7 +20,7 @@ fn stackwatch(data_dir: &Path) -> Command {
     command
 }
 
-fn run(command: &mut Command) -> (i32, String) {
+pub fn run(command: &mut Command) -> (i32, String) {
     let Output { status, stderr, .. } = command.output().unwrap();
     (
         status.code().unwrap_or(-1),

@@ -376,3 +376,70 @@ async fn one_stackwatch_exports_into_another_and_the_checks_are_the_same() {
     first.stop().await;
     second.stop().await;
 }
+
+/// A hostile "StatusCake" API: every page of every resource is `answer(page)`.
+async fn serve_hostile(answer: fn(u64) -> String) -> String {
+    async fn any(
+        State(answer): State<fn(u64) -> String>,
+        request: Request,
+    ) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+        let page = request
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("page=")))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            answer(page),
+        )
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(any).with_state(answer);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn import_from(api: &str) -> (bool, String) {
+    import(&[
+        "--api-url",
+        api,
+        "--api-key",
+        API_KEY,
+        "--url",
+        "http://127.0.0.1:9",
+        "--token",
+        ADMIN_TOKEN,
+        "--dry-run",
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn an_api_that_never_ends_its_pages_is_stopped_with_a_clear_error() {
+    let api = serve_hostile(|page| {
+        json!({
+            "data": [{"id": page.to_string(), "name": format!("group {page}"), "email_addresses": []}],
+            "metadata": {"page": page, "per_page": 1, "page_count": 1_000_000_000u64, "total_count": 1_000_000_000u64}
+        })
+        .to_string()
+    })
+    .await;
+    let (ok, out) = import_from(&api).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("has more than 10000 pages"), "{out}");
+}
+
+#[tokio::test]
+async fn an_answer_past_16_mib_is_refused_not_read_into_memory() {
+    let api = serve_hostile(|_| {
+        let name = "x".repeat(17 * 1024 * 1024);
+        json!({"data": [{"id": "1", "name": name}], "metadata": {"page_count": 1}}).to_string()
+    })
+    .await;
+    let (ok, out) = import_from(&api).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("larger than 16777216 bytes"), "{out}");
+}

@@ -26,6 +26,7 @@ mod probe;
 mod receivers;
 mod retention;
 mod secrets;
+mod security;
 mod stacks;
 mod statuscake;
 mod targets;

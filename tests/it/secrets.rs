@@ -22,6 +22,9 @@ const SECRETS: [&str; 4] = [
     ADMIN,
 ];
 
+/// A check's own secrets: a query value and a header value.
+const CHECK_SECRETS: [&str; 2] = ["query-secret-4d2c", "header-secret-81f0"];
+
 /// The Slack URL and the SMTP password come from the environment, as `${VAR}`.
 fn config(smtp: &SmtpReceiver, hook: &HookReceiver, level: &str) -> String {
     format!(
@@ -57,7 +60,7 @@ headers = {{ Authorization = "Bearer {header}" }}
 }
 
 /// Runs the binary until alerts for a failing check have been attempted everywhere.
-async fn run_with_failing_deliveries(level: &str) -> (String, String) {
+async fn run_with_failing_deliveries(level: &str) -> (String, String, String) {
     let slack = HookReceiver::start().await;
     slack.status.store(500, Ordering::SeqCst);
     let smtp = SmtpReceiver::start().await;
@@ -105,11 +108,34 @@ async fn run_with_failing_deliveries(level: &str) -> (String, String) {
     let put = client
         .put(api("/checks/refused"))
         .bearer_auth(ADMIN)
-        .json(&json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1}))
+        .json(&json!({
+            "url": format!("http://127.0.0.1:9/?apikey={}", CHECK_SECRETS[0]),
+            "headers": {"X-Api-Key": CHECK_SECRETS[1]},
+            "check_rate": 10,
+            "retry_interval": 1
+        }))
         .send()
         .await
         .unwrap();
     assert_eq!(put.status(), 201);
+    // A heartbeat pinged: its key is in the request path.
+    let (_, job) = status_and_json(
+        client
+            .put(api("/checks/job"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"kind": "heartbeat", "period": 3600, "grace": 60, "contacts": []}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ping = job["check"]["ping_url"].as_str().unwrap().to_owned();
+    let pinged = client
+        .post(format!("http://{addr}{ping}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pinged.status(), 200);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let answer = loop {
         let (_, list) = status_and_json(
@@ -147,18 +173,23 @@ async fn run_with_failing_deliveries(level: &str) -> (String, String) {
     child.wait().unwrap();
     reader.join().unwrap();
     let text = log.lock().unwrap().clone();
-    (text, answer.to_string())
+    let key = ping.trim_start_matches("/ping/").to_owned();
+    (text, answer.to_string(), key)
 }
 
 #[tokio::test]
 async fn secrets_never_reach_the_log_or_the_api() {
     for level in ["info", "debug"] {
-        let (log, answer) = run_with_failing_deliveries(level).await;
+        let (log, answer, ping_key) = run_with_failing_deliveries(level).await;
         assert!(
             log.contains("alert delivery failed"),
             "failures are logged: {log}"
         );
-        for secret in SECRETS {
+        for secret in SECRETS
+            .iter()
+            .chain(&CHECK_SECRETS)
+            .chain([&ping_key.as_str()])
+        {
             assert!(!log.contains(secret), "{secret} in the {level} log:\n{log}");
             assert!(
                 !answer.contains(secret),

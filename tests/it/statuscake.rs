@@ -466,7 +466,19 @@ async fn heartbeats_and_maintenance_windows_go_through_v1_too() {
     .await;
     assert_eq!(status, 201, "{made}");
     let beat = made["data"]["new_id"].as_str().unwrap().to_owned();
-    let (status, got) = app.get(&format!("/v1/heartbeat/{beat}")).await;
+    let (_, read) = app.get(&format!("/v1/heartbeat/{beat}")).await;
+    assert!(
+        read["data"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/ping/<redacted>"),
+        "a read token sees no ping key: {read}"
+    );
+    let as_admin = app
+        .client
+        .get(app.url(&format!("/v1/heartbeat/{beat}")))
+        .bearer_auth(ADMIN_TOKEN);
+    let (status, got) = status_and_json(as_admin.send().await.unwrap()).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(
         (&got["data"]["name"], &got["data"]["period"]),

@@ -143,7 +143,7 @@ impl SmallDisk {
         std::fs::create_dir_all(at).unwrap();
         if is_root() {
             let status = std::process::Command::new("mount")
-                .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+                .args(["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs"])
                 .arg(at)
                 .status()
                 .unwrap();
