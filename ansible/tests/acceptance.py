@@ -142,6 +142,13 @@ KINDS = """
           - name: "{{ inventory_hostname }}-ping"
             test_type: PING
             host: 127.0.0.1
+    - stackwatch.stackwatch.check:
+        name: "{{ inventory_hostname }}-trusted"
+        url: "http://127.0.0.1:9/start?tenant_key=k-1"
+        follow_redirects: true
+        redirect_credentials: true
+        secret_names: [X-Tenant]
+        headers: {X-Tenant: acme-tenant-secret}
     - name: A heartbeat for the nightly job
       stackwatch.stackwatch.check:
         name: "{{ inventory_hostname }}-cron"
@@ -168,6 +175,12 @@ def check_kinds(playbook, stackwatch):
            "test_type DNS is a dns check: %s" % dns)
     _, ping = stackwatch.get("/checks/customer-001-ping")
     expect((ping.get("kind"), ping.get("packets")) == ("icmp", 3), "test_type PING is an icmp check: %s" % ping)
+    _, trusted = stackwatch.get("/checks/customer-001-trusted")
+    expect((trusted.get("redirect_credentials"), trusted.get("secret_names")) == (True, ["x-tenant"]),
+           "redirect_credentials and secret_names reach the check: %s" % trusted)
+    expect(trusted.get("headers", {}).get("x-tenant") == "<redacted>"
+           and trusted.get("url") == "http://127.0.0.1:9/start?tenant_key=<redacted>",
+           "a marked header and a secret query value read <redacted>: %s" % trusted)
     beat = [r for play in report["plays"] for t in play["tasks"] if t["task"]["name"] == "A heartbeat for the nightly job"
             for r in t["hosts"].values()][0]
     ping_url = beat.get("ping_url", "")
@@ -177,6 +190,7 @@ def check_kinds(playbook, stackwatch):
     rc, report, _ = playbook.run(playbook="kinds.yml")
     expect(rc == 0 and not playbook.changed_tasks(report), "checks of other kinds are idempotent")
     stackwatch.delete("/checks/customer-001-redis")
+    stackwatch.delete("/checks/customer-001-trusted")
     stackwatch.delete("/checks/customer-001-cron")
     stackwatch.delete("/stacks/customer-001-mail")
 

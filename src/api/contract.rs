@@ -1,5 +1,6 @@
 //! The OpenAPI document's error responses, completed from what every route really does, so
-//! that the contract lists each status a route can answer: 401 without a valid token, 403
+//! that the contract lists each status a route can answer: 401 without a valid token, 429
+//! after too many failed tokens from one address, 403
 //! for a read token writing, 400/413/415 for a body that is not acceptable JSON, 422 for a
 //! field or parameter that fails validation, 404 for a path naming nothing.
 
@@ -17,6 +18,10 @@ fn implied_statuses(method: &str, op: &Operation) -> Vec<(&'static str, &'static
         .any(|p| matches!(p.parameter_in, ParameterIn::Path));
     if authenticated {
         statuses.push(("401", "Missing or unknown bearer token"));
+        statuses.push((
+            "429",
+            "Too many failed tokens from this address: wait `Retry-After` seconds",
+        ));
         if writes {
             statuses.push(("403", "A read-only token cannot write"));
         }

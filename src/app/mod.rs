@@ -28,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiDeps, Tokens};
 use crate::dispatch::{Dispatcher, RetryPolicy};
-use crate::domain::ContactName;
 use crate::domain::schedule::parse_cron;
+use crate::domain::{ContactName, GuessLimits};
 use crate::monitor::{self, Command, MonitorHandle, Recorder, Scheduler, SchedulerDeps, Vitals};
 use crate::notify::{HttpClient, Notifiers};
 use crate::settings::Settings;
@@ -64,7 +64,11 @@ impl App {
         } else {
             admin_token::remove_stale(data_dir)?;
         }
-        let tokens = Tokens::new(&admin, &settings.auth.read_tokens);
+        let tokens = Tokens::limited(
+            &admin,
+            &settings.auth.read_tokens,
+            GuessLimits::per_minute(settings.auth.failed_tokens_per_minute),
+        );
         let prober = probe_once::prober(&settings)?;
         if let Err(reason) = crate::probe::icmp_allowed() {
             tracing::warn!(

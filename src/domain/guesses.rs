@@ -19,6 +19,16 @@ pub struct GuessLimits {
 }
 
 impl GuessLimits {
+    /// `per_minute` failures per address, ten times as many in total, the default waits.
+    pub fn per_minute(per_minute: u32) -> Self {
+        let per_client = usize::try_from(per_minute).unwrap_or(usize::MAX);
+        Self {
+            per_client,
+            total: per_client.saturating_mul(10),
+            ..Self::DEFAULT
+        }
+    }
+
     /// 10 failures a minute per address, 100 in total, waits of 1 minute up to 1 hour.
     pub const DEFAULT: Self = Self {
         per_client: 10,

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub type Form = Vec<(String, String)>;
 
 /// Scalar uptime fields copied as they are (booleans as `true`/`false`).
-const UPTIME_SCALARS: [&str; 21] = [
+const UPTIME_SCALARS: [&str; 22] = [
     "name",
     "test_type",
     "website_url",
@@ -20,6 +20,7 @@ const UPTIME_SCALARS: [&str; 21] = [
     "trigger_rate",
     "paused",
     "follow_redirects",
+    "redirect_credentials",
     "do_not_find",
     "enable_ssl_alert",
     "include_header",

@@ -170,6 +170,9 @@ pub struct AuthSettings {
     pub admin_tokens: Vec<Secret>,
     /// Tokens that may only read.
     pub read_tokens: Vec<Secret>,
+    /// Failed tokens one client address may present in a minute before it must wait
+    /// (ten times as many from all addresses together).
+    pub failed_tokens_per_minute: u32,
 }
 
 /// `[database]`: SQLite connection settings.

@@ -45,7 +45,13 @@ pub enum Refusal {
 }
 
 impl Tokens {
+    /// Tokens with the default guessing limits.
     pub fn new(admin: &[Secret], read: &[Secret]) -> Self {
+        Self::limited(admin, read, GuessLimits::DEFAULT)
+    }
+
+    /// Tokens whose failed attempts are held to `limits`.
+    pub fn limited(admin: &[Secret], read: &[Secret], limits: GuessLimits) -> Self {
         let entries = admin
             .iter()
             .map(|t| (t.clone(), Role::Admin))
@@ -53,7 +59,7 @@ impl Tokens {
             .collect();
         Self {
             entries,
-            guesses: Arc::new(Mutex::new(Guesses::new(GuessLimits::DEFAULT))),
+            guesses: Arc::new(Mutex::new(Guesses::new(limits))),
         }
     }
 

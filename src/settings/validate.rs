@@ -69,6 +69,12 @@ impl Settings {
             168,
         );
         range("watchdog.interval", self.watchdog.interval, 5, 3_600);
+        range(
+            "auth.failed_tokens_per_minute",
+            u64::from(self.auth.failed_tokens_per_minute),
+            1,
+            10_000,
+        );
         let ancestors = &self.status_pages.frame_ancestors;
         if ancestors.trim().is_empty()
             || ancestors.contains([';', ',', '\r', '\n'])

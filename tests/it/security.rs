@@ -637,3 +637,35 @@ async fn text_a_job_posts_is_inert_in_every_notifier() {
         mail.data
     );
 }
+
+/// No container engine can pull a base image here, so the image's user and volume are read
+/// from the Dockerfile: `/data` belongs to the user stackwatch runs as, and nothing opens it
+/// to others, so the start-up check of the data directory accepts a named volume.
+#[test]
+fn the_image_data_volume_belongs_to_the_user_it_runs_as() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let user = dockerfile
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("USER "))
+        .unwrap()
+        .trim();
+    assert!(
+        dockerfile.contains(&format!("chown {user}:{user} /data")),
+        "{dockerfile}"
+    );
+    assert!(dockerfile.contains("STACKWATCH_DATA_DIR=/data"));
+    assert!(dockerfile.contains("VOLUME /data"));
+    assert!(
+        !dockerfile.contains("chmod"),
+        "no mode change opens /data to others"
+    );
+    // `mkdir -p /data` makes it 0755, which the check accepts for its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, stderr) = crate::cli::run(crate::cli::stackwatch(&data).arg("migrate"));
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -89,6 +89,7 @@ async fn a_statuscake_client_creates_finds_updates_and_deletes_checks() {
             ("find_string", "OK"),
             ("do_not_find", "false"),
             ("follow_redirects", "true"),
+            ("redirect_credentials", "true"),
             ("enable_ssl_alert", "true"),
             ("status_codes_csv", "500,502,503"),
             ("tags[]", "env:prod"),
@@ -127,6 +128,7 @@ async fn a_statuscake_client_creates_finds_updates_and_deletes_checks() {
         (&c["follow_redirects"], &c["enable_ssl_alert"]),
         (&true.into(), &true.into())
     );
+    assert_eq!(c["redirect_credentials"], true, "stackwatch's own field");
     assert_eq!(c["status_codes"], serde_json::json!(["500", "502", "503"]));
     assert_eq!(c["tags"], serde_json::json!(["env:prod", "tier:web"]));
     assert_eq!(

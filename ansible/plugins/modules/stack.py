@@ -142,6 +142,17 @@ options:
         description: Follow up to 10 redirects.
         type: bool
         aliases: [follow_redirect]
+      redirect_credentials:
+        description:
+          - Send basic auth, C(Authorization), C(Cookie), C(Proxy-Authorization) and secret headers on a redirect to another scheme, host or port too (curl's C(--location-trusted)).
+          - By default they stay with the URL's origin. Set it only when you trust every redirect target.
+        type: bool
+      secret_names:
+        description:
+          - Header and query parameter names whose values are secret beyond those whose names say so (C(authorization), C(cookie), names holding C(key), C(token), C(secret), C(pass), C(auth), C(signature), C(session)); case-insensitive.
+          - Their values are shown as C(<redacted>) and never sent to another origin.
+        type: list
+        elements: str
       verify_tls:
         description: Reject invalid certificates (server default true).
         type: bool

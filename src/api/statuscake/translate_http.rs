@@ -82,6 +82,10 @@ pub(super) fn http_fields(t: &mut Reader<'_>, body: &mut Map<String, Value>, hea
     if let Some(follow) = t.flag("follow_redirects") {
         body.insert("follow_redirects".into(), json!(follow));
     }
+    // stackwatch's own: StatusCake has no word for credentials on a redirect.
+    if let Some(trusted) = t.flag("redirect_credentials") {
+        body.insert("redirect_credentials".into(), json!(trusted));
+    }
     if let Some(ssl) = t.flag("enable_ssl_alert") {
         body.insert(
             "cert_expiry_days".into(),

@@ -20,6 +20,7 @@ fn native_keys(field: &str) -> &'static [&'static str] {
         "basic_username" | "basic_password" => &["basic_auth"],
         "find_string" | "do_not_find" => &["body_contains", "body_not_contains"],
         "follow_redirects" => &["follow_redirects"],
+        "redirect_credentials" => &["redirect_credentials"],
         "enable_ssl_alert" => &["cert_expiry_days"],
         "status_codes" | "status_codes_csv" => &["expected_status"],
         "port" => &["port"],

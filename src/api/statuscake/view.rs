@@ -129,6 +129,10 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
                 object.insert("find_string".into(), json!(find));
             }
             object.insert("follow_redirects".into(), json!(http.follow_redirects));
+            object.insert(
+                "redirect_credentials".into(),
+                json!(http.redirect_credentials),
+            );
             object.insert("enable_ssl_alert".into(), json!(http.cert_expiry_days > 0));
             let alerting: Vec<String> = STATUS_CODES
                 .filter(|c| !http.expected_status.contains(*c))
