@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::domain::{
-    CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge,
+    CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge, redact_url,
 };
 pub use icmp::icmp_allowed;
 use names::Names;
@@ -176,12 +176,15 @@ impl Prober {
             let location = response.location.ok_or_else(|| Failure::BadRedirect {
                 detail: format!("HTTP {} without a Location header", response.status),
             })?;
+            // A URL in a cause is shown to read tokens and sent in alerts: its secret
+            // query values are redacted, as the check's own URL is.
+            let shown = |u: &str| redact_url(u, &spec.secret_names).into_owned();
             let next = url.join(&location).map_err(|e| Failure::BadRedirect {
-                detail: format!("Location {location:?} is not a URL: {e}"),
+                detail: format!("Location {:?} is not a URL: {e}", shown(&location)),
             })?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(Failure::BadRedirect {
-                    detail: format!("Location {next} is not http or https"),
+                    detail: format!("Location {} is not http or https", shown(next.as_str())),
                 });
             }
             if visited.is_empty() {
@@ -189,7 +192,7 @@ impl Prober {
             }
             if !visited.insert(next.to_string()) {
                 return Err(Failure::RedirectLoop {
-                    url: next.to_string(),
+                    url: shown(next.as_str()),
                 });
             }
             // As browsers do: 303, and 301/302 after a POST, continue with a GET.

@@ -214,7 +214,7 @@ async fn host(ip: &str, location: Arc<Mutex<String>>) -> (SocketAddr, Seen) {
                 .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
                 .collect();
             record.lock().unwrap().push((path.clone(), headers));
-            let answer = if path == "/start" {
+            let answer = if path.split('?').next() == Some("/start") {
                 let to = location.lock().unwrap().clone();
                 format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
             } else {
@@ -305,6 +305,22 @@ async fn credentials_stay_with_their_origin_unless_the_check_trusts_the_redirect
     let trusted = other_seen.lock().unwrap().last().unwrap().clone();
     assert_eq!(trusted.0, "/trusted");
     assert_eq!(credential_headers(&trusted.1).len(), 4);
+}
+
+#[tokio::test]
+async fn a_redirect_in_a_cause_shows_no_secret_query_value() {
+    let location = Arc::new(Mutex::new(String::new()));
+    let (origin, _) = host("127.0.0.1", location.clone()).await;
+    let url = format!("http://{origin}/start?apikey=loop-secret-77");
+    *location.lock().unwrap() = url.clone();
+    let mut spec = CheckSpec::with_defaults(url);
+    spec.http_mut().unwrap().follow_redirects = true;
+    let prober = Prober::new(None, "stackwatch-test").unwrap();
+    let outcome = prober.probe(&spec).await;
+    let cause = outcome.failure.unwrap().to_string();
+    assert!(cause.starts_with("redirect loop back to"), "{cause}");
+    assert!(!cause.contains("loop-secret"), "{cause}");
+    assert!(cause.contains("apikey=<redacted>"), "{cause}");
 }
 
 /// A client that sends from `ip` (any 127.0.0.0/8 address reaches the app) and follows no
