@@ -160,7 +160,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stackwatch: {}", causes(&e));
-            if e.downcast_ref::<app::data_dir::UnsafePath>().is_some() {
+            if e.downcast_ref::<app::data_dir::UnsafePath>().is_some()
+                || e.downcast_ref::<app::data_dir::InUse>().is_some()
+            {
                 ExitCode::from(EXIT_BAD_CONFIG)
             } else {
                 ExitCode::FAILURE
@@ -193,8 +195,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init(&settings.log);
-            let store = app::open_store(&settings).await?;
+            let (store, held) = app::open_store(&settings).await?;
             store.close().await;
+            drop(held);
             println!(
                 "database {} is up to date",
                 settings.database_path().display()

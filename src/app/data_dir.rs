@@ -1,18 +1,43 @@
 //! The data directory kept as a database server keeps its own: created 0700, its files
-//! 0600, and refused at start when it, the database or `admin.token` is a symlink, belongs
-//! to another user, or can be written by group or others (as PostgreSQL and OpenSSH refuse).
+//! 0600, refused at start when it, the database or `admin.token` is a symlink, belongs to
+//! another user, or can be written by group or others (as PostgreSQL and OpenSSH refuse),
+//! and held by one process at a time (an exclusive lock the kernel releases at exit).
 
 use std::fs::{self, Metadata};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The file a running stackwatch holds locked, with its process id in it.
+const LOCK_FILE: &str = "stackwatch.lock";
+
 /// Files of the data directory whose owner and mode are checked at start.
-const GUARDED_FILES: [&str; 4] = [
+const GUARDED_FILES: [&str; 5] = [
     "stackwatch.db",
     "stackwatch.db-wal",
     "stackwatch.db-shm",
     super::admin_token::FILE_NAME,
+    LOCK_FILE,
 ];
+
+/// The data directory, held by this process until it is dropped or the process ends (the
+/// kernel releases the lock on kill -9 too).
+#[derive(Debug)]
+pub struct Held {
+    _lock: fs::File,
+}
+
+/// Another process holds the data directory: two schedulers on one database would probe
+/// every check twice and send every alert twice.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "data directory {dir} is in use by another stackwatch (process {holder}): stop it, or give \
+     this one its own --data-dir"
+)]
+pub struct InUse {
+    pub dir: PathBuf,
+    pub holder: String,
+}
 
 /// Bits that let group or others write.
 const WRITABLE_BY_OTHERS: u32 = 0o022;
@@ -30,10 +55,11 @@ pub struct UnsafePath {
     fix: &'static str,
 }
 
-/// Creates the data directory (0700) when missing, refuses an unsafe one, and takes the
-/// read bits of group and others off the files it holds (an older stackwatch made them
-/// 0644). A directory others may only list is left as it is (a container's `/data`).
-pub fn prepare(dir: &Path) -> anyhow::Result<()> {
+/// Creates the data directory (0700) when missing, refuses an unsafe one, takes the read
+/// bits of group and others off the files it holds (an older stackwatch made them 0644),
+/// and holds it for this process. A directory others may only list is left as it is (a
+/// container's `/data`).
+pub fn prepare(dir: &Path) -> anyhow::Result<Held> {
     if fs::symlink_metadata(dir).is_err() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -53,7 +79,40 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    hold(dir)
+}
+
+/// Takes the exclusive lock of the data directory and writes this process's id into it.
+fn hold(dir: &Path) -> anyhow::Result<Held> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(InUse {
+                dir: dir.to_owned(),
+                holder: if holder.is_empty() { "unknown" } else { holder }.to_owned(),
+            }
+            .into());
+        }
+        Err(e) => anyhow::bail!("cannot lock {}: {e}", path.display()),
+    }
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(Held { _lock: file })
 }
 
 /// Refuses `path` unless it is no symlink, owned by `uid` and not writable by others.
@@ -128,6 +187,17 @@ mod tests {
         fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
         prepare(&dir).unwrap();
         assert_eq!(fs::metadata(&db).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_held_directory_is_refused_naming_the_holder_until_released() {
+        let root = tempfile::tempdir().unwrap();
+        let held = prepare(root.path()).unwrap();
+        let error = prepare(root.path()).unwrap_err();
+        let in_use = error.downcast_ref::<InUse>().unwrap();
+        assert_eq!(in_use.holder, std::process::id().to_string());
+        drop(held);
+        prepare(root.path()).unwrap();
     }
 
     #[test]

@@ -51,13 +51,15 @@ pub struct App {
     dispatcher: Dispatcher,
     shutdown_grace: Duration,
     limits: ServerLimits,
+    /// The data directory, held until the database is closed.
+    held: data_dir::Held,
 }
 
 impl App {
     /// Opens the data directory and database, prepares tokens and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let data_dir = &settings.server.data_dir;
-        let store = open_store(&settings).await?;
+        let (store, held) = open_store(&settings).await?;
         let mut admin = settings.auth.admin_tokens.clone();
         if admin.is_empty() {
             admin.push(admin_token::load_or_create(data_dir)?);
@@ -165,6 +167,7 @@ impl App {
             rollup_schedule,
             dispatcher,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
+            held,
             limits: ServerLimits {
                 header_timeout: Duration::from_secs(settings.server.header_timeout),
                 max_connections: settings.server.max_connections as usize,
@@ -246,6 +249,7 @@ impl App {
         let _ = recorder.await;
         let _ = dispatcher.await;
         self.store.close().await;
+        drop(self.held);
         tracing::info!("stackwatch stopped");
         result
     }
@@ -276,20 +280,22 @@ fn probes_within_file_limit(settings: &Settings) -> usize {
     budget
 }
 
-/// Creates the data directory if need be, opens the database and applies migrations (also
-/// what `stackwatch migrate` does).
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+/// Creates the data directory if need be, holds it for this process, opens the database and
+/// applies migrations (also what `stackwatch migrate` does). The directory stays held while
+/// the returned `Held` lives.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, data_dir::Held)> {
     let data_dir = &settings.server.data_dir;
-    data_dir::prepare(data_dir)?;
+    let held = data_dir::prepare(data_dir)?;
     // The store's error names the database file already.
-    Ok(Store::open(
+    let store = Store::open(
         &settings.database_path(),
         &StoreOptions {
             busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
             read_connections: settings.database.read_connections,
         },
     )
-    .await?)
+    .await?;
+    Ok((store, held))
 }
 
 /// `stackwatch notify-test CONTACT`: one test message through one contact, right now.

@@ -128,6 +128,11 @@ impl Process {
         send_as_admin(self.client.get(self.url(path))).await
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// kill -9: no shutdown, no flush.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();

@@ -378,3 +378,36 @@ fn a_nameserver_that_is_not_an_address_stops_the_start() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_held_data_directory_refuses_a_second_serve_or_migrate_until_its_holder_dies() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let first = crate::binary::start(&data, "").await;
+    let holder = first.pid().to_string();
+    let second = || {
+        let mut command = stackwatch(&data);
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        command
+    };
+    for (what, mut command) in [
+        ("serve", second()),
+        ("migrate", {
+            let mut m = stackwatch(&data);
+            m.arg("migrate");
+            m
+        }),
+    ] {
+        let (code, stderr) = run(&mut command);
+        assert_eq!(code, 2, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&data.display().to_string()) && stderr.contains(&holder),
+            "{what} names the directory and the holder: {stderr}"
+        );
+    }
+    // kill -9 leaves no shutdown behind, and the kernel releases the lock.
+    first.kill9();
+    let again = crate::binary::start(&data, "").await;
+    let (status, _) = again.get("/api/v1/checks").await;
+    assert_eq!(status, 200);
+}
