@@ -81,14 +81,20 @@ impl HttpClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            // Read the answer so the connection can be reused; its content does not matter.
-            let _ = response.into_body().collect().await;
+            // Read the answer so the connection can be reused; only a short code word of
+            // it is kept (Slack says why it refused a payload that way).
+            let body = http_body_util::Limited::new(response.into_body(), 4_096)
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
             if status.is_success() {
                 Ok(())
             } else {
                 Err(NotifyError::Status {
                     status: status.as_u16(),
                     retry_after_s: retry_after,
+                    answer: code_word(&body),
                 })
             }
         };
@@ -97,6 +103,24 @@ impl HttpClient {
             .map_err(|_| NotifyError::Timeout(SEND_TIMEOUT.as_secs()))?
     }
 }
+
+/// An answer that is one code word (`invalid_blocks`), or nothing: any other text could
+/// echo what was sent, and errors are logged and shown.
+fn code_word(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let word =
+        (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    word.then(|| text.to_owned())
+}
+
+/// Slack's answers that refuse a payload for its form, where a plainer one can pass.
+const SLACK_FORM_REFUSALS: [&str; 5] = [
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "invalid_attachments",
+    "too_many_attachments",
+];
 
 fn parse_uri(url: &str) -> Result<hyper::Uri, NotifyError> {
     url.parse()
@@ -138,7 +162,23 @@ impl Notifier for SlackNotifier {
     fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
         Box::pin(async move {
             let body = render::slack(message, now);
-            self.client.post_json(&self.webhook_url, &[], &body).await
+            match self.client.post_json(&self.webhook_url, &[], &body).await {
+                Err(NotifyError::Status {
+                    status: 400,
+                    answer: Some(answer),
+                    ..
+                }) if SLACK_FORM_REFUSALS.contains(&answer.as_str()) => {
+                    tracing::warn!(
+                        answer,
+                        "Slack refused the alert's form; sending it once as plain text"
+                    );
+                    let minimal = render::slack_minimal(message, now);
+                    self.client
+                        .post_json(&self.webhook_url, &[], &minimal)
+                        .await
+                }
+                other => other,
+            }
         })
     }
 }

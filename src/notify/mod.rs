@@ -33,11 +33,14 @@ pub struct AlertMessage {
 /// A delivery failed; the message says why without revealing the destination.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotifyError {
-    #[error("the receiver answered HTTP {status}")]
+    #[error("the receiver answered HTTP {status}{}", answer.as_deref().map(|a| format!(" ({a})")).unwrap_or_default())]
     Status {
         status: u16,
         /// The answer's `Retry-After`, in seconds, when it gave one.
         retry_after_s: Option<u64>,
+        /// The answer's body when it is one short code word, as Slack's are
+        /// (`invalid_blocks`, `msg_too_long`): nothing else of an answer is kept.
+        answer: Option<String>,
     },
     #[error("cannot reach the receiver: {0}")]
     Transport(String),
@@ -72,6 +75,7 @@ impl NotifyError {
             Self::Status {
                 status: 429,
                 retry_after_s: Some(s),
+                ..
             } => Retry::After(*s),
             Self::Status { status, .. }
                 if (400..500).contains(status) && *status != 408 && *status != 429 =>

@@ -6,6 +6,69 @@ use serde_json::{Value, json};
 use super::AlertMessage;
 use crate::domain::{AlertKind, Timestamp, ago, duration_text};
 
+/// Slack's documented limits: a header's text, a section's text, blocks in a message.
+pub const SLACK_HEADER_MAX: usize = 150;
+pub const SLACK_SECTION_MAX: usize = 3_000;
+pub const SLACK_BLOCKS_MAX: usize = 50;
+/// The longest email subject sent (RFC 5322 advises lines under 78, clients show ~200).
+pub const EMAIL_SUBJECT_MAX: usize = 200;
+
+/// The mark left where text was cut to fit a medium.
+const CUT_MARK: &str = "… [cut]";
+
+/// Short title: `[DOWN] acme-readiness`, at most `max` characters: a title that would be
+/// longer loses its trailing words, never the event or the check's name (names are at most
+/// 128 characters, so the shortest form always fits 150).
+pub fn title_within(message: &AlertMessage, max: usize) -> String {
+    let full = title(message);
+    if full.chars().count() <= max {
+        return full;
+    }
+    match message.kind {
+        AlertKind::Reminder => format!("[REMINDER] {}", message.check),
+        _ => cut_to(&full, max),
+    }
+}
+
+/// `text` cut to at most `max` characters, ending with the cut mark when cut; never inside
+/// an HTML entity (`&amp;`) that escaping made.
+fn cut_to(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let keep = max.saturating_sub(CUT_MARK.chars().count());
+    let mut end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+    if let Some(amp) = text[..end].rfind('&')
+        && !text[amp..end].contains(';')
+    {
+        end = amp;
+    }
+    format!("{}{CUT_MARK}", &text[..end])
+}
+
+/// Lines joined, cut to `max` characters by cutting the longest line (a URL, a target's
+/// text) at its end, so each line keeps its beginning: the first says the check and the
+/// event before any outside text.
+fn fit_lines(lines: &[String], max: usize) -> String {
+    let mut lines: Vec<String> = lines.to_vec();
+    let total = |lines: &[String]| {
+        lines.iter().map(|l| l.chars().count()).sum::<usize>() + lines.len().saturating_sub(1)
+    };
+    while total(&lines) > max {
+        let over = total(&lines) - max;
+        let Some(longest) = (0..lines.len()).max_by_key(|i| lines[*i].chars().count()) else {
+            break;
+        };
+        let length = lines[longest].chars().count();
+        let target = length.saturating_sub(over);
+        if target <= CUT_MARK.chars().count() {
+            break;
+        }
+        lines[longest] = cut_to(&lines[longest], target);
+    }
+    cut_to(&lines.join("\n"), max)
+}
+
 /// Short title: `[DOWN] acme-readiness`.
 pub fn title(message: &AlertMessage) -> String {
     let check = &message.check;
@@ -80,7 +143,10 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             None => "A canary answers again: stackwatch is online.".to_owned(),
         }],
     };
-    if !f.url.is_empty() {
+    // The URL once: a cause such as "HTTP 500 from URL" already names it.
+    let cause_names_url = f.cause.as_deref().is_some_and(|c| c.contains(&f.url))
+        && matches!(message.kind, AlertKind::Down | AlertKind::Reminder);
+    if !f.url.is_empty() && !cause_names_url {
         lines.push(format!("URL: {}", f.url));
     }
     if let Some(link) = &message.link {
@@ -119,10 +185,12 @@ pub fn slack_escaped(text: &str) -> String {
     out
 }
 
-/// A Slack incoming-webhook payload: a fallback `text` and a coloured attachment of blocks.
+/// A Slack incoming-webhook payload: a fallback `text` and a coloured attachment of blocks,
+/// within Slack's limits (header 150, section 3,000 characters, 50 blocks).
 pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
-    let title = title(message);
-    let body = slack_escaped(&text(message, now));
+    let title = title_within(message, SLACK_HEADER_MAX);
+    let lines: Vec<String> = text(message, now).lines().map(slack_escaped).collect();
+    let body = fit_lines(&lines, SLACK_SECTION_MAX);
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}),
@@ -133,10 +201,27 @@ pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
             "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open the check"}, "url": link}]
         }));
     }
+    blocks.truncate(SLACK_BLOCKS_MAX);
     json!({
         "text": format!("{}: {}", slack_escaped(&title), body.lines().next().unwrap_or_default()),
         "attachments": [{"color": colour(message.kind), "blocks": blocks}],
     })
+}
+
+/// The plainest Slack payload: the title and the first line as `text`, no blocks. Sent once
+/// when Slack refuses the full one for its form (`invalid_blocks`, `msg_too_long`), so an
+/// alert still arrives.
+pub fn slack_minimal(message: &AlertMessage, now: Timestamp) -> Value {
+    let first = text(message, now)
+        .lines()
+        .next()
+        .map(slack_escaped)
+        .unwrap_or_default();
+    let line = format!(
+        "{}: {first}",
+        slack_escaped(&title_within(message, SLACK_HEADER_MAX))
+    );
+    json!({"text": cut_to(&line, SLACK_SECTION_MAX)})
 }
 
 /// An email's subject and plain-text body.
@@ -147,7 +232,7 @@ pub fn email(message: &AlertMessage, now: Timestamp) -> (String, String) {
         message.alert_id,
         message.created_at.to_rfc3339()
     );
-    (title(message), body)
+    (title_within(message, EMAIL_SUBJECT_MAX), body)
 }
 
 /// The webhook's JSON document (documented in the README).
@@ -211,8 +296,8 @@ mod tests {
         assert_eq!(
             text(&down, now),
             "acme-readiness (stack acme) is DOWN: HTTP 500 from https://acme.example/readiness.\n\
-             Down since 1970-01-01T16:30:00Z (10 minutes ago).\n\
-             URL: https://acme.example/readiness"
+             Down since 1970-01-01T16:30:00Z (10 minutes ago).",
+            "the cause names the URL, so no URL line repeats it"
         );
         let recovered = message(
             AlertKind::Recovered,
@@ -261,6 +346,45 @@ mod tests {
             linked["attachments"][0]["blocks"][2]["elements"][0]["url"],
             "https://sw.example/api/v1/checks/acme-readiness"
         );
+    }
+
+    #[test]
+    fn slack_fits_its_limits_and_keeps_the_name_and_the_event() {
+        let name = format!("a{}", "b".repeat(127));
+        let mut reminder = message(
+            AlertKind::Reminder,
+            AlertFacts {
+                cause: Some(format!("bad redirect: {}", "<&>".repeat(600))),
+                url: format!("https://a.example/?{}", "x=1&".repeat(500)),
+                ..facts()
+            },
+        );
+        reminder.check = name.clone();
+        let payload = slack(&reminder, Timestamp(0));
+        let blocks = payload["attachments"][0]["blocks"].as_array().unwrap();
+        assert_eq!(
+            blocks[0]["text"]["text"],
+            format!("[REMINDER] {name}"),
+            "153 characters would be refused: the trailing words go"
+        );
+        let section = blocks[1]["text"]["text"].as_str().unwrap();
+        assert!(section.chars().count() <= SLACK_SECTION_MAX);
+        assert!(section.starts_with(&format!(
+            "{name} (stack acme) is still DOWN: bad redirect: &lt;&amp;&gt;"
+        )));
+        assert!(section.contains("… [cut]"));
+        for piece in section.split("… [cut]") {
+            if let Some(amp) = piece.rfind('&') {
+                assert!(piece[amp..].contains(';'), "a half entity: {piece:?}");
+            }
+        }
+        let minimal = slack_minimal(&reminder, Timestamp(0));
+        assert!(minimal.get("attachments").is_none());
+        assert!(minimal["text"].as_str().unwrap().starts_with(&format!(
+            "[REMINDER] {name}: {name} (stack acme) is still DOWN"
+        )));
+        let (subject, _) = email(&reminder, Timestamp(0));
+        assert!(subject.chars().count() <= EMAIL_SUBJECT_MAX);
     }
 
     #[test]

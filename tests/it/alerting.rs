@@ -29,7 +29,7 @@ pub struct Receivers {
 impl Receivers {
     pub async fn start() -> Self {
         Self {
-            slack: HookReceiver::start().await,
+            slack: HookReceiver::slack().await,
             smtp: SmtpReceiver::start().await,
             hook: HookReceiver::start().await,
         }
@@ -459,4 +459,57 @@ async fn unknown_contacts_are_refused_at_registration() {
         )
         .await;
     assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn an_alert_longer_than_slack_allows_is_cut_to_fit_and_delivered() {
+    let receivers = Receivers::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(receivers.settings(dir.path())).await;
+    let target = http_target().await;
+    // Every `&` becomes `&amp;` in Slack's mrkdwn: the section would pass 3,000 characters.
+    // The target answers 404 to any path but its own `/status`.
+    let url = target.url("http", &format!("/status?{}", "a=1&".repeat(480)));
+    assert!(url.len() > 1_900 && url.len() <= 2_048, "{}", url.len());
+    let name = format!("a{}", "b".repeat(127));
+    let body = json!({"url": url, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 1});
+    let (status, made) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+    assert_eq!(status, 201, "{made}");
+    let slack = wait_until("the DOWN in Slack", async || {
+        receivers.slack.accepted().into_iter().next()
+    })
+    .await;
+    assert!(
+        receivers.slack.received().iter().all(|r| r.answered == 200),
+        "Slack never had to refuse it"
+    );
+    let blocks = slack.body["attachments"][0]["blocks"].as_array().unwrap();
+    let header = blocks[0]["text"]["text"].as_str().unwrap();
+    assert_eq!(
+        header,
+        format!("[DOWN] {name}"),
+        "the name and the event whole"
+    );
+    let section = blocks[1]["text"]["text"].as_str().unwrap();
+    assert!(
+        section.chars().count() <= 3_000,
+        "{}",
+        section.chars().count()
+    );
+    assert!(
+        section.starts_with(&format!("{name} is DOWN: HTTP 404 from http://")),
+        "{section}"
+    );
+    assert!(section.contains("… [cut]"), "a visible mark: {section}");
+    assert_eq!(
+        section.matches("/status?").count(),
+        1,
+        "the URL once: {section}"
+    );
+    // The webhook has no such limit: it carries the whole URL.
+    let hook = wait_until("the webhook DOWN", async || {
+        receivers.hook.accepted().into_iter().next()
+    })
+    .await;
+    assert_eq!(hook.body["url"], url);
 }

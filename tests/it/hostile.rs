@@ -225,7 +225,7 @@ fn long_location(_: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_long_location_is_bounded_in_results_and_alerts() {
     let target = scripted_target(long_location).await;
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     settings.notifiers.insert(

@@ -24,16 +24,67 @@ pub struct Received {
 #[derive(Clone)]
 pub struct HookReceiver {
     pub addr: SocketAddr,
+    /// Checks each payload as the service would; `Err(code)` is answered 400 with the code
+    /// as the body, as Slack answers.
+    validate: Option<fn(&serde_json::Value) -> Result<(), &'static str>>,
     pub status: Arc<AtomicU16>,
     /// Seconds sent as `Retry-After` with every answer, when set.
     pub retry_after: Arc<Mutex<Option<u64>>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
+/// Slack's documented limits for incoming webhooks: a `text` or blocks; at most 50 blocks;
+/// a header's text at most 150 characters, a section's at most 3,000; answers
+/// `invalid_blocks`, `no_text` or `msg_too_long` otherwise.
+pub fn slack_rules(payload: &serde_json::Value) -> Result<(), &'static str> {
+    let text = payload["text"].as_str().unwrap_or("");
+    if text.chars().count() > 40_000 {
+        return Err("msg_too_long");
+    }
+    let mut blocks: Vec<&serde_json::Value> = Vec::new();
+    for attachment in payload["attachments"].as_array().into_iter().flatten() {
+        blocks.extend(attachment["blocks"].as_array().into_iter().flatten());
+    }
+    blocks.extend(payload["blocks"].as_array().into_iter().flatten());
+    if text.is_empty() && blocks.is_empty() {
+        return Err("no_text");
+    }
+    if blocks.len() > 50 {
+        return Err("invalid_blocks");
+    }
+    for block in blocks {
+        let length = block["text"]["text"]
+            .as_str()
+            .map_or(0, |t| t.chars().count());
+        let limit = match block["type"].as_str() {
+            Some("header") => 150,
+            Some("section") => 3_000,
+            _ => usize::MAX,
+        };
+        if length > limit {
+            return Err("invalid_blocks");
+        }
+    }
+    Ok(())
+}
+
 impl HookReceiver {
+    /// A receiver that accepts any payload (a generic webhook).
     pub async fn start() -> Self {
+        Self::with_rules(None).await
+    }
+
+    /// A receiver that refuses what Slack refuses ([`slack_rules`]).
+    pub async fn slack() -> Self {
+        Self::with_rules(Some(slack_rules)).await
+    }
+
+    async fn with_rules(
+        validate: Option<fn(&serde_json::Value) -> Result<(), &'static str>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let receiver = Self {
+            validate,
             addr: listener.local_addr().unwrap(),
             status: Arc::new(AtomicU16::new(200)),
             retry_after: Arc::new(Mutex::new(None)),
@@ -91,19 +142,27 @@ impl HookReceiver {
             if reader.read_exact(&mut body).await.is_err() {
                 return;
             }
-            let answered = self.status.load(Ordering::SeqCst);
+            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            let refused = self.validate.and_then(|rules| rules(&body).err());
+            let answered = match refused {
+                Some(_) => 400,
+                None => self.status.load(Ordering::SeqCst),
+            };
+            let text = refused.unwrap_or("ok");
             self.received.lock().unwrap().push(Received {
                 path,
                 headers,
-                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                body,
                 answered,
             });
             let retry_after = match *self.retry_after.lock().unwrap() {
                 Some(s) => format!("Retry-After: {s}\r\n"),
                 None => String::new(),
             };
-            let response =
-                format!("HTTP/1.1 {answered} X\r\n{retry_after}Content-Length: 2\r\n\r\nok");
+            let response = format!(
+                "HTTP/1.1 {answered} X\r\n{retry_after}Content-Length: {}\r\n\r\n{text}",
+                text.len()
+            );
             if reader
                 .get_mut()
                 .write_all(response.as_bytes())

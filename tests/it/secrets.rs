@@ -61,7 +61,7 @@ headers = {{ Authorization = "Bearer {header}" }}
 
 /// Runs the binary until alerts for a failing check have been attempted everywhere.
 async fn run_with_failing_deliveries(level: &str) -> (String, String, String) {
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     slack.status.store(500, Ordering::SeqCst);
     let smtp = SmtpReceiver::start().await;
     let hook = HookReceiver::start().await;

@@ -68,7 +68,7 @@ async fn wait_all_state(p: &Process, names: &[String], state: &str) {
 async fn kill_9_with_ten_alerts_pending_delivers_each_exactly_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     slack.status.store(500, Ordering::SeqCst);
     let target = http_target().await;
     target.status.store(500, Ordering::SeqCst);
@@ -229,7 +229,7 @@ async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut disk = SmallDisk::mount(&data);
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     let pings = HookReceiver::start().await;
     let target = http_target().await;
     let config = slack_config(
@@ -318,7 +318,7 @@ fn canary_config(slack: &HookReceiver, canary: &Switchable) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_and_canary_down_together_is_one_offline_and_one_online_alert() {
     let dir = tempfile::tempdir().unwrap();
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     let canary = Switchable::start().await;
     let target = Switchable::start().await;
     let p = start(&dir.path().join("data"), &canary_config(&slack, &canary)).await;
@@ -363,7 +363,7 @@ async fn targets_and_canary_down_together_is_one_offline_and_one_online_alert() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_down_with_the_canary_up_alert_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     let canary = Switchable::start().await;
     let target = Switchable::start().await;
     let p = start(&dir.path().join("data"), &canary_config(&slack, &canary)).await;
@@ -385,7 +385,7 @@ async fn targets_down_with_the_canary_up_alert_every_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slack_404_is_failed_after_one_attempt_and_a_429_waits_for_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let slack = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
     slack.status.store(404, Ordering::SeqCst);
     let target: Target = http_target().await;
     target.status.store(500, Ordering::SeqCst);
