@@ -513,3 +513,36 @@ async fn an_alert_longer_than_slack_allows_is_cut_to_fit_and_delivered() {
     .await;
     assert_eq!(hook.body["url"], url);
 }
+
+#[tokio::test]
+async fn a_payload_slack_refuses_for_its_form_is_sent_once_more_as_plain_text() {
+    let mut receivers = Receivers::start().await;
+    // A workspace that takes no blocks at all: Slack's answer names the form it refused.
+    receivers.slack = HookReceiver::with_rules(Some(|payload| match payload.get("attachments") {
+        Some(_) => Err("invalid_blocks"),
+        None => Ok(()),
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(receivers.settings(dir.path())).await;
+    let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1,
+                      "failures_to_confirm": 1, "contacts": ["ops-slack"]});
+    assert_eq!(app.put("/api/v1/checks/plain", &body).await.0, 201);
+    let delivered = wait_until("the DOWN delivered", async || {
+        let list = alerts(&app, "?status=delivered").await;
+        list.into_iter().next()
+    })
+    .await;
+    assert_eq!(delivered["deliveries"][0]["attempts"], 1, "{delivered}");
+    let received = receivers.slack.received();
+    assert_eq!(
+        received.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        vec![400, 200],
+        "the full form, refused, then the plain one"
+    );
+    let text = received[1].body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("[DOWN] plain: plain is DOWN: connection refused"),
+        "{text}"
+    );
+}

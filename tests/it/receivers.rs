@@ -20,13 +20,16 @@ pub struct Received {
     pub answered: u16,
 }
 
+/// How a receiver judges a payload: `Err(code)` is answered 400 with the code.
+pub type Rules = fn(&serde_json::Value) -> Result<(), &'static str>;
+
 /// An HTTP listener recording every request; answers `status` (200 by default).
 #[derive(Clone)]
 pub struct HookReceiver {
     pub addr: SocketAddr,
     /// Checks each payload as the service would; `Err(code)` is answered 400 with the code
     /// as the body, as Slack answers.
-    validate: Option<fn(&serde_json::Value) -> Result<(), &'static str>>,
+    validate: Option<Rules>,
     pub status: Arc<AtomicU16>,
     /// Seconds sent as `Retry-After` with every answer, when set.
     pub retry_after: Arc<Mutex<Option<u64>>>,
@@ -79,9 +82,7 @@ impl HookReceiver {
         Self::with_rules(Some(slack_rules)).await
     }
 
-    async fn with_rules(
-        validate: Option<fn(&serde_json::Value) -> Result<(), &'static str>>,
-    ) -> Self {
+    pub async fn with_rules(validate: Option<Rules>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let receiver = Self {
             validate,
