@@ -60,6 +60,9 @@ pub struct AlertView {
     pub downtime_s: Option<u64>,
     pub cert_expires_at: Option<String>,
     pub deliveries: Vec<DeliveryView>,
+    /// Set when the alert had no contact: `no contact configured: nobody was told`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 impl AlertView {
@@ -76,6 +79,9 @@ impl AlertView {
             down_since: f.down_since.map(Timestamp::to_rfc3339),
             downtime_s: f.downtime_s,
             cert_expires_at: f.cert_not_after.map(Timestamp::to_rfc3339),
+            notice: deliveries
+                .is_empty()
+                .then(|| crate::domain::NOBODY_TOLD.to_owned()),
             deliveries: deliveries
                 .into_iter()
                 .map(|d| DeliveryView {

@@ -82,6 +82,13 @@ impl App {
         }
         let notifiers =
             Notifiers::from_settings(&settings.notifiers).context("cannot set up the notifiers")?;
+        if settings.alerting.default_contacts.is_empty() {
+            tracing::warn!(
+                "alerting.default_contacts is empty: a check that names no contacts alerts \
+                 nobody (its alerts say \"{}\")",
+                crate::domain::NOBODY_TOLD
+            );
+        }
         let default_contacts = settings
             .alerting
             .default_contacts

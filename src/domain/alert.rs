@@ -54,6 +54,9 @@ impl AlertKind {
     }
 }
 
+/// What an alert with no contact says wherever it is shown or logged: nobody heard of it.
+pub const NOBODY_TOLD: &str = "no contact configured: nobody was told";
+
 /// What an alert says, beyond its kind and check.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AlertFacts {

@@ -21,8 +21,8 @@ mod target;
 mod time;
 
 pub use alert::{
-    AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, ago, decide, describe_cause,
-    duration_text,
+    AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
+    describe_cause, duration_text,
 };
 pub use check::{Check, CheckId, CheckSpec};
 pub use dns_target::{DnsTarget, RecordType};

@@ -146,6 +146,7 @@ pub async fn check_page(
                                 td { (since(Some(alert.created_at), now)) }
                                 td { (alert.kind.as_str()) }
                                 td {
+                                    @if deliveries.is_empty() { span.muted { (crate::domain::NOBODY_TOLD) } }
                                     @for d in deliveries {
                                         (d.contact) ": " (d.status.as_str())
                                         @if d.attempts > 1 { " after " (d.attempts) " attempts" }

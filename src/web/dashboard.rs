@@ -168,7 +168,7 @@ fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
                 thead { tr {
                     th { "State" } th { "Check" }
                     th.num { "24 h" } th.num.wide { "30 d" }
-                    th.num { "Response" } th.wide { "Since" }
+                    th.num { "Response" } th.wide { "Since" } th.wide { "Cause" }
                 } }
                 tbody {
                     @for line in lines {
@@ -181,6 +181,11 @@ fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
                             td.num.wide { (percent(row.uptime_30d.percent())) }
                             td.num { @match row.last_total_ms { Some(ms) => { (ms) " ms" } None => { "–" } } }
                             td.wide { (since(state_since, now)) }
+                            td.wide.cause {
+                                @if line.shown == Shown::Down {
+                                    (row.state.as_ref().and_then(|s| s.memory.last_cause.as_deref()).unwrap_or(""))
+                                }
+                            }
                         }
                     }
                 }

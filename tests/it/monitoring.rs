@@ -321,3 +321,57 @@ async fn lists_carry_each_checks_state_filter_by_it_and_the_summary_counts_it() 
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let process = crate::binary::start(&data, "").await;
+    assert!(
+        process.log().contains("alerting.default_contacts is empty"),
+        "serve warns at start: {}",
+        process.log()
+    );
+    let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1,
+                      "failures_to_confirm": 1});
+    assert_eq!(process.put("/api/v1/checks/unheard", &body).await.0, 201);
+    let alert = crate::binary::wait_for("the DOWN alert", 30, async || {
+        let (_, list) = process.get("/api/v1/alerts").await;
+        list["alerts"].as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    assert_eq!(alert["deliveries"], json!([]));
+    assert_eq!(alert["notice"], "no contact configured: nobody was told");
+    let log = crate::binary::wait_for("the state change in the log", 10, async || {
+        let log = process.log();
+        log.contains("nobody was told").then_some(log)
+    })
+    .await;
+    let changed = log
+        .lines()
+        .find(|l| l.contains("state changed"))
+        .unwrap_or_else(|| panic!("no state change logged: {log}"));
+    for field in [
+        "check=unheard",
+        "from=unknown",
+        "to=down",
+        "connection refused",
+    ] {
+        assert!(changed.contains(field), "{field} in {changed}");
+    }
+    let page = |path: &str| {
+        process
+            .client
+            .get(process.url(path))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .send()
+    };
+    let check_page = page("/checks/unheard").await.unwrap().text().await.unwrap();
+    assert!(check_page.contains("no contact configured: nobody was told"));
+    let dashboard = page("/").await.unwrap().text().await.unwrap();
+    assert!(
+        dashboard.contains("<th class=\"wide\">Cause</th>")
+            && dashboard.contains("connection refused by 127.0.0.1:9"),
+        "{dashboard}"
+    );
+}
