@@ -63,6 +63,20 @@ pub fn read_check(
         spec.stack = stack;
         spec
     });
+    // An icmp check this box cannot probe would only ever read DOWN: refused now.
+    if let Some(spec) = &spec
+        && matches!(spec.target, crate::domain::Target::Icmp(_))
+        && let Err(reason) = crate::probe::icmp_allowed()
+    {
+        form.error(
+            "kind",
+            format!(
+                "this host gives stackwatch no ICMP socket ({reason}): allow unprivileged ones \
+                 with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
+                 CAP_NET_RAW (setcap cap_net_raw+ep)"
+            ),
+        );
+    }
     let write = form.finish(spec.map(|spec| CheckWrite { spec, paused }))?;
     Ok((name, write))
 }

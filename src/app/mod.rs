@@ -75,9 +75,10 @@ impl App {
         if let Err(reason) = crate::probe::icmp_allowed() {
             tracing::warn!(
                 reason,
-                "this host does not allow unprivileged ICMP sockets: icmp checks will be DOWN; \
-                 allow them with sysctl net.ipv4.ping_group_range=\"0 2147483647\" \
-                 (Docker allows them by default)"
+                "this host gives stackwatch no ICMP socket: icmp checks are refused and existing \
+                 ones are not judged; allow unprivileged ones with sysctl \
+                 net.ipv4.ping_group_range=\"0 2147483647\" (Docker allows them by default) \
+                 or give the binary CAP_NET_RAW"
             );
         }
         let notifiers =

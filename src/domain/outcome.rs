@@ -209,6 +209,12 @@ impl Failure {
     /// Whether the failure happened below HTTP (name, connection, TLS handshake, time): the
     /// kind a network outage of the monitoring box itself causes. An answer that came (a
     /// 500, a missing keyword, a certificate judged bad) is never connection-level.
+    /// Whether the failure is the monitoring box's own (it cannot open an ICMP socket),
+    /// not the target's: such a result changes no state and alerts nobody.
+    pub fn is_the_monitors(&self) -> bool {
+        matches!(self, Self::IcmpNotAllowed { .. })
+    }
+
     pub fn is_connection_level(&self) -> bool {
         matches!(
             self,
@@ -276,8 +282,9 @@ impl fmt::Display for Failure {
             }
             Self::IcmpNotAllowed { detail } => write!(
                 f,
-                "this host does not allow unprivileged ICMP ({detail}); allow it with \
-                 sysctl net.ipv4.ping_group_range=\"0 2147483647\""
+                "this host gives stackwatch no ICMP socket ({detail}); allow unprivileged ones \
+                 with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
+                 CAP_NET_RAW"
             ),
         }
     }

@@ -77,6 +77,18 @@ pub fn would_confirm_down(check: &Check, known: &Known, outcome: &Outcome) -> bo
 impl Judge<'_> {
     /// The record of one outcome of `check`, given what was known before it.
     pub fn judge(&self, check: &Check, known: &Known, outcome: Outcome) -> Record {
+        if outcome
+            .failure
+            .as_ref()
+            .is_some_and(Failure::is_the_monitors)
+        {
+            // Recorded with its cause, but the box's trouble is not the target's outage.
+            return Record {
+                check_id: check.id,
+                outcome,
+                change: None,
+            };
+        }
         let now = outcome.started_at;
         let (state, transition) = known.state.observe(outcome.is_up(), thresholds(check), now);
         let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
@@ -169,6 +181,36 @@ mod tests {
             cert_not_after,
             failure: (!up).then_some(Failure::BadStatus { status: 500 }),
         }
+    }
+
+    #[test]
+    fn the_box_without_an_icmp_socket_changes_no_state_and_alerts_nobody() {
+        let judge = Judge {
+            default_contacts: &[],
+            windows: &[],
+        };
+        let spec = CheckSpec::of(crate::domain::Target::Icmp(crate::domain::IcmpTarget {
+            host: "127.0.0.1".into(),
+            packets: 3,
+        }));
+        let check = check(spec);
+        let mut known = Known::from_stored(None, Timestamp(0));
+        for at in 1..=5 {
+            let record = judge.judge(
+                &check,
+                &known,
+                Outcome {
+                    failure: Some(Failure::IcmpNotAllowed {
+                        detail: "Operation not permitted".into(),
+                    }),
+                    ..outcome(at * 60_000, false, None)
+                },
+            );
+            assert!(record.change.is_none(), "probe {at}");
+            assert!(record.outcome.failure.is_some(), "the cause is kept");
+            known.learn(&record);
+        }
+        assert_eq!(known.state.health, crate::domain::Health::Unknown);
     }
 
     /// Judges `verdicts` in turn ('+' up, '-' down, 'n' up with a renewed certificate,

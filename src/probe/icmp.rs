@@ -1,7 +1,9 @@
-//! ICMP echo through an unprivileged ICMP socket (Linux's `ping_group_range`; Docker allows
-//! it by default), so stackwatch needs no root: `packets` echo requests a second apart at
-//! most, up when any is answered; the average round trip is recorded. A kernel that refuses
-//! the socket makes the check DOWN with that cause, never a crash.
+//! ICMP echo: through an unprivileged ICMP socket where the kernel allows one (Linux's
+//! `ping_group_range`; Docker allows it by default), else through a raw socket when the
+//! process has `CAP_NET_RAW` (root, or the capability on the binary), so a box where `ping`
+//! works is never DOWN for want of a socket. `packets` echo requests a second apart at most,
+//! up when any is answered; the average round trip is recorded. When neither socket can be
+//! had the check is DOWN with that cause, never a crash.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -19,22 +21,107 @@ use crate::domain::{Failure, IcmpTarget};
 const PER_PACKET: Duration = Duration::from_secs(1);
 const PAYLOAD: &[u8] = b"stackwatch";
 
-/// An unprivileged ICMP socket for `ip`'s family.
-pub fn icmp_socket(ip: IpAddr) -> io::Result<UdpSocket> {
+/// An ICMP socket and how the kernel treats it.
+pub struct Pinger {
+    socket: UdpSocket,
+    /// A raw socket: this side writes the identifier and the IPv4 checksum, and sees every
+    /// ICMP packet the host receives (IPv4 ones with their IP header).
+    raw: bool,
+    /// The identifier of a raw socket's requests (the kernel picks it for a datagram one).
+    id: u16,
+}
+
+fn socket_of(ip: IpAddr, kind: Type) -> io::Result<Socket> {
     let (domain, protocol) = match ip {
         IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
         IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
     };
-    let socket = Socket::new(domain, Type::DGRAM, Some(protocol))?;
+    let socket = Socket::new(domain, kind, Some(protocol))?;
     socket.set_nonblocking(true)?;
-    UdpSocket::from_std(std::net::UdpSocket::from(socket))
+    Ok(socket)
 }
 
-/// Whether this process may open an unprivileged ICMP socket (checked at start).
+/// An ICMP socket for `ip`'s family, unprivileged where allowed, else raw; `true` for raw.
+fn either_socket(ip: IpAddr) -> io::Result<(Socket, bool)> {
+    match socket_of(ip, Type::DGRAM) {
+        Ok(socket) => Ok((socket, false)),
+        Err(unprivileged) => match socket_of(ip, Type::RAW) {
+            Ok(socket) => Ok((socket, true)),
+            Err(raw) => Err(io::Error::new(
+                unprivileged.kind(),
+                format!("unprivileged socket: {unprivileged}; raw socket: {raw}"),
+            )),
+        },
+    }
+}
+
+/// An ICMP socket for `ip`'s family, ready for the runtime.
+pub fn icmp_socket(ip: IpAddr) -> io::Result<Pinger> {
+    let (socket, raw) = either_socket(ip)?;
+    let mut id = [0u8; 2];
+    if raw {
+        getrandom::fill(&mut id).map_err(|e| io::Error::other(e.to_string()))?;
+    }
+    Ok(Pinger {
+        socket: UdpSocket::from_std(std::net::UdpSocket::from(socket))?,
+        raw,
+        id: u16::from_be_bytes(id),
+    })
+}
+
+/// Whether this process may open an ICMP socket of either kind (checked at start and when
+/// an `icmp` check is registered); needs no runtime.
 pub fn icmp_allowed() -> Result<(), String> {
-    icmp_socket(IpAddr::from([127, 0, 0, 1]))
+    either_socket(IpAddr::from([127, 0, 0, 1]))
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !u16::try_from(sum).unwrap_or(0)
+}
+
+impl Pinger {
+    /// An echo request: type, code, checksum, identifier, sequence, payload.
+    fn request(&self, ip: IpAddr, seq: u16) -> Vec<u8> {
+        let echo_type = if ip.is_ipv4() { 8 } else { 128 };
+        let mut packet = vec![echo_type, 0, 0, 0];
+        packet.extend_from_slice(&self.id.to_be_bytes());
+        packet.extend_from_slice(&seq.to_be_bytes());
+        packet.extend_from_slice(PAYLOAD);
+        // The kernel fills the checksum of a datagram socket's requests and of ICMPv6.
+        if self.raw && ip.is_ipv4() {
+            let sum = checksum(&packet);
+            packet[2..4].copy_from_slice(&sum.to_be_bytes());
+        }
+        packet
+    }
+
+    /// Whether `received` is the reply to request `seq`.
+    fn is_reply(&self, ip: IpAddr, received: &[u8], seq: u16) -> bool {
+        let reply_type = if ip.is_ipv4() { 0 } else { 129 };
+        // A raw IPv4 socket hands over the IP header too; the others start at ICMP.
+        let icmp = match (self.raw, ip) {
+            (true, IpAddr::V4(_)) => {
+                let header = usize::from(received.first().map_or(0, |b| b & 0x0f)) * 4;
+                received.get(header..).unwrap_or_default()
+            }
+            _ => received,
+        };
+        icmp.len() >= 8
+            && icmp[0] == reply_type
+            && icmp[6..8] == seq.to_be_bytes()
+            // A datagram socket only sees its own replies; a raw one sees every ping's.
+            && (!self.raw || icmp[4..6] == self.id.to_be_bytes())
+    }
 }
 
 /// Pings once per packet; `Ok` when any reply came back.
@@ -48,18 +135,15 @@ pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Res
             detail: format!("{} has no address", target.host),
         })?;
     trace.phase = Phase::Connect;
-    let socket = icmp_socket(ip).map_err(|e| Failure::IcmpNotAllowed {
+    let pinger = icmp_socket(ip).map_err(|e| Failure::IcmpNotAllowed {
         detail: e.to_string(),
     })?;
-    let echo_type = if ip.is_ipv4() { 8 } else { 128 };
-    let reply_type = if ip.is_ipv4() { 0 } else { 129 };
     let mut round_trips = Vec::new();
     for seq in 1..=u16::from(target.packets) {
-        let mut packet = vec![echo_type, 0, 0, 0, 0, 0];
-        packet.extend_from_slice(&seq.to_be_bytes());
-        packet.extend_from_slice(PAYLOAD);
+        let packet = pinger.request(ip, seq);
         let sent = Instant::now();
-        if socket
+        if pinger
+            .socket
             .send_to(&packet, SocketAddr::new(ip, 0))
             .await
             .is_err()
@@ -69,11 +153,10 @@ pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Res
         let wait = async {
             let mut buf = [0u8; 1500];
             loop {
-                let Ok((n, _)) = socket.recv_from(&mut buf).await else {
+                let Ok((n, from)) = pinger.socket.recv_from(&mut buf).await else {
                     return false;
                 };
-                // The kernel strips the IP header of a datagram ICMP socket's replies.
-                if n >= 8 && buf[0] == reply_type && buf[6..8] == seq.to_be_bytes() {
+                if from.ip() == ip && pinger.is_reply(ip, &buf[..n], seq) {
                     return true;
                 }
             }
@@ -93,4 +176,47 @@ pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Res
         round_trips.iter().map(|ms| u64::from(*ms)).sum::<u64>() / round_trips.len() as u64;
     trace.timings.connect_ms = Some(u32::try_from(average).unwrap_or(u32::MAX));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_is_rfc_1071s() {
+        // An echo request of id 1, seq 1 and no payload: 0xf7fd.
+        assert_eq!(checksum(&[8, 0, 0, 0, 0, 1, 0, 1]), 0xf7fd);
+        let mut odd = vec![8, 0, 0, 0, 0x12, 0x34, 0, 7, b'x'];
+        let sum = checksum(&odd);
+        odd[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(checksum(&odd), 0, "a packet with its checksum sums to zero");
+    }
+
+    #[test]
+    fn a_raw_socket_matches_only_its_own_replies_past_the_ip_header() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let pinger = Pinger {
+            socket: socket_of_test(),
+            raw: true,
+            id: 0xbeef,
+        };
+        let mut reply = vec![0x45; 1];
+        reply.extend_from_slice(&[0; 19]);
+        reply.extend_from_slice(&[0, 0, 0, 0, 0xbe, 0xef, 0, 3]);
+        assert!(pinger.is_reply(ip, &reply, 3));
+        assert!(!pinger.is_reply(ip, &reply, 4), "another sequence");
+        reply[24..26].copy_from_slice(&[0, 1]);
+        assert!(!pinger.is_reply(ip, &reply, 3), "another process's ping");
+    }
+
+    fn socket_of_test() -> UdpSocket {
+        let std = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        std.set_nonblocking(true).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        UdpSocket::from_std(std).unwrap()
+    }
 }

@@ -1,7 +1,7 @@
-//! ICMP checks: an echo to 127.0.0.1 through an unprivileged ICMP socket. Where the kernel
-//! refuses such sockets (`net.ipv4.ping_group_range` excludes this process), the test, when
-//! it runs as root as CI does, allows them as the README says; otherwise it checks that the
-//! check is DOWN with the cause that says how to allow them.
+//! ICMP checks: an echo to 127.0.0.1 through an unprivileged ICMP socket, or a raw one where
+//! the kernel refuses those (`net.ipv4.ping_group_range` excludes this process) and the
+//! process has CAP_NET_RAW. No test changes the machine's settings: the one that needs the
+//! unprivileged socket refused does it in a network namespace of its own.
 
 use serde_json::json;
 use stackwatch::app::probe_once::spec_from_json;
@@ -18,10 +18,6 @@ fn is_root() -> bool {
 
 #[tokio::test]
 async fn an_icmp_echo_to_loopback_is_answered() {
-    if icmp_allowed().is_err() && is_root() {
-        eprintln!("allowing unprivileged ICMP: net.ipv4.ping_group_range = 0 2147483647");
-        std::fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").unwrap();
-    }
     let spec = spec_from_json(json!({"kind": "icmp", "host": "127.0.0.1", "packets": 2})).unwrap();
     let outcome = Prober::new(None, "t").unwrap().probe(&spec).await;
     match icmp_allowed() {
@@ -76,9 +72,6 @@ async fn icmp_fields_are_checked() {
 
 #[tokio::test]
 async fn an_icmp_result_carries_its_loss_and_round_trip() {
-    if icmp_allowed().is_err() && is_root() {
-        std::fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").unwrap();
-    }
     if let Err(reason) = icmp_allowed() {
         eprintln!("skipped: unprivileged ICMP is not allowed here ({reason})");
         return;
@@ -99,4 +92,48 @@ async fn an_icmp_result_carries_its_loss_and_round_trip() {
     assert_eq!(first["up"], true, "{results}");
     assert_eq!(first["lost"], 0, "{results}");
     assert!(first["connect_ms"].is_u64(), "{results}");
+}
+
+/// In a thread of its own, moved into a new network namespace (so the machine's settings
+/// are untouched): loopback up, unprivileged ICMP refused as on a stock box (`1 0`), then
+/// one probe of 127.0.0.1. Root only, as CI runs; elsewhere the namespace cannot be made.
+fn probe_in_a_namespace_refusing_unprivileged_icmp() -> Result<stackwatch::domain::Outcome, String>
+{
+    std::thread::spawn(|| {
+        // SAFETY: unshare(2) with CLONE_NEWNET moves only this thread; no memory is touched.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return Err(format!("unshare: {}", std::io::Error::last_os_error()));
+        }
+        let up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !up.success() {
+            return Err("ip link set lo up failed".to_owned());
+        }
+        // /proc/sys/net is this thread's namespace's.
+        std::fs::write("/proc/sys/net/ipv4/ping_group_range", "1 0").map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let spec =
+            spec_from_json(json!({"kind": "icmp", "host": "127.0.0.1", "packets": 2})).unwrap();
+        Ok(runtime.block_on(async { Prober::new(None, "t").unwrap().probe(&spec).await }))
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn with_cap_net_raw_an_icmp_check_is_up_where_unprivileged_icmp_is_refused() {
+    if !is_root() {
+        // Without root there is neither a namespace to make nor CAP_NET_RAW to use.
+        let refused = probe_in_a_namespace_refusing_unprivileged_icmp();
+        assert!(refused.is_err(), "a namespace needs root: {refused:?}");
+        return;
+    }
+    let outcome = probe_in_a_namespace_refusing_unprivileged_icmp().unwrap();
+    assert_eq!(outcome.failure, None, "the raw socket answered");
+    assert_eq!(outcome.timings.lost, Some(0));
 }
