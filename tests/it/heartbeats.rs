@@ -170,7 +170,7 @@ async fn heartbeats_go_up_with_pings_down_when_late_or_failed_and_alert_once() {
         (events(&hook, "forgotten-job").len() == 2).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     assert_eq!(events(&hook, "nightly-backup"), vec!["down", "recovered"]);
     assert_eq!(events(&hook, "forgotten-job"), vec!["down", "recovered"]);
     assert!(

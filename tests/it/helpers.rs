@@ -182,3 +182,23 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Waits until the outbox of the stackwatch at `base` holds no pending delivery: every
+/// alert decided so far has been delivered or given up. Only then does "nothing more was
+/// sent" mean something; a fixed sleep would pass with a duplicate still queued.
+pub async fn outbox_settled(client: &reqwest::Client, base: &str) {
+    crate::binary::wait_for("the outbox to hold nothing pending", 90, async || {
+        let response = client
+            .get(format!("{base}/api/v1/alerts?status=pending&limit=1000"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .ok()?;
+        let list: Value = response.json().await.ok()?;
+        list["alerts"]
+            .as_array()
+            .filter(|pending| pending.is_empty())
+            .map(|_| ())
+    })
+    .await;
+}

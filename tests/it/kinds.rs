@@ -228,7 +228,7 @@ async fn an_smtp_check_alerts_down_and_recovered_once_each() {
         (got.len() >= 2).then_some(got)
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     assert_eq!(events, vec!["down", "recovered"]);
     assert_eq!(hook.accepted().len(), 2, "once each");
     let down = &hook.accepted()[0].body;
@@ -314,7 +314,7 @@ async fn tcp_ssh_and_dns_checks_alert_down_and_recovered_once_each() {
         (hook.accepted().len() >= 6).then_some(())
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     for name in ["cache", "bastion", "domain"] {
         let events: Vec<String> = hook
             .accepted()

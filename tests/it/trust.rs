@@ -91,8 +91,7 @@ async fn kill_9_with_ten_alerts_pending_delivers_each_exactly_once_after_restart
         (slack.accepted().len() >= 10).then_some(())
     })
     .await;
-    // Give a doubled delivery time to show up.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    crate::helpers::outbox_settled(&p.client, &p.url("")).await;
     let events = slack_events(&slack);
     assert_eq!(events.len(), 10, "{events:#?}");
     let mut checks: Vec<&str> = events
@@ -288,7 +287,7 @@ async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
         (pings.received().len() > pings_while_full).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    crate::helpers::outbox_settled(&p.client, &p.url("")).await;
     let events = slack_events(&slack);
     assert_eq!(count_with(&events, "[DOWN]"), 10, "{events:#?}");
     assert_eq!(events.len(), 10, "each once: {events:#?}");
@@ -334,20 +333,24 @@ async fn targets_and_canary_down_together_is_one_offline_and_one_online_alert() 
         (count_with(&slack_events(&slack), "[OFFLINE]") == 1).then_some(())
     })
     .await;
-    // Several retry intervals and a whole check rate: enough to confirm every check twice.
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    let (_, results) = p.get(&format!("/api/v1/checks/{}/results", names[0])).await;
-    assert!(
-        results.to_string().contains("monitor offline"),
-        "failures meanwhile are recorded as the monitor's: {results}"
-    );
+    // Failures meanwhile are recorded as the monitor's, for every check.
+    for name in &names {
+        wait_for("a failure recorded as the monitor's", 60, async || {
+            let (_, results) = p.get(&format!("/api/v1/checks/{name}/results")).await;
+            results
+                .to_string()
+                .contains("monitor offline")
+                .then_some(())
+        })
+        .await;
+    }
     canary.set_up(true);
     target.set_up(true);
     wait_for("the online alert", 60, async || {
         (count_with(&slack_events(&slack), "[ONLINE]") == 1).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    crate::helpers::outbox_settled(&p.client, &p.url("")).await;
     let events = slack_events(&slack);
     assert_eq!(
         events.len(),
