@@ -36,6 +36,8 @@ struct Inner {
     write_fault: Mutex<Option<WriteFault>>,
     /// Probing figures for `/metrics`.
     metrics: ProbeMetrics,
+    /// Why changes from the API wait for the scheduler, and how many checks they name.
+    handover_fault: Mutex<Option<(usize, String)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +62,7 @@ impl Vitals {
                 thinned: AtomicU64::new(0),
                 write_fault: Mutex::new(None),
                 metrics: ProbeMetrics::default(),
+                handover_fault: Mutex::new(None),
             }),
         }
     }
@@ -98,6 +101,20 @@ impl Vitals {
     /// Writing works.
     pub fn recorder_ok(&self) {
         if let Ok(mut fault) = self.inner.write_fault.lock() {
+            *fault = None;
+        }
+    }
+
+    /// Changes to `checks` checks cannot be read by the scheduler, with `error`.
+    pub fn handover_failing(&self, checks: usize, error: &str) {
+        if let Ok(mut fault) = self.inner.handover_fault.lock() {
+            *fault = Some((checks, error.to_owned()));
+        }
+    }
+
+    /// Every change handed over has been applied.
+    pub fn handover_ok(&self) {
+        if let Ok(mut fault) = self.inner.handover_fault.lock() {
             *fault = None;
         }
     }
@@ -152,6 +169,18 @@ impl Vitals {
                 fault.error
             ));
         }
+        let handover = self
+            .inner
+            .handover_fault
+            .lock()
+            .ok()
+            .and_then(|fault| fault.clone());
+        if let Some((checks, error)) = handover {
+            problems.push(format!(
+                "changes to {checks} checks wait for the scheduler (probing goes on with their \
+                 old settings; retried every second): {error}"
+            ));
+        }
         problems
     }
 }
@@ -178,6 +207,21 @@ mod tests {
     }
 
     #[test]
+    fn changes_that_wait_for_the_scheduler_are_a_problem_until_applied() {
+        let vitals = Vitals::new();
+        vitals.handover_failing(3, "pool timed out");
+        let problems = vitals.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("changes to 3 checks wait")
+                && problems[0].contains("pool timed out"),
+            "{problems:?}"
+        );
+        vitals.handover_ok();
+        assert!(vitals.problems().is_empty());
+    }
+
+    #[test]
     fn a_due_probe_not_started_for_long_is_a_stall() {
         let vitals = Vitals::new();
         vitals.scheduler_next_due(Some(Instant::now()));
@@ -192,6 +236,7 @@ mod tests {
                 thinned: AtomicU64::new(0),
                 write_fault: Mutex::new(None),
                 metrics: ProbeMetrics::default(),
+                handover_fault: Mutex::new(None),
             }),
         };
         let problems = stalled.problems();

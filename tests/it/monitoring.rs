@@ -375,3 +375,56 @@ async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
         "{dashboard}"
     );
 }
+
+/// The hand-over from the API to the scheduler, broken on purpose: the store is closed
+/// under the scheduler, so the changed check cannot be read back. The change is kept and
+/// retried, not dropped, and `/readyz`'s rule says so until it applies.
+#[tokio::test]
+async fn a_change_the_scheduler_cannot_read_waits_and_readyz_says_so() {
+    use stackwatch::monitor::{Command, Scheduler, SchedulerDeps, Vitals, record_channel};
+    use stackwatch::store::{CheckWrite, Store, StoreOptions, WriteMode};
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        busy_timeout: Duration::from_secs(1),
+        read_connections: 1,
+    };
+    let store = Store::open(&dir.path().join("stackwatch.db"), &options)
+        .await
+        .unwrap();
+    let vitals = Vitals::new();
+    let (records, _keep) = record_channel();
+    let mut scheduler = Scheduler::load(SchedulerDeps {
+        store: store.clone(),
+        prober: std::sync::Arc::new(stackwatch::probe::Prober::new(None, "t").unwrap()),
+        records,
+        max_concurrent_probes: 4,
+        default_contacts: Vec::new(),
+        canaries: Vec::new(),
+        vitals: vitals.clone(),
+    })
+    .await
+    .unwrap();
+    let name: stackwatch::domain::CheckName = "handed-over".parse().unwrap();
+    let write = CheckWrite {
+        spec: stackwatch::domain::CheckSpec::with_defaults("http://127.0.0.1:9/"),
+        paused: None,
+    };
+    store
+        .upsert_check(
+            &name,
+            write,
+            WriteMode::commit(stackwatch::domain::Timestamp::now()),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    scheduler.apply(Command::Reload(vec![name])).await;
+    assert_eq!(scheduler.active_checks(), 0, "nothing could be read");
+    let problems = vitals.problems();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("changes to 1 checks wait for the scheduler")),
+        "{problems:?}"
+    );
+}

@@ -78,7 +78,20 @@ pub struct Scheduler {
     lag: LagStats,
     /// When each heartbeat's current run began (`/start`), for its duration.
     heartbeat_starts: HashMap<CheckId, Timestamp>,
+    /// Changes the API handed over that could not be read yet: retried until they are.
+    pending: Pending,
 }
+
+/// Changes waiting to be applied, and when to try again.
+#[derive(Default)]
+struct Pending {
+    names: Vec<CheckName>,
+    windows: bool,
+    retry_at: Option<Instant>,
+}
+
+/// How soon a hand-over that failed is tried again.
+const HANDOVER_RETRY: Duration = Duration::from_secs(1);
 
 impl Scheduler {
     /// Loads every check and its persisted state, and plans the active ones.
@@ -98,6 +111,7 @@ impl Scheduler {
             windows: Vec::new(),
             lag: LagStats::default(),
             heartbeat_starts: HashMap::new(),
+            pending: Pending::default(),
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -159,19 +173,57 @@ impl Scheduler {
         }
     }
 
-    /// Applies a command from the API: reloads the named checks from the store.
-    pub async fn apply(&mut self, command: Command) -> Result<(), StoreError> {
-        let names = match command {
-            Command::Reload(names) => names,
-            Command::ReloadMaintenance => {
-                self.windows = self.deps.store.maintenance_windows().await?;
-                return Ok(());
+    /// Applies a command from the API. A change whose reading fails is not dropped: it
+    /// waits and is tried again every second, with `/readyz` saying so, until it applies.
+    pub async fn apply(&mut self, command: Command) {
+        match command {
+            Command::Reload(names) => self.pending.names.extend(names),
+            Command::ReloadMaintenance => self.pending.windows = true,
+            Command::Ping(ping) => return self.pinged(ping).await,
+        }
+        self.hand_over().await;
+    }
+
+    /// Applies what is pending; on failure keeps it for the next try.
+    async fn hand_over(&mut self) {
+        match self.apply_pending().await {
+            Ok(()) => {
+                if self.pending.retry_at.take().is_some() {
+                    tracing::info!("the changes that waited reached the scheduler");
+                }
+                self.deps.vitals.handover_ok();
             }
-            Command::Ping(ping) => {
-                self.pinged(ping).await;
-                return Ok(());
+            Err(e) => {
+                if self.pending.retry_at.is_none() {
+                    tracing::error!(
+                        error = %e,
+                        checks = self.pending.names.len(),
+                        "changed checks cannot be read; retrying every second"
+                    );
+                }
+                self.pending.retry_at = Some(Instant::now() + HANDOVER_RETRY);
+                self.deps
+                    .vitals
+                    .handover_failing(self.pending.names.len(), &e.to_string());
             }
-        };
+        }
+    }
+
+    async fn apply_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.windows {
+            self.windows = self.deps.store.maintenance_windows().await?;
+            self.pending.windows = false;
+        }
+        if self.pending.names.is_empty() {
+            return Ok(());
+        }
+        self.reload(self.pending.names.clone()).await?;
+        self.pending.names.clear();
+        Ok(())
+    }
+
+    /// Reads the named checks again from the store and plans them as they now are.
+    async fn reload(&mut self, names: Vec<CheckName>) -> Result<(), StoreError> {
         // Two queries for the whole list (a stack of 1,000 checks is one command), not
         // two per check, so the loop is back to starting probes sooner.
         let mut names = names;
@@ -363,11 +415,8 @@ impl Scheduler {
             let rounds = self.offline.as_mut().map(|rule| &mut rule.rounds_rx);
             tokio::select! {
                 () = cancel.cancelled() => break,
-                Some(command) = commands.recv() => {
-                    if let Err(e) = self.apply(command).await {
-                        tracing::error!(error = %e, "cannot reload changed checks");
-                    }
-                }
+                Some(command) = commands.recv() => self.apply(command).await,
+                () = sleep_until_opt(self.pending.retry_at) => self.hand_over().await,
                 Some(done) = self.finished_rx.recv() => self.finish(done).await,
                 Some(round) = recv_opt(rounds) => self.canary_round_done(round).await,
                 () = sleep_until_opt(next_round) => self.start_canary_round(),
