@@ -326,6 +326,22 @@ def statuscake_uri(stackwatch):
         stackwatch.delete("/checks/" + name)
 
 
+def slug_vectors():
+    """The module's StatusCake-name rule gives what the server's does, on the cases both
+    test suites read (tests/slug-vectors.json)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "stackwatch_module_utils", os.path.join(ROOT, "ansible", "plugins", "module_utils", "stackwatch.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(os.path.join(ROOT, "tests", "slug-vectors.json"), encoding="utf-8") as f:
+        vectors = json.load(f)["vectors"]
+    wrong = [(display, want, module.check_name(display, lambda _: None))
+             for display, want in vectors if module.check_name(display, lambda _: None) != want]
+    expect(not wrong, "StatusCake names become the check names the server makes (%d cases): %s"
+           % (len(vectors), wrong[:3]))
+
+
 def expect(condition, message):
     if not condition:
         print("acceptance: %d passed, 1 failed" % len(PASSED))
@@ -384,6 +400,7 @@ def main():
         debug, stack_first, stack_unchanged = time_tasks(playbook, stackwatch)
         check_kinds(playbook, stackwatch)
         statuscake_uri(stackwatch)
+        slug_vectors()
 
         playbook.host_vars("customer-007", 'stack_base_url: "http://127.0.0.1:9/moved/customer-007"\n')
         rc, report, _ = playbook.run("--check", "--diff")

@@ -115,6 +115,34 @@ name_type!(
     NAME_RULE,
     "^[a-z0-9][a-z0-9._-]{0,127}$"
 );
+/// The longest name a slug makes, in characters.
+const SLUG_MAX: usize = 120;
+
+impl CheckName {
+    /// The check name a StatusCake-style name becomes — the one slug rule, which the
+    /// Ansible collection follows too (`tests/slug-vectors.json` holds the cases both test
+    /// suites read): a valid check name stays as it is; anything else is lowercased, each
+    /// run of characters other than `a-z` and `0-9` becomes one `-` (none at the start),
+    /// cut to 120 characters with no `-` at the end, and `check` when nothing is left.
+    pub fn from_display(text: &str) -> Self {
+        if let Ok(name) = Self::try_from(text.to_owned()) {
+            return name;
+        }
+        let mut slug = String::new();
+        for c in text.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.chars().take(SLUG_MAX).collect();
+        let slug = slug.trim_end_matches('-');
+        // Lowercase letters and digits with single inner dashes, at most 120: always valid.
+        Self::try_from(slug.to_owned()).unwrap_or_else(|_| Self("check".to_owned()))
+    }
+}
+
 name_type!(
     /// The name of a customer stack that owns a set of checks; same rule as check names.
     StackName,
@@ -137,6 +165,22 @@ name_type!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuscake_names_become_check_names_by_the_shared_vectors() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/slug-vectors.json")).unwrap();
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 10);
+        for pair in vectors {
+            let (display, want) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            assert_eq!(
+                CheckName::from_display(display).as_str(),
+                want,
+                "{display:?}"
+            );
+        }
+    }
 
     #[test]
     fn check_names_follow_the_documented_pattern() {

@@ -146,22 +146,6 @@ pub(super) fn read_native(
         })
 }
 
-/// A slug for the native API from a StatusCake name: `Acme :: readiness` → `acme-readiness`.
-pub(super) fn slug(display: &str) -> Result<CheckName, V1Error> {
-    let mut out = String::new();
-    for c in display.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out: String = out.chars().take(120).collect();
-    let out = out.trim_end_matches('-');
-    let out = if out.is_empty() { "check" } else { out };
-    CheckName::try_from(out.to_owned()).map_err(|e| invalid("name", e.to_string()))
-}
-
 pub(super) async fn check_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let id: i64 = id.parse().map_err(|_| V1Error::NotFound)?;
     state
@@ -198,7 +182,7 @@ pub(super) async fn create_from(
     let outcome = state
         .store
         .write_statuscake_check(
-            &slug(&display)?,
+            &CheckName::from_display(&display),
             true,
             write,
             &translated.kept,
