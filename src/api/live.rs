@@ -14,14 +14,14 @@ use super::auth::CanRead;
 use super::problem::{ApiError, Problem};
 use super::status::{CheckStatusView, ResultView};
 use super::view::CheckView;
-use crate::domain::{Check, Health, MaintenanceWindow, Timestamp, Viewer};
+use crate::domain::{Check, Health, MaintenanceWindow, Target, Timestamp, Viewer};
 use crate::store::StoredState;
 
 /// The states a check is shown in, as `state=` takes them.
-pub const STATES: [&str; 5] = ["up", "down", "unknown", "paused", "maintenance"];
+pub const STATES: [&str; 6] = ["up", "down", "unknown", "new", "paused", "maintenance"];
 
-/// The state a check is shown in and since when: paused, else in maintenance, else its
-/// health.
+/// The state a check is shown in and since when: paused, else in maintenance, else `new`
+/// for a heartbeat never pinged (nothing judged yet), else its health.
 pub fn shown_state(
     check: &Check,
     stored: Option<&StoredState>,
@@ -35,6 +35,8 @@ pub fn shown_state(
         "paused"
     } else if windows.iter().any(|w| w.silences(check, now)) {
         "maintenance"
+    } else if stored.is_none() && matches!(check.spec.target, Target::Heartbeat(_)) {
+        "new"
     } else {
         health.as_str()
     };
@@ -97,6 +99,8 @@ pub struct StateCounts {
     pub up: u64,
     pub down: u64,
     pub unknown: u64,
+    /// Heartbeats not pinged yet.
+    pub new: u64,
     pub paused: u64,
     pub maintenance: u64,
 }
@@ -109,6 +113,7 @@ impl StateCounts {
             "down" => self.down += 1,
             "paused" => self.paused += 1,
             "maintenance" => self.maintenance += 1,
+            "new" => self.new += 1,
             _ => self.unknown += 1,
         }
     }

@@ -140,6 +140,14 @@ pub mod limits {
         max: 2_592_000,
     };
 
+    /// How long a new heartbeat waits for its first ping: up to 60 days.
+    pub const GRACE_FIRST: IntField = IntField {
+        name: "grace_first",
+        default: 0,
+        min: 10,
+        max: 5_184_000,
+    };
+
     /// Longest request body a check may send, in bytes.
     pub const MAX_BODY_BYTES: usize = 65_536;
     /// Longest keyword for `body_contains` / `body_not_contains`, in bytes.

@@ -71,12 +71,23 @@ pub struct HeartbeatTarget {
     /// Seconds a ping may be late before the check is DOWN, 0-2592000 (default 0).
     #[schema(required = false, minimum = 0, maximum = 2592000)]
     pub grace: u32,
+    /// Seconds a new heartbeat waits for its first ping before it is DOWN, 10-5184000
+    /// (default: period + grace). Until then it is shown `new`.
+    #[serde(default)]
+    #[schema(minimum = 10, maximum = 5184000)]
+    pub grace_first: Option<u32>,
 }
 
 impl HeartbeatTarget {
     /// The longest wait for a ping, in seconds.
     pub fn deadline_s(self) -> u64 {
         u64::from(self.period) + u64::from(self.grace)
+    }
+
+    /// The longest wait for the first ping, in seconds.
+    pub fn first_deadline_s(self) -> u64 {
+        self.grace_first
+            .map_or_else(|| self.deadline_s(), u64::from)
     }
 }
 
@@ -172,7 +183,12 @@ impl Target {
                 }
                 let period = form.int(limits::PERIOD);
                 let grace = form.int(limits::GRACE);
-                Some(Self::Heartbeat(HeartbeatTarget { period, grace }))
+                let grace_first = form.optional_int(limits::GRACE_FIRST);
+                Some(Self::Heartbeat(HeartbeatTarget {
+                    period,
+                    grace,
+                    grace_first,
+                }))
             }
             "dns" => DnsTarget::read(form).map(Self::Dns),
             "icmp" => {

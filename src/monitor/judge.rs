@@ -251,6 +251,7 @@ mod tests {
         beat.target = Target::Heartbeat(HeartbeatTarget {
             period: 60,
             grace: 0,
+            grace_first: None,
         });
         assert_eq!(writes(&check(beat), "++++", None), "1111");
     }

@@ -41,6 +41,8 @@ pub struct MetricRow {
     /// The health code; `None` before the first probe.
     pub health: Option<i64>,
     pub cert_not_after: Option<i64>,
+    /// A heartbeat (it has a ping key).
+    pub heartbeat: bool,
 }
 
 /// One check as the overview shows it.
@@ -123,7 +125,8 @@ impl Store {
     /// held (some 10 MB at 100,000 checks), so a scrape stays cheap.
     pub async fn each_metric_row(&self, mut each: impl FnMut(MetricRow)) -> Result<(), StoreError> {
         let mut rows = sqlx::query_as::<_, MetricRow>(
-            "SELECT c.name, c.stack, s.health, s.cert_not_after \
+            "SELECT c.name, c.stack, s.health, s.cert_not_after, \
+                    c.ping_key IS NOT NULL AS heartbeat \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id ORDER BY c.name",
         )
         .fetch(&self.read);

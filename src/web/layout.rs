@@ -15,15 +15,18 @@ pub const REFRESH_JS: &str = include_str!("assets/refresh.js");
 pub enum Shown {
     Down,
     Unknown,
+    /// A heartbeat that has not been pinged yet.
+    New,
     Maintenance,
     Paused,
     Up,
 }
 
 impl Shown {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Down,
         Self::Unknown,
+        Self::New,
         Self::Maintenance,
         Self::Paused,
         Self::Up,
@@ -33,6 +36,7 @@ impl Shown {
         match self {
             Self::Down => "down",
             Self::Unknown => "unknown",
+            Self::New => "new",
             Self::Maintenance => "maintenance",
             Self::Paused => "paused",
             Self::Up => "up",
@@ -44,6 +48,7 @@ impl Shown {
         match self {
             Self::Down => "▼",
             Self::Unknown => "?",
+            Self::New => "✦",
             Self::Maintenance => "◆",
             Self::Paused => "Ⅱ",
             Self::Up => "▲",

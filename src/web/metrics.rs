@@ -37,6 +37,7 @@ pub async fn metrics(
     // One pass over the checks: the few certificate lines wait in their own string, as a
     // metric's lines must follow its header together.
     let mut certs = String::new();
+    let mut news = String::new();
     state
         .store
         .each_metric_row(|row| {
@@ -54,6 +55,11 @@ pub async fn metrics(
                 check_labels(&mut out, &row);
                 let _ = writeln!(out, "}} {value}");
             }
+            if row.heartbeat && row.health.is_none() {
+                news.push_str("stackwatch_check_new{");
+                check_labels(&mut news, &row);
+                news.push_str("} 1\n");
+            }
             if let Some(t) = row.cert_not_after {
                 certs.push_str("stackwatch_check_cert_expiry_timestamp_seconds{");
                 check_labels(&mut certs, &row);
@@ -68,6 +74,13 @@ pub async fn metrics(
         "when the check's TLS certificate expires",
     );
     out.push_str(&certs);
+    header_line(
+        &mut out,
+        "stackwatch_check_new",
+        "gauge",
+        "1 for a heartbeat that has not been pinged yet (absent otherwise)",
+    );
+    out.push_str(&news);
     let metrics = state.vitals.metrics();
     header_line(
         &mut out,

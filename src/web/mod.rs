@@ -94,6 +94,7 @@ pub fn shown_state(row: &OverviewRow, windows: &[MaintenanceWindow], now: Timest
     match row.state.as_ref().map(|s| s.state.health) {
         Some(Health::Up) => Shown::Up,
         Some(Health::Down) => Shown::Down,
+        None if matches!(row.check.spec.target, crate::domain::Target::Heartbeat(_)) => Shown::New,
         _ => Shown::Unknown,
     }
 }

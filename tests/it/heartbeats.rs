@@ -69,11 +69,7 @@ async fn heartbeats_go_up_with_pings_down_when_late_or_failed_and_alert_once() {
         .map(|r| (r.status().as_u16(), r))
         .unwrap();
     assert_eq!(status, 201, "{:?}", window.text().await);
-    assert_eq!(
-        state(&app, "nightly-backup").await,
-        "unknown",
-        "not pinged yet"
-    );
+    assert_eq!(state(&app, "nightly-backup").await, "new", "not pinged yet");
 
     // The key is stable across PUTs of the same check.
     assert_eq!(create_again(&app).await, cron);
@@ -242,4 +238,55 @@ async fn a_restart_keeps_the_deadline_of_the_last_ping() {
     })
     .await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_heartbeat_is_new_until_its_first_ping_and_down_after_grace_first_without_one() {
+    let hook = HookReceiver::start().await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
+    let pinged = create(&app, "pinged-job", json!({"period": 3600})).await;
+    let _ = create(
+        &app,
+        "silent-job",
+        json!({"period": 3600, "grace_first": 10}),
+    )
+    .await;
+    for name in ["pinged-job", "silent-job"] {
+        assert_eq!(state(&app, name).await, "new", "{name}");
+    }
+    let (_, summary) = app.get("/api/v1/summary").await;
+    assert_eq!(summary["new"], 2, "{summary}");
+    let (_, listed) = app.get("/api/v1/checks?state=new").await;
+    assert_eq!(listed["checks"].as_array().unwrap().len(), 2, "{listed}");
+    let page = |path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(crate::helpers::READ_TOKEN)
+            .send()
+    };
+    let dashboard = page("/").await.unwrap().text().await.unwrap();
+    assert!(dashboard.contains("✦ new"), "{dashboard}");
+    let metrics = page("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("stackwatch_check_new{check=\"silent-job\""),
+        "{metrics}"
+    );
+
+    assert_eq!(
+        app.client
+            .post(app.url(&pinged))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    wait_state(&app, "pinged-job", "up").await;
+    // One hour's period, but 10 s for the first ping: then it is late.
+    wait_state(&app, "silent-job", "down").await;
+    let down = wait_for("the DOWN of the silent job", 30, async || {
+        events(&hook, "silent-job").first().cloned()
+    })
+    .await;
+    assert_eq!(down, "down");
 }

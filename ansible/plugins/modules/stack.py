@@ -69,6 +69,9 @@ options:
       grace:
         description: For C(heartbeat), seconds a ping may be late before the check is DOWN.
         type: int
+      grace_first:
+        description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (server default I(period) + I(grace)); it is C(new) until then.
+        type: int
       host:
         description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
         type: str

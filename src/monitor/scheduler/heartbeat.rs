@@ -26,9 +26,21 @@ pub(super) fn late(check: &Check) -> Option<Outcome> {
     })
 }
 
-/// For a heartbeat loaded at start, how long until its deadline: a whole period and grace
-/// from its last ping (or its creation, if never pinged), so a restart neither forgives a
-/// late job nor shortens a punctual one's wait. `None` for other checks.
+/// For a heartbeat never pinged, how long it waits for its first ping from now
+/// (`grace_first`); `None` for one pinged before and for other checks.
+pub(super) fn first_wait(check: &Check, stored: Option<&crate::store::StoredState>) -> Option<u64> {
+    let Target::Heartbeat(beat) = &check.spec.target else {
+        return None;
+    };
+    if stored.and_then(|s| s.last_at).is_some() {
+        return None;
+    }
+    beat.first_deadline_s().checked_mul(1_000)
+}
+
+/// For a heartbeat, how long until its deadline: a whole period and grace from its last
+/// ping, or `grace_first` from its creation if it was never pinged, so a restart neither
+/// forgives a late job nor shortens a punctual one's wait. `None` for other checks.
 pub(super) fn wait_at_start(
     check: &Check,
     stored: Option<&crate::store::StoredState>,
@@ -37,12 +49,11 @@ pub(super) fn wait_at_start(
     let Target::Heartbeat(beat) = &check.spec.target else {
         return None;
     };
-    let last = stored
-        .and_then(|s| s.last_at)
-        .unwrap_or(check.created_at)
-        .0
-        .max(check.created_at.0);
-    let deadline_ms = last.saturating_add(i64::try_from(beat.deadline_s() * 1_000).ok()?);
+    let (last, wait_s) = match stored.and_then(|s| s.last_at) {
+        Some(at) => (at.0.max(check.created_at.0), beat.deadline_s()),
+        None => (check.created_at.0, beat.first_deadline_s()),
+    };
+    let deadline_ms = last.saturating_add(i64::try_from(wait_s * 1_000).ok()?);
     Some(u64::try_from(deadline_ms.saturating_sub(now.0)).unwrap_or(0))
 }
 

@@ -259,7 +259,12 @@ impl Scheduler {
                         self.remove(old);
                     }
                     let stored = states.remove(&check.id);
-                    if heartbeat::is_heartbeat(&check) {
+                    if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref()) {
+                        // Never pinged: `grace_first` from now for its first ping.
+                        self.plan
+                            .add_due_in(check.id, Cadence::of(&check), now, first_ms);
+                    } else if heartbeat::is_heartbeat(&check) {
+                        // Pinged before (a resumed heartbeat): a whole period from now.
                         self.plan
                             .add_after_interval(check.id, Cadence::of(&check), now);
                     } else {
