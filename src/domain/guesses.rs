@@ -67,6 +67,9 @@ pub struct Guesses {
     clients: HashMap<IpAddr, Client>,
     total: VecDeque<i64>,
     last_log: Option<i64>,
+    /// When old failures were last dropped: at most once a second, so a token check does
+    /// not walk every remembered address.
+    last_pruned: Option<i64>,
     refused: u64,
 }
 
@@ -92,6 +95,7 @@ impl Guesses {
             clients: HashMap::new(),
             total: VecDeque::new(),
             last_log: None,
+            last_pruned: None,
             refused: 0,
         }
     }
@@ -99,7 +103,10 @@ impl Guesses {
     /// Whether `ip` may present a token now; asked before the token is looked at, so a
     /// refused client learns nothing of it.
     pub fn admit(&mut self, ip: IpAddr, now: i64) -> Result<(), Refused> {
-        self.forget_before(now - self.limits.window_ms);
+        if self.last_pruned.is_none_or(|t| now - t >= 1_000) {
+            self.forget_before(now - self.limits.window_ms);
+            self.last_pruned = Some(now);
+        }
         let client = self.clients.get(&key(ip));
         let own_wait = client.map_or(0, |c| c.wait_until - now);
         let total_wait = match (client, self.total.front()) {
