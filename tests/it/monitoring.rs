@@ -376,55 +376,60 @@ async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
     );
 }
 
-/// The hand-over from the API to the scheduler, broken on purpose: the store is closed
-/// under the scheduler, so the changed check cannot be read back. The change is kept and
-/// retried, not dropped, and `/readyz`'s rule says so until it applies.
+/// The hand-over from the API to the scheduler, broken on purpose: the table the
+/// scheduler reads a new check's state from is renamed away under the running app (the
+/// API's write does not touch it), so the check is written but cannot be planned. The
+/// change is kept and retried, `/readyz` says so meanwhile, and once the table is back
+/// the check is probed without anything else being sent.
 #[tokio::test]
-async fn a_change_the_scheduler_cannot_read_waits_and_readyz_says_so() {
-    use stackwatch::monitor::{Command, Scheduler, SchedulerDeps, Vitals, record_channel};
-    use stackwatch::store::{CheckWrite, Store, StoreOptions, WriteMode};
-    let dir = tempfile::tempdir().unwrap();
-    let options = StoreOptions {
-        busy_timeout: Duration::from_secs(1),
-        read_connections: 1,
-    };
-    let store = Store::open(&dir.path().join("stackwatch.db"), &options)
+async fn a_change_the_scheduler_cannot_read_waits_readyz_says_so_and_it_applies() {
+    use sqlx::Connection;
+    let app = crate::helpers::spawn_app().await;
+    let db = app.data_dir.join("stackwatch.db");
+    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    let vitals = Vitals::new();
-    let (records, _keep) = record_channel();
-    let mut scheduler = Scheduler::load(SchedulerDeps {
-        store: store.clone(),
-        prober: std::sync::Arc::new(stackwatch::probe::Prober::new(None, "t").unwrap()),
-        records,
-        max_concurrent_probes: 4,
-        default_contacts: Vec::new(),
-        canaries: Vec::new(),
-        vitals: vitals.clone(),
-    })
-    .await
-    .unwrap();
-    let name: stackwatch::domain::CheckName = "handed-over".parse().unwrap();
-    let write = CheckWrite {
-        spec: stackwatch::domain::CheckSpec::with_defaults("http://127.0.0.1:9/"),
-        paused: None,
+    let rename = async |side: &mut sqlx::SqliteConnection, from: &str, to: &str| {
+        sqlx::query(&format!("ALTER TABLE {from} RENAME TO {to}"))
+            .execute(&mut *side)
+            .await
+            .unwrap();
     };
-    store
-        .upsert_check(
-            &name,
-            write,
-            WriteMode::commit(stackwatch::domain::Timestamp::now()),
+    rename(&mut side, "check_state", "check_state_away").await;
+    let (status, body) = app
+        .put(
+            "/api/v1/checks/handed-over",
+            &fast_check("http://127.0.0.1:9/".into()),
         )
-        .await
-        .unwrap();
-    store.close().await;
-    scheduler.apply(Command::Reload(vec![name])).await;
-    assert_eq!(scheduler.active_checks(), 0, "nothing could be read");
-    let problems = vitals.problems();
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("changes to 1 checks wait for the scheduler")),
-        "{problems:?}"
-    );
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let readyz = async || {
+        let answer = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json::<Value>().await.unwrap())
+    };
+    let waiting = crate::binary::wait_for("readyz naming the waiting change", 60, async || {
+        let (status, body) = readyz().await;
+        let named = body["problems"].as_array().is_some_and(|p| {
+            p.iter().any(|p| {
+                p.as_str()
+                    .is_some_and(|p| p.contains("changes to 1 checks wait for the scheduler"))
+            })
+        });
+        (status == 503 && named).then_some(body)
+    })
+    .await;
+    assert_eq!(waiting["status"], "unavailable");
+    let (_, check) = app.get("/api/v1/checks/handed-over").await;
+    assert_eq!(check["last_result"], Value::Null, "not probed yet: {check}");
+    rename(&mut side, "check_state_away", "check_state").await;
+    wait_for(&app, "handed-over", "the first probe", |c| {
+        c["last_result"].is_object()
+    })
+    .await;
+    crate::binary::wait_for("readyz ready again", 60, async || {
+        let (status, body) = readyz().await;
+        (status == 200 && body["status"] == "ready").then_some(())
+    })
+    .await;
 }
