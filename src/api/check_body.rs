@@ -70,11 +70,7 @@ pub fn read_check(
     {
         form.error(
             "kind",
-            format!(
-                "this host gives stackwatch no ICMP socket ({reason}): allow unprivileged ones \
-                 with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
-                 CAP_NET_RAW (setcap cap_net_raw+ep)"
-            ),
+            crate::domain::Failure::IcmpNotAllowed { detail: reason }.to_string(),
         );
     }
     let write = form.finish(spec.map(|spec| CheckWrite { spec, paused }))?;

@@ -72,13 +72,10 @@ impl App {
             GuessLimits::per_minute(settings.auth.failed_tokens_per_minute),
         );
         let prober = probe_once::prober(&settings)?;
-        if let Err(reason) = crate::probe::icmp_allowed() {
+        if let Err(detail) = crate::probe::icmp_allowed() {
             tracing::warn!(
-                reason,
-                "this host gives stackwatch no ICMP socket: icmp checks are refused and existing \
-                 ones are not judged; allow unprivileged ones with sysctl \
-                 net.ipv4.ping_group_range=\"0 2147483647\" (Docker allows them by default) \
-                 or give the binary CAP_NET_RAW"
+                "icmp checks are refused and existing ones are not judged: {}",
+                crate::domain::Failure::IcmpNotAllowed { detail }
             );
         }
         let notifiers =

@@ -284,7 +284,7 @@ impl fmt::Display for Failure {
                 f,
                 "this host gives stackwatch no ICMP socket ({detail}); allow unprivileged ones \
                  with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
-                 CAP_NET_RAW"
+                 CAP_NET_RAW (setcap cap_net_raw+ep)"
             ),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::metrics::ProbeMetrics;
-use crate::domain::duration_text;
+use crate::domain::{Failure, duration_text};
 
 /// A due probe not started after this long means the scheduler is stuck.
 pub const SCHEDULER_STALL_AFTER: Duration = Duration::from_secs(30);
@@ -38,6 +38,8 @@ struct Inner {
     metrics: ProbeMetrics,
     /// Why changes from the API wait for the scheduler, and how many checks they name.
     handover_fault: Mutex<Option<(usize, String)>>,
+    /// How many planned checks are `icmp`.
+    icmp_checks: AtomicUsize,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +65,7 @@ impl Vitals {
                 write_fault: Mutex::new(None),
                 metrics: ProbeMetrics::default(),
                 handover_fault: Mutex::new(None),
+                icmp_checks: AtomicUsize::new(0),
             }),
         }
     }
@@ -110,6 +113,11 @@ impl Vitals {
         if let Ok(mut fault) = self.inner.handover_fault.lock() {
             *fault = Some((checks, error.to_owned()));
         }
+    }
+
+    /// How many `icmp` checks the scheduler plans now.
+    pub fn icmp_checks(&self, checks: usize) {
+        self.inner.icmp_checks.store(checks, Ordering::Relaxed);
     }
 
     /// Every change handed over has been applied.
@@ -181,6 +189,15 @@ impl Vitals {
                  old settings; retried every second): {error}"
             ));
         }
+        let icmp = self.inner.icmp_checks.load(Ordering::Relaxed);
+        if icmp > 0
+            && let Err(detail) = crate::probe::icmp_allowed()
+        {
+            problems.push(format!(
+                "{icmp} icmp checks are not judged (they alert nobody): {}",
+                Failure::IcmpNotAllowed { detail }
+            ));
+        }
         problems
     }
 }
@@ -237,6 +254,7 @@ mod tests {
                 write_fault: Mutex::new(None),
                 metrics: ProbeMetrics::default(),
                 handover_fault: Mutex::new(None),
+                icmp_checks: AtomicUsize::new(0),
             }),
         };
         let problems = stalled.problems();

@@ -1,6 +1,7 @@
 //! The dashboard at `/`: every check grouped by stack, worst first, with its state, uptime
 //! over 24 h and 30 d, last response time and since when; filters by stack, tag and state,
-//! and a search by name. Built from current state and rollups, never from raw history.
+//! and a search by name; above them, what `/readyz` would name as wrong with monitoring.
+//! Built from current state and rollups, never from raw history.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -92,8 +93,15 @@ pub async fn dashboard(
     tags.sort();
     tags.dedup();
     let total: usize = counts.values().sum();
+    let problems = state.vitals.problems();
     let body = html! {
         h1 { "Checks" }
+        @if !problems.is_empty() {
+            div.problems role="alert" {
+                strong { "Monitoring is impaired" }
+                ul { @for problem in &problems { li { (problem) } } }
+            }
+        }
         div.counts {
             span.count { strong { (total) } " checks" }
             @for (shown, n) in &counts { span.count { (shown.badge()) " " (n) } }

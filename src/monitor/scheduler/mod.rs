@@ -80,6 +80,8 @@ pub struct Scheduler {
     heartbeat_starts: HashMap<CheckId, Timestamp>,
     /// Changes the API handed over that could not be read yet: retried until they are.
     pending: Pending,
+    /// How many planned checks are `icmp`, for `/readyz` when the box has no ICMP socket.
+    icmp_checks: usize,
 }
 
 /// Changes waiting to be applied, and when to try again.
@@ -88,6 +90,10 @@ struct Pending {
     names: Vec<CheckName>,
     windows: bool,
     retry_at: Option<Instant>,
+}
+
+fn is_icmp(check: &Check) -> bool {
+    matches!(check.spec.target, crate::domain::Target::Icmp(_))
 }
 
 /// How soon a hand-over that failed is tried again.
@@ -112,6 +118,7 @@ impl Scheduler {
             lag: LagStats::default(),
             heartbeat_starts: HashMap::new(),
             pending: Pending::default(),
+            icmp_checks: 0,
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -143,6 +150,7 @@ impl Scheduler {
             }
         }
         scheduler.plan.add_all_at_start(&regular, 0);
+        scheduler.deps.vitals.icmp_checks(scheduler.icmp_checks);
         Ok(scheduler)
     }
 
@@ -157,19 +165,22 @@ impl Scheduler {
 
     fn insert(&mut self, check: Check, known: Known) {
         self.by_name.insert(check.name.clone(), check.id);
-        self.entries.insert(
+        self.icmp_checks += usize::from(is_icmp(&check));
+        let old = self.entries.insert(
             check.id,
             Entry {
                 check: Arc::new(check),
                 known,
             },
         );
+        self.icmp_checks -= old.map_or(0, |old| usize::from(is_icmp(&old.check)));
     }
 
     fn remove(&mut self, id: CheckId) {
         self.plan.remove(id);
         if let Some(entry) = self.entries.remove(&id) {
             self.by_name.remove(&entry.check.name);
+            self.icmp_checks -= usize::from(is_icmp(&entry.check));
         }
     }
 
@@ -188,6 +199,7 @@ impl Scheduler {
     async fn hand_over(&mut self) {
         match self.apply_pending().await {
             Ok(()) => {
+                self.deps.vitals.icmp_checks(self.icmp_checks);
                 if self.pending.retry_at.take().is_some() {
                     tracing::info!("the changes that waited reached the scheduler");
                 }
@@ -251,6 +263,8 @@ impl Scheduler {
                 Some(check) if !check.paused && old_id == Some(check.id) => {
                     self.plan.update(check.id, Cadence::of(&check), now);
                     if let Some(entry) = self.entries.get_mut(&check.id) {
+                        self.icmp_checks += usize::from(is_icmp(&check));
+                        self.icmp_checks -= usize::from(is_icmp(&entry.check));
                         entry.check = Arc::new(check);
                     }
                 }
