@@ -25,7 +25,24 @@ pub struct Process {
 /// Writes `config` (TOML, without `[server]` or `[auth]`, which this adds) next to the data
 /// directory and starts the binary with it.
 pub async fn start(data_dir: &Path, config: &str) -> Process {
-    launch(data_dir, config, None, &[]).await
+    launch(data_dir, config, &[], &[]).await
+}
+
+/// As `start`, in a user and mount namespace of its own where the data directory is a
+/// tmpfs of `size_mb` MiB: anyone can run it, and the mount ends with the process. Fill it
+/// with [`Process::in_namespace`].
+pub async fn start_on_small_disk(data_dir: &Path, config: &str, size_mb: u32) -> Process {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let mount = format!(
+        "mount -t tmpfs -o size={size_mb}m,mode=0700 tmpfs {data_dir:?} && exec \"$0\" \"$@\""
+    );
+    launch(
+        data_dir,
+        config,
+        &["unshare", "-Urm", "sh", "-c", &mount],
+        &[],
+    )
+    .await
 }
 
 /// As `start`, with at most `nofile` open file descriptors and extra environment variables.
@@ -35,27 +52,25 @@ pub async fn start_with_limit(
     nofile: u32,
     env: &[(&str, &str)],
 ) -> Process {
-    launch(data_dir, config, Some(nofile), env).await
+    let limit = format!("ulimit -n {nofile} && exec \"$0\" \"$@\"");
+    launch(data_dir, config, &["sh", "-c", &limit], env).await
 }
 
-async fn launch(
-    data_dir: &Path,
-    config: &str,
-    nofile: Option<u32>,
-    env: &[(&str, &str)],
-) -> Process {
+/// Starts the binary, through `wrapper` (a command that ends by running its arguments) if
+/// one is given.
+async fn launch(data_dir: &Path, config: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Process {
     let config_path = config_path(data_dir);
     let full = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data_dir:?}\n\n[auth]\nadmin_tokens = [{ADMIN_TOKEN:?}]\n\n{config}"
     );
     std::fs::write(&config_path, full).unwrap();
-    let mut command = match nofile {
-        Some(n) => {
-            let mut sh = Command::new("sh");
-            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
-            sh
+    let mut command = match wrapper {
+        [program, args @ ..] => {
+            let mut command = Command::new(program);
+            command.args(args).arg(BIN);
+            command
         }
-        None => Command::new(BIN),
+        [] => Command::new(BIN),
     };
     for (key, _) in std::env::vars() {
         if key.starts_with("STACKWATCH") {
@@ -131,6 +146,16 @@ impl Process {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// A shell command run in the process's user and mount namespaces (see
+    /// [`start_on_small_disk`]), so it sees the same data directory.
+    pub fn in_namespace(&self, script: &str) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .args(["--target", &self.pid().to_string(), "--user", "--mount"])
+            .args(["--preserve-credentials", "sh", "-c", script]);
+        command
     }
 
     /// kill -9: no shutdown, no flush.

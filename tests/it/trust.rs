@@ -4,8 +4,7 @@
 //! address, and a background task that panics.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -114,120 +113,65 @@ async fn kill_9_with_ten_alerts_pending_delivers_each_exactly_once_after_restart
     assert_eq!((open.len(), incident_checks.len()), (10, 10), "{open:#?}");
 }
 
-/// Whether this process may mount a filesystem (root, as CI runs).
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// A small filesystem for the data directory, and how to fill and free it.
-enum SmallDisk {
-    /// A tmpfs mounted for the test (as root).
-    Tmpfs {
-        mount: std::path::PathBuf,
-        /// Set while a thread keeps the filesystem full.
-        filling: Option<Arc<AtomicBool>>,
-    },
-    /// Not root: a second connection holds SQLite's write lock, so writes fail as they
-    /// would on a full disk (SQLITE_BUSY instead of SQLITE_FULL).
-    Locked {
-        lock: Option<sqlx::SqliteConnection>,
-    },
+/// The data directory's filesystem, in the server's namespaces, filled and freed.
+struct SmallDisk {
+    data: std::path::PathBuf,
+    /// Present while the filler runs; removing it stops the filler.
+    flag: std::path::PathBuf,
+    filler: Option<std::process::Child>,
 }
 
 impl SmallDisk {
-    fn mount(at: &Path) -> Self {
-        std::fs::create_dir_all(at).unwrap();
-        if is_root() {
-            let status = std::process::Command::new("mount")
-                .args(["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs"])
-                .arg(at)
-                .status()
-                .unwrap();
-            assert!(status.success(), "mount tmpfs");
-            SmallDisk::Tmpfs {
-                mount: at.to_path_buf(),
-                filling: None,
-            }
-        } else {
-            SmallDisk::Locked { lock: None }
+    /// Fills the filesystem to the last byte, and keeps taking any byte it frees later (a
+    /// shrinking WAL) until `free`.
+    fn fill(p: &Process, data: &Path) -> Self {
+        let flag = data.with_file_name("keep-full");
+        std::fs::write(&flag, b"").unwrap();
+        let filler = data.join("filler");
+        let script = format!(
+            "while [ -e {flag:?} ]; do cat /dev/zero >> {filler:?} 2>/dev/null; sleep 0.005; done"
+        );
+        let child = p.in_namespace(&script).spawn().unwrap();
+        SmallDisk {
+            data: data.to_path_buf(),
+            flag,
+            filler: Some(child),
         }
     }
 
-    /// Fills the filesystem to the last byte (or takes the write lock).
-    async fn fill(&mut self, data: &Path) {
-        match self {
-            SmallDisk::Tmpfs { mount, filling } => {
-                // Fill it, and keep taking any byte the filesystem frees later, until freed.
-                let path = mount.join("filler");
-                let keep_full = Arc::new(AtomicBool::new(true));
-                let still = keep_full.clone();
-                std::thread::spawn(move || {
-                    use std::io::Write as _;
-                    let mut filler = std::fs::File::create(path).unwrap();
-                    let chunk = vec![0u8; 64 * 1024];
-                    while still.load(Ordering::SeqCst) {
-                        while filler.write_all(&chunk).is_ok() {}
-                        while filler.write_all(&chunk[..512]).is_ok() {}
-                        while filler.write_all(&chunk[..1]).is_ok() {}
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                });
-                *filling = Some(keep_full);
-            }
-            SmallDisk::Locked { lock } => {
-                use sqlx::Connection as _;
-                let url = format!("sqlite://{}", data.join("stackwatch.db").display());
-                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                sqlx::query("BEGIN EXCLUSIVE")
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                *lock = Some(conn);
-            }
+    fn free(&mut self, p: &Process) {
+        let _ = std::fs::remove_file(&self.flag);
+        if let Some(mut child) = self.filler.take() {
+            child.wait().unwrap();
         }
-    }
-
-    async fn free(&mut self) {
-        match self {
-            SmallDisk::Tmpfs { mount, filling } => {
-                if let Some(flag) = filling.take() {
-                    flag.store(false, Ordering::SeqCst);
-                }
-                // The filler thread notices within a few ms; then the file can go.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                std::fs::remove_file(mount.join("filler")).unwrap();
-            }
-            SmallDisk::Locked { lock } => {
-                if let Some(mut conn) = lock.take() {
-                    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
-                }
-            }
-        }
+        let filler = self.data.join("filler");
+        let removed = p.in_namespace(&format!("rm {filler:?}")).status().unwrap();
+        assert!(removed.success(), "removing the filler");
     }
 }
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        if let SmallDisk::Tmpfs { mount, filling } = self {
-            if let Some(flag) = filling.take() {
-                flag.store(false, Ordering::SeqCst);
-            }
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(&*mount)
-                .status();
+        let _ = std::fs::remove_file(&self.flag);
+        if let Some(mut child) = self.filler.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
+/// A data directory on a 16 MiB filesystem filled to the last byte: SQLite's own "database
+/// or disk is full", for anyone who runs the tests (the tmpfs lives in namespaces of the
+/// server's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut disk = SmallDisk::mount(&data);
+    full_disk_loses_no_alert(&dir.path().join("data")).await;
+}
+
+/// Writes fail, then 10 checks fail: every one is judged DOWN meanwhile, nothing is sent,
+/// `/readyz` is 503 and the watchdog is withheld; space freed, each DOWN arrives once.
+async fn full_disk_loses_no_alert(data: &Path) {
     let slack = HookReceiver::slack().await;
     let pings = HookReceiver::start().await;
     let target = http_target().await;
@@ -238,7 +182,7 @@ async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
             pings.url("/ping")
         ),
     );
-    let p = start(&data, &config).await;
+    let p = crate::binary::start_on_small_disk(data, &config, 16).await;
     let names: Vec<String> = (0..10).map(|i| format!("disk-{i}")).collect();
     for name in &names {
         register(&p, name, &target.url("http", "/status")).await;
@@ -249,18 +193,32 @@ async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
     })
     .await;
 
-    disk.fill(&data).await;
-    target.status.store(500, Ordering::SeqCst);
+    let mut disk = SmallDisk::fill(&p, data);
     let (_, not_ready) = wait_for("/readyz 503", 60, async || {
         let (status, body) = readyz(&p).await;
         (status == 503).then_some((status, body))
     })
     .await;
     let problems = not_ready["problems"].to_string();
-    assert!(problems.contains("writing results"), "{not_ready}");
-    // Long enough for every check to be confirmed DOWN meanwhile (10 s rate, 1 s retry).
+    assert!(
+        problems.contains("writing results") && problems.contains("full"),
+        "{not_ready}"
+    );
     let pings_while_full = pings.received().len();
-    tokio::time::sleep(Duration::from_secs(15)).await;
+    let withheld_before = p.log().matches("the watchdog is not pinged").count();
+    target.status.store(500, Ordering::SeqCst);
+    // Judged (and logged) at once; committed, and so sent, only once writes succeed.
+    for name in &names {
+        wait_for(&format!("{name} judged DOWN"), 60, async || {
+            let line = format!("check={name} from=up to=down");
+            p.log().contains(&line).then_some(())
+        })
+        .await;
+    }
+    wait_for("the watchdog withholding a ping", 30, async || {
+        (p.log().matches("the watchdog is not pinged").count() > withheld_before).then_some(())
+    })
+    .await;
     assert_eq!(
         pings.received().len(),
         pings_while_full,
@@ -272,7 +230,7 @@ async fn a_full_disk_loses_no_alert_and_readyz_and_the_watchdog_say_so() {
     );
     assert_eq!(readyz(&p).await.0, 503);
 
-    disk.free().await;
+    disk.free(&p);
     let freed = Instant::now();
     wait_for("10 DOWN alerts after space came back", 60, async || {
         (slack.accepted().len() >= 10).then_some(())
@@ -405,7 +363,8 @@ async fn a_slack_404_is_failed_after_one_attempt_and_a_429_waits_for_retry_after
         delivery["last_error"].as_str().unwrap().contains("404"),
         "{failed}"
     );
-    assert_eq!(slack.received().len(), 1, "never tried again");
+    let failed_seen = Instant::now();
+    assert_eq!(slack.received().len(), 1);
 
     // A 429 with Retry-After: 120 is retried, not before two minutes.
     slack.status.store(429, Ordering::SeqCst);
@@ -434,6 +393,27 @@ async fn a_slack_404_is_failed_after_one_attempt_and_a_429_waits_for_retry_after
         next - created >= time::Duration::seconds(120),
         "retried after Retry-After: {pending}"
     );
+    // Had the 404 been retried with the usual backoff, it would have been within 6 s of the
+    // failure (5 s first retry, at most 20 % later): past that, it was never tried again.
+    tokio::time::sleep_until((failed_seen + Duration::from_secs(8)).into()).await;
+    let downs = slack_events_received(&slack, "[DOWN]");
+    assert_eq!(downs, 1, "never tried again");
+    let failed_now = alerts(&p, "?status=failed").await;
+    let again = failed_now.iter().find(|a| a["id"] == failed["id"]).unwrap();
+    assert_eq!(again["deliveries"][0]["attempts"], 1, "{again}");
+}
+
+/// How many payloads the receiver got (accepted or not) whose text starts with `prefix`.
+fn slack_events_received(slack: &HookReceiver, prefix: &str) -> usize {
+    slack
+        .received()
+        .iter()
+        .filter(|r| {
+            r.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(prefix))
+        })
+        .count()
 }
 
 #[tokio::test]
