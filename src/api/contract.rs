@@ -80,3 +80,34 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
             .build(),
     )
 }
+
+/// Writes the response links' fields as OpenAPI spells them (`operationId`, `operationRef`,
+/// `requestBody`): utoipa 5 writes them in snake case, which link-following clients reject.
+pub fn links_in_camel_case(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(|responses| responses.as_object_mut())
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let Some(links) = response.get_mut("links").and_then(|l| l.as_object_mut()) else {
+            continue;
+        };
+        for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(value) = link.remove(snake) {
+                    link.insert(camel.to_owned(), value);
+                }
+            }
+        }
+    }
+}

@@ -173,7 +173,11 @@ fn base_document() -> OpenApi {
 
 fn openapi_json(mut doc: OpenApi) -> String {
     contract::complete_error_responses(&mut doc);
-    doc.to_pretty_json().unwrap_or_else(|e| {
+    let rendered = serde_json::to_value(&doc).and_then(|mut value| {
+        contract::links_in_camel_case(&mut value);
+        serde_json::to_string_pretty(&value)
+    });
+    rendered.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot render the OpenAPI document");
         "{}".to_owned()
     })

@@ -67,7 +67,7 @@ macro_rules! ping_routes {
         #[doc = $what]
         #[utoipa::path(post, path = $path, tag = "heartbeats",
             params(("key" = String, Path, description = "The heartbeat's ping key", pattern = "^[0-9a-f]{32}$")),
-            request_body(content = String, content_type = "text/plain", description = "Optional, at most 10 KiB"),
+            request_body(content = Option<String>, content_type = "text/plain", description = "Optional, at most 10 KiB"),
             responses((status = 200, body = Pinged),
                 (status = 404, body = Problem, content_type = "application/problem+json"),
                 (status = 413, body = Problem, content_type = "application/problem+json")))]

@@ -154,4 +154,29 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
     assert!(list.get("403").is_none(), "a read never answers 403");
     let health = &doc["paths"]["/healthz"]["get"]["responses"];
     assert!(health.get("401").is_none(), "health needs no token");
+
+    // What a PUT creates, the document links to (for link-following clients and the
+    // contract test's stateful phase), by operation ids that exist, spelt as OpenAPI does.
+    let ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    for (path, status, count) in [
+        ("/api/v1/checks/{name}", "201", 6),
+        ("/api/v1/checks/{name}", "200", 6),
+        ("/api/v1/stacks/{stack}", "200", 2),
+    ] {
+        let links = doc["paths"][path]["put"]["responses"][status]["links"]
+            .as_object()
+            .unwrap_or_else(|| panic!("PUT {path} {status} has no links"));
+        assert_eq!(links.len(), count, "{path}");
+        for link in links.values() {
+            let id = link["operationId"].as_str().unwrap_or_default();
+            assert!(ids.contains(&id), "{path}: {link}");
+            assert!(link.get("operation_id").is_none(), "{link}");
+        }
+    }
 }
