@@ -81,33 +81,51 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
-/// Writes the response links' fields as OpenAPI spells them (`operationId`, `operationRef`,
-/// `requestBody`): utoipa 5 writes them in snake case, which link-following clients reject.
-pub fn links_in_camel_case(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    let responses = paths
-        .values_mut()
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut())
-        .filter_map(|operation| operation.get_mut("responses"))
-        .filter_map(|responses| responses.as_object_mut())
-        .flat_map(|responses| responses.values_mut());
-    for response in responses {
-        let Some(links) = response.get_mut("links").and_then(|l| l.as_object_mut()) else {
-            continue;
-        };
-        for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
-            for (snake, camel) in [
-                ("operation_id", "operationId"),
-                ("operation_ref", "operationRef"),
-                ("request_body", "requestBody"),
-            ] {
-                if let Some(value) = link.remove(snake) {
-                    link.insert(camel.to_owned(), value);
-                }
-            }
+/// What each `PUT` makes reachable, for link-following clients (and the contract test's
+/// stateful phase): the path, its parameter, the answers that carry links, the operations.
+const LINKS: [(&str, &str, &[&str], &[&str]); 2] = [
+    (
+        "/api/v1/checks/{name}",
+        "name",
+        &["200", "201"],
+        &[
+            "get_check",
+            "check_results",
+            "check_uptime",
+            "pause_check",
+            "resume_check",
+            "delete_check",
+        ],
+    ),
+    (
+        "/api/v1/stacks/{stack}",
+        "stack",
+        &["200"],
+        &["get_stack", "delete_stack"],
+    ),
+];
+
+/// Adds `LINKS` to the rendered document (written here rather than through utoipa, whose
+/// links come out as `operation_id` where OpenAPI says `operationId`).
+pub fn add_links(doc: &mut serde_json::Value) {
+    for (path, parameter, statuses, operations) in LINKS {
+        let escaped = path.replace('~', "~0").replace('/', "~1");
+        for status in statuses {
+            let pointer = format!("/paths/{escaped}/put/responses/{status}");
+            let Some(response) = doc.pointer_mut(&pointer).and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            let links: serde_json::Map<String, serde_json::Value> = operations
+                .iter()
+                .map(|operation| {
+                    let link = serde_json::json!({
+                        "operationId": operation,
+                        "parameters": { parameter: format!("$request.path.{parameter}") },
+                    });
+                    ((*operation).to_owned(), link)
+                })
+                .collect();
+            response.insert("links".to_owned(), serde_json::Value::Object(links));
         }
     }
 }

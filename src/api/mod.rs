@@ -174,7 +174,7 @@ fn base_document() -> OpenApi {
 fn openapi_json(mut doc: OpenApi) -> String {
     contract::complete_error_responses(&mut doc);
     let rendered = serde_json::to_value(&doc).and_then(|mut value| {
-        contract::links_in_camel_case(&mut value);
+        contract::add_links(&mut value);
         serde_json::to_string_pretty(&value)
     });
     rendered.unwrap_or_else(|e| {

@@ -48,10 +48,7 @@ fn stack_name(raw: String) -> Result<StackName, ApiError> {
     params(("stack" = String, Path, description = "Stack name, `[a-z0-9][a-z0-9._-]{0,127}`", pattern = "^[a-z0-9][a-z0-9._-]{0,127}$"), WriteQuery),
     request_body = StackBody,
     responses(
-        (status = 200, body = StackChange, links(
-            ("GetStack" = (operation_id = "get_stack", parameters(("stack" = "$request.path.stack")))),
-            ("DeleteStack" = (operation_id = "delete_stack", parameters(("stack" = "$request.path.stack")))),
-        )),
+        (status = 200, body = StackChange),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A check belongs to another stack", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
