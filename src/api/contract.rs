@@ -129,3 +129,31 @@ pub fn add_links(doc: &mut serde_json::Value) {
         }
     }
 }
+
+/// States which contacts a check may name: the configured notifiers (none configured: an
+/// empty list only), so the document says what the validation enforces.
+pub fn name_the_contacts(
+    doc: &mut serde_json::Value,
+    contacts: &std::collections::BTreeSet<String>,
+) {
+    for body in ["CheckBody", "StackCheckBody"] {
+        let pointer = format!("/components/schemas/{body}/oneOf");
+        let Some(shapes) = doc.pointer_mut(&pointer).and_then(|s| s.as_array_mut()) else {
+            continue;
+        };
+        for shape in shapes {
+            let Some(list) = shape
+                .pointer_mut("/properties/contacts")
+                .and_then(|c| c.as_object_mut())
+            else {
+                continue;
+            };
+            if contacts.is_empty() {
+                list.insert("maxItems".to_owned(), 0.into());
+            } else if let Some(items) = list.get_mut("items").and_then(|i| i.as_object_mut()) {
+                let names = contacts.iter().cloned().map(serde_json::Value::from);
+                items.insert("enum".to_owned(), names.collect());
+            }
+        }
+    }
+}

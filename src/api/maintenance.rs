@@ -26,8 +26,15 @@ const MAX_DURATION_S: u32 = 30 * 86_400;
 /// now). Recurring: `cron` (5 fields, or 6 with seconds) + `duration` + `timezone`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(
+    json!({"scope": "stack", "target": "acme", "duration": 3600, "reason": "database upgrade"}),
+    json!({"scope": "tag", "target": "env:staging", "cron": "0 2 * * Sun", "duration": 7200,
+        "timezone": "Europe/Paris"}),
+    json!({"scope": "all", "starts_at": "2030-01-05T02:00:00Z", "ends_at": "2030-01-05T03:00:00Z"})
+))]
 pub struct MaintenanceBody {
     /// `all`, `stack`, `tag` or `check`.
+    #[schema(pattern = "^(all|stack|tag|check)$")]
     pub scope: String,
     /// The stack, tag or check name; left out for `all`.
     pub target: Option<String>,

@@ -74,6 +74,7 @@ pub struct ApiDeps {
 pub fn router(deps: ApiDeps) -> Router {
     let (router, openapi) = api_routes().split_for_parts();
     let request_timeout = deps.request_timeout;
+    let openapi = openapi_json(openapi, &deps.contacts);
     let state = ApiState {
         store: deps.store,
         vitals: deps.vitals,
@@ -81,7 +82,7 @@ pub fn router(deps: ApiDeps) -> Router {
         monitor: deps.monitor,
         contacts: Arc::new(deps.contacts),
         default_contacts: Arc::new(deps.default_contacts),
-        openapi: Arc::new(openapi_json(openapi)),
+        openapi: Arc::new(openapi),
     };
     router
         .merge(statuscake::routes())
@@ -171,10 +172,11 @@ fn base_document() -> OpenApi {
     doc
 }
 
-fn openapi_json(mut doc: OpenApi) -> String {
+fn openapi_json(mut doc: OpenApi, contacts: &BTreeSet<String>) -> String {
     contract::complete_error_responses(&mut doc);
     let rendered = serde_json::to_value(&doc).and_then(|mut value| {
         contract::add_links(&mut value);
+        contract::name_the_contacts(&mut value, contacts);
         serde_json::to_string_pretty(&value)
     });
     rendered.unwrap_or_else(|e| {

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
 use super::check_body::{CheckObject, Place, read_check};
-use super::check_schema::CheckBody;
+use super::check_schema::StackCheckBody;
 use super::checks::{WriteQuery, write_mode};
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
@@ -29,7 +29,7 @@ const MAX_STACK_CHECKS: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct StackBody {
     /// The checks, each with its `name`; checks of the stack not listed are deleted.
-    #[schema(value_type = Vec<CheckBody>)]
+    #[schema(value_type = Vec<StackCheckBody>)]
     pub checks: Vec<CheckObject>,
     /// Publish (true) or withdraw (false) the stack's public status page at
     /// `/status/{stack}`; left out keeps the current setting (not published at first).

@@ -59,7 +59,11 @@ pub struct CheckSpec {
     /// A free-text name to show beside the check's name, 1-255 characters without control
     /// characters (e.g. `Acme :: readiness`, as StatusCake names checks).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
+    )]
     pub display_name: Option<String>,
 }
 

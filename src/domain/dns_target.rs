@@ -68,7 +68,11 @@ pub struct DnsTarget {
     #[schema(required = false, max_items = 16)]
     pub expect: Vec<String>,
     /// The nameserver to ask, `IP` or `IP:port` (`null`: the system's).
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(
+        value_type = Option<String>,
+        max_length = 64,
+        pattern = "^\\[?[0-9A-Fa-f:.]+\\]?(:[0-9]+)?$"
+    )]
     pub nameserver: Option<SocketAddr>,
 }
 

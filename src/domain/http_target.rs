@@ -53,6 +53,7 @@ impl Method {
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     /// Non-empty, without `:`.
+    #[schema(pattern = "^[^:]+$")]
     pub username: String,
     /// Answers show it as `<redacted>`.
     pub password: String,

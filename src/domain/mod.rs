@@ -40,6 +40,7 @@ pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use target::{
-    HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget, host_port, host_problem,
+    HOST_PATTERN, HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget, host_port,
+    host_problem,
 };
 pub use time::Timestamp;

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// An inclusive range of HTTP status codes; a single code is a range of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,11 +56,37 @@ impl fmt::Display for StatusRange {
 
 /// One entry of `expected_status` as written: a code (`200`) or a code or range as text
 /// (`"200-299"`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StatusItem {
     Code(u16),
     Text(String),
+}
+
+impl utoipa::PartialSchema for StatusItem {
+    /// A code of 100-599, or text the parser reads as one or as a range (never narrower).
+    fn schema() -> RefOr<Schema> {
+        let code = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(100))
+            .maximum(Some(599));
+        let text = ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+            "^\\s*\\+?0*[1-5][0-9]{2}\\s*(-\\s*\\+?0*[1-5][0-9]{2}\\s*)?$",
+        ));
+        OneOfBuilder::new()
+            .item(code)
+            .item(text)
+            .description(Some(
+                "A status code (`200`) or a code or range as text (`\"200-299\"`), 100-599.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for StatusItem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StatusItem")
+    }
 }
 
 impl From<StatusRange> for StatusItem {

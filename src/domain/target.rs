@@ -135,6 +135,16 @@ impl Target {
         ]
     }
 
+    /// The fields a check of `kind` cannot be written without (beside `kind` itself).
+    pub fn required_fields(kind: &str) -> &'static [&'static str] {
+        match kind {
+            "http" => &["url"],
+            "tcp" => &["host", "port"],
+            "heartbeat" => &["period"],
+            _ => &["host"],
+        }
+    }
+
     /// The kinds that have a field named `field`.
     pub fn kinds_with(field: &str) -> Vec<&'static str> {
         Self::kind_schemas()
@@ -276,6 +286,12 @@ pub fn host_port(host: &str, port: u16) -> String {
         format!("{host}:{port}")
     }
 }
+
+/// What `host_problem` accepts, as a pattern for the API's schema: an IP address (loosely:
+/// hex digits, dots and colons, bracketed or not) or a host name of 1-63 character labels of
+/// letters, digits and inner hyphens. Never narrower than the rule, so a schema-valid host
+/// is refused only for its length or a malformed address.
+pub const HOST_PATTERN: &str = "^(\\[*[0-9A-Fa-f:.]+\\]*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?)$";
 
 /// Why `host` cannot be probed, if it cannot: a host name or an IP address, nothing else.
 pub fn host_problem(host: &str) -> Option<String> {

@@ -81,6 +81,7 @@ async fn openapi_lists_every_route_and_nothing_else() {
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for schema in [
         "CheckBody",
+        "StackCheckBody",
         "CheckView",
         "CheckChange",
         "StackBody",
@@ -104,7 +105,20 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
         .json()
         .await
         .unwrap();
-    let body = &doc["components"]["schemas"]["CheckBody"]["properties"];
+    // One shape per kind; each states the bounds of the fields it has.
+    let shapes = doc["components"]["schemas"]["CheckBody"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let shape = |kind: &str| {
+        shapes
+            .iter()
+            .find(|s| s["properties"]["kind"]["enum"][0] == kind)
+            .unwrap_or_else(|| panic!("no shape for {kind}"))
+            .clone()
+    };
+    let http = shape("http");
+    let body = &http["properties"];
     for field in [
         limits::CHECK_RATE,
         limits::TIMEOUT,
@@ -122,22 +136,82 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
     assert_eq!(body["url"]["maxLength"], limits::MAX_URL_BYTES);
     assert_eq!(body["body"]["maxLength"], limits::MAX_BODY_BYTES);
     assert_eq!(body["tags"]["maxItems"], limits::MAX_TAGS);
-    assert_eq!(body["contacts"]["maxItems"], limits::MAX_CONTACTS);
-    // What a body needs depends on its kind: the schema requires nothing, names the
-    // kinds, says which kinds have each field, and refuses fields it does not list.
-    let check_body = &doc["components"]["schemas"]["CheckBody"];
-    assert!(check_body.get("required").is_none(), "{check_body}");
-    assert_eq!(check_body["additionalProperties"], false);
+    // The contacts a check may name are the configured notifiers: none here.
+    assert_eq!(body["contacts"]["maxItems"], 0);
+    let hook = crate::receivers::HookReceiver::start().await;
+    let (with_pager, _dir) = crate::helpers::spawn_with_webhook(&hook).await;
+    let doc_with_pager: serde_json::Value = with_pager
+        .client
+        .get(with_pager.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for body in ["CheckBody", "StackCheckBody"] {
+        for shape in doc_with_pager["components"]["schemas"][body]["oneOf"]
+            .as_array()
+            .unwrap()
+        {
+            let contacts = &shape["properties"]["contacts"];
+            assert_eq!(contacts["maxItems"], limits::MAX_CONTACTS, "{contacts}");
+            assert_eq!(contacts["items"]["enum"], serde_json::json!(["pager"]));
+        }
+    }
+    // What a body needs depends on its kind: one shape per kind, each refusing fields it
+    // does not list, requiring what the kind cannot do without (`kind` but for http), with
+    // the common fields and its kind's; a stack's check also requires its name.
+    let kinds: Vec<serde_json::Value> = shapes
+        .iter()
+        .map(|s| s["properties"]["kind"]["enum"][0].clone())
+        .collect();
     assert_eq!(
-        body["kind"]["enum"],
+        serde_json::Value::from(kinds),
         serde_json::json!(stackwatch::domain::KINDS)
     );
+    for shape in &shapes {
+        let kind = shape["properties"]["kind"]["enum"][0].as_str().unwrap();
+        assert_eq!(shape["additionalProperties"], false, "{kind}");
+        let mut required: Vec<&str> = shape["required"]
+            .as_array()
+            .map(|r| r.iter().map(|f| f.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        required.sort_unstable();
+        let mut expected = stackwatch::domain::Target::required_fields(kind).to_vec();
+        if kind != "http" {
+            expected.push("kind");
+        }
+        expected.sort_unstable();
+        assert_eq!(required, expected, "{kind}");
+        assert!(shape["properties"].get("name").is_none(), "{kind}");
+        assert!(shape["properties"]["check_rate"].is_object(), "{kind}");
+    }
+    assert!(shape("tcp")["properties"]["port"].is_object());
+    assert!(shape("tcp")["properties"].get("url").is_none());
+    assert_eq!(
+        shape("dns")["properties"]["host"]["pattern"],
+        stackwatch::domain::HOST_PATTERN
+    );
+    let stack_shapes = doc["components"]["schemas"]["StackCheckBody"]["oneOf"]
+        .as_array()
+        .unwrap();
+    for shape in stack_shapes {
+        assert!(
+            shape["required"]
+                .as_array()
+                .unwrap()
+                .contains(&"name".into())
+        );
+    }
+    // The answer is one object whose descriptions say which kinds have each field.
+    let view = &doc["components"]["schemas"]["CheckView"]["properties"];
     for (field, kinds) in [
         ("url", "http: "),
         ("host", "tcp, smtp, ssh: "),
         ("period", "heartbeat: "),
     ] {
-        let description = body[field]["description"].as_str().unwrap_or_default();
+        let description = view[field]["description"].as_str().unwrap_or_default();
         assert!(description.starts_with(kinds), "{field}: {description}");
     }
 
@@ -178,5 +252,60 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
             assert!(ids.contains(&id), "{path}: {link}");
             assert!(link.get("operation_id").is_none(), "{link}");
         }
+    }
+}
+
+/// Every example the document gives is accepted as it stands: a check of each kind, a
+/// stack of them, and each kind of maintenance window.
+#[tokio::test]
+async fn every_example_in_the_document_is_accepted() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let examples = |schema: &serde_json::Value| -> Vec<serde_json::Value> {
+        schema["examples"].as_array().cloned().unwrap_or_default()
+    };
+    let icmp = stackwatch::probe::icmp_allowed().is_ok();
+    let mut stack = Vec::new();
+    for shape in schemas["CheckBody"]["oneOf"].as_array().unwrap() {
+        let kind = shape["properties"]["kind"]["enum"][0].as_str().unwrap();
+        let [example] = examples(shape).try_into().unwrap();
+        let (status, answer) = app
+            .put(&format!("/api/v1/checks/ex-{kind}"), &example)
+            .await;
+        let expected = if kind == "icmp" && !icmp { 422 } else { 201 };
+        assert_eq!(status, expected, "{kind}: {example} {answer}");
+    }
+    for shape in schemas["StackCheckBody"]["oneOf"].as_array().unwrap() {
+        let kind = shape["properties"]["kind"]["enum"][0].as_str().unwrap();
+        if kind != "icmp" || icmp {
+            stack.extend(examples(shape));
+        }
+    }
+    let body = serde_json::json!({ "checks": stack });
+    let (status, answer) = app.put("/api/v1/stacks/shop", &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["created"].as_array().unwrap().len(), stack.len());
+    let windows = examples(&schemas["MaintenanceBody"]);
+    assert_eq!(windows.len(), 3);
+    for window in windows {
+        let response = app
+            .client
+            .post(app.url("/api/v1/maintenance"))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .json(&window)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(status, 201, "{window}: {}", response.text().await.unwrap());
     }
 }
