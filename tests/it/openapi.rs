@@ -32,9 +32,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ping/{key}/start"),
 ];
 
-#[tokio::test]
-async fn openapi_lists_every_route_and_nothing_else() {
-    let app = spawn_app().await;
+/// The served OpenAPI document.
+async fn document(app: &crate::helpers::TestApp) -> serde_json::Value {
     let response = app
         .client
         .get(app.url("/api/v1/openapi.json"))
@@ -42,7 +41,13 @@ async fn openapi_lists_every_route_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let doc: serde_json::Value = response.json().await.unwrap();
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_nothing_else() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
 
     let mut documented: Vec<(String, String)> = Vec::new();
@@ -96,15 +101,7 @@ async fn openapi_lists_every_route_and_nothing_else() {
 async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_status() {
     use stackwatch::domain::limits;
     let app = spawn_app().await;
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&app).await;
     // One shape per kind; each states the bounds of the fields it has.
     let shapes = doc["components"]["schemas"]["CheckBody"]["oneOf"]
         .as_array()
@@ -140,15 +137,7 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
     assert_eq!(body["contacts"]["maxItems"], 0);
     let hook = crate::receivers::HookReceiver::start().await;
     let (with_pager, _dir) = crate::helpers::spawn_with_webhook(&hook).await;
-    let doc_with_pager: serde_json::Value = with_pager
-        .client
-        .get(with_pager.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc_with_pager = document(&with_pager).await;
     for body in ["CheckBody", "StackCheckBody"] {
         for shape in doc_with_pager["components"]["schemas"][body]["oneOf"]
             .as_array()
@@ -260,15 +249,7 @@ async fn openapi_states_the_bounds_the_validation_enforces_and_every_error_statu
 #[tokio::test]
 async fn every_example_in_the_document_is_accepted() {
     let app = spawn_app().await;
-    let doc: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&app).await;
     let schemas = &doc["components"]["schemas"];
     let examples = |schema: &serde_json::Value| -> Vec<serde_json::Value> {
         schema["examples"].as_array().cloned().unwrap_or_default()
