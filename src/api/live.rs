@@ -14,33 +14,19 @@ use super::auth::CanRead;
 use super::problem::{ApiError, Problem};
 use super::status::{CheckStatusView, ResultView};
 use super::view::CheckView;
-use crate::domain::{Check, Health, MaintenanceWindow, Target, Timestamp, Viewer};
+use crate::domain::{Check, MaintenanceWindow, Shown, Timestamp, Viewer};
 use crate::store::StoredState;
 
-/// The states a check is shown in, as `state=` takes them.
-pub const STATES: [&str; 6] = ["up", "down", "unknown", "new", "paused", "maintenance"];
-
-/// The state a check is shown in and since when: paused, else in maintenance, else `new`
-/// for a heartbeat never pinged (nothing judged yet), else its health.
+/// The state a check is shown in (the one rule, `Shown::of`) and since when.
 pub fn shown_state(
     check: &Check,
     stored: Option<&StoredState>,
     windows: &[MaintenanceWindow],
     now: Timestamp,
 ) -> (&'static str, Timestamp) {
-    let (health, since) = stored.map_or((Health::Unknown, check.created_at), |s| {
-        (s.state.health, s.state.since)
-    });
-    let state = if check.paused {
-        "paused"
-    } else if windows.iter().any(|w| w.silences(check, now)) {
-        "maintenance"
-    } else if stored.is_none() && matches!(check.spec.target, Target::Heartbeat(_)) {
-        "new"
-    } else {
-        health.as_str()
-    };
-    (state, since)
+    let health = stored.map(|s| s.state.health);
+    let since = stored.map_or(check.created_at, |s| s.state.since);
+    (Shown::of(check, health, windows, now).word(), since)
 }
 
 /// Checks with their live figures, in the order given.
@@ -76,10 +62,10 @@ pub async fn status_views(
 
 /// Reads a `state=` value, or an error naming the field.
 pub fn parse_state(value: &str) -> Result<&'static str, String> {
-    STATES
-        .into_iter()
-        .find(|s| *s == value)
-        .ok_or_else(|| format!("must be one of {}, not {value:?}", STATES.join(", ")))
+    Shown::parse(value).map(Shown::word).ok_or_else(|| {
+        let words: Vec<&str> = Shown::ALL.iter().map(|s| s.word()).collect();
+        format!("must be one of {}, not {value:?}", words.join(", "))
+    })
 }
 
 /// How to group the summary.

@@ -68,6 +68,12 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// Whether the check is a heartbeat (pinged by a job, never probed): the one place
+    /// that asks.
+    pub fn is_heartbeat(&self) -> bool {
+        matches!(self.target, Target::Heartbeat(_))
+    }
+
     /// An HTTP GET of `url` with every other field at its default.
     pub fn with_defaults(url: impl Into<String>) -> Self {
         Self::of(Target::Http(HttpTarget::get(url)))

@@ -15,6 +15,7 @@ mod name;
 mod outcome;
 pub mod schedule;
 mod secret;
+mod shown;
 mod state;
 mod status;
 mod target;
@@ -37,6 +38,7 @@ pub use maintenance::{
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};
+pub use shown::Shown;
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use target::{

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
-    Target, Thresholds, Timestamp, Transition, decide,
+    Thresholds, Timestamp, Transition, decide,
 };
 use crate::store::{Change, NewAlert, Record, StoredState};
 
@@ -53,7 +53,7 @@ pub struct Judge<'a> {
 /// The check's confirmation rule. A heartbeat's grace is its confirmation: one late or
 /// failed ping makes it DOWN, one ping makes it UP.
 fn thresholds(check: &Check) -> Thresholds {
-    if matches!(check.spec.target, Target::Heartbeat(_)) {
+    if check.spec.is_heartbeat() {
         return Thresholds {
             failures_to_confirm: 1,
             successes_to_recover: 1,
@@ -116,7 +116,7 @@ impl Judge<'_> {
             || outcome
                 .cert_not_after
                 .is_some_and(|at| Some(at) != known.cert_not_after)
-            || matches!(check.spec.target, Target::Heartbeat(_));
+            || check.spec.is_heartbeat();
         let alerts: Vec<NewAlert> = events
             .into_iter()
             .map(|event| NewAlert {
@@ -159,7 +159,7 @@ impl Judge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, Timings};
+    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, Target, Timings};
 
     fn check(spec: CheckSpec) -> Check {
         Check {

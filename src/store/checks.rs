@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Target, Timestamp};
+use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Timestamp};
 
 /// When a write happens, and whether it is kept.
 #[derive(Debug, Clone, Copy)]
@@ -266,7 +266,7 @@ pub(super) async fn upsert_in(
             reason,
         })?;
     let stack = write.spec.stack.as_ref().map(|s| s.as_str().to_owned());
-    let is_heartbeat = matches!(write.spec.target, Target::Heartbeat(_));
+    let is_heartbeat = write.spec.is_heartbeat();
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
         let ping_key = if is_heartbeat {

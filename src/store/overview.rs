@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use super::result_blocks::newer;
 use super::results::StoredState;
 use super::{HOUR_MS, Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, StackName, Timestamp};
+use crate::domain::{Check, CheckId, CheckName, MaintenanceWindow, Shown, StackName, Timestamp};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -55,6 +55,14 @@ pub struct OverviewRow {
     pub last_total_ms: Option<i64>,
     pub uptime_24h: Tally,
     pub uptime_30d: Tally,
+}
+
+impl OverviewRow {
+    /// The state the check is shown in at `now`.
+    pub fn shown(&self, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
+        let health = self.state.as_ref().map(|s| s.state.health);
+        Shown::of(&self.check, health, windows, now)
+    }
 }
 
 /// One day of a check's 90-day bar.

@@ -11,9 +11,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::charts::{Span, latency_chart, uptime_bar};
-use super::layout::{html_response, page, percent, since};
+use super::layout::{ShownMarks, html_response, page, percent, since};
 use super::session::{sign_in_first, viewer};
-use super::{PageError, WebState, incident_days, shown_state};
+use super::{PageError, WebState, incident_days};
 use crate::domain::{CheckName, Target, Timestamp, duration_text};
 use crate::store::{AlertFilter, IncidentFilter, IncidentRow};
 
@@ -52,7 +52,7 @@ pub async fn check_page(
         return Ok(not_found());
     };
     let windows = state.store.maintenance_windows().await?;
-    let shown = shown_state(&row, &windows, now);
+    let shown = row.shown(&windows, now);
     let (label, span, buckets) = RANGES
         .into_iter()
         .find(|(l, ..)| Some(*l) == query.range.as_deref())

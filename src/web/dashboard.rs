@@ -12,9 +12,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{Shown, html_response, page, percent, since};
+use super::layout::{Shown, ShownMarks, html_response, page, percent, since};
 use super::session::{sign_in_first, viewer};
-use super::{PageError, WebState, shown_state};
+use super::{PageError, WebState};
 use crate::domain::Timestamp;
 use crate::store::OverviewRow;
 
@@ -80,7 +80,7 @@ pub async fn dashboard(
     let mut tags: Vec<String> = Vec::new();
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let shown = shown_state(&row, &windows, now);
+        let shown = row.shown(&windows, now);
         *counts.entry(shown).or_default() += 1;
         stacks.extend(row.check.spec.stack.as_ref().map(ToString::to_string));
         tags.extend(row.check.spec.tags.iter().map(ToString::to_string));

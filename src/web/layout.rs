@@ -10,41 +10,18 @@ use crate::domain::{Timestamp, ago};
 pub const STYLE_CSS: &str = include_str!("assets/style.css");
 pub const REFRESH_JS: &str = include_str!("assets/refresh.js");
 
-/// The state a page shows for a check, worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Shown {
-    Down,
-    Unknown,
-    /// A heartbeat that has not been pinged yet.
-    New,
-    Maintenance,
-    Paused,
-    Up,
+pub use crate::domain::Shown;
+
+/// How a page draws a shown state.
+pub trait ShownMarks {
+    /// A symbol, so the state reads without colour.
+    fn symbol(self) -> &'static str;
+    /// The state as a coloured symbol and word.
+    fn badge(self) -> Markup;
 }
 
-impl Shown {
-    pub const ALL: [Self; 6] = [
-        Self::Down,
-        Self::Unknown,
-        Self::New,
-        Self::Maintenance,
-        Self::Paused,
-        Self::Up,
-    ];
-
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Down => "down",
-            Self::Unknown => "unknown",
-            Self::New => "new",
-            Self::Maintenance => "maintenance",
-            Self::Paused => "paused",
-            Self::Up => "up",
-        }
-    }
-
-    /// A symbol, so the state reads without colour.
-    pub fn symbol(self) -> &'static str {
+impl ShownMarks for Shown {
+    fn symbol(self) -> &'static str {
         match self {
             Self::Down => "▼",
             Self::Unknown => "?",
@@ -55,12 +32,7 @@ impl Shown {
         }
     }
 
-    pub fn parse(word: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.word() == word)
-    }
-
-    /// The state as a coloured symbol and word.
-    pub fn badge(self) -> Markup {
+    fn badge(self) -> Markup {
         html! {
             span class={ "state state-" (self.word()) } { (self.symbol()) " " (self.word()) }
         }

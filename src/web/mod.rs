@@ -20,10 +20,9 @@ use axum::routing::{get, post};
 pub use layout::Shown;
 pub use session::Sessions;
 
-use crate::domain::{Health, MaintenanceWindow, Timestamp};
 use crate::monitor::Vitals;
 use crate::settings::{StatusPagesEnabled, Tokens};
-use crate::store::{IncidentRow, OverviewRow, Store, StoreError};
+use crate::store::{IncidentRow, Store, StoreError};
 
 /// What the pages need.
 #[derive(Clone)]
@@ -80,22 +79,6 @@ impl IntoResponse for PageError {
             "the page cannot be built now",
         )
             .into_response()
-    }
-}
-
-/// What a page shows for a check now.
-pub fn shown_state(row: &OverviewRow, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
-    if row.check.paused {
-        return Shown::Paused;
-    }
-    if windows.iter().any(|w| w.silences(&row.check, now)) {
-        return Shown::Maintenance;
-    }
-    match row.state.as_ref().map(|s| s.state.health) {
-        Some(Health::Up) => Shown::Up,
-        Some(Health::Down) => Shown::Down,
-        None if matches!(row.check.spec.target, crate::domain::Target::Heartbeat(_)) => Shown::New,
-        _ => Shown::Unknown,
     }
 }
 

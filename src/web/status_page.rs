@@ -11,8 +11,8 @@ use maud::html;
 
 use super::charts::uptime_bar;
 use super::check_page::incident_table;
-use super::layout::{Shown, html_response, page, percent};
-use super::{PageError, WebState, incident_days, shown_state};
+use super::layout::{Shown, ShownMarks, html_response, page, percent};
+use super::{PageError, WebState, incident_days};
 use crate::domain::{StackName, Timestamp};
 use crate::settings::StatusPagesEnabled;
 use crate::store::{IncidentFilter, Tally};
@@ -68,7 +68,7 @@ pub async fn status_page(
     let mut checks = Vec::with_capacity(rows.len());
     let mut incidents = Vec::new();
     for row in &rows {
-        let shown = shown_state(row, &windows, now);
+        let shown = row.shown(&windows, now);
         let days = state.store.daily_uptime(row.check.id, 90, now).await?;
         let mine = state
             .store

@@ -13,16 +13,12 @@ use super::view::heartbeat_view_of;
 use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, Health, Target, Viewer};
+use crate::domain::{Check, Health, Viewer};
 use crate::store::StatusCakeFields;
-
-fn is_heartbeat(check: &Check) -> bool {
-    matches!(check.spec.target, Target::Heartbeat(_))
-}
 
 async fn heartbeat_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
-    if is_heartbeat(&check) {
+    if check.spec.is_heartbeat() {
         Ok(check)
     } else {
         Err(V1Error::NotFound)
@@ -141,7 +137,7 @@ pub(super) async fn list(
         .checks_with_state()
         .await?
         .into_iter()
-        .filter(|(check, _)| is_heartbeat(check))
+        .filter(|(check, _)| check.spec.is_heartbeat())
         .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
         .collect();
     let total = heartbeats.len();

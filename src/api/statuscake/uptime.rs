@@ -12,7 +12,7 @@ use super::view::{form_of, view_of};
 use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, CheckId, Health, Target, Timestamp, Viewer};
+use crate::domain::{Check, CheckId, Health, Timestamp, Viewer};
 use crate::store::{AlertFilter, IncidentFilter};
 
 pub(super) async fn create(
@@ -99,7 +99,7 @@ async fn with_live_figures(
 /// An uptime check by id: heartbeats have their own routes.
 async fn uptime_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
-    if matches!(check.spec.target, Target::Heartbeat(_)) {
+    if check.spec.is_heartbeat() {
         Err(V1Error::NotFound)
     } else {
         Ok(check)
@@ -162,7 +162,7 @@ pub(super) async fn list(
     let matching: Vec<(Check, Option<Health>)> = all
         .into_iter()
         .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
-        .filter(|(check, _)| !matches!(check.spec.target, Target::Heartbeat(_)))
+        .filter(|(check, _)| !check.spec.is_heartbeat())
         .filter(|(check, health)| {
             let down = matches!(health, Some(Health::Down));
             want_down.is_none_or(|w| w == down)

@@ -6,10 +6,6 @@ use super::Scheduler;
 use crate::domain::{Check, Failure, Outcome, Target, Timestamp, Timings};
 use crate::monitor::{Ping, PingKind};
 
-pub(super) fn is_heartbeat(check: &Check) -> bool {
-    matches!(check.spec.target, Target::Heartbeat(_))
-}
-
 /// The outcome of a heartbeat whose deadline has passed; `None` for other checks.
 pub(super) fn late(check: &Check) -> Option<Outcome> {
     let Target::Heartbeat(beat) = &check.spec.target else {
@@ -63,7 +59,7 @@ impl Scheduler {
         let Some(entry) = self.entries.get(&ping.check) else {
             return;
         };
-        if !matches!(entry.check.spec.target, Target::Heartbeat(_)) {
+        if !entry.check.spec.is_heartbeat() {
             return;
         }
         let started = match ping.kind {

@@ -277,7 +277,7 @@ impl Scheduler {
                         // Never pinged: `grace_first` from now for its first ping.
                         self.plan
                             .add_due_in(check.id, Cadence::of(&check), now, first_ms);
-                    } else if heartbeat::is_heartbeat(&check) {
+                    } else if check.spec.is_heartbeat() {
                         // Pinged before (a resumed heartbeat): a whole period from now.
                         self.plan
                             .add_after_interval(check.id, Cadence::of(&check), now);

@@ -1,0 +1,115 @@
+//! The state a check is shown in — one rule for the API, the dashboard, check and status
+//! pages: paused, else in maintenance, else `new` for a heartbeat never judged, else its
+//! health. Pure.
+
+use super::{Check, Health, MaintenanceWindow, Timestamp};
+
+/// The state a check is shown in, worst first (the order pages sort by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Shown {
+    Down,
+    Unknown,
+    /// A heartbeat that has not been pinged yet.
+    New,
+    Maintenance,
+    Paused,
+    Up,
+}
+
+impl Shown {
+    pub const ALL: [Self; 6] = [
+        Self::Down,
+        Self::Unknown,
+        Self::New,
+        Self::Maintenance,
+        Self::Paused,
+        Self::Up,
+    ];
+
+    /// How `check` is shown at `now`, given its judged health (`None`: never judged).
+    pub fn of(
+        check: &Check,
+        health: Option<Health>,
+        windows: &[MaintenanceWindow],
+        now: Timestamp,
+    ) -> Self {
+        if check.paused {
+            return Self::Paused;
+        }
+        if windows.iter().any(|w| w.silences(check, now)) {
+            return Self::Maintenance;
+        }
+        match health {
+            Some(Health::Up) => Self::Up,
+            Some(Health::Down) => Self::Down,
+            None if check.spec.is_heartbeat() => Self::New,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Unknown => "unknown",
+            Self::New => "new",
+            Self::Maintenance => "maintenance",
+            Self::Paused => "paused",
+            Self::Up => "up",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.word() == word)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, HttpTarget, Target};
+
+    fn check(target: Target, paused: bool) -> Check {
+        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
+        spec.target = target;
+        Check {
+            id: CheckId(1),
+            name: "shown".parse().unwrap(),
+            spec,
+            ping_key: None,
+            paused,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn heartbeat() -> Target {
+        Target::Heartbeat(HeartbeatTarget {
+            period: 60,
+            grace: 0,
+            grace_first: None,
+        })
+    }
+
+    #[test]
+    fn paused_then_maintenance_then_new_then_health() {
+        let now = Timestamp(1_000_000);
+        let http = check(Target::Http(HttpTarget::get("http://a/")), false);
+        let beat = check(heartbeat(), false);
+        let paused = check(heartbeat(), true);
+        assert_eq!(
+            Shown::of(&paused, Some(Health::Down), &[], now),
+            Shown::Paused
+        );
+        assert_eq!(Shown::of(&beat, None, &[], now), Shown::New);
+        assert_eq!(Shown::of(&http, None, &[], now), Shown::Unknown);
+        assert_eq!(
+            Shown::of(&http, Some(Health::Unknown), &[], now),
+            Shown::Unknown
+        );
+        assert_eq!(Shown::of(&http, Some(Health::Down), &[], now), Shown::Down);
+        assert_eq!(Shown::of(&beat, Some(Health::Up), &[], now), Shown::Up);
+        for shown in Shown::ALL {
+            assert_eq!(Shown::parse(shown.word()), Some(shown));
+        }
+    }
+}
