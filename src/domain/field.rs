@@ -70,7 +70,7 @@ impl IntField {
     }
 }
 
-/// Bounds and defaults of every numeric check field (DESIGN.md §3). Durations are seconds.
+/// Bounds and defaults of every numeric check field. Durations are seconds.
 pub mod limits {
     use super::IntField;
 

@@ -67,7 +67,7 @@ options:
     description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (server default I(period) + I(grace)); it is C(new) until then.
     type: int
   host:
-    description: For C(tcp), C(smtp) and C(ssh) checks, the host name or IP address.
+    description: For C(tcp), C(smtp), C(ssh), C(dns) and C(icmp) checks, the host name or IP address (for C(dns), the name to look up).
     type: str
   port:
     description: The port; required for C(tcp), 25 for C(smtp) and 22 for C(ssh) by default.
