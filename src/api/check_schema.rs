@@ -1,8 +1,10 @@
 //! The OpenAPI schemas of a check as written (`CheckBody`, one shape per kind) and as
 //! answered (`CheckView`, one flat object whose descriptions say which kinds have each
 //! field), composed from what the domain declares: the common fields of `CheckSpec` and
-//! each kind's fields. Nothing here lists a field by hand except the few the API adds (the name,
-//! `kind`, `paused`, the heartbeat's `ping_url` and the timestamps).
+//! each kind's fields. Listed here by hand: the few fields the API adds (the name, `kind`,
+//! `paused`, the heartbeat's `ping_url`, the timestamps), and what a `#[schema]` attribute
+//! cannot say: list items' rules, header patterns, a list also written as one text, the
+//! host pattern on every `host`, `null` for every optional field, an example per kind.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
