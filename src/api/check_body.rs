@@ -66,7 +66,7 @@ pub fn read_check(
     // An icmp check this box cannot probe would only ever read DOWN: refused now.
     if let Some(spec) = &spec
         && matches!(spec.target, crate::domain::Target::Icmp(_))
-        && let Err(reason) = crate::probe::icmp_allowed()
+        && let Err(reason) = crate::monitor::icmp_allowed()
     {
         form.error(
             "kind",

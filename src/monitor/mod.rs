@@ -63,6 +63,12 @@ pub enum PingKind {
     Start,
 }
 
+/// Whether this process may open an ICMP socket (the API refuses an `icmp` check it could
+/// not probe); the API asks the monitor, never the prober.
+pub fn icmp_allowed() -> Result<(), String> {
+    crate::probe::icmp_allowed()
+}
+
 /// The API's side of the scheduler's channel. Sending never blocks a request.
 #[derive(Debug, Clone)]
 pub struct MonitorHandle {
