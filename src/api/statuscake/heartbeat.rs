@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::translate::{FormFields, contact_group_id, parse_form, translate_heartbeat};
+use super::form_reader::{FormFields, parse_form};
+use super::translate::{contact_group_id, translate_heartbeat};
 use super::view::heartbeat_view_of;
 use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;

@@ -4,6 +4,7 @@
 //! tokens as the native API.
 
 mod contacts;
+mod form_reader;
 mod heartbeat;
 mod translate;
 mod translate_http;
@@ -24,7 +25,7 @@ use super::ApiState;
 use super::check_body::{Place, read_check};
 use crate::domain::{Check, CheckId, CheckName};
 use crate::store::StoreError;
-use translate::FieldProblems;
+use form_reader::FieldProblems;
 
 /// The `/v1` routes.
 pub fn routes() -> Router<ApiState> {
@@ -204,7 +205,7 @@ pub(super) async fn update_from(
     state: &ApiState,
     check: &Check,
     translated: translate::Translated,
-    request: &translate::FormFields,
+    request: &form_reader::FormFields,
     mut kept: crate::store::StatusCakeFields,
 ) -> Result<StatusCode, V1Error> {
     let stored = match serde_json::to_value(&check.spec) {

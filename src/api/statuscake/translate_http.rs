@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::translate::{Reader, STATUS_CODES};
+use super::form_reader::{Reader, STATUS_CODES};
 
 /// The days before expiry a certificate warning is sent when `enable_ssl_alert` is set.
 const SSL_ALERT_DAYS: u32 = 14;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::translate::FormFields;
+use super::form_reader::FormFields;
 
 /// The native keys each StatusCake field sets (the target's keys come with `test_type` and
 /// `website_url`, which may change the kind).
@@ -83,7 +83,7 @@ pub fn updated_body(
 
 #[cfg(test)]
 mod tests {
-    use super::super::translate::parse_form;
+    use super::super::form_reader::parse_form;
     use super::*;
     use serde_json::json;
 

@@ -7,7 +7,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::translate::{FormFields, parse_form, translate};
+use super::form_reader::{FormFields, parse_form};
+use super::translate::translate;
 use super::view::{form_of, view_of};
 use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, update_from};
 use crate::api::ApiState;

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::translate::{FormFields, STATUS_CODES, contact_group_id};
+use super::form_reader::{FormFields, STATUS_CODES};
+use super::translate::contact_group_id;
 use crate::domain::{Check, Target};
 use crate::store::StatusCakeFields;
 

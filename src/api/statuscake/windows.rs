@@ -13,7 +13,7 @@ use chrono::{Datelike, TimeZone, Timelike};
 use serde_json::{Value, json};
 
 use super::V1Error;
-use super::translate::{FieldProblems, parse_form};
+use super::form_reader::{FieldProblems, parse_form};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::api::maintenance::{MaintenanceBody, parse_window};
