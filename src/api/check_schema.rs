@@ -16,8 +16,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::{
-    BasicAuth, CheckName, CheckSpec, DnsTarget, HOST_PATTERN, HeartbeatTarget, HostPort,
-    HttpTarget, IcmpTarget, KINDS, StatusItem, Target, TcpTarget,
+    BasicAuth, CheckName, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpTarget, IcmpTarget,
+    KINDS, StatusItem, Target, TcpTarget,
 };
 
 /// A check's fields as sent to `PUT /checks/{name}`: one shape per kind, each with the
@@ -105,11 +105,6 @@ fn body_schema(named: bool) -> RefOr<Schema> {
         }
         let required = Target::required_fields(kind);
         for (field, mut property) in own.properties {
-            if field == "host"
-                && let RefOr::T(Schema::Object(host)) = &mut property
-            {
-                host.pattern = Some(HOST_PATTERN.to_owned());
-            }
             if field == "headers"
                 && let RefOr::T(Schema::Object(headers)) = &mut property
             {

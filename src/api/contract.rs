@@ -130,6 +130,32 @@ pub fn add_links(doc: &mut serde_json::Value) {
     }
 }
 
+/// Writes a field whose type has a schema of its own (a host, say) as that schema with the
+/// field's description, as a field of a plain type is written: utoipa inlines it as a
+/// `oneOf` of one choice beside the description, which says the same less plainly.
+pub fn inline_single_choices(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            let single = match object.get("oneOf").and_then(|c| c.as_array()) {
+                Some(choices) if choices.len() == 1 => choices[0]
+                    .as_object()
+                    .filter(|c| !c.contains_key("$ref"))
+                    .cloned(),
+                _ => None,
+            };
+            if let Some(choice) = single {
+                object.remove("oneOf");
+                for (key, field) in choice {
+                    object.entry(key).or_insert(field);
+                }
+            }
+            object.values_mut().for_each(inline_single_choices);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(inline_single_choices),
+        _ => {}
+    }
+}
+
 /// States which contacts a check may name: the configured notifiers (none configured: an
 /// empty list only), so the document says what the validation enforces.
 pub fn name_the_contacts(

@@ -175,6 +175,7 @@ fn base_document() -> OpenApi {
 fn openapi_json(mut doc: OpenApi, contacts: &BTreeSet<String>) -> String {
     contract::complete_error_responses(&mut doc);
     let rendered = serde_json::to_value(&doc).and_then(|mut value| {
+        contract::inline_single_choices(&mut value);
         contract::add_links(&mut value);
         contract::name_the_contacts(&mut value, contacts);
         serde_json::to_string_pretty(&value)

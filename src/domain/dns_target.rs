@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::form::Form;
-use super::target::{MAX_EXCHANGE_BYTES, read_host};
+use super::host::Host;
+use super::target::MAX_EXCHANGE_BYTES;
 
 /// The record types a DNS check may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +55,8 @@ impl RecordType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DnsTarget {
     /// The name to look up (required).
-    #[schema(max_length = 253)]
-    pub host: String,
+    #[schema(inline)]
+    pub host: Host,
     /// `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
     #[schema(
         value_type = String,
@@ -90,7 +91,7 @@ enum OneOrMany {
 impl DnsTarget {
     /// Reads the DNS fields from `form`, defaults applied, each field checked.
     pub fn read(form: &mut Form) -> Option<Self> {
-        let host = read_host(form, "is required (the name to look up)");
+        let host = Host::read(form, "is required (the name to look up)");
         let record_type = match form.take::<String>("record_type") {
             None => Some(RecordType::A),
             Some(word) => {

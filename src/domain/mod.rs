@@ -9,6 +9,7 @@ mod expect;
 mod field;
 mod form;
 mod guesses;
+mod host;
 mod http_target;
 mod maintenance;
 mod name;
@@ -31,6 +32,7 @@ pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
+pub use host::{HOST_PATTERN, Host};
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem, url_problem};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
@@ -41,8 +43,5 @@ pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin
 pub use shown::Shown;
 pub use state::{CheckState, Health, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
-pub use target::{
-    HOST_PATTERN, HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget, host_port,
-    host_problem,
-};
+pub use target::{HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget};
 pub use time::Timestamp;

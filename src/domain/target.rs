@@ -2,8 +2,6 @@
 //! read from a client's JSON with every problem named. A field of one kind given on a
 //! check of another is refused by name.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -11,6 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::dns_target::DnsTarget;
 use super::field::limits;
 use super::form::Form;
+use super::host::Host;
 use super::http_target::HttpTarget;
 
 /// What a check probes, by kind, with the fields of that kind. Written with a `kind` tag
@@ -38,8 +37,8 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TcpTarget {
     /// The host name or IP address to connect to (required).
-    #[schema(max_length = 253)]
-    pub host: String,
+    #[schema(inline)]
+    pub host: Host,
     /// The port (required).
     #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
@@ -55,8 +54,8 @@ pub struct TcpTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HostPort {
     /// The host name or IP address to connect to (required).
-    #[schema(max_length = 253)]
-    pub host: String,
+    #[schema(inline)]
+    pub host: Host,
     /// The port (smtp: default 25; ssh: default 22).
     #[schema(required = false, minimum = 1, maximum = 65535)]
     pub port: u16,
@@ -95,8 +94,8 @@ impl HeartbeatTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IcmpTarget {
     /// The host name or IP address to ping (required).
-    #[schema(max_length = 253)]
-    pub host: String,
+    #[schema(inline)]
+    pub host: Host,
     /// Echo requests sent per probe, 1-10 (default 3); up when any is answered.
     #[schema(required = false, minimum = 1, maximum = 10)]
     pub packets: u8,
@@ -162,7 +161,7 @@ impl Target {
         match kind {
             "http" => HttpTarget::read(form).map(Self::Http),
             "tcp" => {
-                let host = read_host(form, "is required");
+                let host = Host::read(form, "is required");
                 let port = read_port(form, None);
                 let send = exchange(form, "send");
                 let expect = exchange(form, "expect");
@@ -174,7 +173,7 @@ impl Target {
                 }))
             }
             "smtp" | "ssh" => {
-                let host = read_host(form, "is required");
+                let host = Host::read(form, "is required");
                 let port = read_port(form, Some(if kind == "smtp" { 25 } else { 22 }));
                 let target = HostPort {
                     host: host?,
@@ -202,7 +201,7 @@ impl Target {
             }
             "dns" => DnsTarget::read(form).map(Self::Dns),
             "icmp" => {
-                let host = read_host(form, "is required");
+                let host = Host::read(form, "is required");
                 let packets = form.take::<u32>("packets").unwrap_or(3);
                 let packets = u8::try_from(packets).ok().filter(|p| (1..=10).contains(p));
                 if packets.is_none() {
@@ -228,9 +227,9 @@ impl Target {
     pub fn address(&self) -> String {
         match self {
             Self::Http(http) => http.shown_url().into_owned(),
-            Self::Tcp(t) => format!("tcp://{}", host_port(&t.host, t.port)),
-            Self::Smtp(t) => format!("smtp://{}", host_port(&t.host, t.port)),
-            Self::Ssh(t) => format!("ssh://{}", host_port(&t.host, t.port)),
+            Self::Tcp(t) => format!("tcp://{}", t.host.with_port(t.port)),
+            Self::Smtp(t) => format!("smtp://{}", t.host.with_port(t.port)),
+            Self::Ssh(t) => format!("ssh://{}", t.host.with_port(t.port)),
             Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
             Self::Icmp(i) => format!("icmp:{}", i.host),
             Self::Dns(d) => match d.nameserver {
@@ -238,21 +237,6 @@ impl Target {
                 None => format!("dns:{} {}", d.host, d.record_type.as_str()),
             },
         }
-    }
-}
-
-/// `host`, checked: `missing` is the reason when it is left out.
-pub(super) fn read_host(form: &mut Form, missing: &str) -> Option<String> {
-    let Some(host) = form.take::<String>("host") else {
-        form.error("host", missing);
-        return None;
-    };
-    match host_problem(&host) {
-        Some(reason) => {
-            form.error("host", reason);
-            None
-        }
-        None => Some(host),
     }
 }
 
@@ -276,40 +260,6 @@ fn exchange(form: &mut Form, field: &str) -> Option<String> {
         form.error(field, format!("must be 1 to {MAX_EXCHANGE_BYTES} bytes"));
     }
     Some(text)
-}
-
-/// `host:port`, with an IPv6 address in brackets.
-pub fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// What `host_problem` accepts, as a pattern for the API's schema: an IP address (loosely:
-/// hex digits, dots and colons, bracketed or not) or a host name of 1-63 character labels of
-/// letters, digits and inner hyphens. Never narrower than the rule, so a schema-valid host
-/// is refused only for its length or a malformed address.
-pub const HOST_PATTERN: &str = "^(\\[*[0-9A-Fa-f:.]+\\]*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?)$";
-
-/// Why `host` cannot be probed, if it cannot: a host name or an IP address, nothing else.
-pub fn host_problem(host: &str) -> Option<String> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if bare.parse::<IpAddr>().is_ok() {
-        return None;
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if host.is_empty() || host.len() > 253 || !host.trim_end_matches('.').split('.').all(label_ok) {
-        return Some("must be a host name or an IP address".to_owned());
-    }
-    None
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ mod tests {
             windows: &[],
         };
         let spec = CheckSpec::of(crate::domain::Target::Icmp(crate::domain::IcmpTarget {
-            host: "127.0.0.1".into(),
+            host: "127.0.0.1".parse().unwrap(),
             packets: 3,
         }));
         let check = check(spec);

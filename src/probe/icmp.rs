@@ -127,7 +127,7 @@ impl Pinger {
 /// Pings once per packet; `Ok` when any reply came back.
 pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Result<(), Failure> {
     trace.phase = Phase::Dns;
-    let addrs = resolve(names, &target.host, 0, trace).await?;
+    let addrs = resolve(names, target.host.as_str(), 0, trace).await?;
     let ip = addrs
         .first()
         .map(SocketAddr::ip)
