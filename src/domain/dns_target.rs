@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::field::limits::MAX_EXCHANGE_BYTES;
 use super::form::Form;
 use super::host::Host;
-use super::target::MAX_EXCHANGE_BYTES;
 
 /// The record types a DNS check may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -162,6 +162,8 @@ pub mod limits {
     pub const MAX_CONTACTS: usize = 16;
     /// Longest URL, in bytes.
     pub const MAX_URL_BYTES: usize = 2_048;
+    /// Most bytes of a tcp check's `send` and `expect`, and of each dns `expect` value.
+    pub const MAX_EXCHANGE_BYTES: usize = 1_024;
 }
 
 #[cfg(test)]

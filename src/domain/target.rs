@@ -8,6 +8,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::dns_target::DnsTarget;
 use super::field::limits;
+use super::field::limits::MAX_EXCHANGE_BYTES;
 use super::form::Form;
 use super::host::Host;
 use super::http_target::HttpTarget;
@@ -100,9 +101,6 @@ pub struct IcmpTarget {
     #[schema(required = false, minimum = 1, maximum = 10)]
     pub packets: u8,
 }
-
-/// The most bytes of `send` and `expect`.
-pub const MAX_EXCHANGE_BYTES: usize = 1_024;
 
 /// The kinds a check may have, as the API spells them.
 pub const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
