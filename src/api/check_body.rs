@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::problem::ApiError;
 use crate::domain::{CheckName, CheckSpec, FieldError, FieldErrors, Form, StackName};
 use crate::store::CheckWrite;
 
@@ -19,6 +20,15 @@ pub enum Place<'a> {
     Single,
     /// `PUT /stacks/{stack}`: the body names the check; the stack is the path's.
     InStack(&'a StackName),
+}
+
+/// Parses a path segment as a check name, or a 422 naming the field.
+pub(super) fn check_name(raw: String) -> Result<CheckName, ApiError> {
+    CheckName::try_from(raw).map_err(|e| ApiError::invalid("name", e.to_string()))
+}
+
+pub(super) fn not_found(name: &CheckName) -> ApiError {
+    ApiError::NotFound(format!("there is no check named {name}"))
 }
 
 /// Reads a single check's body (no name, no stack from a path) into its spec.

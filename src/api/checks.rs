@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use super::ApiState;
 use super::auth::{CanRead, CanWrite};
-use super::check_body::{CheckObject, Place, parse_name, read_check};
+use super::check_body::{CheckObject, Place, check_name, not_found, parse_name, read_check};
 use super::check_schema::CheckBody;
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
@@ -21,15 +21,6 @@ use crate::store::{CheckFilter, Upsert, WriteMode};
 /// Default and largest page of `GET /checks`.
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1_000;
-
-/// Parses a path segment as a check name, or a 422 naming the field.
-pub(super) fn check_name(raw: String) -> Result<CheckName, ApiError> {
-    CheckName::try_from(raw).map_err(|e| ApiError::invalid("name", e.to_string()))
-}
-
-pub(super) fn not_found(name: &CheckName) -> ApiError {
-    ApiError::NotFound(format!("there is no check named {name}"))
-}
 
 /// Create or update a check by name
 ///
@@ -208,17 +199,19 @@ pub async fn list_checks(
     }
     // With a state filter, read on in batches until a page (and one more) has matched.
     let batch = if wanted.is_some() { 1_000 } else { limit + 1 };
+    let windows = state.store.maintenance_windows().await?;
+    let now = Timestamp::now();
     let mut checks = Vec::new();
     let mut cursor = after;
     loop {
         let read = state
             .store
-            .list_checks(&filter, cursor.as_ref(), batch)
+            .checks_with_state_page(&filter, cursor.as_ref(), batch)
             .await?;
         let exhausted = read.len() < batch as usize;
-        cursor = read.last().map(|c| c.name.clone());
+        cursor = read.last().map(|(c, _)| c.name.clone());
         match wanted {
-            Some(wanted) => checks.extend(super::live::keep_state(&state, read, wanted).await?),
+            Some(wanted) => checks.extend(super::live::keep_shown(read, wanted, &windows, now)),
             None => checks.extend(read),
         }
         if exhausted || checks.len() > limit as usize {
@@ -227,12 +220,13 @@ pub async fn list_checks(
     }
     let next_after = if checks.len() > limit as usize {
         checks.truncate(limit as usize);
-        checks.last().map(|c| c.name.to_string())
+        checks.last().map(|(c, _)| c.name.to_string())
     } else {
         None
     };
+    let live = state.store.with_newest_results(checks).await?;
     Ok(Json(CheckPage {
-        checks: super::live::status_views(&state, &checks, reader.viewer()).await?,
+        checks: super::live::live_views(&state, live, reader.viewer()).await?,
         next_after,
     }))
 }

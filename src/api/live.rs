@@ -1,7 +1,7 @@
 //! What is known of checks now — state, since when, certificate expiry, last result — for
 //! one check or a whole list at once, the `state=` filter, and `GET /summary`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -12,57 +12,27 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiState;
 use super::auth::CanRead;
 use super::problem::{ApiError, Problem};
-use super::status::{CheckStatusView, ResultView};
-use super::view::CheckView;
+use super::view::CheckStatusView;
 use crate::domain::{Check, MaintenanceWindow, Shown, Timestamp, Viewer};
-use crate::store::StoredState;
+use crate::store::{LiveCheck, StoredState};
 
-/// The state a check is shown in (the one rule, `Shown::of`) and since when.
-pub fn shown_state(
-    check: &Check,
-    stored: Option<&StoredState>,
-    windows: &[MaintenanceWindow],
-    now: Timestamp,
-) -> (&'static str, Timestamp) {
-    let health = stored.map(|s| s.state.health);
-    let since = stored.map_or(check.created_at, |s| s.state.since);
-    (Shown::of(check, health, windows, now).word(), since)
-}
-
-/// Checks with their live figures, in the order given.
-pub async fn status_views(
+/// Checks with their live figures as `viewer` may see them, in the order given.
+pub async fn live_views(
     state: &ApiState,
-    checks: &[Check],
+    checks: Vec<LiveCheck>,
     viewer: Viewer,
 ) -> Result<Vec<CheckStatusView>, ApiError> {
-    let ids: Vec<_> = checks.iter().map(|c| c.id).collect();
-    let stored = state.store.check_states(&ids).await?;
     let windows = state.store.maintenance_windows().await?;
     let now = Timestamp::now();
-    let mut views = Vec::with_capacity(checks.len());
-    for check in checks {
-        let stored = stored.get(&check.id);
-        let (shown, since) = shown_state(check, stored, &windows, now);
-        let last = state
-            .store
-            .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
-            .await?;
-        views.push(CheckStatusView {
-            state: shown.to_owned(),
-            state_since: since.to_rfc3339(),
-            cert_expires_at: stored
-                .and_then(|s| s.cert_not_after)
-                .map(Timestamp::to_rfc3339),
-            last_result: last.first().map(ResultView::from),
-            check: CheckView::new(check, viewer),
-        });
-    }
-    Ok(views)
+    Ok(checks
+        .iter()
+        .map(|live| CheckStatusView::new(live, &windows, now, viewer))
+        .collect())
 }
 
 /// Reads a `state=` value, or an error naming the field.
-pub fn parse_state(value: &str) -> Result<&'static str, String> {
-    Shown::parse(value).map(Shown::word).ok_or_else(|| {
+pub fn parse_state(value: &str) -> Result<Shown, String> {
+    Shown::parse(value).ok_or_else(|| {
         let words: Vec<&str> = Shown::ALL.iter().map(|s| s.word()).collect();
         format!("must be one of {}, not {value:?}", words.join(", "))
     })
@@ -92,16 +62,17 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
-    fn add(&mut self, state: &str) {
-        self.total += 1;
-        match state {
-            "up" => self.up += 1,
-            "down" => self.down += 1,
-            "paused" => self.paused += 1,
-            "maintenance" => self.maintenance += 1,
-            "new" => self.new += 1,
-            _ => self.unknown += 1,
-        }
+    fn add(&mut self, shown: Shown, checks: u64) {
+        self.total += checks;
+        let count = match shown {
+            Shown::Up => &mut self.up,
+            Shown::Down => &mut self.down,
+            Shown::Paused => &mut self.paused,
+            Shown::Maintenance => &mut self.maintenance,
+            Shown::New => &mut self.new,
+            Shown::Unknown => &mut self.unknown,
+        };
+        *count += checks;
     }
 }
 
@@ -146,17 +117,23 @@ pub async fn summary(
             ));
         }
     };
-    let checks = state.store.checks_with_state().await?;
-    let windows = state.store.maintenance_windows().await?;
     let now = Timestamp::now();
+    let windows = state.store.maintenance_windows().await?;
+    let open: Vec<_> = windows
+        .iter()
+        .filter(|w| w.open_at(now))
+        .map(|w| &w.scope)
+        .collect();
     let mut counts = StateCounts::default();
     let mut stacks: BTreeMap<Option<String>, StateCounts> = BTreeMap::new();
-    for (check, stored) in &checks {
-        let (shown, _) = shown_state(check, stored.as_ref(), &windows, now);
-        counts.add(shown);
+    for group in state.store.state_groups(&open).await? {
+        let shown = group.shown();
+        counts.add(shown, group.checks);
         if by_stack {
-            let stack = check.spec.stack.as_ref().map(ToString::to_string);
-            stacks.entry(stack).or_default().add(shown);
+            stacks
+                .entry(group.stack)
+                .or_default()
+                .add(shown, group.checks);
         }
     }
     Ok(Json(Summary {
@@ -170,18 +147,17 @@ pub async fn summary(
     }))
 }
 
-/// The checks of `checks` whose shown state is `wanted`.
-pub async fn keep_state(
-    state: &ApiState,
-    checks: Vec<Check>,
-    wanted: &str,
-) -> Result<Vec<Check>, ApiError> {
-    let ids: Vec<_> = checks.iter().map(|c| c.id).collect();
-    let stored: HashMap<_, _> = state.store.check_states(&ids).await?;
-    let windows = state.store.maintenance_windows().await?;
-    let now = Timestamp::now();
-    Ok(checks
-        .into_iter()
-        .filter(|c| shown_state(c, stored.get(&c.id), &windows, now).0 == wanted)
-        .collect())
+/// The checks of `page` whose shown state at `now` is `wanted`.
+pub fn keep_shown(
+    page: Vec<(Check, Option<StoredState>)>,
+    wanted: Shown,
+    windows: &[MaintenanceWindow],
+    now: Timestamp,
+) -> Vec<(Check, Option<StoredState>)> {
+    page.into_iter()
+        .filter(|(check, stored)| {
+            let health = stored.as_ref().map(|s| s.state.health);
+            Shown::of(check, health, windows, now) == wanted
+        })
+        .collect()
 }

@@ -19,7 +19,7 @@ use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{Deleted, StackChange, StackView};
 use crate::domain::{FieldError, StackName};
-use crate::store::StoreError;
+use crate::store::{CheckFilter, StoreError};
 
 /// Most checks one stack may declare.
 const MAX_STACK_CHECKS: usize = 1_000;
@@ -133,7 +133,11 @@ pub async fn get_stack(
     Path(stack): Path<String>,
 ) -> Result<Json<StackView>, ApiError> {
     let stack = stack_name(stack)?;
-    let checks = state.store.stack_checks(&stack).await?;
+    let filter = CheckFilter {
+        stack: Some(stack.clone()),
+        ..CheckFilter::default()
+    };
+    let checks = state.store.live_checks(&filter, None, u32::MAX).await?;
     if checks.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no check belongs to stack {stack}"
@@ -141,7 +145,7 @@ pub async fn get_stack(
     }
     Ok(Json(StackView {
         stack: stack.to_string(),
-        checks: super::live::status_views(&state, &checks, reader.viewer()).await?,
+        checks: super::live::live_views(&state, checks, reader.viewer()).await?,
     }))
 }
 

@@ -9,68 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiState;
 use super::auth::CanRead;
-use super::check_body::parse_name;
-use super::checks::{check_name, not_found};
+use super::check_body::{check_name, not_found, parse_name};
 use super::problem::{ApiError, Problem};
-use super::view::CheckView;
+use super::view::{CheckStatusView, ResultView};
 use crate::domain::{Check, CheckName, FieldError, Timestamp};
-use crate::store::{IncidentFilter, IncidentRow, ResultRow, UptimeWindow};
+use crate::store::{IncidentFilter, IncidentRow, UptimeWindow};
 
 /// Default and largest page of results and incidents.
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1_000;
-
-/// One probe result.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResultView {
-    /// When the probe started (RFC 3339).
-    pub at: String,
-    pub up: bool,
-    /// HTTP status of the final response, when one came.
-    pub status: Option<i64>,
-    pub dns_ms: Option<i64>,
-    pub connect_ms: Option<i64>,
-    pub tls_ms: Option<i64>,
-    pub ttfb_ms: Option<i64>,
-    pub total_ms: i64,
-    /// Why the probe failed, in plain words; `null` when up.
-    pub error: Option<String>,
-    /// icmp: echo requests that got no reply (the average round trip is `connect_ms`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lost: Option<i64>,
-}
-
-impl From<&ResultRow> for ResultView {
-    fn from(r: &ResultRow) -> Self {
-        Self {
-            at: Timestamp(r.at).to_rfc3339(),
-            up: r.up(),
-            status: r.status,
-            dns_ms: r.dns_ms,
-            connect_ms: r.connect_ms,
-            tls_ms: r.tls_ms,
-            ttfb_ms: r.ttfb_ms,
-            total_ms: r.total_ms,
-            error: r.error.clone(),
-            lost: r.lost,
-        }
-    }
-}
-
-/// A check with what is known of its target.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckStatusView {
-    #[serde(flatten)]
-    pub check: CheckView,
-    /// `up`, `down`, `unknown` (not confirmed yet), `paused`, or `maintenance` (a window
-    /// is open: probed and recorded, no alerts).
-    pub state: String,
-    /// When `state` last changed (RFC 3339).
-    pub state_since: String,
-    /// When the target's TLS certificate expires, for https checks.
-    pub cert_expires_at: Option<String>,
-    pub last_result: Option<ResultView>,
-}
 
 /// Read one check, with its state and last result
 #[utoipa::path(get, path = "/api/v1/checks/{name}", tag = "checks",
@@ -86,9 +33,14 @@ pub async fn get_check(
     Path(name): Path<String>,
 ) -> Result<Json<CheckStatusView>, ApiError> {
     let check = find(&state, name).await?;
-    let mut views =
-        super::live::status_views(&state, std::slice::from_ref(&check), reader.viewer()).await?;
-    views.pop().map(Json).ok_or_else(|| not_found(&check.name))
+    let name = check.name.clone();
+    let stored = state.store.check_state(check.id).await?;
+    let live = state
+        .store
+        .with_newest_results(vec![(check, stored)])
+        .await?;
+    let mut views = super::live::live_views(&state, live, reader.viewer()).await?;
+    views.pop().map(Json).ok_or_else(|| not_found(&name))
 }
 
 async fn find(state: &ApiState, name: String) -> Result<Check, ApiError> {

@@ -1,5 +1,5 @@
-//! What the API answers with: checks as JSON documents (secrets redacted) and the
-//! envelopes of each write.
+//! What the API answers with: checks as JSON documents (secrets redacted), with their
+//! state and last result when read, and the envelopes of each write.
 
 use std::borrow::Cow;
 
@@ -8,8 +8,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::check_schema::{referenced_schemas, view_schema};
-use crate::domain::{Check, CheckSpec, Target, Viewer};
-use crate::store::StackSync;
+use crate::domain::{Check, CheckSpec, MaintenanceWindow, Target, Timestamp, Viewer};
+use crate::store::{LiveCheck, ResultRow, StackSync};
 
 /// A stored check, as every read and write answers it: its name, `kind` and the fields of
 /// that kind beside the common ones (the domain's own form, defaults filled in), with
@@ -75,7 +75,7 @@ pub struct CheckChange {
 /// A page of checks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckPage {
-    pub checks: Vec<super::status::CheckStatusView>,
+    pub checks: Vec<CheckStatusView>,
     /// Pass as `after` to get the next page; `null` on the last page.
     pub next_after: Option<String>,
 }
@@ -93,7 +93,7 @@ pub struct Deleted {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StackView {
     pub stack: String,
-    pub checks: Vec<super::status::CheckStatusView>,
+    pub checks: Vec<CheckStatusView>,
 }
 
 /// The answer to `PUT /stacks/{stack}`: what changed, by check name.
@@ -127,6 +127,80 @@ impl From<StackSync> for StackChange {
                 .map(|c| CheckView::new(c, Viewer::Admin))
                 .collect(),
             status_page: sync.status_page,
+        }
+    }
+}
+
+/// One probe result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultView {
+    /// When the probe started (RFC 3339).
+    pub at: String,
+    pub up: bool,
+    /// HTTP status of the final response, when one came.
+    pub status: Option<i64>,
+    pub dns_ms: Option<i64>,
+    pub connect_ms: Option<i64>,
+    pub tls_ms: Option<i64>,
+    pub ttfb_ms: Option<i64>,
+    pub total_ms: i64,
+    /// Why the probe failed, in plain words; `null` when up.
+    pub error: Option<String>,
+    /// icmp: echo requests that got no reply (the average round trip is `connect_ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<i64>,
+}
+
+impl From<&ResultRow> for ResultView {
+    fn from(r: &ResultRow) -> Self {
+        Self {
+            at: Timestamp(r.at).to_rfc3339(),
+            up: r.up(),
+            status: r.status,
+            dns_ms: r.dns_ms,
+            connect_ms: r.connect_ms,
+            tls_ms: r.tls_ms,
+            ttfb_ms: r.ttfb_ms,
+            total_ms: r.total_ms,
+            error: r.error.clone(),
+            lost: r.lost,
+        }
+    }
+}
+
+/// A check with what is known of its target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckStatusView {
+    #[serde(flatten)]
+    pub check: CheckView,
+    /// `up`, `down`, `unknown` (not confirmed yet), `paused`, or `maintenance` (a window
+    /// is open: probed and recorded, no alerts).
+    pub state: String,
+    /// When `state` last changed (RFC 3339).
+    pub state_since: String,
+    /// When the target's TLS certificate expires, for https checks.
+    pub cert_expires_at: Option<String>,
+    pub last_result: Option<ResultView>,
+}
+
+impl CheckStatusView {
+    /// `live` as `viewer` may see it, in the state it is shown in at `now`.
+    pub fn new(
+        live: &LiveCheck,
+        windows: &[MaintenanceWindow],
+        now: Timestamp,
+        viewer: Viewer,
+    ) -> Self {
+        Self {
+            state: live.shown(windows, now).word().to_owned(),
+            state_since: live.since().to_rfc3339(),
+            cert_expires_at: live
+                .state
+                .as_ref()
+                .and_then(|s| s.cert_not_after)
+                .map(Timestamp::to_rfc3339),
+            last_result: live.last.as_ref().map(ResultView::from),
+            check: CheckView::new(&live.check, viewer),
         }
     }
 }

@@ -33,16 +33,24 @@ impl Shown {
         windows: &[MaintenanceWindow],
         now: Timestamp,
     ) -> Self {
-        if check.paused {
+        let maintained = windows.iter().any(|w| w.silences(check, now));
+        Self::decide(check.paused, maintained, health, check.spec.is_heartbeat())
+    }
+
+    /// The rule itself, from what decides it: whether the check is paused, in an open
+    /// maintenance window, its health and whether it is a heartbeat. For readers that
+    /// count checks by these without reading each one (the summary).
+    pub fn decide(paused: bool, maintained: bool, health: Option<Health>, heartbeat: bool) -> Self {
+        if paused {
             return Self::Paused;
         }
-        if windows.iter().any(|w| w.silences(check, now)) {
+        if maintained {
             return Self::Maintenance;
         }
         match health {
             Some(Health::Up) => Self::Up,
             Some(Health::Down) => Self::Down,
-            None if check.spec.is_heartbeat() => Self::New,
+            None if heartbeat => Self::New,
             _ => Self::Unknown,
         }
     }

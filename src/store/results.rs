@@ -150,15 +150,16 @@ impl Store {
             .collect())
     }
 
-    /// A page of checks by name, after `after`, each with its persisted state: what the
-    /// scheduler loads at start, a page at a time, so that loading 100,000 checks does not
-    /// hold them all twice (rows and plan) at once.
+    /// A page of checks matching `filter` by name, after `after`, each with its persisted
+    /// state (two queries per 500 checks). The scheduler loads its checks this way at start,
+    /// so that loading 100,000 checks does not hold them all twice (rows and plan) at once.
     pub async fn checks_with_state_page(
         &self,
+        filter: &super::CheckFilter,
         after: Option<&CheckName>,
         limit: u32,
     ) -> Result<Vec<(Check, Option<StoredState>)>, StoreError> {
-        let checks = self.list_checks(&Default::default(), after, limit).await?;
+        let checks = self.list_checks(filter, after, limit).await?;
         let ids: Vec<CheckId> = checks.iter().map(|c| c.id).collect();
         let mut states = self.check_states(&ids).await?;
         Ok(checks

@@ -126,6 +126,18 @@ impl TestApp {
         status_and_json(response).await
     }
 
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        status_and_json(response).await
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         let response = self
             .client

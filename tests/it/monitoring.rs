@@ -323,6 +323,65 @@ async fn lists_carry_each_checks_state_filter_by_it_and_the_summary_counts_it() 
 }
 
 #[tokio::test]
+async fn the_summary_counts_each_window_scope_as_the_list_filter_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let ok = target.url("http", "/ok");
+    for (name, body) in [
+        ("in-stack", json!({"url": ok, "stack": "blue"})),
+        ("tagged", json!({"url": ok, "tags": ["quiet"]})),
+        ("named", json!({"url": ok})),
+        ("other", json!({"url": ok, "stack": "green"})),
+        ("untouched", json!({"url": ok})),
+    ] {
+        let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let open = |scope: &str, target: Option<&str>| {
+        let mut body = json!({"scope": scope, "duration": 600});
+        if let Some(target) = target {
+            body["target"] = json!(target);
+        }
+        body
+    };
+    let maintained =
+        |page: &Value| -> Vec<String> { listed(page).into_iter().map(|(name, _)| name).collect() };
+    for window in [
+        open("stack", Some("blue")),
+        open("tag", Some("quiet")),
+        open("check", Some("named")),
+    ] {
+        let (status, answer) = app.post_json("/api/v1/maintenance", &window).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (_, summary) = app.get("/api/v1/summary?by=stack").await;
+    let (_, list) = app.get("/api/v1/checks?state=maintenance").await;
+    assert_eq!(
+        (&summary["total"], &summary["maintenance"]),
+        (&json!(5), &json!(3)),
+        "{summary}"
+    );
+    assert_eq!(maintained(&list), ["in-stack", "named", "tagged"]);
+    let green = summary["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == "green");
+    assert_eq!(green.unwrap()["maintenance"], 0, "{summary}");
+
+    let (status, answer) = app
+        .post_json("/api/v1/maintenance", &open("all", None))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let (_, summary) = app.get("/api/v1/summary").await;
+    let (_, list) = app.get("/api/v1/checks?state=maintenance").await;
+    assert_eq!(summary["maintenance"], 5, "{summary}");
+    assert_eq!(maintained(&list).len(), 5);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");

@@ -129,7 +129,7 @@ impl Scheduler {
             let page = scheduler
                 .deps
                 .store
-                .checks_with_state_page(after.as_ref(), LOAD_PAGE)
+                .checks_with_state_page(&Default::default(), after.as_ref(), LOAD_PAGE)
                 .await?;
             let Some((last, _)) = page.last() else {
                 break;

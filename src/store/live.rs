@@ -1,0 +1,203 @@
+//! The one read model of "a check now": the check, its persisted state and its newest
+//! result, a page at a time in SQL. A page of any size costs a fixed handful of queries
+//! (checks, their states, newest raw results, newest blocks for the rest), never one per
+//! check. The API's lists and single reads, its summary and `/v1`'s lists read through it.
+
+use std::collections::HashMap;
+
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::checks::NAMES_PER_QUERY;
+use super::results::{ResultRow, StoredState};
+use super::{CheckFilter, HOUR_MS, Store, StoreError, block_codec};
+use crate::domain::{
+    Check, CheckId, CheckName, Health, MaintenanceScope, MaintenanceWindow, Shown, Timestamp,
+};
+
+/// A check with what is known of it now.
+#[derive(Debug, Clone)]
+pub struct LiveCheck {
+    pub check: Check,
+    /// `None` before the first judged probe.
+    pub state: Option<StoredState>,
+    /// The newest result, raw or compacted.
+    pub last: Option<ResultRow>,
+}
+
+impl LiveCheck {
+    /// The state the check is shown in at `now`.
+    pub fn shown(&self, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
+        let health = self.state.as_ref().map(|s| s.state.health);
+        Shown::of(&self.check, health, windows, now)
+    }
+
+    /// Since when the check has been in its state (its creation, before any).
+    pub fn since(&self) -> Timestamp {
+        self.state
+            .as_ref()
+            .map_or(self.check.created_at, |s| s.state.since)
+    }
+}
+
+/// How many checks share one combination of what decides the state they are shown in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateGroup {
+    pub stack: Option<String>,
+    pub paused: bool,
+    /// In a maintenance window open now.
+    pub maintained: bool,
+    /// `None` before the first judged probe.
+    pub health: Option<Health>,
+    pub heartbeat: bool,
+    pub checks: u64,
+}
+
+impl StateGroup {
+    /// The state these checks are shown in.
+    pub fn shown(&self) -> Shown {
+        Shown::decide(self.paused, self.maintained, self.health, self.heartbeat)
+    }
+}
+
+#[derive(FromRow)]
+struct GroupRow {
+    stack: Option<String>,
+    paused: bool,
+    maintained: bool,
+    health: Option<i64>,
+    heartbeat: bool,
+    checks: i64,
+}
+
+#[derive(FromRow)]
+struct NewestRaw {
+    check_id: i64,
+    #[sqlx(flatten)]
+    row: ResultRow,
+}
+
+impl Store {
+    /// Every check counted by what decides its shown state, in one query, `open` being the
+    /// scopes of the maintenance windows open now (a scope is matched in SQL as
+    /// [`MaintenanceScope::covers`] matches it; a heartbeat is a check with a ping key).
+    pub async fn state_groups(
+        &self,
+        open: &[&MaintenanceScope],
+    ) -> Result<Vec<StateGroup>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT c.stack, c.paused, COALESCE((0");
+        for scope in open {
+            match scope {
+                MaintenanceScope::All => query.push(" OR 1"),
+                MaintenanceScope::Stack(stack) => {
+                    query.push(" OR c.stack = ").push_bind(stack.as_str())
+                }
+                MaintenanceScope::Tag(tag) => query
+                    .push(" OR c.id IN (SELECT check_id FROM check_tags WHERE tag = ")
+                    .push_bind(tag.as_str())
+                    .push(")"),
+                MaintenanceScope::Check(name) => {
+                    query.push(" OR c.name = ").push_bind(name.as_str())
+                }
+            };
+        }
+        query.push(
+            "), 0) AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
+             FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
+             GROUP BY c.stack, c.paused, maintained, s.health, heartbeat",
+        );
+        let rows: Vec<GroupRow> = query.build_query_as().fetch_all(&self.read).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StateGroup {
+                stack: r.stack,
+                paused: r.paused,
+                maintained: r.maintained,
+                health: r
+                    .health
+                    .map(|h| Health::from_code(u8::try_from(h).unwrap_or(0))),
+                heartbeat: r.heartbeat,
+                checks: u64::try_from(r.checks).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Up to `limit` checks matching `filter` by name after `after`, each with its state
+    /// and newest result.
+    pub async fn live_checks(
+        &self,
+        filter: &CheckFilter,
+        after: Option<&CheckName>,
+        limit: u32,
+    ) -> Result<Vec<LiveCheck>, StoreError> {
+        let page = self.checks_with_state_page(filter, after, limit).await?;
+        self.with_newest_results(page).await
+    }
+
+    /// These checks (with their states, as read) with their newest results, in the order
+    /// given.
+    pub async fn with_newest_results(
+        &self,
+        page: Vec<(Check, Option<StoredState>)>,
+    ) -> Result<Vec<LiveCheck>, StoreError> {
+        let ids: Vec<CheckId> = page.iter().map(|(c, _)| c.id).collect();
+        let mut newest = self.newest_results(&ids).await?;
+        Ok(page
+            .into_iter()
+            .map(|(check, state)| LiveCheck {
+                last: newest.remove(&check.id),
+                check,
+                state,
+            })
+            .collect())
+    }
+
+    /// The newest result of each of these checks that has one: raw results in one query
+    /// per [`NAMES_PER_QUERY`] checks, and for the checks whose raw results are all
+    /// compacted, their newest block in one more.
+    pub async fn newest_results(
+        &self,
+        ids: &[CheckId],
+    ) -> Result<HashMap<CheckId, ResultRow>, StoreError> {
+        let mut newest = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(NAMES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
+                 total_ms, error, lost FROM results r WHERE r.at = \
+                 (SELECT MAX(at) FROM results WHERE check_id = r.check_id) AND r.check_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            list.push_unseparated(")");
+            let rows: Vec<NewestRaw> = query.build_query_as().fetch_all(&self.read).await?;
+            newest.extend(rows.into_iter().map(|r| (CheckId(r.check_id), r.row)));
+        }
+        let compacted: Vec<CheckId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !newest.contains_key(id))
+            .collect();
+        for chunk in compacted.chunks(NAMES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT check_id, hour, data FROM result_blocks b WHERE b.hour = \
+                 (SELECT MAX(hour) FROM result_blocks WHERE check_id = b.check_id) \
+                 AND b.check_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            list.push_unseparated(")");
+            let blocks: Vec<(i64, i64, Vec<u8>)> =
+                query.build_query_as().fetch_all(&self.read).await?;
+            for (id, hour, data) in blocks {
+                let decoded = block_codec::decode(hour * HOUR_MS, &data)?;
+                if let Some(row) = decoded.into_iter().max_by_key(|r| r.at) {
+                    newest.insert(CheckId(id), row);
+                }
+            }
+        }
+        Ok(newest)
+    }
+}
