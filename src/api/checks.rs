@@ -16,7 +16,7 @@ use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
 use crate::domain::{CheckName, FieldError, Timestamp, Viewer};
-use crate::store::{CheckFilter, Upsert, WriteMode};
+use crate::store::{CheckFilter, PageStart, Upsert, WriteMode};
 
 /// Default and largest page of `GET /checks`.
 const DEFAULT_PAGE: u32 = 100;
@@ -178,6 +178,7 @@ pub async fn list_checks(
             .and_then(|v| parse_name("stack", v, &mut errors)),
         tag: query.tag.and_then(|v| parse_name("tag", v, &mut errors)),
         paused: query.paused,
+        ..CheckFilter::default()
     };
     let after: Option<CheckName> = query
         .after
@@ -206,7 +207,7 @@ pub async fn list_checks(
     loop {
         let read = state
             .store
-            .checks_with_state_page(&filter, cursor.as_ref(), batch)
+            .checks_with_state_page(&filter, PageStart::After(cursor.as_ref()), batch)
             .await?;
         let exhausted = read.len() < batch as usize;
         cursor = read.last().map(|(c, _)| c.name.clone());

@@ -19,7 +19,7 @@ use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{Deleted, StackChange, StackView};
 use crate::domain::{FieldError, StackName};
-use crate::store::{CheckFilter, StoreError};
+use crate::store::{CheckFilter, PageStart, StoreError};
 
 /// Most checks one stack may declare.
 const MAX_STACK_CHECKS: usize = 1_000;
@@ -137,7 +137,10 @@ pub async fn get_stack(
         stack: Some(stack.clone()),
         ..CheckFilter::default()
     };
-    let checks = state.store.live_checks(&filter, None, u32::MAX).await?;
+    let checks = state
+        .store
+        .live_checks(&filter, PageStart::After(None), u32::MAX)
+        .await?;
     if checks.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no check belongs to stack {stack}"

@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, CheckSpec, StackName, Tag, Timestamp};
+use crate::domain::{Check, CheckId, CheckName, CheckSpec, Health, StackName, Tag, Timestamp};
 
 /// When a write happens, and whether it is kept.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +66,62 @@ pub struct CheckFilter {
     pub stack: Option<StackName>,
     pub tag: Option<Tag>,
     pub paused: Option<bool>,
+    /// Only heartbeats (`true`) or only the other kinds (`false`).
+    pub heartbeat: Option<bool>,
+    /// Only checks with any of these tags (empty: no condition).
+    pub any_tag: Vec<String>,
+    /// Only checks confirmed DOWN (`true`) or only the others (`false`).
+    pub down: Option<bool>,
+}
+
+impl CheckFilter {
+    /// Adds the filter's conditions to a query over `checks` that already has a `WHERE`.
+    fn push_conditions<'a>(&'a self, query: &mut QueryBuilder<'a, Sqlite>) {
+        if let Some(stack) = &self.stack {
+            query.push(" AND stack = ").push_bind(stack.as_str());
+        }
+        if let Some(paused) = self.paused {
+            query.push(" AND paused = ").push_bind(paused);
+        }
+        if let Some(tag) = &self.tag {
+            query
+                .push(" AND id IN (SELECT check_id FROM check_tags WHERE tag = ")
+                .push_bind(tag.as_str())
+                .push(")");
+        }
+        if let Some(heartbeat) = self.heartbeat {
+            // A heartbeat is the only kind with a ping key.
+            query.push(if heartbeat {
+                " AND ping_key IS NOT NULL"
+            } else {
+                " AND ping_key IS NULL"
+            });
+        }
+        if !self.any_tag.is_empty() {
+            query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN (");
+            let mut list = query.separated(", ");
+            for tag in &self.any_tag {
+                list.push_bind(tag.as_str());
+            }
+            query.push("))");
+        }
+        if let Some(down) = self.down {
+            query
+                .push(if down { " AND id IN" } else { " AND id NOT IN" })
+                .push(" (SELECT check_id FROM check_state WHERE health = ")
+                .push_bind(i64::from(Health::Down.code()))
+                .push(")");
+        }
+    }
+}
+
+/// Where a page of checks starts, in name order.
+#[derive(Debug, Clone, Copy)]
+pub enum PageStart<'a> {
+    /// After this name (the first page: `None`).
+    After(Option<&'a CheckName>),
+    /// After skipping this many (numbered pages).
+    Skip(u64),
 }
 
 #[derive(FromRow)]
@@ -149,28 +205,41 @@ impl Store {
         after: Option<&CheckName>,
         limit: u32,
     ) -> Result<Vec<Check>, StoreError> {
+        self.checks_from(filter, PageStart::After(after), limit)
+            .await
+    }
+
+    /// Up to `limit` checks matching `filter`, ordered by name, from `start`.
+    pub async fn checks_from(
+        &self,
+        filter: &CheckFilter,
+        start: PageStart<'_>,
+        limit: u32,
+    ) -> Result<Vec<Check>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(SELECT_CHECK);
         query.push(" WHERE 1 = 1");
-        if let Some(stack) = &filter.stack {
-            query.push(" AND stack = ").push_bind(stack.as_str());
-        }
-        if let Some(paused) = filter.paused {
-            query.push(" AND paused = ").push_bind(paused);
-        }
-        if let Some(tag) = &filter.tag {
-            query
-                .push(" AND id IN (SELECT check_id FROM check_tags WHERE tag = ")
-                .push_bind(tag.as_str())
-                .push(")");
-        }
-        if let Some(after) = after {
+        filter.push_conditions(&mut query);
+        if let PageStart::After(Some(after)) = start {
             query.push(" AND name > ").push_bind(after.as_str());
         }
         query
             .push(" ORDER BY name LIMIT ")
             .push_bind(i64::from(limit));
+        if let PageStart::Skip(skip) = start {
+            query
+                .push(" OFFSET ")
+                .push_bind(i64::try_from(skip).unwrap_or(i64::MAX));
+        }
         let rows: Vec<CheckRow> = query.build_query_as().fetch_all(&self.read).await?;
         rows.into_iter().map(Check::try_from).collect()
+    }
+
+    /// How many checks match `filter`.
+    pub async fn count_checks(&self, filter: &CheckFilter) -> Result<u64, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM checks WHERE 1 = 1");
+        filter.push_conditions(&mut query);
+        let count: i64 = query.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Creates the check or updates it; writes nothing when it is already as asked. In a

@@ -9,9 +9,9 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::checks::NAMES_PER_QUERY;
 use super::results::{ResultRow, StoredState};
-use super::{CheckFilter, HOUR_MS, Store, StoreError, block_codec};
+use super::{CheckFilter, HOUR_MS, PageStart, Store, StoreError, block_codec};
 use crate::domain::{
-    Check, CheckId, CheckName, Health, MaintenanceScope, MaintenanceWindow, Shown, Timestamp,
+    Check, CheckId, Health, MaintenanceScope, MaintenanceWindow, Shown, Timestamp,
 };
 
 /// A check with what is known of it now.
@@ -121,15 +121,15 @@ impl Store {
             .collect())
     }
 
-    /// Up to `limit` checks matching `filter` by name after `after`, each with its state
+    /// Up to `limit` checks matching `filter` by name from `start`, each with its state
     /// and newest result.
     pub async fn live_checks(
         &self,
         filter: &CheckFilter,
-        after: Option<&CheckName>,
+        start: PageStart<'_>,
         limit: u32,
     ) -> Result<Vec<LiveCheck>, StoreError> {
-        let page = self.checks_with_state_page(filter, after, limit).await?;
+        let page = self.checks_with_state_page(filter, start, limit).await?;
         self.with_newest_results(page).await
     }
 

@@ -31,7 +31,7 @@ use sqlx::sqlite::{
 pub use alerts::{
     AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
 };
-pub use checks::{CheckFilter, CheckWrite, Upsert, WriteMode};
+pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
-use sqlx::FromRow;
+use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::result_blocks::newer;
 use super::results::StoredState;
@@ -179,36 +179,76 @@ impl Store {
     /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
     /// first hour not rolled up (one index seek per check).
     async fn tallies(&self, now: Timestamp) -> Result<Recent, StoreError> {
+        self.tallies_of(now, None).await
+    }
+
+    /// The last 24 hours' tally of each of these checks that was probed in them.
+    pub async fn day_tallies(
+        &self,
+        ids: &[CheckId],
+        now: Timestamp,
+    ) -> Result<HashMap<CheckId, Tally>, StoreError> {
+        let mut day = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let (tallies, _) = self.tallies_of(now, Some(chunk)).await?;
+            day.extend(tallies.into_iter().map(|(id, (d, _))| (CheckId(id), d)));
+        }
+        Ok(day)
+    }
+
+    /// [`Self::tallies`] of the checks `only` names, or of every check.
+    async fn tallies_of(
+        &self,
+        now: Timestamp,
+        only: Option<&[CheckId]>,
+    ) -> Result<Recent, StoreError> {
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
         let raw_from = rolled_hour.saturating_mul(HOUR_MS).max(month_ago);
-        let hourly: Vec<TallyRow> = sqlx::query_as(
+        let only_ids = |query: &mut QueryBuilder<'_, Sqlite>, column: &str| {
+            if let Some(ids) = only {
+                query.push(format!(" AND {column} IN ("));
+                let mut list = query.separated(", ");
+                for id in ids {
+                    list.push_bind(id.0);
+                }
+                query.push(")");
+            }
+        };
+        let mut hourly = QueryBuilder::<Sqlite>::new(
             "SELECT check_id, \
-             COALESCE(SUM(CASE WHEN hour >= ? THEN count END), 0) AS probes_24h, \
-             COALESCE(SUM(CASE WHEN hour >= ? THEN up_count END), 0) AS up_24h, \
-             SUM(count) AS probes, SUM(up_count) AS up \
-             FROM rollups_hourly WHERE hour >= ? AND hour < ? GROUP BY check_id",
-        )
-        .bind(day_ago.div_euclid(HOUR_MS))
-        .bind(day_ago.div_euclid(HOUR_MS))
-        .bind(month_ago.div_euclid(HOUR_MS))
-        .bind(rolled_hour)
-        .fetch_all(&self.read)
-        .await?;
-        let raw: Vec<RawRow> = sqlx::query_as(
-            "SELECT c.id AS check_id, \
-             COALESCE(SUM(r.at >= ?), 0) AS probes_24h, \
-             COALESCE(SUM(r.at >= ? AND r.outcome = 0), 0) AS up_24h, \
-             COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up, \
-             MAX(r.at) AS last_at, r.total_ms AS last_total_ms \
-             FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ? GROUP BY c.id",
-        )
-        .bind(day_ago)
-        .bind(day_ago)
-        .bind(raw_from)
-        .fetch_all(&self.read)
-        .await?;
+             COALESCE(SUM(CASE WHEN hour >= ",
+        );
+        hourly
+            .push_bind(day_ago.div_euclid(HOUR_MS))
+            .push(" THEN count END), 0) AS probes_24h, COALESCE(SUM(CASE WHEN hour >= ")
+            .push_bind(day_ago.div_euclid(HOUR_MS))
+            .push(
+                " THEN up_count END), 0) AS up_24h, SUM(count) AS probes, SUM(up_count) AS up \
+                 FROM rollups_hourly WHERE hour >= ",
+            )
+            .push_bind(month_ago.div_euclid(HOUR_MS))
+            .push(" AND hour < ")
+            .push_bind(rolled_hour);
+        only_ids(&mut hourly, "check_id");
+        hourly.push(" GROUP BY check_id");
+        let hourly: Vec<TallyRow> = hourly.build_query_as().fetch_all(&self.read).await?;
+        let mut raw = QueryBuilder::<Sqlite>::new("SELECT c.id AS check_id, COALESCE(SUM(r.at >= ");
+        raw.push_bind(day_ago)
+            .push("), 0) AS probes_24h, COALESCE(SUM(r.at >= ")
+            .push_bind(day_ago)
+            .push(
+                " AND r.outcome = 0), 0) AS up_24h, \
+                 COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up, \
+                 MAX(r.at) AS last_at, r.total_ms AS last_total_ms \
+                 FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ",
+            )
+            .push_bind(raw_from)
+            .push(" WHERE 1 = 1");
+        only_ids(&mut raw, "c.id");
+        raw.push(" GROUP BY c.id");
+        let raw: Vec<RawRow> = raw.build_query_as().fetch_all(&self.read).await?;
         let newest_raw = raw
             .iter()
             .map(|r| (r.tally.check_id, (r.last_at, r.last_total_ms)))

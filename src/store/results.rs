@@ -5,9 +5,7 @@ use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
 use super::{Store, StoreError};
-use crate::domain::{
-    AlertMemory, Check, CheckId, CheckName, CheckState, Health, Timestamp, Transition,
-};
+use crate::domain::{AlertMemory, Check, CheckId, CheckState, Health, Timestamp, Transition};
 
 /// A stored probe result.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -150,16 +148,16 @@ impl Store {
             .collect())
     }
 
-    /// A page of checks matching `filter` by name, after `after`, each with its persisted
+    /// A page of checks matching `filter` by name, from `start`, each with its persisted
     /// state (two queries per 500 checks). The scheduler loads its checks this way at start,
     /// so that loading 100,000 checks does not hold them all twice (rows and plan) at once.
     pub async fn checks_with_state_page(
         &self,
         filter: &super::CheckFilter,
-        after: Option<&CheckName>,
+        start: super::PageStart<'_>,
         limit: u32,
     ) -> Result<Vec<(Check, Option<StoredState>)>, StoreError> {
-        let checks = self.list_checks(filter, after, limit).await?;
+        let checks = self.checks_from(filter, start, limit).await?;
         let ids: Vec<CheckId> = checks.iter().map(|c| c.id).collect();
         let mut states = self.check_states(&ids).await?;
         Ok(checks

@@ -672,3 +672,61 @@ async fn heartbeats_and_maintenance_windows_go_through_v1_too() {
     assert_eq!(app.get("/api/v1/checks/nightly-backup").await.0, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn uptime_and_heartbeat_lists_filter_by_tags_and_status_and_number_their_pages() {
+    let hook = HookReceiver::start().await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
+    let target = http_target().await;
+    let ok = target.url("http", "/ok");
+    let refused = "http://127.0.0.1:9/".to_owned();
+    for (name, body) in [
+        ("a-shop", serde_json::json!({"url": ok, "tags": ["shop"]})),
+        (
+            "b-shop-eu",
+            serde_json::json!({"url": ok, "tags": ["shop", "eu"]}),
+        ),
+        (
+            "c-eu-down",
+            serde_json::json!({"url": refused, "tags": ["eu"], "check_rate": 10,
+                "failures_to_confirm": 1, "retry_interval": 1}),
+        ),
+        (
+            "d-beat",
+            serde_json::json!({"kind": "heartbeat", "period": 60, "tags": ["shop"]}),
+        ),
+    ] {
+        let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    wait_for("c-eu-down to be confirmed down", 60, async || {
+        let (_, check) = app.get("/api/v1/checks/c-eu-down").await;
+        (check["state"] == "down").then_some(())
+    })
+    .await;
+    let names = |page: &Value| -> Vec<String> {
+        let data = page["data"].as_array().unwrap();
+        data.iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (query, listed, total) in [
+        ("tags=shop", vec!["a-shop", "b-shop-eu"], 2),
+        ("tags=eu&status=down", vec!["c-eu-down"], 1),
+        ("tags=eu,shop&status=up", vec!["a-shop", "b-shop-eu"], 2),
+        ("limit=1&page=2", vec!["b-shop-eu"], 3),
+        ("limit=2&page=2", vec!["c-eu-down"], 3),
+        ("page=9", vec![], 3),
+    ] {
+        let (status, page) = app.get(&format!("/v1/uptime?{query}")).await;
+        assert_eq!(status, 200, "{query}: {page}");
+        assert_eq!(names(&page), listed, "{query}: {page}");
+        assert_eq!(page["metadata"]["total_count"], total, "{query}: {page}");
+    }
+    let (_, down) = app.get("/v1/uptime?status=down").await;
+    assert_eq!(down["data"][0]["status"], "down", "{down}");
+    let (_, beats) = app.get("/v1/heartbeat").await;
+    assert_eq!(names(&beats), ["d-beat"], "{beats}");
+    assert_eq!(beats["metadata"]["total_count"], 1, "{beats}");
+    app.stop().await;
+}

@@ -14,8 +14,8 @@ use super::view::heartbeat_view_of;
 use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, Health, Viewer};
-use crate::store::StatusCakeFields;
+use crate::domain::{Check, Viewer};
+use crate::store::{CheckFilter, LiveCheck, PageStart, StatusCakeFields};
 
 async fn heartbeat_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
@@ -86,19 +86,27 @@ pub(super) async fn delete(
     delete_from(&state, heartbeat_of(&state, &id).await?).await
 }
 
-async fn view(
+/// A page of heartbeats as StatusCake shows them to `viewer`.
+async fn views(
     state: &ApiState,
     headers: &HeaderMap,
-    (check, viewer): (&Check, Viewer),
-    health: Option<Health>,
-) -> Result<Value, V1Error> {
-    let shown = check.shown_to(viewer);
-    let mut view = heartbeat_view_of(&shown, ping_url(headers, &shown), &state.default_contacts);
-    let live = super::uptime::live_figures(state, check, health).await?;
-    if let (Value::Object(view), Value::Object(live)) = (&mut view, live) {
-        view.extend(live);
-    }
-    Ok(view)
+    page: Vec<LiveCheck>,
+    viewer: Viewer,
+) -> Result<Vec<Value>, V1Error> {
+    let figures = super::uptime::live_figures(state, &page).await?;
+    Ok(page
+        .iter()
+        .zip(figures)
+        .map(|(live, figures)| {
+            let shown = live.check.shown_to(viewer);
+            let mut view =
+                heartbeat_view_of(&shown, ping_url(headers, &shown), &state.default_contacts);
+            if let Value::Object(view) = &mut view {
+                view.extend(figures);
+            }
+            view
+        })
+        .collect())
 }
 
 pub(super) async fn get_one(
@@ -108,14 +116,13 @@ pub(super) async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = heartbeat_of(&state, &id).await?;
-    let health = state
+    let stored = state.store.check_state(check.id).await?;
+    let live = state
         .store
-        .check_state(check.id)
-        .await?
-        .map(|s| s.state.health);
-    Ok(axum::Json(
-        json!({"data": view(&state, &headers, (&check, reader.viewer()), health).await?}),
-    ))
+        .with_newest_results(vec![(check, stored)])
+        .await?;
+    let view = views(&state, &headers, live, reader.viewer()).await?.pop();
+    Ok(axum::Json(json!({ "data": view })))
 }
 
 /// Query of `GET /v1/heartbeat`.
@@ -133,26 +140,23 @@ pub(super) async fn list(
 ) -> Result<axum::Json<Value>, V1Error> {
     let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
     let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
-    let heartbeats: Vec<(Check, Option<Health>)> = state
+    let filter = CheckFilter {
+        heartbeat: Some(true),
+        ..CheckFilter::default()
+    };
+    let total = state.store.count_checks(&filter).await?;
+    let first = u64::from(page - 1) * u64::from(limit);
+    let live = state
         .store
-        .checks_with_state()
-        .await?
-        .into_iter()
-        .filter(|(check, _)| check.spec.is_heartbeat())
-        .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
-        .collect();
-    let total = heartbeats.len();
-    let first = (page as usize - 1).saturating_mul(limit as usize);
-    let mut data = Vec::new();
-    for (check, health) in heartbeats.iter().skip(first).take(limit as usize) {
-        data.push(view(&state, &headers, (check, reader.viewer()), *health).await?);
-    }
+        .live_checks(&filter, PageStart::Skip(first), limit)
+        .await?;
+    let data = views(&state, &headers, live, reader.viewer()).await?;
     Ok(axum::Json(json!({
         "data": data,
         "metadata": {
             "page": page,
             "per_page": limit,
-            "page_count": total.div_ceil(limit as usize),
+            "page_count": total.div_ceil(u64::from(limit)),
             "total_count": total,
         },
     })))

@@ -14,7 +14,7 @@ use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, updat
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, CheckId, Health, Timestamp, Viewer};
-use crate::store::{AlertFilter, IncidentFilter};
+use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck, PageStart};
 
 pub(super) async fn create(
     State(state): State<ApiState>,
@@ -52,49 +52,64 @@ pub(super) async fn delete(
     delete_from(&state, uptime_of(&state, &id).await?).await
 }
 
-/// The live figures StatusCake shows with a check: `status`, `uptime` (last 24 hours, in
-/// percent) and `last_tested_at`.
+/// The live figures StatusCake shows with each check of a page: `status`, `uptime` (last
+/// 24 hours, in percent) and `last_tested_at`, in one tally query for the page.
 pub(super) async fn live_figures(
     state: &ApiState,
-    check: &Check,
-    health: Option<Health>,
-) -> Result<Value, V1Error> {
-    let uptime = state.store.uptime(check.id, Timestamp::now()).await?;
-    let day = uptime
+    page: &[LiveCheck],
+) -> Result<Vec<Map<String, Value>>, V1Error> {
+    let ids: Vec<CheckId> = page.iter().map(|l| l.check.id).collect();
+    let days = state.store.day_tallies(&ids, Timestamp::now()).await?;
+    Ok(page
         .iter()
-        .find(|w| w.window == "24h")
-        .and_then(|w| w.uptime_percent)
-        .unwrap_or(100.0);
-    let last = state
-        .store
-        .results(check.id, Timestamp(i64::MIN), Timestamp(i64::MAX), 1)
-        .await?;
-    let down = matches!(health, Some(Health::Down));
-    let mut live = Map::new();
-    live.insert("status".into(), json!(if down { "down" } else { "up" }));
-    live.insert("uptime".into(), json!((day * 100.0).round() / 100.0));
-    if let Some(last) = last.first() {
-        live.insert(
-            "last_tested_at".into(),
-            json!(Timestamp(last.at).to_rfc3339()),
-        );
-    }
-    Ok(Value::Object(live))
+        .map(|live| {
+            let day = days
+                .get(&live.check.id)
+                .and_then(|t| t.percent())
+                .unwrap_or(100.0);
+            let down = matches!(
+                live.state.as_ref().map(|s| s.state.health),
+                Some(Health::Down)
+            );
+            let mut figures = Map::new();
+            figures.insert("status".into(), json!(if down { "down" } else { "up" }));
+            figures.insert("uptime".into(), json!((day * 100.0).round() / 100.0));
+            if let Some(last) = &live.last {
+                figures.insert(
+                    "last_tested_at".into(),
+                    json!(Timestamp(last.at).to_rfc3339()),
+                );
+            }
+            figures
+        })
+        .collect())
 }
 
-async fn with_live_figures(
+/// A page of uptime checks as StatusCake shows them to `viewer`.
+async fn uptime_views(
     state: &ApiState,
-    (check, viewer): (&Check, Viewer),
-    health: Option<Health>,
-    kept: Option<&Map<String, Value>>,
-) -> Result<Value, V1Error> {
-    let mut view = view_of(&check.shown_to(viewer), kept, &state.default_contacts);
-    if let (Value::Object(view), Value::Object(live)) =
-        (&mut view, live_figures(state, check, health).await?)
-    {
-        view.extend(live);
-    }
-    Ok(view)
+    page: Vec<LiveCheck>,
+    viewer: Viewer,
+) -> Result<Vec<Value>, V1Error> {
+    let ids: Vec<CheckId> = page.iter().map(|l| l.check.id).collect();
+    let kept = state.store.statuscake_fields(&ids).await?;
+    let figures = live_figures(state, &page).await?;
+    Ok(page
+        .iter()
+        .zip(figures)
+        .map(|(live, figures)| {
+            let check = &live.check;
+            let mut view = view_of(
+                &check.shown_to(viewer),
+                kept.get(&check.id),
+                &state.default_contacts,
+            );
+            if let Value::Object(view) = &mut view {
+                view.extend(figures);
+            }
+            view
+        })
+        .collect())
 }
 
 /// An uptime check by id: heartbeats have their own routes.
@@ -113,19 +128,12 @@ pub(super) async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
-    let kept = state.store.statuscake_fields(&[check.id]).await?;
-    let health = state
+    let stored = state.store.check_state(check.id).await?;
+    let live = state
         .store
-        .check_state(check.id)
-        .await?
-        .map(|s| s.state.health);
-    let view = with_live_figures(
-        &state,
-        (&check, reader.viewer()),
-        health,
-        kept.get(&check.id),
-    )
-    .await?;
+        .with_newest_results(vec![(check, stored)])
+        .await?;
+    let view = uptime_views(&state, live, reader.viewer()).await?.pop();
     Ok(axum::Json(json!({"data": view})))
 }
 
@@ -151,49 +159,34 @@ pub(super) async fn list(
         Some("up") => Some(false),
         Some(_) => return Err(invalid("status", "must be up or down")),
     };
-    let tags: Vec<&str> = query
+    let tags: Vec<String> = query
         .tags
         .as_deref()
         .unwrap_or("")
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
+        .map(str::to_owned)
         .collect();
-    let all = state.store.checks_with_state().await?;
-    let matching: Vec<(Check, Option<Health>)> = all
-        .into_iter()
-        .map(|(check, stored)| (check, stored.map(|s| s.state.health)))
-        .filter(|(check, _)| !check.spec.is_heartbeat())
-        .filter(|(check, health)| {
-            let down = matches!(health, Some(Health::Down));
-            want_down.is_none_or(|w| w == down)
-                && (tags.is_empty() || check.spec.tags.iter().any(|t| tags.contains(&t.as_str())))
-        })
-        .collect();
-    let total = matching.len();
-    let per_page = limit as usize;
-    let first = (page as usize - 1).saturating_mul(per_page);
-    let shown: Vec<&(Check, Option<Health>)> = matching.iter().skip(first).take(per_page).collect();
-    let ids: Vec<CheckId> = shown.iter().map(|(c, _)| c.id).collect();
-    let kept = state.store.statuscake_fields(&ids).await?;
-    let mut data = Vec::with_capacity(shown.len());
-    for (check, health) in shown {
-        data.push(
-            with_live_figures(
-                &state,
-                (check, reader.viewer()),
-                *health,
-                kept.get(&check.id),
-            )
-            .await?,
-        );
-    }
+    let filter = CheckFilter {
+        heartbeat: Some(false),
+        any_tag: tags,
+        down: want_down,
+        ..CheckFilter::default()
+    };
+    let total = state.store.count_checks(&filter).await?;
+    let first = u64::from(page - 1) * u64::from(limit);
+    let live = state
+        .store
+        .live_checks(&filter, PageStart::Skip(first), limit)
+        .await?;
+    let data = uptime_views(&state, live, reader.viewer()).await?;
     Ok(axum::Json(json!({
         "data": data,
         "metadata": {
             "page": page,
             "per_page": limit,
-            "page_count": total.div_ceil(per_page),
+            "page_count": total.div_ceil(u64::from(limit)),
             "total_count": total,
         },
     })))

@@ -18,7 +18,8 @@ use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::api::maintenance::{MaintenanceBody, parse_window};
 use crate::domain::{
-    CheckId, MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone,
+    CheckId, CheckName, MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming,
+    parse_timezone,
 };
 
 /// The StatusCake field a native window field's error belongs to.
@@ -113,13 +114,6 @@ pub(super) async fn create(
         }
         None => None,
     };
-    let ids: HashMap<i64, String> = state
-        .store
-        .checks_with_state()
-        .await?
-        .into_iter()
-        .map(|(c, _)| (c.id.0, c.name.to_string()))
-        .collect();
     let mut scopes: Vec<(&str, String)> = Vec::new();
     for test in form
         .get("tests")
@@ -127,8 +121,12 @@ pub(super) async fn create(
         .flatten()
         .filter(|t| !t.is_empty())
     {
-        match test.parse::<i64>().ok().and_then(|id| ids.get(&id)) {
-            Some(name) => scopes.push(("check", name.clone())),
+        let check = match test.parse::<i64>() {
+            Ok(id) => state.store.check_by_id(CheckId(id)).await?,
+            Err(_) => None,
+        };
+        match check {
+            Some(check) => scopes.push(("check", check.name.to_string())),
             None => problem(&mut problems, "tests", format!("no check has id {test}")),
         }
     }
@@ -233,13 +231,24 @@ fn view(window: &MaintenanceWindow, ids: &HashMap<String, CheckId>, now: Timesta
     })
 }
 
-async fn check_ids(state: &ApiState) -> Result<HashMap<String, CheckId>, V1Error> {
+/// The ids of the checks the windows name (a window may name a check deleted since).
+async fn check_ids(
+    state: &ApiState,
+    windows: &[MaintenanceWindow],
+) -> Result<HashMap<String, CheckId>, V1Error> {
+    let names: Vec<CheckName> = windows
+        .iter()
+        .filter_map(|w| match &w.scope {
+            MaintenanceScope::Check(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
     Ok(state
         .store
-        .checks_with_state()
+        .checks_named(&names)
         .await?
         .into_iter()
-        .map(|(c, _)| (c.name.to_string(), c.id))
+        .map(|c| (c.name.to_string(), c.id))
         .collect())
 }
 
@@ -248,14 +257,9 @@ pub(super) async fn list(
     _: CanRead,
 ) -> Result<axum::Json<Value>, V1Error> {
     let now = Timestamp::now();
-    let ids = check_ids(&state).await?;
-    let data: Vec<Value> = state
-        .store
-        .maintenance_windows()
-        .await?
-        .iter()
-        .map(|w| view(w, &ids, now))
-        .collect();
+    let windows = state.store.maintenance_windows().await?;
+    let ids = check_ids(&state, &windows).await?;
+    let data: Vec<Value> = windows.iter().map(|w| view(w, &ids, now)).collect();
     let total = data.len();
     Ok(axum::Json(json!({
         "data": data,
@@ -280,7 +284,7 @@ pub(super) async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let window = window_of(&state, &id).await?;
-    let ids = check_ids(&state).await?;
+    let ids = check_ids(&state, std::slice::from_ref(&window)).await?;
     Ok(axum::Json(
         json!({"data": view(&window, &ids, Timestamp::now())}),
     ))

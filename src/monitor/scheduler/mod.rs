@@ -29,7 +29,7 @@ use crate::domain::{
     Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{Store, StoreError, Write};
+use crate::store::{PageStart, Store, StoreError, Write};
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -129,7 +129,11 @@ impl Scheduler {
             let page = scheduler
                 .deps
                 .store
-                .checks_with_state_page(&Default::default(), after.as_ref(), LOAD_PAGE)
+                .checks_with_state_page(
+                    &Default::default(),
+                    PageStart::After(after.as_ref()),
+                    LOAD_PAGE,
+                )
                 .await?;
             let Some((last, _)) = page.last() else {
                 break;
