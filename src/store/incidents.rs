@@ -53,4 +53,33 @@ impl Store {
             .push_bind(i64::from(filter.limit));
         Ok(query.build_query_as().fetch_all(&self.read).await?)
     }
+
+    /// The newest `per_check` incidents of each of these checks, newest first, in one query
+    /// per [`super::checks::NAMES_PER_QUERY`] checks.
+    pub async fn recent_incidents(
+        &self,
+        ids: &[CheckId],
+        per_check: u32,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
+        let mut all = Vec::new();
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT id, check_name, opened_at, resolved_at, cause FROM (\
+                 SELECT *, ROW_NUMBER() OVER \
+                 (PARTITION BY check_id ORDER BY opened_at DESC, id DESC) AS nth \
+                 FROM incidents WHERE check_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            query
+                .push(")) WHERE nth <= ")
+                .push_bind(i64::from(per_check));
+            let rows: Vec<IncidentRow> = query.build_query_as().fetch_all(&self.read).await?;
+            all.extend(rows);
+        }
+        all.sort_by_key(|i| std::cmp::Reverse((i.opened_at, i.id)));
+        Ok(all)
+    }
 }

@@ -276,56 +276,86 @@ impl Store {
         days: i64,
         now: Timestamp,
     ) -> Result<Vec<Day>, StoreError> {
+        let mut all = self.daily_uptimes(&[id], days, now).await?;
+        Ok(all.remove(&id).unwrap_or_default())
+    }
+
+    /// [`Self::daily_uptime`] of each of these checks, in three queries per
+    /// [`super::checks::NAMES_PER_QUERY`] checks: daily rollups, hourly rollups of days not
+    /// rolled up yet, raw results of hours not rolled up yet.
+    pub async fn daily_uptimes(
+        &self,
+        ids: &[CheckId],
+        days: i64,
+        now: Timestamp,
+    ) -> Result<HashMap<CheckId, Vec<Day>>, StoreError> {
         let today = now.0.div_euclid(DAY_MS);
         let first = today - days + 1;
-        let mut by_day: HashMap<i64, Tally> = HashMap::new();
-        let daily: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT day, count, up_count FROM rollups_daily WHERE check_id = ? AND day >= ?",
-        )
-        .bind(id.0)
-        .bind(first)
-        .fetch_all(&self.read)
-        .await?;
-        let complete: std::collections::HashSet<i64> = daily.iter().map(|d| d.0).collect();
-        for (day, probes, up) in daily {
-            by_day.insert(day, Tally { probes, up });
-        }
-        // Days not rolled up into a daily row yet: their hours, then raw results.
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
-        let hours: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT hour, count, up_count FROM rollups_hourly \
-             WHERE check_id = ? AND hour >= ? AND hour < ?",
-        )
-        .bind(id.0)
-        .bind(first * 24)
-        .bind(rolled_hour)
-        .fetch_all(&self.read)
-        .await?;
-        for (hour, probes, up) in hours {
-            let day = hour.div_euclid(24);
-            if !complete.contains(&day) {
-                by_day.entry(day).or_default().add(Tally { probes, up });
+        let mut all = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let in_list = |query: &mut QueryBuilder<'_, Sqlite>| {
+                query.push(" AND check_id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.0);
+                }
+                query.push(")");
+            };
+            let mut by_day: HashMap<(i64, i64), Tally> = HashMap::new();
+            let mut daily = QueryBuilder::<Sqlite>::new(
+                "SELECT check_id, day, count, up_count FROM rollups_daily WHERE day >= ",
+            );
+            daily.push_bind(first);
+            in_list(&mut daily);
+            let daily: Vec<(i64, i64, i64, i64)> =
+                daily.build_query_as().fetch_all(&self.read).await?;
+            let complete: std::collections::HashSet<(i64, i64)> =
+                daily.iter().map(|d| (d.0, d.1)).collect();
+            for (id, day, probes, up) in daily {
+                by_day.insert((id, day), Tally { probes, up });
+            }
+            // Days not rolled up into a daily row yet: their hours, then raw results.
+            let mut hours = QueryBuilder::<Sqlite>::new(
+                "SELECT check_id, hour / 24, SUM(count), SUM(up_count) FROM rollups_hourly \
+                 WHERE hour >= ",
+            );
+            hours
+                .push_bind(first * 24)
+                .push(" AND hour < ")
+                .push_bind(rolled_hour);
+            in_list(&mut hours);
+            hours.push(" GROUP BY check_id, hour / 24");
+            let mut raw = QueryBuilder::<Sqlite>::new(
+                "SELECT check_id, at / 86400000, COUNT(*), SUM(outcome = 0) FROM results \
+                 WHERE at >= ",
+            );
+            raw.push_bind((rolled_hour * HOUR_MS).max(first * DAY_MS));
+            in_list(&mut raw);
+            raw.push(" GROUP BY check_id, at / 86400000");
+            for mut query in [hours, raw] {
+                let rows: Vec<(i64, i64, i64, i64)> =
+                    query.build_query_as().fetch_all(&self.read).await?;
+                for (id, day, probes, up) in rows {
+                    if !complete.contains(&(id, day)) {
+                        by_day
+                            .entry((id, day))
+                            .or_default()
+                            .add(Tally { probes, up });
+                    }
+                }
+            }
+            for id in chunk {
+                let days = (first..=today)
+                    .map(|day| Day {
+                        day,
+                        tally: by_day.get(&(id.0, day)).copied().unwrap_or_default(),
+                    })
+                    .collect();
+                all.insert(*id, days);
             }
         }
-        let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT at / 86400000, COUNT(*), SUM(outcome = 0) FROM results \
-             WHERE check_id = ? AND at >= ? GROUP BY at / 86400000",
-        )
-        .bind(id.0)
-        .bind((rolled_hour * HOUR_MS).max(first * DAY_MS))
-        .fetch_all(&self.read)
-        .await?;
-        for (day, probes, up) in raw {
-            if !complete.contains(&day) {
-                by_day.entry(day).or_default().add(Tally { probes, up });
-            }
-        }
-        Ok((first..=today)
-            .map(|day| Day {
-                day,
-                tally: by_day.get(&day).copied().unwrap_or_default(),
-            })
-            .collect())
+        Ok(all)
     }
 
     /// Whether `stack`'s status page is published by its own setting.

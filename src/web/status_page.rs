@@ -13,9 +13,9 @@ use super::charts::uptime_bar;
 use super::check_page::incident_table;
 use super::layout::{Shown, ShownMarks, html_response, page, percent};
 use super::{PageError, WebState, incident_days};
-use crate::domain::{StackName, Timestamp};
+use crate::domain::{CheckId, StackName, Timestamp};
 use crate::settings::StatusPagesEnabled;
-use crate::store::{IncidentFilter, Tally};
+use crate::store::{CheckFilter, IncidentRow, PageStart, Tally};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -57,39 +57,47 @@ pub async fn status_page(
         return Ok(not_found());
     }
     let now = Timestamp::now();
-    let mut rows = Vec::new();
-    for check in state.store.stack_checks(&stack).await? {
-        rows.extend(state.store.overview_one(&check.name, now).await?);
-    }
+    let filter = CheckFilter {
+        stack: Some(stack.clone()),
+        ..CheckFilter::default()
+    };
+    let rows = state
+        .store
+        .checks_with_state_page(&filter, PageStart::After(None), u32::MAX)
+        .await?;
     if rows.is_empty() {
         return Ok(not_found());
     }
     let windows = state.store.maintenance_windows().await?;
+    let ids: Vec<CheckId> = rows.iter().map(|(c, _)| c.id).collect();
+    let mut days = state.store.daily_uptimes(&ids, 90, now).await?;
+    let recent = state.store.recent_incidents(&ids, 20).await?;
     let mut checks = Vec::with_capacity(rows.len());
-    let mut incidents = Vec::new();
-    for row in &rows {
-        let shown = row.shown(&windows, now);
-        let days = state.store.daily_uptime(row.check.id, 90, now).await?;
-        let mine = state
-            .store
-            .incidents(&IncidentFilter {
-                check_id: Some(row.check.id),
-                limit: 20,
-                ..IncidentFilter::default()
-            })
-            .await?;
+    for (check, stored) in &rows {
+        let shown = Shown::of(
+            check,
+            stored.as_ref().map(|s| s.state.health),
+            &windows,
+            now,
+        );
+        let days = days.remove(&check.id).unwrap_or_default();
+        let mine: Vec<IncidentRow> = recent
+            .iter()
+            .filter(|i| i.check_name == check.name.as_str())
+            .cloned()
+            .collect();
         let bar = uptime_bar(&days, incident_days(&mine));
         let mut total = Tally::default();
         for day in &days {
             total.probes += day.tally.probes;
             total.up += day.tally.up;
         }
-        incidents.extend(
-            mine.into_iter()
-                .filter(|i| now.0 - i.opened_at < 30 * DAY_MS),
-        );
-        checks.push((row.check.name.to_string(), shown, bar, total));
+        checks.push((check.name.to_string(), shown, bar, total));
     }
+    let mut incidents: Vec<IncidentRow> = recent
+        .into_iter()
+        .filter(|i| now.0 - i.opened_at < 30 * DAY_MS)
+        .collect();
     incidents.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     let (words, worst) = overall(&checks.iter().map(|c| c.1).collect::<Vec<_>>());
     let body = html! {

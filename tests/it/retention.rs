@@ -162,6 +162,17 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     let day = uptime.iter().find(|w| w.window == "24h").unwrap();
     assert!(day.probes < total && day.probes >= 144);
     assert!(month.p50_ms.is_some_and(|p| (100..=109).contains(&p)));
+    // The 90-day bars read daily rollups, hourly ones of days not rolled up, and raw
+    // results of hours not rolled up: every probe once.
+    let bars = store.daily_uptimes(&[check.id], 90, now).await.unwrap();
+    let days = &bars[&check.id];
+    assert_eq!(days.len(), 90);
+    let probes: i64 = days.iter().map(|d| d.tally.probes).sum();
+    let up: i64 = days.iter().map(|d| d.tally.up).sum();
+    assert_eq!((probes, up), (total, total - failed));
+    assert_eq!(store.daily_uptime(check.id, 90, now).await.unwrap(), *days);
+    let newest = store.newest_results(&[check.id]).await.unwrap();
+    assert_eq!(newest[&check.id], before[0], "the newest result, raw");
 
     let pool = SqlitePoolOptions::new()
         .connect(&format!("sqlite://{}", path.display()))
@@ -286,4 +297,10 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
         "kept by the rollup job"
     );
     assert_eq!(shown(all), (Some(newest), Some(80)));
+    let last = store.newest_results(&[check.id]).await.unwrap();
+    assert_eq!(
+        (last[&check.id].at, last[&check.id].total_ms),
+        (newest, 80),
+        "read from the newest block"
+    );
 }
