@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use super::field::{FieldError, FieldErrors, limits};
 use super::form::Form;
 use super::http_target::HttpTarget;
+use super::schedule::Cadence;
 use super::target::{KINDS, Target};
-use super::{CheckName, ContactName, StackName, Tag, Timestamp};
+use super::{CheckName, ContactName, StackName, Tag, Thresholds, Timestamp};
 
 /// Row id of a check in the store; compact key for results and state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,6 +73,43 @@ impl CheckSpec {
     /// that asks.
     pub fn is_heartbeat(&self) -> bool {
         matches!(self.target, Target::Heartbeat(_))
+    }
+
+    /// The confirmation rule. A heartbeat's grace is its confirmation: one late or failed
+    /// ping makes it DOWN, one ping makes it UP.
+    pub fn thresholds(&self) -> Thresholds {
+        if self.is_heartbeat() {
+            return Thresholds {
+                failures_to_confirm: 1,
+                successes_to_recover: 1,
+            };
+        }
+        Thresholds {
+            failures_to_confirm: self.failures_to_confirm,
+            successes_to_recover: self.successes_to_recover,
+        }
+    }
+
+    /// How often the check is probed: its rate and retry interval; a heartbeat is due when
+    /// its deadline passes (a ping moves it: see the scheduler's `heartbeat`).
+    pub fn cadence(&self) -> Cadence {
+        if let Target::Heartbeat(beat) = &self.target {
+            let deadline_ms = beat.deadline_s() * 1_000;
+            return Cadence {
+                rate_ms: deadline_ms,
+                retry_ms: deadline_ms,
+            };
+        }
+        Cadence {
+            rate_ms: u64::from(self.check_rate) * 1_000,
+            retry_ms: u64::from(self.retry_interval) * 1_000,
+        }
+    }
+
+    /// Whether every result rewrites the stored state, changed or not: a heartbeat's state
+    /// row keeps its last ping, which a restart waits from.
+    pub fn states_every_result(&self) -> bool {
+        self.is_heartbeat()
     }
 
     /// An HTTP GET of `url` with every other field at its default.

@@ -39,6 +39,7 @@ pub use maintenance::{
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
+pub use schedule::Cadence;
 pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};
 pub use shown::Shown;
 pub use state::{CheckState, Health, Thresholds, Transition};

@@ -3,6 +3,15 @@
 
 use super::CheckId;
 
+/// How often a check is probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    /// Start-to-start interval of regular probes.
+    pub rate_ms: u64,
+    /// Delay before a re-probe while a change is being confirmed.
+    pub retry_ms: u64,
+}
+
 /// Offset of a check's first probe inside its interval, from a hash of its id, so a
 /// restart spreads probes evenly instead of firing them all at once.
 pub fn first_offset_ms(id: CheckId, interval_ms: u64) -> u64 {

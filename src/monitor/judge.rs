@@ -3,7 +3,7 @@
 
 use crate::domain::{
     AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
-    Thresholds, Timestamp, Transition, decide,
+    Timestamp, Transition, decide,
 };
 use crate::store::{Change, NewAlert, Record, StoredState};
 
@@ -50,27 +50,12 @@ pub struct Judge<'a> {
     pub windows: &'a [MaintenanceWindow],
 }
 
-/// The check's confirmation rule. A heartbeat's grace is its confirmation: one late or
-/// failed ping makes it DOWN, one ping makes it UP.
-fn thresholds(check: &Check) -> Thresholds {
-    if check.spec.is_heartbeat() {
-        return Thresholds {
-            failures_to_confirm: 1,
-            successes_to_recover: 1,
-        };
-    }
-    Thresholds {
-        failures_to_confirm: check.spec.failures_to_confirm,
-        successes_to_recover: check.spec.successes_to_recover,
-    }
-}
-
 /// Whether this outcome, judged now, would confirm the check DOWN.
 pub fn would_confirm_down(check: &Check, known: &Known, outcome: &Outcome) -> bool {
     let (_, transition) =
         known
             .state
-            .observe(outcome.is_up(), thresholds(check), outcome.started_at);
+            .observe(outcome.is_up(), check.spec.thresholds(), outcome.started_at);
     matches!(transition, Some(Transition::WentDown { .. }))
 }
 
@@ -90,7 +75,10 @@ impl Judge<'_> {
             };
         }
         let now = outcome.started_at;
-        let (state, transition) = known.state.observe(outcome.is_up(), thresholds(check), now);
+        let (state, transition) =
+            known
+                .state
+                .observe(outcome.is_up(), check.spec.thresholds(), now);
         let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
         let (memory, events) = decide(
             &known.memory,
@@ -110,13 +98,12 @@ impl Judge<'_> {
                 .clone()
                 .unwrap_or_else(|| self.default_contacts.to_vec())
         };
-        // A heartbeat's state row also keeps its last ping, which a restart waits from.
         let write_state = state != known.state
             || memory != known.memory
             || outcome
                 .cert_not_after
                 .is_some_and(|at| Some(at) != known.cert_not_after)
-            || check.spec.is_heartbeat();
+            || check.spec.states_every_result();
         let alerts: Vec<NewAlert> = events
             .into_iter()
             .map(|event| NewAlert {

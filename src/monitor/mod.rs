@@ -20,7 +20,7 @@ pub use backlog::Backlog;
 pub use judge::{Judge, Known};
 pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
 pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};
-pub use plan::{Cadence, NEW_CHECK_SPREAD_MS, Plan};
+pub use plan::{NEW_CHECK_SPREAD_MS, Plan};
 pub use recorder::{
     BACKLOG_BOUND, CHANNEL_CAPACITY, MAX_BATCH, MAX_BATCH_DELAY, Recorder,
     channel as record_channel,

@@ -7,7 +7,7 @@ mod phase;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::schedule::{first_offset_ms, next_due_ms};
-use crate::domain::{Check, CheckId, Target};
+use crate::domain::{Cadence, CheckId};
 
 pub use phase::{Load, WAKE_TICK_MS};
 
@@ -22,33 +22,6 @@ pub const QUICK_FIRSTS_PER_SPREAD: u32 = 5_000;
 /// A new or re-rated check's second probe comes at its phase, but not sooner than this
 /// (or half its interval) after the first: two probes a moment apart tell nothing new.
 pub const FIRST_GAP_MIN_MS: u64 = 1_000;
-
-/// How often a check is probed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cadence {
-    /// Start-to-start interval of regular probes.
-    pub rate_ms: u64,
-    /// Delay before a re-probe while a change is being confirmed.
-    pub retry_ms: u64,
-}
-
-impl Cadence {
-    /// A check's cadence: its rate and retry interval; a heartbeat is due when its
-    /// deadline passes (a ping moves it: see the scheduler's `heartbeat`).
-    pub fn of(check: &Check) -> Self {
-        if let Target::Heartbeat(beat) = &check.spec.target {
-            let deadline_ms = beat.deadline_s() * 1_000;
-            return Self {
-                rate_ms: deadline_ms,
-                retry_ms: deadline_ms,
-            };
-        }
-        Self {
-            rate_ms: u64::from(check.spec.check_rate) * 1_000,
-            retry_ms: u64::from(check.spec.retry_interval) * 1_000,
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Slot {

@@ -22,7 +22,7 @@ use offline_rule::OfflineRule;
 use super::Command;
 use super::judge::{Judge, Known, would_confirm_down};
 use super::offline::Verdict;
-use super::plan::{Cadence, Plan, WAKE_TICK_MS};
+use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{recv_opt, sleep_until_opt};
 use crate::domain::{
@@ -146,9 +146,9 @@ impl Scheduler {
                 if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
                     scheduler
                         .plan
-                        .add_due_in(check.id, Cadence::of(&check), 0, wait_ms);
+                        .add_due_in(check.id, check.spec.cadence(), 0, wait_ms);
                 } else {
-                    regular.push((check.id, Cadence::of(&check)));
+                    regular.push((check.id, check.spec.cadence()));
                 }
                 scheduler.insert(check, Known::from_stored(stored, now));
             }
@@ -265,7 +265,7 @@ impl Scheduler {
             let now = self.now_ms();
             match stored {
                 Some(check) if !check.paused && old_id == Some(check.id) => {
-                    self.plan.update(check.id, Cadence::of(&check), now);
+                    self.plan.update(check.id, check.spec.cadence(), now);
                     if let Some(entry) = self.entries.get_mut(&check.id) {
                         self.icmp_checks += usize::from(is_icmp(&check));
                         self.icmp_checks -= usize::from(is_icmp(&entry.check));
@@ -280,13 +280,13 @@ impl Scheduler {
                     if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref()) {
                         // Never pinged: `grace_first` from now for its first ping.
                         self.plan
-                            .add_due_in(check.id, Cadence::of(&check), now, first_ms);
+                            .add_due_in(check.id, check.spec.cadence(), now, first_ms);
                     } else if check.spec.is_heartbeat() {
                         // Pinged before (a resumed heartbeat): a whole period from now.
                         self.plan
-                            .add_after_interval(check.id, Cadence::of(&check), now);
+                            .add_after_interval(check.id, check.spec.cadence(), now);
                     } else {
-                        self.plan.add_new(check.id, Cadence::of(&check), now);
+                        self.plan.add_new(check.id, check.spec.cadence(), now);
                     }
                     self.insert(check, Known::from_stored(stored, Timestamp::now()));
                 }
