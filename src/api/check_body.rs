@@ -136,7 +136,10 @@ mod tests {
         .unwrap();
         assert_eq!(name, None);
         assert_eq!(write.paused, None);
-        assert_eq!(write.spec, CheckSpec::with_defaults("http://127.0.0.1/"));
+        assert_eq!(
+            write.spec,
+            CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap())
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CheckSpec, CheckState, Failure, Health, Outcome, Timestamp};
+use super::{CheckSpec, CheckState, Failure, Health, Outcome, Target, Timestamp};
 
 /// A day, the least time between two certificate warnings of one check.
 const CERT_WARNING_EVERY_MS: i64 = 86_400_000;
@@ -112,7 +112,7 @@ pub struct AlertContext<'a> {
 pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<AlertEvent>) {
     let mut next = memory.clone();
     if let Some(failure) = &cx.outcome.failure {
-        next.last_cause = Some(describe_cause(failure, &cx.spec.target.address(), cx.now));
+        next.last_cause = Some(describe_cause(failure, &cx.spec.target, cx.now));
     }
     let mut events = Vec::new();
     if cx.in_maintenance {
@@ -195,28 +195,15 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
 
 /// A failure in the words an alert uses: "HTTP 500 from https://…", "TLS certificate
 /// expired 2 days ago", "timed out after 10 s".
-pub fn describe_cause(failure: &Failure, url: &str, now: Timestamp) -> String {
+pub fn describe_cause(failure: &Failure, target: &Target, now: Timestamp) -> String {
     match failure {
-        Failure::BadStatus { status } => format!("HTTP {status} from {url}"),
+        Failure::BadStatus { status } => format!("HTTP {status} from {}", target.address()),
         Failure::TlsExpired {
             not_after: Some(not_after),
         } => format!("TLS certificate expired {}", ago(now.0 - not_after.0)),
-        Failure::ConnectionRefused => format!("connection refused by {}", host_of(url)),
+        Failure::ConnectionRefused => format!("connection refused by {}", target.authority()),
         other => other.to_string(),
     }
-}
-
-fn host_of(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            let host = u.host_str()?.to_owned();
-            Some(match u.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host,
-            })
-        })
-        .unwrap_or_else(|| url.to_owned())
 }
 
 /// "2 days ago", "5 hours ago", "just now".
@@ -247,7 +234,7 @@ pub fn duration_text(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Thresholds, Timings};
+    use crate::domain::{HttpTarget, Thresholds, Timings};
 
     fn outcome(at: i64, failure: Option<Failure>) -> Outcome {
         Outcome {
@@ -295,7 +282,7 @@ mod tests {
     }
 
     fn spec() -> CheckSpec {
-        CheckSpec::with_defaults("http://127.0.0.1:9/ready")
+        CheckSpec::with_defaults("http://127.0.0.1:9/ready".parse().unwrap())
     }
 
     #[test]
@@ -392,7 +379,8 @@ mod tests {
     #[test]
     fn causes_read_as_plain_words() {
         let now = Timestamp(10 * 86_400_000);
-        let url = "https://acme.example/readiness";
+        let url = "https://acme.example/readiness".parse().unwrap();
+        let target = Target::Http(Box::new(HttpTarget::get(url)));
         let cases = [
             (
                 Failure::BadStatus { status: 500 },
@@ -411,7 +399,7 @@ mod tests {
             ),
         ];
         for (failure, want) in cases {
-            assert_eq!(describe_cause(&failure, url, now), want);
+            assert_eq!(describe_cause(&failure, &target, now), want);
         }
         assert_eq!(duration_text(45), "45 s");
         assert_eq!(duration_text(3 * 3_600 + 12 * 60 + 5), "3 h 12 min");

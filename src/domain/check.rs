@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::field::{FieldError, FieldErrors, limits};
 use super::form::Form;
 use super::http_target::HttpTarget;
+use super::probe_url::ProbeUrl;
 use super::schedule::Cadence;
 use super::target::{KINDS, Target};
 use super::{CheckName, ContactName, StackName, Tag, Thresholds, Timestamp};
@@ -113,8 +114,8 @@ impl CheckSpec {
     }
 
     /// An HTTP GET of `url` with every other field at its default.
-    pub fn with_defaults(url: impl Into<String>) -> Self {
-        Self::of(Target::Http(HttpTarget::get(url)))
+    pub fn with_defaults(url: ProbeUrl) -> Self {
+        Self::of(Target::Http(Box::new(HttpTarget::get(url))))
     }
 
     /// A check of `target` with every common field at its default.
@@ -318,7 +319,7 @@ mod tests {
     #[test]
     fn defaults_have_no_relation_errors() {
         assert!(
-            CheckSpec::with_defaults("http://127.0.0.1/")
+            CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap())
                 .relation_errors()
                 .is_empty()
         );
@@ -326,7 +327,7 @@ mod tests {
 
     #[test]
     fn relation_errors_name_each_field() {
-        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
+        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap());
         spec.retry_interval = 61;
         let http = spec.http_mut().unwrap();
         http.body = Some("x".into());

@@ -53,7 +53,7 @@ mod tests {
     use crate::domain::{StatusRange, StatusRanges};
 
     fn spec() -> HttpTarget {
-        HttpTarget::get("http://127.0.0.1/")
+        HttpTarget::get("http://127.0.0.1/".parse().unwrap())
     }
 
     #[test]

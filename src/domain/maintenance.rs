@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn scopes_cover_their_checks() {
-        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
+        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap());
         spec.stack = Some("acme".parse().unwrap());
         spec.tags = vec!["env:prod".parse().unwrap()];
         let check = Check {

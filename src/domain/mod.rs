@@ -14,6 +14,7 @@ mod http_target;
 mod maintenance;
 mod name;
 mod outcome;
+mod probe_url;
 pub mod schedule;
 mod secret;
 mod shown;
@@ -33,12 +34,13 @@ pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
 pub use host::{HOST_PATTERN, Host};
-pub use http_target::{BasicAuth, HttpTarget, Method, header_problem, url_problem};
+pub use http_target::{BasicAuth, HttpTarget, Method, header_problem};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
+pub use probe_url::ProbeUrl;
 pub use schedule::Cadence;
 pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};
 pub use shown::Shown;

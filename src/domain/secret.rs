@@ -95,12 +95,12 @@ fn decoded(name: &str) -> String {
 impl HttpTarget {
     /// The URL as it may be shown: secret query values redacted.
     pub fn shown_url(&self) -> Cow<'_, str> {
-        redact_url(&self.url, &self.secret_names)
+        redact_url(self.url.as_str(), &self.secret_names)
     }
 
     fn redact(&mut self) {
-        if let Cow::Owned(url) = redact_url(&self.url, &self.secret_names) {
-            self.url = url;
+        if let Cow::Owned(shown) = redact_url(self.url.as_str(), &self.secret_names) {
+            self.url = self.url.shown_as(&shown);
         }
         for (name, value) in &mut self.headers {
             if stays_with_origin(name, &self.secret_names) {
@@ -115,7 +115,7 @@ impl HttpTarget {
     /// Takes back the stored secrets a client sent as [`REDACTED`] (it re-sent what it
     /// read), so reading a check and writing it back changes nothing.
     fn keep_secrets_of(&mut self, stored: &HttpTarget) {
-        if self.url != stored.url && self.url == stored.shown_url() {
+        if self.url != stored.url && self.url.as_str() == stored.shown_url() {
             self.url.clone_from(&stored.url);
         }
         for (name, value) in &mut self.headers {
@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn a_redacted_spec_written_back_keeps_the_stored_secrets() {
-        let mut stored = CheckSpec::with_defaults("https://a.example/?key=s3cret&x=1");
+        let mut stored =
+            CheckSpec::with_defaults("https://a.example/?key=s3cret&x=1".parse().unwrap());
         let http = stored.http_mut().unwrap();
         http.headers.insert("x-api-key".into(), "k-123".into());
         http.headers.insert("x-trace".into(), "visible".into());
@@ -240,7 +241,7 @@ mod tests {
         let check = Check {
             id: crate::domain::CheckId(1),
             name: crate::domain::CheckName::try_from("hb".to_owned()).unwrap(),
-            spec: CheckSpec::with_defaults("http://a.example/"),
+            spec: CheckSpec::with_defaults("http://a.example/".parse().unwrap()),
             ping_key: Some("0123abcd".into()),
             paused: false,
             created_at: crate::domain::Timestamp(0),

@@ -77,7 +77,7 @@ mod tests {
     use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, HttpTarget, Target};
 
     fn check(target: Target, paused: bool) -> Check {
-        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/");
+        let mut spec = CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap());
         spec.target = target;
         Check {
             id: CheckId(1),
@@ -101,7 +101,8 @@ mod tests {
     #[test]
     fn paused_then_maintenance_then_new_then_health() {
         let now = Timestamp(1_000_000);
-        let http = check(Target::Http(HttpTarget::get("http://a/")), false);
+        let url = "http://a/".parse().unwrap();
+        let http = check(Target::Http(Box::new(HttpTarget::get(url))), false);
         let beat = check(heartbeat(), false);
         let paused = check(heartbeat(), true);
         assert_eq!(

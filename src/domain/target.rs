@@ -19,7 +19,7 @@ use super::http_target::HttpTarget;
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
     /// An HTTP(S) request (StatusCake's HTTP and HEAD).
-    Http(HttpTarget),
+    Http(Box<HttpTarget>),
     /// A TCP connection, optionally sending a line and expecting text back.
     Tcp(TcpTarget),
     /// An SMTP server's greeting (`220`).
@@ -157,7 +157,7 @@ impl Target {
     /// Reads the fields of a check of `kind` from `form`; an unknown kind is an error.
     pub fn read(kind: &str, form: &mut Form) -> Option<Self> {
         match kind {
-            "http" => HttpTarget::read(form).map(Self::Http),
+            "http" => HttpTarget::read(form).map(|http| Self::Http(Box::new(http))),
             "tcp" => {
                 let host = Host::read(form, "is required");
                 let port = read_port(form, None);
@@ -217,6 +217,17 @@ impl Target {
                 );
                 None
             }
+        }
+    }
+
+    /// Who refused a connection, for people: `host` or `host:port` of the kinds that
+    /// connect, the address of the others.
+    pub fn authority(&self) -> String {
+        match self {
+            Self::Http(http) => http.url.authority(),
+            Self::Tcp(t) => t.host.with_port(t.port),
+            Self::Smtp(t) | Self::Ssh(t) => t.host.with_port(t.port),
+            Self::Heartbeat(_) | Self::Icmp(_) | Self::Dns(_) => self.address(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::domain::{CheckSpec, Timestamp};
+use crate::domain::{CheckSpec, ProbeUrl, Timestamp};
 use crate::probe::Prober;
 
 /// A canary's whole probe may take this long.
@@ -32,6 +32,14 @@ impl Canaries {
         }
         let specs = urls
             .iter()
+            .filter_map(|url| match ProbeUrl::parse(url) {
+                Ok(url) => Some(url),
+                Err(reason) => {
+                    // Settings refuse such a URL at start; kept from crashing all the same.
+                    tracing::error!(reason, "a canary URL cannot be probed; left out");
+                    None
+                }
+            })
             .map(|url| {
                 let mut spec = CheckSpec::with_defaults(url);
                 spec.timeout = CANARY_TIMEOUT_S;

@@ -225,7 +225,9 @@ mod tests {
     #[test]
     fn the_state_row_is_written_only_when_something_in_it_changes() {
         // Defaults: 2 failures confirm, 1 success recovers.
-        let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
+        let http = check(CheckSpec::with_defaults(
+            "http://127.0.0.1:9/".parse().unwrap(),
+        ));
         // The first probe (health known), then nothing while it stays up.
         assert_eq!(writes(&http, "++++++", None), "100000");
         // A failure starts a run; the second confirms (and alerts); then the outage is
@@ -234,7 +236,7 @@ mod tests {
         // A certificate seen for the first time, or renewed, is written once.
         assert_eq!(writes(&http, "+++n++", Some(Timestamp(99))), "100100");
         // A heartbeat's row keeps its last ping: every ping is written.
-        let mut beat = CheckSpec::with_defaults("http://127.0.0.1:9/");
+        let mut beat = CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap());
         beat.target = Target::Heartbeat(HeartbeatTarget {
             period: 60,
             grace: 0,
@@ -245,7 +247,9 @@ mod tests {
 
     #[test]
     fn a_result_while_the_monitor_is_offline_writes_no_state() {
-        let http = check(CheckSpec::with_defaults("http://127.0.0.1:9/"));
+        let http = check(CheckSpec::with_defaults(
+            "http://127.0.0.1:9/".parse().unwrap(),
+        ));
         let record = Judge::offline(&http, outcome(1, false, None));
         assert!(record.is_plain());
     }

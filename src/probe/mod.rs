@@ -15,8 +15,6 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use url::Url;
-
 use crate::domain::{
     CheckSpec, Failure, HttpTarget, Method, Outcome, Target, Timestamp, Timings, judge, redact_url,
 };
@@ -148,9 +146,7 @@ impl Prober {
 
     /// Runs the request, following redirects when the check asks; returns the final body.
     async fn follow(&self, spec: &HttpTarget, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
-        let mut url = Url::parse(&spec.url).map_err(|e| Failure::BadRedirect {
-            detail: format!("invalid URL: {e}"),
-        })?;
+        let mut url = spec.url.url().clone();
         let mut method = spec.method;
         let mut body = spec.body.as_deref();
         // Filled only when a redirect is followed: most probes get their answer at once.
@@ -235,7 +231,7 @@ mod tests {
     #[test]
     fn a_waiting_probe_holds_little_memory() {
         let prober = Prober::new(None, "stackwatch-test").unwrap();
-        let spec = CheckSpec::with_defaults("http://127.0.0.1:9/ready");
+        let spec = CheckSpec::with_defaults("http://127.0.0.1:9/ready".parse().unwrap());
         let probe = prober.probe(&spec);
         assert!(
             std::mem::size_of_val(&probe) <= 1_024,

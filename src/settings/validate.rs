@@ -86,12 +86,12 @@ impl Settings {
         }
         problems.extend(alerting::problems(&self.alerting, &self.notifiers));
         for (i, url) in self.monitor.canaries.iter().enumerate() {
-            if let Some(reason) = crate::domain::url_problem(url) {
+            if let Err(reason) = crate::domain::ProbeUrl::parse(url) {
                 problems.push(format!("monitor.canaries[{i}]: {reason}"));
             }
         }
         if !self.watchdog.url.is_empty()
-            && let Some(reason) = crate::domain::url_problem(&self.watchdog.url)
+            && let Err(reason) = crate::domain::ProbeUrl::parse(&self.watchdog.url)
         {
             problems.push(format!("watchdog.url: {reason}"));
         }

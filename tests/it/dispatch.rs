@@ -70,7 +70,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     receiver.status.store(500, Ordering::SeqCst);
     let name: CheckName = "ordered".parse().unwrap();
     let write = CheckWrite {
-        spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
+        spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
         paused: None,
     };
     let check = store

@@ -66,7 +66,11 @@ async fn an_answer_is_kept_for_its_ttl_and_asked_again_after() {
     let (dns, counts) = counting_dns_server().await;
     let target = http_target().await;
     let prober = Prober::resolving_with(None, "stackwatch-test", Names::nameserver(dns)).unwrap();
-    let spec = CheckSpec::with_defaults(format!("http://app.test:{}/ok", target.addr.port()));
+    let spec = CheckSpec::with_defaults(
+        format!("http://app.test:{}/ok", target.addr.port())
+            .parse()
+            .unwrap(),
+    );
     for _ in 0..3 {
         let outcome = prober.probe(&spec).await;
         assert_eq!(outcome.failure, None, "{outcome:?}");
@@ -85,7 +89,11 @@ async fn a_name_that_does_not_exist_is_down_with_its_cause() {
     let (dns, counts) = counting_dns_server().await;
     let target = http_target().await;
     let prober = Prober::resolving_with(None, "stackwatch-test", Names::nameserver(dns)).unwrap();
-    let spec = CheckSpec::with_defaults(format!("http://gone.test:{}/ok", target.addr.port()));
+    let spec = CheckSpec::with_defaults(
+        format!("http://gone.test:{}/ok", target.addr.port())
+            .parse()
+            .unwrap(),
+    );
     let outcome = prober.probe(&spec).await;
     match &outcome.failure {
         Some(Failure::Dns { detail }) => {
@@ -95,7 +103,7 @@ async fn a_name_that_does_not_exist_is_down_with_its_cause() {
     }
     assert!(asked(&counts, "gone.test. A") >= 1, "{counts:?}");
     // An address in the URL is never looked up.
-    let direct = CheckSpec::with_defaults(target.url("http", "/ok"));
+    let direct = CheckSpec::with_defaults(target.url("http", "/ok").parse().unwrap());
     let before: u32 = counts.lock().unwrap().values().sum();
     let outcome = prober.probe(&direct).await;
     assert_eq!(outcome.failure, None, "{outcome:?}");

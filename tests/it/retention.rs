@@ -45,7 +45,7 @@ async fn store_with_check(
         .upsert_check(
             &name,
             CheckWrite {
-                spec: CheckSpec::with_defaults("http://127.0.0.1:9/"),
+                spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
                 paused: None,
             },
             WriteMode::commit(Timestamp(0)),

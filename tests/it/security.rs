@@ -228,7 +228,7 @@ async fn host(ip: &str, location: Arc<Mutex<String>>) -> (SocketAddr, Seen) {
 }
 
 fn credentialed(url: String, trusted: bool) -> CheckSpec {
-    let mut spec = CheckSpec::with_defaults(url);
+    let mut spec = CheckSpec::with_defaults(url.parse().unwrap());
     let http = spec.http_mut().unwrap();
     http.follow_redirects = true;
     http.redirect_credentials = trusted;
@@ -313,7 +313,7 @@ async fn a_redirect_in_a_cause_shows_no_secret_query_value() {
     let (origin, _) = host("127.0.0.1", location.clone()).await;
     let url = format!("http://{origin}/start?apikey=loop-secret-77");
     *location.lock().unwrap() = url.clone();
-    let mut spec = CheckSpec::with_defaults(url);
+    let mut spec = CheckSpec::with_defaults(url.parse().unwrap());
     spec.http_mut().unwrap().follow_redirects = true;
     let prober = Prober::new(None, "stackwatch-test").unwrap();
     let outcome = prober.probe(&spec).await;
