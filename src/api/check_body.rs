@@ -69,13 +69,10 @@ pub fn read_check(
         (Place::Single, None) => None,
     };
     let paused = form.take::<bool>("paused");
-    let spec = CheckSpec::read(&mut form, known_contacts).map(|mut spec| {
-        spec.stack = stack;
-        spec
-    });
+    let spec = CheckSpec::read(&mut form, known_contacts).map(|spec| spec.in_stack(stack));
     // An icmp check this box cannot probe would only ever read DOWN: refused now.
     if let Some(spec) = &spec
-        && matches!(spec.target, crate::domain::Target::Icmp(_))
+        && matches!(spec.target(), crate::domain::Target::Icmp(_))
         && let Err(reason) = crate::monitor::icmp_allowed()
     {
         form.error(
@@ -199,7 +196,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(name.unwrap().as_str(), "a");
-        assert_eq!(write.spec.stack, Some(stack));
+        assert_eq!(write.spec.stack(), Some(&stack));
     }
 
     #[test]

@@ -476,7 +476,7 @@ mod tests {
                 panic!("{kind}: not an object");
             };
             let spec = spec_of(body).unwrap_or_else(|e| panic!("{kind}: {e:?}"));
-            assert_eq!(spec.target.kind(), kind);
+            assert_eq!(spec.target().kind(), kind);
         }
     }
 }

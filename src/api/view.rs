@@ -49,7 +49,7 @@ impl CheckView {
     /// `check` as `viewer` may see it (the one rule: [`Check::shown_to`]).
     pub fn new(check: &Check, viewer: Viewer) -> Self {
         let check = check.shown_to(viewer);
-        let ping_url = match &check.spec.target {
+        let ping_url = match &check.spec.target() {
             Target::Heartbeat(_) => check.ping_key.as_ref().map(|k| format!("/ping/{k}")),
             _ => None,
         };

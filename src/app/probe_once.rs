@@ -60,7 +60,7 @@ fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {
         None => "UP".to_owned(),
         Some(failure) => format!("DOWN: {failure}"),
     };
-    let what = match &spec.target {
+    let what = match &spec.target() {
         Target::Http(http) => format!("{} {}", http.method.as_str(), http.url),
         other => other.address(),
     };

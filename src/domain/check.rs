@@ -29,35 +29,35 @@ pub struct CheckSpec {
     /// What to probe.
     #[serde(flatten)]
     #[schema(ignore)]
-    pub target: Target,
+    pub(in crate::domain) target: Target,
     /// Seconds between probes, 10-86400 (default 60).
     #[schema(required = false, minimum = 10, maximum = 86400)]
-    pub check_rate: u32,
+    pub(in crate::domain) check_rate: u32,
     /// Seconds one probe may take in all, 1-75 (default 10).
     #[schema(required = false, minimum = 1, maximum = 75)]
-    pub timeout: u32,
+    pub(in crate::domain) timeout: u32,
     /// Consecutive failures before DOWN, 1-10 (default 2).
     #[schema(required = false, minimum = 1, maximum = 10)]
-    pub failures_to_confirm: u32,
+    pub(in crate::domain) failures_to_confirm: u32,
     /// Consecutive successes before UP, 1-10 (default 1).
     #[schema(required = false, minimum = 1, maximum = 10)]
-    pub successes_to_recover: u32,
+    pub(in crate::domain) successes_to_recover: u32,
     /// Seconds before re-probing an unconfirmed failure, 1-3600, at most check_rate
     /// (default 10).
     #[schema(required = false, minimum = 1, maximum = 3600)]
-    pub retry_interval: u32,
+    pub(in crate::domain) retry_interval: u32,
     /// Notifier names to alert; left out or `null` means the configured default contacts,
     /// `[]` means nobody.
     #[schema(max_items = 16)]
-    pub contacts: Option<Vec<ContactName>>,
+    pub(in crate::domain) contacts: Option<Vec<ContactName>>,
     /// Repeat the DOWN alert this often while down, 60-604800 s (default off).
     #[schema(minimum = 60, maximum = 604800)]
-    pub reminder_every: Option<u32>,
+    pub(in crate::domain) reminder_every: Option<u32>,
     /// The stack the check belongs to (set by the path inside `PUT /stacks/{stack}`).
-    pub stack: Option<StackName>,
+    pub(in crate::domain) stack: Option<StackName>,
     /// Labels for filtering, e.g. `env:prod`; order and duplicates do not matter.
     #[schema(required = false, max_items = 32)]
-    pub tags: Vec<Tag>,
+    pub(in crate::domain) tags: Vec<Tag>,
     /// A free-text name to show beside the check's name, 1-255 characters without control
     /// characters (e.g. `Acme :: readiness`, as StatusCake names checks).
     #[serde(default)]
@@ -66,7 +66,73 @@ pub struct CheckSpec {
         max_length = 255,
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
     )]
-    pub display_name: Option<String>,
+    pub(in crate::domain) display_name: Option<String>,
+}
+
+impl CheckSpec {
+    /// What to probe.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Seconds between probes.
+    pub fn check_rate(&self) -> u32 {
+        self.check_rate
+    }
+
+    /// Seconds one probe may take in all.
+    pub fn timeout(&self) -> u32 {
+        self.timeout
+    }
+
+    /// Consecutive failures before DOWN, as configured (see [`Self::thresholds`]).
+    pub fn failures_to_confirm(&self) -> u32 {
+        self.failures_to_confirm
+    }
+
+    /// Consecutive successes before UP, as configured (see [`Self::thresholds`]).
+    pub fn successes_to_recover(&self) -> u32 {
+        self.successes_to_recover
+    }
+
+    /// Seconds before re-probing an unconfirmed failure.
+    pub fn retry_interval(&self) -> u32 {
+        self.retry_interval
+    }
+
+    /// The contacts named (`None`: the configured defaults; empty: nobody).
+    pub fn contacts(&self) -> Option<&[ContactName]> {
+        self.contacts.as_deref()
+    }
+
+    /// Seconds between DOWN reminders, when set.
+    pub fn reminder_every(&self) -> Option<u32> {
+        self.reminder_every
+    }
+
+    pub fn stack(&self) -> Option<&StackName> {
+        self.stack.as_ref()
+    }
+
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+
+    pub fn display_name(&self) -> Option<&str> {
+        self.display_name.as_deref()
+    }
+
+    /// This spec in `stack` (the stack a body is sent to decides it).
+    pub fn in_stack(mut self, stack: Option<StackName>) -> Self {
+        self.stack = stack;
+        self
+    }
+
+    /// This spec with `timeout_s` seconds per probe, held within the field's bounds.
+    pub fn with_timeout(mut self, timeout_s: u32) -> Self {
+        self.timeout = timeout_s.clamp(limits::TIMEOUT.min, limits::TIMEOUT.max);
+        self
+    }
 }
 
 impl CheckSpec {

@@ -40,11 +40,7 @@ impl Canaries {
                     None
                 }
             })
-            .map(|url| {
-                let mut spec = CheckSpec::with_defaults(url);
-                spec.timeout = CANARY_TIMEOUT_S;
-                Arc::new(spec)
-            })
+            .map(|url| Arc::new(CheckSpec::with_defaults(url).with_timeout(CANARY_TIMEOUT_S)))
             .collect();
         Some(Self { specs })
     }

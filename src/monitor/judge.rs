@@ -94,9 +94,9 @@ impl Judge<'_> {
         let contacts = || {
             check
                 .spec
-                .contacts
-                .clone()
-                .unwrap_or_else(|| self.default_contacts.to_vec())
+                .contacts()
+                .unwrap_or(self.default_contacts)
+                .to_vec()
         };
         let write_state = state != known.state
             || memory != known.memory
@@ -236,12 +236,11 @@ mod tests {
         // A certificate seen for the first time, or renewed, is written once.
         assert_eq!(writes(&http, "+++n++", Some(Timestamp(99))), "100100");
         // A heartbeat's row keeps its last ping: every ping is written.
-        let mut beat = CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap());
-        beat.target = Target::Heartbeat(HeartbeatTarget {
+        let beat = CheckSpec::of(Target::Heartbeat(HeartbeatTarget {
             period: 60,
             grace: 0,
             grace_first: None,
-        });
+        }));
         assert_eq!(writes(&check(beat), "++++", None), "1111");
     }
 

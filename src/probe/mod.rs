@@ -78,8 +78,8 @@ impl Prober {
         let started_at = Timestamp::now();
         let start = Instant::now();
         let mut trace = Trace::default();
-        let limit = Duration::from_secs(u64::from(spec.timeout));
-        let failure = match &spec.target {
+        let limit = Duration::from_secs(u64::from(spec.timeout()));
+        let failure = match &spec.target() {
             Target::Http(http) => {
                 let result = tokio::time::timeout(limit, self.follow(http, &mut trace)).await;
                 trace.timings.total_ms = elapsed_ms(start);
@@ -89,7 +89,7 @@ impl Prober {
                         None => Some(Failure::ClosedEarly),
                     },
                     Ok(Err(failure)) => Some(failure),
-                    Err(_) => Some(timed_out(&trace, spec.timeout)),
+                    Err(_) => Some(timed_out(&trace, spec.timeout())),
                 }
             }
             Target::Icmp(target) => {
@@ -110,14 +110,14 @@ impl Prober {
                 }
             }
             Target::Dns(target) => {
-                let query = Box::pin(dns::probe(target, spec.timeout, &mut trace));
+                let query = Box::pin(dns::probe(target, spec.timeout(), &mut trace));
                 let result = tokio::time::timeout(limit, query).await;
                 trace.timings.total_ms = elapsed_ms(start);
                 match result {
                     Ok(Ok(())) => None,
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some(Failure::Timeout {
-                        after_s: spec.timeout,
+                        after_s: spec.timeout(),
                     }),
                 }
             }
@@ -131,7 +131,7 @@ impl Prober {
                 match result {
                     Ok(Ok(())) => None,
                     Ok(Err(failure)) => Some(failure),
-                    Err(_) => Some(timed_out(&trace, spec.timeout)),
+                    Err(_) => Some(timed_out(&trace, spec.timeout())),
                 }
             }
         };

@@ -334,7 +334,7 @@ pub(super) async fn upsert_in(
             name: name.to_string(),
             reason,
         })?;
-    let stack = write.spec.stack.as_ref().map(|s| s.as_str().to_owned());
+    let stack = write.spec.stack().as_ref().map(|s| s.as_str().to_owned());
     let is_heartbeat = write.spec.is_heartbeat();
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
@@ -356,7 +356,7 @@ pub(super) async fn upsert_in(
         .bind(now.0)
         .fetch_one(&mut *conn)
         .await?;
-        write_tags(conn, CheckId(id), &write.spec.tags).await?;
+        write_tags(conn, CheckId(id), write.spec.tags()).await?;
         return Ok(Upsert::Created(Check {
             id: CheckId(id),
             name: name.clone(),
@@ -389,8 +389,8 @@ pub(super) async fn upsert_in(
     .bind(before.id.0)
     .execute(&mut *conn)
     .await?;
-    if before.spec.tags != write.spec.tags {
-        write_tags(conn, before.id, &write.spec.tags).await?;
+    if before.spec.tags() != write.spec.tags() {
+        write_tags(conn, before.id, write.spec.tags()).await?;
     }
     Ok(Upsert::Updated(Check {
         spec: write.spec,

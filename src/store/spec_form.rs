@@ -145,10 +145,14 @@ mod tests {
         assert!(http.follow_redirects && !http.verify_tls);
         assert_eq!(http.cert_expiry_days, 7);
         assert_eq!(
-            (spec.check_rate, spec.timeout, spec.failures_to_confirm),
+            (
+                spec.check_rate(),
+                spec.timeout(),
+                spec.failures_to_confirm()
+            ),
             (30, 5, 3)
         );
-        assert_eq!(spec.stack.as_ref().map(|s| s.as_str()), Some("acme"));
+        assert_eq!(spec.stack().as_ref().map(|s| s.as_str()), Some("acme"));
         assert_eq!(
             http.expected_status,
             crate::domain::StatusRanges::new(vec![crate::domain::StatusRange { lo: 200, hi: 299 }])
@@ -159,13 +163,13 @@ mod tests {
     #[test]
     fn a_version_2_row_reads_with_its_kind_and_fields() {
         let spec = decode(V2).unwrap_or_else(|e| panic!("{e}"));
-        let crate::domain::Target::Tcp(tcp) = &spec.target else {
+        let crate::domain::Target::Tcp(tcp) = &spec.target() else {
             panic!("not tcp: {spec:?}");
         };
         assert_eq!((tcp.host.as_str(), tcp.port), ("127.0.0.1", 6379));
         assert_eq!(tcp.send.as_deref(), Some("PING\r\n"));
         assert_eq!(tcp.expect.as_deref(), Some("+PONG"));
-        assert_eq!(spec.contacts.as_ref().map(Vec::len), Some(1));
+        assert_eq!(spec.contacts().map(<[_]>::len), Some(1));
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Store {
         for (index, (name, write)) in desired.into_iter().enumerate() {
             if let Some(owner) = fetch_check(&mut tx, &name)
                 .await?
-                .and_then(|c| c.spec.stack)
+                .and_then(|c| c.spec.stack().cloned())
                 .filter(|owner| owner != stack)
             {
                 return Err(StoreError::OwnedByOtherStack { index, name, owner });

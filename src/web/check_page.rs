@@ -94,11 +94,11 @@ pub async fn check_page(
         h1 { (row.check.name) " " (shown.badge()) }
         div.card {
             dl.facts {
-                @match &spec.target {
+                @match &spec.target() {
                     Target::Http(http) => { dt { "URL" } dd { (http.method.as_str()) " " (http.url) } }
                     other => { dt { "Target" } dd { (other.address()) } }
                 }
-                @if let Some(stack) = &spec.stack {
+                @if let Some(stack) = &spec.stack() {
                     dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
                 }
                 dt { "State since" } dd { (since(stored.map(|s| s.state.since), now)) }
@@ -106,7 +106,7 @@ pub async fn check_page(
                 @if let Some(cause) = stored.and_then(|s| s.memory.last_cause.as_ref()).filter(|_| shown == super::layout::Shown::Down) {
                     dt { "Cause" } dd { (cause) }
                 }
-                dt { "Every" } dd { (spec.check_rate) " s, confirmed after " (spec.failures_to_confirm) " failures" }
+                dt { "Every" } dd { (spec.check_rate()) " s, confirmed after " (spec.failures_to_confirm()) " failures" }
                 dt { "Certificate" } dd { (certificate(stored.and_then(|s| s.cert_not_after), now)) }
                 @for w in &uptime {
                     dt { "Uptime " (w.window) } dd { (percent(w.uptime_percent)) " of " (w.probes) " probes"

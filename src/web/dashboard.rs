@@ -33,12 +33,12 @@ impl Filters {
         let nonempty =
             |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(stack) = nonempty(&self.stack)
-            && row.check.spec.stack.as_ref().map(|s| s.as_str()) != Some(stack.as_str())
+            && row.check.spec.stack().as_ref().map(|s| s.as_str()) != Some(stack.as_str())
         {
             return false;
         }
         if let Some(tag) = nonempty(&self.tag)
-            && !row.check.spec.tags.iter().any(|t| t.as_str() == tag)
+            && !row.check.spec.tags().iter().any(|t| t.as_str() == tag)
         {
             return false;
         }
@@ -82,8 +82,8 @@ pub async fn dashboard(
     for row in rows {
         let shown = row.shown(&windows, now);
         *counts.entry(shown).or_default() += 1;
-        stacks.extend(row.check.spec.stack.as_ref().map(ToString::to_string));
-        tags.extend(row.check.spec.tags.iter().map(ToString::to_string));
+        stacks.extend(row.check.spec.stack().as_ref().map(ToString::to_string));
+        tags.extend(row.check.spec.tags().iter().map(ToString::to_string));
         if filters.keeps(&row, shown) {
             lines.push(Line { row, shown });
         }
@@ -150,8 +150,7 @@ fn grouped(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
             .row
             .check
             .spec
-            .stack
-            .as_ref()
+            .stack()
             .map_or_else(|| "(no stack)".to_owned(), ToString::to_string);
         groups.entry(stack).or_default().push(line);
     }

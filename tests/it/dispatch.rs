@@ -52,7 +52,7 @@ fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write 
                 event: AlertEvent {
                     kind,
                     facts: AlertFacts {
-                        url: check.spec.target.address(),
+                        url: check.spec.target().address(),
                         ..AlertFacts::default()
                     },
                 },

@@ -58,11 +58,11 @@ pub(super) async fn update(
     let name = view["name"].as_str().unwrap_or("").to_owned();
     whole.insert("name".into(), vec![name]);
     whole.insert("period".into(), vec![view["period"].to_string()]);
-    if let Some(contacts) = &check.spec.contacts {
+    if let Some(contacts) = &check.spec.contacts() {
         let ids = contacts.iter().map(|c| contact_group_id(c.as_str()));
         whole.insert("contact_groups".into(), ids.collect());
     }
-    let tags = check.spec.tags.iter().map(|t| t.as_str().to_owned());
+    let tags = check.spec.tags().iter().map(|t| t.as_str().to_owned());
     whole.insert("tags".into(), tags.collect());
     for (key, values) in &request {
         whole.insert(key.clone(), values.clone());

@@ -179,7 +179,7 @@ pub(super) async fn create_from(
 ) -> Result<Response, V1Error> {
     let mut write = read_native(translated.body, state)?;
     write.paused = translated.paused;
-    let display = write.spec.display_name.clone().unwrap_or_default();
+    let display = write.spec.display_name().unwrap_or_default().to_owned();
     let outcome = state
         .store
         .write_statuscake_check(

@@ -32,7 +32,7 @@ pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
                 let csv: Vec<String> = codes.iter().filter_map(scalar).collect();
                 form.insert("status_codes_csv".into(), vec![csv.join(",")]);
             }
-            ("contact_groups", Value::Array(_)) if check.spec.contacts.is_none() => {}
+            ("contact_groups", Value::Array(_)) if check.spec.contacts().is_none() => {}
             (_, Value::Array(items)) => {
                 form.insert(key.clone(), items.iter().filter_map(scalar).collect());
             }
@@ -53,7 +53,7 @@ pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
 /// The ids of the contact groups a check alerts: its own contacts, or else the defaults
 /// (StatusCake has no "default": a check alerts exactly the groups it lists).
 fn contact_groups(check: &Check, defaults: &[String]) -> Vec<String> {
-    match &check.spec.contacts {
+    match &check.spec.contacts() {
         Some(own) => own.iter().map(|c| contact_group_id(c.as_str())).collect(),
         None => defaults.iter().map(|c| contact_group_id(c)).collect(),
     }
@@ -65,13 +65,13 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
     let spec = &check.spec;
     let mut view = json!({
         "id": check.id.0.to_string(),
-        "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
-        "check_rate": spec.check_rate,
-        "confirmation": spec.failures_to_confirm.saturating_sub(1),
+        "name": spec.display_name().map_or_else(|| check.name.to_string(), str::to_owned),
+        "check_rate": spec.check_rate(),
+        "confirmation": spec.failures_to_confirm().saturating_sub(1),
         "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
-        "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-        "timeout": spec.timeout,
+        "tags": spec.tags().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "timeout": spec.timeout(),
         "trigger_rate": 0,
         "include_header": false,
         "use_jar": false,
@@ -87,7 +87,7 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
     let Value::Object(object) = &mut view else {
         return view;
     };
-    match &spec.target {
+    match &spec.target() {
         Target::Http(http) => {
             let head = http.method.as_str() == "HEAD";
             object.insert(
@@ -159,7 +159,7 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
             }
         }
         Target::Smtp(server) | Target::Ssh(server) => {
-            let smtp = matches!(spec.target, Target::Smtp(_));
+            let smtp = matches!(spec.target(), Target::Smtp(_));
             object.insert("test_type".into(), json!(if smtp { "SMTP" } else { "SSH" }));
             object.insert("website_url".into(), json!(server.host));
             object.insert("port".into(), json!(server.port));
@@ -180,17 +180,17 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
 /// The object StatusCake answers for a heartbeat check (without the live figures).
 pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>, defaults: &[String]) -> Value {
     let spec = &check.spec;
-    let period = match &spec.target {
+    let period = match &spec.target() {
         Target::Heartbeat(h) => h.period,
         _ => 0,
     };
     json!({
         "id": check.id.0.to_string(),
-        "name": spec.display_name.clone().unwrap_or_else(|| check.name.to_string()),
+        "name": spec.display_name().map_or_else(|| check.name.to_string(), str::to_owned),
         "url": ping_url,
         "period": period,
         "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
-        "tags": spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "tags": spec.tags().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
     })
 }

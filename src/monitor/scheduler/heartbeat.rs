@@ -8,7 +8,7 @@ use crate::monitor::{Ping, PingKind};
 
 /// The outcome of a heartbeat whose deadline has passed; `None` for other checks.
 pub(super) fn late(check: &Check) -> Option<Outcome> {
-    let Target::Heartbeat(beat) = &check.spec.target else {
+    let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
     Some(Outcome {
@@ -25,7 +25,7 @@ pub(super) fn late(check: &Check) -> Option<Outcome> {
 /// For a heartbeat never pinged, how long it waits for its first ping from now
 /// (`grace_first`); `None` for one pinged before and for other checks.
 pub(super) fn first_wait(check: &Check, stored: Option<&crate::store::StoredState>) -> Option<u64> {
-    let Target::Heartbeat(beat) = &check.spec.target else {
+    let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
     if stored.and_then(|s| s.last_at).is_some() {
@@ -42,7 +42,7 @@ pub(super) fn wait_at_start(
     stored: Option<&crate::store::StoredState>,
     now: Timestamp,
 ) -> Option<u64> {
-    let Target::Heartbeat(beat) = &check.spec.target else {
+    let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
     let (last, wait_s) = match stored.and_then(|s| s.last_at) {

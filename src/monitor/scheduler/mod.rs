@@ -93,7 +93,7 @@ struct Pending {
 }
 
 fn is_icmp(check: &Check) -> bool {
-    matches!(check.spec.target, crate::domain::Target::Icmp(_))
+    matches!(check.spec.target(), crate::domain::Target::Icmp(_))
 }
 
 /// How soon a hand-over that failed is tried again.
