@@ -342,6 +342,27 @@ def slug_vectors():
            % (len(vectors), wrong[:3]))
 
 
+def docs_against_openapi(stackwatch, collections):
+    """The check options, their documentation and the README against the API's document."""
+    sys.path.insert(0, os.path.join(ROOT, "ansible", "tests"))
+    sys.path.insert(0, collections)
+    import against_openapi
+    from validate_docs import rendered_docs
+    from ansible_collections.stackwatch.stackwatch.plugins.module_utils import stackwatch as utils
+
+    with urllib.request.urlopen(stackwatch.url + "/api/v1/openapi.json") as response:
+        document = json.loads(response.read())
+    check = rendered_docs("check", collections)["doc"]["options"]
+    stack = rendered_docs("stack", collections)["doc"]["options"]["checks"]["suboptions"]
+    kinds = check["kind"]["choices"]
+    problems = against_openapi.check_options(document, utils.CHECK_OPTIONS, utils.DIRECT_FIELDS, check, stack, kinds)
+    with open(os.path.join(ROOT, "README.md")) as readme:
+        problems += against_openapi.readme_fields(document, readme.read())
+    for problem in problems:
+        say("against the OpenAPI document: " + problem)
+    expect(not problems, "the check options, their documentation and the README's field tables agree with the OpenAPI document")
+
+
 def expect(condition, message):
     if not condition:
         print("acceptance: %d passed, 1 failed" % len(PASSED))
@@ -380,6 +401,7 @@ def main():
 
     stackwatch = Stackwatch(work)
     try:
+        docs_against_openapi(stackwatch, collections)
         playbook = Playbook(work, collections, stackwatch)
         rc, report, first = playbook.run()
         expect(rc == 0 and not playbook.failures(report), "the first run succeeds (%s)" % playbook.failures(report)[:3])

@@ -43,7 +43,7 @@ options:
         type: str
         required: true
       url:
-        description: The http or https URL to probe (for an C(http) check).
+        description: The http or https URL to probe. Required for an C(http) check with I(state=present).
         type: str
       kind:
         description:
@@ -67,16 +67,16 @@ options:
         description: For C(heartbeat), seconds expected between two pings (10 to 2592000).
         type: int
       grace:
-        description: For C(heartbeat), seconds a ping may be late before the check is DOWN.
+        description: For C(heartbeat), seconds a ping may be late before the check is DOWN (0 to 2592000, server default 0).
         type: int
       grace_first:
-        description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (server default I(period) + I(grace)); it is C(new) until then.
+        description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (10 to 5184000, server default I(period) + I(grace)); it is C(new) until then.
         type: int
       host:
         description: For C(tcp), C(smtp), C(ssh), C(dns) and C(icmp) checks, the host name or IP address (for C(dns), the name to look up).
         type: str
       port:
-        description: The port; required for C(tcp), 25 for C(smtp) and 22 for C(ssh) by default.
+        description: The port (1 to 65535); required for C(tcp), 25 for C(smtp) and 22 for C(ssh) by default.
         type: int
       send:
         description: For C(tcp), text to send once connected.
@@ -139,7 +139,7 @@ options:
         type: bool
         default: false
       max_response_time_ms:
-        description: A slower answer counts as down (milliseconds).
+        description: A slower answer counts as down (milliseconds, 1 to 75000, below the timeout).
         type: int
       follow_redirects:
         description: Follow up to 10 redirects.
@@ -160,7 +160,7 @@ options:
         description: Reject invalid certificates (server default true).
         type: bool
       cert_expiry_days:
-        description: Warn this many days before the certificate expires, 0 = off (server default 14).
+        description: Warn this many days before the certificate expires, 0-365, 0 = off (server default 14).
         type: int
       failures_to_confirm:
         description: Consecutive failures before the check is DOWN, 1-10 (server default 2).
@@ -170,7 +170,7 @@ options:
         description: Consecutive successes before the check is UP again, 1-10 (server default 1).
         type: int
       retry_interval:
-        description: Seconds before re-probing after a first failure (server default 10).
+        description: Seconds before re-probing after a first failure, 1-3600, at most I(check_rate) (server default 10).
         type: int
       contacts:
         description: Notifier names to alert; left out means the configured default contacts, C([]) nobody.
