@@ -1,18 +1,12 @@
-//! The importer's HTTP client: JSON GETs and form writes with a bearer token, over rustls
-//! (ring, webpki roots) so it reaches StatusCake's HTTPS API as well as a local stackwatch.
+//! The importer's HTTP client: JSON GETs and form writes with a bearer token, through
+//! reqwest over rustls (ring, webpki roots), so it reaches StatusCake's HTTPS API as well as
+//! a local stackwatch.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use hyper::{Method, Request};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
 /// One request may take this long in all.
@@ -29,22 +23,22 @@ pub struct Answer {
 /// A client for one API: its base URL (in front of `/v1`) and token.
 #[derive(Clone)]
 pub struct ApiClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl ApiClient {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .context("TLS set-up")?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        // No redirect is followed: the token goes only where it was given.
+        let client = reqwest::Client::builder()
+            .user_agent("stackwatch-import")
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .context("HTTP client set-up")?;
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client,
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         })
@@ -75,36 +69,42 @@ impl ApiClient {
         form: Option<String>,
     ) -> anyhow::Result<Answer> {
         let url = format!("{}{path}", self.base);
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(&url)
-            .header(AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(USER_AGENT, "stackwatch-import");
-        if form.is_some() {
-            request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut request = self
+            .client
+            .request(method.clone(), &url)
+            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+        if let Some(form) = form {
+            request = request
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form);
         }
-        let request = request
-            .body(Full::new(Bytes::from(form.unwrap_or_default())))
-            .with_context(|| format!("{url} is not a URL"))?;
         let exchange = async {
-            let response = self.client.request(request).await?;
+            let mut response = request.send().await.map_err(|e| {
+                if e.is_timeout() {
+                    anyhow!("no answer within {REQUEST_TIMEOUT:?}")
+                } else {
+                    anyhow!(e.without_url())
+                }
+            })?;
             let status = response.status().as_u16();
-            let bytes = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
                 .await
-                .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
-                    Ok(_) => anyhow!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
-                    Err(e) => anyhow!(e),
-                })?
-                .to_bytes();
+                .map_err(|e| anyhow!(e.without_url()))?
+            {
+                if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(anyhow!(
+                        "the answer is larger than {MAX_ANSWER_BYTES} bytes"
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
             anyhow::Ok(Answer {
                 status,
                 body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             })
         };
-        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-            .await
-            .map_err(|_| anyhow!("{method} {url}: no answer within {REQUEST_TIMEOUT:?}"))?
-            .with_context(|| format!("{method} {url}"))
+        exchange.await.with_context(|| format!("{method} {url}"))
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use hyper::Method;
+use reqwest::Method;
 use serde_json::Value;
 
 use client::ApiClient;

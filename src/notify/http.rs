@@ -1,17 +1,10 @@
 //! Slack incoming webhooks and generic JSON webhooks: one POST each, over a shared HTTPS
-//! client (rustls with ring, webpki roots).
+//! client (reqwest over rustls with ring, webpki roots).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 use super::render;
 use super::{AlertMessage, Notifier, NotifyError, SendFuture};
@@ -20,87 +13,72 @@ use crate::settings::{SlackSettings, WebhookSettings};
 
 /// A delivery attempt may take this long in all.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most of an answer read: enough for a code word, never a reason to wait for more.
+const ANSWER_BYTES: usize = 4_096;
 
-/// The HTTP(S) client notifiers share.
+/// The HTTP(S) client notifiers share (reqwest with rustls, webpki roots). It follows no
+/// redirect: a webhook URL is a secret, and so are the headers sent with it.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: reqwest::Client,
 }
 
 impl HttpClient {
     pub fn new() -> Result<Self, NotifyError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .map_err(|e| NotifyError::Config(format!("TLS: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
+        let client = reqwest::Client::builder()
+            .user_agent("stackwatch")
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(SEND_TIMEOUT)
+            .build()
+            .map_err(|e| NotifyError::Config(format!("HTTP client: {}", e.without_url())))?;
+        Ok(Self { client })
     }
 
     /// POSTs a JSON document; success is any 2xx answer.
     async fn post_json(
         &self,
         url: &str,
-        headers: &[(HeaderName, HeaderValue)],
+        headers: &HeaderMap,
         body: &serde_json::Value,
     ) -> Result<(), NotifyError> {
-        let mut request = hyper::Request::post(parse_uri(url)?)
+        let request = self
+            .client
+            .post(parse_url(url)?)
             .header(CONTENT_TYPE, "application/json")
-            .header(USER_AGENT, "stackwatch")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|_| NotifyError::Config("cannot build the request".to_owned()))?;
-        for (name, value) in headers {
-            request.headers_mut().insert(name.clone(), value.clone());
-        }
+            .headers(headers.clone())
+            .body(body.to_string());
         self.send(request).await
     }
 
     /// GETs a URL (the watchdog's ping); success is any 2xx answer.
     pub async fn get(&self, url: &str) -> Result<(), NotifyError> {
-        let request = hyper::Request::get(parse_uri(url)?)
-            .header(USER_AGENT, "stackwatch")
-            .body(Full::new(Bytes::new()))
-            .map_err(|_| NotifyError::Config("cannot build the request".to_owned()))?;
-        self.send(request).await
+        self.send(self.client.get(parse_url(url)?)).await
     }
 
-    async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<(), NotifyError> {
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| NotifyError::Transport(transport_reason(&e)))?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            // Read the answer so the connection can be reused; only a short code word of
-            // it is kept (Slack says why it refused a payload that way).
-            let body = http_body_util::Limited::new(response.into_body(), 4_096)
-                .collect()
-                .await
-                .map(http_body_util::Collected::to_bytes)
-                .unwrap_or_default();
-            if status.is_success() {
-                Ok(())
-            } else {
-                Err(NotifyError::Status {
-                    status: status.as_u16(),
-                    retry_after_s: retry_after,
-                    answer: code_word(&body),
-                })
-            }
-        };
-        tokio::time::timeout(SEND_TIMEOUT, exchange)
-            .await
-            .map_err(|_| NotifyError::Timeout(SEND_TIMEOUT.as_secs()))?
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), NotifyError> {
+        let mut response = request.send().await.map_err(failure)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if status.is_success() {
+            return Ok(());
+        }
+        // Only a short code word of the answer is kept (Slack says why it refused a
+        // payload that way).
+        let mut body = Vec::new();
+        while body.len() < ANSWER_BYTES
+            && let Ok(Some(chunk)) = response.chunk().await
+        {
+            body.extend_from_slice(&chunk);
+        }
+        Err(NotifyError::Status {
+            status: status.as_u16(),
+            retry_after_s: retry_after,
+            answer: code_word(&body),
+        })
     }
 }
 
@@ -122,25 +100,28 @@ const SLACK_FORM_REFUSALS: [&str; 5] = [
     "too_many_attachments",
 ];
 
-fn parse_uri(url: &str) -> Result<hyper::Uri, NotifyError> {
+fn parse_url(url: &str) -> Result<reqwest::Url, NotifyError> {
     url.parse()
         .map_err(|_| NotifyError::Config("the URL is invalid".to_owned()))
 }
 
-/// Why a request failed, in words that never include the URL.
-fn transport_reason(error: &hyper_util::client::legacy::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = Some(error);
+/// A failed request as an error, in words that never include the URL.
+fn failure(error: reqwest::Error) -> NotifyError {
+    if error.is_timeout() {
+        return NotifyError::Timeout(SEND_TIMEOUT.as_secs());
+    }
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return io.kind().to_string();
+            return NotifyError::Transport(io.kind().to_string());
         }
         source = e.source();
     }
-    if error.is_connect() {
+    NotifyError::Transport(if error.is_connect() {
         "connection failed".to_owned()
     } else {
         "request failed".to_owned()
-    }
+    })
 }
 
 /// A Slack incoming webhook.
@@ -162,7 +143,8 @@ impl Notifier for SlackNotifier {
     fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
         Box::pin(async move {
             let body = render::slack(message, now);
-            match self.client.post_json(&self.webhook_url, &[], &body).await {
+            let none = HeaderMap::new();
+            match self.client.post_json(&self.webhook_url, &none, &body).await {
                 Err(NotifyError::Status {
                     status: 400,
                     answer: Some(answer),
@@ -174,7 +156,7 @@ impl Notifier for SlackNotifier {
                     );
                     let minimal = render::slack_minimal(message, now);
                     self.client
-                        .post_json(&self.webhook_url, &[], &minimal)
+                        .post_json(&self.webhook_url, &none, &minimal)
                         .await
                 }
                 other => other,
@@ -187,7 +169,7 @@ impl Notifier for SlackNotifier {
 pub struct WebhookNotifier {
     client: HttpClient,
     url: String,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    headers: HeaderMap,
 }
 
 impl WebhookNotifier {
@@ -201,9 +183,7 @@ impl WebhookNotifier {
     }
 }
 
-fn header_pairs(
-    headers: &BTreeMap<String, crate::settings::Secret>,
-) -> Vec<(HeaderName, HeaderValue)> {
+fn header_pairs(headers: &BTreeMap<String, crate::settings::Secret>) -> HeaderMap {
     // Validated when the settings were loaded; an invalid pair cannot reach here.
     headers
         .iter()
