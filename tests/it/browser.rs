@@ -6,19 +6,20 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use base64::Engine;
-use serde_json::{Value, json};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
 
 use crate::binary::wait_for;
 use crate::helpers::READ_TOKEN;
 use crate::web::app_with_checks;
 
-/// A chromedriver process and one browser session in it.
+/// A chromedriver process and one browser session in it, driven through fantoccini.
 struct Browser {
     driver: Child,
     base: String,
     session: String,
-    http: reqwest::Client,
+    client: Client,
 }
 
 impl Browser {
@@ -52,120 +53,63 @@ impl Browser {
             "--disable-sync",
             "--window-size=1200,1000",
         ];
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
-        }}});
-        let created: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": "/usr/bin/chromium", "args": args}),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&base)
+            .await
+            .expect("a WebDriver session");
+        let session = client
+            .session_id()
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {created}"))
-            .to_owned();
+            .expect("the session's id");
         Self {
             driver,
             base,
             session,
-            http,
+            client,
         }
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut request = self.http.request(method.clone(), url);
-        if method != reqwest::Method::GET {
-            request = request.json(&body);
-        }
-        let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(answer["value"]["error"].is_null(), "{path}: {answer}");
-        answer["value"].clone()
     }
 
     async fn go(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", json!({"url": url}))
-            .await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let found = self
-            .command(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        // The element reference is the one value of the object (its key is WebDriver's
-        // fixed element identifier).
-        found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("{css}: {found}"))
-            .to_owned()
+        self.client.goto(url).await.unwrap();
     }
 
     async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            json!({}),
-        )
-        .await;
+        let element = self.client.find(Locator::Css(css)).await.unwrap();
+        element.click().await.unwrap();
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{element}/value"),
-            json!({"text": text}),
-        )
-        .await;
+        let element = self.client.find(Locator::Css(css)).await.unwrap();
+        element.send_keys(text).await.unwrap();
     }
 
     async fn source(&self) -> String {
-        self.command(reqwest::Method::GET, "/source", Value::Null)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    async fn title(&self) -> String {
-        self.command(reqwest::Method::GET, "/title", Value::Null)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.client.source().await.unwrap()
     }
 
     /// Waits until the page's title contains `part`.
     async fn wait_title(&self, part: &str) {
         wait_for(&format!("a page titled {part}"), 30, async || {
-            self.title().await.contains(part).then_some(())
+            let title = self.client.title().await.ok()?;
+            title.contains(part).then_some(())
         })
         .await;
     }
 
     async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self
-            .command(reqwest::Method::GET, "/screenshot", Value::Null)
-            .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().unwrap())
-            .unwrap();
+        let png = self.client.screenshot().await.unwrap();
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(&path, png).unwrap();
         path
     }
 }
@@ -173,7 +117,8 @@ impl Browser {
 impl Drop for Browser {
     /// Ends the session first, which makes chromedriver quit Chromium: killing only the
     /// driver left Chromium running after the tests, busy enough to skew any benchmark run
-    /// later on the same machine. Plain blocking HTTP, as `drop` cannot await.
+    /// later on the same machine. Plain blocking HTTP, as `drop` cannot await (fantoccini
+    /// ends the session from its own task, which may not run before the driver is killed).
     fn drop(&mut self) {
         let host = self.base.trim_start_matches("http://").to_owned();
         if let Ok(mut stream) = std::net::TcpStream::connect(&host) {
