@@ -377,20 +377,16 @@ async fn a_slack_404_is_failed_after_one_attempt_and_a_429_waits_for_retry_after
             .find(|a| a["deliveries"][0]["attempts"] == 1)
     })
     .await;
-    let created = time::OffsetDateTime::parse(
-        pending["created_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let next = time::OffsetDateTime::parse(
+    let created =
+        chrono::DateTime::parse_from_rfc3339(pending["created_at"].as_str().unwrap()).unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(
         pending["deliveries"][0]["next_attempt_at"]
             .as_str()
             .unwrap(),
-        &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
     assert!(
-        next - created >= time::Duration::seconds(120),
+        next - created >= chrono::TimeDelta::seconds(120),
         "retried after Retry-After: {pending}"
     );
     // Had the 404 been retried with the usual backoff, it would have been within 6 s of the
