@@ -1,12 +1,16 @@
-//! Real receivers for alerts, on 127.0.0.1: an HTTP listener that records what Slack and
-//! webhook contacts are sent, and a small SMTP server that records mails. Each can be
-//! switched to refuse, to test retries.
+//! Real receivers for alerts, on 127.0.0.1: an HTTP listener (an axum router, as every
+//! well-formed HTTP stub in these tests is) that records what Slack and webhook contacts
+//! are sent, and a small SMTP server that records mails. Each can be switched to refuse,
+//! to test retries.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// One POST the HTTP receiver got.
@@ -91,16 +95,10 @@ impl HookReceiver {
             retry_after: Arc::new(Mutex::new(None)),
             received: Arc::new(Mutex::new(Vec::new())),
         };
-        let this = receiver.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let this = this.clone();
-                tokio::spawn(async move { this.serve(stream).await });
-            }
-        });
+        let app = axum::Router::new()
+            .fallback(Self::record)
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
         receiver
     }
 
@@ -108,77 +106,50 @@ impl HookReceiver {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn serve(&self, stream: tokio::net::TcpStream) {
-        let mut reader = BufReader::new(stream);
-        loop {
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let path = request_line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("/")
-                .to_owned();
-            let mut headers = Vec::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                    return;
-                }
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':') {
-                    let name = name.trim().to_ascii_lowercase();
-                    if name == "content-length" {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    headers.push((name, value.trim().to_owned()));
-                }
-            }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).await.is_err() {
-                return;
-            }
-            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            let refused = self.validate.and_then(|rules| rules(&body).err());
-            let answered = match refused {
-                Some(_) => 400,
-                None => self.status.load(Ordering::SeqCst),
-            };
-            // Slack's answers are a code word: `ok`, or why a payload was refused; a
-            // status set by the test comes with no body.
-            let text = match refused {
-                Some(code) => code,
-                None if (200..300).contains(&answered) => "ok",
-                None => "",
-            };
-            self.received.lock().unwrap().push(Received {
-                path,
-                headers,
-                body,
-                answered,
-            });
-            let retry_after = match *self.retry_after.lock().unwrap() {
-                Some(s) => format!("Retry-After: {s}\r\n"),
-                None => String::new(),
-            };
-            let response = format!(
-                "HTTP/1.1 {answered} X\r\n{retry_after}Content-Length: {}\r\n\r\n{text}",
-                text.len()
-            );
-            if reader
-                .get_mut()
-                .write_all(response.as_bytes())
-                .await
-                .is_err()
-            {
-                return;
-            }
+    /// Records one request and answers it as the service would.
+    async fn record(State(this): State<Self>, request: Request) -> Response {
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let headers = request
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes());
+                (name.as_str().to_owned(), value.trim().to_owned())
+            })
+            .collect();
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        let refused = this.validate.and_then(|rules| rules(&body).err());
+        let answered = match refused {
+            Some(_) => 400,
+            None => this.status.load(Ordering::SeqCst),
+        };
+        // Slack's answers are a code word: `ok`, or why a payload was refused; a
+        // status set by the test comes with no body.
+        let text = match refused {
+            Some(code) => code,
+            None if (200..300).contains(&answered) => "ok",
+            None => "",
+        };
+        this.received.lock().unwrap().push(Received {
+            path,
+            headers,
+            body,
+            answered,
+        });
+        let mut response = (StatusCode::from_u16(answered).unwrap(), text).into_response();
+        if let Some(seconds) = *this.retry_after.lock().unwrap() {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
         }
+        response
     }
 
     /// Everything received, in order.

@@ -5,10 +5,12 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use stackwatch::domain::CheckSpec;
 use stackwatch::probe::Prober;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::binary::wait_for;
@@ -188,42 +190,35 @@ type Seen = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
 /// A host on `ip` that answers `/start` with a redirect to `location` and anything else
 /// with 200, recording every request.
 async fn host(ip: &str, location: Arc<Mutex<String>>) -> (SocketAddr, Seen) {
+    async fn answer(
+        State((seen, location)): State<(Seen, Arc<Mutex<String>>)>,
+        request: Request,
+    ) -> Response {
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let headers = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        seen.lock().unwrap().push((path, headers));
+        if request.uri().path() == "/start" {
+            let to = location.lock().unwrap().clone();
+            (StatusCode::FOUND, [("location", to)]).into_response()
+        } else {
+            "ok".into_response()
+        }
+    }
     let listener = TcpListener::bind((ip, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
-    let record = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&head).into_owned();
-            let mut lines = text.lines();
-            let path = lines
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .unwrap_or("/")
-                .to_owned();
-            let headers = lines
-                .filter_map(|l| l.split_once(':'))
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-                .collect();
-            record.lock().unwrap().push((path.clone(), headers));
-            let answer = if path.split('?').next() == Some("/start") {
-                let to = location.lock().unwrap().clone();
-                format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
-            } else {
-                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_owned()
-            };
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        }
-    });
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state((seen.clone(), location));
+    tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, seen)
 }
 
