@@ -34,11 +34,7 @@ pub async fn get_check(
 ) -> Result<Json<CheckStatusView>, ApiError> {
     let check = find(&state, name).await?;
     let name = check.name.clone();
-    let stored = state.store.check_state(check.id).await?;
-    let live = state
-        .store
-        .with_newest_results(vec![(check, stored)])
-        .await?;
+    let live = vec![state.store.live_check(check).await?];
     let mut views = super::live::live_views(&state, live, reader.viewer()).await?;
     views.pop().map(Json).ok_or_else(|| not_found(&name))
 }

@@ -1,7 +1,8 @@
 //! The one read model of "a check now": the check, its persisted state and its newest
 //! result, a page at a time in SQL. A page of any size costs a fixed handful of queries
 //! (checks, their states, newest raw results, newest blocks for the rest), never one per
-//! check. The API's lists and single reads, its summary and `/v1`'s lists read through it.
+//! check. The API's lists and single reads, its summary, `/v1`'s lists and the dashboard
+//! and check pages read through it.
 
 use std::collections::HashMap;
 
@@ -131,6 +132,13 @@ impl Store {
     ) -> Result<Vec<LiveCheck>, StoreError> {
         let page = self.checks_with_state_page(filter, start, limit).await?;
         self.with_newest_results(page).await
+    }
+
+    /// One check with its state and newest result.
+    pub async fn live_check(&self, check: Check) -> Result<LiveCheck, StoreError> {
+        let state = self.check_state(check.id).await?;
+        let last = self.newest_results(&[check.id]).await?.remove(&check.id);
+        Ok(LiveCheck { check, state, last })
     }
 
     /// These checks (with their states, as read) with their newest results, in the order

@@ -1,16 +1,14 @@
-//! Reads for the web pages and `/metrics`: every check with its state, last result and
-//! uptime in a few set queries (no scan of raw results beyond the hour not yet rolled up),
-//! daily uptime for the 90-day bars, and per-stack settings.
+//! Reads for the web pages and `/metrics`: every check as the one read model gives it
+//! ([`LiveCheck`]) with its uptime in a few set queries (no scan of raw results beyond the
+//! hour not yet rolled up), daily uptime for the 90-day bars, and per-stack settings.
 
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
-use super::result_blocks::newer;
-use super::results::StoredState;
-use super::{HOUR_MS, Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, MaintenanceWindow, Shown, StackName, Timestamp};
+use super::{CheckFilter, HOUR_MS, LiveCheck, PageStart, Store, StoreError};
+use crate::domain::{CheckId, MaintenanceWindow, Shown, StackName, Timestamp};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -45,14 +43,10 @@ pub struct MetricRow {
     pub heartbeat: bool,
 }
 
-/// One check as the overview shows it.
+/// One check as the overview shows it: the check now, and its uptime.
 #[derive(Debug, Clone)]
 pub struct OverviewRow {
-    pub check: Check,
-    /// `None` before the first probe.
-    pub state: Option<StoredState>,
-    pub last_at: Option<Timestamp>,
-    pub last_total_ms: Option<i64>,
+    pub live: LiveCheck,
     pub uptime_24h: Tally,
     pub uptime_30d: Tally,
 }
@@ -60,8 +54,7 @@ pub struct OverviewRow {
 impl OverviewRow {
     /// The state the check is shown in at `now`.
     pub fn shown(&self, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
-        let health = self.state.as_ref().map(|s| s.state.health);
-        Shown::of(&self.check, health, windows, now)
+        self.live.shown(windows, now)
     }
 }
 
@@ -82,47 +75,25 @@ struct TallyRow {
     up: i64,
 }
 
-/// The raw results of one check since the first hour not rolled up: its tallies and its
-/// newest result (SQLite takes `total_ms` from the row `MAX(at)` picks).
-#[derive(FromRow)]
-struct RawRow {
-    #[sqlx(flatten)]
-    tally: TallyRow,
-    last_at: i64,
-    last_total_ms: i64,
-}
-
-/// Tallies by check id, and the newest raw result by check id.
-type Recent = (HashMap<i64, (Tally, Tally)>, HashMap<i64, (i64, i64)>);
-
-/// A newest result as the overview shows it: its time and its total milliseconds.
-fn split(newest: Option<(i64, i64)>) -> (Option<Timestamp>, Option<i64>) {
-    (
-        newest.map(|(at, _)| Timestamp(at)),
-        newest.map(|(_, ms)| ms),
-    )
-}
+/// 24 h and 30 d tallies by check id.
+type Tallies = HashMap<i64, (Tally, Tally)>;
 
 impl Store {
-    /// Every check with its state, last result and 24 h / 30 d uptime.
+    /// Every check with its state, newest result and 24 h / 30 d uptime.
     pub async fn overview(&self, now: Timestamp) -> Result<Vec<OverviewRow>, StoreError> {
-        let checks = self.checks_with_state().await?;
-        let kept = self.kept_newest_results().await?;
-        let (tallies, newest_raw) = self.tallies(now).await?;
-        Ok(checks
+        let live = self
+            .live_checks(&CheckFilter::default(), PageStart::After(None), u32::MAX)
+            .await?;
+        let tallies = self.tallies(now).await?;
+        Ok(live
             .into_iter()
-            .map(|(check, state)| {
-                let id = check.id.0;
-                let (uptime_24h, uptime_30d) = tallies.get(&id).copied().unwrap_or_default();
-                let (last_at, last_total_ms) =
-                    split(newer(newest_raw.get(&id).copied(), kept.get(&id).copied()));
+            .map(|live| {
+                let (uptime_24h, uptime_30d) =
+                    tallies.get(&live.check.id.0).copied().unwrap_or_default();
                 OverviewRow {
-                    state,
-                    last_at,
-                    last_total_ms,
+                    live,
                     uptime_24h,
                     uptime_30d,
-                    check,
                 }
             })
             .collect())
@@ -144,41 +115,9 @@ impl Store {
         Ok(())
     }
 
-    /// One check as the overview shows it, by name.
-    pub async fn overview_one(
-        &self,
-        name: &CheckName,
-        now: Timestamp,
-    ) -> Result<Option<OverviewRow>, StoreError> {
-        let Some(check) = self.get_check(name).await? else {
-            return Ok(None);
-        };
-        let state = self.check_state(check.id).await?;
-        let (last_at, last_total_ms) = split(self.newest_result(check.id).await?);
-        let uptime = self.uptime(check.id, now).await?;
-        let tally = |window: &str| {
-            uptime
-                .iter()
-                .find(|u| u.window == window)
-                .map(|u| Tally {
-                    probes: u.probes,
-                    up: u.up_probes,
-                })
-                .unwrap_or_default()
-        };
-        Ok(Some(OverviewRow {
-            state,
-            last_at,
-            last_total_ms,
-            uptime_24h: tally("24h"),
-            uptime_30d: tally("30d"),
-            check,
-        }))
-    }
-
     /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
     /// first hour not rolled up (one index seek per check).
-    async fn tallies(&self, now: Timestamp) -> Result<Recent, StoreError> {
+    async fn tallies(&self, now: Timestamp) -> Result<Tallies, StoreError> {
         self.tallies_of(now, None).await
     }
 
@@ -190,7 +129,7 @@ impl Store {
     ) -> Result<HashMap<CheckId, Tally>, StoreError> {
         let mut day = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let (tallies, _) = self.tallies_of(now, Some(chunk)).await?;
+            let tallies = self.tallies_of(now, Some(chunk)).await?;
             day.extend(tallies.into_iter().map(|(id, (d, _))| (CheckId(id), d)));
         }
         Ok(day)
@@ -201,7 +140,7 @@ impl Store {
         &self,
         now: Timestamp,
         only: Option<&[CheckId]>,
-    ) -> Result<Recent, StoreError> {
+    ) -> Result<Tallies, StoreError> {
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
@@ -240,21 +179,16 @@ impl Store {
             .push_bind(day_ago)
             .push(
                 " AND r.outcome = 0), 0) AS up_24h, \
-                 COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up, \
-                 MAX(r.at) AS last_at, r.total_ms AS last_total_ms \
+                 COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up \
                  FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ",
             )
             .push_bind(raw_from)
             .push(" WHERE 1 = 1");
         only_ids(&mut raw, "c.id");
         raw.push(" GROUP BY c.id");
-        let raw: Vec<RawRow> = raw.build_query_as().fetch_all(&self.read).await?;
-        let newest_raw = raw
-            .iter()
-            .map(|r| (r.tally.check_id, (r.last_at, r.last_total_ms)))
-            .collect();
+        let raw: Vec<TallyRow> = raw.build_query_as().fetch_all(&self.read).await?;
         let mut tallies: HashMap<i64, (Tally, Tally)> = HashMap::new();
-        for row in hourly.into_iter().chain(raw.into_iter().map(|r| r.tally)) {
+        for row in hourly.into_iter().chain(raw) {
             let entry = tallies.entry(row.check_id).or_default();
             entry.0.add(Tally {
                 probes: row.probes_24h,
@@ -265,7 +199,7 @@ impl Store {
                 up: row.up,
             });
         }
-        Ok((tallies, newest_raw))
+        Ok(tallies)
     }
 
     /// The last `days` days (today included) of a check, oldest first; days without probes

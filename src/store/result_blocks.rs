@@ -43,8 +43,8 @@ pub(super) async fn raw_hours(
 
 /// Moves these hours of one check's raw results into blocks, merging with a block the hour
 /// already has (results recorded after it was compacted). Probes that change nothing do not
-/// write the state row, so the newest result leaving the raw rows is kept there: the last
-/// result stays one seek away (see `overview`).
+/// write the state row, so the newest result leaving the raw rows is kept there: its time
+/// stays one seek away for the scheduler (a heartbeat's last ping).
 pub(super) async fn compact(
     conn: &mut SqliteConnection,
     id: CheckId,
@@ -138,51 +138,7 @@ pub(super) async fn prune(
     Ok(pruned)
 }
 
-/// The newer of two results given as (time, total milliseconds).
-pub(super) fn newer(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> Option<(i64, i64)> {
-    a.into_iter().chain(b).max_by_key(|(at, _)| *at)
-}
-
 impl Store {
-    /// A check's newest result as (time, total milliseconds): the newer of its newest raw
-    /// row and what its state row keeps (see `compact`).
-    pub(super) async fn newest_result(
-        &self,
-        id: CheckId,
-    ) -> Result<Option<(i64, i64)>, StoreError> {
-        let raw: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT at, total_ms FROM results WHERE check_id = ? ORDER BY at DESC LIMIT 1",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.read)
-        .await?;
-        let kept: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT last_at, last_total_ms FROM check_state \
-             WHERE check_id = ? AND last_at IS NOT NULL AND last_total_ms IS NOT NULL",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(newer(raw, kept))
-    }
-
-    /// Every check's newest result as its state row keeps it, by check id: the one that
-    /// last changed its state, or a newer one compacted into a block.
-    pub(super) async fn kept_newest_results(
-        &self,
-    ) -> Result<std::collections::HashMap<i64, (i64, i64)>, StoreError> {
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT check_id, last_at, last_total_ms FROM check_state \
-             WHERE last_at IS NOT NULL AND last_total_ms IS NOT NULL",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, ms)| (id, (at, ms)))
-            .collect())
-    }
-
     /// Results of a check, newest first, with `since <= at < until`, at most `limit`.
     pub async fn results(
         &self,

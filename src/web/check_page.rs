@@ -48,9 +48,10 @@ pub async fn check_page(
         return Ok(not_found());
     };
     let now = Timestamp::now();
-    let Some(row) = state.store.overview_one(&name, now).await? else {
+    let Some(check) = state.store.get_check(&name).await? else {
         return Ok(not_found());
     };
+    let row = state.store.live_check(check).await?;
     let windows = state.store.maintenance_windows().await?;
     let shown = row.shown(&windows, now);
     let (label, span, buckets) = RANGES
@@ -102,7 +103,7 @@ pub async fn check_page(
                     dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
                 }
                 dt { "State since" } dd { (since(stored.map(|s| s.state.since), now)) }
-                dt { "Last probe" } dd { (since(row.last_at, now)) @if let Some(ms) = row.last_total_ms { ", " (ms) " ms" } }
+                dt { "Last probe" } dd { (since(row.last.as_ref().map(|r| Timestamp(r.at)), now)) @if let Some(last) = &row.last { ", " (last.total_ms) " ms" } }
                 @if let Some(cause) = stored.and_then(|s| s.memory.last_cause.as_ref()).filter(|_| shown == super::layout::Shown::Down) {
                     dt { "Cause" } dd { (cause) }
                 }

@@ -33,12 +33,12 @@ impl Filters {
         let nonempty =
             |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(stack) = nonempty(&self.stack)
-            && row.check.spec.stack().as_ref().map(|s| s.as_str()) != Some(stack.as_str())
+            && row.live.check.spec.stack().as_ref().map(|s| s.as_str()) != Some(stack.as_str())
         {
             return false;
         }
         if let Some(tag) = nonempty(&self.tag)
-            && !row.check.spec.tags().iter().any(|t| t.as_str() == tag)
+            && !row.live.check.spec.tags().iter().any(|t| t.as_str() == tag)
         {
             return false;
         }
@@ -48,7 +48,12 @@ impl Filters {
             return false;
         }
         if let Some(q) = nonempty(&self.q)
-            && !row.check.name.as_str().contains(&q.to_ascii_lowercase())
+            && !row
+                .live
+                .check
+                .name
+                .as_str()
+                .contains(&q.to_ascii_lowercase())
         {
             return false;
         }
@@ -82,8 +87,15 @@ pub async fn dashboard(
     for row in rows {
         let shown = row.shown(&windows, now);
         *counts.entry(shown).or_default() += 1;
-        stacks.extend(row.check.spec.stack().as_ref().map(ToString::to_string));
-        tags.extend(row.check.spec.tags().iter().map(ToString::to_string));
+        stacks.extend(
+            row.live
+                .check
+                .spec
+                .stack()
+                .as_ref()
+                .map(ToString::to_string),
+        );
+        tags.extend(row.live.check.spec.tags().iter().map(ToString::to_string));
         if filters.keeps(&row, shown) {
             lines.push(Line { row, shown });
         }
@@ -148,6 +160,7 @@ fn grouped(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
     for line in lines {
         let stack = line
             .row
+            .live
             .check
             .spec
             .stack()
@@ -157,7 +170,8 @@ fn grouped(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
     let mut groups: Vec<(String, Vec<Line>)> = groups.into_iter().collect();
     for (_, group) in &mut groups {
         group.sort_by(|a, b| {
-            (a.shown, a.row.check.name.as_str()).cmp(&(b.shown, b.row.check.name.as_str()))
+            (a.shown, a.row.live.check.name.as_str())
+                .cmp(&(b.shown, b.row.live.check.name.as_str()))
         });
     }
     groups.sort_by(|(a_name, a), (b_name, b)| {
@@ -180,17 +194,17 @@ fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
                 tbody {
                     @for line in lines {
                         @let row = &line.row;
-                        @let state_since = row.state.as_ref().map(|s| s.state.since);
+                        @let state_since = row.live.state.as_ref().map(|s| s.state.since);
                         tr {
                             td { (line.shown.badge()) }
-                            td { a href={ "/checks/" (row.check.name) } { (row.check.name) } }
+                            td { a href={ "/checks/" (row.live.check.name) } { (row.live.check.name) } }
                             td.num { (percent(row.uptime_24h.percent())) }
                             td.num.wide { (percent(row.uptime_30d.percent())) }
-                            td.num { @match row.last_total_ms { Some(ms) => { (ms) " ms" } None => { "–" } } }
+                            td.num { @match &row.live.last { Some(last) => { (last.total_ms) " ms" } None => { "–" } } }
                             td.wide { (since(state_since, now)) }
                             td.wide.cause {
                                 @if line.shown == Shown::Down {
-                                    (row.state.as_ref().and_then(|s| s.memory.last_cause.as_deref()).unwrap_or(""))
+                                    (row.live.state.as_ref().and_then(|s| s.memory.last_cause.as_deref()).unwrap_or(""))
                                 }
                             }
                         }

@@ -222,7 +222,8 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
 
 /// Probes that change nothing write no state row, so "last probe" on the dashboard and the
 /// check page comes from the newest result: a raw row while its hour is open, and after the
-/// rollup job compacts the hour, what the job kept in the state row.
+/// rollup job compacts the hour, the newest block (the job keeps its time in the state row,
+/// where the scheduler reads a heartbeat's last ping).
 #[tokio::test]
 async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,11 +253,11 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let newest = later[2] + 1;
 
     let now = Timestamp(newest + 1_000);
-    let shown = |row: stackwatch::store::OverviewRow| (row.last_at.map(|t| t.0), row.last_total_ms);
-    let one = store.overview_one(&name, now).await.unwrap().unwrap();
-    let all = store.overview(now).await.unwrap().pop().unwrap();
-    assert_eq!(shown(one), (Some(newest), Some(80)), "from the raw rows");
-    assert_eq!(shown(all), (Some(newest), Some(80)));
+    let shown = |live: stackwatch::store::LiveCheck| live.last.map(|r| (r.at, r.total_ms));
+    let one = store.live_check(check.clone()).await.unwrap();
+    let all = store.overview(now).await.unwrap().pop().unwrap().live;
+    assert_eq!(shown(one), Some((newest, 80)), "from the raw rows");
+    assert_eq!(shown(all), Some((newest, 80)));
     let pool = SqlitePoolOptions::new()
         .connect(&format!(
             "sqlite://{}",
@@ -289,18 +290,8 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
         .unwrap();
     assert_eq!(raw, 0, "every result is in a block");
     assert_eq!(state_last_at().await.unwrap(), newest);
-    let one = store.overview_one(&name, now).await.unwrap().unwrap();
-    let all = store.overview(now).await.unwrap().pop().unwrap();
-    assert_eq!(
-        shown(one),
-        (Some(newest), Some(80)),
-        "kept by the rollup job"
-    );
-    assert_eq!(shown(all), (Some(newest), Some(80)));
-    let last = store.newest_results(&[check.id]).await.unwrap();
-    assert_eq!(
-        (last[&check.id].at, last[&check.id].total_ms),
-        (newest, 80),
-        "read from the newest block"
-    );
+    let one = store.live_check(check.clone()).await.unwrap();
+    let all = store.overview(now).await.unwrap().pop().unwrap().live;
+    assert_eq!(shown(one), Some((newest, 80)), "read from the newest block");
+    assert_eq!(shown(all), Some((newest, 80)));
 }

@@ -128,11 +128,7 @@ pub(super) async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
-    let stored = state.store.check_state(check.id).await?;
-    let live = state
-        .store
-        .with_newest_results(vec![(check, stored)])
-        .await?;
+    let live = vec![state.store.live_check(check).await?];
     let view = uptime_views(&state, live, reader.viewer()).await?.pop();
     Ok(axum::Json(json!({"data": view})))
 }
