@@ -205,3 +205,53 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::api_routes;
+    use crate::domain::{CheckName, StackName, Tag};
+
+    fn pattern_of(schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> String {
+        let schema = serde_json::to_value(schema).unwrap();
+        schema["pattern"].as_str().unwrap().to_owned()
+    }
+
+    /// utoipa takes a parameter's pattern only as a literal, so each route writes its name
+    /// patterns out; this holds every one to the pattern its domain type declares.
+    #[test]
+    fn every_name_parameter_has_the_pattern_of_its_domain_type() {
+        let (_, doc) = api_routes().split_for_parts();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let expected = [
+            ("name", pattern_of(CheckName::schema())),
+            ("check", pattern_of(CheckName::schema())),
+            ("after", pattern_of(CheckName::schema())),
+            ("stack", pattern_of(StackName::schema())),
+            ("tag", pattern_of(Tag::schema())),
+        ];
+        let mut held = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    let Some(pattern) = parameter["schema"]["pattern"].as_str() else {
+                        continue;
+                    };
+                    match expected.iter().find(|(n, _)| *n == name) {
+                        Some((_, want)) => {
+                            assert_eq!(pattern, want, "{method} {path}: {name}");
+                            held += 1;
+                        }
+                        None => assert!(
+                            !pattern.starts_with("^[a-z0-9]"),
+                            "{method} {path}: {name} has a name pattern of no domain type"
+                        ),
+                    }
+                }
+            }
+        }
+        assert!(held >= 15, "{held} name parameters");
+    }
+}
