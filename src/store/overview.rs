@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::{CheckFilter, HOUR_MS, LiveCheck, PageStart, Store, StoreError};
-use crate::domain::{CheckId, MaintenanceWindow, Shown, StackName, Timestamp};
+use crate::domain::{CheckId, StackName, Timestamp};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -49,13 +49,6 @@ pub struct OverviewRow {
     pub live: LiveCheck,
     pub uptime_24h: Tally,
     pub uptime_30d: Tally,
-}
-
-impl OverviewRow {
-    /// The state the check is shown in at `now`.
-    pub fn shown(&self, windows: &[MaintenanceWindow], now: Timestamp) -> Shown {
-        self.live.shown(windows, now)
-    }
 }
 
 /// One day of a check's 90-day bar.

@@ -85,7 +85,7 @@ pub async fn dashboard(
     let mut tags: Vec<String> = Vec::new();
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let shown = row.shown(&windows, now);
+        let shown = row.live.shown(&windows, now);
         *counts.entry(shown).or_default() += 1;
         stacks.extend(
             row.live
