@@ -61,7 +61,7 @@ fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {
         Some(failure) => format!("DOWN: {failure}"),
     };
     let what = match &spec.target() {
-        Target::Http(http) => format!("{} {}", http.method.as_str(), http.url),
+        Target::Http(http) => format!("{} {}", http.method().as_str(), http.url()),
         other => other.address(),
     };
     let _ = writeln!(text, "{what} -> {verdict}");

@@ -210,7 +210,7 @@ impl CheckSpec {
     }
 
     /// The HTTP fields, to change them, for an HTTP check.
-    pub fn http_mut(&mut self) -> Option<&mut HttpTarget> {
+    pub(in crate::domain) fn http_mut(&mut self) -> Option<&mut HttpTarget> {
         match &mut self.target {
             Target::Http(http) => Some(http),
             _ => None,

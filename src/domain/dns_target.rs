@@ -56,25 +56,46 @@ impl RecordType {
 pub struct DnsTarget {
     /// The name to look up (required).
     #[schema(inline)]
-    pub host: Host,
+    pub(in crate::domain) host: Host,
     /// `A` (default), `AAAA`, `CNAME`, `MX`, `TXT` or `NS`.
     #[schema(
         value_type = String,
         required = false,
         pattern = "^([Aa]|[Aa][Aa][Aa][Aa]|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
     )]
-    pub record_type: RecordType,
+    pub(in crate::domain) record_type: RecordType,
     /// Values the answer must hold, each as the record reads (an address, a name, a text);
     /// one text or a list of up to 16.
     #[schema(required = false, max_items = 16)]
-    pub expect: Vec<String>,
+    pub(in crate::domain) expect: Vec<String>,
     /// The nameserver to ask, `IP` or `IP:port` (`null`: the system's).
     #[schema(
         value_type = Option<String>,
         max_length = 64,
         pattern = "^\\[?[0-9A-Fa-f:.]+\\]?(:[0-9]+)?$"
     )]
-    pub nameserver: Option<SocketAddr>,
+    pub(in crate::domain) nameserver: Option<SocketAddr>,
+}
+
+impl DnsTarget {
+    /// The name to look up (required).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn record_type(&self) -> RecordType {
+        self.record_type
+    }
+
+    /// Values the answer must hold, each as the record reads (an address, a name, a text);
+    /// one text or a list of up to 16.
+    pub fn expect(&self) -> &[String] {
+        &self.expect
+    }
+
+    pub fn nameserver(&self) -> Option<SocketAddr> {
+        self.nameserver
+    }
 }
 
 /// The most values a dns check may expect.

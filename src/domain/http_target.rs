@@ -65,56 +65,127 @@ pub struct BasicAuth {
 pub struct HttpTarget {
     /// The http or https URL to probe (required).
     #[schema(inline)]
-    pub url: ProbeUrl,
+    pub(in crate::domain) url: ProbeUrl,
     /// GET (default), HEAD (StatusCake's HEAD), POST or PUT.
     #[schema(
         value_type = String,
         required = false,
         pattern = "^([Gg][Ee][Tt]|[Hh][Ee][Aa][Dd]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt])$"
     )]
-    pub method: Method,
+    pub(in crate::domain) method: Method,
     /// Extra request headers (names lowercased); credential headers are shown `<redacted>`.
     #[schema(required = false)]
-    pub headers: BTreeMap<String, String>,
+    pub(in crate::domain) headers: BTreeMap<String, String>,
     /// Request body (POST and PUT only), at most 64 KiB.
     #[schema(max_length = 65536)]
-    pub body: Option<String>,
+    pub(in crate::domain) body: Option<String>,
     /// Basic authentication for the probe.
-    pub basic_auth: Option<BasicAuth>,
+    pub(in crate::domain) basic_auth: Option<BasicAuth>,
     /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
     #[schema(required = false)]
-    pub expected_status: StatusRanges,
+    pub(in crate::domain) expected_status: StatusRanges,
     /// The first 64 KiB of the body must contain this text.
     #[schema(min_length = 1, max_length = 1024)]
-    pub body_contains: Option<String>,
+    pub(in crate::domain) body_contains: Option<String>,
     /// The first 64 KiB of the body must not contain this text.
     #[schema(min_length = 1, max_length = 1024)]
-    pub body_not_contains: Option<String>,
+    pub(in crate::domain) body_not_contains: Option<String>,
     /// Slower answers count as down, 1-75000 ms, below the timeout (default off).
     #[schema(minimum = 1, maximum = 75000)]
-    pub max_response_time_ms: Option<u32>,
+    pub(in crate::domain) max_response_time_ms: Option<u32>,
     /// Follow up to 10 redirects instead of judging the redirect itself (default false).
     #[schema(required = false)]
-    pub follow_redirects: bool,
+    pub(in crate::domain) follow_redirects: bool,
     /// Send basic auth, `Authorization`, `Cookie`, `Proxy-Authorization` and secret headers
     /// on a redirect to another scheme, host or port too (curl's `--location-trusted`;
     /// default false: they stay with the URL's origin). Only for a redirect target you trust.
     #[serde(default)]
     #[schema(required = false)]
-    pub redirect_credentials: bool,
+    pub(in crate::domain) redirect_credentials: bool,
     /// Names of headers and query parameters whose values are secret beyond those whose
     /// names say so (`authorization`, `cookie`, `*key*`, `*token*`, `*secret*`, `*pass*`,
     /// `*auth*`, `*signature*`, `*session*`, `sig`, …), case-insensitive: shown as
     /// `<redacted>` and kept from other origins.
     #[serde(default)]
     #[schema(required = false, max_items = 32)]
-    pub secret_names: Vec<String>,
+    pub(in crate::domain) secret_names: Vec<String>,
     /// Reject invalid TLS certificates (default true).
     #[schema(required = false)]
-    pub verify_tls: bool,
+    pub(in crate::domain) verify_tls: bool,
     /// Warn this many days before the certificate expires, 0-365, 0 = off (default 14).
     #[schema(required = false, minimum = 0, maximum = 365)]
-    pub cert_expiry_days: u32,
+    pub(in crate::domain) cert_expiry_days: u32,
+}
+
+impl HttpTarget {
+    /// The http or https URL to probe (required).
+    pub fn url(&self) -> &ProbeUrl {
+        &self.url
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Extra request headers (names lowercased); credential headers are shown `<redacted>`.
+    pub fn headers(&self) -> &BTreeMap<String, String> {
+        &self.headers
+    }
+
+    /// Request body (POST and PUT only), at most 64 KiB.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+
+    /// Basic authentication for the probe.
+    pub fn basic_auth(&self) -> Option<&BasicAuth> {
+        self.basic_auth.as_ref()
+    }
+
+    /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
+    pub fn expected_status(&self) -> &StatusRanges {
+        &self.expected_status
+    }
+
+    /// The first 64 KiB of the body must contain this text.
+    pub fn body_contains(&self) -> Option<&str> {
+        self.body_contains.as_deref()
+    }
+
+    /// The first 64 KiB of the body must not contain this text.
+    pub fn body_not_contains(&self) -> Option<&str> {
+        self.body_not_contains.as_deref()
+    }
+
+    /// Follow up to 10 redirects instead of judging the redirect itself (default false).
+    pub fn follow_redirects(&self) -> bool {
+        self.follow_redirects
+    }
+
+    /// Send basic auth, `Authorization`, `Cookie`, `Proxy-Authorization` and secret headers
+    /// on a redirect to another scheme, host or port too (curl's `--location-trusted`;
+    /// default false: they stay with the URL's origin). Only for a redirect target you trust.
+    pub fn redirect_credentials(&self) -> bool {
+        self.redirect_credentials
+    }
+
+    /// Names of headers and query parameters whose values are secret beyond those whose
+    /// names say so (`authorization`, `cookie`, `*key*`, `*token*`, `*secret*`, `*pass*`,
+    /// `*auth*`, `*signature*`, `*session*`, `sig`, …), case-insensitive: shown as
+    /// `<redacted>` and kept from other origins.
+    pub fn secret_names(&self) -> &[String] {
+        &self.secret_names
+    }
+
+    /// Reject invalid TLS certificates (default true).
+    pub fn verify_tls(&self) -> bool {
+        self.verify_tls
+    }
+
+    /// Warn this many days before the certificate expires, 0-365, 0 = off (default 14).
+    pub fn cert_expiry_days(&self) -> u32 {
+        self.cert_expiry_days
+    }
 }
 
 impl HttpTarget {

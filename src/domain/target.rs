@@ -39,16 +39,38 @@ pub enum Target {
 pub struct TcpTarget {
     /// The host name or IP address to connect to (required).
     #[schema(inline)]
-    pub host: Host,
+    pub(in crate::domain) host: Host,
     /// The port (required).
     #[schema(minimum = 1, maximum = 65535)]
-    pub port: u16,
+    pub(in crate::domain) port: u16,
     /// Text sent once connected, 1-1024 bytes.
     #[schema(min_length = 1, max_length = 1024)]
-    pub send: Option<String>,
+    pub(in crate::domain) send: Option<String>,
     /// Text the server's first bytes must contain, 1-1024 bytes.
     #[schema(min_length = 1, max_length = 1024)]
-    pub expect: Option<String>,
+    pub(in crate::domain) expect: Option<String>,
+}
+
+impl TcpTarget {
+    /// The host name or IP address to connect to (required).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The port (required).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Text sent once connected, 1-1024 bytes.
+    pub fn send(&self) -> Option<&str> {
+        self.send.as_deref()
+    }
+
+    /// Text the server's first bytes must contain, 1-1024 bytes.
+    pub fn expect(&self) -> Option<&str> {
+        self.expect.as_deref()
+    }
 }
 
 /// The fields of an SMTP or SSH check: a host and a port.
@@ -56,10 +78,22 @@ pub struct TcpTarget {
 pub struct HostPort {
     /// The host name or IP address to connect to (required).
     #[schema(inline)]
-    pub host: Host,
+    pub(in crate::domain) host: Host,
     /// The port (smtp: default 25; ssh: default 22).
     #[schema(required = false, minimum = 1, maximum = 65535)]
-    pub port: u16,
+    pub(in crate::domain) port: u16,
+}
+
+impl HostPort {
+    /// The host name or IP address to connect to (required).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The port (smtp: default 25; ssh: default 22).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
 }
 
 /// The fields of a heartbeat check. Seconds.
@@ -67,15 +101,22 @@ pub struct HostPort {
 pub struct HeartbeatTarget {
     /// Seconds expected between two pings, 10-2592000 (30 days; required).
     #[schema(minimum = 10, maximum = 2592000)]
-    pub period: u32,
+    pub(in crate::domain) period: u32,
     /// Seconds a ping may be late before the check is DOWN, 0-2592000 (default 0).
     #[schema(required = false, minimum = 0, maximum = 2592000)]
-    pub grace: u32,
+    pub(in crate::domain) grace: u32,
     /// Seconds a new heartbeat waits for its first ping before it is DOWN, 10-5184000
     /// (default: period + grace). Until then it is shown `new`.
     #[serde(default)]
     #[schema(minimum = 10, maximum = 5184000)]
-    pub grace_first: Option<u32>,
+    pub(in crate::domain) grace_first: Option<u32>,
+}
+
+impl HeartbeatTarget {
+    /// Seconds expected between two pings, 10-2592000 (30 days; required).
+    pub fn period(&self) -> u32 {
+        self.period
+    }
 }
 
 impl HeartbeatTarget {
@@ -96,10 +137,22 @@ impl HeartbeatTarget {
 pub struct IcmpTarget {
     /// The host name or IP address to ping (required).
     #[schema(inline)]
-    pub host: Host,
+    pub(in crate::domain) host: Host,
     /// Echo requests sent per probe, 1-10 (default 3); up when any is answered.
     #[schema(required = false, minimum = 1, maximum = 10)]
-    pub packets: u8,
+    pub(in crate::domain) packets: u8,
+}
+
+impl IcmpTarget {
+    /// The host name or IP address to ping (required).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Echo requests sent per probe, 1-10 (default 3); up when any is answered.
+    pub fn packets(&self) -> u8 {
+        self.packets
+    }
 }
 
 /// The kinds a check may have, as the API spells them.

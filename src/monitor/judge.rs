@@ -146,7 +146,17 @@ impl Judge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CheckId, CheckSpec, HeartbeatTarget, Target, Timings};
+    use crate::domain::{CheckId, CheckSpec, Form, Timings};
+
+    /// A spec read from the API's JSON, as every spec is made.
+    fn read_spec(body: serde_json::Value) -> CheckSpec {
+        let serde_json::Value::Object(fields) = body else {
+            panic!("not an object");
+        };
+        let mut form = Form::new(fields);
+        let spec = CheckSpec::read(&mut form, None);
+        form.finish(spec).unwrap()
+    }
 
     fn check(spec: CheckSpec) -> Check {
         Check {
@@ -176,10 +186,8 @@ mod tests {
             default_contacts: &[],
             windows: &[],
         };
-        let spec = CheckSpec::of(crate::domain::Target::Icmp(crate::domain::IcmpTarget {
-            host: "127.0.0.1".parse().unwrap(),
-            packets: 3,
-        }));
+        let spec =
+            read_spec(serde_json::json!({"kind": "icmp", "host": "127.0.0.1", "packets": 3}));
         let check = check(spec);
         let mut known = Known::from_stored(None, Timestamp(0));
         for at in 1..=5 {
@@ -236,11 +244,7 @@ mod tests {
         // A certificate seen for the first time, or renewed, is written once.
         assert_eq!(writes(&http, "+++n++", Some(Timestamp(99))), "100100");
         // A heartbeat's row keeps its last ping: every ping is written.
-        let beat = CheckSpec::of(Target::Heartbeat(HeartbeatTarget {
-            period: 60,
-            grace: 0,
-            grace_first: None,
-        }));
+        let beat = read_spec(serde_json::json!({"kind": "heartbeat", "period": 60, "grace": 0}));
         assert_eq!(writes(&check(beat), "++++", None), "1111");
     }
 

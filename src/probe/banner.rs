@@ -21,8 +21,8 @@ const LINE_LIMIT: usize = 1024;
 /// Probes a non-HTTP target; `Ok` when it is up.
 pub async fn probe(target: &Target, names: &Names, trace: &mut Trace) -> Result<(), Failure> {
     let (host, port) = match target {
-        Target::Tcp(t) => (t.host.as_str(), t.port),
-        Target::Smtp(t) | Target::Ssh(t) => (t.host.as_str(), t.port),
+        Target::Tcp(t) => (t.host().as_str(), t.port()),
+        Target::Smtp(t) | Target::Ssh(t) => (t.host().as_str(), t.port()),
         Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) | Target::Icmp(_) => {
             return Err(Failure::Protocol {
                 detail: format!("a {} check is not probed over TCP", target.kind()),
@@ -34,13 +34,13 @@ pub async fn probe(target: &Target, names: &Names, trace: &mut Trace) -> Result<
     let asked = Instant::now();
     let result = match target {
         Target::Tcp(t) => {
-            if let Some(send) = &t.send {
+            if let Some(send) = &t.send() {
                 stream
                     .write_all(send.as_bytes())
                     .await
                     .map_err(|e| io_failure(&e))?;
             }
-            match &t.expect {
+            match &t.expect() {
                 Some(expect) => read_until(&mut stream, expect).await,
                 None => Ok(()),
             }

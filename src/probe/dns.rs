@@ -30,7 +30,7 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
     options.timeout = std::time::Duration::from_secs(u64::from(timeout_s));
     options.attempts = 1;
     options.cache_size = 0;
-    let builder = match target.nameserver {
+    let builder = match target.nameserver() {
         Some(server) => Resolver::builder_with_config(
             ResolverConfig::from_parts(
                 None,
@@ -46,7 +46,7 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
     let resolver = builder.with_options(options).build();
     let asked = Instant::now();
     let lookup = resolver
-        .lookup(target.host.as_str(), wire(target.record_type))
+        .lookup(target.host().as_str(), wire(target.record_type()))
         .await
         .map_err(|e| Failure::Dns {
             detail: e.to_string(),
@@ -63,7 +63,7 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
         })
         .collect();
     let missing: Vec<&String> = target
-        .expect
+        .expect()
         .iter()
         .filter(|want| {
             let want = want.trim_end_matches('.');
@@ -78,7 +78,7 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
     Err(Failure::UnexpectedAnswer {
         expected: format!(
             "{} records holding {}",
-            target.record_type.as_str(),
+            target.record_type().as_str(),
             missing
                 .iter()
                 .map(|m| format!("{m:?}"))

@@ -76,7 +76,7 @@ async fn connected(
     if url.scheme() == "https" {
         trace.phase = Phase::Tls;
         let phase_start = Instant::now();
-        let config = if request.http.verify_tls {
+        let config = if request.http.verify_tls() {
             tls.verified.clone()
         } else {
             tls.unverified.clone()
@@ -295,7 +295,7 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
     }
     if let Some(auth) = request
         .http
-        .basic_auth
+        .basic_auth()
         .as_ref()
         .filter(|_| request.credentials)
     {
@@ -310,7 +310,7 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
         .map_err(|e| Failure::Protocol {
             detail: format!("cannot build the request: {e}"),
         })?;
-    for (name, value) in &request.http.headers {
+    for (name, value) in request.http.headers() {
         // Validated at registration; a header that fails here is skipped, not sent broken.
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -318,7 +318,7 @@ fn build_request(request: &Request<'_>, h2: bool) -> Result<hyper::Request<Full<
         ) {
             if (h2 && name == header::HOST)
                 || (!request.credentials
-                    && stays_with_origin(name.as_str(), &request.http.secret_names))
+                    && stays_with_origin(name.as_str(), request.http.secret_names()))
             {
                 continue;
             }

@@ -127,19 +127,19 @@ impl Pinger {
 /// Pings once per packet; `Ok` when any reply came back.
 pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Result<(), Failure> {
     trace.phase = Phase::Dns;
-    let addrs = resolve(names, target.host.as_str(), 0, trace).await?;
+    let addrs = resolve(names, target.host().as_str(), 0, trace).await?;
     let ip = addrs
         .first()
         .map(SocketAddr::ip)
         .ok_or_else(|| Failure::Dns {
-            detail: format!("{} has no address", target.host),
+            detail: format!("{} has no address", target.host()),
         })?;
     trace.phase = Phase::Connect;
     let pinger = icmp_socket(ip).map_err(|e| Failure::IcmpNotAllowed {
         detail: e.to_string(),
     })?;
     let mut round_trips = Vec::new();
-    for seq in 1..=u16::from(target.packets) {
+    for seq in 1..=u16::from(target.packets()) {
         let packet = pinger.request(ip, seq);
         let sent = Instant::now();
         if pinger
@@ -166,10 +166,10 @@ pub async fn probe(target: &IcmpTarget, names: &Names, trace: &mut Trace) -> Res
         }
     }
     let answered = u8::try_from(round_trips.len()).unwrap_or(u8::MAX);
-    trace.timings.lost = Some(target.packets.saturating_sub(answered));
+    trace.timings.lost = Some(target.packets().saturating_sub(answered));
     if round_trips.is_empty() {
         return Err(Failure::NoEchoReply {
-            packets: target.packets,
+            packets: target.packets(),
         });
     }
     let average =

@@ -105,7 +105,7 @@ impl Prober {
                     Ok(Ok(())) => None,
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some(Failure::NoEchoReply {
-                        packets: target.packets,
+                        packets: target.packets(),
                     }),
                 }
             }
@@ -146,9 +146,9 @@ impl Prober {
 
     /// Runs the request, following redirects when the check asks; returns the final body.
     async fn follow(&self, spec: &HttpTarget, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
-        let mut url = spec.url.url().clone();
-        let mut method = spec.method;
-        let mut body = spec.body.as_deref();
+        let mut url = spec.url().url().clone();
+        let mut method = spec.method();
+        let mut body = spec.body();
         // Filled only when a redirect is followed: most probes get their answer at once.
         let mut visited = HashSet::new();
         // The check's own origin, taken at the first redirect; credentials stay with it.
@@ -165,7 +165,7 @@ impl Prober {
             };
             let response = exchange::run(&self.tls, &self.names, &request, trace).await?;
             let redirect =
-                spec.follow_redirects && matches!(response.status, 301 | 302 | 303 | 307 | 308);
+                spec.follow_redirects() && matches!(response.status, 301 | 302 | 303 | 307 | 308);
             if !redirect {
                 return Ok(response.body);
             }
@@ -174,7 +174,7 @@ impl Prober {
             })?;
             // A URL in a cause is shown to read tokens and sent in alerts: its secret
             // query values are redacted, as the check's own URL is.
-            let shown = |u: &str| redact_url(u, &spec.secret_names).into_owned();
+            let shown = |u: &str| redact_url(u, spec.secret_names()).into_owned();
             let next = url.join(&location).map_err(|e| Failure::BadRedirect {
                 detail: format!("Location {:?} is not a URL: {e}", shown(&location)),
             })?;
@@ -199,7 +199,7 @@ impl Prober {
                 body = None;
             }
             let origin = origin.get_or_insert_with(|| url.origin());
-            credentials = spec.redirect_credentials || next.origin() == *origin;
+            credentials = spec.redirect_credentials() || next.origin() == *origin;
             url = next;
         }
         Err(Failure::TooManyRedirects {

@@ -138,12 +138,12 @@ mod tests {
     fn a_version_1_row_reads_as_an_http_check_with_every_field() {
         let spec = decode(V1).unwrap_or_else(|e| panic!("{e}"));
         let http = spec.http().unwrap();
-        assert_eq!(http.url, "https://acme.example/ready");
-        assert_eq!(http.method, Method::Head);
-        assert_eq!(http.headers["x-probe"], "1");
-        assert_eq!(http.body_contains.as_deref(), Some("OK"));
-        assert!(http.follow_redirects && !http.verify_tls);
-        assert_eq!(http.cert_expiry_days, 7);
+        assert_eq!(http.url(), "https://acme.example/ready");
+        assert_eq!(http.method(), Method::Head);
+        assert_eq!(http.headers()["x-probe"], "1");
+        assert_eq!(http.body_contains(), Some("OK"));
+        assert!(http.follow_redirects() && !http.verify_tls());
+        assert_eq!(http.cert_expiry_days(), 7);
         assert_eq!(
             (
                 spec.check_rate(),
@@ -154,7 +154,7 @@ mod tests {
         );
         assert_eq!(spec.stack().as_ref().map(|s| s.as_str()), Some("acme"));
         assert_eq!(
-            http.expected_status,
+            *http.expected_status(),
             crate::domain::StatusRanges::new(vec![crate::domain::StatusRange { lo: 200, hi: 299 }])
                 .unwrap()
         );
@@ -166,9 +166,9 @@ mod tests {
         let crate::domain::Target::Tcp(tcp) = &spec.target() else {
             panic!("not tcp: {spec:?}");
         };
-        assert_eq!((tcp.host.as_str(), tcp.port), ("127.0.0.1", 6379));
-        assert_eq!(tcp.send.as_deref(), Some("PING\r\n"));
-        assert_eq!(tcp.expect.as_deref(), Some("+PONG"));
+        assert_eq!((tcp.host().as_str(), tcp.port()), ("127.0.0.1", 6379));
+        assert_eq!(tcp.send(), Some("PING\r\n"));
+        assert_eq!(tcp.expect(), Some("+PONG"));
         assert_eq!(spec.contacts().map(<[_]>::len), Some(1));
     }
 

@@ -96,7 +96,7 @@ pub async fn check_page(
         div.card {
             dl.facts {
                 @match &spec.target() {
-                    Target::Http(http) => { dt { "URL" } dd { (http.method.as_str()) " " (http.url) } }
+                    Target::Http(http) => { dt { "URL" } dd { (http.method().as_str()) " " (http.url()) } }
                     other => { dt { "Target" } dd { (other.address()) } }
                 }
                 @if let Some(stack) = &spec.stack() {

@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use stackwatch::app::probe_once::spec_from_json;
 use stackwatch::domain::CheckSpec;
 use stackwatch::probe::Prober;
 use tokio::net::TcpListener;
@@ -223,24 +224,20 @@ async fn host(ip: &str, location: Arc<Mutex<String>>) -> (SocketAddr, Seen) {
 }
 
 fn credentialed(url: String, trusted: bool) -> CheckSpec {
-    let mut spec = CheckSpec::with_defaults(url.parse().unwrap());
-    let http = spec.http_mut().unwrap();
-    http.follow_redirects = true;
-    http.redirect_credentials = trusted;
-    http.basic_auth = Some(stackwatch::domain::BasicAuth {
-        username: "probe".into(),
-        password: "basic-secret".into(),
-    });
-    for (name, value) in [
-        ("x-api-key", "key-secret"),
-        ("cookie", "sid=cookie-secret"),
-        ("x-tenant", "marked-secret"),
-        ("x-trace", "plain"),
-    ] {
-        http.headers.insert(name.into(), value.into());
-    }
-    http.secret_names = vec!["x-tenant".into()];
-    spec
+    spec_from_json(json!({
+        "url": url,
+        "follow_redirects": true,
+        "redirect_credentials": trusted,
+        "basic_auth": {"username": "probe", "password": "basic-secret"},
+        "headers": {
+            "x-api-key": "key-secret",
+            "cookie": "sid=cookie-secret",
+            "x-tenant": "marked-secret",
+            "x-trace": "plain",
+        },
+        "secret_names": ["x-tenant"],
+    }))
+    .unwrap()
 }
 
 fn credential_headers(headers: &[(String, String)]) -> Vec<&str> {
@@ -308,8 +305,7 @@ async fn a_redirect_in_a_cause_shows_no_secret_query_value() {
     let (origin, _) = host("127.0.0.1", location.clone()).await;
     let url = format!("http://{origin}/start?apikey=loop-secret-77");
     *location.lock().unwrap() = url.clone();
-    let mut spec = CheckSpec::with_defaults(url.parse().unwrap());
-    spec.http_mut().unwrap().follow_redirects = true;
+    let spec = spec_from_json(json!({"url": url, "follow_redirects": true})).unwrap();
     let prober = Prober::new(None, "stackwatch-test").unwrap();
     let outcome = prober.probe(&spec).await;
     let cause = outcome.failure.unwrap().to_string();

@@ -44,7 +44,7 @@ pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
             }
         }
     }
-    if let Some(auth) = check.spec.http().and_then(|h| h.basic_auth.as_ref()) {
+    if let Some(auth) = check.spec.http().and_then(|h| h.basic_auth()) {
         form.insert("basic_password".into(), vec![auth.password.clone()]);
     }
     form
@@ -89,22 +89,22 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
     };
     match &spec.target() {
         Target::Http(http) => {
-            let head = http.method.as_str() == "HEAD";
+            let head = http.method().as_str() == "HEAD";
             object.insert(
                 "test_type".into(),
                 json!(if head { "HEAD" } else { "HTTP" }),
             );
-            object.insert("website_url".into(), json!(http.url));
+            object.insert("website_url".into(), json!(http.url()));
             let mut headers = Map::new();
-            for (name, value) in &http.headers {
+            for (name, value) in http.headers() {
                 if name.eq_ignore_ascii_case("user-agent") {
                     object.insert("user_agent".into(), json!(value));
                 } else {
                     headers.insert(name.clone(), json!(value));
                 }
             }
-            if let Some(sent) = &http.body {
-                let is_json = http.headers.iter().any(|(k, v)| {
+            if let Some(sent) = &http.body() {
+                let is_json = http.headers().iter().any(|(k, v)| {
                     k.eq_ignore_ascii_case("content-type") && v.starts_with("application/json")
                 });
                 if is_json {
@@ -120,49 +120,52 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
                     json!(Value::Object(headers).to_string()),
                 );
             }
-            if let Some(auth) = &http.basic_auth {
+            if let Some(auth) = &http.basic_auth() {
                 object.insert("basic_username".into(), json!(auth.username));
             }
-            if let Some(find) = &http.body_not_contains {
+            if let Some(find) = &http.body_not_contains() {
                 object.insert("find_string".into(), json!(find));
                 object.insert("do_not_find".into(), json!(true));
-            } else if let Some(find) = &http.body_contains {
+            } else if let Some(find) = &http.body_contains() {
                 object.insert("find_string".into(), json!(find));
             }
-            object.insert("follow_redirects".into(), json!(http.follow_redirects));
+            object.insert("follow_redirects".into(), json!(http.follow_redirects()));
             object.insert(
                 "redirect_credentials".into(),
-                json!(http.redirect_credentials),
+                json!(http.redirect_credentials()),
             );
-            object.insert("enable_ssl_alert".into(), json!(http.cert_expiry_days > 0));
+            object.insert(
+                "enable_ssl_alert".into(),
+                json!(http.cert_expiry_days() > 0),
+            );
             let alerting: Vec<String> = STATUS_CODES
-                .filter(|c| !http.expected_status.contains(*c))
+                .filter(|c| !http.expected_status().contains(*c))
                 .map(|c| c.to_string())
                 .collect();
             object.insert("status_codes".into(), json!(alerting));
         }
         Target::Tcp(tcp) => {
             object.insert("test_type".into(), json!("TCP"));
-            object.insert("website_url".into(), json!(tcp.host));
-            object.insert("port".into(), json!(tcp.port));
+            object.insert("website_url".into(), json!(tcp.host()));
+            object.insert("port".into(), json!(tcp.port()));
         }
         Target::Icmp(icmp) => {
             object.insert("test_type".into(), json!("PING"));
-            object.insert("website_url".into(), json!(icmp.host));
+            object.insert("website_url".into(), json!(icmp.host()));
         }
         Target::Dns(dns) => {
             object.insert("test_type".into(), json!("DNS"));
-            object.insert("website_url".into(), json!(dns.host));
-            object.insert("dns_ips".into(), json!(dns.expect));
-            if let Some(server) = dns.nameserver {
+            object.insert("website_url".into(), json!(dns.host()));
+            object.insert("dns_ips".into(), json!(dns.expect()));
+            if let Some(server) = dns.nameserver() {
                 object.insert("dns_server".into(), json!(server.to_string()));
             }
         }
         Target::Smtp(server) | Target::Ssh(server) => {
             let smtp = matches!(spec.target(), Target::Smtp(_));
             object.insert("test_type".into(), json!(if smtp { "SMTP" } else { "SSH" }));
-            object.insert("website_url".into(), json!(server.host));
-            object.insert("port".into(), json!(server.port));
+            object.insert("website_url".into(), json!(server.host()));
+            object.insert("port".into(), json!(server.port()));
         }
         Target::Heartbeat(_) => {
             object.insert("test_type".into(), json!("PUSH"));
@@ -181,7 +184,7 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
 pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>, defaults: &[String]) -> Value {
     let spec = &check.spec;
     let period = match &spec.target() {
-        Target::Heartbeat(h) => h.period,
+        Target::Heartbeat(h) => h.period(),
         _ => 0,
     };
     json!({
