@@ -170,33 +170,29 @@ impl ResetOnDrop for tokio_rustls::server::TlsStream<TcpStream> {
 
 /// An HTTPS target speaking HTTP/2 (ALPN h2) that answers 200 with the protocol version.
 pub async fn h2_target(identity: &Identity) -> SocketAddr {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
     use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
 
     let acceptor = acceptor(identity, b"h2");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // An axum router as every well-formed stub, driven by hyper's connection builder
+    // because axum::serve takes no TLS.
+    let app = axum::Router::new().fallback(|request: axum::extract::Request| async move {
+        format!("{:?}", request.version())
+    });
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let acceptor = acceptor.clone();
+            let (acceptor, app) = (acceptor.clone(), app.clone());
             tokio::spawn(async move {
                 let Ok(stream) = acceptor.accept(stream).await else {
                     return;
                 };
-                let service = hyper::service::service_fn(
-                    |request: hyper::Request<hyper::body::Incoming>| async move {
-                        let body = format!("{:?}", request.version());
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                            Bytes::from(body),
-                        )))
-                    },
-                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
                     .await;
             });
         }
