@@ -92,61 +92,47 @@ impl TestApp {
         self._dir.take()
     }
 
-    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
+    /// One request to the API with `token` (and `body` as JSON, when given).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
             .client
-            .put(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        status_and_json(request.send().await.unwrap()).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, ADMIN_TOKEN, Some(body))
             .await
-            .unwrap();
-        status_and_json(response).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(READ_TOKEN)
-            .send()
+        self.send(reqwest::Method::GET, path, READ_TOKEN, None)
             .await
-            .unwrap();
-        status_and_json(response).await
     }
 
     pub async fn post(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
+        self.send(reqwest::Method::POST, path, ADMIN_TOKEN, None)
             .await
-            .unwrap();
-        status_and_json(response).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
+        self.send(reqwest::Method::POST, path, ADMIN_TOKEN, Some(body))
             .await
-            .unwrap();
-        status_and_json(response).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .delete(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
+        self.send(reqwest::Method::DELETE, path, ADMIN_TOKEN, None)
             .await
-            .unwrap();
-        status_and_json(response).await
     }
 
     /// Every check, following pagination.

@@ -108,19 +108,7 @@ impl HookReceiver {
 
     /// Records one request and answers it as the service would.
     async fn record(State(this): State<Self>, request: Request) -> Response {
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let headers = request
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes());
-                (name.as_str().to_owned(), value.trim().to_owned())
-            })
-            .collect();
+        let (path, headers) = path_and_headers(&request);
         let body = axum::body::to_bytes(request.into_body(), usize::MAX)
             .await
             .unwrap_or_default();
@@ -164,6 +152,25 @@ impl HookReceiver {
             .filter(|r| (200..300).contains(&r.answered))
             .collect()
     }
+}
+
+/// A request's path with its query, and its headers (names lowercase, as HTTP/2 and hyper
+/// give them).
+pub fn path_and_headers(request: &Request) -> (String, Vec<(String, String)>) {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (name.as_str().to_owned(), value.trim().to_owned())
+        })
+        .collect();
+    (path, headers)
 }
 
 /// One mail the SMTP receiver accepted.

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::binary::wait_for;
 use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, spawn_with_webhook};
-use crate::receivers::HookReceiver;
+use crate::receivers::{HookReceiver, path_and_headers};
 
 /// Every secret the check below holds; none may reach a read token.
 const SECRETS: [&str; 6] = [
@@ -195,17 +195,7 @@ async fn host(ip: &str, location: Arc<Mutex<String>>) -> (SocketAddr, Seen) {
         State((seen, location)): State<(Seen, Arc<Mutex<String>>)>,
         request: Request,
     ) -> Response {
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let headers = request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        seen.lock().unwrap().push((path, headers));
+        seen.lock().unwrap().push(path_and_headers(&request));
         if request.uri().path() == "/start" {
             let to = location.lock().unwrap().clone();
             (StatusCode::FOUND, [("location", to)]).into_response()

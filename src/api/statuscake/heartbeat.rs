@@ -15,7 +15,7 @@ use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, Viewer};
-use crate::store::{CheckFilter, LiveCheck, PageStart, StatusCakeFields};
+use crate::store::{CheckFilter, LiveCheck, StatusCakeFields};
 
 async fn heartbeat_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
@@ -140,20 +140,7 @@ pub(super) async fn list(
         heartbeat: Some(true),
         ..CheckFilter::default()
     };
-    let total = state.store.count_checks(&filter).await?;
-    let first = u64::from(page - 1) * u64::from(limit);
-    let live = state
-        .store
-        .live_checks(&filter, PageStart::Skip(first), limit)
-        .await?;
+    let (live, metadata) = super::numbered_page(&state, &filter, page, limit).await?;
     let data = views(&state, &headers, live, reader.viewer()).await?;
-    Ok(axum::Json(json!({
-        "data": data,
-        "metadata": {
-            "page": page,
-            "per_page": limit,
-            "page_count": total.div_ceil(u64::from(limit)),
-            "total_count": total,
-        },
-    })))
+    Ok(axum::Json(json!({"data": data, "metadata": metadata})))
 }

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use super::ApiState;
 use super::check_body::{Place, read_check};
 use crate::domain::{Check, CheckId, CheckName};
-use crate::store::StoreError;
+use crate::store::{CheckFilter, LiveCheck, PageStart, StoreError};
 use form_reader::FieldProblems;
 
 /// The `/v1` routes.
@@ -145,6 +145,29 @@ pub(super) fn read_native(
             }
             V1Error::Invalid(problems)
         })
+}
+
+/// One numbered page of the checks `filter` keeps, as StatusCake numbers pages (from 1):
+/// the page's checks now, and the list's `metadata`.
+pub(super) async fn numbered_page(
+    state: &ApiState,
+    filter: &CheckFilter,
+    page: u32,
+    limit: u32,
+) -> Result<(Vec<LiveCheck>, Value), V1Error> {
+    let total = state.store.count_checks(filter).await?;
+    let first = u64::from(page.saturating_sub(1)) * u64::from(limit);
+    let live = state
+        .store
+        .live_checks(filter, PageStart::Skip(first), limit)
+        .await?;
+    let metadata = json!({
+        "page": page,
+        "per_page": limit,
+        "page_count": total.div_ceil(u64::from(limit)),
+        "total_count": total,
+    });
+    Ok((live, metadata))
 }
 
 pub(super) async fn check_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {

@@ -14,7 +14,7 @@ use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, updat
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, CheckId, Health, Timestamp, Viewer};
-use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck, PageStart};
+use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck};
 
 pub(super) async fn create(
     State(state): State<ApiState>,
@@ -170,22 +170,9 @@ pub(super) async fn list(
         down: want_down,
         ..CheckFilter::default()
     };
-    let total = state.store.count_checks(&filter).await?;
-    let first = u64::from(page - 1) * u64::from(limit);
-    let live = state
-        .store
-        .live_checks(&filter, PageStart::Skip(first), limit)
-        .await?;
+    let (live, metadata) = super::numbered_page(&state, &filter, page, limit).await?;
     let data = uptime_views(&state, live, reader.viewer()).await?;
-    Ok(axum::Json(json!({
-        "data": data,
-        "metadata": {
-            "page": page,
-            "per_page": limit,
-            "page_count": total.div_ceil(u64::from(limit)),
-            "total_count": total,
-        },
-    })))
+    Ok(axum::Json(json!({"data": data, "metadata": metadata})))
 }
 
 /// Query of the history, periods and alerts lists.
