@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stackwatch::app::{self, App};
-use stackwatch::settings::{Overrides, Settings};
+use stackwatch::settings::{Database, Overrides, Settings};
 use stackwatch::telemetry;
 
 /// Exit code for a configuration that cannot be used.
@@ -195,13 +195,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init(&settings.log);
-            let (store, held) = app::open_store(&settings).await?;
-            store.close().await;
-            drop(held);
-            println!(
-                "database {} is up to date",
-                settings.database_path().display()
-            );
+            match settings.database() {
+                Database::Sqlite(path) => {
+                    let (store, held) = app::open_store(&settings).await?;
+                    store.close().await;
+                    drop(held);
+                    println!("database {} is up to date", path.display());
+                }
+                Database::Postgres { url, place } => {
+                    stackwatch::store::migrate_postgres(url.expose(), &place).await?;
+                    println!("PostgreSQL database {place} is up to date");
+                }
+            }
             Ok(())
         }
         Command::Healthcheck { url } => {

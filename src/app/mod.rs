@@ -32,7 +32,7 @@ use crate::domain::schedule::parse_cron;
 use crate::domain::{ContactName, GuessLimits};
 use crate::monitor::{self, Command, MonitorHandle, Recorder, Scheduler, SchedulerDeps, Vitals};
 use crate::notify::{HttpClient, Notifiers};
-use crate::settings::Settings;
+use crate::settings::{Database, Settings};
 use crate::store::{Retention, Store, StoreOptions, Write};
 use crate::web::{self, Sessions, WebState};
 
@@ -289,6 +289,12 @@ fn probes_within_file_limit(settings: &Settings) -> usize {
 /// applies migrations (also what `stackwatch migrate` does). The directory stays held while
 /// the returned `Held` lives.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, data_dir::Held)> {
+    if let Database::Postgres { place, .. } = settings.database() {
+        anyhow::bail!(
+            "database.url: PostgreSQL ({place}) can be prepared with `stackwatch migrate` but \
+             not served from yet; unset database.url to serve from SQLite"
+        );
+    }
     let data_dir = &settings.server.data_dir;
     let held = data_dir::prepare(data_dir)?;
     // The store's error names the database file already.

@@ -175,10 +175,14 @@ pub struct AuthSettings {
     pub failed_tokens_per_minute: u32,
 }
 
-/// `[database]`: SQLite connection settings.
+/// `[database]`: where the data lives and how it is reached.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
+    /// A PostgreSQL URL (`postgres://user:password@host:port/database`); unset, the data
+    /// lives in SQLite in the data directory. A secret: it may carry a password.
+    #[serde(default)]
+    pub url: Option<Secret>,
     /// Milliseconds to wait for a lock held elsewhere.
     pub busy_timeout_ms: u64,
     /// Size of the read pool.
@@ -265,6 +269,46 @@ impl Settings {
     pub fn database_path(&self) -> PathBuf {
         self.server.data_dir.join("stackwatch.db")
     }
+
+    /// Where the data lives: SQLite in the data directory, or the PostgreSQL of
+    /// `database.url` (validated at load).
+    pub fn database(&self) -> Database {
+        match &self.database.url {
+            Some(url) => Database::Postgres {
+                place: postgres_place(url.expose()).unwrap_or_default(),
+                url: url.clone(),
+            },
+            None => Database::Sqlite(self.database_path()),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// The SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database: its URL (a secret) and where it is, as logs may show it.
+    Postgres { url: Secret, place: String },
+}
+
+/// A PostgreSQL URL's place without its credentials, `host:port/database`, or why the URL
+/// is not one: the scheme must be `postgres` or `postgresql`, with a host.
+pub fn postgres_place(url: &str) -> Result<String, String> {
+    // The URL's own text never goes into the reason: it may carry a password.
+    let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "must be a postgres:// URL (unset keeps SQLite in the data directory), not {}://",
+            parsed.scheme()
+        ));
+    }
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Err("names no host".to_owned());
+    };
+    let port = parsed.port().unwrap_or(5432);
+    let database = parsed.path().trim_start_matches('/');
+    Ok(format!("{host}:{port}/{database}"))
 }
 
 #[cfg(test)]

@@ -130,6 +130,11 @@ impl Settings {
         if self.server.data_dir.as_os_str().is_empty() {
             problems.push("server.data_dir: must not be empty".to_owned());
         }
+        if let Some(url) = &self.database.url
+            && let Err(reason) = super::postgres_place(url.expose())
+        {
+            problems.push(format!("database.url: {reason}"));
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -1,5 +1,6 @@
 //! Persistent state in SQLite through sqlx: opening and migrating the database, and the
-//! queries of each kind of record (one file per kind). Reads use a pool; every write goes
+//! queries of each kind of record (one file per kind). PostgreSQL has its schema and
+//! migrations so far (`postgres.rs`), not yet the queries. Reads use a pool; every write goes
 //! through one dedicated connection, so writers queue in process instead of failing on
 //! SQLite's single write lock.
 
@@ -12,6 +13,7 @@ mod latency;
 mod live;
 mod maintenance;
 mod overview;
+mod postgres;
 mod record;
 mod result_blocks;
 mod results;
@@ -37,6 +39,7 @@ pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
 pub use live::{LiveCheck, StateGroup};
 pub use overview::{Day, MetricRow, OverviewRow, Tally};
+pub use postgres::migrate_postgres;
 pub use record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, Write};
 pub use results::{ResultRow, StoredState};
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
@@ -100,7 +103,7 @@ impl Store {
                 path: path.display().to_string(),
                 source: e,
             })?;
-        sqlx::migrate!("./migrations")
+        sqlx::migrate!("./migrations/sqlite")
             .run(&write)
             .await
             .map_err(StoreError::Migrate)?;

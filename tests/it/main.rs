@@ -22,6 +22,7 @@ mod monitoring;
 mod names;
 mod openapi;
 mod persistence;
+mod postgres;
 mod probe;
 mod receivers;
 mod retention;
