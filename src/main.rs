@@ -22,6 +22,7 @@ const EXIT_BAD_CONFIG: u8 = 2;
   stackwatch serve --listen 0.0.0.0:8080 --data-dir /var/lib/stackwatch
   stackwatch serve --config /etc/stackwatch.toml
   stackwatch migrate --data-dir /var/lib/stackwatch
+  STACKWATCH__DATABASE__URL=postgres://stackwatch@db/stackwatch stackwatch migrate --from-sqlite /var/lib/stackwatch/stackwatch.db
   stackwatch healthcheck --url http://127.0.0.1:8080/healthz
   stackwatch probe https://acme.example.com/readiness --contains OK
   stackwatch probe http://127.0.0.1:9000/ -X POST -H 'X-Probe: 1' --expect-status 200-299
@@ -50,7 +51,12 @@ enum Command {
     /// Run the service (the default).
     Serve,
     /// Create or upgrade the database, then exit.
-    Migrate,
+    Migrate {
+        /// Copy this SQLite database (e.g. /var/lib/stackwatch/stackwatch.db) into the
+        /// empty PostgreSQL database of database.url.
+        #[arg(long, value_name = "FILE")]
+        from_sqlite: Option<PathBuf>,
+    },
     /// Exit 0 when the service's /healthz answers (for a container HEALTHCHECK).
     Healthcheck {
         /// URL to check; by default /healthz on the configured listen address.
@@ -193,16 +199,30 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .run_until_stopped(app::shutdown_signal())
                 .await
         }
-        Command::Migrate => {
+        Command::Migrate { from_sqlite } => {
             telemetry::init(&settings.log);
-            match settings.database() {
-                Database::Sqlite(path) => {
+            match (settings.database(), from_sqlite) {
+                (Database::Sqlite(_), Some(_)) => {
+                    anyhow::bail!(
+                        "migrate --from-sqlite copies into PostgreSQL: set database.url \
+                         (STACKWATCH__DATABASE__URL) to an empty PostgreSQL database"
+                    );
+                }
+                (Database::Postgres { url, place }, Some(file)) => {
+                    let report =
+                        stackwatch::store::copy_from_sqlite(&file, url.expose(), &place).await?;
+                    for (table, rows) in report.tables {
+                        println!("{table}: {rows} rows");
+                    }
+                    println!("copied {} into PostgreSQL database {place}", file.display());
+                }
+                (Database::Sqlite(path), None) => {
                     let (store, held) = app::open_store(&settings).await?;
                     store.close().await;
                     drop(held);
                     println!("database {} is up to date", path.display());
                 }
-                Database::Postgres { url, place } => {
+                (Database::Postgres { url, place }, None) => {
                     stackwatch::store::migrate_postgres(url.expose(), &place).await?;
                     println!("PostgreSQL database {place} is up to date");
                 }

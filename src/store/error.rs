@@ -15,6 +15,17 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(
+        "{0} is not a stackwatch database of this version: run this version's `stackwatch \
+         migrate` on its data directory first"
+    )]
+    NotCurrent(String),
+    #[error(
+        "PostgreSQL database {place} is not empty (table {table} has rows): copy into an empty one"
+    )]
+    NotEmpty { place: String, table: &'static str },
+    #[error("unexpected database schema: {0}")]
+    Schema(String),
     #[error(transparent)]
     BadBlock(#[from] super::block_codec::BadBlock),
     #[error("stored check {name} cannot be read: {reason}")]

@@ -39,7 +39,7 @@ pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
 pub use live::{LiveCheck, StateGroup};
 pub use overview::{Day, MetricRow, OverviewRow, Tally};
-pub use postgres::migrate_postgres;
+pub use postgres::{CopyReport, copy_from_sqlite, migrate_postgres};
 pub use record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, Write};
 pub use results::{ResultRow, StoredState};
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};

@@ -4,9 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection, Row, SqliteConnection};
+use stackwatch::domain::Timestamp;
+use stackwatch::monitor::rollup_once;
+use stackwatch::store::{Record, Retention, Store, StoreOptions, Write};
 
+use crate::binary::wait_for;
 use crate::cli::{run, stackwatch};
+use crate::helpers::spawn_with_webhook;
 
 /// The test server's URL.
 fn server_url() -> url::Url {
@@ -260,4 +266,245 @@ async fn serve_refuses_postgresql_for_now_and_an_unreachable_one_is_named_withou
     assert_ne!(code, 0);
     assert!(stderr.contains(&format!("127.0.0.1:{port}/")), "{stderr}");
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+}
+
+/// Every row of every table, as JSON values by column, in primary-key order: SQLite's
+/// flags read as booleans, blocks as hex.
+async fn sqlite_rows(path: &std::path::Path, schema: &Schema) -> BTreeMap<String, Vec<Value>> {
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mut all = BTreeMap::new();
+    for (table, columns) in schema {
+        let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let mut object = serde_json::Map::new();
+                for (column, (kind, _)) in columns {
+                    let value = match kind.as_str() {
+                        "integer" => json!(row.get::<Option<i64>, _>(column.as_str())),
+                        "flag" => json!(row.get::<Option<bool>, _>(column.as_str())),
+                        "text" => json!(row.get::<Option<String>, _>(column.as_str())),
+                        _ => json!(row.get::<Option<Vec<u8>>, _>(column.as_str())),
+                    };
+                    object.insert(column.clone(), value);
+                }
+                Value::Object(object)
+            })
+            .collect();
+        all.insert(table.clone(), rows);
+    }
+    all
+}
+
+async fn postgres_rows(url: &str, schema: &Schema) -> BTreeMap<String, Vec<Value>> {
+    let mut db = PgConnection::connect(url).await.unwrap();
+    let mut all = BTreeMap::new();
+    for (table, columns) in schema {
+        let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let mut object = serde_json::Map::new();
+                for (column, (kind, _)) in columns {
+                    let value = match kind.as_str() {
+                        "integer" => json!(row.get::<Option<i64>, _>(column.as_str())),
+                        "flag" => json!(row.get::<Option<bool>, _>(column.as_str())),
+                        "text" => json!(row.get::<Option<String>, _>(column.as_str())),
+                        _ => json!(row.get::<Option<Vec<u8>>, _>(column.as_str())),
+                    };
+                    object.insert(column.clone(), value);
+                }
+                Value::Object(object)
+            })
+            .collect();
+        all.insert(table.clone(), rows);
+    }
+    all
+}
+
+/// A data directory a real stackwatch wrote: a stack with a status page and tags, a check
+/// down (incident, alerts, deliveries to a webhook), a heartbeat, a `/v1` check with its
+/// StatusCake fields, a maintenance window, a deleted check, and an hour compacted by the
+/// rollup job (blocks, hourly and daily rollups) beside raw results.
+async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver) {
+    let hook = crate::receivers::HookReceiver::start().await;
+    let (app, dir) = spawn_with_webhook(&hook).await;
+    let acme = json!({"status_page": true, "checks": [
+        {"name": "acme-web", "url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1, "tags": ["env:prod", "web"]},
+        {"name": "acme-backup", "kind": "heartbeat", "period": 3600},
+    ]});
+    assert_eq!(app.put("/api/v1/stacks/acme", &acme).await.0, 200);
+    let (status, body) = app
+        .post_json(
+            "/api/v1/maintenance",
+            &json!({"scope": "tag", "target": "web", "cron": "0 2 * * SUN", "duration": 3600, "timezone": "Europe/Paris"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let created = app
+        .client
+        .post(app.url("/v1/uptime"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=Shop&test_type=HTTP&website_url=http%3A%2F%2F127.0.0.1%3A9%2Fshop&check_rate=300&trigger_rate=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    wait_for("acme-web down and its DOWN delivered", 60, async || {
+        hook.accepted()
+            .iter()
+            .any(|r| r.body.to_string().contains("acme-web"))
+            .then_some(())
+    })
+    .await;
+    // The newest check is deleted: its id must not be given again.
+    let gone = json!({"url": "http://127.0.0.1:9/gone", "check_rate": 60});
+    assert_eq!(app.put("/api/v1/checks/gone", &gone).await.0, 201);
+    assert_eq!(app.delete("/api/v1/checks/gone").await.0, 200);
+    let data_dir = app.data_dir.clone();
+    app.stop().await;
+
+    // Two days ago, three results; the rollup job compacts that hour and rolls up its day.
+    let store = Store::open(
+        &data_dir.join("stackwatch.db"),
+        &StoreOptions {
+            busy_timeout: std::time::Duration::from_secs(5),
+            read_connections: 1,
+        },
+    )
+    .await
+    .unwrap();
+    let web = store
+        .get_check(&"acme-web".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Timestamp::now();
+    let earlier = now.0 - 2 * 86_400_000;
+    let writes: Vec<Write> = (0..3)
+        .map(|i| {
+            Write::Probe(Record {
+                check_id: web.id,
+                outcome: crate::retention::outcome(earlier + i * 60_000, i != 1, 40 + i as u32),
+                change: None,
+            })
+        })
+        .collect();
+    store.record(&writes).await.unwrap();
+    let retention = Retention {
+        raw_days: 30,
+        hourly_days: 90,
+        daily_days: 1825,
+    };
+    rollup_once(&store, &retention, now).await.unwrap();
+    store.close().await;
+    (dir, hook)
+}
+
+#[tokio::test]
+async fn a_used_sqlite_database_is_copied_into_postgresql_row_for_row_once() {
+    let (dir, _hook) = a_used_database().await;
+    let file = dir.path().join("stackwatch.db");
+    let url = empty_database().await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = || {
+        let output = stackwatch(elsewhere.path())
+            .arg("migrate")
+            .arg("--from-sqlite")
+            .arg(&file)
+            .env("STACKWATCH__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = copy();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("copied") && stdout.contains("checks: 3 rows"),
+        "{stdout}"
+    );
+
+    let schema = sqlite_schema(&file).await;
+    let before = sqlite_rows(&file, &schema).await;
+    let after = postgres_rows(&url, &schema).await;
+    for (table, rows) in &before {
+        assert!(!rows.is_empty(), "the test writes {table}");
+        assert_eq!(rows, &after[table], "{table}");
+    }
+
+    // The next check continues after every id SQLite gave, the deleted one's included.
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    let next: i64 = sqlx::query_scalar(
+        "INSERT INTO checks (name, spec, created_at, updated_at) VALUES ('new', '{}', 1, 1) \
+         RETURNING id",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let most: i64 = before["checks"]
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert!(next > most + 1, "{next} after {most} and a deleted one");
+    sqlx::query("DELETE FROM checks WHERE name = 'new'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    // Again: refused, nothing changed.
+    let (code, _, stderr) = copy();
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("not empty"), "{stderr}");
+    assert_eq!(postgres_rows(&url, &schema).await, after);
+}
+
+#[tokio::test]
+async fn a_sqlite_file_of_another_version_or_no_postgresql_is_refused_before_anything_is_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.db");
+    let mut old = SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE checks (id INTEGER PRIMARY KEY, name TEXT)")
+        .execute(&mut old)
+        .await
+        .unwrap();
+    drop(old);
+    let url = empty_database().await;
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .arg("--from-sqlite")
+        .arg(&file)
+        .env("STACKWATCH__DATABASE__URL", &url));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("stackwatch migrate"), "{stderr}");
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "nothing written");
+
+    let (code, stderr) = run(stackwatch(dir.path())
+        .arg("migrate")
+        .arg("--from-sqlite")
+        .arg(&file));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("database.url"), "{stderr}");
 }

@@ -13,7 +13,7 @@ use stackwatch::store::{
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
+pub fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
     Outcome {
         started_at: Timestamp(at),
         status: Some(if up { 200 } else { 500 }),
