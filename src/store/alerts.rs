@@ -157,8 +157,8 @@ pub(super) async fn insert_alert(
     .await?;
     for contact in &alert.contacts {
         sqlx::query(
-            "INSERT OR IGNORE INTO deliveries (alert_id, contact, status, next_attempt_at) \
-             VALUES (?, ?, 'pending', ?)",
+            "INSERT INTO deliveries (alert_id, contact, status, next_attempt_at) \
+             VALUES (?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(contact.as_str())

@@ -76,7 +76,8 @@ pub(super) async fn compact(
             rows.dedup_by_key(|r| r.at);
         }
         sqlx::query(
-            "INSERT OR REPLACE INTO result_blocks (check_id, hour, count, data) VALUES (?, ?, ?, ?)",
+            "INSERT INTO result_blocks (check_id, hour, count, data) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (check_id, hour) DO UPDATE SET count = excluded.count, data = excluded.data",
         )
         .bind(id.0)
         .bind(hour)

@@ -211,7 +211,7 @@ async fn insert_results(
     records: &[&Record],
 ) -> Result<(), StoreError> {
     let mut query = QueryBuilder::<Sqlite>::new(
-        "INSERT OR IGNORE INTO results (check_id, at, outcome, status, dns_ms, connect_ms, \
+        "INSERT INTO results (check_id, at, outcome, status, dns_ms, connect_ms, \
          tls_ms, ttfb_ms, total_ms, error, lost) SELECT * FROM (",
     );
     query.push_values(records, |mut row, record| {
@@ -230,6 +230,9 @@ async fn insert_results(
             .push_bind(t.lost.map(i64::from));
     });
     query.push(ONLY_EXISTING);
+    // The WHERE above lets SQLite read this as the upsert clause; a result recorded twice
+    // (a retried batch) is kept once.
+    query.push(" ON CONFLICT DO NOTHING");
     query.build().execute(&mut *conn).await?;
     Ok(())
 }
@@ -316,8 +319,8 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
             // The partial unique index allows one open incident per check; an existing one
             // (from before a restart) stays the open one.
             sqlx::query(
-                "INSERT OR IGNORE INTO incidents (check_id, check_name, opened_at, cause) \
-                 VALUES (?, ?, ?, ?)",
+                "INSERT INTO incidents (check_id, check_name, opened_at, cause) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(record.check_id.0)
             .bind(change.check_name.as_str())

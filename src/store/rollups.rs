@@ -339,8 +339,12 @@ async fn write_aggregate(
     a: &Aggregate,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT OR REPLACE INTO {table} (check_id, {period}, count, up_count, latency_sum, \
-         latency_min, latency_max, p50, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO {table} (check_id, {period}, count, up_count, latency_sum, \
+         latency_min, latency_max, p50, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (check_id, {period}) DO UPDATE SET count = excluded.count, \
+         up_count = excluded.up_count, latency_sum = excluded.latency_sum, \
+         latency_min = excluded.latency_min, latency_max = excluded.latency_max, \
+         p50 = excluded.p50, p95 = excluded.p95"
     ))
     .bind(id.0)
     .bind(key)
