@@ -268,66 +268,50 @@ async fn serve_refuses_postgresql_for_now_and_an_unreachable_one_is_named_withou
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
 }
 
-/// Every row of every table, as JSON values by column, in primary-key order: SQLite's
-/// flags read as booleans, blocks as hex.
+/// Every row of every table of a schema read through a connection, as JSON objects by
+/// column in primary-key order (flags as booleans, blocks as byte lists): one reading for
+/// both databases, whose row types differ.
+macro_rules! rows_of {
+    ($db:expr, $schema:expr) => {{
+        let mut all: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for (table, columns) in $schema {
+            let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .fetch_all(&mut *$db)
+                .await
+                .unwrap();
+            let rows = rows
+                .iter()
+                .map(|row| {
+                    let mut object = serde_json::Map::new();
+                    for (column, (kind, _)) in columns {
+                        let column = column.as_str();
+                        let value = match kind.as_str() {
+                            "integer" => json!(row.get::<Option<i64>, _>(column)),
+                            "flag" => json!(row.get::<Option<bool>, _>(column)),
+                            "text" => json!(row.get::<Option<String>, _>(column)),
+                            _ => json!(row.get::<Option<Vec<u8>>, _>(column)),
+                        };
+                        object.insert(column.to_owned(), value);
+                    }
+                    Value::Object(object)
+                })
+                .collect();
+            all.insert(table.clone(), rows);
+        }
+        all
+    }};
+}
+
 async fn sqlite_rows(path: &std::path::Path, schema: &Schema) -> BTreeMap<String, Vec<Value>> {
     let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    let mut all = BTreeMap::new();
-    for (table, columns) in schema {
-        let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .fetch_all(&mut db)
-            .await
-            .unwrap();
-        let rows = rows
-            .iter()
-            .map(|row| {
-                let mut object = serde_json::Map::new();
-                for (column, (kind, _)) in columns {
-                    let value = match kind.as_str() {
-                        "integer" => json!(row.get::<Option<i64>, _>(column.as_str())),
-                        "flag" => json!(row.get::<Option<bool>, _>(column.as_str())),
-                        "text" => json!(row.get::<Option<String>, _>(column.as_str())),
-                        _ => json!(row.get::<Option<Vec<u8>>, _>(column.as_str())),
-                    };
-                    object.insert(column.clone(), value);
-                }
-                Value::Object(object)
-            })
-            .collect();
-        all.insert(table.clone(), rows);
-    }
-    all
+    rows_of!(&mut db, schema)
 }
 
 async fn postgres_rows(url: &str, schema: &Schema) -> BTreeMap<String, Vec<Value>> {
     let mut db = PgConnection::connect(url).await.unwrap();
-    let mut all = BTreeMap::new();
-    for (table, columns) in schema {
-        let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .fetch_all(&mut db)
-            .await
-            .unwrap();
-        let rows = rows
-            .iter()
-            .map(|row| {
-                let mut object = serde_json::Map::new();
-                for (column, (kind, _)) in columns {
-                    let value = match kind.as_str() {
-                        "integer" => json!(row.get::<Option<i64>, _>(column.as_str())),
-                        "flag" => json!(row.get::<Option<bool>, _>(column.as_str())),
-                        "text" => json!(row.get::<Option<String>, _>(column.as_str())),
-                        _ => json!(row.get::<Option<Vec<u8>>, _>(column.as_str())),
-                    };
-                    object.insert(column.clone(), value);
-                }
-                Value::Object(object)
-            })
-            .collect();
-        all.insert(table.clone(), rows);
-    }
-    all
+    rows_of!(&mut db, schema)
 }
 
 /// A data directory a real stackwatch wrote: a stack with a status page and tags, a check
