@@ -59,6 +59,15 @@ impl App {
     /// Opens the data directory and database, prepares tokens and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let data_dir = &settings.server.data_dir;
+        if settings.auth.admin_tokens.is_empty()
+            && matches!(settings.database(), Database::Postgres { .. })
+        {
+            anyhow::bail!(
+                "auth.admin_tokens: must be set when database.url is: instances sharing one \
+                 database must accept the same admin token, and a generated one is kept per \
+                 data directory"
+            );
+        }
         let (store, held) = open_store(&settings).await?;
         let mut admin = settings.auth.admin_tokens.clone();
         if admin.is_empty() {
@@ -289,23 +298,19 @@ fn probes_within_file_limit(settings: &Settings) -> usize {
 /// applies migrations (also what `stackwatch migrate` does). The directory stays held while
 /// the returned `Held` lives.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<(Store, data_dir::Held)> {
-    if let Database::Postgres { place, .. } = settings.database() {
-        anyhow::bail!(
-            "database.url: PostgreSQL ({place}) can be prepared with `stackwatch migrate` but \
-             not served from yet; unset database.url to serve from SQLite"
-        );
-    }
     let data_dir = &settings.server.data_dir;
     let held = data_dir::prepare(data_dir)?;
-    // The store's error names the database file already.
-    let store = Store::open(
-        &settings.database_path(),
-        &StoreOptions {
-            busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
-            read_connections: settings.database.read_connections,
-        },
-    )
-    .await?;
+    let options = StoreOptions {
+        busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+        read_connections: settings.database.read_connections,
+    };
+    // The store's error names the database file, or the server without its credentials.
+    let store = match settings.database() {
+        Database::Sqlite(path) => Store::open(&path, &options).await?,
+        Database::Postgres { url, place } => {
+            Store::open_postgres(url.expose(), &place, &options).await?
+        }
+    };
     Ok((store, held))
 }
 

@@ -1,8 +1,9 @@
 //! The alert outbox: alerts and their deliveries, one per contact, retried until delivered
 //! or given up. Delivery order per check and contact follows alert order.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::FromRow;
 
+use super::db::{Sql, Tx};
 use super::record::NewAlert;
 use super::{Store, StoreError};
 use crate::domain::{AlertFacts, AlertKind, CheckId, CheckName, Timestamp};
@@ -37,15 +38,25 @@ impl DeliveryStatus {
     }
 }
 
-impl sqlx::Type<Sqlite> for DeliveryStatus {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <&str as sqlx::Type<Sqlite>>::type_info()
+impl<DB: sqlx::Database> sqlx::Type<DB> for DeliveryStatus
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
     }
 }
 
-impl<'r> sqlx::Decode<'r, Sqlite> for DeliveryStatus {
-    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let word = <&str as sqlx::Decode<Sqlite>>::decode(value)?;
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for DeliveryStatus
+where
+    &'r str: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let word = <&str as sqlx::Decode<DB>>::decode(value)?;
         Self::parse(word).ok_or_else(|| format!("unknown delivery status {word:?}").into())
     }
 }
@@ -134,7 +145,7 @@ impl TryFrom<AlertRow> for StoredAlert {
 
 /// Writes an alert and one pending delivery per contact, inside the caller's transaction.
 pub(super) async fn insert_alert(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     check_id: CheckId,
     check_name: &str,
     alert: &NewAlert,
@@ -144,26 +155,26 @@ pub(super) async fn insert_alert(
         name: check_name.to_owned(),
         reason: e.to_string(),
     })?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = Sql::new(
         "INSERT INTO alerts (check_id, check_name, kind, created_at, facts) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(check_id.0)
     .bind(check_name)
     .bind(alert.event.kind.as_str())
     .bind(now.0)
     .bind(facts)
-    .fetch_one(&mut *conn)
+    .scalar_one(tx.on())
     .await?;
     for contact in &alert.contacts {
-        sqlx::query(
+        Sql::new(
             "INSERT INTO deliveries (alert_id, contact, status, next_attempt_at) \
-             VALUES (?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, 'pending', $3) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(contact.as_str())
         .bind(now.0)
-        .execute(&mut *conn)
+        .execute(tx.on())
         .await?;
     }
     Ok(())
@@ -184,18 +195,18 @@ impl Store {
             contact: String,
             attempts: i64,
         }
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = Sql::new(
             "SELECT a.id, a.check_name, a.kind, a.created_at, a.facts, d.contact, d.attempts \
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ? \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
                  WHERE d2.status = 'pending' AND d2.contact = d.contact \
                  AND a2.check_id = a.check_id AND d2.alert_id < d.alert_id) \
-             ORDER BY a.id LIMIT ?",
+             ORDER BY a.id LIMIT $2",
         )
         .bind(now.0)
         .bind(i64::from(limit))
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -211,14 +222,14 @@ impl Store {
     /// When the next pending delivery falls due: the earliest of those no earlier alert
     /// holds back (what `due_deliveries` would answer first). `None`: nothing is pending.
     pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
+        let at: Option<i64> = Sql::new(
             "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
              WHERE d.status = 'pending' \
              AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
                  WHERE d2.status = 'pending' AND d2.contact = d.contact \
                  AND a2.check_id = a.check_id AND d2.alert_id < d.alert_id)",
         )
-        .fetch_one(&self.read)
+        .scalar_one(self.reader())
         .await?;
         Ok(at.map(Timestamp))
     }
@@ -232,39 +243,39 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let query = match result {
-            AttemptResult::Delivered => sqlx::query(
+            AttemptResult::Delivered => Sql::new(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
-                 delivered_at = ?, last_error = NULL WHERE alert_id = ? AND contact = ?",
+                 delivered_at = $1, last_error = NULL WHERE alert_id = $2 AND contact = $3",
             )
             .bind(now.0),
-            AttemptResult::RetryAt { error, at } => sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, \
-                 next_attempt_at = ? WHERE alert_id = ? AND contact = ?",
+            AttemptResult::RetryAt { error, at } => Sql::new(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, \
+                 next_attempt_at = $2 WHERE alert_id = $3 AND contact = $4",
             )
             .bind(error)
             .bind(at.0),
-            AttemptResult::GiveUp { error } => sqlx::query(
+            AttemptResult::GiveUp { error } => Sql::new(
                 "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, \
-                 last_error = ? WHERE alert_id = ? AND contact = ?",
+                 last_error = $1 WHERE alert_id = $2 AND contact = $3",
             )
             .bind(error),
         };
         query
             .bind(alert_id)
             .bind(contact)
-            .execute(&self.write)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
 
     /// Deliveries counted by contact, alert kind and status, for `/metrics`.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, String, String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(Sql::new(
             "SELECT d.contact, a.kind, d.status, COUNT(*) FROM deliveries d \
              JOIN alerts a ON a.id = d.alert_id GROUP BY d.contact, a.kind, d.status \
              ORDER BY d.contact, a.kind, d.status",
         )
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?)
     }
 
@@ -273,9 +284,8 @@ impl Store {
         &self,
         filter: &AlertFilter,
     ) -> Result<Vec<(StoredAlert, Vec<DeliveryRow>)>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, check_name, kind, created_at, facts FROM alerts a WHERE 1 = 1",
-        );
+        let mut query =
+            Sql::new("SELECT id, check_name, kind, created_at, facts FROM alerts a WHERE 1 = 1");
         if let Some(check) = &filter.check {
             query.push(" AND check_name = ").push_bind(check.as_str());
         }
@@ -294,16 +304,16 @@ impl Store {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
-        let rows: Vec<AlertRow> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<AlertRow> = query.fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let alert = StoredAlert::try_from(row)?;
-            let deliveries: Vec<DeliveryRow> = sqlx::query_as(
+            let deliveries: Vec<DeliveryRow> = Sql::new(
                 "SELECT alert_id, contact, status, attempts, next_attempt_at, last_error, \
-                 delivered_at FROM deliveries WHERE alert_id = ? ORDER BY contact",
+                 delivered_at FROM deliveries WHERE alert_id = $1 ORDER BY contact",
             )
             .bind(alert.id)
-            .fetch_all(&self.read)
+            .fetch_all(self.reader())
             .await?;
             out.push((alert, deliveries));
         }

@@ -1,7 +1,8 @@
 //! Checks: insert-or-update by name with change detection, reads, lists, pause and delete.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::FromRow;
 
+use super::db::{On, Sql, Tx};
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, CheckSpec, Health, StackName, Tag, Timestamp};
 
@@ -23,7 +24,7 @@ impl WriteMode {
     }
 
     /// Commits, or rolls back in a dry run.
-    pub(super) async fn finish(self, tx: sqlx::Transaction<'_, Sqlite>) -> Result<(), StoreError> {
+    pub(super) async fn finish(self, tx: Tx) -> Result<(), StoreError> {
         if self.dry_run {
             tx.rollback().await?;
         } else {
@@ -76,7 +77,7 @@ pub struct CheckFilter {
 
 impl CheckFilter {
     /// Adds the filter's conditions to a query over `checks` that already has a `WHERE`.
-    fn push_conditions<'a>(&'a self, query: &mut QueryBuilder<'a, Sqlite>) {
+    fn push_conditions<'a>(&'a self, query: &mut Sql<'a>) {
         if let Some(stack) = &self.stack {
             query.push(" AND stack = ").push_bind(stack.as_str());
         }
@@ -98,12 +99,9 @@ impl CheckFilter {
             });
         }
         if !self.any_tag.is_empty() {
-            query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN (");
-            let mut list = query.separated(", ");
-            for tag in &self.any_tag {
-                list.push_bind(tag.as_str());
-            }
-            query.push("))");
+            query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN ");
+            query.push_list(self.any_tag.iter().map(|tag| tag.as_str()));
+            query.push(")");
         }
         if let Some(down) = self.down {
             query
@@ -166,31 +164,27 @@ pub(super) const SELECT_CHECK: &str =
 impl Store {
     /// The check whose heartbeat ping key is `key`, if any.
     pub async fn check_by_ping_key(&self, key: &str) -> Result<Option<Check>, StoreError> {
-        let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE ping_key = ?"))
+        let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE ping_key = $1"))
             .bind(key)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.reader())
             .await?;
         row.map(Check::try_from).transpose()
     }
 
     /// The check named `name`, if any.
     pub async fn get_check(&self, name: &CheckName) -> Result<Option<Check>, StoreError> {
-        let mut conn = self.read.acquire().await?;
-        fetch_check(&mut conn, name).await
+        fetch_check(self.reader(), name).await
     }
 
     /// The checks with these names that exist, a few hundred names per query.
     pub async fn checks_named(&self, names: &[CheckName]) -> Result<Vec<Check>, StoreError> {
         let mut checks = Vec::with_capacity(names.len());
         for chunk in names.chunks(NAMES_PER_QUERY) {
-            let mut query = QueryBuilder::<Sqlite>::new(SELECT_CHECK);
-            query.push(" WHERE name IN (");
-            let mut list = query.separated(", ");
-            for name in chunk {
-                list.push_bind(name.as_str());
-            }
-            list.push_unseparated(")");
-            let rows: Vec<CheckRow> = query.build_query_as().fetch_all(&self.read).await?;
+            let mut query = Sql::new(SELECT_CHECK);
+            query.push(" WHERE name IN ");
+            query.push_list(chunk.iter().map(|name| name.as_str()));
+
+            let rows: Vec<CheckRow> = query.fetch_all(self.reader()).await?;
             for row in rows {
                 checks.push(Check::try_from(row)?);
             }
@@ -216,7 +210,7 @@ impl Store {
         start: PageStart<'_>,
         limit: u32,
     ) -> Result<Vec<Check>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(SELECT_CHECK);
+        let mut query = Sql::new(SELECT_CHECK);
         query.push(" WHERE 1 = 1");
         filter.push_conditions(&mut query);
         if let PageStart::After(Some(after)) = start {
@@ -230,15 +224,15 @@ impl Store {
                 .push(" OFFSET ")
                 .push_bind(i64::try_from(skip).unwrap_or(i64::MAX));
         }
-        let rows: Vec<CheckRow> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<CheckRow> = query.fetch_all(self.reader()).await?;
         rows.into_iter().map(Check::try_from).collect()
     }
 
     /// How many checks match `filter`.
     pub async fn count_checks(&self, filter: &CheckFilter) -> Result<u64, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM checks WHERE 1 = 1");
+        let mut query = Sql::new("SELECT COUNT(*) FROM checks WHERE 1 = 1");
         filter.push_conditions(&mut query);
-        let count: i64 = query.build_query_scalar().fetch_one(&self.read).await?;
+        let count: i64 = query.scalar_one(self.reader()).await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -250,7 +244,7 @@ impl Store {
         write: CheckWrite,
         mode: WriteMode,
     ) -> Result<Upsert, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_config().await?;
         let outcome = upsert_in(&mut tx, name, write, mode.now).await?;
         mode.finish(tx).await?;
         Ok(outcome)
@@ -264,17 +258,17 @@ impl Store {
         paused: bool,
         now: Timestamp,
     ) -> Result<Option<(Check, bool)>, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let Some(mut check) = fetch_check(&mut tx, name).await? else {
+        let mut tx = self.begin_config().await?;
+        let Some(mut check) = fetch_check(tx.on(), name).await? else {
             return Ok(None);
         };
         let changed = check.paused != paused;
         if changed {
-            sqlx::query("UPDATE checks SET paused = ?, updated_at = ? WHERE id = ?")
+            Sql::new("UPDATE checks SET paused = $1, updated_at = $2 WHERE id = $3")
                 .bind(paused)
                 .bind(now.0)
                 .bind(check.id.0)
-                .execute(&mut *tx)
+                .execute(tx.on())
                 .await?;
             check.paused = paused;
             check.updated_at = now;
@@ -285,46 +279,42 @@ impl Store {
 
     /// Deletes the check; whether it existed.
     pub async fn delete_check(&self, name: &CheckName) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM checks WHERE name = ?")
+        let done = Sql::new("DELETE FROM checks WHERE name = $1")
             .bind(name.as_str())
-            .execute(&self.write)
+            .execute(self.writer())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }
 
 /// The checks of `stack`, by name, inside the caller's transaction.
 pub(super) async fn stack_checks_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     stack: &StackName,
 ) -> Result<Vec<Check>, StoreError> {
-    let rows: Vec<CheckRow> =
-        sqlx::query_as(&format!("{SELECT_CHECK} WHERE stack = ? ORDER BY name"))
-            .bind(stack.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE stack = $1 ORDER BY name"))
+        .bind(stack.as_str())
+        .fetch_all(tx.on())
+        .await?;
     rows.into_iter().map(Check::try_from).collect()
 }
 
-pub(super) async fn fetch_check(
-    conn: &mut SqliteConnection,
-    name: &CheckName,
-) -> Result<Option<Check>, StoreError> {
-    let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE name = ?"))
+pub(super) async fn fetch_check(on: On<'_>, name: &CheckName) -> Result<Option<Check>, StoreError> {
+    let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE name = $1"))
         .bind(name.as_str())
-        .fetch_optional(&mut *conn)
+        .fetch_optional(on)
         .await?;
     row.map(Check::try_from).transpose()
 }
 
 /// The insert-or-update step, inside the caller's transaction.
 pub(super) async fn upsert_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     name: &CheckName,
     mut write: CheckWrite,
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
-    let existing = fetch_check(conn, name).await?;
+    let existing = fetch_check(tx.on(), name).await?;
     if let Some(before) = &existing {
         // A client that read the check and writes it back sends `<redacted>` for secrets.
         write.spec.keep_secrets_of(&before.spec);
@@ -343,9 +333,9 @@ pub(super) async fn upsert_in(
         } else {
             None
         };
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = Sql::new(
             "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(name.as_str())
         .bind(&stack)
@@ -354,9 +344,9 @@ pub(super) async fn upsert_in(
         .bind(&ping_key)
         .bind(now.0)
         .bind(now.0)
-        .fetch_one(&mut *conn)
+        .scalar_one(tx.on())
         .await?;
-        write_tags(conn, CheckId(id), write.spec.tags()).await?;
+        write_tags(tx, CheckId(id), write.spec.tags()).await?;
         return Ok(Upsert::Created(Check {
             id: CheckId(id),
             name: name.clone(),
@@ -377,9 +367,9 @@ pub(super) async fn upsert_in(
         (Some(key), true) => Some(key.clone()),
         (None, true) => Some(new_ping_key()?),
     };
-    sqlx::query(
-        "UPDATE checks SET stack = ?, paused = ?, spec = ?, ping_key = ?, updated_at = ? \
-         WHERE id = ?",
+    Sql::new(
+        "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5 \
+         WHERE id = $6",
     )
     .bind(&stack)
     .bind(paused)
@@ -387,10 +377,10 @@ pub(super) async fn upsert_in(
     .bind(&ping_key)
     .bind(now.0)
     .bind(before.id.0)
-    .execute(&mut *conn)
+    .execute(tx.on())
     .await?;
     if before.spec.tags() != write.spec.tags() {
-        write_tags(conn, before.id, write.spec.tags()).await?;
+        write_tags(tx, before.id, write.spec.tags()).await?;
     }
     Ok(Upsert::Updated(Check {
         spec: write.spec,
@@ -411,20 +401,16 @@ fn new_ping_key() -> Result<String, StoreError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn write_tags(
-    conn: &mut SqliteConnection,
-    id: CheckId,
-    tags: &[Tag],
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM check_tags WHERE check_id = ?")
+async fn write_tags(tx: &mut Tx, id: CheckId, tags: &[Tag]) -> Result<(), StoreError> {
+    Sql::new("DELETE FROM check_tags WHERE check_id = $1")
         .bind(id.0)
-        .execute(&mut *conn)
+        .execute(tx.on())
         .await?;
     for tag in tags {
-        sqlx::query("INSERT INTO check_tags (tag, check_id) VALUES (?, ?)")
+        Sql::new("INSERT INTO check_tags (tag, check_id) VALUES ($1, $2)")
             .bind(tag.as_str())
             .bind(id.0)
-            .execute(&mut *conn)
+            .execute(tx.on())
             .await?;
     }
     Ok(())

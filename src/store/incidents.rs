@@ -1,7 +1,8 @@
 //! Incidents: confirmed outages, listed for the API.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
+use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::{CheckId, CheckName};
 
@@ -30,7 +31,7 @@ pub struct IncidentFilter {
 impl Store {
     /// Incidents, newest first.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<IncidentRow>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = Sql::new(
             "SELECT id, check_name, opened_at, resolved_at, cause FROM incidents WHERE 1 = 1",
         );
         if let Some(check) = &filter.check {
@@ -51,7 +52,7 @@ impl Store {
         query
             .push(" ORDER BY opened_at DESC, id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
-        Ok(query.build_query_as().fetch_all(&self.read).await?)
+        Ok(query.fetch_all(self.reader()).await?)
     }
 
     /// The newest `per_check` incidents of each of these checks, newest first, in one query
@@ -63,20 +64,17 @@ impl Store {
     ) -> Result<Vec<IncidentRow>, StoreError> {
         let mut all = Vec::new();
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = Sql::new(
                 "SELECT id, check_name, opened_at, resolved_at, cause FROM (\
                  SELECT *, ROW_NUMBER() OVER \
                  (PARTITION BY check_id ORDER BY opened_at DESC, id DESC) AS nth \
-                 FROM incidents WHERE check_id IN (",
+                 FROM incidents WHERE check_id IN ",
             );
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
+            query.push_list(chunk.iter().map(|id| id.0));
             query
-                .push(")) WHERE nth <= ")
+                .push(") AS numbered WHERE nth <= ")
                 .push_bind(i64::from(per_check));
-            let rows: Vec<IncidentRow> = query.build_query_as().fetch_all(&self.read).await?;
+            let rows: Vec<IncidentRow> = query.fetch_all(self.reader()).await?;
             all.extend(rows);
         }
         all.sort_by_key(|i| std::cmp::Reverse((i.opened_at, i.id)));

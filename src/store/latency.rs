@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::db::Sql;
 use super::overview::Tally;
 use super::results::ResultRow;
 use super::{HOUR_MS, Store, StoreError};
@@ -114,13 +115,13 @@ impl Store {
         id: CheckId,
         since: Timestamp,
     ) -> Result<Vec<LatencyPoint>, StoreError> {
-        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, i64, i64, i64)> = Sql::new(
             "SELECT hour, count, up_count, latency_sum FROM rollups_hourly \
-             WHERE check_id = ? AND hour >= ? ORDER BY hour",
+             WHERE check_id = $1 AND hour >= $2 ORDER BY hour",
         )
         .bind(id.0)
         .bind(since.0.div_euclid(HOUR_MS))
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows
             .into_iter()

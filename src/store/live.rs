@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
 use super::checks::NAMES_PER_QUERY;
+use super::db::Sql;
 use super::results::{ResultRow, StoredState};
 use super::{CheckFilter, HOUR_MS, PageStart, Store, StoreError, block_codec};
 use crate::domain::{
@@ -85,10 +86,10 @@ impl Store {
         &self,
         open: &[&MaintenanceScope],
     ) -> Result<Vec<StateGroup>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT c.stack, c.paused, COALESCE((0");
+        let mut query = Sql::new("SELECT c.stack, c.paused, COALESCE((FALSE");
         for scope in open {
             match scope {
-                MaintenanceScope::All => query.push(" OR 1"),
+                MaintenanceScope::All => query.push(" OR TRUE"),
                 MaintenanceScope::Stack(stack) => {
                     query.push(" OR c.stack = ").push_bind(stack.as_str())
                 }
@@ -102,11 +103,11 @@ impl Store {
             };
         }
         query.push(
-            "), 0) AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
+            "), FALSE) AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
              GROUP BY c.stack, c.paused, maintained, s.health, heartbeat",
         );
-        let rows: Vec<GroupRow> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<GroupRow> = query.fetch_all(self.reader()).await?;
         Ok(rows
             .into_iter()
             .map(|r| StateGroup {
@@ -168,17 +169,13 @@ impl Store {
     ) -> Result<HashMap<CheckId, ResultRow>, StoreError> {
         let mut newest = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(NAMES_PER_QUERY) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = Sql::new(
                 "SELECT check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
                  total_ms, error, lost FROM results r WHERE r.at = \
-                 (SELECT MAX(at) FROM results WHERE check_id = r.check_id) AND r.check_id IN (",
+                 (SELECT MAX(at) FROM results WHERE check_id = r.check_id) AND r.check_id IN ",
             );
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-            let rows: Vec<NewestRaw> = query.build_query_as().fetch_all(&self.read).await?;
+            query.push_list(chunk.iter().map(|id| id.0));
+            let rows: Vec<NewestRaw> = query.fetch_all(self.reader()).await?;
             newest.extend(rows.into_iter().map(|r| (CheckId(r.check_id), r.row)));
         }
         let compacted: Vec<CheckId> = ids
@@ -187,18 +184,13 @@ impl Store {
             .filter(|id| !newest.contains_key(id))
             .collect();
         for chunk in compacted.chunks(NAMES_PER_QUERY) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = Sql::new(
                 "SELECT check_id, hour, data FROM result_blocks b WHERE b.hour = \
                  (SELECT MAX(hour) FROM result_blocks WHERE check_id = b.check_id) \
-                 AND b.check_id IN (",
+                 AND b.check_id IN ",
             );
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-            let blocks: Vec<(i64, i64, Vec<u8>)> =
-                query.build_query_as().fetch_all(&self.read).await?;
+            query.push_list(chunk.iter().map(|id| id.0));
+            let blocks: Vec<(i64, i64, Vec<u8>)> = query.fetch_all(self.reader()).await?;
             for (id, hour, data) in blocks {
                 let decoded = block_codec::decode(hour * HOUR_MS, &data)?;
                 if let Some(row) = decoded.into_iter().max_by_key(|r| r.at) {

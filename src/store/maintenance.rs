@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::schedule::parse_cron;
 use crate::domain::{MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone};
@@ -81,13 +82,13 @@ impl Store {
         &self,
         mut windows: Vec<MaintenanceWindow>,
     ) -> Result<Vec<MaintenanceWindow>, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_config().await?;
         for window in &mut windows {
             let (scope, target) = window.scope.parts();
             let t = window.timing.fields();
-            window.id = sqlx::query_scalar(
+            window.id = Sql::new(
                 "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
-                 timezone, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 timezone, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(scope)
             .bind(target)
@@ -98,7 +99,7 @@ impl Store {
             .bind(t.timezone)
             .bind(&window.reason)
             .bind(window.created_at.0)
-            .fetch_one(&mut *tx)
+            .scalar_one(tx.on())
             .await?;
         }
         tx.commit().await?;
@@ -107,21 +108,21 @@ impl Store {
 
     /// Every stored window, oldest first.
     pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
-        let rows: Vec<WindowRow> = sqlx::query_as(
+        let rows: Vec<WindowRow> = Sql::new(
             "SELECT id, scope, target, starts_at, ends_at, cron, duration_s, timezone, reason, \
              created_at FROM maintenance ORDER BY id",
         )
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(MaintenanceWindow::try_from).collect()
     }
 
     /// Deletes a window; whether it existed.
     pub async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM maintenance WHERE id = ?")
+        let done = Sql::new("DELETE FROM maintenance WHERE id = $1")
             .bind(id)
-            .execute(&self.write)
+            .execute(self.writer())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }

@@ -1,12 +1,13 @@
-//! Persistent state in SQLite through sqlx: opening and migrating the database, and the
-//! queries of each kind of record (one file per kind). PostgreSQL has its schema and
-//! migrations so far (`postgres.rs`), not yet the queries. Reads use a pool; every write goes
-//! through one dedicated connection, so writers queue in process instead of failing on
-//! SQLite's single write lock.
+//! Persistent state in SQLite or PostgreSQL through sqlx: opening and migrating the
+//! database, and the queries of each kind of record (one file per kind), each written once
+//! for both (`db.rs`). On SQLite, reads use a pool and every write goes through one
+//! dedicated connection, so writers queue in process instead of failing on SQLite's single
+//! write lock; on PostgreSQL one pool serves both.
 
 mod alerts;
 mod block_codec;
 mod checks;
+mod db;
 mod error;
 mod incidents;
 mod latency;
@@ -26,9 +27,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+use db::{Dialect, On, Sql, Tx};
 
 pub use alerts::{
     AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
@@ -46,6 +50,10 @@ pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;
 pub use statuscake::StatusCakeFields;
+
+/// The PostgreSQL advisory lock key that configuration writes hold (any constant no other
+/// user of the database takes; ASCII "stackwat").
+const CONFIG_LOCK: i64 = 0x7374_6163_6b77_6174;
 
 /// An hour in milliseconds: results, rollups and blocks are kept by UTC hour.
 const HOUR_MS: i64 = 3_600_000;
@@ -76,11 +84,17 @@ pub struct StoreOptions {
     pub read_connections: u32,
 }
 
-/// The database: a read pool and a single-connection write pool on one SQLite file.
+/// The database: a SQLite file (a read pool and a single-connection write pool) or a
+/// PostgreSQL server (one pool).
 #[derive(Debug, Clone)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
+    db: Db,
+}
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
 }
 
 impl Store {
@@ -112,7 +126,42 @@ impl Store {
             .connect_with(connect)
             .await
             .map_err(StoreError::Database)?;
-        let store = Self { read, write };
+        Self::ready(Self {
+            db: Db::Sqlite { read, write },
+        })
+        .await
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`place` names it in errors without the
+    /// URL's credentials) and applies pending migrations.
+    pub async fn open_postgres(
+        url: &str,
+        place: &str,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let open = |source| StoreError::Open {
+            path: place.to_owned(),
+            source,
+        };
+        let connect = PgConnectOptions::from_str(url).map_err(open)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.read_connections.saturating_add(2))
+            .acquire_timeout(options.busy_timeout.max(Duration::from_secs(1)))
+            .connect_with(connect)
+            .await
+            .map_err(open)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Self::ready(Self {
+            db: Db::Postgres(pool),
+        })
+        .await
+    }
+
+    /// Moves stored specs to the current form; the store, ready to use.
+    async fn ready(store: Self) -> Result<Self, StoreError> {
         let upgraded = store.upgrade_stored_specs().await?;
         if upgraded > 0 {
             tracing::info!(checks = upgraded, "stored checks moved to the current form");
@@ -122,13 +171,65 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Sql::new("SELECT 1").execute(self.reader()).await?;
         Ok(())
     }
 
-    /// Closes both pools, waiting for connections in use to be returned.
+    /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Where a read runs.
+    fn reader(&self) -> On<'_> {
+        match &self.db {
+            Db::Sqlite { read, .. } => On::SqlitePool(read),
+            Db::Postgres(pool) => On::PgPool(pool),
+        }
+    }
+
+    /// Where a single write outside a transaction runs.
+    fn writer(&self) -> On<'_> {
+        match &self.db {
+            Db::Sqlite { write, .. } => On::SqlitePool(write),
+            Db::Postgres(pool) => On::PgPool(pool),
+        }
+    }
+
+    /// A write transaction.
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => Tx::Pg(pool.begin().await?),
+        })
+    }
+
+    /// A write transaction that changes the configuration (checks, stacks, windows): such
+    /// transactions run one at a time, as every write does on SQLite, so two clients
+    /// creating one check at once make one row and one "created" answer. On PostgreSQL a
+    /// transaction-scoped advisory lock does it; probe results do not take it.
+    async fn begin_config(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.begin().await?;
+        if let Tx::Pg(_) = tx {
+            Sql::new("SELECT pg_advisory_xact_lock($1)")
+                .bind(CONFIG_LOCK)
+                .execute(tx.on())
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// The SQL spellings of this store's database.
+    fn dialect(&self) -> Dialect {
+        match &self.db {
+            Db::Sqlite { .. } => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
     }
 }

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use futures_util::TryStreamExt;
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::FromRow;
 
+use super::db::Sql;
 use super::{CheckFilter, HOUR_MS, LiveCheck, PageStart, Store, StoreError};
 use crate::domain::{CheckId, StackName, Timestamp};
 
@@ -96,15 +96,13 @@ impl Store {
     /// it is read: one query, no spec parsed, no uptime tallied and no list of them all
     /// held (some 10 MB at 100,000 checks), so a scrape stays cheap.
     pub async fn each_metric_row(&self, mut each: impl FnMut(MetricRow)) -> Result<(), StoreError> {
-        let mut rows = sqlx::query_as::<_, MetricRow>(
+        Sql::new(
             "SELECT c.name, c.stack, s.health, s.cert_not_after, \
                     c.ping_key IS NOT NULL AS heartbeat \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id ORDER BY c.name",
         )
-        .fetch(&self.read);
-        while let Some(row) = rows.try_next().await? {
-            each(row);
-        }
+        .for_each(self.reader(), |row: MetricRow| each(row))
+        .await?;
         Ok(())
     }
 
@@ -138,26 +136,23 @@ impl Store {
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
         let raw_from = rolled_hour.saturating_mul(HOUR_MS).max(month_ago);
-        let only_ids = |query: &mut QueryBuilder<'_, Sqlite>, column: &str| {
+        let only_ids = |query: &mut Sql<'_>, column: &str| {
             if let Some(ids) = only {
-                query.push(format!(" AND {column} IN ("));
-                let mut list = query.separated(", ");
-                for id in ids {
-                    list.push_bind(id.0);
-                }
-                query.push(")");
+                query.push(&format!(" AND {column} IN "));
+                query.push_list(ids.iter().map(|id| id.0));
             }
         };
-        let mut hourly = QueryBuilder::<Sqlite>::new(
+        let mut hourly = Sql::new(
             "SELECT check_id, \
-             COALESCE(SUM(CASE WHEN hour >= ",
+             CAST(COALESCE(SUM(CASE WHEN hour >= ",
         );
         hourly
             .push_bind(day_ago.div_euclid(HOUR_MS))
-            .push(" THEN count END), 0) AS probes_24h, COALESCE(SUM(CASE WHEN hour >= ")
+            .push(" THEN count END), 0) AS BIGINT) AS probes_24h, CAST(COALESCE(SUM(CASE WHEN hour >= ")
             .push_bind(day_ago.div_euclid(HOUR_MS))
             .push(
-                " THEN up_count END), 0) AS up_24h, SUM(count) AS probes, SUM(up_count) AS up \
+                " THEN up_count END), 0) AS BIGINT) AS up_24h, CAST(SUM(count) AS BIGINT) AS probes, \
+                 CAST(SUM(up_count) AS BIGINT) AS up \
                  FROM rollups_hourly WHERE hour >= ",
             )
             .push_bind(month_ago.div_euclid(HOUR_MS))
@@ -165,21 +160,21 @@ impl Store {
             .push_bind(rolled_hour);
         only_ids(&mut hourly, "check_id");
         hourly.push(" GROUP BY check_id");
-        let hourly: Vec<TallyRow> = hourly.build_query_as().fetch_all(&self.read).await?;
-        let mut raw = QueryBuilder::<Sqlite>::new("SELECT c.id AS check_id, COALESCE(SUM(r.at >= ");
+        let hourly: Vec<TallyRow> = hourly.fetch_all(self.reader()).await?;
+        let mut raw = Sql::new("SELECT c.id AS check_id, COUNT(CASE WHEN r.at >= ");
         raw.push_bind(day_ago)
-            .push("), 0) AS probes_24h, COALESCE(SUM(r.at >= ")
+            .push(" THEN 1 END) AS probes_24h, COUNT(CASE WHEN r.at >= ")
             .push_bind(day_ago)
             .push(
-                " AND r.outcome = 0), 0) AS up_24h, \
-                 COUNT(r.at) AS probes, COALESCE(SUM(r.outcome = 0), 0) AS up \
+                " AND r.outcome = 0 THEN 1 END) AS up_24h, \
+                 COUNT(r.at) AS probes, COUNT(CASE WHEN r.outcome = 0 THEN 1 END) AS up \
                  FROM checks c JOIN results r ON r.check_id = c.id AND r.at >= ",
             )
             .push_bind(raw_from)
             .push(" WHERE 1 = 1");
         only_ids(&mut raw, "c.id");
         raw.push(" GROUP BY c.id");
-        let raw: Vec<TallyRow> = raw.build_query_as().fetch_all(&self.read).await?;
+        let raw: Vec<TallyRow> = raw.fetch_all(self.reader()).await?;
         let mut tallies: HashMap<i64, (Tally, Tally)> = HashMap::new();
         for row in hourly.into_iter().chain(raw) {
             let entry = tallies.entry(row.check_id).or_default();
@@ -221,30 +216,25 @@ impl Store {
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let mut all = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let in_list = |query: &mut QueryBuilder<'_, Sqlite>| {
-                query.push(" AND check_id IN (");
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id.0);
-                }
-                query.push(")");
+            let in_list = |query: &mut Sql<'_>| {
+                query.push(" AND check_id IN ");
+                query.push_list(chunk.iter().map(|id| id.0));
             };
             let mut by_day: HashMap<(i64, i64), Tally> = HashMap::new();
-            let mut daily = QueryBuilder::<Sqlite>::new(
-                "SELECT check_id, day, count, up_count FROM rollups_daily WHERE day >= ",
-            );
+            let mut daily =
+                Sql::new("SELECT check_id, day, count, up_count FROM rollups_daily WHERE day >= ");
             daily.push_bind(first);
             in_list(&mut daily);
-            let daily: Vec<(i64, i64, i64, i64)> =
-                daily.build_query_as().fetch_all(&self.read).await?;
+            let daily: Vec<(i64, i64, i64, i64)> = daily.fetch_all(self.reader()).await?;
             let complete: std::collections::HashSet<(i64, i64)> =
                 daily.iter().map(|d| (d.0, d.1)).collect();
             for (id, day, probes, up) in daily {
                 by_day.insert((id, day), Tally { probes, up });
             }
             // Days not rolled up into a daily row yet: their hours, then raw results.
-            let mut hours = QueryBuilder::<Sqlite>::new(
-                "SELECT check_id, hour / 24, SUM(count), SUM(up_count) FROM rollups_hourly \
+            let mut hours = Sql::new(
+                "SELECT check_id, hour / 24, CAST(SUM(count) AS BIGINT), \
+                 CAST(SUM(up_count) AS BIGINT) FROM rollups_hourly \
                  WHERE hour >= ",
             );
             hours
@@ -253,16 +243,16 @@ impl Store {
                 .push_bind(rolled_hour);
             in_list(&mut hours);
             hours.push(" GROUP BY check_id, hour / 24");
-            let mut raw = QueryBuilder::<Sqlite>::new(
-                "SELECT check_id, at / 86400000, COUNT(*), SUM(outcome = 0) FROM results \
+            let mut raw = Sql::new(
+                "SELECT check_id, at / 86400000, COUNT(*), \
+                 COUNT(CASE WHEN outcome = 0 THEN 1 END) FROM results \
                  WHERE at >= ",
             );
             raw.push_bind((rolled_hour * HOUR_MS).max(first * DAY_MS));
             in_list(&mut raw);
             raw.push(" GROUP BY check_id, at / 86400000");
-            for mut query in [hours, raw] {
-                let rows: Vec<(i64, i64, i64, i64)> =
-                    query.build_query_as().fetch_all(&self.read).await?;
+            for query in [hours, raw] {
+                let rows: Vec<(i64, i64, i64, i64)> = query.fetch_all(self.reader()).await?;
                 for (id, day, probes, up) in rows {
                     if !complete.contains(&(id, day)) {
                         by_day
@@ -287,11 +277,11 @@ impl Store {
 
     /// Whether `stack`'s status page is published by its own setting.
     pub async fn status_page_published(&self, stack: &StackName) -> Result<bool, StoreError> {
-        let flag: Option<i64> =
-            sqlx::query_scalar("SELECT status_page FROM stack_settings WHERE stack = ?")
+        let flag: Option<bool> =
+            Sql::new("SELECT status_page FROM stack_settings WHERE stack = $1")
                 .bind(stack.as_str())
-                .fetch_optional(&self.read)
+                .scalar_optional(self.reader())
                 .await?;
-        Ok(flag.unwrap_or(0) != 0)
+        Ok(flag.unwrap_or(false))
     }
 }

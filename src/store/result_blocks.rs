@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteConnection;
-
+use super::db::{Sql, Tx};
 use super::results::ResultRow;
 use super::{HOUR_MS, Store, StoreError, block_codec};
 use crate::domain::{CheckId, Timestamp};
@@ -18,18 +17,18 @@ const SELECT_ROWS: &str = "SELECT at, outcome, status, dns_ms, connect_ms, tls_m
 
 /// One check's raw results in `[from_hour, to_hour)`, in time order, grouped by hour.
 pub(super) async fn raw_hours(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     id: CheckId,
     from_hour: i64,
     to_hour: i64,
 ) -> Result<BTreeMap<i64, Vec<ResultRow>>, StoreError> {
-    let rows: Vec<ResultRow> = sqlx::query_as(&format!(
-        "{SELECT_ROWS} WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at"
+    let rows: Vec<ResultRow> = Sql::new(format!(
+        "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at"
     ))
     .bind(id.0)
     .bind(from_hour.saturating_mul(HOUR_MS))
     .bind(to_hour.saturating_mul(HOUR_MS))
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.on())
     .await?;
     let mut hours: BTreeMap<i64, Vec<ResultRow>> = BTreeMap::new();
     for row in rows {
@@ -46,76 +45,71 @@ pub(super) async fn raw_hours(
 /// write the state row, so the newest result leaving the raw rows is kept there: its time
 /// stays one seek away for the scheduler (a heartbeat's last ping).
 pub(super) async fn compact(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     id: CheckId,
     hours: BTreeMap<i64, Vec<ResultRow>>,
 ) -> Result<(), StoreError> {
     if let Some(newest) = hours.values().flatten().max_by_key(|r| r.at) {
-        sqlx::query(
-            "UPDATE check_state SET last_at = ?, last_total_ms = ? \
-             WHERE check_id = ? AND (last_at IS NULL OR last_at < ?)",
+        Sql::new(
+            "UPDATE check_state SET last_at = $1, last_total_ms = $2 \
+             WHERE check_id = $3 AND (last_at IS NULL OR last_at < $4)",
         )
         .bind(newest.at)
         .bind(newest.total_ms)
         .bind(id.0)
         .bind(newest.at)
-        .execute(&mut *conn)
+        .execute(tx.on())
         .await?;
     }
     for (hour, mut rows) in hours {
         let start = hour * HOUR_MS;
         let existing: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM result_blocks WHERE check_id = ? AND hour = ?")
+            Sql::new("SELECT data FROM result_blocks WHERE check_id = $1 AND hour = $2")
                 .bind(id.0)
                 .bind(hour)
-                .fetch_optional(&mut *conn)
+                .scalar_optional(tx.on())
                 .await?;
         if let Some(block) = existing {
             rows.extend(block_codec::decode(start, &block)?);
             rows.sort_by_key(|r| r.at);
             rows.dedup_by_key(|r| r.at);
         }
-        sqlx::query(
-            "INSERT INTO result_blocks (check_id, hour, count, data) VALUES (?, ?, ?, ?) \
+        Sql::new(
+            "INSERT INTO result_blocks (check_id, hour, count, data) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (check_id, hour) DO UPDATE SET count = excluded.count, data = excluded.data",
         )
         .bind(id.0)
         .bind(hour)
         .bind(rows.len() as i64)
         .bind(block_codec::encode(start, &rows))
-        .execute(&mut *conn)
+        .execute(tx.on())
         .await?;
-        sqlx::query("DELETE FROM results WHERE check_id = ? AND at >= ? AND at < ?")
+        Sql::new("DELETE FROM results WHERE check_id = $1 AND at >= $2 AND at < $3")
             .bind(id.0)
             .bind(start)
             .bind(start + HOUR_MS)
-            .execute(&mut *conn)
+            .execute(tx.on())
             .await?;
     }
     Ok(())
 }
 
 /// Deletes one check's results before `cutoff` from its blocks; returns how many.
-pub(super) async fn prune(
-    conn: &mut SqliteConnection,
-    id: CheckId,
-    cutoff: Timestamp,
-) -> Result<u64, StoreError> {
+pub(super) async fn prune(tx: &mut Tx, id: CheckId, cutoff: Timestamp) -> Result<u64, StoreError> {
     let cutoff_hour = cutoff.0.div_euclid(HOUR_MS);
-    let counts: Vec<i64> = sqlx::query_scalar(
-        "DELETE FROM result_blocks WHERE check_id = ? AND hour < ? RETURNING count",
-    )
-    .bind(id.0)
-    .bind(cutoff_hour)
-    .fetch_all(&mut *conn)
-    .await?;
+    let counts: Vec<i64> =
+        Sql::new("DELETE FROM result_blocks WHERE check_id = $1 AND hour < $2 RETURNING count")
+            .bind(id.0)
+            .bind(cutoff_hour)
+            .scalar_all(tx.on())
+            .await?;
     let mut pruned: u64 = counts.iter().map(|c| u64::try_from(*c).unwrap_or(0)).sum();
     // The hour the cutoff falls in keeps its younger part.
     let straddling: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT data FROM result_blocks WHERE check_id = ? AND hour = ?")
+        Sql::new("SELECT data FROM result_blocks WHERE check_id = $1 AND hour = $2")
             .bind(id.0)
             .bind(cutoff_hour)
-            .fetch_optional(&mut *conn)
+            .scalar_optional(tx.on())
             .await?;
     if let Some(block) = straddling {
         let start = cutoff_hour * HOUR_MS;
@@ -124,16 +118,16 @@ pub(super) async fn prune(
         rows.retain(|r| r.at >= cutoff.0);
         if rows.len() < before {
             pruned += (before - rows.len()) as u64;
-            sqlx::query("DELETE FROM result_blocks WHERE check_id = ? AND hour = ?")
+            Sql::new("DELETE FROM result_blocks WHERE check_id = $1 AND hour = $2")
                 .bind(id.0)
                 .bind(cutoff_hour)
-                .execute(&mut *conn)
+                .execute(tx.on())
                 .await?;
             let mut hours = BTreeMap::new();
             if !rows.is_empty() {
                 hours.insert(cutoff_hour, rows);
             }
-            compact(conn, id, hours).await?;
+            compact(tx, id, hours).await?;
         }
     }
     Ok(pruned)
@@ -149,14 +143,14 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ResultRow>, StoreError> {
         let limit = limit as usize;
-        let mut rows: Vec<ResultRow> = sqlx::query_as(&format!(
-            "{SELECT_ROWS} WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?"
+        let mut rows: Vec<ResultRow> = Sql::new(format!(
+            "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC LIMIT $4"
         ))
         .bind(id.0)
         .bind(since.0)
         .bind(until.0)
         .bind(limit as i64)
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?;
         // Blocks hold disjoint hours: once `limit` results come from blocks newer than the
         // next one, nothing older can be among the newest `limit`.
@@ -207,15 +201,15 @@ impl Store {
         since: Timestamp,
         below_hour: i64,
     ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT hour, data FROM result_blocks WHERE check_id = ? AND hour >= ? AND hour < ? \
-             ORDER BY hour DESC LIMIT ?",
+        Ok(Sql::new(
+            "SELECT hour, data FROM result_blocks WHERE check_id = $1 AND hour >= $2 AND hour < $3 \
+             ORDER BY hour DESC LIMIT $4",
         )
         .bind(id.0)
         .bind(since.0.div_euclid(HOUR_MS))
         .bind(below_hour)
         .bind(BLOCKS_PER_QUERY)
-        .fetch_all(&self.read)
+        .fetch_all(self.reader())
         .await?)
     }
 }

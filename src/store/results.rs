@@ -1,8 +1,9 @@
 //! Probe results and check state: the batched write of everything one probe causes (result,
 //! state, incident) in one transaction, and the reads the API and the scheduler need.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::FromRow;
 
+use super::db::{Sql, Tx};
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
 use super::{Store, StoreError};
 use crate::domain::{AlertMemory, Check, CheckId, CheckState, Health, Timestamp, Transition};
@@ -93,7 +94,7 @@ impl Store {
     /// round trip to SQLite's thread); alerts and incidents follow, record by record, in
     /// order.
     pub async fn record(&self, batch: &[Write]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let probes: Vec<&Record> = batch
             .iter()
             .filter_map(|w| match w {
@@ -109,8 +110,8 @@ impl Store {
             .into_iter()
             .filter_map(|r| Some((r, r.change.as_deref()?)))
             .collect();
-        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-            upsert_states(&mut tx, chunk).await?;
+        for run in distinct_runs(&changed, |(r, _)| r.check_id) {
+            upsert_states(&mut tx, run).await?;
         }
         for write in batch {
             match write {
@@ -136,7 +137,7 @@ impl Store {
         let checks = self
             .list_checks(&Default::default(), None, u32::MAX)
             .await?;
-        let rows: Vec<StateRow> = sqlx::query_as(SELECT_STATE).fetch_all(&self.read).await?;
+        let rows: Vec<StateRow> = Sql::new(SELECT_STATE).fetch_all(self.reader()).await?;
         let states: std::collections::HashMap<i64, StoredState> =
             rows.iter().map(|r| (r.check_id, r.into())).collect();
         Ok(checks
@@ -176,14 +177,11 @@ impl Store {
     ) -> Result<std::collections::HashMap<CheckId, StoredState>, StoreError> {
         let mut states = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let mut query = QueryBuilder::<Sqlite>::new(SELECT_STATE);
-            query.push(" WHERE check_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-            let rows: Vec<StateRow> = query.build_query_as().fetch_all(&self.read).await?;
+            let mut query = Sql::new(SELECT_STATE);
+            query.push(" WHERE check_id IN ");
+            query.push_list(chunk.iter().map(|id| id.0));
+
+            let rows: Vec<StateRow> = query.fetch_all(self.reader()).await?;
             states.extend(rows.iter().map(|r| (CheckId(r.check_id), r.into())));
         }
         Ok(states)
@@ -191,9 +189,9 @@ impl Store {
 
     /// The persisted state of one check.
     pub async fn check_state(&self, id: CheckId) -> Result<Option<StoredState>, StoreError> {
-        let row: Option<StateRow> = sqlx::query_as(&format!("{SELECT_STATE} WHERE check_id = ?"))
+        let row: Option<StateRow> = Sql::new(format!("{SELECT_STATE} WHERE check_id = $1"))
             .bind(id.0)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.as_ref().map(StoredState::from))
     }
@@ -206,15 +204,12 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// (`EXISTS`) rather than failing the whole batch on the foreign key.
 const ONLY_EXISTING: &str = ") AS v WHERE EXISTS (SELECT 1 FROM checks c WHERE c.id = v.column1)";
 
-async fn insert_results(
-    conn: &mut SqliteConnection,
-    records: &[&Record],
-) -> Result<(), StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(
+async fn insert_results(tx: &mut Tx, records: &[&Record]) -> Result<(), StoreError> {
+    let mut query = Sql::new(
         "INSERT INTO results (check_id, at, outcome, status, dns_ms, connect_ms, \
          tls_ms, ttfb_ms, total_ms, error, lost) SELECT * FROM (",
     );
-    query.push_values(records, |mut row, record| {
+    query.push_values(records, |row, record| {
         let outcome = &record.outcome;
         let t = &outcome.timings;
         row.push_bind(record.check_id.0)
@@ -233,21 +228,39 @@ async fn insert_results(
     // The WHERE above lets SQLite read this as the upsert clause; a result recorded twice
     // (a retried batch) is kept once.
     query.push(" ON CONFLICT DO NOTHING");
-    query.build().execute(&mut *conn).await?;
+    query.execute(tx.on()).await?;
     Ok(())
 }
 
-async fn upsert_states(
-    conn: &mut SqliteConnection,
-    records: &[(&Record, &Change)],
-) -> Result<(), StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(
+/// `items` cut, in order, into runs of at most [`ROWS_PER_STATEMENT`] in which no key
+/// repeats: PostgreSQL refuses an upsert that changes one row twice, and statements run one
+/// after another keep the later record of a check winning, as in one statement on SQLite.
+fn distinct_runs<T, K: Eq + std::hash::Hash>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&[T]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        if i - start == ROWS_PER_STATEMENT || !seen.insert(key(item)) {
+            runs.push(&items[start..i]);
+            start = i;
+            seen.clear();
+            seen.insert(key(item));
+        }
+    }
+    if start < items.len() {
+        runs.push(&items[start..]);
+    }
+    runs
+}
+
+async fn upsert_states(tx: &mut Tx, records: &[(&Record, &Change)]) -> Result<(), StoreError> {
+    let mut query = Sql::new(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
           last_at, last_total_ms) SELECT * FROM (",
     );
-    query.push_values(records, |mut row, (record, change)| {
+    query.push_values(records, |row, (record, change)| {
         let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
         row.push_bind(record.check_id.0)
             .push_bind(i64::from(s.health.code()))
@@ -276,12 +289,12 @@ async fn upsert_states(
          cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
          last_at = excluded.last_at, last_total_ms = excluded.last_total_ms",
     );
-    query.build().execute(&mut *conn).await?;
+    query.execute(tx.on()).await?;
     Ok(())
 }
 
 /// The alerts and the incident change one record carries, if any.
-async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(), StoreError> {
+async fn record_events(tx: &mut Tx, record: &Record) -> Result<(), StoreError> {
     let Some(change) = record.change.as_deref() else {
         return Ok(());
     };
@@ -296,9 +309,9 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
         .clone()
         .or_else(|| outcome.failure.as_ref().map(ToString::to_string))
         .unwrap_or_else(|| "down".to_owned());
-    let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM checks WHERE id = ?")
+    let exists = Sql::new("SELECT id FROM checks WHERE id = $1")
         .bind(record.check_id.0)
-        .fetch_optional(&mut *conn)
+        .scalar_optional::<i64>(tx.on())
         .await?
         .is_some();
     if !exists {
@@ -306,7 +319,7 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
     }
     for alert in &change.alerts {
         super::alerts::insert_alert(
-            conn,
+            tx,
             record.check_id,
             change.check_name.as_str(),
             alert,
@@ -318,27 +331,46 @@ async fn record_events(conn: &mut SqliteConnection, record: &Record) -> Result<(
         Some(Transition::WentDown { since }) => {
             // The partial unique index allows one open incident per check; an existing one
             // (from before a restart) stays the open one.
-            sqlx::query(
+            Sql::new(
                 "INSERT INTO incidents (check_id, check_name, opened_at, cause) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .bind(record.check_id.0)
             .bind(change.check_name.as_str())
             .bind(since.0)
             .bind(cause)
-            .execute(&mut *conn)
+            .execute(tx.on())
             .await?;
         }
         Some(Transition::Recovered) => {
-            sqlx::query(
-                "UPDATE incidents SET resolved_at = ? WHERE check_id = ? AND resolved_at IS NULL",
+            Sql::new(
+                "UPDATE incidents SET resolved_at = $1 WHERE check_id = $2 AND resolved_at IS NULL",
             )
             .bind(outcome.started_at.0)
             .bind(record.check_id.0)
-            .execute(&mut *conn)
+            .execute(tx.on())
             .await?;
         }
         Some(Transition::FirstUp) | None => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_break_where_a_key_repeats_and_keep_the_order() {
+        let items = [1, 2, 3, 2, 4, 1, 1];
+        let runs = distinct_runs(&items, |i| *i);
+        assert_eq!(runs, vec![&[1, 2, 3][..], &[2, 4, 1][..], &[1][..]]);
+        let many: Vec<usize> = (0..ROWS_PER_STATEMENT * 2 + 1).collect();
+        let lengths: Vec<usize> = distinct_runs(&many, |i| *i)
+            .iter()
+            .map(|r| r.len())
+            .collect();
+        assert_eq!(lengths, vec![ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 1]);
+        assert!(distinct_runs(&[] as &[u8], |i| *i).is_empty());
+    }
 }

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
+use super::db::{Sql, Tx};
 use super::{HOUR_MS, Store, StoreError};
 use crate::domain::{CheckId, Timestamp};
 
@@ -139,7 +140,7 @@ fn combine(parts: &[Aggregate]) -> Aggregate {
 
 /// One check's hourly rows in `[from, to)` hours.
 const SELECT_HOURS: &str = "SELECT hour, count, up_count, latency_sum, latency_min, \
-     latency_max, p50, p95 FROM rollups_hourly WHERE check_id = ? AND hour >= ? AND hour < ?";
+     latency_max, p50, p95 FROM rollups_hourly WHERE check_id = $1 AND hour >= $2 AND hour < $3";
 
 #[derive(FromRow)]
 struct HourRow {
@@ -158,17 +159,17 @@ impl Store {
         let mut report = RollupReport::default();
         let current_hour = now.0.div_euclid(HOUR_MS);
         let from_hour = self.rolled_hour().await?.unwrap_or(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(at) FROM results")
-                .fetch_one(&self.read)
+            Sql::new("SELECT MIN(at) FROM results")
+                .scalar_one::<Option<i64>>(self.reader())
                 .await?
                 .map_or(current_hour, |at| at.div_euclid(HOUR_MS)),
         );
         if from_hour < current_hour {
-            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM checks ORDER BY id")
-                .fetch_all(&self.read)
+            let ids: Vec<i64> = Sql::new("SELECT id FROM checks ORDER BY id")
+                .scalar_all(self.reader())
                 .await?;
             for chunk in ids.chunks(CHECKS_PER_TRANSACTION) {
-                let mut tx = self.write.begin().await?;
+                let mut tx = self.begin().await?;
                 for id in chunk {
                     let (hours, days) =
                         rollup_check(&mut tx, CheckId(*id), from_hour, current_hour).await?;
@@ -177,10 +178,10 @@ impl Store {
                 }
                 tx.commit().await?;
             }
-            sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            Sql::new("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(META_ROLLED_HOUR)
                 .bind(current_hour)
-                .execute(&self.write)
+                .execute(self.writer())
                 .await?;
         }
         self.prune(now, retention, &mut report).await?;
@@ -189,9 +190,9 @@ impl Store {
 
     /// The first hour not rolled up yet (`None` before the first rollup).
     pub(super) async fn rolled_hour(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        Ok(Sql::new("SELECT value FROM meta WHERE key = $1")
             .bind(META_ROLLED_HOUR)
-            .fetch_optional(&self.read)
+            .scalar_optional(self.reader())
             .await?)
     }
 
@@ -204,18 +205,18 @@ impl Store {
         let rolled_ms = self.rolled_hour().await?.unwrap_or(0) * HOUR_MS;
         // Raw results go only once they are rolled up, whatever their age.
         let raw_cutoff = (now.0 - i64::from(retention.raw_days) * DAY_MS).min(rolled_ms);
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM checks ORDER BY id")
-            .fetch_all(&self.read)
+        let ids: Vec<i64> = Sql::new("SELECT id FROM checks ORDER BY id")
+            .scalar_all(self.reader())
             .await?;
         for chunk in ids.chunks(CHECKS_PER_TRANSACTION) {
-            let mut tx = self.write.begin().await?;
+            let mut tx = self.begin().await?;
             for id in chunk {
-                let done = sqlx::query("DELETE FROM results WHERE check_id = ? AND at < ?")
-                    .bind(id)
+                let done = Sql::new("DELETE FROM results WHERE check_id = $1 AND at < $2")
+                    .bind(*id)
                     .bind(raw_cutoff)
-                    .execute(&mut *tx)
+                    .execute(tx.on())
                     .await?;
-                report.results_pruned += done.rows_affected();
+                report.results_pruned += done;
                 report.results_pruned +=
                     super::result_blocks::prune(&mut tx, CheckId(*id), Timestamp(raw_cutoff))
                         .await?;
@@ -223,17 +224,15 @@ impl Store {
             tx.commit().await?;
         }
         let hour_cutoff = (now.0 - i64::from(retention.hourly_days) * DAY_MS).div_euclid(HOUR_MS);
-        report.hourly_pruned = sqlx::query("DELETE FROM rollups_hourly WHERE hour < ?")
+        report.hourly_pruned = Sql::new("DELETE FROM rollups_hourly WHERE hour < $1")
             .bind(hour_cutoff)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+            .execute(self.writer())
+            .await?;
         let day_cutoff = (now.0 - i64::from(retention.daily_days) * DAY_MS).div_euclid(DAY_MS);
-        report.daily_pruned = sqlx::query("DELETE FROM rollups_daily WHERE day < ?")
+        report.daily_pruned = Sql::new("DELETE FROM rollups_daily WHERE day < $1")
             .bind(day_cutoff)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 
@@ -243,22 +242,21 @@ impl Store {
             [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
         let oldest = now.0 - 30 * DAY_MS;
         let rolled_hour = self.rolled_hour().await?.unwrap_or(i64::MIN / HOUR_MS);
-        let mut hours: Vec<(i64, Aggregate)> = sqlx::query_as::<_, HourRow>(SELECT_HOURS)
+        let mut hours: Vec<(i64, Aggregate)> = Sql::new(SELECT_HOURS)
             .bind(id.0)
             .bind(oldest.div_euclid(HOUR_MS))
             .bind(rolled_hour)
-            .fetch_all(&self.read)
+            .fetch_all::<HourRow>(self.reader())
             .await?
             .into_iter()
             .map(|r| (r.hour, r.aggregate))
             .collect();
-        let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT at, outcome, total_ms FROM results WHERE check_id = ? AND at >= ?",
-        )
-        .bind(id.0)
-        .bind(oldest.max(rolled_hour.saturating_mul(HOUR_MS)))
-        .fetch_all(&self.read)
-        .await?;
+        let raw: Vec<(i64, i64, i64)> =
+            Sql::new("SELECT at, outcome, total_ms FROM results WHERE check_id = $1 AND at >= $2")
+                .bind(id.0)
+                .bind(oldest.max(rolled_hour.saturating_mul(HOUR_MS)))
+                .fetch_all(self.reader())
+                .await?;
         hours.extend(
             by_hour(raw)
                 .into_iter()
@@ -291,12 +289,12 @@ impl Store {
 /// Rolls up one check's hours in `[from_hour, to_hour)` and the complete days they touch,
 /// then compacts those hours' results into blocks.
 async fn rollup_check(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     id: CheckId,
     from_hour: i64,
     to_hour: i64,
 ) -> Result<(u64, u64), StoreError> {
-    let raw = super::result_blocks::raw_hours(conn, id, from_hour, to_hour).await?;
+    let raw = super::result_blocks::raw_hours(tx, id, from_hour, to_hour).await?;
     let by_hour: BTreeMap<i64, Vec<(bool, i64)>> = raw
         .iter()
         .map(|(hour, rows)| (*hour, rows.iter().map(|r| (r.up(), r.total_ms)).collect()))
@@ -305,7 +303,7 @@ async fn rollup_check(
     let hourly_rows = by_hour.len() as u64;
     for (hour, probes) in &by_hour {
         let a = aggregate(probes);
-        write_aggregate(conn, "rollups_hourly", "hour", id, *hour, &a).await?;
+        write_aggregate(tx, "rollups_hourly", "hour", id, *hour, &a).await?;
         days.insert(hour * HOUR_MS / DAY_MS);
     }
     let mut daily_rows = 0;
@@ -314,33 +312,33 @@ async fn rollup_check(
         if day_end_hour > to_hour {
             continue; // not complete yet; rolled up on the run after it ends
         }
-        let parts: Vec<Aggregate> = sqlx::query_as::<_, HourRow>(SELECT_HOURS)
+        let parts: Vec<Aggregate> = Sql::new(SELECT_HOURS)
             .bind(id.0)
             .bind(day * DAY_MS / HOUR_MS)
             .bind(day_end_hour)
-            .fetch_all(&mut *conn)
+            .fetch_all::<HourRow>(tx.on())
             .await?
             .into_iter()
             .map(|r| r.aggregate)
             .collect();
-        write_aggregate(conn, "rollups_daily", "day", id, day, &combine(&parts)).await?;
+        write_aggregate(tx, "rollups_daily", "day", id, day, &combine(&parts)).await?;
         daily_rows += 1;
     }
-    super::result_blocks::compact(conn, id, raw).await?;
+    super::result_blocks::compact(tx, id, raw).await?;
     Ok((hourly_rows, daily_rows))
 }
 
 async fn write_aggregate(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     table: &str,
     period: &str,
     id: CheckId,
     key: i64,
     a: &Aggregate,
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
+    Sql::new(format!(
         "INSERT INTO {table} (check_id, {period}, count, up_count, latency_sum, \
-         latency_min, latency_max, p50, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         latency_min, latency_max, p50, p95) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (check_id, {period}) DO UPDATE SET count = excluded.count, \
          up_count = excluded.up_count, latency_sum = excluded.latency_sum, \
          latency_min = excluded.latency_min, latency_max = excluded.latency_max, \
@@ -355,7 +353,7 @@ async fn write_aggregate(
     .bind(a.latency_max)
     .bind(a.p50)
     .bind(a.p95)
-    .execute(&mut *conn)
+    .execute(tx.on())
     .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::CheckSpec;
 
@@ -87,14 +88,14 @@ pub fn upgrade(value: Value) -> Result<Value, String> {
 impl Store {
     /// Rewrites every stored spec still in an older form (done at open); returns how many.
     pub async fn upgrade_stored_specs(&self) -> Result<u64, StoreError> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, name, spec FROM checks \
-             WHERE COALESCE(json_extract(spec, '$.version'), 1) < ?",
-        )
+        let rows: Vec<(i64, String, String)> = Sql::new(format!(
+            "SELECT id, name, spec FROM checks WHERE {} < $1",
+            self.dialect().spec_version()
+        ))
         .bind(i64::try_from(SPEC_VERSION).unwrap_or(i64::MAX))
-        .fetch_all(&self.write)
+        .fetch_all(self.writer())
         .await?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_config().await?;
         for (id, name, text) in &rows {
             let spec = decode(text).map_err(|reason| StoreError::Corrupt {
                 name: name.clone(),
@@ -104,10 +105,10 @@ impl Store {
                 name: name.clone(),
                 reason,
             })?;
-            sqlx::query("UPDATE checks SET spec = ? WHERE id = ?")
+            Sql::new("UPDATE checks SET spec = $1 WHERE id = $2")
                 .bind(upgraded)
-                .bind(id)
-                .execute(&mut *tx)
+                .bind(*id)
+                .execute(tx.on())
                 .await?;
         }
         tx.commit().await?;

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use super::checks::{CheckWrite, Upsert, WriteMode, fetch_check, upsert_in};
+use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckName, StackName};
 
@@ -41,11 +42,11 @@ impl Store {
         mode: WriteMode,
     ) -> Result<StackSync, StoreError> {
         let now = mode.now;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_config().await?;
         let mut sync = StackSync::default();
         let mut keep: HashSet<String> = HashSet::with_capacity(desired.len());
         for (index, (name, write)) in desired.into_iter().enumerate() {
-            if let Some(owner) = fetch_check(&mut tx, &name)
+            if let Some(owner) = fetch_check(tx.on(), &name)
                 .await?
                 .and_then(|c| c.spec.stack().cloned())
                 .filter(|owner| owner != stack)
@@ -59,35 +60,35 @@ impl Store {
             }
             keep.insert(name.to_string());
         }
-        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM checks WHERE stack = ?")
+        let present: Vec<String> = Sql::new("SELECT name FROM checks WHERE stack = $1")
             .bind(stack.as_str())
-            .fetch_all(&mut *tx)
+            .scalar_all(tx.on())
             .await?;
         for name in present.into_iter().filter(|n| !keep.contains(n)) {
             let deleted: Option<String> =
-                sqlx::query_scalar("DELETE FROM checks WHERE name = ? RETURNING name")
+                Sql::new("DELETE FROM checks WHERE name = $1 RETURNING name")
                     .bind(&name)
-                    .fetch_optional(&mut *tx)
+                    .scalar_optional(tx.on())
                     .await?;
             sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
         }
         sync.checks = super::checks::stack_checks_in(&mut tx, stack).await?;
-        let published: Option<i64> =
-            sqlx::query_scalar("SELECT status_page FROM stack_settings WHERE stack = ?")
+        let published: Option<bool> =
+            Sql::new("SELECT status_page FROM stack_settings WHERE stack = $1")
                 .bind(stack.as_str())
-                .fetch_optional(&mut *tx)
+                .scalar_optional(tx.on())
                 .await?;
-        sync.status_page = published.unwrap_or(0) != 0;
+        sync.status_page = published.unwrap_or(false);
         if let Some(wanted) = status_page
             && wanted != sync.status_page
         {
-            sqlx::query(
-                "INSERT INTO stack_settings (stack, status_page) VALUES (?, ?) \
+            Sql::new(
+                "INSERT INTO stack_settings (stack, status_page) VALUES ($1, $2) \
                  ON CONFLICT (stack) DO UPDATE SET status_page = excluded.status_page",
             )
             .bind(stack.as_str())
             .bind(wanted)
-            .execute(&mut *tx)
+            .execute(tx.on())
             .await?;
             sync.status_page = wanted;
             sync.status_page_changed = true;
@@ -119,14 +120,13 @@ impl Store {
 
     /// Deletes every check of `stack`; the names deleted, sorted.
     pub async fn delete_stack(&self, stack: &StackName) -> Result<Vec<CheckName>, StoreError> {
-        let names: Vec<String> =
-            sqlx::query_scalar("DELETE FROM checks WHERE stack = ? RETURNING name")
-                .bind(stack.as_str())
-                .fetch_all(&self.write)
-                .await?;
-        sqlx::query("DELETE FROM stack_settings WHERE stack = ?")
+        let names: Vec<String> = Sql::new("DELETE FROM checks WHERE stack = $1 RETURNING name")
             .bind(stack.as_str())
-            .execute(&self.write)
+            .scalar_all(self.writer())
+            .await?;
+        Sql::new("DELETE FROM stack_settings WHERE stack = $1")
+            .bind(stack.as_str())
+            .execute(self.writer())
             .await?;
         let mut names: Vec<CheckName> = names.into_iter().filter_map(|n| n.parse().ok()).collect();
         names.sort();

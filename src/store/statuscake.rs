@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::checks::{CheckRow, SELECT_CHECK, fetch_check, upsert_in};
+use super::db::Sql;
 use super::{CheckWrite, Store, StoreError, Upsert, WriteMode};
 use crate::domain::{Check, CheckId, CheckName};
 
@@ -16,9 +16,9 @@ pub type StatusCakeFields = Map<String, Value>;
 impl Store {
     /// The check with this id, if any.
     pub async fn check_by_id(&self, id: CheckId) -> Result<Option<Check>, StoreError> {
-        let row: Option<CheckRow> = sqlx::query_as(&format!("{SELECT_CHECK} WHERE id = ?"))
+        let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.reader())
             .await?;
         row.map(Check::try_from).transpose()
     }
@@ -30,15 +30,11 @@ impl Store {
     ) -> Result<HashMap<CheckId, StatusCakeFields>, StoreError> {
         let mut found = HashMap::new();
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let mut query =
-                QueryBuilder::<Sqlite>::new("SELECT check_id, fields FROM statuscake_fields");
-            query.push(" WHERE check_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-            let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&self.read).await?;
+            let mut query = Sql::new("SELECT check_id, fields FROM statuscake_fields");
+            query.push(" WHERE check_id IN ");
+            query.push_list(chunk.iter().map(|id| id.0));
+
+            let rows: Vec<(i64, String)> = query.fetch_all(self.reader()).await?;
             for (id, text) in rows {
                 // A row that no longer parses is answered as if absent, not as an error.
                 if let Ok(Value::Object(fields)) = serde_json::from_str(&text) {
@@ -60,10 +56,10 @@ impl Store {
         fields: &StatusCakeFields,
         mode: WriteMode,
     ) -> Result<Upsert, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_config().await?;
         let mut chosen = name.clone();
         let mut n = 1;
-        while pick_free_name && fetch_check(&mut tx, &chosen).await?.is_some() {
+        while pick_free_name && fetch_check(tx.on(), &chosen).await?.is_some() {
             n += 1;
             let suffix = format!("-{n}");
             let stem: String = name
@@ -81,13 +77,13 @@ impl Store {
             })?;
         }
         let outcome = upsert_in(&mut tx, &chosen, write, mode.now).await?;
-        sqlx::query(
-            "INSERT INTO statuscake_fields (check_id, fields) VALUES (?, ?) \
+        Sql::new(
+            "INSERT INTO statuscake_fields (check_id, fields) VALUES ($1, $2) \
              ON CONFLICT (check_id) DO UPDATE SET fields = excluded.fields",
         )
         .bind(outcome.check().id.0)
         .bind(Value::Object(fields.clone()).to_string())
-        .execute(&mut *tx)
+        .execute(tx.on())
         .await?;
         mode.finish(tx).await?;
         Ok(outcome)
