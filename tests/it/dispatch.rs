@@ -14,8 +14,7 @@ use stackwatch::domain::{
 use stackwatch::notify::Notifiers;
 use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
 use stackwatch::store::{
-    AlertFilter, Change, CheckWrite, DeliveryStatus, NewAlert, Record, Store, StoreOptions, Write,
-    WriteMode,
+    AlertFilter, Change, CheckWrite, DeliveryStatus, NewAlert, Record, Store, Write, WriteMode,
 };
 
 use crate::receivers::HookReceiver;
@@ -23,13 +22,7 @@ use crate::receivers::HookReceiver;
 const HOUR: i64 = 3_600_000;
 
 async fn store(dir: &std::path::Path) -> Store {
-    let options = StoreOptions {
-        busy_timeout: Duration::from_secs(5),
-        read_connections: 2,
-    };
-    Store::open(&dir.join("stackwatch.db"), &options)
-        .await
-        .unwrap()
+    crate::helpers::open_suite_store(dir).await
 }
 
 /// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.

@@ -23,8 +23,17 @@ pub struct TestApp {
     _dir: Option<TempDir>,
 }
 
-/// Settings for a test: port 0, the given data directory, one admin and one read token.
+/// Settings for a test: port 0, the given data directory, one admin and one read token,
+/// and the suite's database (see [`suite_database`]).
 pub fn test_settings(data_dir: &Path) -> Settings {
+    let mut settings = sqlite_test_settings(data_dir);
+    settings.database.url = suite_database(data_dir).map(Secret::new);
+    settings
+}
+
+/// [`test_settings`] on SQLite in the data directory whatever the suite's database: for
+/// the tests of the SQLite file itself (its lock, its disk, its older forms).
+pub fn sqlite_test_settings(data_dir: &Path) -> Settings {
     let mut settings = Settings::defaults().expect("built-in defaults are valid");
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.server.data_dir = data_dir.to_path_buf();
@@ -33,11 +42,88 @@ pub fn test_settings(data_dir: &Path) -> Settings {
     settings
 }
 
+/// The PostgreSQL test server's URL (`TEST_POSTGRES_URL`, which `./scripts/test` sets).
+pub fn postgres_server() -> url::Url {
+    let url = std::env::var("TEST_POSTGRES_URL").expect(
+        "TEST_POSTGRES_URL names the PostgreSQL server for the tests: ./scripts/test starts a \
+         throw-away one (scripts/postgres-cluster)",
+    );
+    url.parse().unwrap()
+}
+
+/// The database the suite runs on: with `TEST_STORE=postgres`, the URL of a PostgreSQL
+/// database of its own for `data_dir` (the same one each time the test starts the
+/// application on that directory, so a restart finds its data); otherwise `None`, SQLite
+/// in the data directory. `./scripts/test` runs the suite once each way.
+pub fn suite_database(data_dir: &Path) -> Option<String> {
+    match std::env::var("TEST_STORE").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return None,
+        Ok(other) => panic!("TEST_STORE={other:?}: sqlite or postgres"),
+    }
+    // FNV-1a of the directory: a name PostgreSQL takes, the same for the same directory.
+    let hash = data_dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let mut url = postgres_server();
+    url.set_path(&format!("suite_{hash:016x}"));
+    Some(url.to_string())
+}
+
+/// Creates the database `url` names when it does not exist yet.
+pub async fn ensure_database(url: &str) {
+    use sqlx::Connection as _;
+    let url: url::Url = url.parse().unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let mut server = url.clone();
+    server.set_path("postgres");
+    let mut admin = sqlx::PgConnection::connect(server.as_str()).await.unwrap();
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
+
+/// The store of a test on the suite's database (see [`suite_database`]) for `data_dir`.
+pub async fn open_suite_store(data_dir: &Path) -> stackwatch::store::Store {
+    let options = stackwatch::store::StoreOptions {
+        busy_timeout: std::time::Duration::from_secs(5),
+        read_connections: 2,
+    };
+    match suite_database(data_dir) {
+        Some(url) => {
+            ensure_database(&url).await;
+            stackwatch::store::Store::open_postgres(&url, "the suite's database", &options)
+                .await
+                .unwrap()
+        }
+        None => stackwatch::store::Store::open(&data_dir.join("stackwatch.db"), &options)
+            .await
+            .unwrap(),
+    }
+}
+
 /// Starts the application with one webhook contact, `pager`, posting to `hook`, as the
 /// default contact.
 pub async fn spawn_with_webhook(hook: &crate::receivers::HookReceiver) -> (TestApp, TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
+    let settings = with_webhook(test_settings(dir.path()), hook);
+    (spawn_with(settings).await, dir)
+}
+
+/// `settings` with one webhook contact, `pager`, posting to `hook`, as the default contact.
+pub fn with_webhook(mut settings: Settings, hook: &crate::receivers::HookReceiver) -> Settings {
     settings.notifiers.insert(
         "pager".into(),
         stackwatch::settings::NotifierSettings::Webhook(stackwatch::settings::WebhookSettings {
@@ -46,7 +132,7 @@ pub async fn spawn_with_webhook(hook: &crate::receivers::HookReceiver) -> (TestA
         }),
     );
     settings.alerting.default_contacts = vec!["pager".into()];
-    (spawn_with(settings).await, dir)
+    settings
 }
 
 /// Starts the application on a fresh temporary data directory.
@@ -60,6 +146,9 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the application with the given settings.
 pub async fn spawn_with(settings: Settings) -> TestApp {
     let data_dir = settings.server.data_dir.clone();
+    if let Some(url) = &settings.database.url {
+        ensure_database(url.expose()).await;
+    }
     let app = App::build(settings).await.expect("the application builds");
     let addr = app.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -199,4 +288,70 @@ pub async fn outbox_settled(client: &reqwest::Client, base: &str) {
             .map(|_| ())
     })
     .await;
+}
+
+/// A connection of a test's own to the database the application of `data_dir` uses, to
+/// look at its rows or to break it, on either backend; statements use `$1`, `$2`, ….
+pub enum SideDb {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl SideDb {
+    pub async fn open(data_dir: &Path) -> Self {
+        use sqlx::Connection as _;
+        match suite_database(data_dir) {
+            Some(url) => Self::Postgres(sqlx::PgConnection::connect(&url).await.unwrap()),
+            None => Self::Sqlite(
+                sqlx::SqliteConnection::connect(&format!(
+                    "sqlite://{}",
+                    data_dir.join("stackwatch.db").display()
+                ))
+                .await
+                .unwrap(),
+            ),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// Runs `sql` with these texts as its arguments.
+    pub async fn execute(&mut self, sql: &str, args: &[&str]) {
+        macro_rules! run {
+            ($conn:expr) => {{
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                query.execute($conn).await.unwrap();
+            }};
+        }
+        match self {
+            Self::Sqlite(conn) => run!(conn),
+            Self::Postgres(conn) => run!(conn),
+        }
+    }
+
+    /// The one row `sql` answers, each column read as an integer (NULL as `None`).
+    pub async fn ints(&mut self, sql: &str, args: &[i64]) -> Vec<Option<i64>> {
+        use sqlx::Row as _;
+        macro_rules! read {
+            ($conn:expr) => {{
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = query.bind(*arg);
+                }
+                let row = query.fetch_one($conn).await.unwrap();
+                (0..row.len())
+                    .map(|i| row.try_get::<Option<i64>, _>(i).unwrap())
+                    .collect()
+            }};
+        }
+        match self {
+            Self::Sqlite(conn) => read!(conn),
+            Self::Postgres(conn) => read!(conn),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use stackwatch::app::probe_once::spec_from_json;
 use stackwatch::probe::{Prober, icmp_allowed};
 
-use crate::helpers::{error_fields, spawn_with, test_settings};
+use crate::helpers::{error_fields, spawn_with, sqlite_test_settings, test_settings};
 
 fn is_root() -> bool {
     std::process::Command::new("id")
@@ -186,9 +186,10 @@ fn without_any_icmp_socket_icmp_checks_are_refused_and_existing_ones_alert_nobod
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
-    // Registered where ICMP works, paused so it has no result yet.
+    // Registered where ICMP works, paused so it has no result yet. The second start runs
+    // in a network namespace of its own, where no database server is reachable: SQLite.
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let app = spawn_with(test_settings(&data)).await;
+        let app = spawn_with(sqlite_test_settings(&data)).await;
         let body = json!({"kind": "icmp", "host": "127.0.0.1", "packets": 1,
             "check_rate": 10, "paused": true});
         let (status, answer) = app.put("/api/v1/checks/gateway", &body).await;
@@ -219,7 +220,7 @@ fn without_any_icmp_socket_icmp_checks_are_refused_and_existing_ones_alert_nobod
 async fn no_socket_in_this_thread(data: &std::path::Path) {
     use serde_json::Value;
     let hook = crate::receivers::HookReceiver::start().await;
-    let mut settings = test_settings(data);
+    let mut settings = sqlite_test_settings(data);
     settings.notifiers.insert(
         "pager".into(),
         stackwatch::settings::NotifierSettings::Webhook(stackwatch::settings::WebhookSettings {

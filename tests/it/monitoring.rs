@@ -442,17 +442,11 @@ async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
 /// the check is probed without anything else being sent.
 #[tokio::test]
 async fn a_change_the_scheduler_cannot_read_waits_readyz_says_so_and_it_applies() {
-    use sqlx::Connection;
     let app = crate::helpers::spawn_app().await;
-    let db = app.data_dir.join("stackwatch.db");
-    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let rename = async |side: &mut sqlx::SqliteConnection, from: &str, to: &str| {
-        sqlx::query(&format!("ALTER TABLE {from} RENAME TO {to}"))
-            .execute(&mut *side)
-            .await
-            .unwrap();
+    let mut side = crate::helpers::SideDb::open(&app.data_dir).await;
+    let rename = async |side: &mut crate::helpers::SideDb, from: &str, to: &str| {
+        side.execute(&format!("ALTER TABLE {from} RENAME TO {to}"), &[])
+            .await;
     };
     rename(&mut side, "check_state", "check_state_away").await;
     let (status, body) = app

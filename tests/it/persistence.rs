@@ -83,30 +83,18 @@ const V1_SPEC: &str = r#"{"url":"http://127.0.0.1:9/ready","method":"GET","heade
 
 #[tokio::test]
 async fn checks_stored_in_the_old_form_carry_over_unchanged() {
-    use stackwatch::store::{Store, StoreOptions};
+    use crate::helpers::SideDb;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stackwatch.db");
-    let options = StoreOptions {
-        busy_timeout: std::time::Duration::from_secs(5),
-        read_connections: 2,
-    };
-    let store = Store::open(&path, &options).await.unwrap();
+    let store = crate::helpers::open_suite_store(dir.path()).await;
     store.close().await;
-    {
-        use sqlx::Connection as _;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
-             VALUES ('old-readiness', 'acme', 0, ?, 0, 0)",
-        )
-        .bind(V1_SPEC)
-        .execute(&mut conn)
+    SideDb::open(dir.path())
         .await
-        .unwrap();
-        conn.close().await.unwrap();
-    }
+        .execute(
+            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
+             VALUES ('old-readiness', 'acme', FALSE, $1, 0, 0)",
+            &[V1_SPEC],
+        )
+        .await;
 
     let app = spawn_with(test_settings(dir.path())).await;
     let (status, check) = app.get("/api/v1/checks/old-readiness").await;
@@ -115,22 +103,17 @@ async fn checks_stored_in_the_old_form_carry_over_unchanged() {
     assert_eq!(check["url"], "http://127.0.0.1:9/ready");
     assert_eq!(check["body_contains"], "OK");
     assert_eq!(check["stack"], "acme");
-    let dir = app.stop().await;
-    drop(dir);
+    app.stop().await;
 
-    use sqlx::Connection as _;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    let version: i64 = sqlx::query_scalar(
-        "SELECT json_extract(spec, '$.version') FROM checks WHERE name = 'old-readiness'",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
+    let mut side = SideDb::open(dir.path()).await;
+    let version = if side.is_postgres() {
+        "SELECT (spec::jsonb ->> 'version')::BIGINT FROM checks WHERE name = 'old-readiness'"
+    } else {
+        "SELECT json_extract(spec, '$.version') FROM checks WHERE name = 'old-readiness'"
+    };
     assert_eq!(
-        version,
-        stackwatch::store::SPEC_VERSION as i64,
+        side.ints(version, &[]).await[0],
+        Some(stackwatch::store::SPEC_VERSION as i64),
         "rewritten in the current form at open"
     );
 }

@@ -12,16 +12,7 @@ use stackwatch::store::{Record, Retention, Store, StoreOptions, Write};
 
 use crate::binary::wait_for;
 use crate::cli::{run, stackwatch};
-use crate::helpers::spawn_with_webhook;
-
-/// The test server's URL.
-fn server_url() -> url::Url {
-    let url = std::env::var("TEST_POSTGRES_URL").expect(
-        "TEST_POSTGRES_URL names the PostgreSQL server for the tests: ./scripts/test starts a \
-         throw-away one (scripts/postgres-cluster)",
-    );
-    url.parse().unwrap()
-}
+use crate::helpers::{spawn_with, sqlite_test_settings, with_webhook};
 
 /// A new empty database on the test server, and its URL.
 async fn empty_database() -> String {
@@ -31,7 +22,7 @@ async fn empty_database() -> String {
         std::process::id(),
         MADE.fetch_add(1, Ordering::SeqCst)
     );
-    let server = server_url();
+    let server = crate::helpers::postgres_server();
     let mut admin = PgConnection::connect(server.as_str()).await.unwrap();
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
         .execute(&mut admin)
@@ -75,7 +66,11 @@ async fn two_instances_migrating_an_empty_database_at_once_migrate_it_once() {
             .fetch_all(&mut db)
             .await
             .unwrap();
-    assert_eq!(applied, vec![(1, true)], "applied once, by one of them");
+    assert_eq!(
+        applied,
+        vec![(1, true), (2, true)],
+        "each migration applied once, by one of them"
+    );
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "no SQLite file beside PostgreSQL"
@@ -241,31 +236,44 @@ fn a_database_url_that_is_not_postgresql_stops_the_start_naming_the_key_not_the_
 }
 
 #[tokio::test]
-async fn serve_refuses_postgresql_for_now_and_an_unreachable_one_is_named_without_its_password() {
+async fn an_unreachable_postgresql_is_named_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
     let mut url = url::Url::parse(&empty_database().await).unwrap();
     url.set_password(Some("hunter2-secret")).unwrap();
-    let (code, stderr) = run(stackwatch(dir.path())
-        .arg("serve")
-        .env("STACKWATCH__DATABASE__URL", url.as_str()));
-    assert_ne!(code, 0);
-    assert!(
-        stderr.contains("database.url") && stderr.contains("stackwatch migrate"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
-
     // A port nothing listens on: the error names the place, never the password.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     url.set_port(Some(port)).unwrap();
+    for command in ["migrate", "serve"] {
+        let (code, stderr) = run(stackwatch(dir.path())
+            .arg(command)
+            .env("STACKWATCH_ADMIN_TOKEN", "an-admin-token-0123456789")
+            .env("STACKWATCH__DATABASE__URL", url.as_str()));
+        assert_ne!(code, 0, "{command}");
+        assert!(
+            stderr.contains(&format!("127.0.0.1:{port}/")),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2-secret"), "{command}: {stderr}");
+    }
+}
+
+/// A token generated at the first start is kept in one instance's data directory; the
+/// other instances on the same database would not know it.
+#[tokio::test]
+async fn serving_from_postgresql_without_an_admin_token_set_stops_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = empty_database().await;
     let (code, stderr) = run(stackwatch(dir.path())
-        .arg("migrate")
-        .env("STACKWATCH__DATABASE__URL", url.as_str()));
+        .arg("serve")
+        .env("STACKWATCH__DATABASE__URL", &url));
     assert_ne!(code, 0);
-    assert!(stderr.contains(&format!("127.0.0.1:{port}/")), "{stderr}");
-    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+    assert!(
+        stderr.contains("auth.admin_tokens") && stderr.contains("database.url"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("admin.token").exists());
 }
 
 /// Every row of every table of a schema read through a connection, as JSON objects by
@@ -320,7 +328,9 @@ async fn postgres_rows(url: &str, schema: &Schema) -> BTreeMap<String, Vec<Value
 /// rollup job (blocks, hourly and daily rollups) beside raw results.
 async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver) {
     let hook = crate::receivers::HookReceiver::start().await;
-    let (app, dir) = spawn_with_webhook(&hook).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = with_webhook(sqlite_test_settings(dir.path()), &hook);
+    let app = spawn_with(settings).await;
     let acme = json!({"status_page": true, "checks": [
         {"name": "acme-web", "url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1, "tags": ["env:prod", "web"]},
         {"name": "acme-backup", "kind": "heartbeat", "period": 3600},

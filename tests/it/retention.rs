@@ -1,14 +1,11 @@
 //! The rollup job: raw results become hourly and daily rollups, then are pruned by age;
 //! uptime keeps counting what was pruned.
 
-use sqlx::sqlite::SqlitePoolOptions;
 use stackwatch::domain::{
     AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
-use stackwatch::store::{
-    Change, CheckWrite, Record, Retention, Store, StoreOptions, Write, WriteMode,
-};
+use stackwatch::store::{Change, CheckWrite, Record, Retention, Store, Write, WriteMode};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -26,20 +23,12 @@ pub fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
     }
 }
 
-/// A store at `path` holding one HTTP check named `name`.
+/// The suite's store for `dir` holding one HTTP check named `name`.
 async fn store_with_check(
-    path: &std::path::Path,
+    dir: &std::path::Path,
     name: &str,
 ) -> (Store, CheckName, stackwatch::domain::Check) {
-    let store = Store::open(
-        path,
-        &StoreOptions {
-            busy_timeout: std::time::Duration::from_secs(5),
-            read_connections: 2,
-        },
-    )
-    .await
-    .unwrap();
+    let store = crate::helpers::open_suite_store(dir).await;
     let name: CheckName = name.parse().unwrap();
     let check = store
         .upsert_check(
@@ -60,8 +49,7 @@ async fn store_with_check(
 #[tokio::test]
 async fn rollups_keep_the_counts_that_pruning_removes() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stackwatch.db");
-    let (store, _, check) = store_with_check(&path, "rolled").await;
+    let (store, _, check) = store_with_check(dir.path(), "rolled").await;
 
     // Four days of results, one every 10 minutes; every sixth one fails.
     let now = Timestamp(20_000 * DAY + 30 * 60_000);
@@ -174,25 +162,25 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     let newest = store.newest_results(&[check.id]).await.unwrap();
     assert_eq!(newest[&check.id], before[0], "the newest result, raw");
 
-    let pool = SqlitePoolOptions::new()
-        .connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    let (raw, blocks, in_blocks): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM results), COUNT(*), SUM(count) FROM result_blocks",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let mut side = crate::helpers::SideDb::open(dir.path()).await;
+    let counts = side
+        .ints(
+            "SELECT (SELECT COUNT(*) FROM results), COUNT(*), CAST(SUM(count) AS BIGINT) \
+             FROM result_blocks",
+            &[],
+        )
+        .await;
+    let [raw, blocks, in_blocks] = [0, 1, 2].map(|i| counts[i].unwrap());
     assert_eq!(raw, 3, "only the open hour's results stay rows");
     assert_eq!(blocks, 24, "a block for each closed hour of the last day");
     assert_eq!(raw + in_blocks, kept.len() as i64);
-    let (days, counted): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), SUM(count) FROM rollups_daily WHERE check_id = ?")
-            .bind(check.id.0)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let counts = side
+        .ints(
+            "SELECT COUNT(*), CAST(SUM(count) AS BIGINT) FROM rollups_daily WHERE check_id = $1",
+            &[check.id.0],
+        )
+        .await;
+    let [days, counted] = [0, 1].map(|i| counts[i].unwrap());
     assert_eq!(days, 4);
     assert!(
         counted <= total && counted >= total - 6 - 1,
@@ -205,17 +193,12 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     let report = rollup_once(&store, &retention, later).await.unwrap();
     assert_eq!((report.hourly_rows, report.daily_rows), (1, 1));
     assert_eq!(report.hourly_pruned, 4 * 24 + 1);
-    let (days_left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rollups_daily")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(days_left, 5);
-    let (raw_left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM results")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let days_left = side.ints("SELECT COUNT(*) FROM rollups_daily", &[]).await[0];
+    assert_eq!(days_left, Some(5));
+    let raw_left = side.ints("SELECT COUNT(*) FROM results", &[]).await[0];
     assert_eq!(
-        raw_left, 0,
+        raw_left,
+        Some(0),
         "everything older than a day is gone once rolled up"
     );
 }
@@ -227,7 +210,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
 #[tokio::test]
 async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, name, check) = store_with_check(&dir.path().join("stackwatch.db"), "steady").await;
+    let (store, name, check) = store_with_check(dir.path(), "steady").await;
     // The first result writes the state; the next three, an hour later, only results.
     let first = 20_000 * DAY;
     let later = [first + HOUR, first + HOUR + 60_000, first + HOUR + 120_000];
@@ -258,20 +241,17 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let all = store.overview(now).await.unwrap().pop().unwrap().live;
     assert_eq!(shown(one), Some((newest, 80)), "from the raw rows");
     assert_eq!(shown(all), Some((newest, 80)));
-    let pool = SqlitePoolOptions::new()
-        .connect(&format!(
-            "sqlite://{}",
-            dir.path().join("stackwatch.db").display()
-        ))
-        .await
-        .unwrap();
-    let state_last_at = || {
-        sqlx::query_scalar::<_, i64>("SELECT last_at FROM check_state WHERE check_id = ?")
-            .bind(check.id.0)
-            .fetch_one(&pool)
+    let mut side = crate::helpers::SideDb::open(dir.path()).await;
+    let state_last_at = async |side: &mut crate::helpers::SideDb| {
+        side.ints(
+            "SELECT last_at FROM check_state WHERE check_id = $1",
+            &[check.id.0],
+        )
+        .await[0]
+            .unwrap()
     };
     assert_eq!(
-        state_last_at().await.unwrap(),
+        state_last_at(&mut side).await,
         first,
         "steady results left the row alone"
     );
@@ -284,12 +264,9 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     };
     let now = Timestamp(first + 3 * HOUR);
     rollup_once(&store, &retention, now).await.unwrap();
-    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(raw, 0, "every result is in a block");
-    assert_eq!(state_last_at().await.unwrap(), newest);
+    let raw = side.ints("SELECT COUNT(*) FROM results", &[]).await[0];
+    assert_eq!(raw, Some(0), "every result is in a block");
+    assert_eq!(state_last_at(&mut side).await, newest);
     let one = store.live_check(check.clone()).await.unwrap();
     let all = store.overview(now).await.unwrap().pop().unwrap().live;
     assert_eq!(shown(one), Some((newest, 80)), "read from the newest block");
