@@ -21,6 +21,11 @@ use crate::store::{AttemptResult, DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.
 const BATCH: u32 = 100;
+/// How long a claimed delivery stays this instance's, per place in its contact's queue:
+/// longer than one attempt can take (the notifiers give up after 15 s over HTTP and 20 s
+/// over SMTP), so a delivery is sent by one instance while it lives, and taken over by
+/// another this long after one dies mid-send.
+pub const CLAIM_PER_DELIVERY: Duration = Duration::from_secs(30);
 /// The longest the dispatcher sleeps with nothing due: new alerts wake it at once and it
 /// wakes for the next retry when it falls due, so this only bounds the cost of a wake-up
 /// missed. An idle dispatcher no longer reads the outbox twice a second.
@@ -96,7 +101,11 @@ impl Dispatcher {
     /// holds back only its own deliveries; each contact's in alert order.
     pub async fn deliver_pending_once(&self, now: Timestamp) -> Result<DeliveryReport, StoreError> {
         let mut by_contact: BTreeMap<String, Vec<DueDelivery>> = BTreeMap::new();
-        for due in self.store.due_deliveries(now, BATCH).await? {
+        for due in self
+            .store
+            .claim_due_deliveries(now, BATCH, CLAIM_PER_DELIVERY)
+            .await?
+        {
             by_contact.entry(due.contact.clone()).or_default().push(due);
         }
         let rounds = by_contact

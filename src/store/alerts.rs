@@ -1,6 +1,8 @@
 //! The alert outbox: alerts and their deliveries, one per contact, retried until delivered
 //! or given up. Delivery order per check and contact follows alert order.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::db::{Sql, Tx};
@@ -181,12 +183,17 @@ pub(super) async fn insert_alert(
 }
 
 impl Store {
-    /// Pending deliveries due at `now`, oldest alert first; a delivery waits while an
-    /// earlier alert of the same check to the same contact is still pending.
-    pub async fn due_deliveries(
+    /// Claims the pending deliveries due at `now`, oldest alert first, and returns them; a
+    /// delivery waits while an earlier alert of the same check to the same contact is still
+    /// pending. A claimed delivery is nobody else's until it is done or its claim lapses:
+    /// `per_delivery` after `now` for a contact's first, twice that for its second, and so
+    /// on, as a contact's deliveries are sent one after another. On PostgreSQL, rows another
+    /// instance is claiming at the same moment are skipped (`FOR UPDATE SKIP LOCKED`).
+    pub async fn claim_due_deliveries(
         &self,
         now: Timestamp,
         limit: u32,
+        per_delivery: std::time::Duration,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         #[derive(FromRow)]
         struct Row {
@@ -195,19 +202,37 @@ impl Store {
             contact: String,
             attempts: i64,
         }
-        let rows: Vec<Row> = Sql::new(
+        let mut tx = self.begin().await?;
+        let rows: Vec<Row> = Sql::new(format!(
             "SELECT a.id, a.check_name, a.kind, a.created_at, a.facts, d.contact, d.attempts \
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
              AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
                  WHERE d2.status = 'pending' AND d2.contact = d.contact \
                  AND a2.check_id = a.check_id AND d2.alert_id < d.alert_id) \
-             ORDER BY a.id LIMIT $2",
-        )
+             ORDER BY a.id LIMIT $2{}",
+            self.dialect().skip_locked("d")
+        ))
         .bind(now.0)
         .bind(i64::from(limit))
-        .fetch_all(self.reader())
+        .fetch_all(tx.on())
         .await?;
+        let step = i64::try_from(per_delivery.as_millis()).unwrap_or(i64::MAX);
+        let mut queued: HashMap<&str, i64> = HashMap::new();
+        for row in &rows {
+            let place = queued.entry(row.contact.as_str()).or_insert(0);
+            *place += 1;
+            Sql::new(
+                "UPDATE deliveries SET claimed_until = $1 WHERE alert_id = $2 AND contact = $3",
+            )
+            .bind(now.0.saturating_add(step.saturating_mul(*place)))
+            .bind(row.alert.id)
+            .bind(row.contact.as_str())
+            .execute(tx.on())
+            .await?;
+        }
+        tx.commit().await?;
         rows.into_iter()
             .map(|r| {
                 Ok(DueDelivery {
@@ -219,11 +244,22 @@ impl Store {
             .collect()
     }
 
+    /// Lets go of every claim: for the one process a SQLite database has, at its start,
+    /// whatever it was sending when it stopped is due again at once.
+    pub(super) async fn release_claims(&self) -> Result<(), StoreError> {
+        Sql::new("UPDATE deliveries SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     /// When the next pending delivery falls due: the earliest of those no earlier alert
-    /// holds back (what `due_deliveries` would answer first). `None`: nothing is pending.
+    /// holds back (what `claim_due_deliveries` would claim first), a claimed one when its
+    /// claim lapses. `None`: nothing is pending.
     pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<i64> = Sql::new(
-            "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
+            "SELECT MIN(CASE WHEN d.claimed_until > d.next_attempt_at THEN d.claimed_until \
+                 ELSE d.next_attempt_at END) FROM deliveries d JOIN alerts a ON a.id = d.alert_id \
              WHERE d.status = 'pending' \
              AND NOT EXISTS (SELECT 1 FROM deliveries d2 JOIN alerts a2 ON a2.id = d2.alert_id \
                  WHERE d2.status = 'pending' AND d2.contact = d.contact \
@@ -245,18 +281,19 @@ impl Store {
         let query = match result {
             AttemptResult::Delivered => Sql::new(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, \
-                 delivered_at = $1, last_error = NULL WHERE alert_id = $2 AND contact = $3",
+                 delivered_at = $1, last_error = NULL, claimed_until = NULL \
+                 WHERE alert_id = $2 AND contact = $3",
             )
             .bind(now.0),
             AttemptResult::RetryAt { error, at } => Sql::new(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, \
-                 next_attempt_at = $2 WHERE alert_id = $3 AND contact = $4",
+                 next_attempt_at = $2, claimed_until = NULL WHERE alert_id = $3 AND contact = $4",
             )
             .bind(error)
             .bind(at.0),
             AttemptResult::GiveUp { error } => Sql::new(
                 "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, \
-                 last_error = $1 WHERE alert_id = $2 AND contact = $3",
+                 last_error = $1, claimed_until = NULL WHERE alert_id = $2 AND contact = $3",
             )
             .bind(error),
         };

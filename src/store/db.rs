@@ -150,6 +150,16 @@ impl Dialect {
             Self::Postgres => "COALESCE((spec::jsonb ->> 'version')::BIGINT, 1)",
         }
     }
+
+    /// What ends a `SELECT` over `table` (an alias) that claims the rows it reads: on
+    /// PostgreSQL they are locked until the transaction ends and rows another transaction
+    /// has locked are skipped; SQLite has one writer, whose transaction excludes the rest.
+    pub fn skip_locked(self, table: &str) -> String {
+        match self {
+            Self::Sqlite => String::new(),
+            Self::Postgres => format!(" FOR UPDATE OF {table} SKIP LOCKED"),
+        }
+    }
 }
 
 /// One statement: its text, with `$1`, `$2`, … where the arguments go, and the arguments.

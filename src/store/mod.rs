@@ -126,10 +126,13 @@ impl Store {
             .connect_with(connect)
             .await
             .map_err(StoreError::Database)?;
-        Self::ready(Self {
+        let store = Self::ready(Self {
             db: Db::Sqlite { read, write },
         })
-        .await
+        .await?;
+        // One process holds a SQLite database: a claim left in it is its own from before.
+        store.release_claims().await?;
+        Ok(store)
     }
 
     /// Connects to the PostgreSQL database at `url` (`place` names it in errors without the

@@ -26,7 +26,7 @@ async fn store(dir: &std::path::Path) -> Store {
 }
 
 /// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.
-fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
+pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
     Write::Probe(Record {
         check_id: check.id,
         outcome: Outcome {

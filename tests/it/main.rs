@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod icmp;
 mod import;
+mod instances;
 mod kinds;
 mod monitoring;
 mod names;

@@ -1,0 +1,151 @@
+//! Several instances on one PostgreSQL database, each with its own pools as separate
+//! processes have: the alert outbox is delivered once however they race for it, and what
+//! an instance claimed and never sent is taken over when its claim lapses.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stackwatch::dispatch::{Dispatcher, RetryPolicy};
+use stackwatch::domain::{AlertKind, CheckName, CheckSpec, Timestamp};
+use stackwatch::notify::Notifiers;
+use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
+use stackwatch::store::{CheckWrite, Store, StoreOptions, Write, WriteMode};
+
+use crate::dispatch::record;
+use crate::postgres::empty_database;
+use crate::receivers::HookReceiver;
+
+/// An instance's store on the database at `url`.
+async fn instance(url: &str) -> Store {
+    let options = StoreOptions {
+        busy_timeout: Duration::from_secs(5),
+        read_connections: 2,
+    };
+    Store::open_postgres(url, "the test database", &options)
+        .await
+        .unwrap()
+}
+
+/// An instance's dispatcher with one webhook contact, `hook`, posting to `receiver`.
+fn dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
+    let settings = [(
+        "hook".to_owned(),
+        NotifierSettings::Webhook(WebhookSettings {
+            url: Secret::new(receiver.url("/hook")),
+            headers: Default::default(),
+        }),
+    )]
+    .into_iter()
+    .collect();
+    Dispatcher {
+        store,
+        notifiers: Notifiers::from_settings(&settings).unwrap(),
+        policy: RetryPolicy::with_give_up(Duration::from_secs(24 * 3_600)),
+        public_url: None,
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }
+}
+
+/// `checks` checks, each with a DOWN alert for `hook` pending since `at`.
+async fn pending_alerts(store: &Store, checks: usize, at: i64) {
+    let mut writes: Vec<Write> = Vec::new();
+    for n in 0..checks {
+        let name: CheckName = format!("shared-{n:02}").parse().unwrap();
+        let write = CheckWrite {
+            spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
+            paused: None,
+        };
+        let check = store
+            .upsert_check(&name, write, WriteMode::commit(Timestamp(0)))
+            .await
+            .unwrap()
+            .check()
+            .clone();
+        writes.push(record(&check, AlertKind::Down, at));
+    }
+    store.record(&writes).await.unwrap();
+}
+
+/// How many times each alert reached the receiver, by alert id.
+fn deliveries_by_alert(receiver: &HookReceiver) -> BTreeMap<i64, usize> {
+    let mut counts = BTreeMap::new();
+    for received in receiver.accepted() {
+        let id = received.body["alert_id"].as_i64().unwrap();
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn two_instances_racing_for_the_outbox_deliver_every_alert_once() {
+    let url = empty_database().await;
+    let (one, two) = (instance(&url).await, instance(&url).await);
+    let receiver = HookReceiver::start().await;
+    let t0 = 1_000 * 3_600_000;
+    pending_alerts(&one, 40, t0).await;
+
+    // Both deliver at the same moment, round after round, until neither finds work.
+    let drain = |d: Dispatcher| async move {
+        let mut handled = 0;
+        loop {
+            let round = d.deliver_pending_once(Timestamp(t0 + 1_000)).await.unwrap();
+            if round.handled() == 0 {
+                return handled;
+            }
+            handled += round.handled();
+        }
+    };
+    let (a, b) = tokio::join!(
+        drain(dispatcher(one.clone(), &receiver)),
+        drain(dispatcher(two.clone(), &receiver))
+    );
+    assert_eq!(a + b, 40, "one instance sent {a}, the other {b}");
+    let counts = deliveries_by_alert(&receiver);
+    assert_eq!(counts.len(), 40);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert_eq!(receiver.received().len(), 40, "nothing sent twice");
+}
+
+#[tokio::test]
+async fn deliveries_an_instance_claimed_and_never_sent_are_taken_over_when_the_claim_lapses() {
+    let url = empty_database().await;
+    let receiver = HookReceiver::start().await;
+    let t0 = 1_000 * 3_600_000;
+    let survivor = instance(&url).await;
+    pending_alerts(&survivor, 3, t0).await;
+
+    // An instance claims the three deliveries, then dies before sending any.
+    let dead = instance(&url).await;
+    let claimed = dead
+        .claim_due_deliveries(Timestamp(t0), 100, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    dead.close().await;
+
+    // While the claims hold, the other instance sends nothing; as each lapses (30 s per
+    // place in the contact's queue), it sends that one.
+    let other = dispatcher(survivor.clone(), &receiver);
+    let at = |s: i64| Timestamp(t0 + s * 1_000);
+    assert_eq!(
+        other.deliver_pending_once(at(29)).await.unwrap().handled(),
+        0
+    );
+    assert!(receiver.received().is_empty());
+    assert_eq!(
+        other.deliver_pending_once(at(30)).await.unwrap().delivered,
+        1
+    );
+    assert_eq!(
+        other.deliver_pending_once(at(90)).await.unwrap().delivered,
+        2
+    );
+    let counts = deliveries_by_alert(&receiver);
+    assert_eq!(counts.len(), 3);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert_eq!(
+        other.deliver_pending_once(at(600)).await.unwrap().handled(),
+        0
+    );
+}
