@@ -53,6 +53,9 @@ pub struct App {
     limits: ServerLimits,
     /// The data directory, held until the database is closed.
     held: data_dir::Held,
+    /// On a shared (PostgreSQL) database: the scheduler's handle and the position of the
+    /// change log its load saw, from which other instances' changes are followed.
+    follow: Option<(MonitorHandle, i64)>,
 }
 
 impl App {
@@ -106,6 +109,13 @@ impl App {
         let max_concurrent_probes = probes_within_file_limit(&settings);
         let (records_tx, records) = monitor::record_channel();
         let vitals = Vitals::new();
+        // Read before the load: a change made meanwhile is read again, never missed.
+        let shared = matches!(settings.database(), Database::Postgres { .. });
+        let change_log_at = if shared {
+            Some(store.newest_change().await?)
+        } else {
+            None
+        };
         let scheduler = Scheduler::load(SchedulerDeps {
             store: store.clone(),
             prober: Arc::new(prober),
@@ -118,6 +128,7 @@ impl App {
         .await
         .context("cannot load the checks to schedule")?;
         let (monitor, commands) = MonitorHandle::channel();
+        let follow = change_log_at.map(|at| (monitor.clone(), at));
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
@@ -182,6 +193,7 @@ impl App {
             dispatcher,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
             held,
+            follow,
             limits: ServerLimits {
                 header_timeout: Duration::from_secs(settings.server.header_timeout),
                 max_connections: settings.server.max_connections as usize,
@@ -237,6 +249,12 @@ impl App {
         let watchdog = self
             .watchdog
             .map(|w| supervisor.spawn("watchdog", w.run(background.clone())));
+        let follower = self.follow.map(|(monitor, after)| {
+            supervisor.spawn(
+                "change log",
+                monitor::follow_changes(self.store.clone(), monitor, after, background.clone()),
+            )
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "stackwatch is listening");
         let serve = server::serve(
             self.listener,
@@ -258,6 +276,9 @@ impl App {
         let _ = rollups.await;
         if let Some(watchdog) = watchdog {
             let _ = watchdog.await;
+        }
+        if let Some(follower) = follower {
+            let _ = follower.await;
         }
         recorder_stop.cancel();
         let _ = recorder.await;

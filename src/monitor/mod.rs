@@ -4,6 +4,7 @@
 
 mod backlog;
 mod canary;
+mod changes;
 mod judge;
 mod metrics;
 mod offline;
@@ -17,6 +18,7 @@ mod wait;
 use tokio::sync::mpsc;
 
 pub use backlog::Backlog;
+pub use changes::{FOLLOW_EVERY, follow_changes};
 pub use judge::{Judge, Known};
 pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
 pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};

@@ -13,6 +13,7 @@ pub async fn rollup_once(
     now: Timestamp,
 ) -> Result<RollupReport, StoreError> {
     let report = store.rollup_and_prune(now, retention).await?;
+    store.prune_changes(now).await?;
     tracing::info!(
         hourly_rows = report.hourly_rows,
         daily_rows = report.daily_rows,

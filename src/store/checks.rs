@@ -279,10 +279,12 @@ impl Store {
 
     /// Deletes the check; whether it existed.
     pub async fn delete_check(&self, name: &CheckName) -> Result<bool, StoreError> {
+        let mut tx = self.begin_config().await?;
         let done = Sql::new("DELETE FROM checks WHERE name = $1")
             .bind(name.as_str())
-            .execute(self.writer())
+            .execute(tx.on())
             .await?;
+        tx.commit().await?;
         Ok(done > 0)
     }
 }

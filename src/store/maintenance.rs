@@ -119,10 +119,12 @@ impl Store {
 
     /// Deletes a window; whether it existed.
     pub async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_config().await?;
         let done = Sql::new("DELETE FROM maintenance WHERE id = $1")
             .bind(id)
-            .execute(self.writer())
+            .execute(tx.on())
             .await?;
+        tx.commit().await?;
         Ok(done > 0)
     }
 }

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod block_codec;
+mod changes;
 mod checks;
 mod db;
 mod error;
@@ -37,6 +38,7 @@ use db::{Dialect, On, Sql, Tx};
 pub use alerts::{
     AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
 };
+pub use changes::Changes;
 pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
@@ -215,8 +217,9 @@ impl Store {
 
     /// A write transaction that changes the configuration (checks, stacks, windows): such
     /// transactions run one at a time, as every write does on SQLite, so two clients
-    /// creating one check at once make one row and one "created" answer. On PostgreSQL a
-    /// transaction-scoped advisory lock does it; probe results do not take it.
+    /// creating one check at once make one row and one "created" answer, and the change
+    /// log's ids grow in commit order. On PostgreSQL a transaction-scoped advisory lock
+    /// does it; probe results do not take it.
     async fn begin_config(&self) -> Result<Tx, StoreError> {
         let mut tx = self.begin().await?;
         if let Tx::Pg(_) = tx {

@@ -120,14 +120,16 @@ impl Store {
 
     /// Deletes every check of `stack`; the names deleted, sorted.
     pub async fn delete_stack(&self, stack: &StackName) -> Result<Vec<CheckName>, StoreError> {
+        let mut tx = self.begin_config().await?;
         let names: Vec<String> = Sql::new("DELETE FROM checks WHERE stack = $1 RETURNING name")
             .bind(stack.as_str())
-            .scalar_all(self.writer())
+            .scalar_all(tx.on())
             .await?;
         Sql::new("DELETE FROM stack_settings WHERE stack = $1")
             .bind(stack.as_str())
-            .execute(self.writer())
+            .execute(tx.on())
             .await?;
+        tx.commit().await?;
         let mut names: Vec<CheckName> = names.into_iter().filter_map(|n| n.parse().ok()).collect();
         names.sort();
         Ok(names)

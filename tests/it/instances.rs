@@ -149,3 +149,54 @@ async fn deliveries_an_instance_claimed_and_never_sent_are_taken_over_when_the_c
         0
     );
 }
+
+/// A check as the API would store it from `body`.
+fn spec(body: serde_json::Value) -> CheckSpec {
+    let serde_json::Value::Object(fields) = body else {
+        panic!("not an object: {body}");
+    };
+    let mut form = stackwatch::domain::Form::new(fields);
+    CheckSpec::read(&mut form, None).expect("a valid check")
+}
+
+/// Another instance writes a check (its store on the shared database; it has no
+/// scheduler, so every probe the target sees is this instance's): the running instance
+/// probes it, then probes it with its new address, each within seconds, though its own API
+/// was never told.
+#[tokio::test]
+async fn a_check_written_through_another_instance_is_probed_with_its_new_settings() {
+    let url = empty_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::test_settings(dir.path());
+    settings.database.url = Some(Secret::new(&url));
+    let running = crate::helpers::spawn_with(settings).await;
+    let writer = instance(&url).await;
+    let target = HookReceiver::start().await;
+    let name: CheckName = "followed".parse().unwrap();
+    let write = |path: &str| CheckWrite {
+        spec: spec(serde_json::json!({"url": target.url(path), "check_rate": 10})),
+        paused: None,
+    };
+    let now = || WriteMode::commit(Timestamp::now());
+    writer
+        .upsert_check(&name, write("/first"), now())
+        .await
+        .unwrap();
+    let probed = async |path: &str| {
+        crate::binary::wait_for(&format!("a probe of {path}"), 60, async || {
+            target
+                .received()
+                .iter()
+                .any(|r| r.path == path)
+                .then_some(())
+        })
+        .await
+    };
+    probed("/first").await;
+    writer
+        .upsert_check(&name, write("/second"), now())
+        .await
+        .unwrap();
+    probed("/second").await;
+    running.stop().await;
+}

@@ -435,7 +435,13 @@ async fn a_used_sqlite_database_is_copied_into_postgresql_row_for_row_once() {
     let before = sqlite_rows(&file, &schema).await;
     let after = postgres_rows(&url, &schema).await;
     for (table, rows) in &before {
-        assert!(!rows.is_empty(), "the test writes {table}");
+        // The change log is for instances on a shared database: empty on SQLite, and
+        // empty after a copy (nothing follows the new database yet).
+        assert_eq!(
+            !rows.is_empty(),
+            table != "changes",
+            "the test writes {table}"
+        );
         assert_eq!(rows, &after[table], "{table}");
     }
 
@@ -454,7 +460,12 @@ async fn a_used_sqlite_database_is_copied_into_postgresql_row_for_row_once() {
         .max()
         .unwrap();
     assert!(next > most + 1, "{next} after {most} and a deleted one");
+    // Gone again, with the two changes it logged.
     sqlx::query("DELETE FROM checks WHERE name = 'new'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM changes WHERE check_name = 'new'")
         .execute(&mut db)
         .await
         .unwrap();
