@@ -25,6 +25,42 @@ async fn store(dir: &std::path::Path) -> Store {
     crate::helpers::open_suite_store(dir).await
 }
 
+/// An HTTP check named `name` with every default, stored in `store`.
+pub async fn plain_check(store: &Store, name: &str) -> stackwatch::domain::Check {
+    let name: CheckName = name.parse().unwrap();
+    let write = CheckWrite {
+        spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
+        paused: None,
+    };
+    store
+        .upsert_check(&name, write, WriteMode::commit(Timestamp(0)))
+        .await
+        .unwrap()
+        .check()
+        .clone()
+}
+
+/// A dispatcher on `store` with one webhook contact, `hook`, posting to `receiver`; it
+/// gives up after a day.
+pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
+    let settings = [(
+        "hook".to_owned(),
+        NotifierSettings::Webhook(WebhookSettings {
+            url: Secret::new(receiver.url("/hook")),
+            headers: Default::default(),
+        }),
+    )]
+    .into_iter()
+    .collect();
+    Dispatcher {
+        store,
+        notifiers: Notifiers::from_settings(&settings).unwrap(),
+        policy: RetryPolicy::with_give_up(Duration::from_secs(24 * 3_600)),
+        public_url: None,
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }
+}
+
 /// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.
 pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
     Write::Probe(Record {
@@ -61,17 +97,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     let store = store(dir.path()).await;
     let receiver = HookReceiver::start().await;
     receiver.status.store(500, Ordering::SeqCst);
-    let name: CheckName = "ordered".parse().unwrap();
-    let write = CheckWrite {
-        spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
-        paused: None,
-    };
-    let check = store
-        .upsert_check(&name, write, WriteMode::commit(Timestamp(0)))
-        .await
-        .unwrap()
-        .check()
-        .clone();
+    let check = plain_check(&store, "ordered").await;
     let t0 = 1_000 * HOUR;
     store
         .record(&[
@@ -81,22 +107,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
         .await
         .unwrap();
 
-    let settings = [(
-        "hook".to_owned(),
-        NotifierSettings::Webhook(WebhookSettings {
-            url: Secret::new(receiver.url("/hook")),
-            headers: Default::default(),
-        }),
-    )]
-    .into_iter()
-    .collect();
-    let dispatcher = Dispatcher {
-        store: store.clone(),
-        notifiers: Notifiers::from_settings(&settings).unwrap(),
-        policy: RetryPolicy::with_give_up(Duration::from_secs(24 * 3_600)),
-        public_url: None,
-        wake: Arc::new(tokio::sync::Notify::new()),
-    };
+    let dispatcher = hook_dispatcher(store.clone(), &receiver);
 
     // Refused: only the DOWN alert is tried; RECOVERED waits behind it.
     let first = dispatcher
@@ -155,7 +166,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     assert_eq!(late.given_up, 1);
     let failed = store
         .alerts(&AlertFilter {
-            check: Some(name),
+            check: Some(check.name.clone()),
             status: Some(DeliveryStatus::Failed),
             limit: 10,
         })

@@ -1,18 +1,17 @@
 //! Several instances on one PostgreSQL database, each with its own pools as separate
-//! processes have: the alert outbox is delivered once however they race for it, and what
-//! an instance claimed and never sent is taken over when its claim lapses.
+//! processes have: the alert outbox is delivered once however they race for it, what an
+//! instance claimed and never sent is taken over when its claim lapses, and a check
+//! written through one instance reaches the scheduler of another.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use stackwatch::dispatch::{Dispatcher, RetryPolicy};
+use stackwatch::dispatch::Dispatcher;
 use stackwatch::domain::{AlertKind, CheckName, CheckSpec, Timestamp};
-use stackwatch::notify::Notifiers;
-use stackwatch::settings::{NotifierSettings, Secret, WebhookSettings};
+use stackwatch::settings::Secret;
 use stackwatch::store::{CheckWrite, Store, StoreOptions, Write, WriteMode};
 
-use crate::dispatch::record;
+use crate::dispatch::{hook_dispatcher, plain_check, record};
 use crate::postgres::empty_database;
 use crate::receivers::HookReceiver;
 
@@ -27,41 +26,11 @@ async fn instance(url: &str) -> Store {
         .unwrap()
 }
 
-/// An instance's dispatcher with one webhook contact, `hook`, posting to `receiver`.
-fn dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
-    let settings = [(
-        "hook".to_owned(),
-        NotifierSettings::Webhook(WebhookSettings {
-            url: Secret::new(receiver.url("/hook")),
-            headers: Default::default(),
-        }),
-    )]
-    .into_iter()
-    .collect();
-    Dispatcher {
-        store,
-        notifiers: Notifiers::from_settings(&settings).unwrap(),
-        policy: RetryPolicy::with_give_up(Duration::from_secs(24 * 3_600)),
-        public_url: None,
-        wake: Arc::new(tokio::sync::Notify::new()),
-    }
-}
-
 /// `checks` checks, each with a DOWN alert for `hook` pending since `at`.
 async fn pending_alerts(store: &Store, checks: usize, at: i64) {
     let mut writes: Vec<Write> = Vec::new();
     for n in 0..checks {
-        let name: CheckName = format!("shared-{n:02}").parse().unwrap();
-        let write = CheckWrite {
-            spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
-            paused: None,
-        };
-        let check = store
-            .upsert_check(&name, write, WriteMode::commit(Timestamp(0)))
-            .await
-            .unwrap()
-            .check()
-            .clone();
+        let check = plain_check(store, &format!("shared-{n:02}")).await;
         writes.push(record(&check, AlertKind::Down, at));
     }
     store.record(&writes).await.unwrap();
@@ -97,8 +66,8 @@ async fn two_instances_racing_for_the_outbox_deliver_every_alert_once() {
         }
     };
     let (a, b) = tokio::join!(
-        drain(dispatcher(one.clone(), &receiver)),
-        drain(dispatcher(two.clone(), &receiver))
+        drain(hook_dispatcher(one.clone(), &receiver)),
+        drain(hook_dispatcher(two.clone(), &receiver))
     );
     assert_eq!(a + b, 40, "one instance sent {a}, the other {b}");
     let counts = deliveries_by_alert(&receiver);
@@ -126,7 +95,7 @@ async fn deliveries_an_instance_claimed_and_never_sent_are_taken_over_when_the_c
 
     // While the claims hold, the other instance sends nothing; as each lapses (30 s per
     // place in the contact's queue), it sends that one.
-    let other = dispatcher(survivor.clone(), &receiver);
+    let other = hook_dispatcher(survivor.clone(), &receiver);
     let at = |s: i64| Timestamp(t0 + s * 1_000);
     assert_eq!(
         other.deliver_pending_once(at(29)).await.unwrap().handled(),
