@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiDeps, Tokens};
@@ -56,6 +56,30 @@ pub struct App {
     /// On a shared (PostgreSQL) database: the scheduler's handle and the position of the
     /// change log its load saw, from which other instances' changes are followed.
     follow: Option<(MonitorHandle, i64)>,
+    /// On a shared database: this instance's lease keeper.
+    lessee: Option<Lessee>,
+}
+
+/// What an instance's lease keeper needs.
+struct Lessee {
+    /// This instance in the `instances` and `shard_leases` tables.
+    name: String,
+    lease: Duration,
+    owned: watch::Sender<monitor::Owned>,
+}
+
+/// A name for this process among the instances on a shared database: the host, the
+/// process id and random bits, so a restarted instance is a new one.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let mut bits = [0u8; 4];
+    let tag: String = match getrandom::fill(&mut bits) {
+        Ok(()) => bits.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => String::new(),
+    };
+    format!("{host}-{}-{tag}", std::process::id())
 }
 
 impl App {
@@ -116,6 +140,19 @@ impl App {
         } else {
             None
         };
+        // The first round of leases is taken before the checks are loaded: the scheduler
+        // probes its shards from its first tick, with the states read after taking them.
+        let leases = if shared {
+            let name = instance_name();
+            let lease = Duration::from_secs(settings.database.lease_s);
+            let first = monitor::Owned::take(&store, &name, lease)
+                .await
+                .context("cannot take the first leases")?;
+            let (owned, leases) = watch::channel(first);
+            Some((Lessee { name, lease, owned }, leases))
+        } else {
+            None
+        };
         let scheduler = Scheduler::load(SchedulerDeps {
             store: store.clone(),
             prober: Arc::new(prober),
@@ -124,9 +161,11 @@ impl App {
             default_contacts: default_contacts.clone(),
             canaries: settings.monitor.canaries.clone(),
             vitals: vitals.clone(),
+            leases: leases.as_ref().map(|(_, receiver)| receiver.clone()),
         })
         .await
         .context("cannot load the checks to schedule")?;
+        let lessee = leases.map(|(lessee, _)| lessee);
         let (monitor, commands) = MonitorHandle::channel();
         let follow = change_log_at.map(|at| (monitor.clone(), at));
         let listener = TcpListener::bind(settings.server.listen)
@@ -194,6 +233,7 @@ impl App {
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
             held,
             follow,
+            lessee,
             limits: ServerLimits {
                 header_timeout: Duration::from_secs(settings.server.header_timeout),
                 max_connections: settings.server.max_connections as usize,
@@ -249,6 +289,20 @@ impl App {
         let watchdog = self
             .watchdog
             .map(|w| supervisor.spawn("watchdog", w.run(background.clone())));
+        // The leases let go after probing stopped, so the others take the shards over at once.
+        let keeper_stop = CancellationToken::new();
+        let keeper = self.lessee.map(|lessee| {
+            supervisor.spawn(
+                "lease keeper",
+                monitor::keep_leases(
+                    self.store.clone(),
+                    lessee.name,
+                    lessee.lease,
+                    lessee.owned,
+                    keeper_stop.clone(),
+                ),
+            )
+        });
         let follower = self.follow.map(|(monitor, after)| {
             supervisor.spawn(
                 "change log",
@@ -279,6 +333,10 @@ impl App {
         }
         if let Some(follower) = follower {
             let _ = follower.await;
+        }
+        keeper_stop.cancel();
+        if let Some(keeper) = keeper {
+            let _ = keeper.await;
         }
         recorder_stop.cancel();
         let _ = recorder.await;

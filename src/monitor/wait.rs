@@ -1,6 +1,6 @@
 //! Waits the monitor's loops select on that may have nothing to wait for.
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// The next item of `receiver`; never, without one.
@@ -15,6 +15,14 @@ pub(super) async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>
 pub(super) async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Until `receiver` sees a new value (`None` once its sender is gone); never, without one.
+pub(super) async fn changed_opt<T>(receiver: Option<&mut watch::Receiver<T>>) -> Option<()> {
+    match receiver {
+        Some(r) => r.changed().await.ok(),
         None => std::future::pending().await,
     }
 }

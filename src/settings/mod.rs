@@ -187,6 +187,8 @@ pub struct DatabaseSettings {
     pub busy_timeout_ms: u64,
     /// Size of the read pool.
     pub read_connections: u32,
+    /// Seconds a lease on a share of the checks lasts unless renewed (PostgreSQL).
+    pub lease_s: u64,
 }
 
 /// `[log]`: what is logged and how.

@@ -38,6 +38,7 @@ impl Settings {
             1,
             64,
         );
+        range("database.lease_s", self.database.lease_s, 3, 300);
         range(
             "monitor.max_concurrent_probes",
             u64::from(self.monitor.max_concurrent_probes),

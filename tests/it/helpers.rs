@@ -166,6 +166,11 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// Keeps `dir` (the data directory) as long as the application.
+    pub fn keep(&mut self, dir: TempDir) {
+        self._dir = Some(dir);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

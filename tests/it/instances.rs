@@ -169,3 +169,118 @@ async fn a_check_written_through_another_instance_is_probed_with_its_new_setting
     probed("/second").await;
     running.stop().await;
 }
+
+/// Probes the instance at `metrics` (its `/metrics` URL) finished since it started.
+async fn probes_at(metrics: String) -> u64 {
+    let body = reqwest::Client::new()
+        .get(metrics)
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .filter(|l| l.starts_with("stackwatch_probes_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// An instance of the application on the database at `url`, with a 3 s lease.
+async fn serving(url: &str) -> crate::helpers::TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::test_settings(dir.path());
+    settings.database.url = Some(Secret::new(url));
+    settings.database.lease_s = 3;
+    let mut app = crate::helpers::spawn_with(settings).await;
+    app.keep(dir);
+    app
+}
+
+/// Two instances share twenty checks out (each probes some), and when one stops, the
+/// other probes every check, the stopped one's included.
+#[tokio::test]
+async fn two_instances_share_the_checks_and_one_takes_over_when_the_other_stops() {
+    let url = empty_database().await;
+    let (one, two) = (serving(&url).await, serving(&url).await);
+    let target = HookReceiver::start().await;
+    for n in 0..20 {
+        let body = serde_json::json!({"url": target.url(&format!("/c{n}")), "check_rate": 10});
+        let (status, answer) = one.put(&format!("/api/v1/checks/shared-{n}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    crate::binary::wait_for("both instances probing", 90, async || {
+        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
+            .then_some(())
+    })
+    .await;
+
+    one.stop().await;
+    let at_stop = per_path(&target);
+    every_check_probed_since(&target, &at_stop, "the stop").await;
+    two.stop().await;
+}
+
+/// Probes the target received, by path.
+fn per_path(target: &HookReceiver) -> BTreeMap<String, usize> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for received in target.received() {
+        *counts.entry(received.path).or_default() += 1;
+    }
+    counts
+}
+
+/// Waits until each of the twenty checks `/c0` … `/c19` was probed again since `before`.
+async fn every_check_probed_since(
+    target: &HookReceiver,
+    before: &BTreeMap<String, usize>,
+    what: &str,
+) {
+    crate::binary::wait_for(
+        &format!("every check probed after {what}"),
+        90,
+        async || {
+            let now = per_path(target);
+            (0..20)
+                .all(|n| {
+                    let path = format!("/c{n}");
+                    now.get(&path).copied().unwrap_or(0) > before.get(&path).copied().unwrap_or(0)
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Two real processes share the checks; one is killed with SIGKILL (no shutdown, its
+/// leases not let go): once they lapse, the other probes every check, the dead one's
+/// included.
+#[tokio::test]
+async fn after_kill_9_of_one_instance_the_other_probes_its_checks() {
+    let url = empty_database().await;
+    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = format!("[database]\nurl = {url:?}\nlease_s = 3\n");
+    let one = crate::binary::start(&dir_one.path().join("data"), &config).await;
+    let two = crate::binary::start(&dir_two.path().join("data"), &config).await;
+    let target = HookReceiver::start().await;
+    for n in 0..20 {
+        let body = serde_json::json!({"url": target.url(&format!("/c{n}")), "check_rate": 10});
+        let (status, answer) = one.put(&format!("/api/v1/checks/shared-{n}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    crate::binary::wait_for("both instances probing", 90, async || {
+        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
+            .then_some(())
+    })
+    .await;
+    let at_kill = per_path(&target);
+    let killed = std::time::Instant::now();
+    one.kill9();
+    every_check_probed_since(&target, &at_kill, "the kill").await;
+    eprintln!(
+        "after kill -9 (lease 3 s, rate 10 s): every check probed again within {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
+    drop(two);
+}

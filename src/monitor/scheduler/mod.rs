@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -21,15 +21,16 @@ use offline_rule::OfflineRule;
 
 use super::Command;
 use super::judge::{Judge, Known, would_confirm_down};
+use super::leases::Owned;
 use super::offline::Verdict;
 use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
-use super::wait::{recv_opt, sleep_until_opt};
+use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
     Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{PageStart, Store, StoreError, Write};
+use crate::store::{PageStart, Store, StoreError, Write, shard_of};
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -48,6 +49,9 @@ pub struct SchedulerDeps {
     pub canaries: Vec<String>,
     /// Where the scheduler reports that it keeps up.
     pub vitals: Vitals,
+    /// On a shared database, the shards this instance may probe (see `monitor::leases`);
+    /// `None`: every check is this instance's.
+    pub leases: Option<watch::Receiver<Owned>>,
 }
 
 /// A scheduled check and what the state machine knows of it.
@@ -82,6 +86,10 @@ pub struct Scheduler {
     pending: Pending,
     /// How many planned checks are `icmp`, for `/readyz` when the box has no ICMP socket.
     icmp_checks: usize,
+    /// The leased shards whose checks' states were read since they were taken: only
+    /// those are probed, so a shard taken over goes on from the state its last holder
+    /// wrote, not from what this instance knew before.
+    loaded: u64,
 }
 
 /// Changes waiting to be applied, and when to try again.
@@ -119,6 +127,7 @@ impl Scheduler {
             heartbeat_starts: HashMap::new(),
             pending: Pending::default(),
             icmp_checks: 0,
+            loaded: 0,
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -154,6 +163,12 @@ impl Scheduler {
             }
         }
         scheduler.plan.add_all_at_start(&regular, 0);
+        // The states just read are current for the shards already leased.
+        scheduler.loaded = scheduler
+            .deps
+            .leases
+            .as_ref()
+            .map_or(0, |leases| leases.borrow().shards);
         scheduler.deps.vitals.icmp_checks(scheduler.icmp_checks);
         Ok(scheduler)
     }
@@ -308,7 +323,16 @@ impl Scheduler {
             .plan
             .take_due(self.now_ms() / WAKE_TICK_MS * WAKE_TICK_MS);
         let started = due.len();
+        let leased = self.deps.leases.as_ref().map(|l| *l.borrow());
+        let (now, now_ms) = (Instant::now(), self.now_ms());
         for (id, due_ms) in due {
+            if let Some(owned) = leased
+                && !(owned.owns(id, now) && self.loaded & (1 << shard_of(id)) != 0)
+            {
+                // Another instance's: its slot passes here unprobed.
+                self.plan.finished(id, false, now_ms);
+                continue;
+            }
             let Some(entry) = self.entries.get(&id) else {
                 continue;
             };
@@ -339,6 +363,42 @@ impl Scheduler {
             });
         }
         started
+    }
+
+    /// Takes the shards the lease keeper now holds: states of the checks of shards just
+    /// taken are read from the store (what their last holder wrote) before any is probed;
+    /// a read that fails is tried again at the keeper's next round.
+    async fn leases_changed(&mut self) {
+        let Some(leases) = &mut self.deps.leases else {
+            return;
+        };
+        let shards = leases.borrow_and_update().shards;
+        self.loaded &= shards;
+        let gained = shards & !self.loaded;
+        if gained == 0 {
+            return;
+        }
+        let ids: Vec<CheckId> = self
+            .entries
+            .keys()
+            .filter(|id| gained & (1 << shard_of(**id)) != 0)
+            .copied()
+            .collect();
+        match self.deps.store.check_states(&ids).await {
+            Ok(mut states) => {
+                let now = Timestamp::now();
+                for id in ids {
+                    if let Some(entry) = self.entries.get_mut(&id) {
+                        entry.known = Known::from_stored(states.remove(&id), now);
+                    }
+                }
+                self.loaded |= gained;
+                tracing::info!(shards = shards.count_ones(), "leased shards");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the states of the checks of leased shards; retrying at the next lease round");
+            }
+        }
     }
 
     /// Takes a finished probe: with canaries, a connection-level failure may wait for a
@@ -442,6 +502,7 @@ impl Scheduler {
                 () = sleep_until_opt(self.pending.retry_at) => self.hand_over().await,
                 Some(done) = self.finished_rx.recv() => self.finish(done).await,
                 Some(round) = recv_opt(rounds) => self.canary_round_done(round).await,
+                Some(()) = changed_opt(self.deps.leases.as_mut()) => self.leases_changed().await,
                 () = sleep_until_opt(next_round) => self.start_canary_round(),
                 () = sleep_until_opt(next) => { self.start_due(); }
                 _ = report.tick() => self.report(),

@@ -1,0 +1,113 @@
+//! Leases on shards of the checks, for instances sharing a PostgreSQL database: who is
+//! alive, and which shards each one probes.
+
+use super::db::Sql;
+use super::{Store, StoreError};
+use crate::domain::{CheckId, Timestamp};
+
+/// How many shards the checks are cut into: one bit each in a `u64`, and fine enough
+/// that a handful of instances share them evenly.
+pub const SHARDS: i64 = 64;
+
+/// The shard of a check: the top six bits of a multiplicative hash of its id, so checks
+/// created one after another (a stack) land in different shards, not in the same few.
+pub fn shard_of(id: CheckId) -> u32 {
+    // Fibonacci hashing of the id's bits; a u64 shifted right by 58 is below 64.
+    let bits = u64::from_ne_bytes(id.0.to_ne_bytes()).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58;
+    u32::try_from(bits).unwrap_or(0)
+}
+
+impl Store {
+    /// One round of an instance's leases at `now`: says it is alive, renews the leases it
+    /// holds for `lease_ms`, takes free or lapsed shards up to its fair share of the live
+    /// instances and lets go of those above it. Returns the shards it holds now, as a mask.
+    pub async fn keep_leases(
+        &self,
+        me: &str,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let until = now.0.saturating_add(lease_ms);
+        let mut tx = self.begin().await?;
+        Sql::new(
+            "INSERT INTO instances (name, seen_at) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+        )
+        .bind(me)
+        .bind(now.0)
+        .execute(tx.on())
+        .await?;
+        let mut held: Vec<i64> =
+            Sql::new("UPDATE shard_leases SET expires_at = $1 WHERE holder = $2 RETURNING shard")
+                .bind(until)
+                .bind(me)
+                .scalar_all(tx.on())
+                .await?;
+        let live: i64 = Sql::new("SELECT COUNT(*) FROM instances WHERE seen_at > $1")
+            .bind(now.0 - lease_ms)
+            .scalar_one(tx.on())
+            .await?;
+        let share = usize::try_from((SHARDS + live.max(1) - 1) / live.max(1)).unwrap_or(0);
+        if held.len() < share {
+            let wanted = i64::try_from(share - held.len()).unwrap_or(0);
+            let taken: Vec<i64> = Sql::new(format!(
+                "UPDATE shard_leases SET holder = $1, expires_at = $2 WHERE shard IN \
+                 (SELECT shard FROM shard_leases WHERE expires_at <= $3 \
+                  ORDER BY shard LIMIT $4{}) RETURNING shard",
+                self.dialect().skip_locked("shard_leases")
+            ))
+            .bind(me)
+            .bind(until)
+            .bind(now.0)
+            .bind(wanted)
+            .scalar_all(tx.on())
+            .await?;
+            held.extend(taken);
+        } else if held.len() > share {
+            held.sort_unstable();
+            let extra = held.split_off(share);
+            let mut release =
+                Sql::new("UPDATE shard_leases SET holder = NULL, expires_at = 0 WHERE shard IN ");
+            release.push_list(extra);
+            release.execute(tx.on()).await?;
+        }
+        Sql::new("DELETE FROM instances WHERE seen_at < $1")
+            .bind(now.0 - 10 * lease_ms)
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
+        Ok(held
+            .into_iter()
+            .filter(|s| (0..SHARDS).contains(s))
+            .fold(0, |mask, s| mask | 1 << s))
+    }
+
+    /// Lets go of every lease `me` holds and says it is gone, so the others take its
+    /// shards at their next round instead of when the leases lapse.
+    pub async fn release_leases(&self, me: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        Sql::new("UPDATE shard_leases SET holder = NULL, expires_at = 0 WHERE holder = $1")
+            .bind(me)
+            .execute(tx.on())
+            .await?;
+        Sql::new("DELETE FROM instances WHERE name = $1")
+            .bind(me)
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_ids_spread_over_the_shards() {
+        let shards: std::collections::BTreeSet<u32> =
+            (1..=20).map(|id| shard_of(CheckId(id))).collect();
+        assert!(shards.len() >= 15, "{shards:?}");
+        assert!((1..=10_000).all(|id| shard_of(CheckId(id)) < 64));
+    }
+}
