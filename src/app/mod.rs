@@ -53,9 +53,11 @@ pub struct App {
     limits: ServerLimits,
     /// The data directory, held until the database is closed.
     held: data_dir::Held,
-    /// On a shared (PostgreSQL) database: the scheduler's handle and the position of the
-    /// change log its load saw, from which other instances' changes are followed.
-    follow: Option<(MonitorHandle, i64)>,
+    /// The scheduler's handle, for what the recorder and the change log tell it.
+    monitor: MonitorHandle,
+    /// On a shared (PostgreSQL) database: the position of the change log the scheduler's
+    /// load saw, from which other instances' changes are followed.
+    follow: Option<i64>,
     /// On a shared database: this instance's lease keeper.
     lessee: Option<Lessee>,
 }
@@ -167,7 +169,7 @@ impl App {
         .context("cannot load the checks to schedule")?;
         let lessee = leases.map(|(lessee, _)| lessee);
         let (monitor, commands) = MonitorHandle::channel();
-        let follow = change_log_at.map(|at| (monitor.clone(), at));
+        let follow = change_log_at;
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
@@ -185,7 +187,7 @@ impl App {
             vitals: vitals.clone(),
             store: store.clone(),
             tokens,
-            monitor,
+            monitor: monitor.clone(),
             contacts: notifiers.names().map(str::to_owned).collect(),
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
@@ -232,6 +234,7 @@ impl App {
             dispatcher,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace),
             held,
+            monitor,
             follow,
             lessee,
             limits: ServerLimits {
@@ -268,6 +271,7 @@ impl App {
                 self.store.clone(),
                 self.vitals.clone(),
                 self.dispatcher.wake.clone(),
+                self.monitor.clone(),
             )
             .run(self.records, recorder_stop.clone()),
         );
@@ -303,10 +307,15 @@ impl App {
                 ),
             )
         });
-        let follower = self.follow.map(|(monitor, after)| {
+        let follower = self.follow.map(|after| {
             supervisor.spawn(
                 "change log",
-                monitor::follow_changes(self.store.clone(), monitor, after, background.clone()),
+                monitor::follow_changes(
+                    self.store.clone(),
+                    self.monitor.clone(),
+                    after,
+                    background.clone(),
+                ),
             )
         });
         tracing::info!(addr = %self.listener.local_addr()?, "stackwatch is listening");

@@ -99,6 +99,7 @@ pub(super) mod tests {
                 transition: (kind == 't').then_some(Transition::Recovered),
                 memory: AlertMemory::default(),
                 alerts: if kind == 'a' { vec![alert] } else { Vec::new() },
+                version: 1,
             })
         });
         Write::Probe(Record {

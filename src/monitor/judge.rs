@@ -13,6 +13,8 @@ pub struct Known {
     pub state: CheckState,
     pub memory: AlertMemory,
     pub cert_not_after: Option<Timestamp>,
+    /// The version of the state row this was read from or last wrote (0: no row yet).
+    pub version: i64,
 }
 
 impl Known {
@@ -23,11 +25,13 @@ impl Known {
                 state: s.state,
                 memory: s.memory,
                 cert_not_after: s.cert_not_after,
+                version: s.version,
             },
             None => Self {
                 state: CheckState::new(now),
                 memory: AlertMemory::default(),
                 cert_not_after: None,
+                version: 0,
             },
         }
     }
@@ -38,6 +42,7 @@ impl Known {
         if let Some(change) = &record.change {
             self.state = change.state;
             self.memory.clone_from(&change.memory);
+            self.version = change.version;
         }
         self.cert_not_after = record.outcome.cert_not_after.or(self.cert_not_after);
     }
@@ -118,6 +123,7 @@ impl Judge<'_> {
                 transition,
                 memory,
                 alerts,
+                version: known.version + 1,
             })
         });
         Record {

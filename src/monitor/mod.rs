@@ -44,6 +44,8 @@ pub enum Command {
     ReloadMaintenance,
     /// A heartbeat check was pinged.
     Ping(Ping),
+    /// Another instance wrote these checks' states: read them again.
+    Restate(Vec<CheckId>),
 }
 
 /// A heartbeat ping, as `/ping/{key}` received it.
@@ -100,6 +102,13 @@ impl MonitorHandle {
     pub fn ping(&self, ping: Ping) {
         if self.commands.send(Command::Ping(ping)).is_err() {
             tracing::warn!("the scheduler has stopped; a heartbeat ping is lost");
+        }
+    }
+
+    /// Tells the scheduler these checks' states were written by another instance.
+    pub fn states_stale(&self, ids: Vec<CheckId>) {
+        if self.commands.send(Command::Restate(ids)).is_err() {
+            tracing::warn!("the scheduler has stopped; stale states are read at the next start");
         }
     }
 

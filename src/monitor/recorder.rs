@@ -10,6 +10,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::MonitorHandle;
 use super::backlog::Backlog;
 use super::vitals::Vitals;
 use super::wait::sleep_until_opt;
@@ -59,6 +60,8 @@ pub struct Recorder {
     vitals: Vitals,
     /// Notified after a batch with alerts is committed, so the dispatcher sends at once.
     alerts_written: Arc<Notify>,
+    /// Told of checks whose state another instance replaced, so it reads them again.
+    monitor: MonitorHandle,
     backlog: Backlog,
     fault: Option<Fault>,
 }
@@ -72,11 +75,17 @@ struct Fault {
 }
 
 impl Recorder {
-    pub fn new(store: Store, vitals: Vitals, alerts_written: Arc<Notify>) -> Self {
+    pub fn new(
+        store: Store,
+        vitals: Vitals,
+        alerts_written: Arc<Notify>,
+        monitor: MonitorHandle,
+    ) -> Self {
         Self {
             store,
             vitals,
             alerts_written,
+            monitor,
             backlog: Backlog::new(BACKLOG_BOUND),
             fault: None,
         }
@@ -117,7 +126,14 @@ impl Recorder {
             }
         };
         let ok = match result {
-            Ok(()) => {
+            Ok(stale) => {
+                if !stale.is_empty() {
+                    tracing::warn!(
+                        checks = stale.len(),
+                        "another instance changed the state of checks this one judged; their changes are not written and their states are read again"
+                    );
+                    self.monitor.states_stale(stale);
+                }
                 if batch.iter().any(Write::has_alerts) {
                     self.alerts_written.notify_one();
                 }

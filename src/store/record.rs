@@ -31,6 +31,10 @@ pub struct Change {
     pub memory: AlertMemory,
     /// Alerts to deliver, each to its contacts.
     pub alerts: Vec<NewAlert>,
+    /// The version of the state row this writes: one above the version it was judged
+    /// from. The write is a compare-and-set: if the row is no longer at `version - 1`
+    /// (another instance wrote it meanwhile), nothing of this change is written.
+    pub version: i64,
 }
 
 impl Record {

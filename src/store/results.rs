@@ -1,6 +1,8 @@
 //! Probe results and check state: the batched write of everything one probe causes (result,
 //! state, incident) in one transaction, and the reads the API and the scheduler need.
 
+use std::collections::HashSet;
+
 use sqlx::FromRow;
 
 use super::db::{Sql, Tx};
@@ -39,6 +41,9 @@ pub struct StoredState {
     /// The result that last changed the state (for a heartbeat: every ping and lateness),
     /// or a newer one the rollup job compacted (see `Store::newest_result`).
     pub last_at: Option<Timestamp>,
+    /// How many times the row was written: a write must name the version it was judged
+    /// from (see [`Change::version`]).
+    pub version: i64,
 }
 
 #[derive(FromRow)]
@@ -56,6 +61,7 @@ struct StateRow {
     cert_warned_at: Option<i64>,
     last_cause: Option<String>,
     last_at: Option<i64>,
+    version: i64,
 }
 
 impl From<&StateRow> for StoredState {
@@ -80,20 +86,26 @@ impl From<&StateRow> for StoredState {
             },
             cert_not_after: row.cert_not_after.map(Timestamp),
             last_at: row.last_at.map(Timestamp),
+            version: row.version,
         }
     }
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
      cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-     last_at FROM check_state";
+     last_at, version FROM check_state";
 
 impl Store {
     /// Writes a batch of records in one transaction: all of it or nothing. The results and
     /// states of the whole batch go in a few multi-row statements (each statement is a
     /// round trip to SQLite's thread); alerts and incidents follow, record by record, in
     /// order.
-    pub async fn record(&self, batch: &[Write]) -> Result<(), StoreError> {
+    ///
+    /// Each state write is a compare-and-set on the row's version: a change judged from a
+    /// state another instance has since replaced writes nothing but its result (no state,
+    /// incident or alert), nor does any later change of that check in the batch. Returns
+    /// the checks whose changes were refused so, whose known state is stale.
+    pub async fn record(&self, batch: &[Write]) -> Result<Vec<CheckId>, StoreError> {
         let mut tx = self.begin().await?;
         let probes: Vec<&Record> = batch
             .iter()
@@ -106,15 +118,33 @@ impl Store {
             insert_results(&mut tx, chunk).await?;
         }
         // Most probes of a steady check leave its state as it was: only changes are written.
-        let changed: Vec<(&Record, &Change)> = probes
-            .into_iter()
-            .filter_map(|r| Some((r, r.change.as_deref()?)))
+        let changed: Vec<(usize, &Record, &Change)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| match w {
+                Write::Probe(r) => Some((i, r, r.change.as_deref()?)),
+                Write::Monitor { .. } => None,
+            })
             .collect();
-        for run in distinct_runs(&changed, |(r, _)| r.check_id) {
-            upsert_states(&mut tx, run).await?;
+        let mut refused: HashSet<usize> = HashSet::new();
+        let mut lost: HashSet<CheckId> = HashSet::new();
+        for run in distinct_runs(&changed, |(_, r, _)| r.check_id) {
+            let live: Vec<(&Record, &Change)> = run
+                .iter()
+                .filter(|(_, r, _)| !lost.contains(&r.check_id))
+                .map(|(_, r, c)| (*r, *c))
+                .collect();
+            let written = upsert_states(&mut tx, &live).await?;
+            for (i, r, _) in run {
+                if !written.contains(&r.check_id.0) {
+                    refused.insert(*i);
+                    lost.insert(r.check_id);
+                }
+            }
         }
-        for write in batch {
+        for (i, write) in batch.iter().enumerate() {
             match write {
+                Write::Probe(_) if refused.contains(&i) => {}
                 Write::Probe(record) => record_events(&mut tx, record).await?,
                 Write::Monitor { alert, at } => {
                     super::alerts::insert_alert(
@@ -128,8 +158,17 @@ impl Store {
                 }
             }
         }
+        // A deleted check's state is not written either; only existing ones are stale.
+        let stale = if lost.is_empty() {
+            Vec::new()
+        } else {
+            let mut query = Sql::new("SELECT id FROM checks WHERE id IN ");
+            query.push_list(lost.iter().map(|id| id.0));
+            let ids: Vec<i64> = query.scalar_all(tx.on()).await?;
+            ids.into_iter().map(CheckId).collect()
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(stale)
     }
 
     /// Every check with its persisted state (absent for a check never probed).
@@ -253,12 +292,20 @@ fn distinct_runs<T, K: Eq + std::hash::Hash>(items: &[T], key: impl Fn(&T) -> K)
     runs
 }
 
-async fn upsert_states(tx: &mut Tx, records: &[(&Record, &Change)]) -> Result<(), StoreError> {
+/// Writes these states, each only where the row is still at the version the change was
+/// judged from (or absent); returns the ids of the checks whose rows were written.
+async fn upsert_states(
+    tx: &mut Tx,
+    records: &[(&Record, &Change)],
+) -> Result<HashSet<i64>, StoreError> {
+    if records.is_empty() {
+        return Ok(HashSet::new());
+    }
     let mut query = Sql::new(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-          last_at, last_total_ms) SELECT * FROM (",
+          last_at, last_total_ms, version) SELECT * FROM (",
     );
     query.push_values(records, |row, (record, change)| {
         let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
@@ -275,7 +322,8 @@ async fn upsert_states(tx: &mut Tx, records: &[(&Record, &Change)]) -> Result<()
             .push_bind(m.cert_warned_at.map(|t| t.0))
             .push_bind(m.last_cause.clone())
             .push_bind(outcome.started_at.0)
-            .push_bind(i64::from(outcome.timings.total_ms));
+            .push_bind(i64::from(outcome.timings.total_ms))
+            .push_bind(change.version);
     });
     query.push(ONLY_EXISTING);
     // Rows of one statement apply in order, so a check's later record in the batch wins.
@@ -287,10 +335,11 @@ async fn upsert_states(tx: &mut Tx, records: &[(&Record, &Change)]) -> Result<()
          alerted_health = excluded.alerted_health, down_since = excluded.down_since, \
          last_down_alert_at = excluded.last_down_alert_at, \
          cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
-         last_at = excluded.last_at, last_total_ms = excluded.last_total_ms",
+         last_at = excluded.last_at, last_total_ms = excluded.last_total_ms, \
+         version = excluded.version \
+         WHERE check_state.version = excluded.version - 1 RETURNING check_id",
     );
-    query.execute(tx.on()).await?;
-    Ok(())
+    Ok(query.scalar_all(tx.on()).await?.into_iter().collect())
 }
 
 /// The alerts and the incident change one record carries, if any.

@@ -61,8 +61,10 @@ pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
     }
 }
 
-/// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`.
-pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Write {
+/// A record of `check` at `at` that carries one alert of `kind` for the contact `hook`,
+/// writing the check's state as its `version`th write (the state row's compare-and-set
+/// takes them in order).
+pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64, version: i64) -> Write {
     Write::Probe(Record {
         check_id: check.id,
         outcome: Outcome {
@@ -87,8 +89,62 @@ pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64) -> Wr
                 },
                 contacts: vec!["hook".parse().unwrap()],
             }],
+            version,
         })),
     })
+}
+
+/// A change judged from a state that was replaced meanwhile (another instance wrote it)
+/// writes its result but no state, incident or alert, nor does any later change of that
+/// check in its batch; the recorder learns which checks' states are stale.
+#[tokio::test]
+async fn a_change_judged_from_a_replaced_state_writes_nothing_but_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let check = plain_check(&store, "contested").await;
+    let t0 = 1_000 * HOUR;
+    let stale = store
+        .record(&[record(&check, AlertKind::Down, t0, 1)])
+        .await
+        .unwrap();
+    assert!(stale.is_empty(), "{stale:?}");
+
+    // A second judge, who read the state before that write, raises its own DOWN and then a
+    // RECOVERED (which would match the row's version now, were it not after a refused one).
+    let stale = store
+        .record(&[
+            record(&check, AlertKind::Down, t0 + 1, 1),
+            record(&check, AlertKind::Recovered, t0 + 2, 2),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(stale, vec![check.id]);
+    let mut db = crate::helpers::SideDb::open(dir.path()).await;
+    let counts = |sql| format!("{sql} WHERE check_id = $1");
+    let alerts = db
+        .ints(&counts("SELECT COUNT(*) FROM alerts"), &[check.id.0])
+        .await;
+    let results = db
+        .ints(&counts("SELECT COUNT(*) FROM results"), &[check.id.0])
+        .await;
+    let version = db
+        .ints(&counts("SELECT version FROM check_state"), &[check.id.0])
+        .await;
+    assert_eq!(
+        (alerts, results, version),
+        (vec![Some(1)], vec![Some(3)], vec![Some(1)])
+    );
+
+    // Judged again from the stored state, the next change is written.
+    let stale = store
+        .record(&[record(&check, AlertKind::Recovered, t0 + 3, 2)])
+        .await
+        .unwrap();
+    assert!(stale.is_empty(), "{stale:?}");
+    let alerts = db
+        .ints(&counts("SELECT COUNT(*) FROM alerts"), &[check.id.0])
+        .await;
+    assert_eq!(alerts, vec![Some(2)]);
 }
 
 #[tokio::test]
@@ -101,8 +157,8 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     let t0 = 1_000 * HOUR;
     store
         .record(&[
-            record(&check, AlertKind::Down, t0),
-            record(&check, AlertKind::Recovered, t0 + 1),
+            record(&check, AlertKind::Down, t0, 1),
+            record(&check, AlertKind::Recovered, t0 + 1, 2),
         ])
         .await
         .unwrap();
@@ -151,7 +207,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
     // A delivery still failing after the give-up age is given up, and says why.
     receiver.status.store(503, Ordering::SeqCst);
     store
-        .record(&[record(&check, AlertKind::Down, t0 + HOUR)])
+        .record(&[record(&check, AlertKind::Down, t0 + HOUR, 3)])
         .await
         .unwrap();
     let retried = dispatcher

@@ -31,7 +31,7 @@ async fn pending_alerts(store: &Store, checks: usize, at: i64) {
     let mut writes: Vec<Write> = Vec::new();
     for n in 0..checks {
         let check = plain_check(store, &format!("shared-{n:02}")).await;
-        writes.push(record(&check, AlertKind::Down, at));
+        writes.push(record(&check, AlertKind::Down, at, 1));
     }
     store.record(&writes).await.unwrap();
 }

@@ -225,6 +225,7 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
                     transition: None,
                     memory: AlertMemory::default(),
                     alerts: Vec::new(),
+                    version: 1,
                 })
             }),
         })

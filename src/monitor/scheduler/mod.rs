@@ -96,6 +96,8 @@ pub struct Scheduler {
 #[derive(Default)]
 struct Pending {
     names: Vec<CheckName>,
+    /// Checks whose states another instance wrote: read again before they are judged.
+    states: Vec<CheckId>,
     windows: bool,
     retry_at: Option<Instant>,
 }
@@ -209,6 +211,7 @@ impl Scheduler {
         match command {
             Command::Reload(names) => self.pending.names.extend(names),
             Command::ReloadMaintenance => self.pending.windows = true,
+            Command::Restate(ids) => self.pending.states.extend(ids),
             Command::Ping(ping) => return self.pinged(ping).await,
         }
         self.hand_over().await;
@@ -244,6 +247,15 @@ impl Scheduler {
         if self.pending.windows {
             self.windows = self.deps.store.maintenance_windows().await?;
             self.pending.windows = false;
+        }
+        if !self.pending.states.is_empty() {
+            let mut states = self.deps.store.check_states(&self.pending.states).await?;
+            let now = Timestamp::now();
+            for id in std::mem::take(&mut self.pending.states) {
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.known = Known::from_stored(states.remove(&id), now);
+                }
+            }
         }
         if self.pending.names.is_empty() {
             return Ok(());
