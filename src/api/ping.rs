@@ -44,12 +44,18 @@ async fn take(
         .await?
         .ok_or_else(unknown)?;
     let message = (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned());
-    state.monitor.ping(Ping {
+    let ping = Ping {
         check: check.id,
         kind,
         message,
         at: Timestamp::now(),
-    });
+    };
+    if state.store.is_shared() {
+        // Judged by whichever instance holds the check, which reads the log every second.
+        state.store.log_ping(&ping).await?;
+    } else {
+        state.monitor.ping(ping);
+    }
     Ok(Json(Pinged { status: "ok" }))
 }
 

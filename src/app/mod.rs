@@ -57,7 +57,7 @@ pub struct App {
     monitor: MonitorHandle,
     /// On a shared (PostgreSQL) database: the position of the change log the scheduler's
     /// load saw, from which other instances' changes are followed.
-    follow: Option<i64>,
+    follow: Option<monitor::LogPosition>,
     /// On a shared database: this instance's lease keeper.
     lessee: Option<Lessee>,
 }
@@ -138,7 +138,7 @@ impl App {
         // Read before the load: a change made meanwhile is read again, never missed.
         let shared = matches!(settings.database(), Database::Postgres { .. });
         let change_log_at = if shared {
-            Some(store.newest_change().await?)
+            Some(monitor::LogPosition::newest(&store).await?)
         } else {
             None
         };

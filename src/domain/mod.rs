@@ -14,6 +14,7 @@ mod http_target;
 mod maintenance;
 mod name;
 mod outcome;
+mod ping;
 mod probe_url;
 pub mod schedule;
 mod secret;
@@ -40,6 +41,7 @@ pub use maintenance::{
 };
 pub use name::{CheckName, ContactName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
+pub use ping::{Ping, PingKind};
 pub use probe_url::ProbeUrl;
 pub use schedule::Cadence;
 pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};

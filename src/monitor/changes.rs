@@ -1,8 +1,9 @@
-//! Following the change log of a shared database: every second, the checks and windows
-//! changed since the last look — through any instance — are handed to this instance's
-//! scheduler, as the API hands it its own changes. A short poll of one indexed range, not
-//! LISTEN/NOTIFY: a notification sent while an instance is reconnecting is lost, where the
-//! log is read from where the instance left off.
+//! Following the logs of a shared database: every second, the checks and windows changed
+//! since the last look — through any instance — are handed to this instance's scheduler,
+//! as the API hands it its own changes, and so are the heartbeat pings any instance
+//! received (the scheduler judges those of the checks it holds). A short poll of one
+//! indexed range per log, not LISTEN/NOTIFY: a notification sent while an instance is
+//! reconnecting is lost, where a log is read from where the instance left off.
 
 use std::time::Duration;
 
@@ -14,12 +15,29 @@ use crate::store::Store;
 /// How often the log is read.
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
-/// Reads the log after `after` every [`FOLLOW_EVERY`] until `cancel`. A read that fails is
-/// retried at the next tick from the same place, so no change is skipped.
+/// Where an instance has read the logs up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogPosition {
+    pub changes: i64,
+    pub pings: i64,
+}
+
+impl LogPosition {
+    /// Where the logs end now.
+    pub async fn newest(store: &Store) -> Result<Self, crate::store::StoreError> {
+        Ok(Self {
+            changes: store.newest_change().await?,
+            pings: store.newest_ping().await?,
+        })
+    }
+}
+
+/// Reads the logs after `after` every [`FOLLOW_EVERY`] until `cancel`. A read that fails is
+/// retried at the next tick from the same place, so nothing is skipped.
 pub async fn follow_changes(
     store: Store,
     monitor: MonitorHandle,
-    mut after: i64,
+    mut after: LogPosition,
     cancel: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(FOLLOW_EVERY);
@@ -30,16 +48,11 @@ pub async fn follow_changes(
             () = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match store.changes_after(after).await {
-            Ok(changes) => {
+        match read(&store, &monitor, &mut after).await {
+            Ok(()) => {
                 if failing {
                     tracing::info!("the change log can be read again");
                     failing = false;
-                }
-                after = changes.through;
-                monitor.checks_changed(changes.checks);
-                if changes.windows {
-                    monitor.maintenance_changed();
                 }
             }
             Err(e) => {
@@ -50,4 +63,24 @@ pub async fn follow_changes(
             }
         }
     }
+}
+
+/// One look at both logs: hands over what is new and moves `after` past it.
+async fn read(
+    store: &Store,
+    monitor: &MonitorHandle,
+    after: &mut LogPosition,
+) -> Result<(), crate::store::StoreError> {
+    let changes = store.changes_after(after.changes).await?;
+    after.changes = changes.through;
+    monitor.checks_changed(changes.checks);
+    if changes.windows {
+        monitor.maintenance_changed();
+    }
+    let (through, pings) = store.pings_after(after.pings).await?;
+    after.pings = through;
+    for ping in pings {
+        monitor.ping(ping);
+    }
+    Ok(())
 }

@@ -1,8 +1,14 @@
 //! The lease keeper of an instance on a shared database: every third of the lease it
 //! renews its shards, takes its fair share, and tells the scheduler which shards it may
-//! probe and until when. A round that fails changes nothing: what the scheduler holds
-//! lapses at its deadline, before the database's lease does, so two instances never
-//! probe one shard in the steady state.
+//! probe and until when. The scheduler's deadline ends before the database's lease does,
+//! so two instances never probe one shard in the steady state.
+//!
+//! A round that fails (the database is down, or cannot be reached from here) keeps what
+//! the instance holds: when PostgreSQL stops, nobody can take a shard over, and the checks
+//! must go on being probed, their results waiting in the recorder's backlog. If only this
+//! instance is cut off, the others take its shards once its leases lapse and those checks
+//! are probed twice until it is back; state changes are compare-and-set, so each is
+//! alerted once, and its first round back gives up what others took.
 
 use std::time::Duration;
 
@@ -58,7 +64,13 @@ pub async fn keep_leases(
             () = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
-        match Owned::take(&store, &me, lease).await {
+        // A round the database does not answer in time fails like one it refuses, so the
+        // deadline is pushed on before it passes.
+        let round = tokio::time::timeout(lease / 3, Owned::take(&store, &me, lease)).await;
+        let round = round
+            .map_err(|_| "no answer from the database in time".to_owned())
+            .and_then(|taken| taken.map_err(|e| e.to_string()));
+        match round {
             Ok(now_owned) => {
                 if failing {
                     tracing::info!("leases renewed again");
@@ -68,9 +80,11 @@ pub async fn keep_leases(
             }
             Err(e) => {
                 if !failing {
-                    tracing::warn!(error = %e, "cannot renew the leases; this instance stops probing its checks when they lapse");
+                    tracing::warn!(error = %e, "cannot renew the leases; this instance goes on probing the checks it holds until the database answers");
                     failing = true;
                 }
+                let until = Instant::now() + lease - lease / 5;
+                owned.send_modify(|held| held.until = until);
             }
         }
     }

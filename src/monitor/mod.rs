@@ -19,7 +19,7 @@ mod wait;
 use tokio::sync::mpsc;
 
 pub use backlog::Backlog;
-pub use changes::{FOLLOW_EVERY, follow_changes};
+pub use changes::{FOLLOW_EVERY, LogPosition, follow_changes};
 pub use judge::{Judge, Known};
 pub use leases::{Owned, keep_leases};
 pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
@@ -33,7 +33,9 @@ pub use rollup::{rollup_once, run_rollups};
 pub use scheduler::{LagStats, Scheduler, SchedulerDeps};
 pub use vitals::{SCHEDULER_STALL_AFTER, Vitals};
 
-use crate::domain::{CheckId, CheckName, Timestamp};
+pub use crate::domain::{Ping, PingKind};
+
+use crate::domain::{CheckId, CheckName};
 
 /// What the API tells the scheduler.
 #[derive(Debug, Clone)]
@@ -46,27 +48,6 @@ pub enum Command {
     Ping(Ping),
     /// Another instance wrote these checks' states: read them again.
     Restate(Vec<CheckId>),
-}
-
-/// A heartbeat ping, as `/ping/{key}` received it.
-#[derive(Debug, Clone)]
-pub struct Ping {
-    pub check: CheckId,
-    pub kind: PingKind,
-    /// What the job posted (bounded), kept with a failure.
-    pub message: Option<String>,
-    pub at: Timestamp,
-}
-
-/// What a ping says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PingKind {
-    /// The job ran and succeeded.
-    Success,
-    /// The job failed.
-    Fail,
-    /// The job starts: the next success records the run's duration.
-    Start,
 }
 
 /// Whether this process may open an ICMP socket (the API refuses an `icmp` check it could

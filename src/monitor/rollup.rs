@@ -12,8 +12,18 @@ pub async fn rollup_once(
     retention: &Retention,
     now: Timestamp,
 ) -> Result<RollupReport, StoreError> {
-    let report = store.rollup_and_prune(now, retention).await?;
-    store.prune_changes(now).await?;
+    let Some(turn) = store.job_turn().await? else {
+        tracing::info!("another instance is running the rollup job");
+        return Ok(RollupReport::default());
+    };
+    let done = async {
+        let report = store.rollup_and_prune(now, retention).await?;
+        store.prune_changes(now).await?;
+        Ok::<_, StoreError>(report)
+    }
+    .await;
+    turn.end().await;
+    let report = done?;
     tracing::info!(
         hourly_rows = report.hourly_rows,
         daily_rows = report.daily_rows,

@@ -1,9 +1,10 @@
-//! The change log other instances follow (`changes`, written by triggers on PostgreSQL):
-//! what is new after a position, where the log ends now, and pruning.
+//! The logs other instances follow: `changes` (written by triggers on PostgreSQL) and
+//! `pings` (heartbeat pings any instance received): what is new after a position, where
+//! each log ends now, and pruning.
 
 use super::db::Sql;
-use super::{Store, StoreError};
-use crate::domain::{CheckName, Timestamp};
+use super::{PING_LOCK, Store, StoreError};
+use crate::domain::{CheckId, CheckName, Ping, PingKind, Timestamp};
 
 /// Entries read per call.
 const CHANGES_PER_READ: i64 = 10_000;
@@ -55,11 +56,83 @@ impl Store {
         Ok(changes)
     }
 
-    /// Removes entries older than an hour before `now`; how many.
+    /// Removes entries of both logs older than an hour before `now`; how many.
     pub async fn prune_changes(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(Sql::new("DELETE FROM changes WHERE at < $1")
-            .bind(now.0 - KEEP_MS)
-            .execute(self.writer())
-            .await?)
+        let mut pruned = 0;
+        for table in ["changes", "pings"] {
+            pruned += Sql::new(format!("DELETE FROM {table} WHERE at < $1"))
+                .bind(now.0 - KEEP_MS)
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(pruned)
     }
+
+    /// Logs a heartbeat ping for the instance holding its check.
+    pub async fn log_ping(&self, ping: &Ping) -> Result<(), StoreError> {
+        let mut tx = self.begin_serial(PING_LOCK).await?;
+        Sql::new("INSERT INTO pings (check_id, kind, message, at) VALUES ($1, $2, $3, $4)")
+            .bind(ping.check.0)
+            .bind(ping.kind.code())
+            .bind(ping.message.clone())
+            .bind(ping.at.0)
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The position of the newest logged ping (0 when there is none).
+    pub async fn newest_ping(&self) -> Result<i64, StoreError> {
+        let newest: Option<i64> = Sql::new("SELECT MAX(id) FROM pings")
+            .scalar_one(self.reader())
+            .await?;
+        Ok(newest.unwrap_or(0))
+    }
+
+    /// The pings logged after `after` (a bounded number) and the position of the last one.
+    pub async fn pings_after(&self, after: i64) -> Result<(i64, Vec<Ping>), StoreError> {
+        let rows: Vec<PingRow> =
+            Sql::new(format!("{SELECT_PING} WHERE id > $1 ORDER BY id LIMIT $2"))
+                .bind(after)
+                .bind(CHANGES_PER_READ)
+                .fetch_all(self.reader())
+                .await?;
+        let through = rows.last().map_or(after, |row| row.0);
+        Ok((through, rows.into_iter().filter_map(ping).collect()))
+    }
+
+    /// The logged pings of these checks at or after `since`, oldest first: what an
+    /// instance taking their shard over judges if their stored state is older.
+    pub async fn pings_since(
+        &self,
+        ids: &[CheckId],
+        since: Timestamp,
+    ) -> Result<Vec<Ping>, StoreError> {
+        let mut pings = Vec::new();
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            let mut query = Sql::new(SELECT_PING);
+            query.push(" WHERE at >= ").push_bind(since.0);
+            query.push(" AND check_id IN ");
+            query.push_list(chunk.iter().map(|id| id.0));
+            query.push(" ORDER BY id");
+            let rows: Vec<PingRow> = query.fetch_all(self.reader()).await?;
+            pings.extend(rows.into_iter().filter_map(ping));
+        }
+        Ok(pings)
+    }
+}
+
+const SELECT_PING: &str = "SELECT id, check_id, kind, message, at FROM pings";
+
+/// A logged ping: id, check, kind, message, time.
+type PingRow = (i64, i64, i64, Option<String>, i64);
+
+fn ping((_, check, kind, message, at): PingRow) -> Option<Ping> {
+    Some(Ping {
+        check: CheckId(check),
+        kind: PingKind::from_code(kind)?,
+        message,
+        at: Timestamp(at),
+    })
 }

@@ -1,9 +1,48 @@
 //! Leases on shards of the checks, for instances sharing a PostgreSQL database: who is
-//! alive, and which shards each one probes.
+//! alive, which shards each one probes, and which one runs a job meant to run once.
 
-use super::db::Sql;
-use super::{Store, StoreError};
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
+
+use super::db::{On, Sql};
+use super::{Db, Store, StoreError};
 use crate::domain::{CheckId, Timestamp};
+
+/// The advisory lock key the instance running the rollup job holds ("stackrol").
+const JOB_LOCK: i64 = 0x7374_6163_6b72_6f6c;
+
+/// The right to run the rollup job: on a shared database, a session advisory lock on a
+/// connection of its own, held until [`JobTurn::end`] or until the turn or the connection
+/// drops (a cancelled job, a dead instance); on SQLite, its one process has it always.
+pub struct JobTurn {
+    held: Option<PoolConnection<Postgres>>,
+}
+
+impl JobTurn {
+    /// Lets go of the lock. A connection that cannot say so is closed, which lets go too.
+    pub async fn end(mut self) {
+        let Some(mut conn) = self.held.take() else {
+            return;
+        };
+        let unlocked = Sql::new("SELECT pg_advisory_unlock($1)")
+            .bind(JOB_LOCK)
+            .execute(On::Pg(&mut conn))
+            .await;
+        if unlocked.is_err() {
+            drop(conn.detach());
+        }
+    }
+}
+
+impl Drop for JobTurn {
+    /// A turn dropped without [`JobTurn::end`] (its task cancelled mid-job) closes its
+    /// connection rather than hand it back to the pool still holding the lock.
+    fn drop(&mut self) {
+        if let Some(conn) = self.held.take() {
+            drop(conn.detach());
+        }
+    }
+}
 
 /// How many shards the checks are cut into: one bit each in a `u64`, and fine enough
 /// that a handful of instances share them evenly.
@@ -80,6 +119,19 @@ impl Store {
             .into_iter()
             .filter(|s| (0..SHARDS).contains(s))
             .fold(0, |mask, s| mask | 1 << s))
+    }
+
+    /// The turn to run the rollup job, unless another instance is running it now.
+    pub async fn job_turn(&self) -> Result<Option<JobTurn>, StoreError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(Some(JobTurn { held: None }));
+        };
+        let mut conn = pool.acquire().await?;
+        let got: bool = Sql::new("SELECT pg_try_advisory_lock($1)")
+            .bind(JOB_LOCK)
+            .scalar_one(On::Pg(&mut conn))
+            .await?;
+        Ok(got.then_some(JobTurn { held: Some(conn) }))
     }
 
     /// Lets go of every lease `me` holds and says it is gone, so the others take its

@@ -44,7 +44,7 @@ pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
-pub use leases::{SHARDS, shard_of};
+pub use leases::{JobTurn, SHARDS, shard_of};
 pub use live::{LiveCheck, StateGroup};
 pub use overview::{Day, MetricRow, OverviewRow, Tally};
 pub use postgres::{CopyReport, copy_from_sqlite, migrate_postgres};
@@ -58,6 +58,10 @@ pub use statuscake::StatusCakeFields;
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other
 /// user of the database takes; ASCII "stackwat").
 const CONFIG_LOCK: i64 = 0x7374_6163_6b77_6174;
+
+/// The advisory lock key that logging a heartbeat ping holds ("stackpng"), so the ping
+/// log's ids grow in commit order without waiting on configuration writes.
+const PING_LOCK: i64 = 0x7374_6163_6b70_6e67;
 
 /// An hour in milliseconds: results, rollups and blocks are kept by UTC hour.
 const HOUR_MS: i64 = 3_600_000;
@@ -223,14 +227,26 @@ impl Store {
     /// log's ids grow in commit order. On PostgreSQL a transaction-scoped advisory lock
     /// does it; probe results do not take it.
     async fn begin_config(&self) -> Result<Tx, StoreError> {
+        self.begin_serial(CONFIG_LOCK).await
+    }
+
+    /// A write transaction that holds the advisory lock `key` on PostgreSQL until it ends
+    /// (on SQLite every write transaction runs alone anyway).
+    async fn begin_serial(&self, key: i64) -> Result<Tx, StoreError> {
         let mut tx = self.begin().await?;
         if let Tx::Pg(_) = tx {
             Sql::new("SELECT pg_advisory_xact_lock($1)")
-                .bind(CONFIG_LOCK)
+                .bind(key)
                 .execute(tx.on())
                 .await?;
         }
         Ok(tx)
+    }
+
+    /// Whether other instances may share this database (PostgreSQL): then a heartbeat
+    /// ping is logged for the instance holding its check rather than judged at once.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
     }
 
     /// The SQL spellings of this store's database.

@@ -284,3 +284,477 @@ async fn after_kill_9_of_one_instance_the_other_probes_its_checks() {
     );
     drop(two);
 }
+
+/// The rollup job runs on one instance at a time: while one has the turn, another's run
+/// is skipped; once it ends, the other may run it. A turn dies with its connection.
+#[tokio::test]
+async fn the_rollup_job_runs_on_one_instance_at_a_time() {
+    let url = empty_database().await;
+    let (one, two) = (instance(&url).await, instance(&url).await);
+    let turn = one.job_turn().await.unwrap().expect("the first asks first");
+    assert!(two.job_turn().await.unwrap().is_none(), "one runs it now");
+    let retention = stackwatch::store::Retention {
+        raw_days: 1,
+        hourly_days: 1,
+        daily_days: 1,
+    };
+    let skipped = stackwatch::monitor::rollup_once(&two, &retention, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(skipped, Default::default());
+    turn.end().await;
+    let turn = two.job_turn().await.unwrap().expect("free again");
+    drop(turn);
+    crate::binary::wait_for("a dropped turn's connection let go", 30, async || {
+        one.job_turn().await.unwrap().map(|_| ())
+    })
+    .await;
+}
+
+/// An instance of the application on the database at `url` with a 3 s lease, alerting
+/// `hook`.
+async fn serving_with_hook(url: &str, hook: &HookReceiver) -> crate::helpers::TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        crate::helpers::with_webhook(crate::helpers::test_settings(dir.path()), hook);
+    settings.database.url = Some(Secret::new(url));
+    settings.database.lease_s = 3;
+    let mut app = crate::helpers::spawn_with(settings).await;
+    app.keep(dir);
+    app
+}
+
+/// How many instances hold a live lease on some shard.
+async fn holders(url: &str) -> i64 {
+    use sqlx::Connection as _;
+    let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(DISTINCT holder) FROM shard_leases WHERE expires_at > $1")
+        .bind(Timestamp::now().0)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
+/// A heartbeat ping may land on any instance: it is logged, and judged once, so ten
+/// heartbeats failed through one instance and recovered through the other (each instance
+/// holding some of them) each alert DOWN and RECOVERED once and keep one result per ping.
+#[tokio::test]
+async fn pings_to_either_instance_take_effect_once() {
+    let url = empty_database().await;
+    let hook = HookReceiver::start().await;
+    let one = serving_with_hook(&url, &hook).await;
+    let two = serving_with_hook(&url, &hook).await;
+    let mut pings = Vec::new();
+    for n in 0..10 {
+        let body = serde_json::json!({"kind": "heartbeat", "period": 600});
+        let (status, created) = one.put(&format!("/api/v1/checks/beat-{n}"), &body).await;
+        assert_eq!(status, 201, "{created}");
+        pings.push(created["check"]["ping_url"].as_str().unwrap().to_owned());
+    }
+    crate::binary::wait_for("both instances holding shards", 60, async || {
+        (holders(&url).await == 2).then_some(())
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let ping = async |app: &crate::helpers::TestApp, path: String| {
+        let answer = client.post(app.url(&path)).body("").send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+    };
+    let state =
+        async |n: usize| one.get(&format!("/api/v1/checks/beat-{n}")).await.1["state"].clone();
+    for path in &pings {
+        ping(&two, format!("{path}/fail")).await;
+    }
+    crate::binary::wait_for("every heartbeat down", 60, async || {
+        for n in 0..10 {
+            if state(n).await != "down" {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    for path in &pings {
+        ping(&one, path.clone()).await;
+    }
+    crate::binary::wait_for("every heartbeat up", 60, async || {
+        for n in 0..10 {
+            if state(n).await != "up" {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    crate::binary::wait_for("every RECOVERED delivered", 60, async || {
+        (hook
+            .accepted()
+            .iter()
+            .filter(|r| r.body["event"] == "recovered")
+            .count()
+            >= 10)
+            .then_some(())
+    })
+    .await;
+    for n in 0..10 {
+        let check = format!("beat-{n}");
+        let events: Vec<String> = hook
+            .accepted()
+            .iter()
+            .filter(|r| r.body["check"] == check.as_str())
+            .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(events, ["down", "recovered"], "{check}");
+        let (_, page) = two.get(&format!("/api/v1/checks/{check}/results")).await;
+        assert_eq!(
+            page["results"].as_array().unwrap().len(),
+            2,
+            "{check}: {page}"
+        );
+    }
+    one.stop().await;
+    two.stop().await;
+}
+
+/// A PostgreSQL server of the test's own (`scripts/postgres-cluster`), which it may stop
+/// and start again; stopped and removed when dropped.
+struct OwnServer {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl OwnServer {
+    fn cluster(&self, command: &str) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres-cluster");
+        let out = std::process::Command::new(script)
+            .arg(command)
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn start() -> Self {
+        let mut server = Self {
+            dir: tempfile::tempdir().unwrap(),
+            url: String::new(),
+        };
+        server.url = server.cluster("start");
+        server
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.cluster("stop");
+    }
+}
+
+/// `/readyz`: its status and its problems.
+async fn readyz(app: &crate::helpers::TestApp) -> (u16, Vec<String>) {
+    let answer = reqwest::get(app.url("/readyz")).await.unwrap();
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer.json().await.unwrap();
+    let problems = body["problems"]
+        .as_array()
+        .map(|p| p.iter().map(|p| p.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (status, problems)
+}
+
+/// PostgreSQL stops for 30 s under a running instance: it goes on probing, `/readyz` says
+/// that results cannot be written, a check that goes DOWN meanwhile is alerted once the
+/// database is back, the results of the outage are kept, and the RECOVERED after it goes
+/// out once too.
+#[tokio::test]
+async fn an_instance_goes_on_probing_while_postgresql_is_stopped_and_loses_nothing() {
+    let server = OwnServer::start();
+    let hook = HookReceiver::start().await;
+    let target = HookReceiver::start().await;
+    let app = serving_with_hook(&server.url, &hook).await;
+    let body = serde_json::json!({
+        "url": target.url("/outage"), "check_rate": 10, "retry_interval": 2,
+        "failures_to_confirm": 2,
+    });
+    let (status, answer) = app.put("/api/v1/checks/outage", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    crate::binary::wait_for("the check up", 60, async || {
+        (app.get("/api/v1/checks/outage").await.1["state"] == "up").then_some(())
+    })
+    .await;
+
+    server.cluster("stop");
+    let stopped = std::time::Instant::now();
+    let stopped_at = chrono::Utc::now();
+    target
+        .status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let probes_before = target.received().len();
+    crate::binary::wait_for(
+        "three probes while the database is stopped",
+        60,
+        async || (target.received().len() >= probes_before + 3).then_some(()),
+    )
+    .await;
+    let (status, problems) = readyz(&app).await;
+    assert_eq!(status, 503, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("writing results to the database fails since")),
+        "{problems:?}"
+    );
+    assert!(
+        hook.accepted().is_empty(),
+        "nothing could be recorded to send"
+    );
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed())).await;
+    let resumed_at = chrono::Utc::now();
+    server.cluster("resume");
+
+    crate::binary::wait_for("the DOWN of the outage delivered", 90, async || {
+        (!hook.accepted().is_empty()).then_some(())
+    })
+    .await;
+    crate::binary::wait_for("/readyz ready again", 60, async || {
+        (readyz(&app).await.0 == 200).then_some(())
+    })
+    .await;
+    let (_, page) = app.get("/api/v1/checks/outage/results?limit=100").await;
+    let failed_in_outage = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["up"] == false)
+        .count();
+    assert!(
+        failed_in_outage >= 3,
+        "the outage's probes are kept: {page}"
+    );
+    let (_, check) = app.get("/api/v1/checks/outage").await;
+    assert_eq!(check["state"], "down", "{check}");
+
+    target
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    crate::binary::wait_for("the RECOVERED delivered", 90, async || {
+        (hook.accepted().len() >= 2).then_some(())
+    })
+    .await;
+    let events: Vec<String> = hook
+        .accepted()
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, ["down", "recovered"]);
+    // The DOWN was raised while the database was stopped, and sent once it was back.
+    let (_, alerts) = app.get("/api/v1/alerts?check=outage").await;
+    let down = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "down")
+        .unwrap()
+        .clone();
+    let raised = chrono::DateTime::parse_from_rfc3339(down["created_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert!(
+        stopped_at < raised && raised < resumed_at,
+        "raised {raised}, stopped {stopped_at}, resumed {resumed_at}"
+    );
+    app.stop().await;
+}
+
+/// The stack `stack` of `count` checks probing `target` at `/{prefix}{n}`, every 10 s,
+/// DOWN after two failures 2 s apart, written through `app`.
+async fn put_stack(
+    app: &crate::binary::Process,
+    stack: &str,
+    prefix: &str,
+    count: usize,
+    target: &HookReceiver,
+) {
+    let checks: Vec<serde_json::Value> = (0..count)
+        .map(|n| {
+            serde_json::json!({
+                "name": format!("{prefix}{n}"), "url": target.url(&format!("/{prefix}{n}")),
+                "check_rate": 10, "retry_interval": 2, "failures_to_confirm": 2,
+            })
+        })
+        .collect();
+    let (status, answer) = app
+        .put(
+            &format!("/api/v1/stacks/{stack}"),
+            &serde_json::json!({ "checks": checks }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// The events the hook accepted for each check, in order.
+fn accepted_events(hook: &HookReceiver) -> BTreeMap<String, Vec<String>> {
+    let mut events: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for received in hook.accepted() {
+        let check = received.body["check"].as_str().unwrap().to_owned();
+        let event = received.body["event"].as_str().unwrap().to_owned();
+        events.entry(check).or_default().push(event);
+    }
+    events
+}
+
+/// The longest any of these paths went without a probe after `since`, up to now.
+fn longest_gap(target: &HookReceiver, paths: &[String], since: std::time::Instant) -> Duration {
+    let received = target.received();
+    let now = std::time::Instant::now();
+    paths
+        .iter()
+        .map(|path| {
+            let mut last = since;
+            let mut gap = Duration::ZERO;
+            for at in received
+                .iter()
+                .filter(|r| &r.path == path && r.at > since)
+                .map(|r| r.at)
+            {
+                gap = gap.max(at - last);
+                last = at;
+            }
+            gap.max(now - last)
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// Two real processes, 200 checks, a webhook receiver. Twenty checks go DOWN while the
+/// receiver refuses every alert, and one process is killed with SIGKILL with those
+/// deliveries pending: the other probes every check on, delivers each DOWN once when the
+/// receiver comes back and each RECOVERED once after, and each outage is one incident.
+/// The killed one started again gets its share of the checks back.
+#[tokio::test]
+async fn kill_9_of_an_instance_with_alerts_pending_loses_and_doubles_nothing() {
+    let url = empty_database().await;
+    let hook = HookReceiver::start().await;
+    let (steady, failing) = (HookReceiver::start().await, HookReceiver::start().await);
+    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = format!(
+        "[database]\nurl = {url:?}\nlease_s = 3\n\n[alerting]\ndefault_contacts = [\"pager\"]\n\n\
+         [notifiers.pager]\nkind = \"webhook\"\nurl = {:?}\n",
+        hook.url("/hook")
+    );
+    let one = crate::binary::start(&dir_one.path().join("data"), &config).await;
+    let two = crate::binary::start(&dir_two.path().join("data"), &config).await;
+    put_stack(&one, "steady", "s", 180, &steady).await;
+    put_stack(&two, "failing", "f", 20, &failing).await;
+    crate::binary::wait_for("both instances probing", 90, async || {
+        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
+            .then_some(())
+    })
+    .await;
+
+    hook.status.store(503, std::sync::atomic::Ordering::SeqCst);
+    failing
+        .status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let downs_refused = async || {
+        let checks: std::collections::BTreeSet<String> = hook
+            .received()
+            .iter()
+            .filter(|r| r.body["event"] == "down")
+            .map(|r| r.body["check"].as_str().unwrap().to_owned())
+            .collect();
+        (checks.len() == 20).then_some(())
+    };
+    crate::binary::wait_for("twenty DOWN alerts refused and pending", 90, downs_refused).await;
+    assert!(hook.accepted().is_empty());
+    let killed = std::time::Instant::now();
+    one.kill9();
+    hook.status.store(200, std::sync::atomic::Ordering::SeqCst);
+
+    crate::binary::wait_for("every DOWN delivered", 180, async || {
+        let events = accepted_events(&hook);
+        (events.len() == 20 && events.values().all(|e| e.contains(&"down".to_owned())))
+            .then_some(())
+    })
+    .await;
+    failing
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    crate::binary::wait_for("every RECOVERED delivered", 120, async || {
+        let events = accepted_events(&hook);
+        events
+            .values()
+            .all(|e| e.contains(&"recovered".to_owned()))
+            .then_some(())
+    })
+    .await;
+    let steady_paths: Vec<String> = (0..180).map(|n| format!("/s{n}")).collect();
+    let gap = longest_gap(&steady, &steady_paths, killed);
+    let events = accepted_events(&hook);
+    assert_eq!(events.len(), 20, "{events:?}");
+    for (check, events) in &events {
+        assert_eq!(events, &["down", "recovered"], "{check}");
+    }
+    let mut ids: Vec<i64> = hook
+        .accepted()
+        .iter()
+        .map(|r| r.body["alert_id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "each alert delivered once");
+    let incidents: Vec<(String, i64, i64)> = {
+        use sqlx::Connection as _;
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_as(
+            "SELECT check_name, COUNT(*), COUNT(resolved_at) FROM incidents \
+             GROUP BY check_name ORDER BY check_name",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(incidents.len(), 20, "{incidents:?}");
+    assert!(
+        incidents
+            .iter()
+            .all(|(_, n, resolved)| (*n, *resolved) == (1, 1)),
+        "{incidents:?}"
+    );
+    let steady_probed = per_path(&steady);
+    assert!(
+        steady_paths.iter().all(|p| steady
+            .received()
+            .iter()
+            .any(|r| &r.path == p && r.at > killed)),
+        "every steady check probed after the kill: {steady_probed:?}"
+    );
+    eprintln!(
+        "kill -9 with 20 DOWN alerts pending (lease 3 s, rate 10 s): 40 alerts delivered \
+         once each; the longest a steady check went unprobed after the kill: {:.1} s",
+        gap.as_secs_f64()
+    );
+
+    // Started again, the killed one takes its share back: 32 shards each.
+    let one = crate::binary::start(&dir_one.path().join("data"), &config).await;
+    crate::binary::wait_for("the shards shared out again", 60, async || {
+        use sqlx::Connection as _;
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM shard_leases WHERE expires_at > $1 GROUP BY holder",
+        )
+        .bind(Timestamp::now().0)
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        (shares == [32, 32]).then_some(())
+    })
+    .await;
+    let before = probes_at(one.url("/metrics")).await;
+    crate::binary::wait_for("the restarted instance probing", 60, async || {
+        (probes_at(one.url("/metrics")).await > before).then_some(())
+    })
+    .await;
+    drop((one, two));
+}

@@ -22,6 +22,8 @@ pub struct Received {
     pub body: serde_json::Value,
     /// The status the receiver answered with.
     pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// How a receiver judges a payload: `Err(code)` is answered 400 with the code.
@@ -130,6 +132,7 @@ impl HookReceiver {
             headers,
             body,
             answered,
+            at: std::time::Instant::now(),
         });
         let mut response = (StatusCode::from_u16(answered).unwrap(), text).into_response();
         if let Some(seconds) = *this.retry_after.lock().unwrap() {

@@ -54,8 +54,12 @@ pub(super) fn wait_at_start(
 }
 
 impl Scheduler {
-    /// Takes a ping. A paused or deleted check, or one that is not a heartbeat, ignores it.
+    /// Takes a ping. A paused or deleted check, or one that is not a heartbeat, ignores it;
+    /// so does a check another instance holds (which judges the ping from the log).
     pub(super) async fn pinged(&mut self, ping: Ping) {
+        if !self.holds(ping.check) {
+            return;
+        }
         let Some(entry) = self.entries.get(&ping.check) else {
             return;
         };

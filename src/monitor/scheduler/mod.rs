@@ -27,7 +27,7 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
+    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Ping, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{PageStart, Store, StoreError, Write, shard_of};
@@ -105,6 +105,10 @@ struct Pending {
 fn is_icmp(check: &Check) -> bool {
     matches!(check.spec.target(), crate::domain::Target::Icmp(_))
 }
+
+/// How far back an instance taking a shard over looks for pings its last holder did not
+/// judge: longer than any lease.
+const PINGS_REPLAYED_MS: i64 = 600_000;
 
 /// How soon a hand-over that failed is tried again.
 const HANDOVER_RETRY: Duration = Duration::from_secs(1);
@@ -335,12 +339,9 @@ impl Scheduler {
             .plan
             .take_due(self.now_ms() / WAKE_TICK_MS * WAKE_TICK_MS);
         let started = due.len();
-        let leased = self.deps.leases.as_ref().map(|l| *l.borrow());
-        let (now, now_ms) = (Instant::now(), self.now_ms());
+        let now_ms = self.now_ms();
         for (id, due_ms) in due {
-            if let Some(owned) = leased
-                && !(owned.owns(id, now) && self.loaded & (1 << shard_of(id)) != 0)
-            {
+            if !self.holds(id) {
                 // Another instance's: its slot passes here unprobed.
                 self.plan.finished(id, false, now_ms);
                 continue;
@@ -377,6 +378,14 @@ impl Scheduler {
         started
     }
 
+    /// Whether this instance probes and judges `id` now: always on a database of its own;
+    /// on a shared one, if it holds the check's shard and has read its states since.
+    fn holds(&self, id: CheckId) -> bool {
+        self.deps.leases.as_ref().is_none_or(|leases| {
+            leases.borrow().owns(id, Instant::now()) && self.loaded & (1 << shard_of(id)) != 0
+        })
+    }
+
     /// Takes the shards the lease keeper now holds: states of the checks of shards just
     /// taken are read from the store (what their last holder wrote) before any is probed;
     /// a read that fails is tried again at the keeper's next round.
@@ -396,21 +405,54 @@ impl Scheduler {
             .filter(|id| gained & (1 << shard_of(**id)) != 0)
             .copied()
             .collect();
-        match self.deps.store.check_states(&ids).await {
-            Ok(mut states) => {
-                let now = Timestamp::now();
-                for id in ids {
-                    if let Some(entry) = self.entries.get_mut(&id) {
-                        entry.known = Known::from_stored(states.remove(&id), now);
-                    }
-                }
+        match self.take_over(&ids).await {
+            Ok(missed) => {
                 self.loaded |= gained;
                 tracing::info!(shards = shards.count_ones(), "leased shards");
+                for ping in missed {
+                    self.pinged(ping).await;
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the states of the checks of leased shards; retrying at the next lease round");
             }
         }
+    }
+
+    /// Reads the states of checks whose shards were just taken, and returns the pings of
+    /// their heartbeats that came after their stored state (logged while nobody held them,
+    /// or while the last holder was dying), to be judged now.
+    async fn take_over(&mut self, ids: &[CheckId]) -> Result<Vec<Ping>, StoreError> {
+        let mut states = self.deps.store.check_states(ids).await?;
+        let beats: Vec<CheckId> = ids
+            .iter()
+            .filter(|id| {
+                self.entries
+                    .get(id)
+                    .is_some_and(|e| e.check.spec.is_heartbeat())
+            })
+            .copied()
+            .collect();
+        let now = Timestamp::now();
+        let logged = if beats.is_empty() {
+            Vec::new()
+        } else {
+            let since = Timestamp(now.0 - PINGS_REPLAYED_MS);
+            self.deps.store.pings_since(&beats, since).await?
+        };
+        let missed = logged
+            .into_iter()
+            .filter(|ping| {
+                let last = states.get(&ping.check).and_then(|s| s.last_at);
+                last.is_none_or(|last| ping.at > last)
+            })
+            .collect();
+        for id in ids {
+            if let Some(entry) = self.entries.get_mut(id) {
+                entry.known = Known::from_stored(states.remove(id), now);
+            }
+        }
+        Ok(missed)
     }
 
     /// Takes a finished probe: with canaries, a connection-level failure may wait for a
