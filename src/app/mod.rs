@@ -4,6 +4,7 @@
 
 mod admin_token;
 pub mod allocator;
+mod cluster;
 pub mod data_dir;
 pub mod healthcheck;
 pub mod open_files;
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiDeps, Tokens};
@@ -35,6 +36,7 @@ use crate::notify::{HttpClient, Notifiers};
 use crate::settings::{Database, Settings};
 use crate::store::{Retention, Store, StoreOptions, Write};
 use crate::web::{self, Sessions, WebState};
+use cluster::Lessee;
 
 /// A built application: bound to its port, database open, checks scheduled, ready to run.
 pub struct App {
@@ -60,28 +62,6 @@ pub struct App {
     follow: Option<monitor::LogPosition>,
     /// On a shared database: this instance's lease keeper.
     lessee: Option<Lessee>,
-}
-
-/// What an instance's lease keeper needs.
-struct Lessee {
-    /// This instance in the `instances` and `shard_leases` tables.
-    name: String,
-    lease: Duration,
-    owned: watch::Sender<monitor::Owned>,
-}
-
-/// A name for this process among the instances on a shared database: the host, the
-/// process id and random bits, so a restarted instance is a new one.
-fn instance_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
-    let mut bits = [0u8; 4];
-    let tag: String = match getrandom::fill(&mut bits) {
-        Ok(()) => bits.iter().map(|b| format!("{b:02x}")).collect(),
-        Err(_) => String::new(),
-    };
-    format!("{host}-{}-{tag}", std::process::id())
 }
 
 impl App {
@@ -145,13 +125,7 @@ impl App {
         // The first round of leases is taken before the checks are loaded: the scheduler
         // probes its shards from its first tick, with the states read after taking them.
         let leases = if shared {
-            let name = instance_name();
-            let lease = Duration::from_secs(settings.database.lease_s);
-            let first = monitor::Owned::take(&store, &name, lease)
-                .await
-                .context("cannot take the first leases")?;
-            let (owned, leases) = watch::channel(first);
-            Some((Lessee { name, lease, owned }, leases))
+            Some(Lessee::first_round(&store, settings.database.lease_s).await?)
         } else {
             None
         };

@@ -11,8 +11,12 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod handover;
 mod heartbeat;
 mod lag;
+mod leased;
+
+use handover::Pending;
 mod offline_rule;
 
 pub use lag::LagStats;
@@ -27,10 +31,10 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Ping, Timestamp,
+    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{PageStart, Store, StoreError, Write, shard_of};
+use crate::store::{PageStart, Store, StoreError, Write};
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -92,26 +96,9 @@ pub struct Scheduler {
     loaded: u64,
 }
 
-/// Changes waiting to be applied, and when to try again.
-#[derive(Default)]
-struct Pending {
-    names: Vec<CheckName>,
-    /// Checks whose states another instance wrote: read again before they are judged.
-    states: Vec<CheckId>,
-    windows: bool,
-    retry_at: Option<Instant>,
-}
-
 fn is_icmp(check: &Check) -> bool {
     matches!(check.spec.target(), crate::domain::Target::Icmp(_))
 }
-
-/// How far back an instance taking a shard over looks for pings its last holder did not
-/// judge: longer than any lease.
-const PINGS_REPLAYED_MS: i64 = 600_000;
-
-/// How soon a hand-over that failed is tried again.
-const HANDOVER_RETRY: Duration = Duration::from_secs(1);
 
 impl Scheduler {
     /// Loads every check and its persisted state, and plans the active ones.
@@ -209,128 +196,6 @@ impl Scheduler {
         }
     }
 
-    /// Applies a command from the API. A change whose reading fails is not dropped: it
-    /// waits and is tried again every second, with `/readyz` saying so, until it applies.
-    pub async fn apply(&mut self, command: Command) {
-        match command {
-            Command::Reload(names) => self.pending.names.extend(names),
-            Command::ReloadMaintenance => self.pending.windows = true,
-            Command::Restate(ids) => self.pending.states.extend(ids),
-            Command::Ping(ping) => return self.pinged(ping).await,
-        }
-        self.hand_over().await;
-    }
-
-    /// Applies what is pending; on failure keeps it for the next try.
-    async fn hand_over(&mut self) {
-        match self.apply_pending().await {
-            Ok(()) => {
-                self.deps.vitals.icmp_checks(self.icmp_checks);
-                if self.pending.retry_at.take().is_some() {
-                    tracing::info!("the changes that waited reached the scheduler");
-                }
-                self.deps.vitals.handover_ok();
-            }
-            Err(e) => {
-                if self.pending.retry_at.is_none() {
-                    tracing::error!(
-                        error = %e,
-                        checks = self.pending.names.len(),
-                        "changed checks cannot be read; retrying every second"
-                    );
-                }
-                self.pending.retry_at = Some(Instant::now() + HANDOVER_RETRY);
-                self.deps
-                    .vitals
-                    .handover_failing(self.pending.names.len(), &e.to_string());
-            }
-        }
-    }
-
-    async fn apply_pending(&mut self) -> Result<(), StoreError> {
-        if self.pending.windows {
-            self.windows = self.deps.store.maintenance_windows().await?;
-            self.pending.windows = false;
-        }
-        if !self.pending.states.is_empty() {
-            let mut states = self.deps.store.check_states(&self.pending.states).await?;
-            let now = Timestamp::now();
-            for id in std::mem::take(&mut self.pending.states) {
-                if let Some(entry) = self.entries.get_mut(&id) {
-                    entry.known = Known::from_stored(states.remove(&id), now);
-                }
-            }
-        }
-        if self.pending.names.is_empty() {
-            return Ok(());
-        }
-        self.reload(self.pending.names.clone()).await?;
-        self.pending.names.clear();
-        Ok(())
-    }
-
-    /// Reads the named checks again from the store and plans them as they now are.
-    async fn reload(&mut self, names: Vec<CheckName>) -> Result<(), StoreError> {
-        // Two queries for the whole list (a stack of 1,000 checks is one command), not
-        // two per check, so the loop is back to starting probes sooner.
-        let mut names = names;
-        names.sort();
-        names.dedup();
-        let mut found: HashMap<CheckName, Check> = self
-            .deps
-            .store
-            .checks_named(&names)
-            .await?
-            .into_iter()
-            .map(|c| (c.name.clone(), c))
-            .collect();
-        let new_ids: Vec<CheckId> = found
-            .values()
-            .filter(|c| !c.paused && self.by_name.get(&c.name) != Some(&c.id))
-            .map(|c| c.id)
-            .collect();
-        let mut states = self.deps.store.check_states(&new_ids).await?;
-        for name in names {
-            let stored = found.remove(&name);
-            let old_id = self.by_name.get(&name).copied();
-            let now = self.now_ms();
-            match stored {
-                Some(check) if !check.paused && old_id == Some(check.id) => {
-                    self.plan.update(check.id, check.spec.cadence(), now);
-                    if let Some(entry) = self.entries.get_mut(&check.id) {
-                        self.icmp_checks += usize::from(is_icmp(&check));
-                        self.icmp_checks -= usize::from(is_icmp(&entry.check));
-                        entry.check = Arc::new(check);
-                    }
-                }
-                Some(check) if !check.paused => {
-                    if let Some(old) = old_id {
-                        self.remove(old);
-                    }
-                    let stored = states.remove(&check.id);
-                    if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref()) {
-                        // Never pinged: `grace_first` from now for its first ping.
-                        self.plan
-                            .add_due_in(check.id, check.spec.cadence(), now, first_ms);
-                    } else if check.spec.is_heartbeat() {
-                        // Pinged before (a resumed heartbeat): a whole period from now.
-                        self.plan
-                            .add_after_interval(check.id, check.spec.cadence(), now);
-                    } else {
-                        self.plan.add_new(check.id, check.spec.cadence(), now);
-                    }
-                    self.insert(check, Known::from_stored(stored, Timestamp::now()));
-                }
-                _ => {
-                    if let Some(old) = old_id {
-                        self.remove(old);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Starts every probe that is due; returns how many started.
     pub fn start_due(&mut self) -> usize {
         // Up to the last tick passed, not to the moment: a wake that comes late by a few
@@ -376,83 +241,6 @@ impl Scheduler {
             });
         }
         started
-    }
-
-    /// Whether this instance probes and judges `id` now: always on a database of its own;
-    /// on a shared one, if it holds the check's shard and has read its states since.
-    fn holds(&self, id: CheckId) -> bool {
-        self.deps.leases.as_ref().is_none_or(|leases| {
-            leases.borrow().owns(id, Instant::now()) && self.loaded & (1 << shard_of(id)) != 0
-        })
-    }
-
-    /// Takes the shards the lease keeper now holds: states of the checks of shards just
-    /// taken are read from the store (what their last holder wrote) before any is probed;
-    /// a read that fails is tried again at the keeper's next round.
-    async fn leases_changed(&mut self) {
-        let Some(leases) = &mut self.deps.leases else {
-            return;
-        };
-        let shards = leases.borrow_and_update().shards;
-        self.loaded &= shards;
-        let gained = shards & !self.loaded;
-        if gained == 0 {
-            return;
-        }
-        let ids: Vec<CheckId> = self
-            .entries
-            .keys()
-            .filter(|id| gained & (1 << shard_of(**id)) != 0)
-            .copied()
-            .collect();
-        match self.take_over(&ids).await {
-            Ok(missed) => {
-                self.loaded |= gained;
-                tracing::info!(shards = shards.count_ones(), "leased shards");
-                for ping in missed {
-                    self.pinged(ping).await;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the states of the checks of leased shards; retrying at the next lease round");
-            }
-        }
-    }
-
-    /// Reads the states of checks whose shards were just taken, and returns the pings of
-    /// their heartbeats that came after their stored state (logged while nobody held them,
-    /// or while the last holder was dying), to be judged now.
-    async fn take_over(&mut self, ids: &[CheckId]) -> Result<Vec<Ping>, StoreError> {
-        let mut states = self.deps.store.check_states(ids).await?;
-        let beats: Vec<CheckId> = ids
-            .iter()
-            .filter(|id| {
-                self.entries
-                    .get(id)
-                    .is_some_and(|e| e.check.spec.is_heartbeat())
-            })
-            .copied()
-            .collect();
-        let now = Timestamp::now();
-        let logged = if beats.is_empty() {
-            Vec::new()
-        } else {
-            let since = Timestamp(now.0 - PINGS_REPLAYED_MS);
-            self.deps.store.pings_since(&beats, since).await?
-        };
-        let missed = logged
-            .into_iter()
-            .filter(|ping| {
-                let last = states.get(&ping.check).and_then(|s| s.last_at);
-                last.is_none_or(|last| ping.at > last)
-            })
-            .collect();
-        for id in ids {
-            if let Some(entry) = self.entries.get_mut(id) {
-                entry.known = Known::from_stored(states.remove(id), now);
-            }
-        }
-        Ok(missed)
     }
 
     /// Takes a finished probe: with canaries, a connection-level failure may wait for a
