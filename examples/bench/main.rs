@@ -2,15 +2,19 @@
 //! rate R registered through the API, then T seconds measured after a warm-up. Prints one
 //! table (or `--json`): probes/s expected and achieved, scheduling lag from stackwatch's own
 //! histogram and the gaps the targets saw, CPU per probe, peak RSS, disk per result after a
-//! checkpoint, registration time. Only 127.0.0.1 is contacted.
+//! checkpoint, registration time. Only 127.0.0.1 is contacted. With `--store URL` the
+//! instances (`--instances N`) share that PostgreSQL database, and the server's own CPU
+//! is measured too.
 //!
 //! ```sh
 //! cargo run --release --example bench -- --checks 1000 --rate 60
 //! cargo run --release --example bench -- --checks 100000 --rate 60 --hang 0.1 --json
+//! cargo run --release --example bench -- --checks 100000 --store postgres://… --instances 2
 //! ```
 
 mod names;
 mod options;
+mod postgres;
 mod report;
 mod targets;
 
@@ -48,23 +52,45 @@ async fn main() -> anyhow::Result<()> {
         0 => None,
         _ => Some(names::start().await?),
     };
-    let mut server = Server::start(&binary, &data, &options, nameserver)?;
+    let mut servers = Vec::new();
+    for n in 0..options.instances {
+        let dir = match options.instances {
+            1 => data.clone(),
+            _ => data.join(format!("instance-{n}")),
+        };
+        std::fs::create_dir_all(&dir)?;
+        servers.push(Server::start(&binary, &dir, &options, nameserver)?);
+    }
+    let postgres = match &options.store {
+        Some(url) => postgres::postmaster_pid(url).await?,
+        None => None,
+    };
+    if options.store.is_some() && postgres.is_none() {
+        eprintln!(
+            "bench: the PostgreSQL server's process cannot be read here; its CPU is not measured"
+        );
+    }
     let client = reqwest::Client::new();
 
     let registered = Instant::now();
-    register(&client, &server.base, &targets, &options).await?;
+    register(&client, &servers[0].base, &targets, &options).await?;
     let registration = registered.elapsed();
-    let rss_after_registration_kib = server.memory_kib()?.peak;
+    let rss_after_registration_kib = memory_kib(&servers)?.peak;
 
     tokio::time::sleep(Duration::from_secs(options.warmup)).await;
-    let before = Snapshot::take(&client, &server, TOKEN).await?;
+    let before = Snapshot::take(&client, &servers, postgres, TOKEN).await?;
     tokio::time::sleep(Duration::from_secs(options.measure)).await;
-    let after = Snapshot::take(&client, &server, TOKEN).await?;
+    let after = Snapshot::take(&client, &servers, postgres, TOKEN).await?;
     let (window_start, window_end) = (targets.ms_at(before.at), targets.ms_at(after.at));
 
-    let memory = server.memory_kib()?;
-    server.stop()?;
-    let disk = disk_use(&data.join("stackwatch.db")).await?;
+    let memory = memory_kib(&servers)?;
+    for server in &mut servers {
+        server.stop()?;
+    }
+    let disk = match &options.store {
+        Some(url) => postgres::disk_use(url).await?,
+        None => disk_use(&data.join("stackwatch.db")).await?,
+    };
     let gaps = gap_jitter(
         &targets.accesses(),
         window_start,
@@ -122,6 +148,9 @@ impl Server {
             }
             None => Command::new(binary),
         };
+        if let Some(url) = &options.store {
+            command.env("STACKWATCH__DATABASE__URL", url);
+        }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
@@ -199,6 +228,22 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The instances' memory, summed.
+fn memory_kib(servers: &[Server]) -> anyhow::Result<report::MemoryKib> {
+    let mut total = report::MemoryKib {
+        peak: 0,
+        anonymous: 0,
+        file: 0,
+    };
+    for server in servers {
+        let one = server.memory_kib()?;
+        total.peak += one.peak;
+        total.anonymous += one.anonymous;
+        total.file += one.file;
+    }
+    Ok(total)
 }
 
 /// Registers every check, in stacks of `STACK_SIZE`, four requests at a time.

@@ -40,11 +40,16 @@ pub struct Options {
     /// Start stackwatch through this program, given the binary and its arguments (a
     /// profiler's launcher; it should `exec` so the measured process is stackwatch).
     pub wrap: Option<std::path::PathBuf>,
+    /// A PostgreSQL database (`postgres://…`, best an empty one) instead of SQLite.
+    pub store: Option<String>,
+    /// Instances of stackwatch sharing `store`.
+    pub instances: u32,
 }
 
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
-[--names N] [--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--json]";
+[--names N] [--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--store URL] \
+[--instances N] [--json]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -64,6 +69,8 @@ impl Options {
             json: false,
             data_dir: None,
             wrap: None,
+            store: None,
+            instances: 1,
         };
         let mut warmup = None;
         while let Some(flag) = args.next() {
@@ -93,6 +100,8 @@ impl Options {
                 "--max-concurrent" => o.max_concurrent = value.parse().with_context(bad)?,
                 "--data-dir" => o.data_dir = Some(value.into()),
                 "--wrap" => o.wrap = Some(value.into()),
+                "--store" => o.store = Some(value),
+                "--instances" => o.instances = value.parse().with_context(bad)?,
                 _ => bail!("unknown option {flag}\n{USAGE}"),
             }
         }
@@ -101,6 +110,15 @@ impl Options {
         }
         if o.checks == 0 || o.rate < 10 || o.ports == 0 {
             bail!("--checks must be positive, --rate at least 10, --ports at least 1");
+        }
+        if o.instances == 0 || (o.instances > 1 && o.store.is_none()) {
+            bail!("--instances must be positive, and above 1 only with --store");
+        }
+        if o.store
+            .as_ref()
+            .is_some_and(|url| !url.starts_with("postgres"))
+        {
+            bail!("--store takes a postgres:// URL");
         }
         o.warmup = warmup.unwrap_or(u64::from(o.rate) + 30);
         Ok(o)

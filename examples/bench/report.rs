@@ -33,36 +33,50 @@ pub struct Snapshot {
     /// a scrape costs several percent of the window's CPU).
     cpu_ticks_before: u64,
     cpu_ticks_after: u64,
+    /// The same for the PostgreSQL server, when it is measured.
+    pg_ticks_before: Option<u64>,
+    pg_ticks_after: Option<u64>,
     /// When `cpu_ticks_before` and `cpu_ticks_after` were read.
     cpu_read_before: Instant,
     cpu_read_after: Instant,
 }
 
 impl Snapshot {
-    /// Reads the counters. The moment is when the answer's head arrived: the server renders
-    /// the whole text (reading the counters last) before it sends the head, while the body
-    /// of a scrape of 100,000 checks takes a while longer to arrive.
+    /// Reads the counters of every instance (summed) and the CPU of the instances and of
+    /// the PostgreSQL server (`postgres`: its postmaster), if any. The moment is when the
+    /// first answer's head arrived: a server renders the whole text (reading the counters
+    /// last) before it sends the head, while the body of a scrape of 100,000 checks takes
+    /// a while longer to arrive.
     pub async fn take(
         client: &reqwest::Client,
-        server: &Server,
+        servers: &[Server],
+        postgres: Option<u32>,
         token: &str,
     ) -> anyhow::Result<Self> {
         let cpu_read_before = Instant::now();
-        let cpu_ticks_before = cpu_ticks(server.pid())?;
-        let response = client
-            .get(format!("{}/metrics", server.base))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?;
-        let at = Instant::now();
-        let text = response.text().await?;
-        let cpu_ticks_after = cpu_ticks(server.pid())?;
+        let (cpu_ticks_before, pg_ticks_before) = ticks(servers, postgres)?;
+        let mut at = None;
+        let mut texts = Vec::new();
+        for server in servers {
+            let response = client
+                .get(format!("{}/metrics", server.base))
+                .bearer_auth(token)
+                .send()
+                .await?
+                .error_for_status()?;
+            at.get_or_insert_with(Instant::now);
+            texts.push(response.text().await?);
+        }
+        let (cpu_ticks_after, pg_ticks_after) = ticks(servers, postgres)?;
         let cpu_read_after = Instant::now();
         let mut probes = 0.0;
         let mut probes_down = 0.0;
-        let mut lag = Vec::new();
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut lag: Vec<(f64, f64)> = Vec::new();
+        for line in texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .filter(|l| !l.starts_with('#'))
+        {
             let Some((name, value)) = line.rsplit_once(' ') else {
                 continue;
             };
@@ -83,24 +97,39 @@ impl Snapshot {
                 } else {
                     le.parse()?
                 };
-                lag.push((bound, value));
+                match lag.iter_mut().find(|(b, _)| *b == bound) {
+                    Some((_, count)) => *count += value,
+                    None => lag.push((bound, value)),
+                }
             }
         }
         Ok(Self {
-            at,
+            at: at.unwrap_or_else(Instant::now),
             probes,
             probes_down,
             lag,
             cpu_ticks_before,
             cpu_ticks_after,
+            pg_ticks_before,
+            pg_ticks_after,
             cpu_read_before,
             cpu_read_after,
         })
     }
 }
 
+/// CPU ticks of the instances together, and of the PostgreSQL server if it is measured.
+fn ticks(servers: &[Server], postgres: Option<u32>) -> anyhow::Result<(u64, Option<u64>)> {
+    let mut instances = 0;
+    for server in servers {
+        instances += cpu_ticks(server.pid())?;
+    }
+    let server = postgres.map(crate::postgres::server_ticks).transpose()?;
+    Ok((instances, server))
+}
+
 /// User plus system CPU time of a process, in clock ticks (1/100 s on Linux).
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after_name = stat.rsplit_once(')').context("odd /proc/PID/stat")?.1;
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -204,6 +233,9 @@ impl Pages {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub cores: usize,
+    /// `sqlite`, or `postgresql` with the number of instances sharing it.
+    pub store: String,
+    pub instances: u32,
     pub checks: u32,
     pub rate_s: u32,
     pub timeout_s: u32,
@@ -226,6 +258,10 @@ pub struct Report {
     pub target_gap_jitter: Gaps,
     pub cpu_percent_of_one_core: f64,
     pub cpu_us_per_probe: f64,
+    /// The PostgreSQL server's CPU (postmaster and backends) per probe, when measured.
+    pub postgres_cpu_us_per_probe: Option<f64>,
+    pub postgres_cpu_percent_of_one_core: Option<f64>,
+    /// Memory figures are summed over the instances.
     pub rss_after_registration_mib: f64,
     pub peak_rss_mib: f64,
     /// Resident at the end of the window: anonymous memory and file-backed pages.
@@ -263,8 +299,18 @@ impl Report {
             .duration_since(before.cpu_read_after)
             .as_secs_f64();
         let cpu_probes = probes * cpu_seconds / seconds;
+        let pg_s = after
+            .pg_ticks_before
+            .zip(before.pg_ticks_after)
+            .map(|(a, b)| a.saturating_sub(b) as f64 / 100.0);
         Self {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
+            store: if options.store.is_some() {
+                "postgresql".to_owned()
+            } else {
+                "sqlite".to_owned()
+            },
+            instances: options.instances,
             checks: options.checks,
             rate_s: options.rate,
             timeout_s: options.timeout,
@@ -288,6 +334,10 @@ impl Report {
             } else {
                 0.0
             },
+            postgres_cpu_us_per_probe: pg_s
+                .filter(|_| cpu_probes > 0.0)
+                .map(|s| s * 1e6 / cpu_probes),
+            postgres_cpu_percent_of_one_core: pg_s.map(|s| s / cpu_seconds * 100.0),
             rss_after_registration_mib: rss_registered_kib as f64 / 1024.0,
             peak_rss_mib: memory.peak as f64 / 1024.0,
             rss_anonymous_mib: memory.anonymous as f64 / 1024.0,
@@ -302,6 +352,13 @@ impl Report {
         let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("≤ {v} ms"));
         let rows = [
             ("machine", format!("{} cores", self.cores)),
+            (
+                "store",
+                match self.store.as_str() {
+                    "sqlite" => "SQLite".to_owned(),
+                    _ => format!("PostgreSQL, {} instance(s)", self.instances),
+                },
+            ),
             (
                 "checks",
                 format!(
@@ -356,6 +413,18 @@ impl Report {
                     "{:.1} % of one core, {:.0} µs per probe",
                     self.cpu_percent_of_one_core, self.cpu_us_per_probe
                 ),
+            ),
+            (
+                "PostgreSQL CPU",
+                match (
+                    self.postgres_cpu_percent_of_one_core,
+                    self.postgres_cpu_us_per_probe,
+                ) {
+                    (Some(percent), Some(us)) => {
+                        format!("{percent:.1} % of one core, {us:.0} µs per probe")
+                    }
+                    _ => "not measured".to_owned(),
+                },
             ),
             (
                 "peak RSS",
