@@ -73,10 +73,12 @@ async fn read(
 ) -> Result<(), crate::store::StoreError> {
     let changes = store.changes_after(after.changes).await?;
     after.changes = changes.through;
-    monitor.checks_changed(changes.checks);
+    // Windows first: a check created after a window (as a stack is, after the window for
+    // its deploy) is never probed here without it.
     if changes.windows {
         monitor.maintenance_changed();
     }
+    monitor.checks_changed(changes.checks);
     let (through, pings) = store.pings_after(after.pings).await?;
     after.pings = through;
     for ping in pings {

@@ -758,3 +758,64 @@ async fn kill_9_of_an_instance_with_alerts_pending_loses_and_doubles_nothing() {
     .await;
     drop((one, two));
 }
+
+/// A maintenance window written through one instance silences the checks every instance
+/// holds: ten checks of the stack fail from their first probe, each is confirmed DOWN by
+/// whichever instance holds it, and nobody is alerted. The window reaches the other
+/// instance through the change log before the checks do.
+#[tokio::test]
+async fn a_window_written_through_one_instance_silences_the_checks_the_others_hold() {
+    let url = empty_database().await;
+    let hook = HookReceiver::start().await;
+    let target = HookReceiver::start().await;
+    target
+        .status
+        .store(500, std::sync::atomic::Ordering::SeqCst);
+    let one = serving_with_hook(&url, &hook).await;
+    let two = serving_with_hook(&url, &hook).await;
+    crate::binary::wait_for("both instances holding shards", 60, async || {
+        (holders(&url).await == 2).then_some(())
+    })
+    .await;
+    let window = serde_json::json!({"scope": "stack", "target": "deploying", "duration": 600});
+    let answer = reqwest::Client::new()
+        .post(two.url("/api/v1/maintenance"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(&window)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    for n in 0..10 {
+        let body = serde_json::json!({
+            "url": target.url(&format!("/w{n}")), "stack": "deploying", "check_rate": 10,
+            "retry_interval": 1, "failures_to_confirm": 2,
+        });
+        let (status, created) = two.put(&format!("/api/v1/checks/held-{n}"), &body).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    // Confirmed DOWN (health 2) in the database, where the alert would have been written
+    // in the same transaction.
+    let down = async || {
+        use sqlx::Connection as _;
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        let down: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM check_state WHERE health = 2")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        (down == 10).then_some(alerts)
+    };
+    let alerts = crate::binary::wait_for("every check confirmed DOWN", 60, down).await;
+    assert_eq!(alerts, 0, "nobody alerted inside the window");
+    assert!(hook.received().is_empty());
+    for n in 0..10 {
+        let (_, check) = one.get(&format!("/api/v1/checks/held-{n}")).await;
+        assert_eq!(check["state"], "maintenance", "{check}");
+    }
+    one.stop().await;
+    two.stop().await;
+}

@@ -34,7 +34,7 @@ use crate::domain::{
     Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{PageStart, Store, StoreError, Write};
+use crate::store::{PageStart, Record, Store, StoreError, Write};
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -299,9 +299,19 @@ impl Scheduler {
         outcome: Outcome,
         offline: bool,
     ) -> Option<bool> {
+        // A probe that was started before this instance let go of the check's shard (a
+        // hanging one takes its whole timeout) is kept as a plain result: the new holder
+        // judges the check from the state in the database.
+        let held = self.holds(id);
         let entry = self.entries.get_mut(&id)?;
         let record = if offline {
             Judge::offline(&entry.check, outcome)
+        } else if !held {
+            Record {
+                check_id: id,
+                outcome,
+                change: None,
+            }
         } else {
             let judge = Judge {
                 default_contacts: &self.deps.default_contacts,
