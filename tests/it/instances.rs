@@ -314,11 +314,21 @@ async fn the_rollup_job_runs_on_one_instance_at_a_time() {
 /// An instance of the application on the database at `url` with a 3 s lease, alerting
 /// `hook`.
 async fn serving_with_hook(url: &str, hook: &HookReceiver) -> crate::helpers::TestApp {
+    serving_with_canaries(url, hook, Vec::new()).await
+}
+
+/// As [`serving_with_hook`], judging its own network by `canaries`.
+async fn serving_with_canaries(
+    url: &str,
+    hook: &HookReceiver,
+    canaries: Vec<String>,
+) -> crate::helpers::TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings =
         crate::helpers::with_webhook(crate::helpers::test_settings(dir.path()), hook);
     settings.database.url = Some(Secret::new(url));
     settings.database.lease_s = 3;
+    settings.monitor.canaries = canaries;
     let mut app = crate::helpers::spawn_with(settings).await;
     app.keep(dir);
     app
@@ -818,4 +828,83 @@ async fn a_window_written_through_one_instance_silences_the_checks_the_others_ho
     }
     one.stop().await;
     two.stop().await;
+}
+
+/// The offline rule is each instance's own: an instance whose canaries all fail (as if it
+/// had lost its network) records the connection failures of the checks it holds as its
+/// own — no DOWN — and says it is offline once, while the other instance, whose canary
+/// answers, confirms the checks it holds DOWN.
+#[tokio::test]
+async fn an_instance_cut_off_marks_none_of_its_checks_down_and_the_other_marks_its_own() {
+    let url = empty_database().await;
+    let hook = HookReceiver::start().await;
+    let canary = HookReceiver::start().await;
+    let cut_off = serving_with_canaries(&url, &hook, vec!["http://127.0.0.1:9/".to_owned()]).await;
+    let online = serving_with_canaries(&url, &hook, vec![canary.url("/")]).await;
+    crate::binary::wait_for("both instances holding shards", 60, async || {
+        (holders(&url).await == 2).then_some(())
+    })
+    .await;
+    for n in 0..20 {
+        // Nothing listens on port 9: every probe's connection is refused.
+        let body = serde_json::json!({
+            "url": format!("http://127.0.0.1:9/c{n}"), "check_rate": 10,
+            "retry_interval": 2, "failures_to_confirm": 2,
+        });
+        let (status, created) = online.put(&format!("/api/v1/checks/cut-{n}"), &body).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    // Each check ends either DOWN (held by the instance online) or with its failures
+    // recorded as the monitor's (held by the one cut off).
+    let judged = async |n: usize| {
+        let (_, check) = online.get(&format!("/api/v1/checks/cut-{n}")).await;
+        let (_, results) = online.get(&format!("/api/v1/checks/cut-{n}/results")).await;
+        let offline = results.to_string().contains("monitor offline");
+        (check["state"] == "down", offline)
+    };
+    let outcomes = crate::binary::wait_for("every check judged by its holder", 90, async || {
+        let mut outcomes = Vec::new();
+        for n in 0..20 {
+            let (down, offline) = judged(n).await;
+            if !down && !offline {
+                return None;
+            }
+            outcomes.push((down, offline));
+        }
+        Some(outcomes)
+    })
+    .await;
+    assert!(
+        outcomes.iter().all(|(down, offline)| down != offline),
+        "{outcomes:?}"
+    );
+    let downs = outcomes.iter().filter(|(down, _)| *down).count();
+    assert!(
+        (1..20).contains(&downs),
+        "both instances hold some: {outcomes:?}"
+    );
+    crate::binary::wait_for("the cut-off instance's offline alert", 60, async || {
+        hook.accepted()
+            .iter()
+            .any(|r| r.body["event"] == "offline")
+            .then_some(())
+    })
+    .await;
+    crate::binary::wait_for("a DOWN for each check confirmed DOWN", 60, async || {
+        let down_alerts = hook
+            .accepted()
+            .iter()
+            .filter(|r| r.body["event"] == "down")
+            .count();
+        (down_alerts == downs).then_some(())
+    })
+    .await;
+    let offline_alerts = hook
+        .accepted()
+        .iter()
+        .filter(|r| r.body["event"] == "offline")
+        .count();
+    assert_eq!(offline_alerts, 1);
+    cut_off.stop().await;
+    online.stop().await;
 }
