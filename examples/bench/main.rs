@@ -321,14 +321,7 @@ async fn disk_use(path: &Path) -> anyhow::Result<report::Disk> {
         },
     )
     .await?;
-    let later =
-        stackwatch::domain::Timestamp(stackwatch::domain::Timestamp::now().0 + 2 * 3_600_000);
-    let retention = stackwatch::store::Retention {
-        raw_days: 365,
-        hourly_days: 365,
-        daily_days: 365,
-    };
-    stackwatch::monitor::rollup_once(&store, &retention, later).await?;
+    compact(&store).await?;
     drop(store);
     let compacted = results_pages(path).await?;
     Ok(report::Disk {
@@ -336,6 +329,20 @@ async fn disk_use(path: &Path) -> anyhow::Result<report::Disk> {
         open_hour,
         compacted,
     })
+}
+
+/// Runs the rollup job as if two hours had passed, so every hour measured is closed and
+/// compacted into blocks, keeping everything (a year of each kind).
+pub async fn compact(store: &stackwatch::store::Store) -> anyhow::Result<()> {
+    let later =
+        stackwatch::domain::Timestamp(stackwatch::domain::Timestamp::now().0 + 2 * 3_600_000);
+    let retention = stackwatch::store::Retention {
+        raw_days: 365,
+        hourly_days: 365,
+        daily_days: 365,
+    };
+    stackwatch::monitor::rollup_once(store, &retention, later).await?;
+    Ok(())
 }
 
 /// Results stored and the pages of the two tables that hold them.

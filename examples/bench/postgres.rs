@@ -58,14 +58,7 @@ pub async fn disk_use(url: &str) -> anyhow::Result<Disk> {
         },
     )
     .await?;
-    let later =
-        stackwatch::domain::Timestamp(stackwatch::domain::Timestamp::now().0 + 2 * 3_600_000);
-    let retention = stackwatch::store::Retention {
-        raw_days: 365,
-        hourly_days: 365,
-        daily_days: 365,
-    };
-    stackwatch::monitor::rollup_once(&store, &retention, later).await?;
+    crate::compact(&store).await?;
     store.close().await;
     let mut conn = PgConnection::connect(url).await?;
     sqlx::query("VACUUM FULL results, result_blocks")

@@ -375,27 +375,22 @@ async fn pings_to_either_instance_take_effect_once() {
     for path in &pings {
         ping(&two, format!("{path}/fail")).await;
     }
-    crate::binary::wait_for("every heartbeat down", 60, async || {
-        for n in 0..10 {
-            if state(n).await != "down" {
-                return None;
+    let every_one = async |want: &str| {
+        crate::binary::wait_for(&format!("every heartbeat {want}"), 60, async || {
+            for n in 0..10 {
+                if state(n).await != want {
+                    return None;
+                }
             }
-        }
-        Some(())
-    })
-    .await;
+            Some(())
+        })
+        .await;
+    };
+    every_one("down").await;
     for path in &pings {
         ping(&one, path.clone()).await;
     }
-    crate::binary::wait_for("every heartbeat up", 60, async || {
-        for n in 0..10 {
-            if state(n).await != "up" {
-                return None;
-            }
-        }
-        Some(())
-    })
-    .await;
+    every_one("up").await;
     crate::binary::wait_for("every RECOVERED delivered", 60, async || {
         (hook
             .accepted()
