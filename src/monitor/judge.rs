@@ -149,6 +149,30 @@ impl Judge<'_> {
     }
 }
 
+/// Logs a confirmed change of state, and an alert nobody will hear of.
+pub fn log_change(record: &crate::store::Record, from: crate::domain::Health) {
+    let Some(change) = &record.change else {
+        return;
+    };
+    if change.transition.is_some() {
+        tracing::info!(
+            check = %change.check_name,
+            from = %from.as_str(),
+            to = %change.state.health.as_str(),
+            cause = change.memory.last_cause.as_deref().unwrap_or(""),
+            "state changed"
+        );
+    }
+    for alert in change.alerts.iter().filter(|a| a.contacts.is_empty()) {
+        tracing::warn!(
+            check = %change.check_name,
+            event = alert.event.kind.as_str(),
+            "{}",
+            crate::domain::NOBODY_TOLD
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

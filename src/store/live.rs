@@ -10,7 +10,8 @@ use sqlx::FromRow;
 
 use super::checks::NAMES_PER_QUERY;
 use super::db::Sql;
-use super::results::{ResultRow, StoredState};
+use super::results::ResultRow;
+use super::states::StoredState;
 use super::{CheckFilter, HOUR_MS, PageStart, Store, StoreError, block_codec};
 use crate::domain::{
     Check, CheckId, Health, MaintenanceScope, MaintenanceWindow, Shown, Timestamp,

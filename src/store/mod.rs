@@ -23,6 +23,7 @@ mod results;
 mod rollups;
 mod spec_form;
 mod stacks;
+mod states;
 mod statuscake;
 
 use std::path::Path;
@@ -49,10 +50,11 @@ pub use live::{LiveCheck, StateGroup};
 pub use overview::{Day, MetricRow, OverviewRow, Tally};
 pub use postgres::{CopyReport, copy_from_sqlite, migrate_postgres};
 pub use record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, Write};
-pub use results::{ResultRow, StoredState};
+pub use results::ResultRow;
 pub use rollups::{Retention, RollupReport, Uptime, UptimeWindow};
 pub use spec_form::SPEC_VERSION;
 pub use stacks::StackSync;
+pub use states::StoredState;
 pub use statuscake::StatusCakeFields;
 
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other

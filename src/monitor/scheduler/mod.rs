@@ -319,7 +319,7 @@ impl Scheduler {
             };
             judge.judge(&entry.check, &entry.known, outcome)
         };
-        log_change(&record, entry.known.state.health);
+        super::judge::log_change(&record, entry.known.state.health);
         entry.known.learn(&record);
         let confirming = entry.known.state.confirming();
         self.send(Write::Probe(record)).await;
@@ -373,29 +373,5 @@ impl Scheduler {
             );
         }
         self.lag = LagStats::default();
-    }
-}
-
-/// Logs a confirmed change of state, and an alert nobody will hear of.
-fn log_change(record: &crate::store::Record, from: crate::domain::Health) {
-    let Some(change) = &record.change else {
-        return;
-    };
-    if change.transition.is_some() {
-        tracing::info!(
-            check = %change.check_name,
-            from = %from.as_str(),
-            to = %change.state.health.as_str(),
-            cause = change.memory.last_cause.as_deref().unwrap_or(""),
-            "state changed"
-        );
-    }
-    for alert in change.alerts.iter().filter(|a| a.contacts.is_empty()) {
-        tracing::warn!(
-            check = %change.check_name,
-            event = alert.event.kind.as_str(),
-            "{}",
-            crate::domain::NOBODY_TOLD
-        );
     }
 }
