@@ -275,6 +275,19 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The body of a GET of `url` with `token` as the bearer, as text.
+pub async fn text_as(url: &str, token: &str) -> String {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Waits until the outbox of the stackwatch at `base` holds no pending delivery: every
 /// alert decided so far has been delivered or given up. Only then does "nothing more was
 /// sent" mean something; a fixed sleep would pass with a duplicate still queued.

@@ -267,16 +267,7 @@ async fn no_socket_in_this_thread(data: &std::path::Path) {
                 && p.as_str().unwrap().contains("CAP_NET_RAW")),
         "{readyz}"
     );
-    let dashboard = app
-        .client
-        .get(app.url("/"))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dashboard = crate::helpers::text_as(&app.url("/"), crate::helpers::ADMIN_TOKEN).await;
     assert!(dashboard.contains("Monitoring is impaired") && dashboard.contains(why));
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     let (_, alerts) = app.get("/api/v1/alerts").await;

@@ -172,19 +172,19 @@ async fn a_check_written_through_another_instance_is_probed_with_its_new_setting
 
 /// Probes the instance at `metrics` (its `/metrics` URL) finished since it started.
 async fn probes_at(metrics: String) -> u64 {
-    let body = reqwest::Client::new()
-        .get(metrics)
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = crate::helpers::text_as(&metrics, crate::helpers::ADMIN_TOKEN).await;
     body.lines()
         .filter(|l| l.starts_with("stackwatch_probes_total{"))
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum()
+}
+
+/// Waits until the instances whose `/metrics` are at `one` and `two` have both probed.
+async fn both_probing(one: String, two: String) {
+    crate::binary::wait_for("both instances probing", 90, async || {
+        (probes_at(one.clone()).await > 0 && probes_at(two.clone()).await > 0).then_some(())
+    })
+    .await;
 }
 
 /// An instance of the application on the database at `url`, with a 3 s lease.
@@ -210,11 +210,7 @@ async fn two_instances_share_the_checks_and_one_takes_over_when_the_other_stops(
         let (status, answer) = one.put(&format!("/api/v1/checks/shared-{n}"), &body).await;
         assert_eq!(status, 201, "{answer}");
     }
-    crate::binary::wait_for("both instances probing", 90, async || {
-        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
-            .then_some(())
-    })
-    .await;
+    both_probing(one.url("/metrics"), two.url("/metrics")).await;
 
     one.stop().await;
     let at_stop = per_path(&target);
@@ -251,38 +247,6 @@ async fn every_check_probed_since(
         },
     )
     .await;
-}
-
-/// Two real processes share the checks; one is killed with SIGKILL (no shutdown, its
-/// leases not let go): once they lapse, the other probes every check, the dead one's
-/// included.
-#[tokio::test]
-async fn after_kill_9_of_one_instance_the_other_probes_its_checks() {
-    let url = empty_database().await;
-    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let config = format!("[database]\nurl = {url:?}\nlease_s = 3\n");
-    let one = crate::binary::start(&dir_one.path().join("data"), &config).await;
-    let two = crate::binary::start(&dir_two.path().join("data"), &config).await;
-    let target = HookReceiver::start().await;
-    for n in 0..20 {
-        let body = serde_json::json!({"url": target.url(&format!("/c{n}")), "check_rate": 10});
-        let (status, answer) = one.put(&format!("/api/v1/checks/shared-{n}"), &body).await;
-        assert_eq!(status, 201, "{answer}");
-    }
-    crate::binary::wait_for("both instances probing", 90, async || {
-        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
-            .then_some(())
-    })
-    .await;
-    let at_kill = per_path(&target);
-    let killed = std::time::Instant::now();
-    one.kill9();
-    every_check_probed_since(&target, &at_kill, "the kill").await;
-    eprintln!(
-        "after kill -9 (lease 3 s, rate 10 s): every check probed again within {:.1} s",
-        killed.elapsed().as_secs_f64()
-    );
-    drop(two);
 }
 
 /// The rollup job runs on one instance at a time: while one has the turn, another's run
@@ -514,6 +478,8 @@ async fn an_instance_goes_on_probing_while_postgresql_is_stopped_and_loses_nothi
         hook.accepted().is_empty(),
         "nothing could be recorded to send"
     );
+    // The outage lasts 30 s, as the scenario asks (a failover takes about as long): the
+    // time is the fault being made, not a wait for something to happen.
     tokio::time::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed())).await;
     let resumed_at = chrono::Utc::now();
     server.cluster("resume");
@@ -652,11 +618,7 @@ async fn kill_9_of_an_instance_with_alerts_pending_loses_and_doubles_nothing() {
     let two = crate::binary::start(&dir_two.path().join("data"), &config).await;
     put_stack(&one, "steady", "s", 180, &steady).await;
     put_stack(&two, "failing", "f", 20, &failing).await;
-    crate::binary::wait_for("both instances probing", 90, async || {
-        (probes_at(one.url("/metrics")).await > 0 && probes_at(two.url("/metrics")).await > 0)
-            .then_some(())
-    })
-    .await;
+    both_probing(one.url("/metrics"), two.url("/metrics")).await;
 
     hook.status.store(503, std::sync::atomic::Ordering::SeqCst);
     failing

@@ -180,15 +180,7 @@ async fn metrics_are_valid_prometheus_text_with_the_checks_states() {
     let anonymous = reqwest::Client::new();
     let refused = anonymous.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    let body = anonymous
-        .get(app.url("/metrics"))
-        .bearer_auth(READ_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = crate::helpers::text_as(&app.url("/metrics"), READ_TOKEN).await;
     let lines = body.lines().map(|l| Ok(l.to_owned()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
     let mut up: HashMap<String, f64> = HashMap::new();
