@@ -510,3 +510,36 @@ async fn a_sqlite_file_of_another_version_or_no_postgresql_is_refused_before_any
     assert_ne!(code, 0);
     assert!(stderr.contains("database.url"), "{stderr}");
 }
+
+/// Two `serve` started at the same moment against an empty database: one migrates it, the
+/// other waits for sqlx's lock and finds it done, and both serve the same checks.
+#[tokio::test]
+async fn two_instances_serving_an_empty_database_from_the_same_moment_migrate_it_once() {
+    let url = empty_database().await;
+    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = format!("[database]\nurl = {url:?}\n");
+    let (data_one, data_two) = (dir_one.path().join("data"), dir_two.path().join("data"));
+    let (one, two) = tokio::join!(
+        crate::binary::start(&data_one, &config),
+        crate::binary::start(&data_two, &config)
+    );
+    let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 60});
+    let (status, created) = one.put("/api/v1/checks/together", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, read) = two.get("/api/v1/checks/together").await;
+    assert_eq!(status, 200, "{read}");
+    let mut db = PgConnection::connect(&url).await.unwrap();
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, COUNT(*) FROM _sqlx_migrations WHERE success GROUP BY version \
+         ORDER BY version",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    let once: Vec<(i64, i64)> = (1..=migrations as i64).map(|v| (v, 1)).collect();
+    assert_eq!(applied, once);
+    drop((one, two));
+}
