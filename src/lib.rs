@@ -3,7 +3,7 @@
 //! The crate's parts, and the one direction their dependencies point:
 //!
 //! ```text
-//! domain  ←  probe, store, notify  ←  monitor, dispatch, api  ←  app  ←  main (the binary)
+//! domain  ←  probe, store, notify  ←  monitor, dispatch, api  ←  app, agent  ←  main (the binary)
 //! settings, telemetry: leaves beside domain (settings uses domain's name and cron rules;
 //! notify and app read the settings types)
 //! ```
@@ -24,10 +24,13 @@
 //!   stackwatch's own `/v1` over HTTP; it imports nothing else of the crate.
 //! - [`app`]: the composition root; builds everything from `Settings`, supervises every
 //!   background task, runs the watchdog and owns shutdown.
+//! - [`agent`]: `stackwatch agent`, the composition of a location's prober, plan and
+//!   outbox, talking to a server over HTTP (the wire types are `domain::wire`).
 //!
-//! Nothing imports `api` or `app`; `monitor` never imports `notify`; `domain` imports
+//! Nothing imports `api`, `app` or `agent`; `monitor` never imports `notify`; `domain` imports
 //! nothing of the crate.
 
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod dispatch;

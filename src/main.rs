@@ -27,6 +27,7 @@ const EXIT_BAD_CONFIG: u8 = 2;
   stackwatch probe https://acme.example.com/readiness --contains OK
   stackwatch probe http://127.0.0.1:9000/ -X POST -H 'X-Probe: 1' --expect-status 200-299
   stackwatch notify-test ops-slack --config /etc/stackwatch.toml
+  STACKWATCH_AGENT_TOKEN=… stackwatch agent --server https://stackwatch.example --location fra
 
 Configuration layers: config/default.toml (built in), --config or STACKWATCH_CONFIG,
 STACKWATCH__SECTION__KEY variables, STACKWATCH_LISTEN / STACKWATCH_DATA_DIR /
@@ -73,6 +74,22 @@ enum Command {
     /// Move checks from another service into a running stackwatch.
     #[command(subcommand)]
     Import(ImportFrom),
+    /// Probe one location's checks for a server elsewhere: no database, no inbound port.
+    Agent(AgentArgs),
+}
+
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// The server's base URL, e.g. https://stackwatch.example (agent.server).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// The location's agent token (agent.token); the environment or the configuration
+    /// file keep it out of the process list.
+    #[arg(long, env = "STACKWATCH_AGENT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The location the token is for (agent.location).
+    #[arg(long, value_name = "NAME")]
+    location: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -234,6 +251,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app::healthcheck::check(&url).await
         }
         Command::Probe(args) => probe(args, &settings).await,
+        Command::Agent(args) => {
+            let config =
+                stackwatch::agent::config(&settings, args.server, args.token, args.location)
+                    .map_err(|problems| anyhow::anyhow!("invalid configuration:\n{problems}"))?;
+            telemetry::init(&settings.log);
+            stackwatch::agent::run_until_stopped(config, &settings, app::shutdown_signal()).await
+        }
         Command::Import(ImportFrom::Statuscake(args)) => import_statuscake(args).await,
         Command::NotifyTest { contact } => {
             app::notify_test(&settings, &contact).await?;

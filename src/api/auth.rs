@@ -56,7 +56,10 @@ impl FromRequestParts<ApiState> for CanRead {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        role_from_parts(parts, &state.tokens).map(CanRead)
+        match role_from_parts(parts, &state.tokens)? {
+            Role::Agent => Err(ApiError::Forbidden),
+            role => Ok(CanRead(role)),
+        }
     }
 }
 
@@ -66,7 +69,7 @@ impl FromRequestParts<ApiState> for CanWrite {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         match role_from_parts(parts, &state.tokens)? {
             Role::Admin => Ok(CanWrite),
-            Role::Read => Err(ApiError::Forbidden),
+            Role::Read | Role::Agent => Err(ApiError::Forbidden),
         }
     }
 }

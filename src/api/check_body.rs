@@ -2,12 +2,10 @@
 //! (which declares and checks every field), plus what depends on where it was sent — the
 //! name, the stack and the paused flag.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use super::problem::ApiError;
-use crate::domain::{CheckName, CheckSpec, FieldError, FieldErrors, Form, StackName};
+use crate::domain::{CheckName, CheckSpec, FieldError, FieldErrors, Form, Registry, StackName};
 use crate::store::CheckWrite;
 
 /// A check's body as sent: a JSON object.
@@ -37,11 +35,11 @@ pub fn spec_of(body: CheckObject) -> Result<CheckSpec, FieldErrors> {
 }
 
 /// Reads a body into a name (inside a stack only) and what to store, every problem
-/// reported at once. With `known_contacts`, every contact must be one of them.
+/// reported at once. With `known`, every contact and location must be one of them.
 pub fn read_check(
     body: CheckObject,
     place: Place<'_>,
-    known_contacts: Option<&BTreeSet<String>>,
+    known: Option<Registry<'_>>,
 ) -> Result<(Option<CheckName>, CheckWrite), FieldErrors> {
     let mut form = Form::new(body);
     let name = match (place, form.take::<String>("name")) {
@@ -69,7 +67,7 @@ pub fn read_check(
         (Place::Single, None) => None,
     };
     let paused = form.take::<bool>("paused");
-    let spec = CheckSpec::read(&mut form, known_contacts).map(|spec| spec.in_stack(stack));
+    let spec = CheckSpec::read(&mut form, known).map(|spec| spec.in_stack(stack));
     // An icmp check this box cannot probe would only ever read DOWN: refused now.
     if let Some(spec) = &spec
         && matches!(spec.target(), crate::domain::Target::Icmp(_))

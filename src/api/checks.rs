@@ -54,7 +54,7 @@ pub async fn put_check(
         .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
         .ok();
     let write = match parse_body::<CheckObject>(&headers, body) {
-        Ok(body) => match read_check(body, Place::Single, Some(&state.contacts)) {
+        Ok(body) => match read_check(body, Place::Single, Some(state.registry())) {
             Ok((_, write)) => Some(write),
             Err(fields) => {
                 errors.extend(fields);

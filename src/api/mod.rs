@@ -1,6 +1,7 @@
 //! The HTTP API (axum): routes, bearer auth, request validation, problem+json errors and
 //! the OpenAPI document, which is generated from the same route table that serves requests.
 
+pub mod agent;
 mod alerts;
 mod auth;
 mod check_body;
@@ -39,6 +40,7 @@ pub use check_schema::CheckBody;
 pub use json::MAX_BODY_BYTES;
 pub use problem::{ApiError, Problem, ProblemField};
 
+use crate::domain::{LocationName, Registry};
 use crate::monitor::{MonitorHandle, Vitals};
 use crate::store::Store;
 
@@ -55,7 +57,24 @@ pub struct ApiState {
     pub contacts: Arc<BTreeSet<String>>,
     /// The contacts a check without its own list alerts.
     pub default_contacts: Arc<Vec<String>>,
+    /// This server's location, and every location a check may name (its own and each
+    /// agent token's).
+    pub location: LocationName,
+    pub locations: Arc<BTreeSet<String>>,
+    /// The agents heard from, and how long a pull waits for a change.
+    pub agents: agent::AgentContacts,
+    pub poll_wait: Duration,
     openapi: Arc<String>,
+}
+
+impl ApiState {
+    /// What a check's names must refer to.
+    pub fn registry(&self) -> Registry<'_> {
+        Registry {
+            contacts: &self.contacts,
+            locations: &self.locations,
+        }
+    }
 }
 
 /// What the API is built from.
@@ -67,6 +86,8 @@ pub struct ApiDeps {
     pub monitor: MonitorHandle,
     pub contacts: BTreeSet<String>,
     pub default_contacts: Vec<String>,
+    pub location: LocationName,
+    pub locations: BTreeSet<String>,
     pub request_timeout: Duration,
 }
 
@@ -82,10 +103,19 @@ pub fn router(deps: ApiDeps) -> Router {
         monitor: deps.monitor,
         contacts: Arc::new(deps.contacts),
         default_contacts: Arc::new(deps.default_contacts),
+        location: deps.location,
+        locations: Arc::new(deps.locations),
+        agents: agent::AgentContacts::default(),
+        // The long poll ends well inside the request timeout.
+        poll_wait: request_timeout
+            .saturating_sub(Duration::from_secs(5))
+            .max(Duration::from_secs(1))
+            .min(Duration::from_secs(25)),
         openapi: Arc::new(openapi),
     };
     router
         .merge(statuscake::routes())
+        .merge(agent::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

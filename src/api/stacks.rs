@@ -83,7 +83,7 @@ pub async fn put_stack(
         {
             errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
         }
-        match read_check(check, Place::InStack(&stack), Some(&state.contacts)) {
+        match read_check(check, Place::InStack(&stack), Some(state.registry())) {
             Ok((Some(name), write)) => desired.push((name, write)),
             Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
             Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),

@@ -62,6 +62,8 @@ pub struct App {
     follow: Option<monitor::LogPosition>,
     /// On a shared database: this instance's lease keeper.
     lessee: Option<Lessee>,
+    /// With agents configured: the watch over their silence.
+    agent_watch: Option<monitor::AgentWatch>,
 }
 
 impl App {
@@ -88,8 +90,10 @@ impl App {
             &admin,
             &settings.auth.read_tokens,
             GuessLimits::per_minute(settings.auth.failed_tokens_per_minute),
-        );
-        let prober = probe_once::prober(&settings)?;
+        )
+        .with_agents(&settings.auth.agent_tokens);
+        let prober = crate::probe::Prober::configured(&settings.probe)
+            .context("cannot set up TLS for probes")?;
         if let Err(detail) = crate::probe::icmp_allowed() {
             tracing::warn!(
                 "icmp checks are refused and existing ones are not judged: {}",
@@ -138,6 +142,7 @@ impl App {
             canaries: settings.monitor.canaries.clone(),
             vitals: vitals.clone(),
             leases: leases.as_ref().map(|(_, receiver)| receiver.clone()),
+            location: Arc::new(settings.monitor.location.clone()),
         })
         .await
         .context("cannot load the checks to schedule")?;
@@ -163,6 +168,11 @@ impl App {
             tokens,
             monitor: monitor.clone(),
             contacts: notifiers.names().map(str::to_owned).collect(),
+            location: settings.monitor.location.clone(),
+            locations: std::iter::once(&settings.monitor.location)
+                .chain(settings.auth.agent_tokens.keys())
+                .map(ToString::to_string)
+                .collect(),
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
         })
@@ -190,7 +200,16 @@ impl App {
                 vitals: vitals.clone(),
             })
         };
+        let agent_watch = (!settings.auth.agent_tokens.is_empty()).then(|| monitor::AgentWatch {
+            store: store.clone(),
+            monitor: monitor.clone(),
+            alerts_written: dispatcher.wake.clone(),
+            default_contacts: default_contacts.clone(),
+            locations: settings.auth.agent_tokens.keys().cloned().collect(),
+            first_silence: crate::api::agent::MIN_SILENCE,
+        });
         Ok(Self {
+            agent_watch,
             listener,
             router,
             store,
@@ -267,6 +286,9 @@ impl App {
         let watchdog = self
             .watchdog
             .map(|w| supervisor.spawn("watchdog", w.run(background.clone())));
+        let agent_watch = self
+            .agent_watch
+            .map(|w| supervisor.spawn("agent watch", w.run(background.clone())));
         // The leases let go after probing stopped, so the others take the shards over at once.
         let keeper_stop = CancellationToken::new();
         let keeper = self.lessee.map(|lessee| {
@@ -313,6 +335,9 @@ impl App {
         let _ = rollups.await;
         if let Some(watchdog) = watchdog {
             let _ = watchdog.await;
+        }
+        if let Some(agent_watch) = agent_watch {
+            let _ = agent_watch.await;
         }
         if let Some(follower) = follower {
             let _ = follower.await;

@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use crate::api::spec_of;
 use crate::domain::{CheckSpec, Outcome, Target, Timestamp};
 use crate::probe::Prober;
-use crate::probe::names::Names;
 use crate::settings::Settings;
 
 /// What the probe found, as text, and whether the check would be up.
@@ -32,26 +31,12 @@ pub fn spec_from_json(body: serde_json::Value) -> anyhow::Result<CheckSpec> {
 
 /// Probes once with the configured prober settings (CA bundle, user agent, name server).
 pub async fn run(spec: &CheckSpec, settings: &Settings) -> anyhow::Result<ProbeReport> {
-    let prober = prober(settings)?;
+    let prober = Prober::configured(&settings.probe).context("cannot set up TLS for probes")?;
     let outcome = prober.probe(spec).await;
     Ok(ProbeReport {
         up: outcome.is_up(),
         text: describe(spec, &outcome, Timestamp::now()),
     })
-}
-
-/// The prober the settings ask for.
-pub(crate) fn prober(settings: &Settings) -> anyhow::Result<Prober> {
-    let names = match settings.probe.nameserver() {
-        Some(server) => Names::nameserver(server),
-        None => Names::system(),
-    };
-    Prober::resolving_with(
-        settings.probe.ca_bundle(),
-        &settings.probe.user_agent,
-        names,
-    )
-    .context("cannot set up TLS for probes")
 }
 
 fn describe(spec: &CheckSpec, outcome: &Outcome, now: Timestamp) -> String {

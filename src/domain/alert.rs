@@ -72,6 +72,14 @@ pub struct AlertFacts {
     pub downtime_s: Option<u64>,
     /// When the certificate expires (CERT EXPIRING).
     pub cert_not_after: Option<Timestamp>,
+    /// Each location's verdict, for a check probed from several: "down from fra and nyc
+    /// (connection refused), up from local".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<String>,
+    /// The location an `offline` or `online` alert is about (an agent's); `None`: the
+    /// server's own network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// An alert decided for one check.

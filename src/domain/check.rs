@@ -11,10 +11,11 @@ use utoipa::ToSchema;
 use super::field::{FieldError, FieldErrors, limits};
 use super::form::Form;
 use super::http_target::HttpTarget;
+use super::location::{Quorum, majority};
 use super::probe_url::ProbeUrl;
 use super::schedule::Cadence;
 use super::target::{KINDS, Target};
-use super::{CheckName, ContactName, StackName, Tag, Thresholds, Timestamp};
+use super::{CheckName, ContactName, LocationName, StackName, Tag, Thresholds, Timestamp};
 
 /// Row id of a check in the store; compact key for results and state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,6 +68,23 @@ pub struct CheckSpec {
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]+$"
     )]
     pub(in crate::domain) display_name: Option<String>,
+    /// Where the check is probed from: the server's `[monitor] location` and agents'
+    /// locations; left out or `null` means the server's own. Not for heartbeats.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 16)]
+    pub(in crate::domain) locations: Option<Vec<LocationName>>,
+    /// How many of `locations` must confirm DOWN for the check to be DOWN; left out or
+    /// `null` means a majority of them.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 16)]
+    pub(in crate::domain) quorum: Option<u32>,
+}
+
+/// What a check's names must refer to: the configured contacts and the known locations.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry<'a> {
+    pub contacts: &'a BTreeSet<String>,
+    pub locations: &'a BTreeSet<String>,
 }
 
 impl CheckSpec {
@@ -120,6 +138,45 @@ impl CheckSpec {
 
     pub fn display_name(&self) -> Option<&str> {
         self.display_name.as_deref()
+    }
+
+    /// The locations named (`None`: the server's own).
+    pub fn locations(&self) -> Option<&[LocationName]> {
+        self.locations.as_deref()
+    }
+
+    /// The quorum as configured (`None`: a majority).
+    pub fn quorum(&self) -> Option<u32> {
+        self.quorum
+    }
+
+    /// Where the check is probed from, `own` standing for the server's location, and how
+    /// many of them must confirm DOWN.
+    pub fn quorum_at<'a>(&'a self, own: &'a LocationName) -> Quorum<'a> {
+        let locations = self
+            .locations
+            .as_deref()
+            .unwrap_or(std::slice::from_ref(own));
+        Quorum {
+            locations,
+            needed: self.quorum.unwrap_or_else(|| majority(locations.len())),
+        }
+    }
+
+    /// Whether more than the server's own location probes this check: its locations'
+    /// votes decide its health.
+    pub fn is_voted(&self, own: &LocationName) -> bool {
+        self.locations
+            .as_deref()
+            .is_some_and(|l| l != std::slice::from_ref(own))
+    }
+
+    /// Whether `location` probes this check (`own`: the server's location).
+    pub fn probed_from(&self, location: &LocationName, own: &LocationName) -> bool {
+        match &self.locations {
+            None => location == own,
+            Some(list) => list.contains(location),
+        }
     }
 
     /// This spec in `stack` (the stack a body is sent to decides it).
@@ -198,6 +255,8 @@ impl CheckSpec {
             stack: None,
             tags: Vec::new(),
             display_name: None,
+            locations: None,
+            quorum: None,
         }
     }
 
@@ -221,7 +280,7 @@ impl CheckSpec {
     /// the kind's fields and the common ones, defaults applied, every problem recorded in
     /// `form`. The name, stack and paused flag depend on where the body was sent and are
     /// taken out by the caller first. With `known_contacts`, every contact must be one.
-    pub fn read(form: &mut Form, known_contacts: Option<&BTreeSet<String>>) -> Option<Self> {
+    pub fn read(form: &mut Form, known: Option<Registry<'_>>) -> Option<Self> {
         let kind: String = form.take("kind").unwrap_or_else(|| "http".to_owned());
         let target = Target::read(&kind, form);
         let check_rate = form.int(limits::CHECK_RATE);
@@ -231,12 +290,16 @@ impl CheckSpec {
         let retry_interval = form.int(limits::RETRY_INTERVAL);
         let contacts = form
             .take::<Vec<String>>("contacts")
-            .map(|c| read_contacts(c, known_contacts, form));
+            .map(|c| read_contacts(c, known.map(|k| k.contacts), form));
         let reminder_every = form.optional_int(limits::REMINDER_EVERY);
         let tags = read_tags(form.take("tags").unwrap_or_default(), form);
         let display_name = form
             .take::<String>("display_name")
             .and_then(|text| read_display_name(text, form));
+        let locations = form
+            .take::<Vec<String>>("locations")
+            .map(|l| read_locations(l, known.map(|k| k.locations), form));
+        let quorum = form.optional_int(limits::QUORUM);
         for field in form.leftover() {
             let kinds = Target::kinds_with(&field);
             if !KINDS.contains(&kind.as_str()) {
@@ -260,6 +323,8 @@ impl CheckSpec {
             stack: None,
             tags,
             display_name,
+            locations,
+            quorum,
         };
         if form.is_clean() {
             form.extend(spec.relation_errors());
@@ -272,6 +337,24 @@ impl CheckSpec {
         let mut errors = Vec::new();
         if let Some(http) = self.http() {
             errors.extend(http.relation_errors(self.timeout));
+        }
+        let n = self.locations.as_ref().map_or(1, Vec::len);
+        if self.quorum.is_some_and(|q| q as usize > n) {
+            errors.push(FieldError::new(
+                "quorum",
+                format!("must not exceed the number of locations ({n})"),
+            ));
+        }
+        if self.is_heartbeat() && (self.locations.is_some() || self.quorum.is_some()) {
+            let field = if self.locations.is_some() {
+                "locations"
+            } else {
+                "quorum"
+            };
+            errors.push(FieldError::new(
+                field,
+                "is not for heartbeat checks: a heartbeat is pinged, not probed",
+            ));
         }
         if self.retry_interval > self.check_rate {
             errors.push(FieldError::new(
@@ -318,6 +401,41 @@ fn read_contacts(
             );
         }
         parsed.push(name);
+    }
+    parsed.sort();
+    parsed.dedup();
+    parsed
+}
+
+fn read_locations(
+    locations: Vec<String>,
+    known: Option<&BTreeSet<String>>,
+    form: &mut Form,
+) -> Vec<LocationName> {
+    if locations.is_empty() || locations.len() > limits::MAX_LOCATIONS {
+        form.error(
+            "locations",
+            format!("must name 1-{} locations", limits::MAX_LOCATIONS),
+        );
+    }
+    let mut parsed: Vec<LocationName> = Vec::with_capacity(locations.len());
+    for (i, location) in locations.into_iter().enumerate() {
+        let field = format!("locations[{i}]");
+        match LocationName::try_from(location) {
+            Ok(name) if known.is_some_and(|k| !k.contains(name.as_str())) => {
+                let known = known.map(|k| k.iter().map(String::as_str).collect::<Vec<_>>());
+                form.error(
+                    field,
+                    format!(
+                        "no location named {name} is known (known: the server's own and each \
+                         agent token's: {})",
+                        known.unwrap_or_default().join(", ")
+                    ),
+                );
+            }
+            Ok(name) => parsed.push(name),
+            Err(e) => form.error(field, e.to_string()),
+        }
     }
     parsed.sort();
     parsed.dedup();

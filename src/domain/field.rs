@@ -124,6 +124,13 @@ pub mod limits {
         min: 60,
         max: 604_800,
     };
+    /// How many of a check's locations must confirm DOWN (default: a majority).
+    pub const QUORUM: IntField = IntField {
+        name: "quorum",
+        default: 0,
+        min: 1,
+        max: 16,
+    };
 
     /// A heartbeat's expected interval between pings: 10 s to 30 days.
     pub const PERIOD: IntField = IntField {
@@ -160,6 +167,8 @@ pub mod limits {
     pub const MAX_TAGS: usize = 32;
     /// Most contacts on one check.
     pub const MAX_CONTACTS: usize = 16;
+    /// Most locations probing one check.
+    pub const MAX_LOCATIONS: usize = 16;
     /// Longest URL, in bytes.
     pub const MAX_URL_BYTES: usize = 2_048;
     /// Most bytes of a tcp check's `send` and `expect`, and of each dns `expect` value.

@@ -11,6 +11,7 @@ mod form;
 mod guesses;
 mod host;
 mod http_target;
+mod location;
 mod maintenance;
 mod name;
 mod outcome;
@@ -23,12 +24,13 @@ mod state;
 mod status;
 mod target;
 mod time;
+pub mod wire;
 
 pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,
 };
-pub use check::{Check, CheckId, CheckSpec};
+pub use check::{Check, CheckId, CheckSpec, Registry};
 pub use dns_target::{DnsTarget, RecordType};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
@@ -36,10 +38,11 @@ pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
 pub use host::{HOST_PATTERN, Host};
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem};
+pub use location::{Quorum, Tally, Vote, Votes, combine, majority, tally};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
-pub use name::{CheckName, ContactName, NameError, StackName, Tag};
+pub use name::{CheckName, ContactName, LocationName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use ping::{Ping, PingKind};
 pub use probe_url::ProbeUrl;

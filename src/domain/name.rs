@@ -1,4 +1,4 @@
-//! Names that identify things: checks, stacks, tags and contacts. Each is a newtype that can
+//! Names that identify things: checks, stacks, tags, contacts and locations. Each is a newtype that can
 //! only hold a valid value, so the rest of the code never re-checks a bare string.
 
 use std::fmt;
@@ -56,6 +56,11 @@ const TAG_RULE: Rule = Rule {
     max: 64,
     allowed: "lowercase letters, digits, '.', '_', '-', ':' and '='",
     extra: &['.', '_', '-', ':', '='],
+};
+const LOCATION_RULE: Rule = Rule {
+    max: 32,
+    allowed: "lowercase letters, digits and '-'",
+    extra: &['-'],
 };
 const CONTACT_RULE: Rule = Rule {
     max: 64,
@@ -160,6 +165,14 @@ name_type!(
     ContactName,
     CONTACT_RULE,
     "^[a-z0-9][a-z0-9._-]{0,63}$"
+);
+
+name_type!(
+    /// Where probes are made from: the server's `[monitor] location` or an agent's,
+    /// `[a-z0-9][a-z0-9-]{0,31}` (e.g. `fra`, `us-east-1`).
+    LocationName,
+    LOCATION_RULE,
+    "^[a-z0-9][a-z0-9-]{0,31}$"
 );
 
 #[cfg(test)]

@@ -3,12 +3,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::Timestamp;
 
 /// Milliseconds spent in each phase of a probe; `None` for a phase that did not happen
 /// (no DNS for an IP address, no TLS for http) or was not reached. An ICMP probe keeps its
 /// average round trip in `connect_ms` and its unanswered echo requests in `lost`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Timings {
     pub dns_ms: Option<u32>,
     pub connect_ms: Option<u32>,
@@ -21,8 +24,9 @@ pub struct Timings {
     pub total_ms: u32,
 }
 
-/// Why a probe counts as down.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a probe counts as down. Agents send it tagged by `kind` (see `api::agent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Failure {
     /// The host name did not resolve.
     Dns { detail: String },
@@ -291,7 +295,8 @@ impl fmt::Display for Failure {
 }
 
 /// What one probe found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// When the probe started.
     pub started_at: Timestamp,
@@ -307,6 +312,23 @@ pub struct Outcome {
 impl Outcome {
     pub fn is_up(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// This outcome as another process sent it, held to what a probe here could have
+    /// produced: texts bounded, a status code that exists. `Err` names the field.
+    pub fn checked(mut self) -> Result<Self, (&'static str, String)> {
+        if self.status.is_some_and(|s| !(100..=999).contains(&s)) {
+            return Err(("status", "must be an HTTP status code, 100-999".to_owned()));
+        }
+        if self
+            .failure
+            .as_ref()
+            .is_some_and(|f| matches!(f, Failure::MonitorOffline { cause } if matches!(**cause, Failure::MonitorOffline { .. })))
+        {
+            return Err(("failure", "a monitor_offline cause cannot nest".to_owned()));
+        }
+        self.failure = self.failure.map(Failure::bounded);
+        Ok(self)
     }
 }
 

@@ -62,7 +62,7 @@ pub enum Transition {
 }
 
 /// A check's health and the runs of verdicts that lead to the next change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckState {
     pub health: Health,
     /// When `health` last changed.

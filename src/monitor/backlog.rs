@@ -96,6 +96,7 @@ pub(super) mod tests {
             Box::new(Change {
                 check_name: "c".parse().unwrap(),
                 state: CheckState::new(Timestamp(at)),
+                votes: Default::default(),
                 transition: (kind == 't').then_some(Transition::Recovered),
                 memory: AlertMemory::default(),
                 alerts: if kind == 'a' { vec![alert] } else { Vec::new() },
@@ -104,6 +105,7 @@ pub(super) mod tests {
         });
         Write::Probe(Record {
             check_id: CheckId(1),
+            location: std::sync::Arc::new("local".parse().unwrap()),
             outcome: Outcome {
                 started_at: Timestamp(at),
                 status: None,

@@ -1,9 +1,13 @@
 //! From a probe's outcome to the record the recorder writes: the state machine, the alert
 //! decision and the contacts. Pure apart from cloning.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::domain::{
-    AlertContext, AlertMemory, Check, CheckState, ContactName, Failure, MaintenanceWindow, Outcome,
-    Timestamp, Transition, decide,
+    AlertContext, AlertKind, AlertMemory, Check, CheckState, ContactName, Failure, LocationName,
+    MaintenanceWindow, Outcome, Timestamp, Transition, Votes, combine, decide, describe_cause,
+    tally,
 };
 use crate::store::{Change, NewAlert, Record, StoredState};
 
@@ -15,6 +19,8 @@ pub struct Known {
     pub cert_not_after: Option<Timestamp>,
     /// The version of the state row this was read from or last wrote (0: no row yet).
     pub version: i64,
+    /// Each location's verdict, for a check probed from several.
+    pub votes: Votes,
 }
 
 impl Known {
@@ -26,12 +32,14 @@ impl Known {
                 memory: s.memory,
                 cert_not_after: s.cert_not_after,
                 version: s.version,
+                votes: s.votes,
             },
             None => Self {
                 state: CheckState::new(now),
                 memory: AlertMemory::default(),
                 cert_not_after: None,
                 version: 0,
+                votes: Votes::default(),
             },
         }
     }
@@ -43,8 +51,18 @@ impl Known {
             self.state = change.state;
             self.memory.clone_from(&change.memory);
             self.version = change.version;
+            self.votes.clone_from(&change.votes);
         }
         self.cert_not_after = record.outcome.cert_not_after.or(self.cert_not_after);
+    }
+
+    /// Whether `location`'s next probe should come after the retry interval: its own
+    /// verdict is being confirmed (for a check probed from several, its vote's).
+    pub fn confirming(&self, location: &LocationName) -> bool {
+        match self.votes.get(location) {
+            Some(vote) => vote.state.confirming(),
+            None => self.votes.is_empty() && self.state.confirming(),
+        }
     }
 }
 
@@ -53,39 +71,78 @@ impl Known {
 pub struct Judge<'a> {
     pub default_contacts: &'a [ContactName],
     pub windows: &'a [MaintenanceWindow],
+    /// This process's location: that of checks that name none.
+    pub own: &'a LocationName,
+    /// Locations whose agents went silent: their votes do not count.
+    pub silent: &'a HashSet<LocationName>,
 }
 
-/// Whether this outcome, judged now, would confirm the check DOWN.
-pub fn would_confirm_down(check: &Check, known: &Known, outcome: &Outcome) -> bool {
+/// Whether this outcome of this process's location `own`, judged now, would confirm DOWN
+/// (for a check probed from several locations: `own`'s verdict).
+pub fn would_confirm_down(
+    check: &Check,
+    known: &Known,
+    outcome: &Outcome,
+    own: &LocationName,
+) -> bool {
+    let before = match known.votes.get(own) {
+        Some(vote) if check.spec.is_voted(own) => vote.state,
+        _ => known.state,
+    };
     let (_, transition) =
-        known
-            .state
-            .observe(outcome.is_up(), check.spec.thresholds(), outcome.started_at);
+        before.observe(outcome.is_up(), check.spec.thresholds(), outcome.started_at);
     matches!(transition, Some(Transition::WentDown { .. }))
 }
 
 impl Judge<'_> {
-    /// The record of one outcome of `check`, given what was known before it.
-    pub fn judge(&self, check: &Check, known: &Known, outcome: Outcome) -> Record {
+    /// The record of one outcome of `check` probed `from` a location, given what was known
+    /// before it. A check probed from several locations is judged by their votes; an
+    /// outcome from a location the check does not name is kept as a plain result.
+    pub fn judge(
+        &self,
+        check: &Check,
+        known: &Known,
+        outcome: Outcome,
+        from: &Arc<LocationName>,
+    ) -> Record {
+        let voted = check.spec.is_voted(self.own);
+        let quorum = check.spec.quorum_at(self.own);
         if outcome
             .failure
             .as_ref()
             .is_some_and(Failure::is_the_monitors)
+            || !quorum.locations.contains(from)
         {
-            // Recorded with its cause, but the box's trouble is not the target's outage.
+            // Recorded with its cause, but the prober's trouble is not the target's outage.
             return Record {
                 check_id: check.id,
+                location: from.clone(),
                 outcome,
                 change: None,
             };
         }
         let now = outcome.started_at;
-        let (state, transition) =
-            known
-                .state
-                .observe(outcome.is_up(), check.spec.thresholds(), now);
+        let thresholds = check.spec.thresholds();
+        let (state, transition, votes, summary) = if voted {
+            let cause = outcome
+                .failure
+                .as_ref()
+                .map(|f| describe_cause(f, check.spec.target(), now));
+            let (votes, _) = known
+                .votes
+                .clone()
+                .only(quorum.locations)
+                .observe(from, cause, thresholds, now);
+            let counted = tally(quorum, &votes, &|l| self.silent.contains(l));
+            let (state, transition) = combine(&known.state, &counted, now);
+            let summary = counted.summary();
+            (state, transition, votes, Some(summary))
+        } else {
+            let (state, transition) = known.state.observe(outcome.is_up(), thresholds, now);
+            (state, transition, Votes::default(), None)
+        };
         let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
-        let (memory, events) = decide(
+        let (memory, mut events) = decide(
             &known.memory,
             AlertContext {
                 spec: &check.spec,
@@ -95,6 +152,14 @@ impl Judge<'_> {
                 now,
             },
         );
+        for event in &mut events {
+            if matches!(
+                event.kind,
+                AlertKind::Down | AlertKind::Recovered | AlertKind::Reminder
+            ) {
+                event.facts.locations.clone_from(&summary);
+            }
+        }
         // Most probes cause no alert: resolve contacts only for those that do.
         let contacts = || {
             check
@@ -104,6 +169,7 @@ impl Judge<'_> {
                 .to_vec()
         };
         let write_state = state != known.state
+            || votes != known.votes
             || memory != known.memory
             || outcome
                 .cert_not_after
@@ -120,6 +186,7 @@ impl Judge<'_> {
             Box::new(Change {
                 check_name: check.name.clone(),
                 state,
+                votes,
                 transition,
                 memory,
                 alerts,
@@ -128,6 +195,7 @@ impl Judge<'_> {
         });
         Record {
             check_id: check.id,
+            location: from.clone(),
             outcome,
             change,
         }
@@ -135,7 +203,7 @@ impl Judge<'_> {
 
     /// The record of a connection-level failure seen while the monitor was offline: kept
     /// as a result with the cause "monitor offline", the check's state and memory unchanged.
-    pub fn offline(check: &Check, mut outcome: Outcome) -> Record {
+    pub fn offline(check: &Check, mut outcome: Outcome, from: &Arc<LocationName>) -> Record {
         if let Some(cause) = outcome.failure.take() {
             outcome.failure = Some(Failure::MonitorOffline {
                 cause: Box::new(cause),
@@ -143,6 +211,7 @@ impl Judge<'_> {
         }
         Record {
             check_id: check.id,
+            location: from.clone(),
             outcome,
             change: None,
         }
@@ -188,6 +257,10 @@ mod tests {
         form.finish(spec).unwrap()
     }
 
+    fn local() -> Arc<LocationName> {
+        Arc::new("local".parse().unwrap())
+    }
+
     fn check(spec: CheckSpec) -> Check {
         Check {
             id: CheckId(1),
@@ -212,9 +285,12 @@ mod tests {
 
     #[test]
     fn the_box_without_an_icmp_socket_changes_no_state_and_alerts_nobody() {
+        let (own, silent) = (local(), HashSet::new());
         let judge = Judge {
             default_contacts: &[],
             windows: &[],
+            own: &own,
+            silent: &silent,
         };
         let spec =
             read_spec(serde_json::json!({"kind": "icmp", "host": "127.0.0.1", "packets": 3}));
@@ -230,6 +306,7 @@ mod tests {
                     }),
                     ..outcome(at * 60_000, false, None)
                 },
+                &own,
             );
             assert!(record.change.is_none(), "probe {at}");
             assert!(record.outcome.failure.is_some(), "the cause is kept");
@@ -242,9 +319,12 @@ mod tests {
     /// kept from then on) and answers which records would write the state row, as '1'
     /// and '0'.
     fn writes(check: &Check, verdicts: &str, mut cert: Option<Timestamp>) -> String {
+        let (own, silent) = (local(), HashSet::new());
         let judge = Judge {
             default_contacts: &[],
             windows: &[],
+            own: &own,
+            silent: &silent,
         };
         let mut known = Known::from_stored(None, Timestamp(0));
         let mut written = String::new();
@@ -253,7 +333,7 @@ mod tests {
             if verdict == 'n' {
                 cert = Some(Timestamp(at));
             }
-            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert));
+            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert), &own);
             written.push(if record.change.is_some() { '1' } else { '0' });
             known.learn(&record);
         }
@@ -283,7 +363,7 @@ mod tests {
         let http = check(CheckSpec::with_defaults(
             "http://127.0.0.1:9/".parse().unwrap(),
         ));
-        let record = Judge::offline(&http, outcome(1, false, None));
+        let record = Judge::offline(&http, outcome(1, false, None), &local());
         assert!(record.is_plain());
     }
 }

@@ -2,6 +2,7 @@
 //! and its canaries, the recorder that writes results in batches and never drops a state
 //! change or alert, the vitals that tell whether all of it keeps up, and the rollup job.
 
+mod agents;
 mod backlog;
 mod canary;
 mod changes;
@@ -18,13 +19,14 @@ mod wait;
 
 use tokio::sync::mpsc;
 
+pub use agents::AgentWatch;
 pub use backlog::Backlog;
 pub use changes::{FOLLOW_EVERY, LogPosition, follow_changes};
 pub use judge::{Judge, Known};
 pub use leases::{Owned, keep_leases};
 pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
 pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};
-pub use plan::{NEW_CHECK_SPREAD_MS, Plan};
+pub use plan::{NEW_CHECK_SPREAD_MS, Plan, WAKE_TICK_MS};
 pub use recorder::{
     BACKLOG_BOUND, CHANNEL_CAPACITY, MAX_BATCH, MAX_BATCH_DELAY, Recorder,
     channel as record_channel,
@@ -32,10 +34,14 @@ pub use recorder::{
 pub use rollup::{rollup_once, run_rollups};
 pub use scheduler::{LagStats, Scheduler, SchedulerDeps};
 pub use vitals::{SCHEDULER_STALL_AFTER, Vitals};
+pub use wait::sleep_until_opt;
 
 pub use crate::domain::{Ping, PingKind};
 
-use crate::domain::{CheckId, CheckName};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::domain::{CheckId, CheckName, LocationName, Outcome};
 
 /// What the API tells the scheduler.
 #[derive(Debug, Clone)]
@@ -48,6 +54,13 @@ pub enum Command {
     Ping(Ping),
     /// Another instance wrote these checks' states: read them again.
     Restate(Vec<CheckId>),
+    /// An agent's results from its location.
+    Remote {
+        location: Arc<LocationName>,
+        outcomes: Vec<(CheckId, Outcome)>,
+    },
+    /// The locations whose agents are silent now (their votes stop counting).
+    Silent(HashSet<LocationName>),
 }
 
 /// Whether this process may open an ICMP socket (the API refuses an `icmp` check it could
@@ -90,6 +103,24 @@ impl MonitorHandle {
     pub fn states_stale(&self, ids: Vec<CheckId>) {
         if self.commands.send(Command::Restate(ids)).is_err() {
             tracing::warn!("the scheduler has stopped; stale states are read at the next start");
+        }
+    }
+
+    /// Hands an agent's results to the scheduler, to be judged with the check's votes.
+    pub fn remote_results(&self, location: Arc<LocationName>, outcomes: Vec<(CheckId, Outcome)>) {
+        if self
+            .commands
+            .send(Command::Remote { location, outcomes })
+            .is_err()
+        {
+            tracing::warn!("the scheduler has stopped; an agent's results are lost");
+        }
+    }
+
+    /// Tells the scheduler which locations are silent now.
+    pub fn silent_locations(&self, locations: HashSet<LocationName>) {
+        if self.commands.send(Command::Silent(locations)).is_err() {
+            tracing::warn!("the scheduler has stopped; silent locations apply at the next start");
         }
     }
 

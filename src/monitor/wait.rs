@@ -12,7 +12,7 @@ pub(super) async fn recv_opt<T>(receiver: Option<&mut mpsc::UnboundedReceiver<T>
 }
 
 /// Until `deadline`; never, without one.
-pub(super) async fn sleep_until_opt(deadline: Option<Instant>) {
+pub async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,

@@ -78,8 +78,14 @@ pub fn title(message: &AlertMessage) -> String {
         AlertKind::Reminder => format!("[REMINDER] {check} is still down"),
         AlertKind::CertExpiring => format!("[CERT EXPIRING] {check}"),
         AlertKind::Test => "[TEST] stackwatch".to_owned(),
-        AlertKind::Offline => "[OFFLINE] stackwatch cannot reach the network".to_owned(),
-        AlertKind::Online => "[ONLINE] stackwatch reaches the network again".to_owned(),
+        AlertKind::Offline => match &message.facts.location {
+            Some(location) => format!("[OFFLINE] location {location}: its agent is silent"),
+            None => "[OFFLINE] stackwatch cannot reach the network".to_owned(),
+        },
+        AlertKind::Online => match &message.facts.location {
+            Some(location) => format!("[ONLINE] location {location} reports again"),
+            None => "[ONLINE] stackwatch reaches the network again".to_owned(),
+        },
     }
 }
 
@@ -127,6 +133,28 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             "This is a test message from stackwatch: alerts sent to this contact arrive."
                 .to_owned(),
         ],
+        AlertKind::Offline if f.location.is_some() => {
+            let location = f.location.as_deref().unwrap_or_default();
+            let mut lines = vec![format!(
+                "The agent at location {location} is silent ({cause}). Its votes do not count \
+                 until it reports again: no check is DOWN for this alone."
+            )];
+            lines.extend(
+                f.down_since
+                    .map(|t| format!("Last heard from {}.", since(t))),
+            );
+            lines
+        }
+        AlertKind::Online if f.location.is_some() => {
+            let location = f.location.as_deref().unwrap_or_default();
+            vec![match f.downtime_s {
+                Some(s) => format!(
+                    "The agent at location {location} reports again after {} of silence.",
+                    duration_text(s)
+                ),
+                None => format!("The agent at location {location} reports again."),
+            }]
+        }
         AlertKind::Offline => {
             let mut lines = vec![format!(
                 "Every canary failed ({cause}): the monitoring box seems offline. Failures seen \
@@ -143,6 +171,9 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             None => "A canary answers again: stackwatch is online.".to_owned(),
         }],
     };
+    if let Some(locations) = &f.locations {
+        lines.push(format!("Locations: {locations}."));
+    }
     // The URL once: a cause such as "HTTP 500 from URL" already names it.
     let cause_names_url = f.cause.as_deref().is_some_and(|c| c.contains(&f.url))
         && matches!(message.kind, AlertKind::Down | AlertKind::Reminder);
@@ -245,6 +276,8 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "stack": f.stack,
         "url": f.url,
         "cause": f.cause,
+        "locations": f.locations,
+        "location": f.location,
         "down_since": f.down_since.map(Timestamp::to_rfc3339),
         "downtime_s": f.downtime_s,
         "cert_expires_at": f.cert_not_after.map(Timestamp::to_rfc3339),

@@ -60,6 +60,15 @@ impl Prober {
         Self::resolving_with(ca_bundle, user_agent, Names::system())
     }
 
+    /// The prober `[probe]` asks for: its CA bundle, user agent and name server.
+    pub fn configured(settings: &crate::settings::ProbeSettings) -> Result<Self, TlsSetupError> {
+        let names = match settings.nameserver() {
+            Some(server) => Names::nameserver(server),
+            None => Names::system(),
+        };
+        Self::resolving_with(settings.ca_bundle(), &settings.user_agent, names)
+    }
+
     /// As [`Prober::new`], resolving names with `names`.
     pub fn resolving_with(
         ca_bundle: Option<&Path>,

@@ -16,6 +16,8 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
+use crate::domain::LocationName;
+
 pub use alerting::{
     AlertingSettings, EmailSettings, NotifierSettings, SlackSettings, SmtpEndpoint, SmtpTls,
     WebhookSettings,
@@ -41,6 +43,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub alerting: AlertingSettings,
     pub watchdog: WatchdogSettings,
+    pub agent: AgentSettings,
     pub dashboard: DashboardSettings,
     pub status_pages: StatusPageSettings,
     /// Contacts by name.
@@ -90,6 +93,8 @@ pub struct MonitorSettings {
     /// Reference URLs that answer whenever the box's network works; with any, the offline
     /// rule holds connection-level failures until a canary has been probed.
     pub canaries: Vec<String>,
+    /// Where this process probes from: the location of the checks that name none.
+    pub location: LocationName,
 }
 
 /// `[dashboard]`: who may see the dashboard, check pages and `/metrics`.
@@ -120,6 +125,18 @@ pub struct StatusPageSettings {
     /// The `frame-ancestors` of status pages' content security policy, e.g.
     /// `"'self' https://acme.example"` to embed them; `"'none'"` forbids framing.
     pub frame_ancestors: String,
+}
+
+/// `[agent]`: what `stackwatch agent` works for (its flags override each key).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// The server's base URL.
+    pub server: String,
+    /// The agent token the server knows this location by.
+    pub token: Secret,
+    /// The token's location.
+    pub location: String,
 }
 
 /// `[watchdog]`: a dead man's switch pinged while stackwatch is healthy.
@@ -170,6 +187,9 @@ pub struct AuthSettings {
     pub admin_tokens: Vec<Secret>,
     /// Tokens that may only read.
     pub read_tokens: Vec<Secret>,
+    /// Agents' tokens by location: each may only pull its location's checks and push
+    /// their results.
+    pub agent_tokens: BTreeMap<LocationName, Secret>,
     /// Failed tokens one client address may present in a minute before it must wait
     /// (ten times as many from all addresses together).
     pub failed_tokens_per_minute: u32,

@@ -1,4 +1,5 @@
-//! API tokens and their roles: admin tokens read and write, read tokens only read. Tokens
+//! API tokens and their roles: admin tokens read and write, read tokens only read, an agent
+//! token only pulls its location's checks and pushes their results. Tokens
 //! are compared in constant time; a token is never logged. Shared by the API and the pages,
 //! with one count of failed tokens per client address (`domain::Guesses`).
 
@@ -8,13 +9,15 @@ use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
 use super::Secret;
-use crate::domain::{GuessLimits, Guesses, Timestamp};
+use crate::domain::{GuessLimits, Guesses, LocationName, Timestamp};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Read,
     Admin,
+    /// An agent's: bound to one location (see [`Tokens::verify_agent`]), no other route.
+    Agent,
 }
 
 impl Role {
@@ -22,7 +25,7 @@ impl Role {
     pub fn viewer(self) -> crate::domain::Viewer {
         match self {
             Self::Admin => crate::domain::Viewer::Admin,
-            Self::Read => crate::domain::Viewer::Other,
+            Self::Read | Self::Agent => crate::domain::Viewer::Other,
         }
     }
 }
@@ -31,7 +34,7 @@ impl Role {
 /// share the count.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    entries: Vec<(Secret, Role)>,
+    entries: Vec<(Secret, Role, Option<LocationName>)>,
     guesses: Arc<Mutex<Guesses>>,
 }
 
@@ -50,12 +53,25 @@ impl Tokens {
         Self::limited(admin, read, GuessLimits::DEFAULT)
     }
 
+    /// These tokens and agent tokens, each bound to its location.
+    pub fn with_agents<'a>(
+        mut self,
+        agents: impl IntoIterator<Item = (&'a LocationName, &'a Secret)>,
+    ) -> Self {
+        self.entries.extend(
+            agents
+                .into_iter()
+                .map(|(location, token)| (token.clone(), Role::Agent, Some(location.clone()))),
+        );
+        self
+    }
+
     /// Tokens whose failed attempts are held to `limits`.
     pub fn limited(admin: &[Secret], read: &[Secret], limits: GuessLimits) -> Self {
         let entries = admin
             .iter()
-            .map(|t| (t.clone(), Role::Admin))
-            .chain(read.iter().map(|t| (t.clone(), Role::Read)))
+            .map(|t| (t.clone(), Role::Admin, None))
+            .chain(read.iter().map(|t| (t.clone(), Role::Read, None)))
             .collect();
         Self {
             entries,
@@ -66,6 +82,25 @@ impl Tokens {
     /// The role of the token `presented` by `client`, counting a failure against the
     /// client; a client past its limit is refused before its token is compared.
     pub fn verify(&self, client: IpAddr, presented: &str) -> Result<Role, Refusal> {
+        self.verify_entry(client, presented).map(|(role, _)| role)
+    }
+
+    /// The location of the agent token `presented` by `client` (`None`: a token of another
+    /// role), counting a failure against the client as [`Self::verify`] does.
+    pub fn verify_agent(
+        &self,
+        client: IpAddr,
+        presented: &str,
+    ) -> Result<Option<LocationName>, Refusal> {
+        self.verify_entry(client, presented)
+            .map(|(_, location)| location)
+    }
+
+    fn verify_entry(
+        &self,
+        client: IpAddr,
+        presented: &str,
+    ) -> Result<(Role, Option<LocationName>), Refusal> {
         let now = Timestamp::now().0;
         let Ok(mut guesses) = self.guesses.lock() else {
             return Err(Refusal::Unknown);
@@ -82,8 +117,8 @@ impl Tokens {
                 retry_after_s: refused.retry_after_s,
             });
         }
-        match self.role_of(presented) {
-            Some(role) => Ok(role),
+        match self.entry_of(presented) {
+            Some(entry) => Ok(entry),
             None => {
                 guesses.failed(client, now);
                 Err(Refusal::Unknown)
@@ -94,13 +129,17 @@ impl Tokens {
     /// The role of `presented`, if it is a known token. Every token is compared, whatever
     /// matches, so the time taken does not tell which one (or whether one) matched.
     pub fn role_of(&self, presented: &str) -> Option<Role> {
-        let mut role = None;
-        for (token, token_role) in &self.entries {
+        self.entry_of(presented).map(|(role, _)| role)
+    }
+
+    fn entry_of(&self, presented: &str) -> Option<(Role, Option<LocationName>)> {
+        let mut found = None;
+        for (token, role, location) in &self.entries {
             if bool::from(token.expose().as_bytes().ct_eq(presented.as_bytes())) {
-                role = Some(*token_role);
+                found = Some((*role, location));
             }
         }
-        role
+        found.map(|(role, location)| (role, location.clone()))
     }
 }
 

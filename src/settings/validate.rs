@@ -106,6 +106,11 @@ impl Settings {
                 }
             }
         }
+        for (location, token) in &self.auth.agent_tokens {
+            if let Some(reason) = token_problem(token.expose()) {
+                problems.push(format!("auth.agent_tokens.{location}: {reason}"));
+            }
+        }
         if let Err(reason) = crate::domain::schedule::parse_cron(&self.retention.schedule) {
             problems.push(format!("retention.schedule: {reason}"));
         }

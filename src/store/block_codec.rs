@@ -4,8 +4,12 @@
 
 use super::results::ResultRow;
 
-/// The first byte of every block: the form it was written in.
-const FORM: u8 = 1;
+/// The first byte of every block: the form it was written in. Form 1 had no locations
+/// (its results were all the server's, at its default location); form 2 adds them.
+const FORM: u8 = 2;
+const FORM_BEFORE_LOCATIONS: u8 = 1;
+/// The location of every result of a form 1 block.
+const LOCATION_BEFORE_LOCATIONS: &str = "local";
 
 /// More results than one hour of probes can hold (one a millisecond), against damaged counts.
 const MAX_ROWS: usize = 3_600_000;
@@ -35,10 +39,18 @@ pub fn encode(hour_start_ms: i64, rows: &[ResultRow]) -> Vec<u8> {
     ] {
         put_column(&mut out, &deltas(&values));
     }
+    put_texts(&mut out, rows.iter().map(|r| r.error.as_deref()));
+    put_texts(&mut out, rows.iter().map(|r| Some(r.location.as_str())));
+    out
+}
+
+/// A column of optional texts: each an index into a dictionary of the distinct ones (0 for
+/// none), then the dictionary.
+fn put_texts<'a>(out: &mut Vec<u8>, texts: impl Iterator<Item = Option<&'a str>>) {
     let mut dictionary: Vec<&str> = Vec::new();
-    let mut errors = Vec::with_capacity(rows.len());
-    for row in rows {
-        errors.push(match row.error.as_deref() {
+    let mut indexes = Vec::new();
+    for text in texts {
+        indexes.push(match text {
             None => 0,
             Some(text) => {
                 let index = match dictionary.iter().position(|d| *d == text) {
@@ -52,19 +64,19 @@ pub fn encode(hour_start_ms: i64, rows: &[ResultRow]) -> Vec<u8> {
             }
         });
     }
-    put_column(&mut out, &deltas(&errors));
-    put_varint(&mut out, dictionary.len() as u64);
+    put_column(out, &deltas(&indexes));
+    put_varint(out, dictionary.len() as u64);
     for text in dictionary {
-        put_varint(&mut out, text.len() as u64);
+        put_varint(out, text.len() as u64);
         out.extend_from_slice(text.as_bytes());
     }
-    out
 }
 
 /// Decodes a block written by [`encode`], rows in time order.
 pub fn decode(hour_start_ms: i64, block: &[u8]) -> Result<Vec<ResultRow>, BadBlock> {
     let mut input = Reader { rest: block };
-    if input.byte()? != FORM {
+    let form = input.byte()?;
+    if form != FORM && form != FORM_BEFORE_LOCATIONS {
         return Err(BadBlock("unknown form"));
     }
     let n = usize::try_from(input.varint()?).map_err(|_| BadBlock("count"))?;
@@ -76,29 +88,21 @@ pub fn decode(hour_start_ms: i64, block: &[u8]) -> Result<Vec<ResultRow>, BadBlo
     for _ in 0..8 {
         columns.push(sums(&input.column(n)?));
     }
-    let errors = sums(&input.column(n)?);
-    let words = usize::try_from(input.varint()?).map_err(|_| BadBlock("dictionary size"))?;
-    let mut dictionary = Vec::with_capacity(words.min(block.len()));
-    for _ in 0..words {
-        let len = usize::try_from(input.varint()?).map_err(|_| BadBlock("text length"))?;
-        let text = input.take(len)?;
-        dictionary.push(String::from_utf8(text.to_vec()).map_err(|_| BadBlock("text"))?);
+    let mut errors = input.texts(n)?.into_iter();
+    let mut locations = if form == FORM {
+        input.texts(n)?
+    } else {
+        vec![Some(LOCATION_BEFORE_LOCATIONS.to_owned()); n]
     }
+    .into_iter();
     let optional = |v: i64| (v != 0).then(|| v - 1);
     (0..n)
         .map(|i| {
-            let error = match errors[i] {
-                0 => None,
-                k => Some(
-                    usize::try_from(k - 1)
-                        .ok()
-                        .and_then(|k| dictionary.get(k))
-                        .ok_or(BadBlock("error index"))?
-                        .clone(),
-                ),
-            };
+            let error = errors.next().ok_or(BadBlock("error count"))?;
+            let location = locations.next().flatten().ok_or(BadBlock("location"))?;
             Ok(ResultRow {
                 at: hour_start_ms + at[i],
+                location,
                 outcome: columns[0][i],
                 status: optional(columns[1][i]),
                 dns_ms: optional(columns[2][i]),
@@ -216,6 +220,30 @@ impl<'a> Reader<'a> {
         }
         Ok(values)
     }
+
+    /// A column written by [`put_texts`].
+    fn texts(&mut self, n: usize) -> Result<Vec<Option<String>>, BadBlock> {
+        let indexes = sums(&self.column(n)?);
+        let words = usize::try_from(self.varint()?).map_err(|_| BadBlock("dictionary size"))?;
+        let mut dictionary = Vec::with_capacity(words.min(self.rest.len()));
+        for _ in 0..words {
+            let len = usize::try_from(self.varint()?).map_err(|_| BadBlock("text length"))?;
+            let text = self.take(len)?;
+            dictionary.push(String::from_utf8(text.to_vec()).map_err(|_| BadBlock("text"))?);
+        }
+        indexes
+            .into_iter()
+            .map(|k| match k {
+                0 => Ok(None),
+                k => usize::try_from(k - 1)
+                    .ok()
+                    .and_then(|k| dictionary.get(k))
+                    .cloned()
+                    .map(Some)
+                    .ok_or(BadBlock("text index")),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +256,7 @@ mod tests {
         let up = i % 7 != 3;
         ResultRow {
             at: HOUR + i * 60_000 + (i * 37) % 11,
+            location: if i % 3 == 0 { "fra" } else { "local" }.to_owned(),
             outcome: if up { 0 } else { 5 },
             status: up.then_some(200),
             dns_ms: Some(i % 3),
@@ -245,8 +274,9 @@ mod tests {
         let rows: Vec<ResultRow> = (0..60).map(row).collect();
         let block = encode(HOUR, &rows);
         assert_eq!(decode(HOUR, &block).unwrap(), rows);
+        // Eight bytes a result, and one more for a location that changes every few.
         assert!(
-            block.len() < 60 * 8,
+            block.len() < 60 * 9,
             "{} bytes for 60 varied results",
             block.len()
         );
@@ -257,6 +287,7 @@ mod tests {
         let rows: Vec<ResultRow> = (0..60)
             .map(|i| ResultRow {
                 at: HOUR + i * 60_000 + i % 2,
+                location: "local".to_owned(),
                 outcome: 0,
                 status: Some(200),
                 dns_ms: Some(0),
@@ -282,6 +313,28 @@ mod tests {
         let rows = vec![odd];
         assert_eq!(decode(HOUR, &encode(HOUR, &rows)).unwrap(), rows);
         assert_eq!(decode(HOUR, &encode(HOUR, &[])).unwrap(), vec![]);
+    }
+
+    /// A block written before locations existed reads back as the server's results at
+    /// its default location.
+    #[test]
+    fn a_block_from_before_locations_reads_as_the_default_location() {
+        let rows: Vec<ResultRow> = (0..60)
+            .map(|i| ResultRow {
+                location: LOCATION_BEFORE_LOCATIONS.to_owned(),
+                ..row(i)
+            })
+            .collect();
+        let mut block = encode(HOUR, &rows);
+        let mut location_column = Vec::new();
+        put_texts(
+            &mut location_column,
+            rows.iter().map(|r| Some(r.location.as_str())),
+        );
+        assert!(block.ends_with(&location_column));
+        block.truncate(block.len() - location_column.len());
+        block[0] = FORM_BEFORE_LOCATIONS;
+        assert_eq!(decode(HOUR, &block).unwrap(), rows);
     }
 
     #[test]

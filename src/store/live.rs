@@ -171,7 +171,7 @@ impl Store {
         let mut newest = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(NAMES_PER_QUERY) {
             let mut query = Sql::new(
-                "SELECT check_id, at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
+                "SELECT check_id, at, location, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
                  total_ms, error, lost FROM results r WHERE r.at = \
                  (SELECT MAX(at) FROM results WHERE check_id = r.check_id) AND r.check_id IN ",
             );

@@ -1,9 +1,11 @@
 //! What the recorder hands the store: a probe's record (its result, and what else it
 //! changed) or an alert about stackwatch itself.
 
+use std::sync::Arc;
+
 use crate::domain::{
-    AlertEvent, AlertMemory, CheckId, CheckName, CheckState, ContactName, Outcome, Timestamp,
-    Transition,
+    AlertEvent, AlertMemory, CheckId, CheckName, CheckState, ContactName, LocationName, Outcome,
+    Timestamp, Transition, Votes,
 };
 
 /// Everything one probe changes, written together. Most probes change nothing but their
@@ -12,6 +14,8 @@ use crate::domain::{
 #[derive(Debug, Clone)]
 pub struct Record {
     pub check_id: CheckId,
+    /// Where the probe was made (shared: one per process or agent, not one per result).
+    pub location: Arc<LocationName>,
     pub outcome: Outcome,
     /// What else the outcome changed; `None` for a plain result.
     pub change: Option<Box<Change>>,
@@ -25,6 +29,9 @@ pub struct Change {
     pub check_name: CheckName,
     /// The state after this outcome.
     pub state: CheckState,
+    /// Each location's verdict after this outcome (empty for a check probed from one
+    /// place only).
+    pub votes: Votes,
     /// The confirmed change this outcome caused, if any.
     pub transition: Option<Transition>,
     /// What people have been told, after this outcome's alerts.

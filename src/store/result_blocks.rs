@@ -12,7 +12,7 @@ use crate::domain::{CheckId, Timestamp};
 /// Blocks read per query when walking back from the newest.
 const BLOCKS_PER_QUERY: i64 = 24;
 
-const SELECT_ROWS: &str = "SELECT at, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
+const SELECT_ROWS: &str = "SELECT at, location, outcome, status, dns_ms, connect_ms, tls_ms, ttfb_ms, \
      total_ms, error, lost FROM results";
 
 /// One check's raw results in `[from_hour, to_hour)`, in time order, grouped by hour.
@@ -23,7 +23,7 @@ pub(super) async fn raw_hours(
     to_hour: i64,
 ) -> Result<BTreeMap<i64, Vec<ResultRow>>, StoreError> {
     let rows: Vec<ResultRow> = Sql::new(format!(
-        "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at"
+        "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at, location"
     ))
     .bind(id.0)
     .bind(from_hour.saturating_mul(HOUR_MS))
@@ -144,7 +144,7 @@ impl Store {
     ) -> Result<Vec<ResultRow>, StoreError> {
         let limit = limit as usize;
         let mut rows: Vec<ResultRow> = Sql::new(format!(
-            "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC LIMIT $4"
+            "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, location DESC LIMIT $4"
         ))
         .bind(id.0)
         .bind(since.0)

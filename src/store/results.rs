@@ -14,6 +14,8 @@ use crate::domain::{CheckId, Transition};
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ResultRow {
     pub at: i64,
+    /// The location that probed.
+    pub location: String,
     pub outcome: i64,
     pub status: Option<i64>,
     pub dns_ms: Option<i64>,
@@ -109,7 +111,7 @@ impl Store {
     }
 }
 
-/// Rows per multi-row statement: 14 parameters each stays far below SQLite's limit.
+/// Rows per multi-row statement: 16 parameters each stays far below SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// A check deleted while its probe ran has no row to attach to: its rows are skipped
@@ -118,7 +120,7 @@ const ONLY_EXISTING: &str = ") AS v WHERE EXISTS (SELECT 1 FROM checks c WHERE c
 
 async fn insert_results(tx: &mut Tx, records: &[&Record]) -> Result<(), StoreError> {
     let mut query = Sql::new(
-        "INSERT INTO results (check_id, at, outcome, status, dns_ms, connect_ms, \
+        "INSERT INTO results (check_id, at, location, outcome, status, dns_ms, connect_ms, \
          tls_ms, ttfb_ms, total_ms, error, lost) SELECT * FROM (",
     );
     query.push_values(records, |row, record| {
@@ -126,6 +128,7 @@ async fn insert_results(tx: &mut Tx, records: &[&Record]) -> Result<(), StoreErr
         let t = &outcome.timings;
         row.push_bind(record.check_id.0)
             .push_bind(outcome.started_at.0)
+            .push_bind(record.location.to_string())
             .push_bind(outcome.failure.as_ref().map_or(0, |f| i64::from(f.code())))
             .push_bind(outcome.status.map(i64::from))
             .push_bind(t.dns_ms.map(i64::from))
@@ -178,7 +181,7 @@ async fn upsert_states(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-          last_at, last_total_ms, version) SELECT * FROM (",
+          last_at, last_total_ms, version, votes) SELECT * FROM (",
     );
     query.push_values(records, |row, (record, change)| {
         let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
@@ -196,7 +199,11 @@ async fn upsert_states(
             .push_bind(m.last_cause.clone())
             .push_bind(outcome.started_at.0)
             .push_bind(i64::from(outcome.timings.total_ms))
-            .push_bind(change.version);
+            .push_bind(change.version)
+            .push_bind(
+                (!change.votes.is_empty())
+                    .then(|| serde_json::to_string(&change.votes).unwrap_or_default()),
+            );
     });
     query.push(ONLY_EXISTING);
     // Rows of one statement apply in order, so a check's later record in the batch wins.
@@ -209,7 +216,7 @@ async fn upsert_states(
          last_down_alert_at = excluded.last_down_alert_at, \
          cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
          last_at = excluded.last_at, last_total_ms = excluded.last_total_ms, \
-         version = excluded.version \
+         version = excluded.version, votes = excluded.votes \
          WHERE check_state.version = excluded.version - 1 RETURNING check_id",
     );
     Ok(query.scalar_all(tx.on()).await?.into_iter().collect())

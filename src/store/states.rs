@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::db::Sql;
 use super::{Store, StoreError};
-use crate::domain::{AlertMemory, Check, CheckId, CheckState, Health, Timestamp};
+use crate::domain::{AlertMemory, Check, CheckId, CheckState, Health, Timestamp, Votes};
 
 /// A check's persisted state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub struct StoredState {
     /// How many times the row was written: a write must name the version it was judged
     /// from (see [`Change::version`]).
     pub version: i64,
+    /// Each location's verdict (empty for a check probed from one place only).
+    pub votes: Votes,
 }
 
 #[derive(FromRow)]
@@ -37,6 +39,7 @@ struct StateRow {
     last_cause: Option<String>,
     last_at: Option<i64>,
     version: i64,
+    votes: Option<String>,
 }
 
 impl From<&StateRow> for StoredState {
@@ -62,13 +65,19 @@ impl From<&StateRow> for StoredState {
             cert_not_after: row.cert_not_after.map(Timestamp),
             last_at: row.last_at.map(Timestamp),
             version: row.version,
+            // Written by this code from the same type; unreadable votes start afresh.
+            votes: row
+                .votes
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default(),
         }
     }
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
      cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-     last_at, version FROM check_state";
+     last_at, version, votes FROM check_state";
 
 impl Store {
     /// Every check with its persisted state (absent for a check never probed).

@@ -101,7 +101,8 @@ pub fn viewer(state: &WebState, headers: &HeaderMap, client: IpAddr) -> Option<V
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.tokens.verify(client, token.trim()).ok());
+        .and_then(|(_, token)| state.tokens.verify(client, token.trim()).ok())
+        .filter(|role| *role != Role::Agent);
     if let Some(role) = bearer {
         return Some(Viewer::Known {
             role,
@@ -237,6 +238,12 @@ pub async fn login(
     }
     let next = safe_next(form.next.as_deref());
     let role = match state.tokens.verify(peer.ip(), form.token.trim()) {
+        Ok(Role::Agent) => {
+            let text = "An agent's token only pulls checks and pushes results; sign in with a read or admin token.";
+            let mut response = html_response(login_page(&next, Some(text)), "'none'");
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            return response;
+        }
         Ok(role) => role,
         Err(Refusal::Unknown) => {
             let mut response = html_response(login_page(&next, Some("Unknown token.")), "'none'");

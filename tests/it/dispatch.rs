@@ -67,6 +67,7 @@ pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
 pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64, version: i64) -> Write {
     Write::Probe(Record {
         check_id: check.id,
+        location: std::sync::Arc::new("local".parse().unwrap()),
         outcome: Outcome {
             started_at: Timestamp(at),
             status: Some(200),
@@ -76,6 +77,7 @@ pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64, versi
         },
         change: Some(Box::new(Change {
             check_name: check.name.clone(),
+            votes: Default::default(),
             state: CheckState::new(Timestamp(at)),
             transition: None,
             memory: AlertMemory::default(),

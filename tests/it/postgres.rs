@@ -393,6 +393,7 @@ async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver
         .map(|i| {
             Write::Probe(Record {
                 check_id: web.id,
+                location: std::sync::Arc::new("local".parse().unwrap()),
                 outcome: crate::retention::outcome(earlier + i * 60_000, i != 1, 40 + i as u32),
                 change: None,
             })
@@ -440,9 +441,9 @@ async fn a_used_sqlite_database_is_copied_into_postgresql_row_for_row_once() {
     let before = sqlite_rows(&file, &schema).await;
     let after = postgres_rows(&url, &schema).await;
     for (table, rows) in &before {
-        // The logs and the live instances are for a shared database: empty on SQLite,
+        // The logs, the live instances and the agents last heard of: empty on SQLite here,
         // and empty after a copy (no instance runs on the new database yet).
-        let shared_only = ["changes", "instances", "pings"].contains(&table.as_str());
+        let shared_only = ["changes", "instances", "locations", "pings"].contains(&table.as_str());
         assert_eq!(rows.is_empty(), shared_only, "the test writes {table}");
         assert_eq!(rows, &after[table], "{table}");
     }

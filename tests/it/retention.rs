@@ -61,6 +61,7 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         let up = i % 6 != 0;
         records.push(Record {
             check_id: check.id,
+            location: std::sync::Arc::new("local".parse().unwrap()),
             outcome: outcome(at, up, 100 + (i % 10) as u32),
             change: None,
         });
@@ -217,10 +218,12 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let record = |at: i64, total_ms: u32, write_state: bool| {
         Write::Probe(Record {
             check_id: check.id,
+            location: std::sync::Arc::new("local".parse().unwrap()),
             outcome: outcome(at, true, total_ms),
             change: write_state.then(|| {
                 Box::new(Change {
                     check_name: name.clone(),
+                    votes: Default::default(),
                     state: CheckState::new(Timestamp(first)),
                     transition: None,
                     memory: AlertMemory::default(),

@@ -133,7 +133,7 @@ pub(super) fn read_native(
     body: Map<String, Value>,
     state: &ApiState,
 ) -> Result<crate::store::CheckWrite, V1Error> {
-    read_check(body, Place::Single, Some(&state.contacts))
+    read_check(body, Place::Single, Some(state.registry()))
         .map(|(_, write)| write)
         .map_err(|errors| {
             let mut problems = FieldProblems::new();

@@ -36,6 +36,10 @@ impl Scheduler {
             Command::ReloadMaintenance => self.pending.windows = true,
             Command::Restate(ids) => self.pending.states.extend(ids),
             Command::Ping(ping) => return self.pinged(ping).await,
+            Command::Remote { location, outcomes } => {
+                return self.remote(&location, outcomes).await;
+            }
+            Command::Silent(locations) => return self.silent_changed(locations).await,
         }
         self.hand_over().await;
     }

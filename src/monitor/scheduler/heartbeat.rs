@@ -89,8 +89,9 @@ impl Scheduler {
             cert_not_after: None,
             failure: failure.map(Failure::bounded),
         };
+        let here = self.deps.location.clone();
         if self
-            .judge_and_record(ping.check, outcome, false)
+            .judge_and_record(ping.check, outcome, false, &here)
             .await
             .is_some()
         {

@@ -3,7 +3,7 @@
 //! probes of one check at once, re-probes after `retry_interval` while a change is being
 //! confirmed, and a global limit on probes in flight so a hanging target delays nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ mod handover;
 mod heartbeat;
 mod lag;
 mod leased;
+mod remote;
 
 use handover::Pending;
 mod offline_rule;
@@ -31,7 +32,7 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    Check, CheckId, CheckName, ContactName, MaintenanceWindow, Outcome, Timestamp,
+    Check, CheckId, CheckName, ContactName, LocationName, MaintenanceWindow, Outcome, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{PageStart, Record, Store, StoreError, Write};
@@ -56,6 +57,8 @@ pub struct SchedulerDeps {
     /// On a shared database, the shards this instance may probe (see `monitor::leases`);
     /// `None`: every check is this instance's.
     pub leases: Option<watch::Receiver<Owned>>,
+    /// Where this process probes from (`[monitor] location`).
+    pub location: Arc<LocationName>,
 }
 
 /// A scheduled check and what the state machine knows of it.
@@ -94,6 +97,8 @@ pub struct Scheduler {
     /// those are probed, so a shard taken over goes on from the state its last holder
     /// wrote, not from what this instance knew before.
     loaded: u64,
+    /// Locations whose agents went silent: their votes do not count.
+    silent: HashSet<LocationName>,
 }
 
 fn is_icmp(check: &Check) -> bool {
@@ -121,6 +126,7 @@ impl Scheduler {
             pending: Pending::default(),
             icmp_checks: 0,
             loaded: 0,
+            silent: HashSet::new(),
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -223,6 +229,12 @@ impl Scheduler {
                 });
                 continue;
             }
+            let here = &self.deps.location;
+            if !check.spec.probed_from(here, here) {
+                // Probed by agents elsewhere only: the slot passes here unprobed.
+                self.plan.finished(id, false, now_ms);
+                continue;
+            }
             let prober = self.deps.prober.clone();
             let permits = self.permits.clone();
             let finished = self.finished_tx.clone();
@@ -266,11 +278,16 @@ impl Scheduler {
                 Verdict::Offline => return self.conclude(done, true).await,
                 Verdict::Online => {}
                 Verdict::Wait => {
-                    if !entry.known.state.confirming() {
+                    if !entry.known.confirming(&self.deps.location) {
                         // A check starts confirming: look at the canaries at once.
                         rule.guard.want_round();
                     }
-                    if would_confirm_down(&entry.check, &entry.known, &done.outcome) {
+                    if would_confirm_down(
+                        &entry.check,
+                        &entry.known,
+                        &done.outcome,
+                        &self.deps.location,
+                    ) {
                         rule.guard.want_round();
                         rule.held.push(done);
                         return;
@@ -283,21 +300,26 @@ impl Scheduler {
 
     /// Records a probe (as the monitor's own failure when `offline`) and plans the next one.
     async fn conclude(&mut self, done: Finished, offline: bool) {
-        let Some(confirming) = self.judge_and_record(done.id, done.outcome, offline).await else {
+        let here = self.deps.location.clone();
+        let Some(confirming) = self
+            .judge_and_record(done.id, done.outcome, offline, &here)
+            .await
+        else {
             return;
         };
         let now = self.now_ms();
         self.plan.finished(done.id, confirming, now);
     }
 
-    /// Judges an outcome of a check, updates what is known of it and hands the record to
-    /// the recorder; returns whether the check is confirming a change (`None`: no such
-    /// check any more).
+    /// Judges an outcome of a check probed `from` a location, updates what is known of it
+    /// and hands the record to the recorder; returns whether this process's own location
+    /// is confirming a change of the check (`None`: no such check any more).
     async fn judge_and_record(
         &mut self,
         id: CheckId,
         outcome: Outcome,
         offline: bool,
+        from: &Arc<LocationName>,
     ) -> Option<bool> {
         // A probe that was started before this instance let go of the check's shard (a
         // hanging one takes its whole timeout) is kept as a plain result: the new holder
@@ -305,10 +327,11 @@ impl Scheduler {
         let held = self.holds(id);
         let entry = self.entries.get_mut(&id)?;
         let record = if offline {
-            Judge::offline(&entry.check, outcome)
+            Judge::offline(&entry.check, outcome, from)
         } else if !held {
             Record {
                 check_id: id,
+                location: from.clone(),
                 outcome,
                 change: None,
             }
@@ -316,12 +339,14 @@ impl Scheduler {
             let judge = Judge {
                 default_contacts: &self.deps.default_contacts,
                 windows: &self.windows,
+                own: &self.deps.location,
+                silent: &self.silent,
             };
-            judge.judge(&entry.check, &entry.known, outcome)
+            judge.judge(&entry.check, &entry.known, outcome, from)
         };
         super::judge::log_change(&record, entry.known.state.health);
         entry.known.learn(&record);
-        let confirming = entry.known.state.confirming();
+        let confirming = entry.known.confirming(&self.deps.location);
         self.send(Write::Probe(record)).await;
         Some(confirming)
     }

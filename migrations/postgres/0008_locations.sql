@@ -1,0 +1,22 @@
+-- Probing from several locations. Each result names the location that probed it (the
+-- rows from before locations existed were the server's, whose default location is
+-- "local"), and the key takes the location in, so two locations probing at the same
+-- millisecond both keep their result and a batch an agent sends twice is kept once.
+ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE results ALTER COLUMN location DROP DEFAULT;
+ALTER TABLE results DROP CONSTRAINT results_pkey;
+ALTER TABLE results ADD PRIMARY KEY (check_id, at, location);
+
+-- Each location's verdict (JSON: location -> state and cause); NULL for a check probed
+-- from one place only.
+ALTER TABLE check_state ADD COLUMN votes TEXT;
+
+-- Each agent's location: when it was last heard from (a pull or a push, by any
+-- instance), how long it may stay silent, and whether it was declared offline (one alert
+-- each way, a compare-and-set on this flag).
+CREATE TABLE locations (
+    name       TEXT    PRIMARY KEY,
+    last_seen  BIGINT  NOT NULL,
+    silent_ms  BIGINT  NOT NULL,
+    offline    BIGINT  NOT NULL DEFAULT 0 CHECK (offline IN (0, 1))
+);
