@@ -12,7 +12,7 @@ use super::auth::CanRead;
 use super::check_body::{check_name, not_found, parse_name};
 use super::problem::{ApiError, Problem};
 use super::view::{CheckStatusView, ResultView};
-use crate::domain::{Check, CheckName, FieldError, Timestamp};
+use crate::domain::{Check, CheckName, FieldError, LocationName, Timestamp};
 use crate::store::{IncidentFilter, IncidentRow, UptimeWindow};
 
 /// Default and largest page of results and incidents.
@@ -62,6 +62,9 @@ pub struct ResultsQuery {
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// Only results probed from this location.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,31}$")]
+    location: Option<String>,
 }
 
 /// A page of results, newest first.
@@ -119,13 +122,17 @@ pub async fn check_results(
     let since = parse_time("since", query.since, &mut errors).unwrap_or(Timestamp(i64::MIN));
     let until = parse_time("until", query.until, &mut errors).unwrap_or(Timestamp(i64::MAX));
     let limit = page_limit(query.limit, &mut errors);
+    let location: Option<LocationName> = query
+        .location
+        .and_then(|l| parse_name("location", l, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
     let check = find(&state, name).await?;
+    let location = location.as_ref().map(LocationName::as_str);
     let mut rows = state
         .store
-        .results(check.id, since, until, limit + 1)
+        .results_from(check.id, location, since, until, limit + 1)
         .await?;
     let next_until = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

@@ -136,6 +136,8 @@ impl From<StackSync> for StackChange {
 pub struct ResultView {
     /// When the probe started (RFC 3339).
     pub at: String,
+    /// The location that probed (`[monitor] location` for the server's own probes).
+    pub location: String,
     pub up: bool,
     /// HTTP status of the final response, when one came.
     pub status: Option<i64>,
@@ -155,6 +157,7 @@ impl From<&ResultRow> for ResultView {
     fn from(r: &ResultRow) -> Self {
         Self {
             at: Timestamp(r.at).to_rfc3339(),
+            location: r.location.clone(),
             up: r.up(),
             status: r.status,
             dns_ms: r.dns_ms,
@@ -181,6 +184,23 @@ pub struct CheckStatusView {
     /// When the target's TLS certificate expires, for https checks.
     pub cert_expires_at: Option<String>,
     pub last_result: Option<ResultView>,
+    /// For a check probed from several locations: each one's own verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub location_states: Vec<LocationStateView>,
+}
+
+/// One location's verdict on a check probed from several.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationStateView {
+    pub location: String,
+    /// `up`, `down` or `unknown` (not confirmed yet).
+    pub state: String,
+    /// When `state` last changed (RFC 3339).
+    pub since: String,
+    /// Failures in a row at this location now (counted up to the check's confirmation).
+    pub failures: u32,
+    /// Why its last probe failed; `null` after a success.
+    pub cause: Option<String>,
 }
 
 impl CheckStatusView {
@@ -200,6 +220,18 @@ impl CheckStatusView {
                 .and_then(|s| s.cert_not_after)
                 .map(Timestamp::to_rfc3339),
             last_result: live.last.as_ref().map(ResultView::from),
+            location_states: live
+                .state
+                .iter()
+                .flat_map(|s| s.votes.iter())
+                .map(|(location, vote)| LocationStateView {
+                    location: location.to_string(),
+                    state: vote.state.health.as_str().to_owned(),
+                    since: vote.state.since.to_rfc3339(),
+                    failures: vote.state.failures,
+                    cause: vote.cause.clone(),
+                })
+                .collect(),
             check: CheckView::new(&live.check, viewer),
         }
     }

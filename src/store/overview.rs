@@ -8,7 +8,7 @@ use sqlx::FromRow;
 
 use super::db::Sql;
 use super::{CheckFilter, HOUR_MS, LiveCheck, PageStart, Store, StoreError};
-use crate::domain::{CheckId, StackName, Timestamp};
+use crate::domain::{CheckId, Health, LocationName, StackName, Timestamp};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -41,6 +41,18 @@ pub struct MetricRow {
     pub cert_not_after: Option<i64>,
     /// A heartbeat (it has a ping key).
     pub heartbeat: bool,
+    /// Each location's verdict, for a check probed from several (see `domain::Votes`).
+    pub votes: Option<String>,
+}
+
+impl MetricRow {
+    /// Each location's health, for a check probed from several.
+    pub fn location_healths(&self) -> Vec<(LocationName, Health)> {
+        super::states::votes_of(self.votes.as_deref())
+            .iter()
+            .map(|(location, vote)| (location.clone(), vote.state.health))
+            .collect()
+    }
 }
 
 /// One check as the overview shows it: the check now, and its uptime.
@@ -98,7 +110,7 @@ impl Store {
     pub async fn each_metric_row(&self, mut each: impl FnMut(MetricRow)) -> Result<(), StoreError> {
         Sql::new(
             "SELECT c.name, c.stack, s.health, s.cert_not_after, \
-                    c.ping_key IS NOT NULL AS heartbeat \
+                    c.ping_key IS NOT NULL AS heartbeat, s.votes \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id ORDER BY c.name",
         )
         .for_each(self.reader(), |row: MetricRow| each(row))

@@ -142,16 +142,34 @@ impl Store {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ResultRow>, StoreError> {
+        self.results_from(id, None, since, until, limit).await
+    }
+
+    /// As [`Store::results`], only those probed from `location` when one is given.
+    pub async fn results_from(
+        &self,
+        id: CheckId,
+        location: Option<&str>,
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ResultRow>, StoreError> {
         let limit = limit as usize;
-        let mut rows: Vec<ResultRow> = Sql::new(format!(
-            "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, location DESC LIMIT $4"
+        let mut query = Sql::new(format!(
+            "{SELECT_ROWS} WHERE check_id = $1 AND at >= $2 AND at < $3"
         ))
         .bind(id.0)
         .bind(since.0)
-        .bind(until.0)
-        .bind(limit as i64)
-        .fetch_all(self.reader())
-        .await?;
+        .bind(until.0);
+        if let Some(location) = location {
+            query
+                .push(" AND location = ")
+                .push_bind(location.to_owned());
+        }
+        query
+            .push(" ORDER BY at DESC, location DESC LIMIT ")
+            .push_bind(limit as i64);
+        let mut rows: Vec<ResultRow> = query.fetch_all(self.reader()).await?;
         // Blocks hold disjoint hours: once `limit` results come from blocks newer than the
         // next one, nothing older can be among the newest `limit`.
         let mut from_blocks = 0;
@@ -168,9 +186,9 @@ impl Store {
             below_hour = *oldest;
             for (hour, data) in &blocks {
                 let decoded = block_codec::decode(hour * HOUR_MS, data)?;
-                let in_range = decoded
-                    .into_iter()
-                    .filter(|r| r.at >= since.0 && r.at < until.0);
+                let in_range = decoded.into_iter().filter(|r| {
+                    r.at >= since.0 && r.at < until.0 && location.is_none_or(|l| l == r.location)
+                });
                 let before = rows.len();
                 rows.extend(in_range);
                 from_blocks += rows.len() - before;

@@ -65,14 +65,16 @@ impl From<&StateRow> for StoredState {
             cert_not_after: row.cert_not_after.map(Timestamp),
             last_at: row.last_at.map(Timestamp),
             version: row.version,
-            // Written by this code from the same type; unreadable votes start afresh.
-            votes: row
-                .votes
-                .as_deref()
-                .and_then(|text| serde_json::from_str(text).ok())
-                .unwrap_or_default(),
+            votes: votes_of(row.votes.as_deref()),
         }
     }
+}
+
+/// The votes a state row keeps (none when NULL). Written by this code from the same type;
+/// votes that cannot be read start afresh.
+pub(super) fn votes_of(text: Option<&str>) -> Votes {
+    text.and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \

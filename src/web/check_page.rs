@@ -32,6 +32,9 @@ const RANGES: [(&str, i64, i64); 3] = [
     ("30d", 30 * DAY_MS, 0),
 ];
 
+/// Recent results shown per location.
+const RECENT_PER_LOCATION: u32 = 12;
+
 pub async fn check_page(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -90,6 +93,20 @@ pub async fn check_page(
         .await?;
     let uptime = state.store.uptime(row.check.id, now).await?;
     let stored = row.state.as_ref();
+    let mut locations = Vec::new();
+    for (location, vote) in stored.iter().flat_map(|s| s.votes.iter()) {
+        let recent = state
+            .store
+            .results_from(
+                row.check.id,
+                Some(location.as_str()),
+                Timestamp(now.0 - HOUR_MS),
+                now,
+                RECENT_PER_LOCATION,
+            )
+            .await?;
+        locations.push((location, vote, recent));
+    }
     let spec = &row.check.spec.redacted();
     let body = html! {
         h1 { (row.check.name) " " (shown.badge()) }
@@ -112,6 +129,30 @@ pub async fn check_page(
                 @for w in &uptime {
                     dt { "Uptime " (w.window) } dd { (percent(w.uptime_percent)) " of " (w.probes) " probes"
                         @if let Some(p95) = w.p95_ms { ", p95 " (p95) " ms" } }
+                }
+            }
+        }
+        @if !locations.is_empty() {
+            h2 { "Locations" }
+            div.card {
+                table {
+                    thead { tr { th { "Location" } th { "State" } th { "Since" } th { "Recent probes, newest first (ms)" } th { "Cause" } } }
+                    tbody {
+                        @for (location, vote, recent) in &locations {
+                            tr {
+                                td { (location) }
+                                td { (vote.state.health.as_str()) }
+                                td { (since(Some(vote.state.since), now)) }
+                                td {
+                                    @for (i, r) in recent.iter().enumerate() {
+                                        @if i > 0 { " · " }
+                                        @if r.up() { (r.total_ms) } @else { "down" }
+                                    }
+                                }
+                                td { (vote.cause.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
                 }
             }
         }

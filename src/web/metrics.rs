@@ -38,6 +38,7 @@ pub async fn metrics(
     // metric's lines must follow its header together.
     let mut certs = String::new();
     let mut news = String::new();
+    let mut locations = String::new();
     state
         .store
         .each_metric_row(|row| {
@@ -54,6 +55,18 @@ pub async fn metrics(
                 out.push_str("stackwatch_check_up{");
                 check_labels(&mut out, &row);
                 let _ = writeln!(out, "}} {value}");
+            }
+            for (location, health) in row.location_healths() {
+                let value = match health {
+                    Health::Up => 1,
+                    Health::Down => 0,
+                    Health::Unknown => continue,
+                };
+                locations.push_str("stackwatch_check_location_up{");
+                check_labels(&mut locations, &row);
+                locations.push_str(",location=\"");
+                push_escaped(&mut locations, location.as_str());
+                let _ = writeln!(locations, "\"}} {value}");
             }
             if row.heartbeat && row.health.is_none() {
                 news.push_str("stackwatch_check_new{");
@@ -81,6 +94,13 @@ pub async fn metrics(
         "1 for a heartbeat that has not been pinged yet (absent otherwise)",
     );
     out.push_str(&news);
+    header_line(
+        &mut out,
+        "stackwatch_check_location_up",
+        "gauge",
+        "for a check probed from several locations: 1 when that location confirms it up, 0 down",
+    );
+    out.push_str(&locations);
     let metrics = state.vitals.metrics();
     header_line(
         &mut out,
