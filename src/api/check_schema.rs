@@ -127,8 +127,11 @@ fn body_schema(named: bool) -> RefOr<Schema> {
             shape = shape.required(*field);
         }
         for (field, property) in common.clone() {
-            // Inside a stack, the path names the stack.
-            if !(named && field == "stack") {
+            // Inside a stack, the path names the stack; a heartbeat is pinged, not probed
+            // from anywhere.
+            let probed_only = field == "locations" || field == "quorum";
+            let left_out = (named && field == "stack") || (kind == "heartbeat" && probed_only);
+            if !left_out {
                 shape = shape.property(field, or_null(property));
             }
         }

@@ -162,6 +162,24 @@ pub fn name_the_contacts(
     doc: &mut serde_json::Value,
     contacts: &std::collections::BTreeSet<String>,
 ) {
+    name_the_items(doc, "contacts", contacts);
+}
+
+/// States which locations a check may name: the server's own and each agent token's.
+pub fn name_the_locations(
+    doc: &mut serde_json::Value,
+    locations: &std::collections::BTreeSet<String>,
+) {
+    name_the_items(doc, "locations", locations);
+}
+
+/// Sets the names the items of list `field` of a check's body may take (none: only an
+/// empty list).
+fn name_the_items(
+    doc: &mut serde_json::Value,
+    field: &str,
+    names: &std::collections::BTreeSet<String>,
+) {
     for body in ["CheckBody", "StackCheckBody"] {
         let pointer = format!("/components/schemas/{body}/oneOf");
         let Some(shapes) = doc.pointer_mut(&pointer).and_then(|s| s.as_array_mut()) else {
@@ -169,15 +187,15 @@ pub fn name_the_contacts(
         };
         for shape in shapes {
             let Some(list) = shape
-                .pointer_mut("/properties/contacts")
+                .pointer_mut(&format!("/properties/{field}"))
                 .and_then(|c| c.as_object_mut())
             else {
                 continue;
             };
-            if contacts.is_empty() {
+            if names.is_empty() {
                 list.insert("maxItems".to_owned(), 0.into());
             } else if let Some(items) = list.get_mut("items").and_then(|i| i.as_object_mut()) {
-                let names = contacts.iter().cloned().map(serde_json::Value::from);
+                let names = names.iter().cloned().map(serde_json::Value::from);
                 items.insert("enum".to_owned(), names.collect());
             }
         }

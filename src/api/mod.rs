@@ -95,7 +95,7 @@ pub struct ApiDeps {
 pub fn router(deps: ApiDeps) -> Router {
     let (router, openapi) = api_routes().split_for_parts();
     let request_timeout = deps.request_timeout;
-    let openapi = openapi_json(openapi, &deps.contacts);
+    let openapi = openapi_json(openapi, &deps.contacts, &deps.locations);
     let state = ApiState {
         store: deps.store,
         vitals: deps.vitals,
@@ -202,12 +202,17 @@ fn base_document() -> OpenApi {
     doc
 }
 
-fn openapi_json(mut doc: OpenApi, contacts: &BTreeSet<String>) -> String {
+fn openapi_json(
+    mut doc: OpenApi,
+    contacts: &BTreeSet<String>,
+    locations: &BTreeSet<String>,
+) -> String {
     contract::complete_error_responses(&mut doc);
     let rendered = serde_json::to_value(&doc).and_then(|mut value| {
         contract::inline_single_choices(&mut value);
         contract::add_links(&mut value);
         contract::name_the_contacts(&mut value, contacts);
+        contract::name_the_locations(&mut value, locations);
         serde_json::to_string_pretty(&value)
     });
     rendered.unwrap_or_else(|e| {

@@ -319,3 +319,128 @@ async fn a_silent_agent_is_offline_once_its_results_arrive_after_and_its_votes_d
         ]
     );
 }
+
+/// An agent token pulls its location's checks and pushes their results, and reaches
+/// nothing else; no other token reaches the agents' routes.
+#[tokio::test]
+async fn an_agent_token_reaches_its_location_s_checks_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.auth.agent_tokens = AGENTS
+        .iter()
+        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
+        .collect();
+    let app = spawn_with(settings).await;
+    let (fra, fra_token) = AGENTS[0];
+    for (name, body) in [
+        (
+            "both",
+            json!({"url": "http://127.0.0.1:9/", "locations": ["local", fra],
+                   "headers": {"Authorization": "Bearer target-secret"}}),
+        ),
+        ("here", json!({"url": "http://127.0.0.1:9/"})),
+    ] {
+        let (status, body) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let client = &app.client;
+    let pull = |token: Option<&str>| {
+        let request = client.get(app.url("/api/v1/agent/checks"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    };
+    let pulled: Value = pull(Some(fra_token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let checks = pulled["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{pulled}");
+    assert_eq!(checks[0]["name"], "both");
+    // The agent probes with the check's header: it gets the secret, and only it.
+    assert!(
+        checks[0]["spec"]
+            .as_str()
+            .unwrap()
+            .contains("target-secret")
+    );
+    assert_eq!(pulled["silent_after_s"], 180, "3 × the 60 s rate");
+    for (token, status) in [
+        (None, 401),
+        (Some(READ_TOKEN), 403),
+        (Some(crate::helpers::ADMIN_TOKEN), 403),
+    ] {
+        assert_eq!(pull(token).send().await.unwrap().status(), status);
+    }
+    for path in ["/api/v1/checks", "/api/v1/checks/both", "/api/v1/summary"] {
+        let response = client
+            .get(app.url(path))
+            .bearer_auth(fra_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+    }
+
+    let id = |name: &str| {
+        pulled["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["id"].as_i64().unwrap())
+    };
+    let both = id("both").unwrap();
+    let outcome = |status: u16| {
+        json!({"started_at": Timestamp::now().0, "status": status, "cert_not_after": null,
+               "failure": null, "timings": {"dns_ms": null, "connect_ms": 1, "lost": null,
+               "tls_ms": null, "ttfb_ms": 2, "total_ms": 3}})
+    };
+    let push = async |body: Value| {
+        let response = client
+            .post(app.url("/api/v1/agent/results"))
+            .bearer_auth(fra_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    let (status, problem) = push(json!({"results": [
+        {"check": both, "outcome": outcome(200)},
+        {"check": both, "outcome": outcome(1_000)},
+    ]}))
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        crate::helpers::error_fields(&problem),
+        vec!["results[1].outcome.status"]
+    );
+    // A result of a check fra does not probe is dropped, not refused (it may have been
+    // moved while the agent held it).
+    let (_, here) = app.get("/api/v1/checks/here").await;
+    assert!(here["location_states"].is_null());
+    let (status, taken) = push(json!({"results": [
+        {"check": both, "outcome": outcome(200)},
+        {"check": both + 1_000, "outcome": outcome(200)},
+    ]}))
+    .await;
+    assert_eq!(
+        (status, &taken),
+        (202, &json!({"accepted": 1, "dropped": 1}))
+    );
+    wait_for("fra's result", 10, async || {
+        let (_, page) = app.get("/api/v1/checks/both/results?location=fra").await;
+        (page["results"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
+    let (_, page) = app.get("/api/v1/checks/both/results?location=Fra").await;
+    assert_eq!(crate::helpers::error_fields(&page), vec!["location"]);
+}

@@ -31,6 +31,18 @@ async fn every_invalid_field_is_rejected_with_its_name() {
             json!({"url": url, "basic_auth": {"username": "a"}}),
             "basic_auth",
         ),
+        (json!({"url": url, "locations": []}), "locations"),
+        (json!({"url": url, "locations": ["Fra"]}), "locations[0]"),
+        (
+            json!({"url": url, "locations": ["local", "mars"]}),
+            "locations[1]",
+        ),
+        (json!({"url": url, "quorum": 0}), "quorum"),
+        (json!({"url": url, "quorum": 2}), "quorum"),
+        (
+            json!({"kind": "heartbeat", "period": 60, "locations": ["local"]}),
+            "locations",
+        ),
         (json!({"url": url, "check_rate": 9}), "check_rate"),
         (json!({"url": url, "check_rate": 86_401}), "check_rate"),
         (json!({"url": url, "check_rate": "60"}), "check_rate"),
