@@ -10,7 +10,12 @@
 //! cargo run --release --example bench -- --checks 1000 --rate 60
 //! cargo run --release --example bench -- --checks 100000 --rate 60 --hang 0.1 --json
 //! cargo run --release --example bench -- --checks 100000 --store postgres://… --instances 2
+//! cargo run --release --example bench -- --checks 1000 --agents 1
 //! ```
+//!
+//! With `--agents N`, N `stackwatch agent` processes probe every check (each check names
+//! their N locations and not the server's): the probes are counted at the targets, the
+//! agents' CPU and memory are reported beside the server's, which only judges.
 
 mod names;
 mod options;
@@ -61,6 +66,16 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)?;
         servers.push(Server::start(&binary, &dir, &options, nameserver)?);
     }
+    let mut agents = Vec::new();
+    for n in 0..options.agents {
+        agents.push(Agent::start(
+            &binary,
+            &servers[0].base,
+            n,
+            &options,
+            nameserver,
+        )?);
+    }
     let postgres = match &options.store {
         Some(url) => postgres::postmaster_pid(url).await?,
         None => None,
@@ -78,12 +93,19 @@ async fn main() -> anyhow::Result<()> {
     let rss_after_registration_kib = memory_kib(&servers)?.peak;
 
     tokio::time::sleep(Duration::from_secs(options.warmup)).await;
-    let before = Snapshot::take(&client, &servers, postgres, TOKEN).await?;
+    let agent_pids: Vec<u32> = agents.iter().map(|a| a.child.id()).collect();
+    let before = Snapshot::take(&client, &servers, &agent_pids, postgres, TOKEN).await?;
     tokio::time::sleep(Duration::from_secs(options.measure)).await;
-    let after = Snapshot::take(&client, &servers, postgres, TOKEN).await?;
+    let after = Snapshot::take(&client, &servers, &agent_pids, postgres, TOKEN).await?;
     let (window_start, window_end) = (targets.ms_at(before.at), targets.ms_at(after.at));
 
     let memory = memory_kib(&servers)?;
+    let mut agent_peak_kib = 0;
+    for agent in &mut agents {
+        agent_peak_kib = agent_peak_kib.max(process_memory_kib(agent.child.id())?.peak);
+        agent.child.kill()?;
+        agent.child.wait()?;
+    }
     for server in &mut servers {
         server.stop()?;
     }
@@ -105,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
         (rss_after_registration_kib, memory),
         disk,
         registration,
-    );
+    )
+    .with_agents(options.agents, agent_peak_kib);
     if options.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -150,6 +173,12 @@ impl Server {
         };
         if let Some(url) = &options.store {
             command.env("STACKWATCH__DATABASE__URL", url);
+        }
+        for n in 0..options.agents {
+            command.env(
+                format!("STACKWATCH__AUTH__AGENT_TOKENS__A{n}"),
+                agent_token(n),
+            );
         }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -201,20 +230,7 @@ impl Server {
     /// Peak RSS so far, and what is resident now: anonymous memory (the process's own) and
     /// file-backed pages (the binary's code and read-only data, shared with the page cache).
     fn memory_kib(&self) -> anyhow::Result<report::MemoryKib> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let field = |name: &str| -> anyhow::Result<u64> {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .with_context(|| format!("no {name} in /proc/PID/status"))
-        };
-        Ok(report::MemoryKib {
-            peak: field("VmHWM:")?,
-            anonymous: field("RssAnon:")?,
-            file: field("RssFile:")?,
-        })
+        process_memory_kib(self.pid())
     }
 
     /// Stops it with SIGTERM (a clean shutdown checkpoints the database) and waits.
@@ -227,6 +243,63 @@ impl Server {
             bail!("stackwatch exited with {status}");
         }
         Ok(())
+    }
+}
+
+/// A process's peak RSS so far, and what is resident now: anonymous memory (the process's
+/// own) and file-backed pages (the binary's code and read-only data, shared with the page
+/// cache).
+fn process_memory_kib(pid: u32) -> anyhow::Result<report::MemoryKib> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {name} in /proc/PID/status"))
+    };
+    Ok(report::MemoryKib {
+        peak: field("VmHWM:")?,
+        anonymous: field("RssAnon:")?,
+        file: field("RssFile:")?,
+    })
+}
+
+/// The token of agent `n` (location `a{n}`).
+fn agent_token(n: u32) -> String {
+    format!("bench-agent-token-{n}-0123456789abcdef")
+}
+
+/// A `stackwatch agent` under test.
+struct Agent {
+    child: Child,
+}
+
+impl Agent {
+    fn start(
+        binary: &Path,
+        server: &str,
+        n: u32,
+        options: &Options,
+        nameserver: Option<std::net::SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        let child = Command::new(binary)
+            .args(["agent", "--server", server, "--location", &format!("a{n}")])
+            .env("STACKWATCH_AGENT_TOKEN", agent_token(n))
+            .env(
+                "STACKWATCH__MONITOR__MAX_CONCURRENT_PROBES",
+                options.max_concurrent.to_string(),
+            )
+            .env(
+                "STACKWATCH__PROBE__NAMESERVER",
+                nameserver.map(|a| a.to_string()).unwrap_or_default(),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start stackwatch agent")?;
+        Ok(Self { child })
     }
 }
 
@@ -268,6 +341,10 @@ async fn register(
                         "timeout": options.timeout,
                         "retry_interval": options.rate.min(10),
                         "contacts": [],
+                        "locations": match options.agents {
+                            0 => serde_json::Value::Null,
+                            n => (0..n).map(|i| format!("a{i}")).collect(),
+                        },
                     })
                 })
                 .collect();

@@ -44,12 +44,15 @@ pub struct Options {
     pub store: Option<String>,
     /// Instances of stackwatch sharing `store`.
     pub instances: u32,
+    /// `stackwatch agent` processes (locations `a0`, `a1`, …) that probe every check in
+    /// the server's place; the server only judges.
+    pub agents: u32,
 }
 
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
 [--names N] [--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--store URL] \
-[--instances N] [--json]";
+[--instances N] [--agents N] [--json]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -71,6 +74,7 @@ impl Options {
             wrap: None,
             store: None,
             instances: 1,
+            agents: 0,
         };
         let mut warmup = None;
         while let Some(flag) = args.next() {
@@ -102,6 +106,7 @@ impl Options {
                 "--wrap" => o.wrap = Some(value.into()),
                 "--store" => o.store = Some(value),
                 "--instances" => o.instances = value.parse().with_context(bad)?,
+                "--agents" => o.agents = value.parse().with_context(bad)?,
                 _ => bail!("unknown option {flag}\n{USAGE}"),
             }
         }

@@ -39,6 +39,9 @@ pub struct Snapshot {
     /// When `cpu_ticks_before` and `cpu_ticks_after` were read.
     cpu_read_before: Instant,
     cpu_read_after: Instant,
+    /// The agents' CPU, together, at `cpu_read_before` and `cpu_read_after`.
+    agent_ticks_before: u64,
+    agent_ticks_after: u64,
 }
 
 impl Snapshot {
@@ -50,10 +53,15 @@ impl Snapshot {
     pub async fn take(
         client: &reqwest::Client,
         servers: &[Server],
+        agents: &[u32],
         postgres: Option<u32>,
         token: &str,
     ) -> anyhow::Result<Self> {
         let cpu_read_before = Instant::now();
+        let agent_ticks_before = agents
+            .iter()
+            .map(|&pid| cpu_ticks(pid))
+            .sum::<anyhow::Result<u64>>()?;
         let (cpu_ticks_before, pg_ticks_before) = ticks(servers, postgres)?;
         let mut at = None;
         let mut texts = Vec::new();
@@ -68,6 +76,10 @@ impl Snapshot {
             texts.push(response.text().await?);
         }
         let (cpu_ticks_after, pg_ticks_after) = ticks(servers, postgres)?;
+        let agent_ticks_after = agents
+            .iter()
+            .map(|&pid| cpu_ticks(pid))
+            .sum::<anyhow::Result<u64>>()?;
         let cpu_read_after = Instant::now();
         let mut probes = 0.0;
         let mut probes_down = 0.0;
@@ -114,6 +126,8 @@ impl Snapshot {
             pg_ticks_after,
             cpu_read_before,
             cpu_read_after,
+            agent_ticks_before,
+            agent_ticks_after,
         })
     }
 }
@@ -272,6 +286,18 @@ pub struct Report {
     pub disk_bytes_per_result: f64,
     /// Pages per stored result while its hour is open (rows of `results`).
     pub disk_bytes_per_result_open_hour: f64,
+    /// `stackwatch agent` processes probing every check in the server's place.
+    pub agents: u32,
+    /// The agents' CPU per probe (probes counted at the targets), when there are agents.
+    pub agent_cpu_us_per_probe: Option<f64>,
+    pub agent_cpu_percent_of_one_core: Option<f64>,
+    /// The largest agent's peak RSS.
+    pub agent_peak_rss_mib: Option<f64>,
+    /// Kept to compute the agents' figures.
+    #[serde(skip)]
+    agent_cpu_s: f64,
+    #[serde(skip)]
+    cpu_seconds: f64,
 }
 
 impl Report {
@@ -286,8 +312,15 @@ impl Report {
         registration: Duration,
     ) -> Self {
         let seconds = after.at.duration_since(before.at).as_secs_f64();
-        let probes = after.probes - before.probes;
-        let expected = f64::from(options.checks) / f64::from(options.rate);
+        // With agents the server probes nothing itself: the targets count the probes.
+        let probes = if options.agents > 0 {
+            target_gap_jitter.arrivals as f64
+        } else {
+            after.probes - before.probes
+        };
+        // Each agent probes every check.
+        let expected =
+            f64::from(options.checks) / f64::from(options.rate) * f64::from(options.agents.max(1));
         // CPU from the end of the first scrape to the start of the second, and the probes
         // of that same stretch at the rate measured over the window.
         let cpu_s = after
@@ -345,7 +378,30 @@ impl Report {
             disk_bytes_per_result: disk.compacted.per_result(),
             disk_bytes_per_result_open_hour: disk.open_hour.per_result(),
             disk,
+            agents: 0,
+            agent_cpu_us_per_probe: None,
+            agent_cpu_percent_of_one_core: None,
+            agent_peak_rss_mib: None,
+            agent_cpu_s: after
+                .agent_ticks_before
+                .saturating_sub(before.agent_ticks_after) as f64
+                / 100.0,
+            cpu_seconds,
         }
+    }
+
+    /// Adds the agents' figures: their CPU over the same stretch as the server's, per
+    /// probe counted at the targets, and the largest one's peak memory.
+    pub fn with_agents(mut self, agents: u32, peak_kib: u64) -> Self {
+        if agents == 0 {
+            return self;
+        }
+        let probes = self.probes_per_s_achieved * self.cpu_seconds;
+        self.agents = agents;
+        self.agent_cpu_us_per_probe = (probes > 0.0).then(|| self.agent_cpu_s * 1e6 / probes);
+        self.agent_cpu_percent_of_one_core = Some(self.agent_cpu_s / self.cpu_seconds * 100.0);
+        self.agent_peak_rss_mib = Some(peak_kib as f64 / 1024.0);
+        self
     }
 
     pub fn print(&self) {
@@ -413,6 +469,18 @@ impl Report {
                     "{:.1} % of one core, {:.0} µs per probe",
                     self.cpu_percent_of_one_core, self.cpu_us_per_probe
                 ),
+            ),
+            (
+                "agents",
+                match (self.agent_cpu_us_per_probe, self.agent_peak_rss_mib) {
+                    (Some(us), Some(mib)) => format!(
+                        "{} probing every check: {:.1} % of one core, {us:.0} µs per probe; \
+                         peak RSS {mib:.1} MiB (the largest); the server above only judges",
+                        self.agents,
+                        self.agent_cpu_percent_of_one_core.unwrap_or(0.0)
+                    ),
+                    _ => "none (the server probes)".to_owned(),
+                },
             ),
             (
                 "PostgreSQL CPU",

@@ -246,7 +246,7 @@ mod tests {
     use utoipa::PartialSchema;
 
     use super::api_routes;
-    use crate::domain::{CheckName, StackName, Tag};
+    use crate::domain::{CheckName, LocationName, StackName, Tag};
 
     fn pattern_of(schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> String {
         let schema = serde_json::to_value(schema).unwrap();
@@ -265,6 +265,7 @@ mod tests {
             ("after", pattern_of(CheckName::schema())),
             ("stack", pattern_of(StackName::schema())),
             ("tag", pattern_of(Tag::schema())),
+            ("location", pattern_of(LocationName::schema())),
         ];
         let mut held = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
