@@ -149,6 +149,8 @@ KINDS = """
         redirect_credentials: true
         secret_names: [X-Tenant]
         headers: {X-Tenant: acme-tenant-secret}
+        locations: [local]
+        quorum: 1
     - name: A heartbeat for the nightly job
       stackwatch.stackwatch.check:
         name: "{{ inventory_hostname }}-cron"
@@ -178,6 +180,8 @@ def check_kinds(playbook, stackwatch):
     _, trusted = stackwatch.get("/checks/customer-001-trusted")
     expect((trusted.get("redirect_credentials"), trusted.get("secret_names")) == (True, ["x-tenant"]),
            "redirect_credentials and secret_names reach the check: %s" % trusted)
+    expect((trusted.get("locations"), trusted.get("quorum")) == (["local"], 1),
+           "locations and quorum reach the check: %s" % trusted)
     expect(trusted.get("headers", {}).get("x-tenant") == "<redacted>"
            and trusted.get("url") == "http://127.0.0.1:9/start?tenant_key=<redacted>",
            "a marked header and a secret query value read <redacted>: %s" % trusted)

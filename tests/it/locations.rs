@@ -444,3 +444,50 @@ async fn an_agent_token_reaches_its_location_s_checks_and_nothing_else() {
     let (_, page) = app.get("/api/v1/checks/both/results?location=Fra").await;
     assert_eq!(crate::helpers::error_fields(&page), vec!["location"]);
 }
+
+/// StatusCake's `regions` that name known locations become the check's locations, and its
+/// `confirmation` their quorum; `/v1` answers them back as its servers.
+#[tokio::test]
+async fn statuscake_regions_and_confirmation_become_locations_and_quorum() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.auth.agent_tokens = AGENTS
+        .iter()
+        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
+        .collect();
+    let app = spawn_with(settings).await;
+    let form = "name=Shop&test_type=HTTP&website_url=http%3A%2F%2F127.0.0.1%3A9%2F&check_rate=60\
+                &confirmation=1&regions%5B%5D=FRA&regions%5B%5D=nyc&regions%5B%5D=london";
+    let response = app
+        .client
+        .post(app.url("/v1/uptime"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, created) = crate::helpers::status_and_json(response).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["new_id"].as_str().unwrap().to_owned();
+    let (_, check) = app.get("/api/v1/checks/shop").await;
+    assert_eq!(
+        (
+            &check["locations"],
+            &check["quorum"],
+            &check["failures_to_confirm"]
+        ),
+        (&json!(["fra", "nyc"]), &json!(2), &json!(2)),
+        "{check}"
+    );
+    let (_, uptime) = app.get(&format!("/v1/uptime/{id}")).await;
+    let servers: Vec<&str> = uptime["data"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["region_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, vec!["fra", "nyc"], "{uptime}");
+    assert_eq!(uptime["data"]["confirmation"], 1);
+    assert_eq!(uptime["data"]["regions"], json!(["FRA", "nyc", "london"]));
+}

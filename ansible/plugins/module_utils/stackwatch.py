@@ -75,6 +75,8 @@ CHECK_OPTIONS = dict(
     paused=dict(type="bool"),
     tags=dict(type="list", elements="str", aliases=["test_tags"]),
     display_name=dict(type="str"),
+    locations=dict(type="list", elements="str"),
+    quorum=dict(type="int"),
 )
 
 # Options whose value goes to the API under the same name.
@@ -109,6 +111,8 @@ DIRECT_FIELDS = [
     "paused",
     "tags",
     "display_name",
+    "locations",
+    "quorum",
 ]
 
 

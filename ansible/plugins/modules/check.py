@@ -188,6 +188,13 @@ options:
   display_name:
     description: "Free text shown beside the check's name (1-255 characters), e.g. C(Acme :: readiness)."
     type: str
+  locations:
+    description: Where the check is probed from, 1-16 names, each the server's C(monitor.location) or an agent's location; left out means the server's own. Not for heartbeats.
+    type: list
+    elements: str
+  quorum:
+    description: How many of I(locations) must confirm DOWN, 1-16, at most their number (server default a majority).
+    type: int
   username:
     description: Accepted for StatusCake compatibility and ignored (stackwatch uses I(api_token)).
     type: str

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::form_reader::{FieldProblems, FormFields, Reader};
+use crate::domain::Registry;
 use crate::store::StatusCakeFields;
 
 /// The test types stackwatch has a kind for.
@@ -34,11 +35,9 @@ pub struct Translated {
 }
 
 /// Translates a whole form (for an update: the check's current fields with the form's laid
-/// over them) into a native body. `contacts` are the configured contact names.
-pub fn translate(
-    form: &FormFields,
-    contacts: &BTreeSet<String>,
-) -> Result<Translated, FieldProblems> {
+/// over them) into a native body. `known` names the configured contacts and locations.
+pub fn translate(form: &FormFields, known: Registry<'_>) -> Result<Translated, FieldProblems> {
+    let contacts = known.contacts;
     let (mut t, mut body) = Reader::start(form);
     let test_type = t.text("test_type").map(|s| s.to_ascii_uppercase());
     let url = t.text("website_url").filter(|u| !u.trim().is_empty());
@@ -103,11 +102,27 @@ pub fn translate(
     if let Some(timeout) = t.int("timeout") {
         body.insert("timeout".into(), json!(timeout));
     }
-    if let Some(confirmation) = t.int("confirmation") {
+    // Regions that name known locations probe from there; a failure is then confirmed by
+    // `confirmation` more of them (the quorum), as StatusCake's servers confirm each
+    // other's. From one location, confirmations are repeated probes.
+    let locations = regions_as_locations(form, known.locations);
+    let confirmation = t.int("confirmation");
+    if locations.len() > 1 {
+        if let Some(confirmation) = confirmation {
+            let n = u32::try_from(locations.len()).unwrap_or(u32::MAX);
+            body.insert(
+                "quorum".into(),
+                json!(confirmation.saturating_add(1).clamp(1, n)),
+            );
+        }
+    } else if let Some(confirmation) = confirmation {
         body.insert(
             "failures_to_confirm".into(),
             json!(confirmation.saturating_add(1)),
         );
+    }
+    if !locations.is_empty() {
+        body.insert("locations".into(), json!(locations));
     }
     common_fields(&mut t, &mut body, contacts);
     let paused = t.flag("paused");
@@ -128,6 +143,28 @@ pub fn translate(
     } else {
         Err(t.problems)
     }
+}
+
+/// The known locations a form's `regions` name (lowercased, other characters as `-`:
+/// `Frankfurt` names `frankfurt`); regions that name none are only kept.
+fn regions_as_locations(form: &FormFields, known: &BTreeSet<String>) -> Vec<String> {
+    let mut found: Vec<String> = form
+        .get("regions")
+        .into_iter()
+        .flatten()
+        .map(|region| {
+            region
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        })
+        .filter(|region| known.contains(region))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// The fields uptime and heartbeat checks share: contact groups and tags.
@@ -255,6 +292,11 @@ mod tests {
     #[test]
     fn a_form_translates_to_a_native_body() {
         let contacts = BTreeSet::from(["ops".to_owned()]);
+        let locations = BTreeSet::from(["local".to_owned()]);
+        let known = Registry {
+            contacts: &contacts,
+            locations: &locations,
+        };
         let t = translate(
             &fields(&[
                 ("name", "Shop"),
@@ -268,7 +310,7 @@ mod tests {
                 ("contact_groups", &contact_group_id("ops")),
                 ("trigger_rate", "10"),
             ]),
-            &contacts,
+            known,
         )
         .unwrap();
         let b = &t.body;
@@ -287,5 +329,42 @@ mod tests {
         assert_eq!(b["body_not_contains"], "down");
         assert_eq!(b["contacts"], json!(["ops"]));
         assert_eq!(t.kept["trigger_rate"], 10);
+    }
+
+    #[test]
+    fn regions_naming_locations_probe_from_there_and_confirmation_is_their_quorum() {
+        let contacts = BTreeSet::new();
+        let locations = BTreeSet::from(["local".to_owned(), "fra".to_owned(), "nyc".to_owned()]);
+        let known = Registry {
+            contacts: &contacts,
+            locations: &locations,
+        };
+        let form = |regions: &[&str], confirmation: &str| {
+            let mut f = fields(&[
+                ("name", "Shop"),
+                ("test_type", "HTTP"),
+                ("website_url", "https://shop.example/health"),
+                ("confirmation", confirmation),
+            ]);
+            f.insert(
+                "regions".into(),
+                regions.iter().map(|r| (*r).to_owned()).collect(),
+            );
+            translate(&f, known).unwrap()
+        };
+        let t = form(&["FRA", "nyc", "london"], "1");
+        assert_eq!(t.body["locations"], json!(["fra", "nyc"]));
+        assert_eq!(t.body["quorum"], 2);
+        assert!(t.body.get("failures_to_confirm").is_none());
+        assert_eq!(t.kept["regions"], json!(["FRA", "nyc", "london"]));
+        assert_eq!(
+            form(&["fra", "nyc"], "3").body["quorum"],
+            2,
+            "at most every location"
+        );
+        // One location (or none known): confirmations are repeated probes, as before.
+        let one = form(&["london"], "2");
+        assert!(one.body.get("locations").is_none());
+        assert_eq!(one.body["failures_to_confirm"], 3);
     }
 }

@@ -22,7 +22,7 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, V1Error> {
     let form = parse_form(&body);
-    let translated = translate(&form, &state.contacts).map_err(V1Error::Invalid)?;
+    let translated = translate(&form, state.registry()).map_err(V1Error::Invalid)?;
     create_from(&state, translated).await
 }
 
@@ -40,7 +40,7 @@ pub(super) async fn update(
     for (key, values) in &request {
         whole.insert(key.clone(), values.clone());
     }
-    let translated = translate(&whole, &state.contacts).map_err(V1Error::Invalid)?;
+    let translated = translate(&whole, state.registry()).map_err(V1Error::Invalid)?;
     update_from(&state, &check, translated, &request, kept).await
 }
 

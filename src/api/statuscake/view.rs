@@ -67,7 +67,12 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
         "id": check.id.0.to_string(),
         "name": spec.display_name().map_or_else(|| check.name.to_string(), str::to_owned),
         "check_rate": spec.check_rate(),
-        "confirmation": spec.failures_to_confirm().saturating_sub(1),
+        "confirmation": match (spec.locations(), spec.quorum()) {
+            (Some(list), quorum) if list.len() > 1 => quorum
+                .unwrap_or_else(|| crate::domain::majority(list.len()))
+                .saturating_sub(1),
+            _ => spec.failures_to_confirm().saturating_sub(1),
+        },
         "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
         "tags": spec.tags().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
@@ -76,7 +81,13 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
         "include_header": false,
         "use_jar": false,
         "processing": false,
-        "servers": [{"description": "stackwatch", "region": "stackwatch", "region_code": "stackwatch", "status": "up"}],
+        "servers": match spec.locations() {
+            Some(list) => list
+                .iter()
+                .map(|l| json!({"description": l.as_str(), "region": l.as_str(), "region_code": l.as_str(), "status": "up"}))
+                .collect::<Vec<_>>(),
+            None => vec![json!({"description": "stackwatch", "region": "stackwatch", "region_code": "stackwatch", "status": "up"})],
+        },
         "regions": [],
         "dns_ips": [],
         "status_codes": [],

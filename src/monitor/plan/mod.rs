@@ -199,6 +199,11 @@ impl Plan {
         }
     }
 
+    /// Whether the check is planned.
+    pub fn contains(&self, id: CheckId) -> bool {
+        self.slots.contains_key(&id)
+    }
+
     /// Forgets a check; a probe of it still running is ignored when it finishes.
     pub fn remove(&mut self, id: CheckId) {
         if let Some(old) = self.slots.remove(&id) {

@@ -119,7 +119,11 @@ impl Scheduler {
             let now = self.now_ms();
             match stored {
                 Some(check) if !check.paused && old_id == Some(check.id) => {
-                    self.plan.update(check.id, check.spec.cadence(), now);
+                    match (self.probes_here(&check), self.plan.contains(check.id)) {
+                        (true, true) => self.plan.update(check.id, check.spec.cadence(), now),
+                        (true, false) => self.plan.add_new(check.id, check.spec.cadence(), now),
+                        (false, _) => self.plan.remove(check.id),
+                    }
                     if let Some(entry) = self.entries.get_mut(&check.id) {
                         self.icmp_checks += usize::from(is_icmp(&check));
                         self.icmp_checks -= usize::from(is_icmp(&entry.check));
@@ -139,7 +143,7 @@ impl Scheduler {
                         // Pinged before (a resumed heartbeat): a whole period from now.
                         self.plan
                             .add_after_interval(check.id, check.spec.cadence(), now);
-                    } else {
+                    } else if self.probes_here(&check) {
                         self.plan.add_new(check.id, check.spec.cadence(), now);
                     }
                     self.insert(check, Known::from_stored(stored, Timestamp::now()));

@@ -155,7 +155,7 @@ impl Scheduler {
                     scheduler
                         .plan
                         .add_due_in(check.id, check.spec.cadence(), 0, wait_ms);
-                } else {
+                } else if scheduler.probes_here(&check) {
                     regular.push((check.id, check.spec.cadence()));
                 }
                 scheduler.insert(check, Known::from_stored(stored, now));
@@ -170,6 +170,13 @@ impl Scheduler {
             .map_or(0, |leases| leases.borrow().shards);
         scheduler.deps.vitals.icmp_checks(scheduler.icmp_checks);
         Ok(scheduler)
+    }
+
+    /// Whether this process plans the check: a heartbeat (its lateness is judged here), or
+    /// a check probed from this location. The others are judged here from agents' results.
+    fn probes_here(&self, check: &Check) -> bool {
+        let here = &self.deps.location;
+        check.spec.is_heartbeat() || check.spec.probed_from(here, here)
     }
 
     /// The number of checks scheduled.
@@ -229,12 +236,7 @@ impl Scheduler {
                 });
                 continue;
             }
-            let here = &self.deps.location;
-            if !check.spec.probed_from(here, here) {
-                // Probed by agents elsewhere only: the slot passes here unprobed.
-                self.plan.finished(id, false, now_ms);
-                continue;
-            }
+
             let prober = self.deps.prober.clone();
             let permits = self.permits.clone();
             let finished = self.finished_tx.clone();
