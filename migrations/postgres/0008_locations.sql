@@ -20,3 +20,15 @@ CREATE TABLE locations (
     silent_ms  BIGINT  NOT NULL,
     offline    BIGINT  NOT NULL DEFAULT 0 CHECK (offline IN (0, 1))
 );
+
+-- Agents' results as the instance that received them logged them: every instance reads
+-- what is new every second (next to `pings`) and the one holding the check's shard judges
+-- them. Logged under the pings' advisory lock, so ids grow in commit order. Pruned after
+-- an hour, as `pings`.
+CREATE TABLE agent_results (
+    id        BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    location  TEXT    NOT NULL,
+    check_id  BIGINT  NOT NULL,
+    outcome   TEXT    NOT NULL,
+    at        BIGINT  NOT NULL
+);

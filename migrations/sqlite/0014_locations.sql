@@ -40,3 +40,14 @@ CREATE TABLE locations (
     silent_ms  INTEGER NOT NULL,
     offline    INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1))
 ) STRICT;
+
+-- Agents' results as the instance that received them logged them, for the instance
+-- holding the check's shard to judge (on a shared database; unused on SQLite, kept so both
+-- databases have the same tables). Pruned after an hour, as `pings`.
+CREATE TABLE agent_results (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    location  TEXT    NOT NULL,
+    check_id  INTEGER NOT NULL,
+    outcome   TEXT    NOT NULL,
+    at        INTEGER NOT NULL
+) STRICT;

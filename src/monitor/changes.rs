@@ -1,7 +1,7 @@
 //! Following the logs of a shared database: every second, the checks and windows changed
 //! since the last look — through any instance — are handed to this instance's scheduler,
-//! as the API hands it its own changes, and so are the heartbeat pings any instance
-//! received (the scheduler judges those of the checks it holds). A short poll of one
+//! as the API hands it its own changes, and so are the heartbeat pings and the agents'
+//! results any instance received (the scheduler judges those of the checks it holds). A short poll of one
 //! indexed range per log, not LISTEN/NOTIFY: a notification sent while an instance is
 //! reconnecting is lost, where a log is read from where the instance left off.
 
@@ -20,6 +20,7 @@ pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 pub struct LogPosition {
     pub changes: i64,
     pub pings: i64,
+    pub agent_results: i64,
 }
 
 impl LogPosition {
@@ -28,6 +29,7 @@ impl LogPosition {
         Ok(Self {
             changes: store.newest_change().await?,
             pings: store.newest_ping().await?,
+            agent_results: store.newest_agent_result().await?,
         })
     }
 }
@@ -83,6 +85,11 @@ async fn read(
     after.pings = through;
     for ping in pings {
         monitor.ping(ping);
+    }
+    let (through, runs) = store.agent_results_after(after.agent_results).await?;
+    after.agent_results = through;
+    for (location, outcomes) in runs {
+        monitor.remote_results(std::sync::Arc::new(location), outcomes);
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
-//! The logs other instances follow: `changes` (written by triggers on PostgreSQL) and
-//! `pings` (heartbeat pings any instance received): what is new after a position, where
-//! each log ends now, and pruning.
+//! The logs other instances follow: `changes` (written by triggers on PostgreSQL),
+//! `pings` (heartbeat pings any instance received) and `agent_results` (agents' results any
+//! instance received): what is new after a position, where each log ends now, and pruning.
 
 use super::db::Sql;
 use super::{PING_LOCK, Store, StoreError};
-use crate::domain::{CheckId, CheckName, Ping, PingKind, Timestamp};
+use crate::domain::{CheckId, CheckName, LocationName, Outcome, Ping, PingKind, Timestamp};
 
 /// Entries read per call.
 const CHANGES_PER_READ: i64 = 10_000;
@@ -56,10 +56,10 @@ impl Store {
         Ok(changes)
     }
 
-    /// Removes entries of both logs older than an hour before `now`; how many.
+    /// Removes entries of the logs older than an hour before `now`; how many.
     pub async fn prune_changes(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut pruned = 0;
-        for table in ["changes", "pings"] {
+        for table in ["changes", "pings", "agent_results"] {
             pruned += Sql::new(format!("DELETE FROM {table} WHERE at < $1"))
                 .bind(now.0 - KEEP_MS)
                 .execute(self.writer())
@@ -120,6 +120,74 @@ impl Store {
             pings.extend(rows.into_iter().filter_map(ping));
         }
         Ok(pings)
+    }
+}
+
+/// Agents' results from one location, by check.
+pub type AgentResults = (LocationName, Vec<(CheckId, Outcome)>);
+
+impl Store {
+    /// Logs an agent's results for the instances holding their checks (under the pings'
+    /// lock, so ids grow in commit order).
+    pub async fn log_agent_results(
+        &self,
+        location: &LocationName,
+        outcomes: &[(CheckId, Outcome)],
+    ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_serial(PING_LOCK).await?;
+        let mut query = Sql::new("INSERT INTO agent_results (location, check_id, outcome, at) ");
+        query.push_values(outcomes, |row, (check, outcome)| {
+            row.push_bind(location.to_string())
+                .push_bind(check.0)
+                .push_bind(serde_json::to_string(outcome).unwrap_or_default())
+                .push_bind(outcome.started_at.0);
+        });
+        query.execute(tx.on()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The position of the newest logged agent result (0 when there is none).
+    pub async fn newest_agent_result(&self) -> Result<i64, StoreError> {
+        let newest: Option<i64> = Sql::new("SELECT MAX(id) FROM agent_results")
+            .scalar_one(self.reader())
+            .await?;
+        Ok(newest.unwrap_or(0))
+    }
+
+    /// The agents' results logged after `after` (a bounded number), in order, runs of one
+    /// location together, and the position of the last one.
+    pub async fn agent_results_after(
+        &self,
+        after: i64,
+    ) -> Result<(i64, Vec<AgentResults>), StoreError> {
+        let rows: Vec<(i64, String, i64, String)> = Sql::new(
+            "SELECT id, location, check_id, outcome FROM agent_results WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(CHANGES_PER_READ)
+        .fetch_all(self.reader())
+        .await?;
+        let through = rows.last().map_or(after, |row| row.0);
+        let mut runs: Vec<AgentResults> = Vec::new();
+        for (_, location, check, outcome) in rows {
+            // Written by this code from the same types; anything else is skipped.
+            let (Ok(location), Ok(outcome)) = (
+                location.parse::<LocationName>(),
+                serde_json::from_str::<Outcome>(&outcome),
+            ) else {
+                continue;
+            };
+            match runs.last_mut() {
+                Some((l, outcomes)) if *l == location => outcomes.push((CheckId(check), outcome)),
+                _ => runs.push((location, vec![(CheckId(check), outcome)])),
+            }
+        }
+        Ok((through, runs))
     }
 }
 

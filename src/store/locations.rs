@@ -31,7 +31,7 @@ impl Store {
     pub async fn checks_version(&self) -> Result<String, StoreError> {
         let (count, newest, sum): (i64, i64, i64) = Sql::new(
             "SELECT COUNT(*), COALESCE(MAX(updated_at), 0), \
-             COALESCE(SUM(updated_at % 1000003 + id), 0) FROM checks",
+             CAST(COALESCE(SUM(updated_at % 1000003 + id), 0) AS BIGINT) FROM checks",
         )
         .fetch_one(self.reader())
         .await?;

@@ -865,3 +865,88 @@ async fn an_instance_cut_off_marks_none_of_its_checks_down_and_the_other_marks_i
     cut_off.stop().await;
     online.stop().await;
 }
+
+/// An agent's results may reach any instance (through a load balancer): they are logged
+/// and judged by the instance holding the check, once. Two failures pushed one through
+/// each instance confirm the check DOWN (whichever holds it, one came through the other),
+/// and every result is kept once, with its location.
+#[tokio::test]
+async fn an_agent_s_results_through_either_instance_count_once() {
+    let url = empty_database().await;
+    let hook = HookReceiver::start().await;
+    let token = "agent-token-for-fra-0123456789";
+    let start = async || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings =
+            crate::helpers::with_webhook(crate::helpers::test_settings(dir.path()), &hook);
+        settings.database.url = Some(Secret::new(&url));
+        settings.database.lease_s = 3;
+        settings.auth.agent_tokens = [("fra".parse().unwrap(), Secret::new(token))].into();
+        let mut app = crate::helpers::spawn_with(settings).await;
+        app.keep(dir);
+        app
+    };
+    let one = start().await;
+    let two = start().await;
+    let body = serde_json::json!({"url": "http://127.0.0.1:9/", "locations": ["fra"]});
+    let (status, created) = one.put("/api/v1/checks/shop", &body).await;
+    assert_eq!(status, 201, "{created}");
+    crate::binary::wait_for("both instances holding shards", 60, async || {
+        (holders(&url).await == 2).then_some(())
+    })
+    .await;
+    let pulled: serde_json::Value = two
+        .client
+        .get(two.url("/api/v1/agent/checks"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = pulled["checks"][0]["id"].as_i64().expect(&pulled.to_string());
+    let push = async |app: &crate::helpers::TestApp, at: i64, up: bool| {
+        let failure = if up {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!({"kind": "connection_refused"})
+        };
+        let outcome = serde_json::json!({"started_at": at, "status": null, "cert_not_after": null,
+            "failure": failure, "timings": {"dns_ms": null, "connect_ms": null, "lost": null,
+            "tls_ms": null, "ttfb_ms": null, "total_ms": 1}});
+        let response = app
+            .client
+            .post(app.url("/api/v1/agent/results"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"results": [{"check": id, "outcome": outcome}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    };
+    let state = async || one.get("/api/v1/checks/shop").await.1["state"].clone();
+    let now = Timestamp::now().0;
+    push(&one, now - 3_000, false).await;
+    push(&two, now - 2_000, false).await;
+    crate::binary::wait_for("the check DOWN", 30, async || {
+        (state().await == "down").then_some(())
+    })
+    .await;
+    push(&two, now - 1_000, true).await;
+    crate::binary::wait_for("the check UP", 30, async || {
+        (state().await == "up").then_some(())
+    })
+    .await;
+    let (_, page) = two.get("/api/v1/checks/shop/results?location=fra").await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 3, "{page}");
+    crate::helpers::outbox_settled(&one.client, &one.url("")).await;
+    let events: Vec<String> = hook
+        .accepted()
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(events, ["down", "recovered"]);
+    one.stop().await;
+    two.stop().await;
+}

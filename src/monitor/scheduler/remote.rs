@@ -8,14 +8,16 @@ use super::Scheduler;
 use crate::domain::{CheckId, LocationName, Outcome};
 
 impl Scheduler {
-    /// Judges an agent's results; a check deleted meanwhile is skipped.
+    /// Judges an agent's results of the checks this instance holds (on a shared database
+    /// every instance is handed every result; the holder records it); a check deleted
+    /// meanwhile is skipped.
     pub(super) async fn remote(
         &mut self,
         location: &Arc<LocationName>,
         outcomes: Vec<(CheckId, Outcome)>,
     ) {
         for (id, outcome) in outcomes {
-            if self.entries.contains_key(&id) {
+            if self.entries.contains_key(&id) && self.holds(id) {
                 self.judge_and_record(id, outcome, false, location).await;
             }
         }
