@@ -3,6 +3,7 @@
 //! plan, and pushes the results in batches (see `outbox`). It needs no database and no
 //! inbound port; while the server is away it keeps probing and keeps the results.
 
+mod offline;
 mod outbox;
 
 use std::collections::HashMap;
@@ -15,8 +16,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::wire::{AgentCheck, AgentChecks};
-use crate::domain::{CheckId, CheckSpec, CheckState, LocationName, Outcome, Timestamp};
-use crate::monitor::{Plan, WAKE_TICK_MS};
+use crate::domain::{CheckId, CheckSpec, CheckState, LocationName, Outcome, Timestamp, Transition};
+use crate::monitor::{Plan, WAKE_TICK_MS, recv_opt, sleep_until_opt};
 use crate::probe::Prober;
 use crate::settings::{Secret, Settings};
 
@@ -36,6 +37,8 @@ pub struct AgentConfig {
     pub token: Secret,
     pub location: LocationName,
     pub max_concurrent_probes: usize,
+    /// `monitor.canaries`: with any, the agent's own offline rule applies.
+    pub canaries: Vec<String>,
 }
 
 /// The agent's configuration: `[agent]` with the flags laid over it, and
@@ -86,6 +89,7 @@ pub fn config(
             token,
             location,
             max_concurrent_probes: settings.monitor.max_concurrent_probes as usize,
+            canaries: settings.monitor.canaries.clone(),
         }),
         _ => Err(problems.join("\n")),
     }
@@ -233,7 +237,10 @@ async fn probe_forever(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(CheckId, Outcome)>();
     let mut plan = Plan::default();
     let mut probed: HashMap<CheckId, Probed> = HashMap::new();
+    let mut offline = offline::OfflineRule::new(&config.canaries);
     loop {
+        let next_round = offline.as_ref().and_then(offline::OfflineRule::next_round);
+        let rounds = offline.as_mut().map(|rule| &mut rule.rounds_rx);
         // On the server's ticks, as its scheduler wakes (see `monitor::plan`).
         let next = plan
             .next_due()
@@ -247,15 +254,35 @@ async fn probe_forever(
             Some((id, outcome)) = done_rx.recv() => {
                 let Some(entry) = probed.get_mut(&id) else { continue };
                 let before = entry.state;
-                let (state, _) = before.observe(outcome.is_up(), entry.spec.thresholds(), outcome.started_at);
+                let (state, transition) = before.observe(outcome.is_up(), entry.spec.thresholds(), outcome.started_at);
                 entry.state = state;
                 plan.finished(id, state.confirming(), now_ms());
                 let queued = Queued { check: id, outcome, changes: state != before };
-                if results.send(queued).await.is_err() {
+                let confirms_down = matches!(transition, Some(Transition::WentDown { .. }));
+                let ready = match &mut offline {
+                    Some(rule) => rule.take(queued, !before.confirming(), confirms_down),
+                    None => Some(queued),
+                };
+                if let Some(queued) = ready
+                    && results.send(queued).await.is_err()
+                {
                     return;
                 }
             }
-            () = crate::monitor::sleep_until_opt(next) => {
+            Some(round) = recv_opt(rounds) => {
+                let ready = offline.as_mut().map(|rule| rule.round_done(round)).unwrap_or_default();
+                for queued in ready {
+                    if results.send(queued).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            () = sleep_until_opt(next_round) => {
+                if let Some(rule) = &mut offline {
+                    rule.start_round(&prober);
+                }
+            }
+            () = sleep_until_opt(next) => {
                 for (id, _) in plan.take_due(now_ms() / WAKE_TICK_MS * WAKE_TICK_MS) {
                     let Some(entry) = probed.get(&id) else { continue };
                     let spec = entry.spec.clone();

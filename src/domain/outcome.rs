@@ -210,15 +210,19 @@ impl Failure {
         }
     }
 
+    /// Whether the failure is the prober's own (it cannot open an ICMP socket, or every
+    /// canary failed: an agent marks such results), not the target's: such a result
+    /// changes no state and alerts nobody.
+    pub fn is_the_monitors(&self) -> bool {
+        matches!(
+            self,
+            Self::IcmpNotAllowed { .. } | Self::MonitorOffline { .. }
+        )
+    }
+
     /// Whether the failure happened below HTTP (name, connection, TLS handshake, time): the
     /// kind a network outage of the monitoring box itself causes. An answer that came (a
     /// 500, a missing keyword, a certificate judged bad) is never connection-level.
-    /// Whether the failure is the monitoring box's own (it cannot open an ICMP socket),
-    /// not the target's: such a result changes no state and alerts nobody.
-    pub fn is_the_monitors(&self) -> bool {
-        matches!(self, Self::IcmpNotAllowed { .. })
-    }
-
     pub fn is_connection_level(&self) -> bool {
         matches!(
             self,

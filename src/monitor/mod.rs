@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 pub use agents::AgentWatch;
 pub use backlog::Backlog;
+pub use canary::{Canaries, RoundDone};
 pub use changes::{FOLLOW_EVERY, LogPosition, follow_changes};
 pub use judge::{Judge, Known};
 pub use leases::{Owned, keep_leases};
@@ -34,7 +35,7 @@ pub use recorder::{
 pub use rollup::{rollup_once, run_rollups};
 pub use scheduler::{LagStats, Scheduler, SchedulerDeps};
 pub use vitals::{SCHEDULER_STALL_AFTER, Vitals};
-pub use wait::sleep_until_opt;
+pub use wait::{instant_of, recv_opt, sleep_until_opt};
 
 pub use crate::domain::{Ping, PingKind};
 

@@ -905,7 +905,9 @@ async fn an_agent_s_results_through_either_instance_count_once() {
         .json()
         .await
         .unwrap();
-    let id = pulled["checks"][0]["id"].as_i64().unwrap_or_else(|| panic!("{pulled}"));
+    let id = pulled["checks"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{pulled}"));
     let push = async |app: &crate::helpers::TestApp, at: i64, up: bool| {
         let failure = if up {
             serde_json::Value::Null

@@ -491,3 +491,77 @@ async fn statuscake_regions_and_confirmation_become_locations_and_quorum() {
     assert_eq!(uptime["data"]["confirmation"], 1);
     assert_eq!(uptime["data"]["regions"], json!(["FRA", "nyc", "london"]));
 }
+
+/// An agent whose canaries all fail is offline by the server's rule: its failures reach
+/// the server marked as its own and never confirm its location DOWN.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_whose_canaries_fail_marks_its_failures_as_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = HookReceiver::start().await;
+    let mut settings = with_webhook(test_settings(dir.path()), &hook);
+    settings.auth.agent_tokens = AGENTS
+        .iter()
+        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
+        .collect();
+    let app = spawn_with(settings).await;
+    // Nothing listens on these ports: the check's target and the canary refuse alike.
+    let closed = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    let (target, canary) = (closed(), closed());
+    let (status, body) = app
+        .put(
+            "/api/v1/checks/web",
+            &json!({"url": format!("http://{target}/"), "check_rate": 10, "retry_interval": 2,
+                    "locations": ["fra"], "quorum": 1}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (fra, token) = AGENTS[0];
+    let mut agent = std::process::Command::new(BIN)
+        .args(["agent", "--server", &app.url(""), "--location", fra])
+        .env("STACKWATCH_AGENT_TOKEN", token)
+        .env(
+            "STACKWATCH__MONITOR__CANARIES",
+            format!("[\"http://{canary}/\"]"),
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let since = Timestamp(Timestamp::now().0 - 60_000);
+    let world_results = async || {
+        let (_, page) = app
+            .get(&format!(
+                "/api/v1/checks/web/results?location=fra&since={}",
+                since.to_rfc3339()
+            ))
+            .await;
+        page["results"].as_array().cloned().unwrap_or_default()
+    };
+    let results = wait_for("four results from fra", 90, async || {
+        let results = world_results().await;
+        (results.len() >= 4).then_some(results)
+    })
+    .await;
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let marked = results
+        .iter()
+        .filter(|r| r["error"].as_str().unwrap_or_default().contains("offline"))
+        .count();
+    assert!(marked >= 3, "{results:?}");
+    let (_, check) = app.get("/api/v1/checks/web").await;
+    assert_ne!(check["state"], "down", "{check}");
+    assert!(
+        check["location_states"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|s| s["state"] != "down"),
+        "{check}"
+    );
+    assert!(hook.accepted().iter().all(|r| r.body["event"] != "down"));
+}

@@ -1,8 +1,6 @@
 //! The offline rule's side of the scheduler: canary rounds, the failures that wait for
 //! them, and the `offline`/`online` alerts. The decisions themselves are `offline`'s.
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -39,7 +37,7 @@ impl OfflineRule {
 
     /// When the next canary round should start.
     pub(super) fn next_round(&self) -> Option<Instant> {
-        self.guard.next_round_at().map(instant_of)
+        self.guard.next_round_at().map(crate::monitor::instant_of)
     }
 }
 
@@ -117,10 +115,4 @@ impl Scheduler {
             at,
         }
     }
-}
-
-/// The monotonic instant of a wall-clock time (now, if it has passed).
-fn instant_of(at: Timestamp) -> Instant {
-    let ahead_ms = u64::try_from(at.0 - Timestamp::now().0).unwrap_or(0);
-    Instant::now() + Duration::from_millis(ahead_ms)
 }
