@@ -96,21 +96,16 @@ impl Store {
         at: Timestamp,
         silent_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        Sql::new(
-            "INSERT INTO locations (name, last_seen, silent_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET \
+        self.note_agents(
+            &[location],
+            at,
+            silent_ms,
+            "DO UPDATE SET \
              last_seen = CASE WHEN excluded.last_seen > locations.last_seen \
                  THEN excluded.last_seen ELSE locations.last_seen END, \
              silent_ms = excluded.silent_ms",
         )
-        .bind(location.as_str())
-        .bind(at.0)
-        .bind(silent_ms)
-        .execute(tx.on())
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Starts counting the silence of these locations from `at`, for those never heard of.
@@ -120,12 +115,24 @@ impl Store {
         at: Timestamp,
         silent_ms: i64,
     ) -> Result<(), StoreError> {
+        self.note_agents(locations, at, silent_ms, "DO NOTHING")
+            .await
+    }
+
+    /// Writes these locations' rows, `on_conflict` deciding what becomes of existing ones.
+    async fn note_agents(
+        &self,
+        locations: &[&LocationName],
+        at: Timestamp,
+        silent_ms: i64,
+        on_conflict: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         for location in locations {
-            Sql::new(
+            Sql::new(format!(
                 "INSERT INTO locations (name, last_seen, silent_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO NOTHING",
-            )
+                 ON CONFLICT (name) {on_conflict}"
+            ))
             .bind(location.as_str())
             .bind(at.0)
             .bind(silent_ms)

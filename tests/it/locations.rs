@@ -22,6 +22,14 @@ const AGENTS: [(&str, &str); 2] = [
     ("nyc", "agent-token-for-nyc-0123456789"),
 ];
 
+/// Gives each of [`AGENTS`] its token.
+fn with_agents(settings: &mut stackwatch::settings::Settings) {
+    settings.auth.agent_tokens = AGENTS
+        .iter()
+        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
+        .collect();
+}
+
 /// The server, its agents and the target, all up.
 struct World {
     net: Net,
@@ -65,10 +73,7 @@ async fn world(tag: char, subnet: &str) -> World {
     let hook = HookReceiver::start().await;
     let mut settings = with_webhook(test_settings(&dir.path().join("data")), &hook);
     settings.server.listen = format!("{}:0", net.gateway()).parse().unwrap();
-    settings.auth.agent_tokens = AGENTS
-        .iter()
-        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
-        .collect();
+    with_agents(&mut settings);
     let app = spawn_with(settings).await;
     let server = format!("http://{}", app.addr);
     let mut hosts = BTreeMap::new();
@@ -326,10 +331,7 @@ async fn a_silent_agent_is_offline_once_its_results_arrive_after_and_its_votes_d
 async fn an_agent_token_reaches_its_location_s_checks_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
-    settings.auth.agent_tokens = AGENTS
-        .iter()
-        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
-        .collect();
+    with_agents(&mut settings);
     let app = spawn_with(settings).await;
     let (fra, fra_token) = AGENTS[0];
     for (name, body) in [
@@ -451,10 +453,7 @@ async fn an_agent_token_reaches_its_location_s_checks_and_nothing_else() {
 async fn statuscake_regions_and_confirmation_become_locations_and_quorum() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
-    settings.auth.agent_tokens = AGENTS
-        .iter()
-        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
-        .collect();
+    with_agents(&mut settings);
     let app = spawn_with(settings).await;
     let form = "name=Shop&test_type=HTTP&website_url=http%3A%2F%2F127.0.0.1%3A9%2F&check_rate=60\
                 &confirmation=1&regions%5B%5D=FRA&regions%5B%5D=nyc&regions%5B%5D=london";
@@ -499,10 +498,7 @@ async fn an_agent_whose_canaries_fail_marks_its_failures_as_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let hook = HookReceiver::start().await;
     let mut settings = with_webhook(test_settings(dir.path()), &hook);
-    settings.auth.agent_tokens = AGENTS
-        .iter()
-        .map(|(l, t)| (l.parse::<LocationName>().unwrap(), Secret::new(*t)))
-        .collect();
+    with_agents(&mut settings);
     let app = spawn_with(settings).await;
     // Nothing listens on these ports: the check's target and the canary refuse alike.
     let closed = || {

@@ -141,21 +141,16 @@ impl Net {
 
     /// Cuts `namespace`'s route to `address`: connections to it fail at once.
     pub fn cut(&self, namespace: &str, address: &str) {
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            namespace,
-            "ip",
-            "route",
-            "add",
-            "unreachable",
-            &format!("{address}/32"),
-        ]);
+        Self::unreachable(namespace, "add", address);
     }
 
     /// Restores what [`Net::cut`] cut.
     pub fn restore(&self, namespace: &str, address: &str) {
+        Self::unreachable(namespace, "del", address);
+    }
+
+    fn unreachable(namespace: &str, verb: &str, address: &str) {
+        let host = format!("{address}/32");
         run(&[
             "ip",
             "netns",
@@ -163,9 +158,9 @@ impl Net {
             namespace,
             "ip",
             "route",
-            "del",
+            verb,
             "unreachable",
-            &format!("{address}/32"),
+            &host,
         ]);
     }
 }
