@@ -32,3 +32,15 @@ CREATE TABLE agent_results (
     outcome   TEXT    NOT NULL,
     at        BIGINT  NOT NULL
 );
+
+-- A deleted check's incident is closed at the time in whole milliseconds cut down, as
+-- stackwatch's own clock and SQLite's trigger read it: rounding could put it up to half a
+-- millisecond ahead of the moment it was written.
+CREATE OR REPLACE FUNCTION checks_delete_closes_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE incidents
+    SET resolved_at = FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT
+    WHERE check_id = OLD.id AND resolved_at IS NULL;
+    RETURN OLD;
+END;
+$$;

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::AgentConfig;
-use crate::domain::wire::{MAX_RESULTS_PER_PUSH, Push, Pushed, Taken};
+use crate::domain::wire::{MAX_PUSH_BYTES, MAX_RESULTS_PER_PUSH, Pushed, Taken};
 use crate::domain::{CheckId, Outcome};
 
 /// Results kept while the server is away: 100,000 probes, some 20 MB at most (a thousand
@@ -50,7 +50,8 @@ pub struct Outbox {
 /// What became of one push.
 enum Sent {
     Taken,
-    /// The server refused the batch itself (not the connection): it is dropped.
+    /// The server refused the batch itself (400, 413, 422: not the connection, the token
+    /// or its load): it is dropped.
     Refused(String),
     /// Not reached, or not now: the batch is kept.
     Failed(String),
@@ -115,22 +116,32 @@ impl Outbox {
         }
     }
 
+    /// The body of a push of the oldest results: as many as fit in [`MAX_PUSH_BYTES`]
+    /// and [`MAX_RESULTS_PER_PUSH`] (at least one), and how many that is.
+    fn batch(&self) -> (String, usize) {
+        let mut items: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        for queued in self.waiting.iter().take(MAX_RESULTS_PER_PUSH) {
+            let item = serde_json::to_string(&Pushed {
+                check: queued.check.0,
+                outcome: queued.outcome.clone(),
+            })
+            .unwrap_or_default();
+            if !items.is_empty() && bytes + item.len() + 1 > MAX_PUSH_BYTES - 16 {
+                break;
+            }
+            bytes += item.len() + 1;
+            items.push(item);
+        }
+        let n = items.len();
+        (format!("{{\"results\":[{}]}}", items.join(",")), n)
+    }
+
     /// Pushes the oldest batch (or an empty one, to say the agent is alive).
     async fn push_once(&mut self) {
         self.last_push = Instant::now();
-        let n = self.waiting.len().min(MAX_RESULTS_PER_PUSH);
-        let batch = Push {
-            results: self
-                .waiting
-                .iter()
-                .take(n)
-                .map(|q| Pushed {
-                    check: q.check.0,
-                    outcome: q.outcome.clone(),
-                })
-                .collect(),
-        };
-        match self.send(&batch).await {
+        let (body, n) = self.batch();
+        match self.send(body).await {
             Sent::Taken => {
                 self.waiting.drain(..n);
                 if let Some(since) = self.failing_since.take() {
@@ -165,14 +176,10 @@ impl Outbox {
         }
     }
 
-    async fn send(&self, batch: &Push) -> Sent {
+    async fn send(&self, body: String) -> Sent {
         let url = match self.config.server.join("api/v1/agent/results") {
             Ok(url) => url,
             Err(e) => return Sent::Failed(e.to_string()),
-        };
-        let body = match serde_json::to_vec(batch) {
-            Ok(body) => body,
-            Err(e) => return Sent::Refused(e.to_string()),
         };
         let sent = self
             .client
@@ -199,10 +206,82 @@ impl Outbox {
                 );
             }
             Sent::Taken
-        } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+        } else if [400, 413, 422].contains(&status.as_u16()) {
+            // The batch itself is refused: sending it again would be refused again.
             Sent::Refused(format!("{status}: {}", crate::domain::bound_text(&text)))
         } else {
             Sent::Failed(format!("the server answered {status}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Failure, Timestamp, Timings};
+
+    fn outbox() -> Outbox {
+        let config = AgentConfig {
+            server: "http://127.0.0.1:9/".parse().unwrap(),
+            token: crate::settings::Secret::new("agent-token-0123456789"),
+            location: "fra".parse().unwrap(),
+            max_concurrent_probes: 1,
+            canaries: Vec::new(),
+        };
+        Outbox::new(reqwest::Client::new(), config)
+    }
+
+    fn queued(at: i64, changes: bool, cause: &str) -> Queued {
+        Queued {
+            check: CheckId(1),
+            outcome: Outcome {
+                started_at: Timestamp(at),
+                status: None,
+                timings: Timings::default(),
+                cert_not_after: None,
+                failure: Some(Failure::Connect {
+                    detail: cause.to_owned(),
+                }),
+            },
+            changes,
+        }
+    }
+
+    #[test]
+    fn past_its_bound_the_outbox_thins_the_oldest_results_that_changed_nothing() {
+        let mut outbox = outbox();
+        outbox.push(queued(0, true, "x"));
+        for at in 1..=OUTBOX_BOUND as i64 {
+            outbox.push(queued(at, false, "x"));
+        }
+        assert_eq!(outbox.waiting.len(), OUTBOX_BOUND);
+        assert_eq!(outbox.thinned, 1);
+        let oldest: Vec<(i64, bool)> = outbox
+            .waiting
+            .iter()
+            .take(2)
+            .map(|q| (q.outcome.started_at.0, q.changes))
+            .collect();
+        assert_eq!(
+            oldest,
+            vec![(0, true), (2, false)],
+            "the change stays, the oldest plain goes"
+        );
+    }
+
+    #[test]
+    fn a_push_stays_within_the_body_limit_and_sends_the_oldest_first() {
+        let mut outbox = outbox();
+        let long = "c".repeat(500);
+        for at in 0..MAX_RESULTS_PER_PUSH as i64 {
+            outbox.push(queued(at, false, &long));
+        }
+        let (body, n) = outbox.batch();
+        assert!(body.len() <= MAX_PUSH_BYTES, "{}", body.len());
+        assert!(n > 100 && n < MAX_RESULTS_PER_PUSH, "{n}");
+        let parsed: crate::domain::wire::Push = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed.results.len(), n);
+        assert_eq!(parsed.results[0].outcome.started_at, Timestamp(0));
+        assert_eq!(outbox.batch().1, n, "taking a batch removes nothing");
     }
 }

@@ -7,6 +7,9 @@ use super::{LocationName, Outcome};
 
 /// Most results in one push.
 pub const MAX_RESULTS_PER_PUSH: usize = 5_000;
+/// Most bytes of one push's body, well below the API's 1 MiB limit on a request body (a
+/// result is some 200 bytes, a few kilobytes at most with a long cause).
+pub const MAX_PUSH_BYTES: usize = 512 * 1024;
 
 /// The checks one location probes.
 #[derive(Debug, Serialize, Deserialize)]

@@ -352,6 +352,28 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_token_needs_a_strong_token_and_a_location_of_its_own() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.auth.agent_tokens = [
+            ("fra".parse().unwrap(), Secret::new("short")),
+            (
+                "local".parse().unwrap(),
+                Secret::new("a-long-enough-token-0123"),
+            ),
+        ]
+        .into();
+        let err = settings.validate().unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 2, "{text}");
+        assert!(text.contains("auth.agent_tokens.fra: "), "{text}");
+        assert!(
+            text.contains("auth.agent_tokens.local: is monitor.location"),
+            "{text}"
+        );
+        assert!(!text.contains("a-long-enough"), "no token is shown: {text}");
+    }
+
+    #[test]
     fn validate_reports_every_problem() {
         let mut settings = Settings::defaults().unwrap();
         settings.server.request_timeout = 0;

@@ -110,6 +110,12 @@ impl Settings {
             if let Some(reason) = token_problem(token.expose()) {
                 problems.push(format!("auth.agent_tokens.{location}: {reason}"));
             }
+            if *location == self.monitor.location {
+                problems.push(format!(
+                    "auth.agent_tokens.{location}: is monitor.location, this server's own \
+                     location: an agent needs a location of its own"
+                ));
+            }
         }
         if let Err(reason) = crate::domain::schedule::parse_cron(&self.retention.schedule) {
             problems.push(format!("retention.schedule: {reason}"));
