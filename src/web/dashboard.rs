@@ -106,12 +106,29 @@ pub async fn dashboard(
     tags.dedup();
     let total: usize = counts.values().sum();
     let problems = state.vitals.problems();
+    let agents = state.store.agent_locations().await?;
     let body = html! {
         h1 { "Checks" }
         @if !problems.is_empty() {
             div.problems role="alert" {
                 strong { "Monitoring is impaired" }
                 ul { @for problem in &problems { li { (problem) } } }
+            }
+        }
+        @for agent in agents.iter().filter(|a| a.offline) {
+            div.problems role="alert" {
+                strong { "Location " (agent.name) " is offline" }
+                " — its agent was last heard from " (since(Some(Timestamp(agent.last_seen)), now))
+                "; its votes do not count until it reports again."
+            }
+        }
+        @if !agents.is_empty() {
+            p.muted {
+                "Agents: "
+                @for (i, agent) in agents.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (agent.name) " " @if agent.offline { strong { "offline" } } @else { "reporting" }
+                }
             }
         }
         div.counts {

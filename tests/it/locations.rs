@@ -298,6 +298,11 @@ async fn a_silent_agent_is_offline_once_its_results_arrive_after_and_its_votes_d
     world.net.kill9(nyc);
     let offline = world.wait_for_alert("offline", 2).await;
     assert_eq!(offline["location"], "nyc", "{offline}");
+    let dashboard = text_as(&world.app.url("/"), READ_TOKEN).await;
+    assert!(
+        dashboard.contains("Location nyc is offline") && dashboard.contains("fra reporting"),
+        "{dashboard}"
+    );
     let offline_at = Timestamp::parse_rfc3339(offline["created_at"].as_str().unwrap()).unwrap();
     world
         .wait_for_probes_after(&["local", "fra"], offline_at)
