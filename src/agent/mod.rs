@@ -52,6 +52,19 @@ pub fn config(
     let mut problems = Vec::new();
     let server = server.unwrap_or_else(|| settings.agent.server.clone());
     let server = match reqwest::Url::parse(&server) {
+        // Credentials in the URL would be logged and sent along; the token is the only one.
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            problems.push(
+                "agent.server: must not carry a user name or password (the agent authenticates with agent.token)"
+                    .to_owned(),
+            );
+            None
+        }
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+            problems
+                .push("agent.server: must be a base URL, without a query or fragment".to_owned());
+            None
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
             // A base URL ends with a slash, so paths join beneath it.
             let mut url = url;

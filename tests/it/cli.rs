@@ -411,3 +411,28 @@ async fn a_held_data_directory_refuses_a_second_serve_or_migrate_until_its_holde
     let (status, _) = again.get("/api/v1/checks").await;
     assert_eq!(status, 200);
 }
+
+#[test]
+fn an_agent_server_url_with_credentials_stops_the_agent_naming_the_key_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run(stackwatch(dir.path())
+        .args(["agent", "--location", "fra", "--server"])
+        .arg("https://ops:hunter2-in-the-url@stackwatch.invalid/")
+        .env("STACKWATCH_AGENT_TOKEN", "an-agent-token-of-fra"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("agent.server: must not carry a user name or password"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let (code, stderr) = run(stackwatch(dir.path())
+        .args(["agent", "--location", "fra", "--server"])
+        .arg("https://stackwatch.invalid/?token=x")
+        .env("STACKWATCH_AGENT_TOKEN", "an-agent-token-of-fra"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("agent.server: must be a base URL, without a query or fragment"),
+        "{stderr}"
+    );
+}
