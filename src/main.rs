@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stackwatch::app::{self, App};
-use stackwatch::settings::{Database, Overrides, Settings};
+use stackwatch::settings::{Database, Overrides, Settings, SettingsError};
 use stackwatch::telemetry;
 
 /// Exit code for a configuration that cannot be used.
@@ -185,7 +185,7 @@ fn main() -> ExitCode {
             eprintln!("stackwatch: {}", causes(&e));
             if e.downcast_ref::<app::data_dir::UnsafePath>().is_some()
                 || e.downcast_ref::<app::data_dir::InUse>().is_some()
-                || e.downcast_ref::<InvalidConfig>().is_some()
+                || e.downcast_ref::<SettingsError>().is_some()
             {
                 ExitCode::from(EXIT_BAD_CONFIG)
             } else {
@@ -194,19 +194,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Problems found in a command's own configuration after loading (each line names its
-/// key); the process ends as for any invalid configuration.
-#[derive(Debug)]
-struct InvalidConfig(String);
-
-impl std::fmt::Display for InvalidConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid configuration:\n{}", self.0)
-    }
-}
-
-impl std::error::Error for InvalidConfig {}
 
 /// An error and its causes on one line, each said once: a cause whose text its parent
 /// already shows (as sqlx's database errors do) is left out.
@@ -268,7 +255,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Agent(args) => {
             let config =
                 stackwatch::agent::config(&settings, args.server, args.token, args.location)
-                    .map_err(InvalidConfig)?;
+                    .map_err(|problems| {
+                        anyhow::Error::new(SettingsError {
+                            problems: problems.lines().map(str::to_owned).collect(),
+                        })
+                        .context("invalid configuration")
+                    })?;
             telemetry::init(&settings.log);
             stackwatch::agent::run_until_stopped(config, &settings, app::shutdown_signal()).await
         }

@@ -6,13 +6,15 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::monitor::Owned;
+use crate::domain::{LocationName, Timestamp};
+use crate::monitor::{Membership, Owned};
+use crate::settings::SettingsError;
 use crate::store::Store;
 
 /// What an instance's lease keeper needs.
 pub(super) struct Lessee {
     /// This instance in the `instances` and `shard_leases` tables.
-    pub(super) name: String,
+    pub(super) me: Membership,
     pub(super) lease: Duration,
     pub(super) owned: watch::Sender<Owned>,
 }
@@ -21,17 +23,38 @@ impl Lessee {
     /// Takes the first round of leases (before the checks are loaded, so the scheduler
     /// probes its shards from its first tick, with the states read after taking them);
     /// answers the keeper and what the scheduler watches.
+    /// Refuses to start beside a live instance that names another home.
     pub(super) async fn first_round(
         store: &Store,
         lease_s: u64,
+        location: &LocationName,
+        home: &LocationName,
     ) -> anyhow::Result<(Self, watch::Receiver<Owned>)> {
-        let name = instance_name();
+        let me = Membership {
+            name: instance_name(),
+            location: location.clone(),
+            home: home.clone(),
+        };
         let lease = Duration::from_secs(lease_s);
-        let first = Owned::take(store, &name, lease)
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let other = store
+            .join_cluster(location.as_str(), home.as_str(), Timestamp::now(), lease_ms)
+            .await
+            .context("cannot join the instances on the database")?;
+        if let Some(other) = other {
+            let problem = format!(
+                "monitor.home: is {home}, but a live instance on this database names {other}: \
+                 every instance of a cluster names the same home"
+            );
+            return Err(
+                anyhow::Error::new(SettingsError::one(problem)).context("invalid configuration")
+            );
+        }
+        let first = Owned::take(store, &me, lease)
             .await
             .context("cannot take the first leases")?;
         let (owned, leases) = watch::channel(first);
-        Ok((Self { name, lease, owned }, leases))
+        Ok((Self { me, lease, owned }, leases))
     }
 }
 

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, ApiDeps, Tokens};
 use crate::dispatch::{Dispatcher, RetryPolicy};
 use crate::domain::schedule::parse_cron;
-use crate::domain::{ContactName, GuessLimits};
+use crate::domain::{ContactName, GuessLimits, LocationName};
 use crate::monitor::{self, Command, MonitorHandle, Recorder, Scheduler, SchedulerDeps, Vitals};
 use crate::notify::{HttpClient, Notifiers};
 use crate::settings::{Database, Settings};
@@ -129,7 +129,15 @@ impl App {
         // The first round of leases is taken before the checks are loaded: the scheduler
         // probes its shards from its first tick, with the states read after taking them.
         let leases = if shared {
-            Some(Lessee::first_round(&store, settings.database.lease_s).await?)
+            Some(
+                Lessee::first_round(
+                    &store,
+                    settings.database.lease_s,
+                    &settings.monitor.location,
+                    settings.monitor.home(),
+                )
+                .await?,
+            )
         } else {
             None
         };
@@ -143,6 +151,7 @@ impl App {
             vitals: vitals.clone(),
             leases: leases.as_ref().map(|(_, receiver)| receiver.clone()),
             location: Arc::new(settings.monitor.location.clone()),
+            home: Arc::new(settings.monitor.home().clone()),
         })
         .await
         .context("cannot load the checks to schedule")?;
@@ -168,9 +177,11 @@ impl App {
             tokens,
             monitor: monitor.clone(),
             contacts: notifiers.names().map(str::to_owned).collect(),
-            location: settings.monitor.location.clone(),
-            locations: std::iter::once(&settings.monitor.location)
-                .chain(settings.auth.agent_tokens.keys())
+            location: settings.monitor.home().clone(),
+            locations: settings
+                .monitor
+                .known_locations(settings.auth.agent_tokens.keys())
+                .into_iter()
                 .map(ToString::to_string)
                 .collect(),
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
@@ -200,12 +211,20 @@ impl App {
                 vitals: vitals.clone(),
             })
         };
-        let agent_watch = (!settings.auth.agent_tokens.is_empty()).then(|| monitor::AgentWatch {
+        // Agents' locations, and those of the cluster's instances away from home.
+        let watched: Vec<LocationName> = settings
+            .auth
+            .agent_tokens
+            .keys()
+            .chain(&settings.monitor.cluster_locations)
+            .cloned()
+            .collect();
+        let agent_watch = (!watched.is_empty()).then(|| monitor::AgentWatch {
             store: store.clone(),
             monitor: monitor.clone(),
             alerts_written: dispatcher.wake.clone(),
             default_contacts: default_contacts.clone(),
-            locations: settings.auth.agent_tokens.keys().cloned().collect(),
+            locations: watched,
             first_silence: crate::api::agent::MIN_SILENCE,
         });
         Ok(Self {
@@ -296,7 +315,7 @@ impl App {
                 "lease keeper",
                 monitor::keep_leases(
                     self.store.clone(),
-                    lessee.name,
+                    lessee.me,
                     lessee.lease,
                     lessee.owned,
                     keeper_stop.clone(),

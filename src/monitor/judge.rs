@@ -56,6 +56,16 @@ impl Known {
         self.cert_not_after = record.outcome.cert_not_after.or(self.cert_not_after);
     }
 
+    /// Away from home: follows this location's own outcome of `check` with the check's
+    /// thresholds (no votes: the verdict is the home's), to time the next probe.
+    pub fn observe_here(&mut self, check: &Check, outcome: &Outcome) {
+        self.votes = Votes::default();
+        let (state, _) =
+            self.state
+                .observe(outcome.is_up(), check.spec.thresholds(), outcome.started_at);
+        self.state = state;
+    }
+
     /// Whether `location`'s next probe should come after the retry interval: its own
     /// verdict is being confirmed (for a check probed from several, its vote's).
     pub fn confirming(&self, location: &LocationName) -> bool {

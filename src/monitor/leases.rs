@@ -16,8 +16,30 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{CheckId, Timestamp};
-use crate::store::{Store, StoreError, shard_of};
+use crate::domain::{CheckId, LocationName, Timestamp};
+use crate::store::{Member, Store, StoreError, shard_of};
+
+/// The shortest silence after which a location whose instances all stopped is offline.
+const LEAST_SILENCE_MS: i64 = 30_000;
+
+/// This instance among the others: its name in the `instances` and `shard_leases` tables,
+/// where it probes from, and the home location.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub name: String,
+    pub location: LocationName,
+    pub home: LocationName,
+}
+
+impl Membership {
+    fn member(&self) -> Member<'_> {
+        Member {
+            name: &self.name,
+            location: self.location.as_str(),
+            home: self.home.as_str(),
+        }
+    }
+}
 
 /// The shards an instance may probe, and until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +52,20 @@ pub struct Owned {
 
 impl Owned {
     /// One round of leases for `me` (see `Store::keep_leases`), and what it gives.
-    pub async fn take(store: &Store, me: &str, lease: Duration) -> Result<Self, StoreError> {
+    pub async fn take(store: &Store, me: &Membership, lease: Duration) -> Result<Self, StoreError> {
         // The deadline counts from before the round, and ends a fifth of the lease early:
         // the database's lease, counted from after, outlives it.
         let started = Instant::now();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let shards = store.keep_leases(me, Timestamp::now(), lease_ms).await?;
+        let now = Timestamp::now();
+        let shards = store.keep_leases(me.member(), now, lease_ms).await?;
+        if me.location != me.home {
+            // Away from home this instance reports as an agent does: while one of the
+            // location's instances renews its leases, the location is not silent.
+            store
+                .agent_seen(&me.location, now, lease_ms.max(LEAST_SILENCE_MS))
+                .await?;
+        }
         Ok(Self {
             shards,
             until: started + lease - lease / 5,
@@ -51,7 +81,7 @@ impl Owned {
 /// Keeps this instance's leases until `cancel`, then lets go of them.
 pub async fn keep_leases(
     store: Store,
-    me: String,
+    me: Membership,
     lease: Duration,
     owned: watch::Sender<Owned>,
     cancel: CancellationToken,
@@ -88,7 +118,7 @@ pub async fn keep_leases(
             }
         }
     }
-    if let Err(e) = store.release_leases(&me).await {
+    if let Err(e) = store.release_leases(&me.name).await {
         tracing::warn!(error = %e, "cannot let go of the leases; they lapse by themselves");
     }
 }

@@ -24,7 +24,7 @@ pub use backlog::Backlog;
 pub use canary::{Canaries, RoundDone};
 pub use changes::{FOLLOW_EVERY, LogPosition, follow_changes};
 pub use judge::{Judge, Known};
-pub use leases::{Owned, keep_leases};
+pub use leases::{Membership, Owned, keep_leases};
 pub use metrics::{BUCKETS_S, HistogramSnapshot, PHASES, ProbeMetrics};
 pub use offline::{CANARY_MIN_GAP_MS, Change, OfflineGuard, Verdict};
 pub use plan::{NEW_CHECK_SPREAD_MS, Plan, WAKE_TICK_MS};

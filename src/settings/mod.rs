@@ -93,8 +93,40 @@ pub struct MonitorSettings {
     /// Reference URLs that answer whenever the box's network works; with any, the offline
     /// rule holds connection-level failures until a canary has been probed.
     pub canaries: Vec<String>,
-    /// Where this process probes from: the location of the checks that name none.
+    /// Where this process probes from.
     pub location: LocationName,
+    /// The home location (default: `location`): that of the checks that name none, whose
+    /// instances judge every check. Every instance of a cluster names the same one.
+    pub home: Option<LocationName>,
+    /// The locations of a cluster's instances away from home: checks may name them, and
+    /// each is watched for silence as an agent's location is.
+    pub cluster_locations: Vec<LocationName>,
+}
+
+impl MonitorSettings {
+    /// The home location: `home`, or this process's own `location`.
+    pub fn home(&self) -> &LocationName {
+        self.home.as_ref().unwrap_or(&self.location)
+    }
+
+    /// Whether this process judges checks (it is at home) rather than only probing them
+    /// for the instances at home.
+    pub fn is_home(&self) -> bool {
+        self.home() == &self.location
+    }
+
+    /// The locations a check may name: home, this process's own, the cluster's others and
+    /// each agent token's.
+    pub fn known_locations<'a>(
+        &'a self,
+        agents: impl Iterator<Item = &'a LocationName> + 'a,
+    ) -> std::collections::BTreeSet<&'a LocationName> {
+        [self.home(), &self.location]
+            .into_iter()
+            .chain(&self.cluster_locations)
+            .chain(agents)
+            .collect()
+    }
 }
 
 /// `[dashboard]`: who may see the dashboard, check pages and `/metrics`.
@@ -371,6 +403,55 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("a-long-enough"), "no token is shown: {text}");
+    }
+
+    #[test]
+    fn only_a_postgresql_cluster_has_instances_away_from_home_each_listed() {
+        let problems = |settings: &Settings| match settings.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.problems,
+        };
+        let mut settings = Settings::defaults().unwrap();
+        settings.monitor.location = "fra".parse().unwrap();
+        settings.monitor.home = Some("hq".parse().unwrap());
+        assert_eq!(
+            problems(&settings),
+            [
+                "monitor.home: differs from monitor.location, but only an instance of a \
+                 PostgreSQL cluster may probe for instances elsewhere",
+                "monitor.cluster_locations: must name fra, this instance's location away \
+                 from home (every instance's configuration lists them all)"
+            ]
+        );
+        settings.database.url = Some(Secret::new("postgres://stackwatch@127.0.0.1/stackwatch"));
+        settings.auth.admin_tokens = vec![Secret::new("an-admin-token-long-enough")];
+        settings.monitor.cluster_locations = vec!["fra".parse().unwrap()];
+        assert_eq!(problems(&settings), Vec::<String>::new());
+        settings
+            .monitor
+            .cluster_locations
+            .push("hq".parse().unwrap());
+        settings.auth.agent_tokens = [
+            (
+                "hq".parse().unwrap(),
+                Secret::new("a-long-enough-token-0123"),
+            ),
+            (
+                "fra".parse().unwrap(),
+                Secret::new("a-long-enough-token-4567"),
+            ),
+        ]
+        .into();
+        assert_eq!(
+            problems(&settings),
+            [
+                "auth.agent_tokens.fra: is monitor.location, this server's own location: an \
+                 agent needs a location of its own",
+                "auth.agent_tokens.hq: is monitor.home, the cluster's home: an agent needs a \
+                 location of its own",
+                "monitor.cluster_locations: names hq, the home location",
+            ]
+        );
     }
 
     #[test]

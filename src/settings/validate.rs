@@ -115,8 +115,19 @@ impl Settings {
                     "auth.agent_tokens.{location}: is monitor.location, this server's own \
                      location: an agent needs a location of its own"
                 ));
+            } else if location == self.monitor.home() {
+                problems.push(format!(
+                    "auth.agent_tokens.{location}: is monitor.home, the cluster's home: an \
+                     agent needs a location of its own"
+                ));
+            } else if self.monitor.cluster_locations.contains(location) {
+                problems.push(format!(
+                    "auth.agent_tokens.{location}: is in monitor.cluster_locations, where \
+                     instances probe: an agent needs a location of its own"
+                ));
             }
         }
+        problems.extend(self.cluster_problems());
         if let Err(reason) = crate::domain::schedule::parse_cron(&self.retention.schedule) {
             problems.push(format!("retention.schedule: {reason}"));
         }
@@ -162,5 +173,42 @@ fn token_problem(token: &str) -> Option<String> {
         Some("a token may only contain visible ASCII characters".to_owned())
     } else {
         None
+    }
+}
+
+impl Settings {
+    /// What `monitor.home` and `monitor.cluster_locations` must satisfy: only instances of a
+    /// PostgreSQL cluster are away from home, and each is listed.
+    fn cluster_problems(&self) -> Vec<String> {
+        let monitor = &self.monitor;
+        let mut problems = Vec::new();
+        let shared = matches!(self.database(), super::Database::Postgres { .. });
+        if !shared && !monitor.is_home() {
+            problems.push(
+                "monitor.home: differs from monitor.location, but only an instance of a \
+                 PostgreSQL cluster may probe for instances elsewhere"
+                    .to_owned(),
+            );
+        }
+        if !shared && !monitor.cluster_locations.is_empty() {
+            problems.push(
+                "monitor.cluster_locations: only a PostgreSQL cluster has instances elsewhere"
+                    .to_owned(),
+            );
+        }
+        if monitor.cluster_locations.contains(monitor.home()) {
+            problems.push(format!(
+                "monitor.cluster_locations: names {}, the home location",
+                monitor.home()
+            ));
+        }
+        if !monitor.is_home() && !monitor.cluster_locations.contains(&monitor.location) {
+            problems.push(format!(
+                "monitor.cluster_locations: must name {}, this instance's location away from \
+                 home (every instance's configuration lists them all)",
+                monitor.location
+            ));
+        }
+        problems
     }
 }

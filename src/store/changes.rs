@@ -2,7 +2,7 @@
 //! `pings` (heartbeat pings any instance received) and `agent_results` (agents' results any
 //! instance received): what is new after a position, where each log ends now, and pruning.
 
-use super::db::Sql;
+use super::db::{Sql, Tx};
 use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{CheckId, CheckName, LocationName, Outcome, Ping, PingKind, Timestamp};
 
@@ -138,14 +138,11 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_serial(PING_LOCK).await?;
-        let mut query = Sql::new("INSERT INTO agent_results (location, check_id, outcome, at) ");
-        query.push_values(outcomes, |row, (check, outcome)| {
-            row.push_bind(location.to_string())
-                .push_bind(check.0)
-                .push_bind(serde_json::to_string(outcome).unwrap_or_default())
-                .push_bind(outcome.started_at.0);
-        });
-        query.execute(tx.on()).await?;
+        let rows: Vec<_> = outcomes
+            .iter()
+            .map(|(check, outcome)| (location, *check, outcome))
+            .collect();
+        log_results(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -189,6 +186,27 @@ impl Store {
         }
         Ok((through, runs))
     }
+}
+
+/// Rows per statement of the agents' log: 4 parameters each.
+const LOGGED_PER_STATEMENT: usize = 1_000;
+
+/// Inserts results into the agents' log, in a transaction that holds the pings' lock.
+pub(super) async fn log_results(
+    tx: &mut Tx,
+    rows: &[(&LocationName, CheckId, &Outcome)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(LOGGED_PER_STATEMENT) {
+        let mut query = Sql::new("INSERT INTO agent_results (location, check_id, outcome, at) ");
+        query.push_values(chunk, |row, (location, check, outcome)| {
+            row.push_bind(location.to_string())
+                .push_bind(check.0)
+                .push_bind(serde_json::to_string(outcome).unwrap_or_default())
+                .push_bind(outcome.started_at.0);
+        });
+        query.execute(tx.on()).await?;
+    }
+    Ok(())
 }
 
 const SELECT_PING: &str = "SELECT id, check_id, kind, message, at FROM pings";

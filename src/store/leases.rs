@@ -56,49 +56,67 @@ pub fn shard_of(id: CheckId) -> u32 {
     u32::try_from(bits).unwrap_or(0)
 }
 
+/// Who an instance is among the others: its name, where it probes from and the home it
+/// names.
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub name: &'a str,
+    pub location: &'a str,
+    pub home: &'a str,
+}
+
 impl Store {
     /// One round of an instance's leases at `now`: says it is alive, renews the leases it
-    /// holds for `lease_ms`, takes free or lapsed shards up to its fair share of the live
-    /// instances and lets go of those above it. Returns the shards it holds now, as a mask.
+    /// holds for `lease_ms`, takes free or lapsed shards of its location up to its fair
+    /// share of the location's live instances and lets go of those above it. Returns the
+    /// shards it holds now, as a mask.
     pub async fn keep_leases(
         &self,
-        me: &str,
+        me: Member<'_>,
         now: Timestamp,
         lease_ms: i64,
     ) -> Result<u64, StoreError> {
         let until = now.0.saturating_add(lease_ms);
         let mut tx = self.begin().await?;
         Sql::new(
-            "INSERT INTO instances (name, seen_at) VALUES ($1, $2) \
+            "INSERT INTO instances (name, seen_at, location, home) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
         )
-        .bind(me)
+        .bind(me.name)
         .bind(now.0)
+        .bind(me.location)
+        .bind(me.home)
         .execute(tx.on())
         .await?;
-        let mut held: Vec<i64> =
-            Sql::new("UPDATE shard_leases SET expires_at = $1 WHERE holder = $2 RETURNING shard")
-                .bind(until)
-                .bind(me)
-                .scalar_all(tx.on())
+        let mut held: Vec<i64> = Sql::new(
+            "UPDATE shard_leases SET expires_at = $1 WHERE holder = $2 AND location = $3 \
+             RETURNING shard",
+        )
+        .bind(until)
+        .bind(me.name)
+        .bind(me.location)
+        .scalar_all(tx.on())
+        .await?;
+        let live: i64 =
+            Sql::new("SELECT COUNT(*) FROM instances WHERE seen_at > $1 AND location = $2")
+                .bind(now.0 - lease_ms)
+                .bind(me.location)
+                .scalar_one(tx.on())
                 .await?;
-        let live: i64 = Sql::new("SELECT COUNT(*) FROM instances WHERE seen_at > $1")
-            .bind(now.0 - lease_ms)
-            .scalar_one(tx.on())
-            .await?;
         let share = usize::try_from((SHARDS + live.max(1) - 1) / live.max(1)).unwrap_or(0);
         if held.len() < share {
             let wanted = i64::try_from(share - held.len()).unwrap_or(0);
             let taken: Vec<i64> = Sql::new(format!(
-                "UPDATE shard_leases SET holder = $1, expires_at = $2 WHERE shard IN \
-                 (SELECT shard FROM shard_leases WHERE expires_at <= $3 \
-                  ORDER BY shard LIMIT $4{}) RETURNING shard",
+                "UPDATE shard_leases SET holder = $1, expires_at = $2 WHERE location = $5 \
+                 AND shard IN (SELECT shard FROM shard_leases WHERE location = $5 \
+                 AND expires_at <= $3 ORDER BY shard LIMIT $4{}) RETURNING shard",
                 self.dialect().skip_locked("shard_leases")
             ))
-            .bind(me)
+            .bind(me.name)
             .bind(until)
             .bind(now.0)
             .bind(wanted)
+            .bind(me.location)
             .scalar_all(tx.on())
             .await?;
             held.extend(taken);
@@ -106,7 +124,8 @@ impl Store {
             held.sort_unstable();
             let extra = held.split_off(share);
             let mut release =
-                Sql::new("UPDATE shard_leases SET holder = NULL, expires_at = 0 WHERE shard IN ");
+                Sql::new("UPDATE shard_leases SET holder = NULL, expires_at = 0 WHERE location = ");
+            release.push_bind(me.location).push(" AND shard IN ");
             release.push_list(extra);
             release.execute(tx.on()).await?;
         }
@@ -119,6 +138,37 @@ impl Store {
             .into_iter()
             .filter(|s| (0..SHARDS).contains(s))
             .fold(0, |mask, s| mask | 1 << s))
+    }
+
+    /// Makes the lease rows of `location`'s shards, if its first instance has not yet, and
+    /// answers the home another live instance names, if it is not `home`: instances that
+    /// disagree on it would each judge the checks.
+    pub async fn join_cluster(
+        &self,
+        location: &str,
+        home: &str,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut rows = Sql::new("INSERT INTO shard_leases (location, shard, holder, expires_at) ");
+        rows.push_values(0..SHARDS, |row, shard| {
+            row.push_bind(location)
+                .push_bind(shard)
+                .push_bind(None::<String>)
+                .push_bind(0_i64);
+        });
+        rows.push(" ON CONFLICT (location, shard) DO NOTHING");
+        rows.execute(tx.on()).await?;
+        let other: Option<String> = Sql::new(
+            "SELECT home FROM instances WHERE seen_at > $1 AND home <> $2 AND home <> '' LIMIT 1",
+        )
+        .bind(now.0 - lease_ms)
+        .bind(home)
+        .scalar_optional(tx.on())
+        .await?;
+        tx.commit().await?;
+        Ok(other)
     }
 
     /// The turn to run the rollup job, unless another instance is running it now.

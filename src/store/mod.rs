@@ -46,7 +46,7 @@ pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
-pub use leases::{JobTurn, SHARDS, shard_of};
+pub use leases::{JobTurn, Member, SHARDS, shard_of};
 pub use live::{LiveCheck, StateGroup};
 pub use locations::LocationRow;
 pub use overview::{Day, MetricRow, OverviewRow, Tally};

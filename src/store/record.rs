@@ -69,13 +69,16 @@ pub enum Write {
     Probe(Record),
     /// An alert about stackwatch itself (`offline`, `online`), raised at `at`.
     Monitor { alert: Box<NewAlert>, at: Timestamp },
+    /// A plain result of an instance away from home, logged (as an agent's) for the
+    /// instance at home that judges its check.
+    Forward(Record),
 }
 
 impl Write {
     /// See [`Record::is_plain`]; an alert about stackwatch is never plain.
     pub fn is_plain(&self) -> bool {
         match self {
-            Self::Probe(record) => record.is_plain(),
+            Self::Probe(record) | Self::Forward(record) => record.is_plain(),
             Self::Monitor { .. } => false,
         }
     }
@@ -85,6 +88,7 @@ impl Write {
         match self {
             Self::Probe(record) => !record.alerts().is_empty(),
             Self::Monitor { .. } => true,
+            Self::Forward(_) => false,
         }
     }
 }

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use super::db::{Sql, Tx};
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
-use super::{Store, StoreError};
+use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{CheckId, Transition};
 
 /// A stored probe result.
@@ -45,12 +45,25 @@ impl Store {
     /// incident or alert), nor does any later change of that check in the batch. Returns
     /// the checks whose changes were refused so, whose known state is stale.
     pub async fn record(&self, batch: &[Write]) -> Result<Vec<CheckId>, StoreError> {
-        let mut tx = self.begin().await?;
+        let forwarded: Vec<_> = batch
+            .iter()
+            .filter_map(|w| match w {
+                Write::Forward(r) => Some((&*r.location, r.check_id, &r.outcome)),
+                _ => None,
+            })
+            .collect();
+        // The agents' log is written under the pings' lock, so its ids grow in commit order.
+        let mut tx = if forwarded.is_empty() {
+            self.begin().await?
+        } else {
+            self.begin_serial(PING_LOCK).await?
+        };
+        super::changes::log_results(&mut tx, &forwarded).await?;
         let probes: Vec<&Record> = batch
             .iter()
             .filter_map(|w| match w {
                 Write::Probe(record) => Some(record),
-                Write::Monitor { .. } => None,
+                Write::Monitor { .. } | Write::Forward(_) => None,
             })
             .collect();
         for chunk in probes.chunks(ROWS_PER_STATEMENT) {
@@ -62,7 +75,7 @@ impl Store {
             .enumerate()
             .filter_map(|(i, w)| match w {
                 Write::Probe(r) => Some((i, r, r.change.as_deref()?)),
-                Write::Monitor { .. } => None,
+                Write::Monitor { .. } | Write::Forward(_) => None,
             })
             .collect();
         let mut refused: HashSet<usize> = HashSet::new();
@@ -84,6 +97,7 @@ impl Store {
         for (i, write) in batch.iter().enumerate() {
             match write {
                 Write::Probe(_) if refused.contains(&i) => {}
+                Write::Forward(_) => {}
                 Write::Probe(record) => record_events(&mut tx, record).await?,
                 Write::Monitor { alert, at } => {
                     super::alerts::insert_alert(

@@ -15,6 +15,8 @@ use crate::dispatch::{hook_dispatcher, plain_check, record};
 use crate::postgres::empty_database;
 use crate::receivers::HookReceiver;
 
+mod away;
+
 /// An instance's store on the database at `url`.
 async fn instance(url: &str) -> Store {
     let options = StoreOptions {

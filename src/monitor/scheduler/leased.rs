@@ -16,10 +16,24 @@ const PINGS_REPLAYED_MS: i64 = 600_000;
 impl Scheduler {
     /// Whether this instance probes and judges `id` now: always on a database of its own;
     /// on a shared one, if it holds the check's shard and has read its states since.
+    /// Away from home, none: the instances at home judge every check.
     pub(super) fn holds(&self, id: CheckId) -> bool {
-        self.deps.leases.as_ref().is_none_or(|leases| {
-            leases.borrow().owns(id, Instant::now()) && self.loaded & (1 << shard_of(id)) != 0
-        })
+        self.at_home()
+            && self.deps.leases.as_ref().is_none_or(|leases| {
+                leases.borrow().owns(id, Instant::now()) && self.loaded & (1 << shard_of(id)) != 0
+            })
+    }
+
+    /// Whether this instance probes `id` now: at home, the checks it holds; elsewhere,
+    /// those of the shards it leases among its location's instances.
+    pub(super) fn probes(&self, id: CheckId) -> bool {
+        if self.at_home() {
+            return self.holds(id);
+        }
+        self.deps
+            .leases
+            .as_ref()
+            .is_none_or(|leases| leases.borrow().owns(id, Instant::now()))
     }
 
     /// Takes the shards the lease keeper now holds: states of the checks of shards just
@@ -30,6 +44,10 @@ impl Scheduler {
             return;
         };
         let shards = leases.borrow_and_update().shards;
+        if self.deps.location != self.deps.home {
+            // Nothing is judged away from home: no state to read.
+            return;
+        }
         self.loaded &= shards;
         let gained = shards & !self.loaded;
         if gained == 0 {

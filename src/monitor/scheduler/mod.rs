@@ -59,6 +59,10 @@ pub struct SchedulerDeps {
     pub leases: Option<watch::Receiver<Owned>>,
     /// Where this process probes from (`[monitor] location`).
     pub location: Arc<LocationName>,
+    /// The home location (`monitor.home`): that of checks that name none. Only an
+    /// instance at home judges; one elsewhere probes its location's checks and logs the
+    /// results for the instances at home, as an agent does.
+    pub home: Arc<LocationName>,
 }
 
 /// A scheduled check and what the state machine knows of it.
@@ -158,6 +162,8 @@ impl Scheduler {
                 } else if scheduler.probes_here(&check) {
                     regular.push((check.id, check.spec.cadence()));
                 }
+                // Away from home, only this location's own state machine is kept.
+                let stored = stored.filter(|_| scheduler.at_home());
                 scheduler.insert(check, Known::from_stored(stored, now));
             }
         }
@@ -172,11 +178,20 @@ impl Scheduler {
         Ok(scheduler)
     }
 
-    /// Whether this process plans the check: a heartbeat (its lateness is judged here), or
-    /// a check probed from this location. The others are judged here from agents' results.
+    /// Whether this process plans the check: a heartbeat (its lateness is judged at home),
+    /// or a check probed from this location. The others are judged at home from agents'
+    /// and other instances' results.
     fn probes_here(&self, check: &Check) -> bool {
-        let here = &self.deps.location;
-        check.spec.is_heartbeat() || check.spec.probed_from(here, here)
+        if check.spec.is_heartbeat() {
+            self.at_home()
+        } else {
+            check.spec.probed_from(&self.deps.location, &self.deps.home)
+        }
+    }
+
+    /// Whether this process judges the checks it holds (it is at home).
+    fn at_home(&self) -> bool {
+        self.deps.location == self.deps.home
     }
 
     /// The number of checks scheduled.
@@ -219,15 +234,21 @@ impl Scheduler {
         let started = due.len();
         let now_ms = self.now_ms();
         for (id, due_ms) in due {
-            if !self.holds(id) {
-                // Another instance's: its slot passes here unprobed.
-                self.plan.finished(id, false, now_ms);
-                continue;
-            }
             let Some(entry) = self.entries.get(&id) else {
                 continue;
             };
             let check = entry.check.clone();
+            // A heartbeat's lateness is judged by its holder at home.
+            let ours = if check.spec.is_heartbeat() {
+                self.holds(id)
+            } else {
+                self.probes(id)
+            };
+            if !ours {
+                // Another instance's: its slot passes here unprobed.
+                self.plan.finished(id, false, now_ms);
+                continue;
+            }
             if let Some(late) = heartbeat::late(&check) {
                 let _ = self.finished_tx.send(Finished {
                     id,
@@ -326,6 +347,9 @@ impl Scheduler {
         // A probe that was started before this instance let go of the check's shard (a
         // hanging one takes its whole timeout) is kept as a plain result: the new holder
         // judges the check from the state in the database.
+        if !self.at_home() {
+            return self.forward(id, outcome, offline, from).await;
+        }
         let held = self.holds(id);
         let entry = self.entries.get_mut(&id)?;
         let record = if offline {
@@ -341,7 +365,7 @@ impl Scheduler {
             let judge = Judge {
                 default_contacts: &self.deps.default_contacts,
                 windows: &self.windows,
-                own: &self.deps.location,
+                own: &self.deps.home,
                 silent: &self.silent,
             };
             judge.judge(&entry.check, &entry.known, outcome, from)
@@ -350,6 +374,34 @@ impl Scheduler {
         entry.known.learn(&record);
         let confirming = entry.known.confirming(&self.deps.location);
         self.send(Write::Probe(record)).await;
+        Some(confirming)
+    }
+
+    /// Away from home: hands an outcome of this location's probe to the recorder, which
+    /// logs it for the instance at home holding the check (a failure while the monitor is
+    /// offline marked as its own); the verdict is the home's, but this location's own
+    /// state machine, kept here, says whether the next probe is a retry.
+    async fn forward(
+        &mut self,
+        id: CheckId,
+        outcome: Outcome,
+        offline: bool,
+        from: &Arc<LocationName>,
+    ) -> Option<bool> {
+        let entry = self.entries.get_mut(&id)?;
+        let record = if offline {
+            Judge::offline(&entry.check, outcome, from)
+        } else {
+            entry.known.observe_here(&entry.check, &outcome);
+            Record {
+                check_id: id,
+                location: from.clone(),
+                outcome,
+                change: None,
+            }
+        };
+        let confirming = entry.known.state.confirming();
+        self.send(Write::Forward(record)).await;
         Some(confirming)
     }
 
