@@ -122,7 +122,8 @@ pub(super) mod tests {
             .take(usize::MAX)
             .iter()
             .map(|w| match w {
-                Write::Probe(r) | Write::Forward(r) => r.outcome.started_at.0,
+                Write::Probe(r) => r.outcome.started_at.0,
+                Write::Forward(r) => r.outcome.started_at.0,
                 Write::Monitor { at, .. } => at.0,
             })
             .collect()

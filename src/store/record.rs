@@ -70,15 +70,16 @@ pub enum Write {
     /// An alert about stackwatch itself (`offline`, `online`), raised at `at`.
     Monitor { alert: Box<NewAlert>, at: Timestamp },
     /// A plain result of an instance away from home, logged (as an agent's) for the
-    /// instance at home that judges its check.
-    Forward(Record),
+    /// instance at home that judges its check (boxed: a waiting plain result stays small).
+    Forward(Box<Record>),
 }
 
 impl Write {
     /// See [`Record::is_plain`]; an alert about stackwatch is never plain.
     pub fn is_plain(&self) -> bool {
         match self {
-            Self::Probe(record) | Self::Forward(record) => record.is_plain(),
+            Self::Probe(record) => record.is_plain(),
+            Self::Forward(_) => true,
             Self::Monitor { .. } => false,
         }
     }

@@ -401,7 +401,7 @@ impl Scheduler {
             }
         };
         let confirming = entry.known.state.confirming();
-        self.send(Write::Forward(record)).await;
+        self.send(Write::Forward(Box::new(record))).await;
         Some(confirming)
     }
 
