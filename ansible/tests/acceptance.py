@@ -151,6 +151,8 @@ KINDS = """
         headers: {X-Tenant: acme-tenant-secret}
         locations: [local]
         quorum: 1
+        flap_threshold: 6
+        flap_window: 600
     - name: A heartbeat for the nightly job
       stackwatch.stackwatch.check:
         name: "{{ inventory_hostname }}-cron"
@@ -182,6 +184,8 @@ def check_kinds(playbook, stackwatch):
            "redirect_credentials and secret_names reach the check: %s" % trusted)
     expect((trusted.get("locations"), trusted.get("quorum")) == (["local"], 1),
            "locations and quorum reach the check: %s" % trusted)
+    expect((trusted.get("flap_threshold"), trusted.get("flap_window")) == (6, 600),
+           "flap_threshold and flap_window reach the check: %s" % trusted)
     expect(trusted.get("headers", {}).get("x-tenant") == "<redacted>"
            and trusted.get("url") == "http://127.0.0.1:9/start?tenant_key=<redacted>",
            "a marked header and a secret query value read <redacted>: %s" % trusted)

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CheckSpec, CheckState, Failure, Health, Outcome, Target, Timestamp};
+use super::{CheckSpec, CheckState, Failure, FlapStep, Flaps, Health, Outcome, Target, Timestamp};
 
 /// A day, the least time between two certificate warnings of one check.
 const CERT_WARNING_EVERY_MS: i64 = 86_400_000;
@@ -24,6 +24,11 @@ pub enum AlertKind {
     Offline,
     /// A canary answers again after `Offline`.
     Online,
+    /// The check changes between UP and DOWN too often: its changes are not announced
+    /// one by one until it is stable.
+    Flapping,
+    /// A flapping check went a whole window without a change: its health now.
+    Settled,
 }
 
 impl AlertKind {
@@ -36,6 +41,8 @@ impl AlertKind {
             Self::Test => "test",
             Self::Offline => "offline",
             Self::Online => "online",
+            Self::Flapping => "flapping",
+            Self::Settled => "settled",
         }
     }
 
@@ -48,6 +55,8 @@ impl AlertKind {
             Self::Test,
             Self::Offline,
             Self::Online,
+            Self::Flapping,
+            Self::Settled,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -80,6 +89,15 @@ pub struct AlertFacts {
     /// server's own network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// FLAPPING: the changes between UP and DOWN within the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<u32>,
+    /// FLAPPING: the window, in seconds; SETTLED: how long it flapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<u64>,
+    /// SETTLED: the health it settled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 /// An alert decided for one check.
@@ -102,6 +120,8 @@ pub struct AlertMemory {
     pub cert_warned_at: Option<Timestamp>,
     /// The cause of the last failure, in plain words.
     pub last_cause: Option<String>,
+    /// Recent changes of health, and whether the check is flapping.
+    pub flaps: Flaps,
 }
 
 /// The circumstances of one decision.
@@ -131,6 +151,52 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
         url: cx.spec.target.address(),
         ..AlertFacts::default()
     };
+    let rule = cx.spec.flap_rule();
+    match next.flaps.observe(cx.state.health, rule, cx.now) {
+        FlapStep::Steady => health_alerts(&mut next, cx, facts(), &mut events),
+        FlapStep::Started { changes } => events.push(AlertEvent {
+            kind: AlertKind::Flapping,
+            facts: AlertFacts {
+                cause: next.last_cause.clone(),
+                changes: Some(changes),
+                window_s: Some(u64::try_from(rule.window_ms / 1_000).unwrap_or(0)),
+                ..facts()
+            },
+        }),
+        FlapStep::Flapping => {}
+        FlapStep::Settled { since } => {
+            // Its health now is what people were last told: no DOWN or RECOVERED follows.
+            let health = cx.state.health;
+            let down = health == Health::Down;
+            next.alerted = Some(health);
+            next.down_since = down.then(|| cx.state.failing_since.unwrap_or(cx.state.since));
+            if down {
+                next.last_down_alert_at = Some(cx.now);
+            }
+            events.push(AlertEvent {
+                kind: AlertKind::Settled,
+                facts: AlertFacts {
+                    cause: if down { next.last_cause.clone() } else { None },
+                    down_since: next.down_since,
+                    window_s: Some(u64::try_from((cx.now.0 - since.0) / 1_000).unwrap_or(0)),
+                    health: Some(health),
+                    ..facts()
+                },
+            });
+        }
+    }
+    cert_warning(&mut next, cx, facts(), &mut events);
+    (next, events)
+}
+
+/// DOWN once per outage, reminders while it lasts, RECOVERED after an announced one.
+fn health_alerts(
+    next: &mut AlertMemory,
+    cx: AlertContext<'_>,
+    facts: AlertFacts,
+    events: &mut Vec<AlertEvent>,
+) {
+    let facts = || facts.clone();
     match (cx.state.health, next.alerted) {
         (Health::Down, alerted) if alerted != Some(Health::Down) => {
             let since = cx.state.failing_since.unwrap_or(cx.state.since);
@@ -181,6 +247,15 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
         (Health::Up, _) => next.alerted = Some(Health::Up),
         (Health::Unknown, _) => {}
     }
+}
+
+/// A warning when the certificate expires within the check's days, at most daily.
+fn cert_warning(
+    next: &mut AlertMemory,
+    cx: AlertContext<'_>,
+    facts: AlertFacts,
+    events: &mut Vec<AlertEvent>,
+) {
     if let Some(not_after) = cx.outcome.cert_not_after
         && let Some(days) = cx.spec.http().map(|h| h.cert_expiry_days)
         && days > 0
@@ -193,12 +268,11 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
             kind: AlertKind::CertExpiring,
             facts: AlertFacts {
                 cert_not_after: Some(not_after),
-                ..facts()
+                ..facts
             },
         });
         next.cert_warned_at = Some(cx.now);
     }
-    (next, events)
 }
 
 /// A failure in the words an alert uses: "HTTP 500 from https://…", "TLS certificate
@@ -338,6 +412,42 @@ mod tests {
         assert_eq!(
             run(&s, &sequence),
             vec!["3:down", "63:reminder", "123:reminder"]
+        );
+    }
+
+    #[test]
+    fn a_flapping_check_alerts_once_then_once_when_settled() {
+        let mut s = spec();
+        s.failures_to_confirm = 1;
+        s.reminder_every = Some(60);
+        s.flap_window = Some(60);
+        // Down and up each second, five changes, then down for good: no reminder while
+        // it flaps, one SETTLED a window after the last change, reminders after that.
+        let sequence = format!("+-+-+-{}", "-".repeat(130));
+        assert_eq!(
+            run(&s, &sequence),
+            [
+                "2:down",
+                "3:recovered",
+                "4:down",
+                "5:recovered",
+                "6:flapping",
+                "66:settled",
+                "126:reminder"
+            ]
+        );
+        // Settled UP: nothing follows while it stays up.
+        let sequence = format!("+-+-+-+{}", "+".repeat(70));
+        assert_eq!(
+            run(&s, &sequence),
+            [
+                "2:down",
+                "3:recovered",
+                "4:down",
+                "5:recovered",
+                "6:flapping",
+                "67:settled"
+            ]
         );
     }
 

@@ -78,6 +78,24 @@ pub struct CheckSpec {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 16)]
     pub(in crate::domain) quorum: Option<u32>,
+    /// Confirmed changes between UP and DOWN within `flap_window` beyond which the check
+    /// is flapping: one `flapping` alert, then none until it is stable; 2-1000, left out
+    /// or `null` means 4.
+    #[serde(default)]
+    #[schema(minimum = 2, maximum = 1000)]
+    pub(in crate::domain) flap_threshold: Option<u32>,
+    /// Seconds flapping is counted over, and how long a flapping check must go without a
+    /// change to be stable again; 60-86400, left out or `null` means 1800.
+    #[serde(default)]
+    #[schema(minimum = 60, maximum = 86400)]
+    pub(in crate::domain) flap_window: Option<u32>,
+}
+
+/// When a check is flapping: more than `threshold` confirmed changes within `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlapRule {
+    pub threshold: u32,
+    pub window_ms: i64,
 }
 
 /// What a check's names must refer to: the configured contacts and the known locations.
@@ -143,6 +161,21 @@ impl CheckSpec {
     /// The locations named (`None`: the server's own).
     pub fn locations(&self) -> Option<&[LocationName]> {
         self.locations.as_deref()
+    }
+
+    /// The flapping rule, defaults applied.
+    pub fn flap_rule(&self) -> FlapRule {
+        FlapRule {
+            threshold: self
+                .flap_threshold
+                .unwrap_or(limits::FLAP_THRESHOLD.default),
+            window_ms: i64::from(self.flap_window.unwrap_or(limits::FLAP_WINDOW.default)) * 1_000,
+        }
+    }
+
+    /// The flapping fields as configured (`None`: the defaults).
+    pub fn flap_fields(&self) -> (Option<u32>, Option<u32>) {
+        (self.flap_threshold, self.flap_window)
     }
 
     /// The quorum as configured (`None`: a majority).
@@ -257,6 +290,8 @@ impl CheckSpec {
             display_name: None,
             locations: None,
             quorum: None,
+            flap_threshold: None,
+            flap_window: None,
         }
     }
 
@@ -300,6 +335,8 @@ impl CheckSpec {
             .take::<Vec<String>>("locations")
             .map(|l| read_locations(l, known.map(|k| k.locations), form));
         let quorum = form.optional_int(limits::QUORUM);
+        let flap_threshold = form.optional_int(limits::FLAP_THRESHOLD);
+        let flap_window = form.optional_int(limits::FLAP_WINDOW);
         for field in form.leftover() {
             let kinds = Target::kinds_with(&field);
             if !KINDS.contains(&kind.as_str()) {
@@ -325,6 +362,8 @@ impl CheckSpec {
             display_name,
             locations,
             quorum,
+            flap_threshold,
+            flap_window,
         };
         if form.is_clean() {
             form.extend(spec.relation_errors());

@@ -132,6 +132,23 @@ pub mod limits {
         max: 16,
     };
 
+    /// Confirmed changes between UP and DOWN within `flap_window` beyond which a check is
+    /// flapping (as Nagios's default: more than 4 changes among its last 21 results).
+    pub const FLAP_THRESHOLD: IntField = IntField {
+        name: "flap_threshold",
+        default: 4,
+        min: 2,
+        max: 1_000,
+    };
+    /// The window flapping is counted over, and how long a flapping check must stay
+    /// without a change to be stable again: 1 minute to a day (default 30 minutes).
+    pub const FLAP_WINDOW: IntField = IntField {
+        name: "flap_window",
+        default: 1_800,
+        min: 60,
+        max: 86_400,
+    };
+
     /// A heartbeat's expected interval between pings: 10 s to 30 days.
     pub const PERIOD: IntField = IntField {
         name: "period",

@@ -7,6 +7,7 @@ mod check;
 mod dns_target;
 mod expect;
 mod field;
+mod flap;
 mod form;
 mod guesses;
 mod host;
@@ -30,10 +31,11 @@ pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,
 };
-pub use check::{Check, CheckId, CheckSpec, Registry};
+pub use check::{Check, CheckId, CheckSpec, FlapRule, Registry};
 pub use dns_target::{DnsTarget, RecordType};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
+pub use flap::{FlapStep, Flaps};
 pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
 pub use host::{HOST_PATTERN, Host};

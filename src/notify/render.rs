@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::AlertMessage;
-use crate::domain::{AlertKind, Timestamp, ago, duration_text};
+use crate::domain::{AlertKind, Health, Timestamp, ago, duration_text};
 
 /// Slack's documented limits: a header's text, a section's text, blocks in a message.
 pub const SLACK_HEADER_MAX: usize = 150;
@@ -85,6 +85,11 @@ pub fn title(message: &AlertMessage) -> String {
         AlertKind::Online => match &message.facts.location {
             Some(location) => format!("[ONLINE] location {location} reports again"),
             None => "[ONLINE] stackwatch reaches the network again".to_owned(),
+        },
+        AlertKind::Flapping => format!("[FLAPPING] {check}"),
+        AlertKind::Settled => match message.facts.health {
+            Some(Health::Down) => format!("[SETTLED] {check} is DOWN"),
+            _ => format!("[SETTLED] {check} is UP"),
         },
     }
 }
@@ -170,6 +175,31 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             ),
             None => "A canary answers again: stackwatch is online.".to_owned(),
         }],
+        AlertKind::Flapping => {
+            let changes = f.changes.unwrap_or_default();
+            let window = duration_text(f.window_s.unwrap_or_default());
+            vec![
+                format!(
+                    "{who} is flapping: it changed between UP and DOWN {changes} times within \
+                     {window}."
+                ),
+                format!(
+                    "Its changes are not announced one by one until it goes {window} without \
+                     one; then one message says how it settled."
+                ),
+            ]
+        }
+        AlertKind::Settled => {
+            let flapped = duration_text(f.window_s.unwrap_or_default());
+            let mut lines = vec![match f.health {
+                Some(Health::Down) => {
+                    format!("{who} stopped flapping after {flapped} and is DOWN: {cause}.")
+                }
+                _ => format!("{who} stopped flapping after {flapped} and is UP."),
+            }];
+            lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
+            lines
+        }
     };
     if let Some(locations) = &f.locations {
         lines.push(format!("Locations: {locations}."));
@@ -196,6 +226,8 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Test => "#4a90d9",
         AlertKind::Offline => "#7d3c98",
         AlertKind::Online => "#2eb67d",
+        AlertKind::Flapping => "#e8912d",
+        AlertKind::Settled => "#4a90d9",
     }
 }
 
@@ -281,6 +313,9 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "down_since": f.down_since.map(Timestamp::to_rfc3339),
         "downtime_s": f.downtime_s,
         "cert_expires_at": f.cert_not_after.map(Timestamp::to_rfc3339),
+        "changes": f.changes,
+        "window_s": f.window_s,
+        "health": f.health,
         "created_at": message.created_at.to_rfc3339(),
         "link": message.link,
         "title": title(message),

@@ -40,6 +40,7 @@ struct StateRow {
     last_at: Option<i64>,
     version: i64,
     votes: Option<String>,
+    flaps: Option<String>,
 }
 
 impl From<&StateRow> for StoredState {
@@ -61,6 +62,12 @@ impl From<&StateRow> for StoredState {
                 last_down_alert_at: row.last_down_alert_at.map(Timestamp),
                 cert_warned_at: row.cert_warned_at.map(Timestamp),
                 last_cause: row.last_cause.clone(),
+                // Written by this code from the same type; unreadable, it starts afresh.
+                flaps: row
+                    .flaps
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str(text).ok())
+                    .unwrap_or_default(),
             },
             cert_not_after: row.cert_not_after.map(Timestamp),
             last_at: row.last_at.map(Timestamp),
@@ -79,7 +86,7 @@ pub(super) fn votes_of(text: Option<&str>) -> Votes {
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
      cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-     last_at, version, votes FROM check_state";
+     last_at, version, votes, flaps FROM check_state";
 
 impl Store {
     /// Every check with its persisted state (absent for a check never probed).

@@ -290,3 +290,83 @@ async fn a_heartbeat_is_new_until_its_first_ping_and_down_after_grace_first_with
     .await;
     assert_eq!(down, "down");
 }
+
+/// A heartbeat pinged `/fail` and `/ping` in turn ten times: DOWN, RECOVERED, DOWN,
+/// RECOVERED, then one `flapping` instead of sixteen more; once it has gone its
+/// `flap_window` without a change, one `settled` says it is UP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flapping_heartbeat_alerts_flapping_once_then_settled_once() {
+    let (app, hook, _dir) = app_with_hook().await;
+    let key = create(
+        &app,
+        "flappy-job",
+        json!({"period": 600, "flap_window": 60}),
+    )
+    .await;
+    let ping = async |suffix: &str| {
+        let response = app
+            .client
+            .post(app.url(&format!("{key}{suffix}")))
+            .body("")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    };
+    ping("").await;
+    wait_state(&app, "flappy-job", "up").await;
+    for _ in 0..10 {
+        ping("/fail").await;
+        wait_state(&app, "flappy-job", "down").await;
+        ping("").await;
+        wait_state(&app, "flappy-job", "up").await;
+    }
+    // Every change is still recorded: 20 confirmed changes, each an incident's edge.
+    let (_, incidents) = app.get("/api/v1/incidents?check=flappy-job").await;
+    assert_eq!(
+        incidents["incidents"].as_array().map(Vec::len),
+        Some(10),
+        "{incidents}"
+    );
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    assert_eq!(
+        events(&hook, "flappy-job"),
+        ["down", "recovered", "down", "recovered", "flapping"]
+    );
+    let flapping = hook
+        .accepted()
+        .into_iter()
+        .find(|r| r.body["event"] == "flapping")
+        .unwrap();
+    assert_eq!(flapping.body["changes"], 5, "{}", flapping.body);
+    assert_eq!(flapping.body["window_s"], 60, "{}", flapping.body);
+
+    // A ping is judged; once a minute has passed since the last change, it settles.
+    wait_for("settled", 120, async || {
+        ping("").await;
+        let settled = events(&hook, "flappy-job").contains(&"settled".to_owned());
+        if !settled {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        settled.then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    assert_eq!(
+        events(&hook, "flappy-job"),
+        [
+            "down",
+            "recovered",
+            "down",
+            "recovered",
+            "flapping",
+            "settled"
+        ]
+    );
+    let settled = hook
+        .accepted()
+        .into_iter()
+        .find(|r| r.body["event"] == "settled")
+        .unwrap();
+    assert_eq!(settled.body["health"], "up", "{}", settled.body);
+}

@@ -77,6 +77,8 @@ CHECK_OPTIONS = dict(
     display_name=dict(type="str"),
     locations=dict(type="list", elements="str"),
     quorum=dict(type="int"),
+    flap_threshold=dict(type="int"),
+    flap_window=dict(type="int"),
 )
 
 # Options whose value goes to the API under the same name.
@@ -113,6 +115,8 @@ DIRECT_FIELDS = [
     "display_name",
     "locations",
     "quorum",
+    "flap_threshold",
+    "flap_window",
 ]
 
 

@@ -195,6 +195,12 @@ options:
   quorum:
     description: How many of I(locations) must confirm DOWN, 1-16, at most their number (server default a majority).
     type: int
+  flap_threshold:
+    description: More confirmed changes between UP and DOWN than this within I(flap_window) is flapping, 2-1000 (server default 4).
+    type: int
+  flap_window:
+    description: Seconds flapping is counted over, and that a flapping check must go without a change to be stable, 60-86400 (server default 1800).
+    type: int
   username:
     description: Accepted for StatusCake compatibility and ignored (stackwatch uses I(api_token)).
     type: str

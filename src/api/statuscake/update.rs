@@ -59,6 +59,8 @@ pub fn updated_body(
             "retry_interval",
             "contacts",
             "reminder_every",
+            "flap_threshold",
+            "flap_window",
             "stack",
             "tags",
             "display_name",
