@@ -9,6 +9,7 @@ mod check_schema;
 mod checks;
 mod contract;
 mod health;
+mod incidents;
 mod json;
 mod live;
 pub(crate) mod maintenance;
@@ -64,6 +65,8 @@ pub struct ApiState {
     /// The agents heard from, and how long a pull waits for a change.
     pub agents: agent::AgentContacts,
     pub poll_wait: Duration,
+    /// Woken when a route files an alert, so the dispatcher sends it at once.
+    pub alerts_filed: Arc<tokio::sync::Notify>,
     openapi: Arc<String>,
 }
 
@@ -89,6 +92,7 @@ pub struct ApiDeps {
     pub location: LocationName,
     pub locations: BTreeSet<String>,
     pub request_timeout: Duration,
+    pub alerts_filed: Arc<tokio::sync::Notify>,
 }
 
 /// Builds the application's router: every route, its auth, limits and error shapes.
@@ -111,6 +115,7 @@ pub fn router(deps: ApiDeps) -> Router {
             .saturating_sub(Duration::from_secs(5))
             .max(Duration::from_secs(1))
             .min(Duration::from_secs(25)),
+        alerts_filed: deps.alerts_filed,
         openapi: Arc::new(openapi),
     };
     router
@@ -171,6 +176,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(status::check_results))
         .routes(routes!(status::check_uptime))
         .routes(routes!(status::list_incidents))
+        .routes(routes!(incidents::acknowledge))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(
             maintenance::create_window,

@@ -230,10 +230,14 @@ pub struct IncidentView {
     pub duration_s: i64,
     /// The failure that confirmed the outage, in plain words.
     pub cause: String,
+    /// When someone acknowledged it (RFC 3339), who, and their note; `null` until then.
+    pub acked_at: Option<String>,
+    pub acked_by: Option<String>,
+    pub ack_note: Option<String>,
 }
 
 impl IncidentView {
-    fn new(row: IncidentRow, now: Timestamp) -> Self {
+    pub(super) fn new(row: IncidentRow, now: Timestamp) -> Self {
         let end = row.resolved_at.unwrap_or(now.0);
         Self {
             id: row.id,
@@ -242,6 +246,9 @@ impl IncidentView {
             resolved_at: row.resolved_at.map(|t| Timestamp(t).to_rfc3339()),
             duration_s: (end - row.opened_at).max(0) / 1_000,
             cause: row.cause,
+            acked_at: row.acked_at.map(|t| Timestamp(t).to_rfc3339()),
+            acked_by: row.acked_by,
+            ack_note: row.ack_note,
         }
     }
 }

@@ -161,6 +161,8 @@ impl App {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+        // Whoever files an alert wakes the dispatcher with it.
+        let alerts_filed = Arc::new(tokio::sync::Notify::new());
         let pages = web::router(WebState {
             store: store.clone(),
             vitals: vitals.clone(),
@@ -170,6 +172,8 @@ impl App {
             status_pages: settings.status_pages.enabled,
             frame_ancestors: settings.status_pages.frame_ancestors.clone(),
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
+            default_contacts: Arc::new(default_contacts.clone()),
+            alerts_filed: alerts_filed.clone(),
         });
         let router = api::router(ApiDeps {
             vitals: vitals.clone(),
@@ -186,6 +190,7 @@ impl App {
                 .collect(),
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
+            alerts_filed: alerts_filed.clone(),
         })
         .merge(pages);
         let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());
@@ -196,7 +201,7 @@ impl App {
                 u64::from(settings.alerting.give_up_after_hours) * 3_600,
             )),
             public_url,
-            wake: Arc::new(tokio::sync::Notify::new()),
+            wake: alerts_filed,
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;

@@ -29,6 +29,8 @@ pub enum AlertKind {
     Flapping,
     /// A flapping check went a whole window without a change: its health now.
     Settled,
+    /// Someone acknowledged the check's outage: its reminders stop.
+    Acknowledged,
 }
 
 impl AlertKind {
@@ -43,6 +45,7 @@ impl AlertKind {
             Self::Online => "online",
             Self::Flapping => "flapping",
             Self::Settled => "settled",
+            Self::Acknowledged => "acknowledged",
         }
     }
 
@@ -57,6 +60,7 @@ impl AlertKind {
             Self::Online,
             Self::Flapping,
             Self::Settled,
+            Self::Acknowledged,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -98,6 +102,11 @@ pub struct AlertFacts {
     /// SETTLED: the health it settled in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// ACKNOWLEDGED: who acknowledged the outage, and their note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// An alert decided for one check.

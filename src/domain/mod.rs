@@ -2,6 +2,7 @@
 //! machine, alert decisions, maintenance windows and schedule arithmetic.
 //! Nothing here does I/O; every other module depends on this one and it depends on none.
 
+mod ack;
 mod alert;
 mod check;
 mod dns_target;
@@ -27,6 +28,7 @@ mod target;
 mod time;
 pub mod wire;
 
+pub use ack::Acknowledgement;
 pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,

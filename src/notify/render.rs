@@ -91,6 +91,7 @@ pub fn title(message: &AlertMessage) -> String {
             Some(Health::Down) => format!("[SETTLED] {check} is DOWN"),
             _ => format!("[SETTLED] {check} is UP"),
         },
+        AlertKind::Acknowledged => format!("[ACKNOWLEDGED] {check}"),
     }
 }
 
@@ -200,6 +201,15 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
+        AlertKind::Acknowledged => {
+            let by = f.acked_by.as_deref().unwrap_or("someone");
+            let mut lines = vec![format!(
+                "{by} acknowledged the outage of {who} ({cause}): no more reminders for it."
+            )];
+            lines.extend(f.note.as_ref().map(|note| format!("Note: {note}")));
+            lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
+            lines
+        }
     };
     if let Some(locations) = &f.locations {
         lines.push(format!("Locations: {locations}."));
@@ -228,6 +238,7 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Online => "#2eb67d",
         AlertKind::Flapping => "#e8912d",
         AlertKind::Settled => "#4a90d9",
+        AlertKind::Acknowledged => "#4a90d9",
     }
 }
 
@@ -316,6 +327,8 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "changes": f.changes,
         "window_s": f.window_s,
         "health": f.health,
+        "acked_by": f.acked_by,
+        "note": f.note,
         "created_at": message.created_at.to_rfc3339(),
         "link": message.link,
         "title": title(message),

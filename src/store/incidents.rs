@@ -1,10 +1,15 @@
-//! Incidents: confirmed outages, listed for the API.
+//! Incidents: confirmed outages, listed for the API, and acknowledged by people.
 
 use sqlx::FromRow;
 
+use super::checks::{CheckRow, SELECT_CHECK};
 use super::db::Sql;
+use super::record::NewAlert;
 use super::{Store, StoreError};
-use crate::domain::{CheckId, CheckName};
+use crate::domain::{
+    Acknowledgement, AlertEvent, AlertFacts, AlertKind, Check, CheckId, CheckName, ContactName,
+    Timestamp,
+};
 
 /// A stored incident.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -14,6 +19,27 @@ pub struct IncidentRow {
     pub opened_at: i64,
     pub resolved_at: Option<i64>,
     pub cause: String,
+    /// When someone acknowledged it, who, and what they said.
+    pub acked_at: Option<i64>,
+    pub acked_by: Option<String>,
+    pub ack_note: Option<String>,
+}
+
+/// The columns of an [`IncidentRow`].
+const INCIDENT_COLUMNS: &str =
+    "id, check_name, opened_at, resolved_at, cause, acked_at, acked_by, ack_note";
+
+/// What acknowledging did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acked {
+    /// Acknowledged now: its `acknowledged` alert is in the outbox.
+    Now(IncidentRow),
+    /// Acknowledged before: nothing more is sent.
+    Already(IncidentRow),
+    /// It recovered already.
+    Resolved(IncidentRow),
+    /// No such incident.
+    Unknown,
 }
 
 /// Which incidents to list.
@@ -31,9 +57,9 @@ pub struct IncidentFilter {
 impl Store {
     /// Incidents, newest first.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<IncidentRow>, StoreError> {
-        let mut query = Sql::new(
-            "SELECT id, check_name, opened_at, resolved_at, cause FROM incidents WHERE 1 = 1",
-        );
+        let mut query = Sql::new(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"
+        ));
         if let Some(check) = &filter.check {
             query.push(" AND check_name = ").push_bind(check.as_str());
         }
@@ -64,12 +90,12 @@ impl Store {
     ) -> Result<Vec<IncidentRow>, StoreError> {
         let mut all = Vec::new();
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let mut query = Sql::new(
-                "SELECT id, check_name, opened_at, resolved_at, cause FROM (\
+            let mut query = Sql::new(format!(
+                "SELECT {INCIDENT_COLUMNS} FROM (\
                  SELECT *, ROW_NUMBER() OVER \
                  (PARTITION BY check_id ORDER BY opened_at DESC, id DESC) AS nth \
-                 FROM incidents WHERE check_id IN ",
-            );
+                 FROM incidents WHERE check_id IN "
+            ));
             query.push_list(chunk.iter().map(|id| id.0));
             query
                 .push(") AS numbered WHERE nth <= ")
@@ -79,5 +105,67 @@ impl Store {
         }
         all.sort_by_key(|i| std::cmp::Reverse((i.opened_at, i.id)));
         Ok(all)
+    }
+
+    /// Acknowledges incident `id` once: its reminders stop (see `record_events`) and one
+    /// `acknowledged` alert goes to its check's contacts (`default_contacts` when it names
+    /// none), in the same transaction; a second acknowledgement changes and sends nothing.
+    pub async fn acknowledge(
+        &self,
+        id: i64,
+        ack: &Acknowledgement,
+        at: Timestamp,
+        default_contacts: &[ContactName],
+    ) -> Result<Acked, StoreError> {
+        let mut tx = self.begin().await?;
+        let read = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        let row: Option<IncidentRow> = Sql::new(read.clone())
+            .bind(id)
+            .fetch_optional(tx.on())
+            .await?;
+        let Some(row) = row else {
+            return Ok(Acked::Unknown);
+        };
+        if row.resolved_at.is_some() {
+            return Ok(Acked::Resolved(row));
+        }
+        if row.acked_at.is_some() {
+            return Ok(Acked::Already(row));
+        }
+        let check_id: i64 = Sql::new(
+            "UPDATE incidents SET acked_at = $1, acked_by = $2, ack_note = $3 \
+             WHERE id = $4 AND acked_at IS NULL AND resolved_at IS NULL RETURNING check_id",
+        )
+        .bind(at.0)
+        .bind(ack.by().to_owned())
+        .bind(ack.note().map(str::to_owned))
+        .bind(id)
+        .scalar_one(tx.on())
+        .await?;
+        let check: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE id = $1"))
+            .bind(check_id)
+            .fetch_optional(tx.on())
+            .await?;
+        if let Some(check) = check.map(Check::try_from).transpose()? {
+            let alert = NewAlert {
+                event: AlertEvent {
+                    kind: AlertKind::Acknowledged,
+                    facts: AlertFacts {
+                        stack: check.spec.stack().map(ToString::to_string),
+                        url: check.spec.target().address(),
+                        cause: Some(row.cause.clone()),
+                        down_since: Some(Timestamp(row.opened_at)),
+                        acked_by: Some(ack.by().to_owned()),
+                        note: ack.note().map(str::to_owned),
+                        ..AlertFacts::default()
+                    },
+                },
+                contacts: check.spec.contacts().unwrap_or(default_contacts).to_vec(),
+            };
+            super::alerts::insert_alert(&mut tx, check.id, check.name.as_str(), &alert, at).await?;
+        }
+        let row: IncidentRow = Sql::new(read).bind(id).fetch_one(tx.on()).await?;
+        tx.commit().await?;
+        Ok(Acked::Now(row))
     }
 }

@@ -44,7 +44,7 @@ pub use alerts::{
 pub use changes::Changes;
 pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
 pub use error::StoreError;
-pub use incidents::{IncidentFilter, IncidentRow};
+pub use incidents::{Acked, IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
 pub use leases::{JobTurn, Member, SHARDS, shard_of};
 pub use live::{LiveCheck, StateGroup};

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use super::db::{Sql, Tx};
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
 use super::{PING_LOCK, Store, StoreError};
-use crate::domain::{CheckId, Transition};
+use crate::domain::{AlertKind, CheckId, Transition};
 
 /// A stored probe result.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -265,6 +265,10 @@ async fn record_events(tx: &mut Tx, record: &Record) -> Result<(), StoreError> {
         return Ok(());
     }
     for alert in &change.alerts {
+        if alert.event.kind == AlertKind::Reminder && acknowledged(tx, record.check_id).await? {
+            // Someone is on it: an acknowledged outage is not reminded of.
+            continue;
+        }
         super::alerts::insert_alert(
             tx,
             record.check_id,
@@ -301,6 +305,16 @@ async fn record_events(tx: &mut Tx, record: &Record) -> Result<(), StoreError> {
         Some(Transition::FirstUp) | None => {}
     }
     Ok(())
+}
+
+/// Whether the check's open incident was acknowledged.
+async fn acknowledged(tx: &mut Tx, check: CheckId) -> Result<bool, StoreError> {
+    let acked: Option<Option<i64>> =
+        Sql::new("SELECT acked_at FROM incidents WHERE check_id = $1 AND resolved_at IS NULL")
+            .bind(check.0)
+            .scalar_optional(tx.on())
+            .await?;
+    Ok(acked.flatten().is_some())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A check's page at `/checks/{name}`: state and facts, the 90-day uptime bar, the
-//! response-time chart over 24 h, 7 d or 30 d, incidents with durations and causes, and the
-//! alerts with their deliveries.
+//! response-time chart over 24 h, 7 d or 30 d, incidents with durations, causes and
+//! acknowledgements (and, for an admin, the button that acknowledges the open one), and
+//! the alerts with their deliveries.
 
 use std::net::SocketAddr;
 
@@ -12,9 +13,10 @@ use serde::Deserialize;
 
 use super::charts::{Span, latency_chart, uptime_bar};
 use super::layout::{ShownMarks, html_response, page, percent, since};
-use super::session::{sign_in_first, viewer};
+use super::session::{Viewer, sign_in_first, viewer};
 use super::{PageError, WebState, incident_days};
 use crate::domain::{CheckName, Target, Timestamp, duration_text};
+use crate::settings::Role;
 use crate::store::{AlertFilter, IncidentFilter, IncidentRow};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -175,6 +177,11 @@ pub async fn check_page(
             }
         }
         h2 { "Incidents" }
+        @if let Some(open) = incidents.iter().find(|i| i.resolved_at.is_none() && i.acked_at.is_none()) {
+            @if matches!(who, Viewer::Known { role: Role::Admin, .. }) {
+                (ack_form(&row.check.name, open.id))
+            }
+        }
         (incident_table(&incidents, now, true))
         h2 { "Alerts" }
         div.card {
@@ -210,6 +217,22 @@ pub async fn check_page(
     ))
 }
 
+/// The button that acknowledges the open incident: its reminders stop, its contacts are
+/// told once who took it.
+fn ack_form(check: &CheckName, incident: i64) -> Markup {
+    html! {
+        div.card {
+            form method="post" action={ "/checks/" (check) "/incidents/" (incident) "/ack" } {
+                label { "Who " input type="text" name="by" required maxlength="100"; }
+                " "
+                label { "Note " input type="text" name="note" maxlength="1000"; }
+                " "
+                button type="submit" { "Acknowledge" }
+            }
+        }
+    }
+}
+
 fn certificate(not_after: Option<Timestamp>, now: Timestamp) -> String {
     match not_after {
         None => "none seen".to_owned(),
@@ -229,7 +252,7 @@ pub fn incident_table(incidents: &[IncidentRow], now: Timestamp, with_causes: bo
             @if incidents.is_empty() { p.muted { "No incident." } }
             @else {
                 table {
-                    thead { tr { th { "Check" } th { "Began" } th { "Lasted" } @if with_causes { th { "Cause" } } } }
+                    thead { tr { th { "Check" } th { "Began" } th { "Lasted" } @if with_causes { th { "Cause" } th { "Acknowledged" } } } }
                     tbody {
                         @for i in incidents {
                             @let end = i.resolved_at.unwrap_or(now.0);
@@ -240,7 +263,15 @@ pub fn incident_table(incidents: &[IncidentRow], now: Timestamp, with_causes: bo
                                     (duration_text(u64::try_from((end - i.opened_at) / 1_000).unwrap_or(0)))
                                     @if i.resolved_at.is_none() { " (ongoing)" }
                                 }
-                                @if with_causes { td { (i.cause) } }
+                                @if with_causes {
+                                    td { (i.cause) }
+                                    td {
+                                        @if let (Some(at), Some(by)) = (i.acked_at, &i.acked_by) {
+                                            (by) " at " (Timestamp(at).to_rfc3339())
+                                            @if let Some(note) = &i.ack_note { ": " (note) }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

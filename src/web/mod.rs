@@ -2,6 +2,7 @@
 //! per stack, the login form, and `/metrics` for Prometheus. Server-rendered with maud (the
 //! templates are compiled into the binary); a few lines of script keep pages current.
 
+mod ack;
 mod charts;
 mod check_page;
 mod dashboard;
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 pub use layout::Shown;
 pub use session::Sessions;
 
+use crate::domain::ContactName;
 use crate::monitor::Vitals;
 use crate::settings::{StatusPagesEnabled, Tokens};
 use crate::store::{IncidentRow, Store, StoreError};
@@ -39,6 +41,10 @@ pub struct WebState {
     pub frame_ancestors: String,
     /// Mark session cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// The contacts of checks that name none (told of an acknowledgement).
+    pub default_contacts: Arc<Vec<ContactName>>,
+    /// Woken when a page files an alert, so the dispatcher sends it at once.
+    pub alerts_filed: Arc<tokio::sync::Notify>,
 }
 
 /// The pages' routes.
@@ -48,6 +54,7 @@ pub fn router(state: WebState) -> Router {
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/checks/{name}", get(check_page::check_page))
+        .route("/checks/{name}/incidents/{id}/ack", post(ack::acknowledge))
         .route("/status/{stack}", get(status_page::status_page))
         .route("/metrics", get(metrics::metrics))
         .route(

@@ -178,9 +178,10 @@ fn percent_decode(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A sign-in posted from another site (login CSRF: a visitor signed in as the attacker):
-/// refused when `Sec-Fetch-Site` or `Origin` says it came from elsewhere.
-fn cross_site(headers: &HeaderMap) -> Option<Response> {
+/// A form posted from another site (login CSRF: a visitor signed in as the attacker; or a
+/// page acting with a signed-in visitor's session): refused when `Sec-Fetch-Site` or
+/// `Origin` says it came from elsewhere.
+pub(super) fn cross_site(headers: &HeaderMap) -> Option<Response> {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let cross = match fetch_site {
         Some(site) => !matches!(site, "same-origin" | "none"),
@@ -196,7 +197,7 @@ fn cross_site(headers: &HeaderMap) -> Option<Response> {
             (None, _) => false,
         },
     };
-    cross.then(|| (StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response())
+    cross.then(|| (StatusCode::FORBIDDEN, "cross-site form refused\n").into_response())
 }
 
 fn login_page(next: &str, error: Option<&str>) -> maud::Markup {

@@ -4,6 +4,7 @@
 // A failed unwrap is how a test reports what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod acknowledge;
 mod alerting;
 mod auth;
 mod binary;

@@ -1,0 +1,144 @@
+//! Acknowledging an outage through the API and through the check page's button: its
+//! reminders stop, its contacts are told once who took it, and a check down alongside it
+//! that nobody acknowledged goes on being reminded of.
+
+use serde_json::{Value, json};
+use stackwatch::domain::Timestamp;
+
+use crate::binary::wait_for;
+use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, TestApp, error_fields, spawn_with_webhook};
+use crate::receivers::HookReceiver;
+
+/// A check of a port where nothing listens: DOWN at its first probe, reminded every minute.
+async fn failing_check(app: &TestApp, name: &str) {
+    let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "failures_to_confirm": 1,
+        "reminder_every": 60});
+    let (status, created) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+    assert_eq!(status, 201, "{created}");
+}
+
+/// The check's open incident, once there is one.
+async fn open_incident(app: &TestApp, name: &str) -> Value {
+    wait_for(&format!("{name}'s incident"), 60, async || {
+        let (_, list) = app
+            .get(&format!("/api/v1/incidents?check={name}&open=true"))
+            .await;
+        list["incidents"].get(0).cloned()
+    })
+    .await
+}
+
+fn events(hook: &HookReceiver, check: &str) -> Vec<String> {
+    hook.accepted()
+        .iter()
+        .filter(|r| r.body["check"] == check)
+        .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_outage_is_not_reminded_of_and_its_contacts_are_told_once() {
+    let hook = HookReceiver::start().await;
+    let (app, _dir) = spawn_with_webhook(&hook).await;
+    failing_check(&app, "taken").await;
+    let incident = open_incident(&app, "taken").await;
+    let id = incident["id"].as_i64().unwrap();
+    let ack = format!("/api/v1/incidents/{id}/ack");
+
+    // Refused: a read token, a bad body, an unknown incident.
+    let read = app
+        .client
+        .post(app.url(&ack))
+        .bearer_auth(READ_TOKEN)
+        .json(&json!({"by": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 403);
+    let (status, problem) = app
+        .post_json(&ack, &json!({"by": " ", "note": "x", "extra": 1}))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, problem) = app.post_json(&ack, &json!({"by": "\u{7}"})).await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (422, vec!["by".to_owned()])
+    );
+    let (status, _) = app
+        .post_json("/api/v1/incidents/999999/ack", &json!({"by": "alice"}))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, acked) = app
+        .post_json(
+            &ack,
+            &json!({"by": "alice", "note": "restarting the <pool>"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["acked_by"], "alice");
+    assert_eq!(acked["ack_note"], "restarting the <pool>");
+    // Again: the same answer, nothing sent twice.
+    let (status, again) = app.post_json(&ack, &json!({"by": "bob"})).await;
+    assert_eq!((status, &again["acked_by"]), (200, &json!("alice")));
+
+    // A second check, down at least ten seconds (a probe) after the first: once its first
+    // reminder is out, the first one's was due too.
+    let down_at = Timestamp::parse_rfc3339(incident["opened_at"].as_str().unwrap())
+        .unwrap()
+        .0;
+    wait_for("ten seconds since the first went down", 30, async || {
+        (Timestamp::now().0 >= down_at + 10_000).then_some(())
+    })
+    .await;
+    failing_check(&app, "forgotten").await;
+    let forgotten = open_incident(&app, "forgotten").await;
+    wait_for("the second check's reminder", 120, async || {
+        events(&hook, "forgotten")
+            .contains(&"reminder".to_owned())
+            .then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    assert_eq!(events(&hook, "taken"), ["down", "acknowledged"]);
+    let told = hook
+        .accepted()
+        .into_iter()
+        .find(|r| r.body["event"] == "acknowledged")
+        .unwrap();
+    assert_eq!(told.body["acked_by"], "alice");
+    assert!(
+        told.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("alice acknowledged the outage of taken"),
+        "{}",
+        told.body
+    );
+
+    // The check page's button, with the admin's token; a read token may not.
+    let id = forgotten["id"].as_i64().unwrap();
+    let button = |token: &'static str| {
+        app.client
+            .post(app.url(&format!("/checks/forgotten/incidents/{id}/ack")))
+            .bearer_auth(token)
+            .form(&[("by", "carol"), ("note", "")])
+            .send()
+    };
+    assert_eq!(button(READ_TOKEN).await.unwrap().status().as_u16(), 403);
+    let page = crate::helpers::text_as(&app.url("/checks/forgotten"), ADMIN_TOKEN).await;
+    assert!(page.contains(">Acknowledge<"), "{page}");
+    let pressed = button(ADMIN_TOKEN).await.unwrap();
+    assert!(pressed.status().is_success(), "{}", pressed.status());
+    let page = crate::helpers::text_as(&app.url("/checks/forgotten"), ADMIN_TOKEN).await;
+    assert!(page.contains("carol at "), "{page}");
+    assert!(
+        !page.contains(">Acknowledge<"),
+        "no button once acknowledged"
+    );
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    assert_eq!(
+        events(&hook, "forgotten"),
+        ["down", "reminder", "acknowledged"]
+    );
+}
