@@ -64,6 +64,8 @@ pub struct App {
     lessee: Option<Lessee>,
     /// With agents configured: the watch over their silence.
     agent_watch: Option<monitor::AgentWatch>,
+    /// Files escalations as they fall due.
+    escalations: monitor::EscalationWatch,
 }
 
 impl App {
@@ -232,8 +234,13 @@ impl App {
             locations: watched,
             first_silence: crate::api::agent::MIN_SILENCE,
         });
+        let escalations = monitor::EscalationWatch {
+            store: store.clone(),
+            alerts_written: dispatcher.wake.clone(),
+        };
         Ok(Self {
             agent_watch,
+            escalations,
             listener,
             router,
             store,
@@ -313,6 +320,7 @@ impl App {
         let agent_watch = self
             .agent_watch
             .map(|w| supervisor.spawn("agent watch", w.run(background.clone())));
+        let escalations = supervisor.spawn("escalations", self.escalations.run(background.clone()));
         // The leases let go after probing stopped, so the others take the shards over at once.
         let keeper_stop = CancellationToken::new();
         let keeper = self.lessee.map(|lessee| {
@@ -363,6 +371,7 @@ impl App {
         if let Some(agent_watch) = agent_watch {
             let _ = agent_watch.await;
         }
+        let _ = escalations.await;
         if let Some(follower) = follower {
             let _ = follower.await;
         }

@@ -31,6 +31,8 @@ pub enum AlertKind {
     Settled,
     /// Someone acknowledged the check's outage: its reminders stop.
     Acknowledged,
+    /// Nobody acknowledged the outage within `escalate_after`: `escalate_to` is told.
+    Escalated,
 }
 
 impl AlertKind {
@@ -46,6 +48,7 @@ impl AlertKind {
             Self::Flapping => "flapping",
             Self::Settled => "settled",
             Self::Acknowledged => "acknowledged",
+            Self::Escalated => "escalated",
         }
     }
 
@@ -61,6 +64,7 @@ impl AlertKind {
             Self::Flapping,
             Self::Settled,
             Self::Acknowledged,
+            Self::Escalated,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -89,6 +89,15 @@ pub struct CheckSpec {
     #[serde(default)]
     #[schema(minimum = 60, maximum = 86400)]
     pub(in crate::domain) flap_window: Option<u32>,
+    /// Minutes an outage may go unacknowledged and unrecovered before `escalate_to` is
+    /// alerted too, once; 1-10080, with `escalate_to` (default off).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub(in crate::domain) escalate_after: Option<u32>,
+    /// Notifier names an escalation alerts, 1-16, with `escalate_after`.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 16)]
+    pub(in crate::domain) escalate_to: Option<Vec<ContactName>>,
 }
 
 /// When a check is flapping: more than `threshold` confirmed changes within `window_ms`.
@@ -171,6 +180,11 @@ impl CheckSpec {
                 .unwrap_or(limits::FLAP_THRESHOLD.default),
             window_ms: i64::from(self.flap_window.unwrap_or(limits::FLAP_WINDOW.default)) * 1_000,
         }
+    }
+
+    /// After how many minutes an unacknowledged outage alerts whom too, when set.
+    pub fn escalation(&self) -> Option<(u32, &[ContactName])> {
+        self.escalate_after.zip(self.escalate_to.as_deref())
     }
 
     /// The flapping fields as configured (`None`: the defaults).
@@ -292,6 +306,8 @@ impl CheckSpec {
             quorum: None,
             flap_threshold: None,
             flap_window: None,
+            escalate_after: None,
+            escalate_to: None,
         }
     }
 
@@ -325,7 +341,7 @@ impl CheckSpec {
         let retry_interval = form.int(limits::RETRY_INTERVAL);
         let contacts = form
             .take::<Vec<String>>("contacts")
-            .map(|c| read_contacts(c, known.map(|k| k.contacts), form));
+            .map(|c| read_contacts("contacts", c, known.map(|k| k.contacts), form));
         let reminder_every = form.optional_int(limits::REMINDER_EVERY);
         let tags = read_tags(form.take("tags").unwrap_or_default(), form);
         let display_name = form
@@ -337,6 +353,10 @@ impl CheckSpec {
         let quorum = form.optional_int(limits::QUORUM);
         let flap_threshold = form.optional_int(limits::FLAP_THRESHOLD);
         let flap_window = form.optional_int(limits::FLAP_WINDOW);
+        let escalate_after = form.optional_int(limits::ESCALATE_AFTER);
+        let escalate_to = form
+            .take::<Vec<String>>("escalate_to")
+            .map(|c| read_contacts("escalate_to", c, known.map(|k| k.contacts), form));
         for field in form.leftover() {
             let kinds = Target::kinds_with(&field);
             if !KINDS.contains(&kind.as_str()) {
@@ -364,6 +384,8 @@ impl CheckSpec {
             quorum,
             flap_threshold,
             flap_window,
+            escalate_after,
+            escalate_to,
         };
         if form.is_clean() {
             form.extend(spec.relation_errors());
@@ -395,6 +417,21 @@ impl CheckSpec {
                 "is not for heartbeat checks: a heartbeat is pinged, not probed",
             ));
         }
+        match (&self.escalate_after, &self.escalate_to) {
+            (Some(_), None) => errors.push(FieldError::new(
+                "escalate_to",
+                "is required with escalate_after: whom to alert",
+            )),
+            (None, Some(_)) => errors.push(FieldError::new(
+                "escalate_after",
+                "is required with escalate_to: after how many minutes",
+            )),
+            (_, Some(to)) if to.is_empty() => errors.push(FieldError::new(
+                "escalate_to",
+                "must name at least one contact",
+            )),
+            _ => {}
+        }
         if self.retry_interval > self.check_rate {
             errors.push(FieldError::new(
                 "retry_interval",
@@ -406,15 +443,13 @@ impl CheckSpec {
 }
 
 fn read_contacts(
+    key: &str,
     contacts: Vec<String>,
     known: Option<&BTreeSet<String>>,
     form: &mut Form,
 ) -> Vec<ContactName> {
     if contacts.len() > limits::MAX_CONTACTS {
-        form.error(
-            "contacts",
-            format!("at most {} contacts", limits::MAX_CONTACTS),
-        );
+        form.error(key, format!("at most {} contacts", limits::MAX_CONTACTS));
     }
     let configured = || match known {
         Some(k) if !k.is_empty() => k.iter().map(String::as_str).collect::<Vec<_>>().join(", "),
@@ -422,7 +457,7 @@ fn read_contacts(
     };
     let mut parsed: Vec<ContactName> = Vec::with_capacity(contacts.len());
     for (i, contact) in contacts.into_iter().enumerate() {
-        let field = format!("contacts[{i}]");
+        let field = format!("{key}[{i}]");
         let name = match ContactName::try_from(contact) {
             Ok(name) => name,
             Err(e) => {

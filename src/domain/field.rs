@@ -149,6 +149,15 @@ pub mod limits {
         max: 86_400,
     };
 
+    /// Minutes an outage may go unacknowledged before `escalate_to` is alerted too: up
+    /// to a week (off by default).
+    pub const ESCALATE_AFTER: IntField = IntField {
+        name: "escalate_after",
+        default: 0,
+        min: 1,
+        max: 10_080,
+    };
+
     /// A heartbeat's expected interval between pings: 10 s to 30 days.
     pub const PERIOD: IntField = IntField {
         name: "period",

@@ -92,6 +92,7 @@ pub fn title(message: &AlertMessage) -> String {
             _ => format!("[SETTLED] {check} is UP"),
         },
         AlertKind::Acknowledged => format!("[ACKNOWLEDGED] {check}"),
+        AlertKind::Escalated => format!("[ESCALATED] {check} is still DOWN"),
     }
 }
 
@@ -201,6 +202,17 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
+        AlertKind::Escalated => {
+            let mut lines = vec![match f.downtime_s {
+                Some(s) => format!(
+                    "{who} has been DOWN for {} and nobody acknowledged it: {cause}.",
+                    duration_text(s)
+                ),
+                None => format!("{who} is DOWN and nobody acknowledged it: {cause}."),
+            }];
+            lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
+            lines
+        }
         AlertKind::Acknowledged => {
             let by = f.acked_by.as_deref().unwrap_or("someone");
             let mut lines = vec![format!(
@@ -239,6 +251,7 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Flapping => "#e8912d",
         AlertKind::Settled => "#4a90d9",
         AlertKind::Acknowledged => "#4a90d9",
+        AlertKind::Escalated => "#d92b2b",
     }
 }
 

@@ -8,7 +8,7 @@ use super::record::NewAlert;
 use super::{Store, StoreError};
 use crate::domain::{
     Acknowledgement, AlertEvent, AlertFacts, AlertKind, Check, CheckId, CheckName, ContactName,
-    Timestamp,
+    Health, Timestamp,
 };
 
 /// A stored incident.
@@ -167,5 +167,70 @@ impl Store {
         let row: IncidentRow = Sql::new(read).bind(id).fetch_one(tx.on()).await?;
         tx.commit().await?;
         Ok(Acked::Now(row))
+    }
+
+    /// Files the escalations due at `now`: for each open incident nobody acknowledged
+    /// whose DOWN went out at least its check's `escalate_after` ago, one `escalated`
+    /// alert to its `escalate_to`, by compare-and-set on the incident, so it goes out once
+    /// whichever instance files it. Returns how many were filed.
+    pub async fn file_escalations(&self, now: Timestamp) -> Result<usize, StoreError> {
+        // Specs store `"escalate_after":null` when off: those are skipped by the database.
+        let candidates: Vec<(i64, i64, String, i64)> = Sql::new(
+            "SELECT i.id, i.opened_at, i.cause, i.check_id FROM incidents i \
+             JOIN checks c ON c.id = i.check_id \
+             JOIN check_state s ON s.check_id = i.check_id \
+             WHERE i.resolved_at IS NULL AND i.acked_at IS NULL AND i.escalated_at IS NULL \
+             AND s.alerted_health = $1 AND c.spec LIKE '%\"escalate_after\":%' \
+             AND c.spec NOT LIKE '%\"escalate_after\":null%'",
+        )
+        .bind(i64::from(Health::Down.code()))
+        .fetch_all(self.reader())
+        .await?;
+        let mut filed = 0;
+        for (id, opened_at, cause, check_id) in candidates {
+            let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE id = $1"))
+                .bind(check_id)
+                .fetch_optional(self.reader())
+                .await?;
+            let Some(check) = row.map(Check::try_from).transpose()? else {
+                continue;
+            };
+            let Some((minutes, to)) = check.spec.escalation() else {
+                continue;
+            };
+            if now.0 < opened_at + i64::from(minutes) * 60_000 {
+                continue;
+            }
+            let mut tx = self.begin().await?;
+            let claimed = Sql::new(
+                "UPDATE incidents SET escalated_at = $1 WHERE id = $2 AND escalated_at IS NULL \
+                 AND acked_at IS NULL AND resolved_at IS NULL",
+            )
+            .bind(now.0)
+            .bind(id)
+            .execute(tx.on())
+            .await?;
+            if claimed == 1 {
+                let alert = NewAlert {
+                    event: AlertEvent {
+                        kind: AlertKind::Escalated,
+                        facts: AlertFacts {
+                            stack: check.spec.stack().map(ToString::to_string),
+                            url: check.spec.target().address(),
+                            cause: Some(cause),
+                            down_since: Some(Timestamp(opened_at)),
+                            downtime_s: u64::try_from((now.0 - opened_at) / 1_000).ok(),
+                            ..AlertFacts::default()
+                        },
+                    },
+                    contacts: to.to_vec(),
+                };
+                super::alerts::insert_alert(&mut tx, check.id, check.name.as_str(), &alert, now)
+                    .await?;
+                filed += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(filed)
     }
 }

@@ -142,3 +142,109 @@ async fn an_acknowledged_outage_is_not_reminded_of_and_its_contacts_are_told_onc
         ["down", "reminder", "acknowledged"]
     );
 }
+
+/// `escalate_after` minutes into an outage nobody acknowledged, `escalate_to` is alerted
+/// once, besides the DOWN its contacts had; an acknowledged outage is not escalated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unacknowledged_outage_escalates_once_at_its_time() {
+    let hook = HookReceiver::start().await;
+    let boss = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        crate::helpers::with_webhook(crate::helpers::test_settings(dir.path()), &hook);
+    settings.notifiers.insert(
+        "boss".into(),
+        stackwatch::settings::NotifierSettings::Webhook(stackwatch::settings::WebhookSettings {
+            url: stackwatch::settings::Secret::new(boss.url("/hook")),
+            headers: Default::default(),
+        }),
+    );
+    let app = crate::helpers::spawn_with(settings).await;
+    let escalating = json!({"url": "http://127.0.0.1:9/", "check_rate": 10,
+        "failures_to_confirm": 1, "escalate_after": 1, "escalate_to": ["boss"]});
+
+    // Both fields or neither, and only configured contacts.
+    for (extra, field) in [
+        (json!({"escalate_to": null}), "escalate_to"),
+        (json!({"escalate_after": null}), "escalate_after"),
+        (json!({"escalate_to": []}), "escalate_to"),
+        (json!({"escalate_to": ["nobody"]}), "escalate_to[0]"),
+        (json!({"escalate_after": 0}), "escalate_after"),
+    ] {
+        let mut body = escalating.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let body = Value::Object(
+            body.as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        let (status, problem) = app.put("/api/v1/checks/refused", &body).await;
+        assert_eq!(
+            (status, error_fields(&problem)),
+            (422, vec![field.to_owned()]),
+            "{body}"
+        );
+    }
+
+    let (status, created) = app.put("/api/v1/checks/taken", &escalating).await;
+    assert_eq!(status, 201, "{created}");
+    let taken = open_incident(&app, "taken").await;
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/incidents/{}/ack", taken["id"]),
+            &json!({"by": "alice"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The second goes down well after the first (more than a round of the watch), so
+    // when its escalation is out the first's was due before.
+    let taken_at = Timestamp::parse_rfc3339(taken["opened_at"].as_str().unwrap())
+        .unwrap()
+        .0;
+    wait_for("ten seconds since the first went down", 30, async || {
+        (Timestamp::now().0 >= taken_at + 10_000).then_some(())
+    })
+    .await;
+    let (status, created) = app.put("/api/v1/checks/unheard", &escalating).await;
+    assert_eq!(status, 201, "{created}");
+    let unheard = open_incident(&app, "unheard").await;
+    wait_for("the escalation", 150, async || {
+        (!boss.accepted().is_empty()).then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    let escalations: Vec<(String, String)> = boss
+        .accepted()
+        .iter()
+        .map(|r| {
+            (
+                r.body["event"].as_str().unwrap_or_default().to_owned(),
+                r.body["check"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        escalations,
+        [("escalated".to_owned(), "unheard".to_owned())]
+    );
+    let escalated = &boss.accepted()[0].body;
+    let opened = Timestamp::parse_rfc3339(unheard["opened_at"].as_str().unwrap())
+        .unwrap()
+        .0;
+    let created_at = Timestamp::parse_rfc3339(escalated["created_at"].as_str().unwrap())
+        .unwrap()
+        .0;
+    assert!(created_at >= opened + 60_000, "{escalated}");
+    assert!(
+        escalated["downtime_s"].as_u64().unwrap() >= 60,
+        "{escalated}"
+    );
+    assert_eq!(events(&hook, "unheard"), ["down"]);
+    assert_eq!(events(&hook, "taken"), ["down", "acknowledged"]);
+    app.stop().await;
+}

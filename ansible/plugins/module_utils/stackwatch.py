@@ -79,6 +79,8 @@ CHECK_OPTIONS = dict(
     quorum=dict(type="int"),
     flap_threshold=dict(type="int"),
     flap_window=dict(type="int"),
+    escalate_after=dict(type="int"),
+    escalate_to=dict(type="list", elements="str"),
 )
 
 # Options whose value goes to the API under the same name.
@@ -117,6 +119,8 @@ DIRECT_FIELDS = [
     "quorum",
     "flap_threshold",
     "flap_window",
+    "escalate_after",
+    "escalate_to",
 ]
 
 

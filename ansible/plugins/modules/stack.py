@@ -204,6 +204,13 @@ options:
       flap_window:
         description: Seconds flapping is counted over, and that a flapping check must go without a change to be stable, 60-86400 (server default 1800).
         type: int
+      escalate_after:
+        description: Minutes an outage may go unacknowledged before I(escalate_to) is alerted too, once, 1-10080 (default off).
+        type: int
+      escalate_to:
+        description: Notifier names an escalation alerts, 1-16; with I(escalate_after).
+        type: list
+        elements: str
 notes:
   - Supports check mode and diff mode.
 """

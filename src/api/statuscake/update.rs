@@ -61,6 +61,8 @@ pub fn updated_body(
             "reminder_every",
             "flap_threshold",
             "flap_window",
+            "escalate_after",
+            "escalate_to",
             "stack",
             "tags",
             "display_name",
