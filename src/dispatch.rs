@@ -2,7 +2,9 @@
 //! Transient failures are retried with exponential backoff and jitter (or after a 429's
 //! `Retry-After`) until they succeed or grow older than the give-up age; permanent ones
 //! (a 4xx, an SMTP 5xx, an unknown contact) are marked failed at once. Nothing is lost
-//! across a restart, since the outbox is the database.
+//! across a restart, since the outbox is the database. No contact gets more than
+//! `max_per_minute` messages a minute: past it, alerts are held and sent in one digest a
+//! minute.
 
 use std::time::Duration;
 
@@ -34,6 +36,8 @@ const IDLE_RECHECK: Duration = Duration::from_secs(60);
 const MIN_WAIT: Duration = Duration::from_millis(50);
 /// The wait after the outbox could not be read.
 const ERROR_WAIT: Duration = Duration::from_millis(500);
+/// The span `max_per_minute` counts over, and between two digests of one contact.
+const MINUTE_MS: i64 = 60_000;
 /// The longest `Retry-After` honoured; a longer one waits this long.
 const MAX_RETRY_AFTER_S: u64 = 3_600;
 
@@ -70,6 +74,11 @@ impl RetryPolicy {
     }
 }
 
+/// A delivery to a contact no notifier has.
+fn unknown_contact(contact: &str) -> NotifyError {
+    NotifyError::Config(format!("no notifier named {contact} is configured"))
+}
+
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -79,6 +88,14 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    fn count(&mut self, settled: &AttemptResult) {
+        match settled {
+            AttemptResult::Delivered => self.delivered += 1,
+            AttemptResult::RetryAt { .. } => self.retrying += 1,
+            AttemptResult::GiveUp { .. } => self.given_up += 1,
+        }
+    }
+
     pub fn handled(&self) -> usize {
         self.delivered + self.retrying + self.given_up
     }
@@ -94,6 +111,8 @@ pub struct Dispatcher {
     pub public_url: Option<String>,
     /// Notified when new alerts are in the outbox.
     pub wake: Arc<Notify>,
+    /// Messages one contact receives in a minute at most (`alerting.max_per_minute`).
+    pub max_per_minute: u32,
 }
 
 impl Dispatcher {
@@ -121,20 +140,66 @@ impl Dispatcher {
         Ok(report)
     }
 
+    /// One contact's due deliveries, in order: each sent alone while the contact's minute
+    /// has room, the rest in one digest if none went out in the last minute, else held
+    /// for the next.
     async fn deliver_in_order(
         &self,
         deliveries: Vec<DueDelivery>,
         now: Timestamp,
     ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
+        let Some(contact) = deliveries.first().map(|d| d.contact.clone()) else {
+            return Ok(report);
+        };
+        let (sent, last_digest) = self
+            .store
+            .contact_messages_since(&contact, Timestamp(now.0 - MINUTE_MS))
+            .await?;
+        let mut room = self.max_per_minute.saturating_sub(sent);
+        let mut held = Vec::new();
         for due in deliveries {
+            if room == 0 {
+                held.push(due);
+                continue;
+            }
             let result = self.attempt(&due, now).await;
             let settled = self.settle(&due, result, now);
-            match &settled {
-                AttemptResult::Delivered => report.delivered += 1,
-                AttemptResult::RetryAt { .. } => report.retrying += 1,
-                AttemptResult::GiveUp { .. } => report.given_up += 1,
+            if settled == AttemptResult::Delivered {
+                room -= 1;
+                self.store
+                    .note_contact_message(&contact, now, false)
+                    .await?;
             }
+            report.count(&settled);
+            self.store
+                .delivery_done(due.alert.id, &due.contact, &settled, now)
+                .await?;
+        }
+        if held.is_empty() {
+            return Ok(report);
+        }
+        if let Some(last) = last_digest {
+            // This minute's digest went out: the held ones wait for the next.
+            let next = Timestamp(last.0 + MINUTE_MS);
+            for due in &held {
+                self.store
+                    .hold_delivery(due.alert.id, &due.contact, next)
+                    .await?;
+            }
+            return Ok(report);
+        }
+        let digest = AlertMessage::digest(held.iter().map(|d| self.message(d)).collect(), now);
+        let result = match self.notifiers.get(&contact) {
+            Some(notifier) => notifier.send(&digest, now).await,
+            None => Err(unknown_contact(&contact)),
+        };
+        let settled = self.settle(&held[0], result, now);
+        if settled == AttemptResult::Delivered {
+            self.store.note_contact_message(&contact, now, true).await?;
+        }
+        for due in &held {
+            report.count(&settled);
             self.store
                 .delivery_done(due.alert.id, &due.contact, &settled, now)
                 .await?;
@@ -192,20 +257,22 @@ impl Dispatcher {
 
     async fn attempt(&self, due: &DueDelivery, now: Timestamp) -> Result<(), NotifyError> {
         let Some(notifier) = self.notifiers.get(&due.contact) else {
-            return Err(NotifyError::Config(format!(
-                "no notifier named {} is configured",
-                due.contact
-            )));
+            return Err(unknown_contact(&due.contact));
         };
-        let message = AlertMessage {
+        notifier.send(&self.message(due), now).await
+    }
+
+    /// The message of a delivery's alert.
+    fn message(&self, due: &DueDelivery) -> AlertMessage {
+        AlertMessage {
             alert_id: due.alert.id,
             check: due.alert.check_name.clone(),
             kind: due.alert.kind,
             facts: due.alert.facts.clone(),
             created_at: due.alert.created_at,
             link: self.link(&due.alert.check_name),
-        };
-        notifier.send(&message, now).await
+            held: Vec::new(),
+        }
     }
 
     /// The link to a check's page in messages, when a public URL is configured.

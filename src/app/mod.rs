@@ -204,6 +204,7 @@ impl App {
             )),
             public_url,
             wake: alerts_filed,
+            max_per_minute: settings.alerting.max_per_minute,
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
@@ -463,6 +464,7 @@ pub async fn notify_test(settings: &Settings, contact: &str) -> anyhow::Result<(
         facts: crate::domain::AlertFacts::default(),
         created_at: now,
         link: None,
+        held: Vec::new(),
     };
     notifier
         .send(&message, now)

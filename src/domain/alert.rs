@@ -33,6 +33,8 @@ pub enum AlertKind {
     Acknowledged,
     /// Nobody acknowledged the outage within `escalate_after`: `escalate_to` is told.
     Escalated,
+    /// Alerts a contact's `max_per_minute` held back, in one message (never stored).
+    Digest,
 }
 
 impl AlertKind {
@@ -49,6 +51,7 @@ impl AlertKind {
             Self::Settled => "settled",
             Self::Acknowledged => "acknowledged",
             Self::Escalated => "escalated",
+            Self::Digest => "digest",
         }
     }
 
@@ -65,6 +68,7 @@ impl AlertKind {
             Self::Settled,
             Self::Acknowledged,
             Self::Escalated,
+            Self::Digest,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

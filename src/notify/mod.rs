@@ -28,6 +28,23 @@ pub struct AlertMessage {
     pub created_at: Timestamp,
     /// Where to read more about the check, when `alerting.public_url` is set.
     pub link: Option<String>,
+    /// A digest's alerts (see [`AlertMessage::digest`]); empty for any other message.
+    pub held: Vec<AlertMessage>,
+}
+
+impl AlertMessage {
+    /// One message listing `held`, the alerts a contact's ceiling held back, oldest first.
+    pub fn digest(held: Vec<AlertMessage>, now: Timestamp) -> Self {
+        Self {
+            alert_id: held.first().map_or(0, |m| m.alert_id),
+            check: "stackwatch".to_owned(),
+            kind: AlertKind::Digest,
+            facts: AlertFacts::default(),
+            created_at: now,
+            link: None,
+            held,
+        }
+    }
 }
 
 /// A delivery failed; the message says why without revealing the destination.

@@ -93,6 +93,10 @@ pub fn title(message: &AlertMessage) -> String {
         },
         AlertKind::Acknowledged => format!("[ACKNOWLEDGED] {check}"),
         AlertKind::Escalated => format!("[ESCALATED] {check} is still DOWN"),
+        AlertKind::Digest => match message.held.len() {
+            1 => "[DIGEST] 1 alert held back".to_owned(),
+            n => format!("[DIGEST] {n} alerts held back"),
+        },
     }
 }
 
@@ -202,6 +206,15 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
+        AlertKind::Digest => {
+            let mut lines = vec![format!(
+                "More alerts than this contact takes in a minute (alerting.max_per_minute) \
+                 came: {} held back, oldest first.",
+                message.held.len()
+            )];
+            lines.extend(message.held.iter().map(|held| digest_line(held, now)));
+            lines
+        }
         AlertKind::Escalated => {
             let mut lines = vec![match f.downtime_s {
                 Some(s) => format!(
@@ -238,6 +251,41 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
     lines.join("\n")
 }
 
+/// Lines packed into at most `most` texts of at most `max` characters each, in order (a
+/// line longer than `max` is cut); what would not fit is said in the last.
+fn pack_lines(lines: &[String], max: usize, most: usize) -> Vec<String> {
+    let mut packed: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let line = cut_to(line, max);
+        let full = packed.len() == most;
+        match packed.last_mut() {
+            Some(last) if last.chars().count() + 1 + line.chars().count() <= max => {
+                last.push('\n');
+                last.push_str(&line);
+            }
+            Some(last) if full => {
+                let more = format!("… and {} more lines", lines.len() - i);
+                *last = cut_to(last, max.saturating_sub(more.chars().count() + 1));
+                last.push('\n');
+                last.push_str(&more);
+                break;
+            }
+            _ => packed.push(line),
+        }
+    }
+    packed
+}
+
+/// One held alert in a digest: when, its title, its first line.
+fn digest_line(held: &AlertMessage, now: Timestamp) -> String {
+    let first = text(held, now)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    format!("{} {}: {first}", held.created_at.to_rfc3339(), title(held))
+}
+
 /// The colour of a kind in Slack.
 fn colour(kind: AlertKind) -> &'static str {
     match kind {
@@ -252,6 +300,7 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Settled => "#4a90d9",
         AlertKind::Acknowledged => "#4a90d9",
         AlertKind::Escalated => "#d92b2b",
+        AlertKind::Digest => "#e8912d",
     }
 }
 
@@ -277,11 +326,18 @@ pub fn slack_escaped(text: &str) -> String {
 pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
     let title = title_within(message, SLACK_HEADER_MAX);
     let lines: Vec<String> = text(message, now).lines().map(slack_escaped).collect();
-    let body = fit_lines(&lines, SLACK_SECTION_MAX);
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}),
-    ];
+    // A digest lists every held alert: its lines fill as many sections as they need.
+    let sections = if message.kind == AlertKind::Digest {
+        pack_lines(&lines, SLACK_SECTION_MAX, SLACK_BLOCKS_MAX - 2)
+    } else {
+        vec![fit_lines(&lines, SLACK_SECTION_MAX)]
+    };
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title}})];
+    blocks.extend(
+        sections
+            .into_iter()
+            .map(|body| json!({"type": "section", "text": {"type": "mrkdwn", "text": body}})),
+    );
     if let Some(link) = &message.link {
         blocks.push(json!({
             "type": "actions",
@@ -290,7 +346,7 @@ pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
     }
     blocks.truncate(SLACK_BLOCKS_MAX);
     json!({
-        "text": format!("{}: {}", slack_escaped(&title), body.lines().next().unwrap_or_default()),
+        "text": format!("{}: {}", slack_escaped(&title), lines.first().map_or("", |l| l.as_str())),
         "attachments": [{"color": colour(message.kind), "blocks": blocks}],
     })
 }
@@ -325,7 +381,7 @@ pub fn email(message: &AlertMessage, now: Timestamp) -> (String, String) {
 /// The webhook's JSON document (documented in the README).
 pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
     let f = &message.facts;
-    json!({
+    let mut document = json!({
         "event": message.kind.as_str(),
         "alert_id": message.alert_id,
         "check": message.check,
@@ -346,7 +402,11 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "link": message.link,
         "title": title(message),
         "text": text(message, now),
-    })
+    });
+    if !message.held.is_empty() {
+        document["held"] = message.held.iter().map(|h| webhook(h, now)).collect();
+    }
+    document
 }
 
 #[cfg(test)]
@@ -364,6 +424,7 @@ mod tests {
             facts,
             created_at: Timestamp(0),
             link: None,
+            held: Vec::new(),
         }
     }
 
@@ -523,5 +584,62 @@ mod tests {
         assert_eq!(document["check"], "acme-readiness");
         assert_eq!(document["stack"], "acme");
         assert_eq!(document["cause"], "timed out after 10 s");
+    }
+
+    #[test]
+    fn a_digest_lists_every_held_alert_within_slack_s_limits() {
+        let now = Timestamp(1_000 * MINUTE);
+        let held: Vec<AlertMessage> = (0..100)
+            .map(|n| AlertMessage {
+                check: format!("check-{n:03}"),
+                ..message(
+                    AlertKind::Down,
+                    AlertFacts {
+                        cause: Some(format!("HTTP 500 from {}", "x".repeat(300))),
+                        ..facts()
+                    },
+                )
+            })
+            .collect();
+        let digest = AlertMessage::digest(held, now);
+        assert_eq!(title(&digest), "[DIGEST] 100 alerts held back");
+        let payload = slack(&digest, now);
+        let blocks = payload["attachments"][0]["blocks"].as_array().unwrap();
+        assert!(
+            blocks.len() > 2 && blocks.len() <= SLACK_BLOCKS_MAX,
+            "{}",
+            blocks.len()
+        );
+        let mut listed = String::new();
+        for block in &blocks[1..] {
+            let text = block["text"]["text"].as_str().unwrap();
+            assert!(text.chars().count() <= SLACK_SECTION_MAX);
+            listed.push_str(text);
+        }
+        for n in 0..100 {
+            assert!(
+                listed.contains(&format!("[DOWN] check-{n:03}")),
+                "check-{n:03}"
+            );
+        }
+        let document = webhook(&digest, now);
+        assert_eq!(document["event"], "digest");
+        assert_eq!(document["held"].as_array().map(Vec::len), Some(100));
+        assert_eq!(document["held"][7]["check"], "check-007");
+        assert!(webhook(&digest.held[0], now).get("held").is_none());
+    }
+
+    #[test]
+    fn packed_lines_say_what_did_not_fit() {
+        let lines: Vec<String> = (0..10)
+            .map(|n| format!("line {n} {}", "y".repeat(40)))
+            .collect();
+        let packed = pack_lines(&lines, 100, 2);
+        assert_eq!(packed.len(), 2);
+        assert!(
+            packed.iter().all(|p| p.chars().count() <= 100),
+            "{packed:?}"
+        );
+        assert!(packed[1].ends_with("… and 6 more lines"), "{packed:?}");
     }
 }

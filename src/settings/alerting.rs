@@ -18,6 +18,8 @@ pub struct AlertingSettings {
     pub public_url: String,
     /// Hours before a failing delivery is given up.
     pub give_up_after_hours: u32,
+    /// Messages one contact receives in a minute at most; past it, one digest a minute.
+    pub max_per_minute: u32,
 }
 
 /// One contact: where alerts go.

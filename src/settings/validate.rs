@@ -40,6 +40,12 @@ impl Settings {
         );
         range("database.lease_s", self.database.lease_s, 3, 300);
         range(
+            "alerting.max_per_minute",
+            u64::from(self.alerting.max_per_minute),
+            1,
+            10_000,
+        );
+        range(
             "monitor.max_concurrent_probes",
             u64::from(self.monitor.max_concurrent_probes),
             1,

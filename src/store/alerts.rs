@@ -305,6 +305,63 @@ impl Store {
         Ok(())
     }
 
+    /// How many messages `contact` was sent after `since`, and when the last digest among
+    /// them went out.
+    pub async fn contact_messages_since(
+        &self,
+        contact: &str,
+        since: Timestamp,
+    ) -> Result<(u32, Option<Timestamp>), StoreError> {
+        let (count, digest): (i64, Option<i64>) = Sql::new(
+            "SELECT COUNT(*), MAX(CASE WHEN digest = 1 THEN at END) FROM contact_messages \
+             WHERE contact = $1 AND at > $2",
+        )
+        .bind(contact)
+        .bind(since.0)
+        .fetch_one(self.reader())
+        .await?;
+        Ok((
+            u32::try_from(count).unwrap_or(u32::MAX),
+            digest.map(Timestamp),
+        ))
+    }
+
+    /// Notes a message sent to `contact` at `at` (`digest`: one of held alerts).
+    pub async fn note_contact_message(
+        &self,
+        contact: &str,
+        at: Timestamp,
+        digest: bool,
+    ) -> Result<(), StoreError> {
+        Sql::new("INSERT INTO contact_messages (contact, at, digest) VALUES ($1, $2, $3)")
+            .bind(contact)
+            .bind(at.0)
+            .bind(i64::from(digest))
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Holds a delivery back until `until` (its contact's next digest), its attempts as
+    /// they were.
+    pub async fn hold_delivery(
+        &self,
+        alert_id: i64,
+        contact: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        Sql::new(
+            "UPDATE deliveries SET next_attempt_at = $1, claimed_until = NULL \
+             WHERE alert_id = $2 AND contact = $3",
+        )
+        .bind(until.0)
+        .bind(alert_id)
+        .bind(contact)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
     /// Deliveries counted by contact, alert kind and status, for `/metrics`.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, String, String, i64)>, StoreError> {
         Ok(Sql::new(

@@ -59,7 +59,7 @@ impl Store {
     /// Removes entries of the logs older than an hour before `now`; how many.
     pub async fn prune_changes(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut pruned = 0;
-        for table in ["changes", "pings", "agent_results"] {
+        for table in ["changes", "pings", "agent_results", "contact_messages"] {
             pruned += Sql::new(format!("DELETE FROM {table} WHERE at < $1"))
                 .bind(now.0 - KEEP_MS)
                 .execute(self.writer())

@@ -34,6 +34,7 @@ mod secrets;
 mod security;
 mod stacks;
 mod statuscake;
+mod storm;
 mod targets;
 mod trust;
 mod validation;

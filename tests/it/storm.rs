@@ -1,0 +1,140 @@
+//! A storm through the real server: thirty checks failing within seconds, to contacts
+//! whose ceiling is five messages a minute. Each contact gets at most five alerts and one
+//! digest in any minute, every DOWN reaches each contact exactly once (alone or in a
+//! digest), and Slack's digests stay within Slack's limits.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stackwatch::settings::{NotifierSettings, Secret, SlackSettings};
+
+use crate::binary::wait_for;
+use crate::helpers::{spawn_with, test_settings, with_webhook};
+use crate::receivers::{HookReceiver, Received};
+
+const CHECKS: usize = 30;
+const CEILING: u32 = 5;
+
+/// Each check's DOWN as a contact got it: alone, or inside a digest.
+fn downs(received: &[Received]) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    let mut note = |alert: &Value| {
+        if alert["event"] == "down" {
+            let check = alert["check"].as_str().unwrap_or_default().to_owned();
+            *seen.entry(check).or_insert(0) += 1;
+        }
+    };
+    for r in received {
+        note(&r.body);
+        for held in r.body["held"].as_array().into_iter().flatten() {
+            note(held);
+        }
+    }
+    seen
+}
+
+/// A digest: the webhook's `event`, or the title Slack's text begins with.
+fn is_digest(received: &Received) -> bool {
+    received.body["event"] == "digest"
+        || received.body["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("[DIGEST]"))
+}
+
+/// The most messages that arrived within any 60 s, and how many of those were digests.
+fn busiest_minute(received: &[Received]) -> (usize, usize) {
+    let mut busiest = (0, 0);
+    for first in received {
+        let within: Vec<&Received> = received
+            .iter()
+            .filter(|r| r.at >= first.at && r.at < first.at + Duration::from_secs(60))
+            .collect();
+        let digests = within.iter().filter(|r| is_digest(r)).count();
+        busiest = busiest.max((within.len(), digests));
+    }
+    busiest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_stays_under_each_contact_s_ceiling_and_loses_nothing() {
+    let hook = HookReceiver::start().await;
+    let slack = HookReceiver::slack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_webhook(test_settings(dir.path()), &hook);
+    settings.notifiers.insert(
+        "team-slack".into(),
+        NotifierSettings::Slack(SlackSettings {
+            webhook_url: Secret::new(slack.url("/services/T0/B0/x")),
+        }),
+    );
+    settings.alerting.default_contacts.push("team-slack".into());
+    settings.alerting.max_per_minute = CEILING;
+    let app = spawn_with(settings).await;
+    let checks: Vec<Value> = (0..CHECKS)
+        .map(|n| {
+            json!({"name": format!("storm-{n:02}"), "url": "http://127.0.0.1:9/",
+                "check_rate": 10, "failures_to_confirm": 1})
+        })
+        .collect();
+    let (status, body) = app
+        .put("/api/v1/stacks/storm", &json!({"checks": checks}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let slack_names = |received: &[Received]| {
+        let text: String = received.iter().map(|r| r.body.to_string()).collect();
+        (0..CHECKS)
+            .filter(|n| text.contains(&format!("storm-{n:02}")))
+            .count()
+    };
+    wait_for("every DOWN to reach both contacts", 180, async || {
+        (downs(&hook.accepted()).len() == CHECKS && slack_names(&slack.accepted()) == CHECKS)
+            .then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    let received = hook.accepted();
+    let each = downs(&received);
+    assert_eq!(each.len(), CHECKS, "{each:?}");
+    assert!(each.values().all(|n| *n == 1), "each DOWN once: {each:?}");
+    let (most, digests) = busiest_minute(&received);
+    assert!(
+        most <= CEILING as usize + digests && digests <= 1,
+        "{most} messages, {digests} digests within a minute"
+    );
+    assert!(
+        received.iter().any(is_digest),
+        "thirty DOWNs at five a minute need a digest"
+    );
+
+    // Slack: every payload within its limits (the receiver refuses others with 400).
+    let slack_received = slack.received();
+    assert!(
+        slack_received.iter().all(|r| r.answered == 200),
+        "{:?}",
+        slack_received
+            .iter()
+            .filter(|r| r.answered != 200)
+            .map(|r| &r.body)
+            .collect::<Vec<_>>()
+    );
+    let (most, digests) = busiest_minute(&slack_received);
+    assert!(
+        most <= CEILING as usize + digests && digests <= 1,
+        "{most} messages, {digests} digests within a minute: {:?}",
+        slack_received
+            .iter()
+            .map(|r| (
+                r.answered,
+                r.body["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(60)
+                    .collect::<String>()
+            ))
+            .collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
