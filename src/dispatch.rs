@@ -17,8 +17,11 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
-use crate::domain::Timestamp;
+use crate::domain::{AlertKind, Timestamp};
 use crate::notify::{AlertMessage, Notifiers, NotifyError, Retry};
+use crate::settings::GroupBy;
+
+mod group;
 use crate::store::{AttemptResult, DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.
@@ -113,6 +116,9 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     /// Messages one contact receives in a minute at most (`alerting.max_per_minute`).
     pub max_per_minute: u32,
+    /// How a contact's alerts are folded, and for how long (`alerting.group_*`).
+    pub group_by: GroupBy,
+    pub group_interval: Duration,
 }
 
 impl Dispatcher {
@@ -140,9 +146,9 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// One contact's due deliveries, in order: each sent alone while the contact's minute
-    /// has room, the rest in one digest if none went out in the last minute, else held
-    /// for the next.
+    /// One contact's due deliveries, in order: folded by stack (see `group`), each
+    /// message sent while the contact's minute has room, the rest in one digest if none
+    /// went out in the last minute, else held for the next.
     async fn deliver_in_order(
         &self,
         deliveries: Vec<DueDelivery>,
@@ -157,23 +163,40 @@ impl Dispatcher {
             .contact_messages_since(&contact, Timestamp(now.0 - MINUTE_MS))
             .await?;
         let mut room = self.max_per_minute.saturating_sub(sent);
+        let units = group::units(
+            &self.store,
+            self.group_by,
+            self.group_interval,
+            deliveries,
+            now,
+        )
+        .await?;
         let mut held = Vec::new();
-        for due in deliveries {
+        for unit in units {
             if room == 0 {
-                held.push(due);
+                held.extend(unit.deliveries);
                 continue;
             }
-            let result = self.attempt(&due, now).await;
-            let settled = self.settle(&due, result, now);
+            let Some(first) = unit.deliveries.first() else {
+                continue;
+            };
+            let message = match unit.deliveries.as_slice() {
+                [one] => self.message(one),
+                all => AlertMessage::group(
+                    first.alert.facts.stack.as_deref().unwrap_or_default(),
+                    first.alert.kind == AlertKind::Down,
+                    all.iter().map(|d| self.message(d)).collect(),
+                    now,
+                ),
+            };
+            let settled = self.send(&contact, first, &message, now).await;
             if settled == AttemptResult::Delivered {
                 room -= 1;
                 self.store
-                    .note_contact_message(&contact, now, false)
+                    .note_contact_message(&contact, now, false, unit.grouping.as_deref())
                     .await?;
             }
-            report.count(&settled);
-            self.store
-                .delivery_done(due.alert.id, &due.contact, &settled, now)
+            self.done(&unit.deliveries, &settled, now, &mut report)
                 .await?;
         }
         if held.is_empty() {
@@ -190,21 +213,46 @@ impl Dispatcher {
             return Ok(report);
         }
         let digest = AlertMessage::digest(held.iter().map(|d| self.message(d)).collect(), now);
-        let result = match self.notifiers.get(&contact) {
-            Some(notifier) => notifier.send(&digest, now).await,
-            None => Err(unknown_contact(&contact)),
-        };
-        let settled = self.settle(&held[0], result, now);
+        let settled = self.send(&contact, &held[0], &digest, now).await;
         if settled == AttemptResult::Delivered {
-            self.store.note_contact_message(&contact, now, true).await?;
-        }
-        for due in &held {
-            report.count(&settled);
             self.store
-                .delivery_done(due.alert.id, &due.contact, &settled, now)
+                .note_contact_message(&contact, now, true, None)
                 .await?;
         }
+        self.done(&held, &settled, now, &mut report).await?;
         Ok(report)
+    }
+
+    /// Sends `message` for `due` (and whatever it carries) and says how it ended.
+    async fn send(
+        &self,
+        contact: &str,
+        due: &DueDelivery,
+        message: &AlertMessage,
+        now: Timestamp,
+    ) -> AttemptResult {
+        let result = match self.notifiers.get(contact) {
+            Some(notifier) => notifier.send(message, now).await,
+            None => Err(unknown_contact(contact)),
+        };
+        self.settle(due, result, now)
+    }
+
+    /// Records how the deliveries one message carried ended.
+    async fn done(
+        &self,
+        deliveries: &[DueDelivery],
+        settled: &AttemptResult,
+        now: Timestamp,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        for due in deliveries {
+            report.count(settled);
+            self.store
+                .delivery_done(due.alert.id, &due.contact, settled, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// What to do after an attempt: done, retry (after the backoff, or a 429's
@@ -253,13 +301,6 @@ impl Dispatcher {
             },
             None => AttemptResult::GiveUp { error },
         }
-    }
-
-    async fn attempt(&self, due: &DueDelivery, now: Timestamp) -> Result<(), NotifyError> {
-        let Some(notifier) = self.notifiers.get(&due.contact) else {
-            return Err(unknown_contact(&due.contact));
-        };
-        notifier.send(&self.message(due), now).await
     }
 
     /// The message of a delivery's alert.

@@ -205,6 +205,8 @@ impl App {
             public_url,
             wake: alerts_filed,
             max_per_minute: settings.alerting.max_per_minute,
+            group_by: settings.alerting.group_by,
+            group_interval: Duration::from_secs(u64::from(settings.alerting.group_interval)),
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;

@@ -35,6 +35,8 @@ pub enum AlertKind {
     Escalated,
     /// Alerts a contact's `max_per_minute` held back, in one message (never stored).
     Digest,
+    /// A stack's DOWNs (or RECOVEREDs) folded into one message (never stored).
+    Group,
 }
 
 impl AlertKind {
@@ -52,6 +54,7 @@ impl AlertKind {
             Self::Acknowledged => "acknowledged",
             Self::Escalated => "escalated",
             Self::Digest => "digest",
+            Self::Group => "group",
         }
     }
 
@@ -69,6 +72,7 @@ impl AlertKind {
             Self::Acknowledged,
             Self::Escalated,
             Self::Digest,
+            Self::Group,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

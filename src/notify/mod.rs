@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::domain::{AlertFacts, AlertKind, Timestamp};
+use crate::domain::{AlertFacts, AlertKind, Health, Timestamp};
 use crate::settings::NotifierSettings;
 
 pub use email::EmailNotifier;
@@ -33,6 +33,23 @@ pub struct AlertMessage {
 }
 
 impl AlertMessage {
+    /// One message for `held`, alerts of one event (DOWN or RECOVERED) of one stack.
+    pub fn group(stack: &str, down: bool, held: Vec<AlertMessage>, now: Timestamp) -> Self {
+        Self {
+            alert_id: held.first().map_or(0, |m| m.alert_id),
+            check: "stackwatch".to_owned(),
+            kind: AlertKind::Group,
+            facts: AlertFacts {
+                stack: Some(stack.to_owned()),
+                health: Some(if down { Health::Down } else { Health::Up }),
+                ..AlertFacts::default()
+            },
+            created_at: now,
+            link: None,
+            held,
+        }
+    }
+
     /// One message listing `held`, the alerts a contact's ceiling held back, oldest first.
     pub fn digest(held: Vec<AlertMessage>, now: Timestamp) -> Self {
         Self {

@@ -93,6 +93,14 @@ pub fn title(message: &AlertMessage) -> String {
         },
         AlertKind::Acknowledged => format!("[ACKNOWLEDGED] {check}"),
         AlertKind::Escalated => format!("[ESCALATED] {check} is still DOWN"),
+        AlertKind::Group => {
+            let event = group_event(message);
+            let stack = message.facts.stack.as_deref().unwrap_or_default();
+            match message.held.len() {
+                1 => format!("[{event}] stack {stack}: 1 check"),
+                n => format!("[{event}] stack {stack}: {n} checks"),
+            }
+        }
         AlertKind::Digest => match message.held.len() {
             1 => "[DIGEST] 1 alert held back".to_owned(),
             n => format!("[DIGEST] {n} alerts held back"),
@@ -206,6 +214,19 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
+        AlertKind::Group => {
+            let event = group_event(message);
+            let stack = message.facts.stack.as_deref().unwrap_or_default();
+            let mut lines = vec![format!(
+                "{} {event} in stack {stack} (alerting.group_by), oldest first:",
+                match message.held.len() {
+                    1 => "1 check".to_owned(),
+                    n => format!("{n} checks"),
+                }
+            )];
+            lines.extend(message.held.iter().map(|held| digest_line(held, now)));
+            lines
+        }
         AlertKind::Digest => {
             let mut lines = vec![format!(
                 "More alerts than this contact takes in a minute (alerting.max_per_minute) \
@@ -286,6 +307,22 @@ fn digest_line(held: &AlertMessage, now: Timestamp) -> String {
     format!("{} {}: {first}", held.created_at.to_rfc3339(), title(held))
 }
 
+/// The event a group's message is about: `DOWN` or `RECOVERED`.
+fn group_event(message: &AlertMessage) -> &'static str {
+    match message.facts.health {
+        Some(Health::Up) => "RECOVERED",
+        _ => "DOWN",
+    }
+}
+
+/// The colour of a message in Slack: its kind's, a group's event's.
+fn message_colour(message: &AlertMessage) -> &'static str {
+    match (message.kind, message.facts.health) {
+        (AlertKind::Group, Some(Health::Up)) => colour(AlertKind::Recovered),
+        (kind, _) => colour(kind),
+    }
+}
+
 /// The colour of a kind in Slack.
 fn colour(kind: AlertKind) -> &'static str {
     match kind {
@@ -301,6 +338,7 @@ fn colour(kind: AlertKind) -> &'static str {
         AlertKind::Acknowledged => "#4a90d9",
         AlertKind::Escalated => "#d92b2b",
         AlertKind::Digest => "#e8912d",
+        AlertKind::Group => "#d92b2b",
     }
 }
 
@@ -326,8 +364,8 @@ pub fn slack_escaped(text: &str) -> String {
 pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
     let title = title_within(message, SLACK_HEADER_MAX);
     let lines: Vec<String> = text(message, now).lines().map(slack_escaped).collect();
-    // A digest lists every held alert: its lines fill as many sections as they need.
-    let sections = if message.kind == AlertKind::Digest {
+    // A digest or a group lists every alert: its lines fill as many sections as needed.
+    let sections = if matches!(message.kind, AlertKind::Digest | AlertKind::Group) {
         pack_lines(&lines, SLACK_SECTION_MAX, SLACK_BLOCKS_MAX - 2)
     } else {
         vec![fit_lines(&lines, SLACK_SECTION_MAX)]
@@ -347,7 +385,7 @@ pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
     blocks.truncate(SLACK_BLOCKS_MAX);
     json!({
         "text": format!("{}: {}", slack_escaped(&title), lines.first().map_or("", |l| l.as_str())),
-        "attachments": [{"color": colour(message.kind), "blocks": blocks}],
+        "attachments": [{"color": message_colour(message), "blocks": blocks}],
     })
 }
 

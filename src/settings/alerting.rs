@@ -20,6 +20,21 @@ pub struct AlertingSettings {
     pub give_up_after_hours: u32,
     /// Messages one contact receives in a minute at most; past it, one digest a minute.
     pub max_per_minute: u32,
+    /// What a contact's DOWNs and RECOVEREDs are folded by.
+    pub group_by: GroupBy,
+    /// Seconds after a stack's first DOWN (or RECOVERED) during which its further ones
+    /// wait, to go out as one message.
+    pub group_interval: u32,
+}
+
+/// `alerting.group_by`: which alerts are folded together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// Those of one stack.
+    Stack,
+    /// None: every alert alone.
+    None,
 }
 
 /// One contact: where alerts go.

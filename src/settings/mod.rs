@@ -19,8 +19,8 @@ use serde::Deserialize;
 use crate::domain::LocationName;
 
 pub use alerting::{
-    AlertingSettings, EmailSettings, NotifierSettings, SlackSettings, SmtpEndpoint, SmtpTls,
-    WebhookSettings,
+    AlertingSettings, EmailSettings, GroupBy, NotifierSettings, SlackSettings, SmtpEndpoint,
+    SmtpTls, WebhookSettings,
 };
 pub use tokens::{Refusal, Role, Tokens};
 

@@ -40,6 +40,12 @@ impl Settings {
         );
         range("database.lease_s", self.database.lease_s, 3, 300);
         range(
+            "alerting.group_interval",
+            u64::from(self.alerting.group_interval),
+            0,
+            3_600,
+        );
+        range(
             "alerting.max_per_minute",
             u64::from(self.alerting.max_per_minute),
             1,

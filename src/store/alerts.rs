@@ -326,20 +326,43 @@ impl Store {
         ))
     }
 
-    /// Notes a message sent to `contact` at `at` (`digest`: one of held alerts).
+    /// Notes a message sent to `contact` at `at` (`digest`: one of held alerts;
+    /// `grouping`: the stack and event of a group's first or follow-up message).
     pub async fn note_contact_message(
         &self,
         contact: &str,
         at: Timestamp,
         digest: bool,
+        grouping: Option<&str>,
     ) -> Result<(), StoreError> {
-        Sql::new("INSERT INTO contact_messages (contact, at, digest) VALUES ($1, $2, $3)")
-            .bind(contact)
-            .bind(at.0)
-            .bind(i64::from(digest))
-            .execute(self.writer())
-            .await?;
+        Sql::new(
+            "INSERT INTO contact_messages (contact, at, digest, grouping) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(contact)
+        .bind(at.0)
+        .bind(i64::from(digest))
+        .bind(grouping.map(str::to_owned))
+        .execute(self.writer())
+        .await?;
         Ok(())
+    }
+
+    /// When `contact` last got a message of `grouping` after `since`, if it did.
+    pub async fn last_grouped(
+        &self,
+        contact: &str,
+        grouping: &str,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = Sql::new(
+            "SELECT MAX(at) FROM contact_messages WHERE contact = $1 AND grouping = $2 AND at > $3",
+        )
+        .bind(contact)
+        .bind(grouping)
+        .bind(since.0)
+        .scalar_one(self.reader())
+        .await?;
+        Ok(at.map(Timestamp))
     }
 
     /// Holds a delivery back until `until` (its contact's next digest), its attempts as

@@ -41,8 +41,8 @@ pub async fn plain_check(store: &Store, name: &str) -> stackwatch::domain::Check
 }
 
 /// A dispatcher on `store` with one webhook contact, `hook`, posting to `receiver`; it
-/// gives up after a day, and its ceiling is out of the way (the tests using it count
-/// each alert's deliveries; `storm::` tests the ceiling).
+/// gives up after a day; its ceiling and grouping are out of the way (the tests using it
+/// count each alert's deliveries; `storm::` tests both).
 pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
     let settings = [(
         "hook".to_owned(),
@@ -60,6 +60,8 @@ pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
         public_url: None,
         wake: Arc::new(tokio::sync::Notify::new()),
         max_per_minute: 10_000,
+        group_by: stackwatch::settings::GroupBy::None,
+        group_interval: Duration::ZERO,
     }
 }
 

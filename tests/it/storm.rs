@@ -1,13 +1,14 @@
-//! A storm through the real server: thirty checks failing within seconds, to contacts
-//! whose ceiling is five messages a minute. Each contact gets at most five alerts and one
-//! digest in any minute, every DOWN reaches each contact exactly once (alone or in a
-//! digest), and Slack's digests stay within Slack's limits.
+//! Storms through the real server. Thirty checks failing within seconds, to contacts whose
+//! ceiling is five messages a minute: each contact gets at most five alerts and one digest
+//! in any minute, every DOWN reaches each contact exactly once (alone or in a digest), and
+//! Slack's digests stay within Slack's limits. Thirty stacks of three checks failing at
+//! once, folded by stack: at most two messages per stack, every DOWN once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stackwatch::settings::{NotifierSettings, Secret, SlackSettings};
+use stackwatch::settings::{GroupBy, NotifierSettings, Secret, SlackSettings};
 
 use crate::binary::wait_for;
 use crate::helpers::{spawn_with, test_settings, with_webhook};
@@ -26,6 +27,7 @@ fn downs(received: &[Received]) -> BTreeMap<String, usize> {
         }
     };
     for r in received {
+        assert!(r.answered == 200, "{}", r.body);
         note(&r.body);
         for held in r.body["held"].as_array().into_iter().flatten() {
             note(held);
@@ -70,6 +72,7 @@ async fn a_storm_stays_under_each_contact_s_ceiling_and_loses_nothing() {
     );
     settings.alerting.default_contacts.push("team-slack".into());
     settings.alerting.max_per_minute = CEILING;
+    settings.alerting.group_by = GroupBy::None;
     let app = spawn_with(settings).await;
     let checks: Vec<Value> = (0..CHECKS)
         .map(|n| {
@@ -136,5 +139,66 @@ async fn a_storm_stays_under_each_contact_s_ceiling_and_loses_nothing() {
             ))
             .collect::<Vec<_>>()
     );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_stacks_failing_at_once_send_at_most_two_messages_each() {
+    let hook = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_webhook(test_settings(dir.path()), &hook);
+    // The ceiling out of the way: this is about folding by stack.
+    settings.alerting.max_per_minute = 10_000;
+    let app = spawn_with(settings).await;
+    for s in 0..30 {
+        let checks: Vec<Value> = ["web", "worker", "redis"]
+            .iter()
+            .map(|role| {
+                json!({"name": format!("shop-{s:02}-{role}"), "url": "http://127.0.0.1:9/",
+                    "check_rate": 10, "failures_to_confirm": 1})
+            })
+            .collect();
+        let (status, body) = app
+            .put(
+                &format!("/api/v1/stacks/shop-{s:02}"),
+                &json!({"checks": checks}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    wait_for("all ninety DOWNs", 180, async || {
+        (downs(&hook.accepted()).len() == 90).then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    let received = hook.accepted();
+    let each = downs(&received);
+    assert!(each.values().all(|n| *n == 1), "each DOWN once: {each:?}");
+    let mut per_stack: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &received {
+        let stack = r.body["stack"].as_str().unwrap_or_default().to_owned();
+        *per_stack.entry(stack).or_insert(0) += 1;
+    }
+    assert_eq!(per_stack.len(), 30, "{per_stack:?}");
+    assert!(per_stack.values().all(|n| *n <= 2), "{per_stack:?}");
+    // Three DOWNs within seconds: the first alone (or with those due with it), the rest
+    // folded into one message, so each stack has one group.
+    let groups: Vec<&Value> = received
+        .iter()
+        .filter(|r| r.body["event"] == "group")
+        .map(|r| &r.body)
+        .collect();
+    assert_eq!(groups.len(), 30, "{per_stack:?}");
+    for group in groups {
+        assert_eq!(group["health"], "down", "{group}");
+        let stack = group["stack"].as_str().unwrap();
+        let title = group["title"].as_str().unwrap();
+        let held = group["held"].as_array().unwrap();
+        assert_eq!(
+            title,
+            format!("[DOWN] stack {stack}: {} checks", held.len())
+        );
+        assert!(held.iter().all(|h| h["stack"] == stack), "{group}");
+    }
     app.stop().await;
 }
