@@ -28,6 +28,7 @@ const EXIT_BAD_CONFIG: u8 = 2;
   stackwatch probe http://127.0.0.1:9000/ -X POST -H 'X-Probe: 1' --expect-status 200-299
   stackwatch notify-test ops-slack --config /etc/stackwatch.toml
   STACKWATCH_AGENT_TOKEN=… stackwatch agent --server https://stackwatch.example --location fra
+  stackwatch routes explain acme-readiness down --config /etc/stackwatch.toml
 
 Configuration layers: config/default.toml (built in), --config or STACKWATCH_CONFIG,
 STACKWATCH__SECTION__KEY variables, STACKWATCH_LISTEN / STACKWATCH_DATA_DIR /
@@ -76,6 +77,28 @@ enum Command {
     Import(ImportFrom),
     /// Probe one location's checks for a server elsewhere: no database, no inbound port.
     Agent(AgentArgs),
+    /// The [[routes]] of the configuration.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Print which routes and contacts an alert of a check would go to now.
+    Explain {
+        /// The check's name.
+        check: String,
+        /// down, recovered, reminder, cert_expiring, flapping, settled, acknowledged or
+        /// escalated.
+        event: String,
+        /// The running stackwatch to read the check from; by default the configured
+        /// listen address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// A read or admin token of it; by default the configuration's first.
+        #[arg(long, env = "STACKWATCH_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -265,6 +288,35 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             stackwatch::agent::run_until_stopped(config, &settings, app::shutdown_signal()).await
         }
         Command::Import(ImportFrom::Statuscake(args)) => import_statuscake(args).await,
+        Command::Routes(RoutesCommand::Explain {
+            check,
+            event,
+            url,
+            token,
+        }) => {
+            let url = url.unwrap_or_else(|| {
+                default_health_url(settings.server.listen).replace("/healthz", "")
+            });
+            let token = token
+                .or_else(|| {
+                    settings
+                        .auth
+                        .read_tokens
+                        .iter()
+                        .chain(&settings.auth.admin_tokens)
+                        .next()
+                        .map(|t| t.expose().to_owned())
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "a token is needed: --token, STACKWATCH_TOKEN or auth.read_tokens"
+                    )
+                })?;
+            let text =
+                app::routes_explain::explain(&settings, &url, &token, &check, &event).await?;
+            println!("{text}");
+            Ok(())
+        }
         Command::NotifyTest { contact } => {
             app::notify_test(&settings, &contact).await?;
             println!("test message sent through {contact}");

@@ -14,7 +14,7 @@ use super::auth::CanWrite;
 use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::status::IncidentView;
-use crate::domain::{Acknowledgement, ContactName, FieldError, Timestamp};
+use crate::domain::{Acknowledgement, FieldError, Timestamp};
 use crate::store::Acked;
 
 /// Who acknowledges, and why.
@@ -60,13 +60,11 @@ pub async fn acknowledge(
     let body: AckBody = parse_body(&headers, body)?;
     let ack = Acknowledgement::read(&body.by, body.note.as_deref()).map_err(ApiError::Invalid)?;
     let now = Timestamp::now();
-    // Configured names, validated at start.
-    let defaults: Vec<ContactName> = state
-        .default_contacts
-        .iter()
-        .filter_map(|c| c.parse().ok())
-        .collect();
-    match state.store.acknowledge(id, &ack, now, &defaults).await? {
+    match state
+        .store
+        .acknowledge(id, &ack, now, &state.routing)
+        .await?
+    {
         Acked::Now(row) => {
             state.alerts_filed.notify_one();
             Ok(Json(IncidentView::new(row, now)))

@@ -67,6 +67,8 @@ pub struct ApiState {
     pub poll_wait: Duration,
     /// Woken when a route files an alert, so the dispatcher sends it at once.
     pub alerts_filed: Arc<tokio::sync::Notify>,
+    /// Who a check's alerts go to (an acknowledgement's too).
+    pub routing: Arc<crate::domain::Routing>,
     openapi: Arc<String>,
 }
 
@@ -93,6 +95,7 @@ pub struct ApiDeps {
     pub locations: BTreeSet<String>,
     pub request_timeout: Duration,
     pub alerts_filed: Arc<tokio::sync::Notify>,
+    pub routing: Arc<crate::domain::Routing>,
 }
 
 /// Builds the application's router: every route, its auth, limits and error shapes.
@@ -116,6 +119,7 @@ pub fn router(deps: ApiDeps) -> Router {
             .max(Duration::from_secs(1))
             .min(Duration::from_secs(25)),
         alerts_filed: deps.alerts_filed,
+        routing: deps.routing,
         openapi: Arc::new(openapi),
     };
     router

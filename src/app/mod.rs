@@ -9,6 +9,7 @@ pub mod data_dir;
 pub mod healthcheck;
 pub mod open_files;
 pub mod probe_once;
+pub mod routes_explain;
 mod server;
 mod supervisor;
 mod watchdog;
@@ -118,6 +119,12 @@ impl App {
             .map(|c| c.parse::<ContactName>())
             .collect::<Result<Vec<_>, _>>()
             .context("alerting.default_contacts")?;
+        // Validated at load: an error here names what changed since.
+        let routing = Arc::new(
+            settings
+                .routing()
+                .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?,
+        );
         let max_concurrent_probes = probes_within_file_limit(&settings);
         let (records_tx, records) = monitor::record_channel();
         let vitals = Vitals::new();
@@ -149,6 +156,7 @@ impl App {
             records: records_tx,
             max_concurrent_probes,
             default_contacts: default_contacts.clone(),
+            routing: routing.clone(),
             canaries: settings.monitor.canaries.clone(),
             vitals: vitals.clone(),
             leases: leases.as_ref().map(|(_, receiver)| receiver.clone()),
@@ -174,7 +182,7 @@ impl App {
             status_pages: settings.status_pages.enabled,
             frame_ancestors: settings.status_pages.frame_ancestors.clone(),
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
-            default_contacts: Arc::new(default_contacts.clone()),
+            routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
         });
         let router = api::router(ApiDeps {
@@ -193,6 +201,7 @@ impl App {
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
             alerts_filed: alerts_filed.clone(),
+            routing,
         })
         .merge(pages);
         let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());

@@ -101,25 +101,10 @@ pub struct MaintenanceWindow {
     pub created_at: Timestamp,
 }
 
-fn to_utc(t: Timestamp) -> Option<DateTime<Utc>> {
-    Utc.timestamp_millis_opt(t.0).single()
-}
-
-impl MaintenanceWindow {
-    /// Whether the window covers `check` at `now`.
-    pub fn silences(&self, check: &Check, now: Timestamp) -> bool {
-        self.scope.covers(check) && self.open_at(now)
-    }
-
-    /// Whether the window is open at `now`.
-    pub fn open_at(&self, now: Timestamp) -> bool {
-        self.occurrence_at_or_after(now)
-            .is_some_and(|(start, _)| start <= now)
-    }
-
+impl WindowTiming {
     /// The occurrence open at `now`, or else the next one: `(start, end)`.
     pub fn occurrence_at_or_after(&self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
-        match &self.timing {
+        match self {
             WindowTiming::Once { starts_at, ends_at } => {
                 (now < *ends_at).then_some((*starts_at, *ends_at))
             }
@@ -139,6 +124,33 @@ impl MaintenanceWindow {
                     .find(|(_, end)| *end > now)
             }
         }
+    }
+
+    /// Whether an occurrence is open at `now`.
+    pub fn open_at(&self, now: Timestamp) -> bool {
+        self.occurrence_at_or_after(now)
+            .is_some_and(|(start, _)| start <= now)
+    }
+}
+
+fn to_utc(t: Timestamp) -> Option<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(t.0).single()
+}
+
+impl MaintenanceWindow {
+    /// Whether the window covers `check` at `now`.
+    pub fn silences(&self, check: &Check, now: Timestamp) -> bool {
+        self.scope.covers(check) && self.open_at(now)
+    }
+
+    /// Whether the window is open at `now`.
+    pub fn open_at(&self, now: Timestamp) -> bool {
+        self.timing.open_at(now)
+    }
+
+    /// The occurrence open at `now`, or else the next one: `(start, end)`.
+    pub fn occurrence_at_or_after(&self, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        self.timing.occurrence_at_or_after(now)
     }
 
     /// Whether the window can never open again after `now`.

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::domain::{
-    AlertContext, AlertKind, AlertMemory, Check, CheckState, ContactName, Failure, LocationName,
-    MaintenanceWindow, Outcome, Timestamp, Transition, Votes, combine, decide, describe_cause,
-    tally,
+    AlertContext, AlertKind, AlertMemory, Check, CheckState, Failure, LocationName,
+    MaintenanceWindow, Outcome, Routing, Timestamp, Transition, Votes, combine, decide,
+    describe_cause, tally,
 };
 use crate::store::{Change, NewAlert, Record, StoredState};
 
@@ -79,7 +79,8 @@ impl Known {
 /// Turns an outcome into a record: state machine, alert decision, contacts.
 #[derive(Debug, Clone, Copy)]
 pub struct Judge<'a> {
-    pub default_contacts: &'a [ContactName],
+    /// Who each alert of a check goes to (its own contacts, a route, or the defaults).
+    pub routing: &'a Routing,
     pub windows: &'a [MaintenanceWindow],
     /// This process's location: that of checks that name none.
     pub own: &'a LocationName,
@@ -170,14 +171,7 @@ impl Judge<'_> {
                 event.facts.locations.clone_from(&summary);
             }
         }
-        // Most probes cause no alert: resolve contacts only for those that do.
-        let contacts = || {
-            check
-                .spec
-                .contacts()
-                .unwrap_or(self.default_contacts)
-                .to_vec()
-        };
+
         let write_state = state != known.state
             || votes != known.votes
             || memory != known.memory
@@ -187,9 +181,10 @@ impl Judge<'_> {
             || check.spec.states_every_result();
         let alerts: Vec<NewAlert> = events
             .into_iter()
+            // Most probes cause no alert: contacts are resolved only for those that do.
             .map(|event| NewAlert {
+                contacts: self.routing.contacts(&check.spec, event.kind, now),
                 event,
-                contacts: contacts(),
             })
             .collect();
         let change = (write_state || transition.is_some() || !alerts.is_empty()).then(|| {
@@ -297,7 +292,7 @@ mod tests {
     fn the_box_without_an_icmp_socket_changes_no_state_and_alerts_nobody() {
         let (own, silent) = (local(), HashSet::new());
         let judge = Judge {
-            default_contacts: &[],
+            routing: &Routing::default(),
             windows: &[],
             own: &own,
             silent: &silent,
@@ -331,7 +326,7 @@ mod tests {
     fn writes(check: &Check, verdicts: &str, mut cert: Option<Timestamp>) -> String {
         let (own, silent) = (local(), HashSet::new());
         let judge = Judge {
-            default_contacts: &[],
+            routing: &Routing::default(),
             windows: &[],
             own: &own,
             silent: &silent,

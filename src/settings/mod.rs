@@ -4,6 +4,7 @@
 
 mod alerting;
 mod load;
+mod routes;
 mod tokens;
 mod validate;
 
@@ -22,6 +23,7 @@ pub use alerting::{
     AlertingSettings, EmailSettings, GroupBy, NotifierSettings, SlackSettings, SmtpEndpoint,
     SmtpTls, WebhookSettings,
 };
+pub use routes::{DuringSettings, RouteSettings};
 pub use tokens::{Refusal, Role, Tokens};
 
 /// The built-in layer: every key with its default, compiled in so the binary runs alone.
@@ -48,6 +50,18 @@ pub struct Settings {
     pub status_pages: StatusPageSettings,
     /// Contacts by name.
     pub notifiers: BTreeMap<String, NotifierSettings>,
+    /// `[[routes]]`: which contacts alerts go to (see `domain::routing`).
+    #[serde(default)]
+    pub routes: Vec<RouteSettings>,
+}
+
+impl Settings {
+    /// The routes and default contacts, read once; `Err` lists every problem of the routes.
+    pub fn routing(&self) -> Result<crate::domain::Routing, Vec<String>> {
+        routes::routing(&self.routes, &self.alerting.default_contacts, &|name| {
+            self.notifiers.contains_key(name)
+        })
+    }
 }
 
 /// `[probe]`: how targets are contacted.

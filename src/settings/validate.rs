@@ -98,6 +98,9 @@ impl Settings {
             );
         }
         problems.extend(alerting::problems(&self.alerting, &self.notifiers));
+        if let Err(routes) = self.routing() {
+            problems.extend(routes);
+        }
         for (i, url) in self.monitor.canaries.iter().enumerate() {
             if let Err(reason) = crate::domain::ProbeUrl::parse(url) {
                 problems.push(format!("monitor.canaries[{i}]: {reason}"));

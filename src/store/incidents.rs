@@ -7,8 +7,8 @@ use super::db::Sql;
 use super::record::NewAlert;
 use super::{Store, StoreError};
 use crate::domain::{
-    Acknowledgement, AlertEvent, AlertFacts, AlertKind, Check, CheckId, CheckName, ContactName,
-    Health, Timestamp,
+    Acknowledgement, AlertEvent, AlertFacts, AlertKind, Check, CheckId, CheckName, Health, Routing,
+    Timestamp,
 };
 
 /// A stored incident.
@@ -108,14 +108,14 @@ impl Store {
     }
 
     /// Acknowledges incident `id` once: its reminders stop (see `record_events`) and one
-    /// `acknowledged` alert goes to its check's contacts (`default_contacts` when it names
-    /// none), in the same transaction; a second acknowledgement changes and sends nothing.
+    /// `acknowledged` alert goes to its check's contacts (as `routing` says), in the same
+    /// transaction; a second acknowledgement changes and sends nothing.
     pub async fn acknowledge(
         &self,
         id: i64,
         ack: &Acknowledgement,
         at: Timestamp,
-        default_contacts: &[ContactName],
+        routing: &Routing,
     ) -> Result<Acked, StoreError> {
         let mut tx = self.begin().await?;
         let read = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
@@ -160,7 +160,7 @@ impl Store {
                         ..AlertFacts::default()
                     },
                 },
-                contacts: check.spec.contacts().unwrap_or(default_contacts).to_vec(),
+                contacts: routing.contacts(&check.spec, AlertKind::Acknowledged, at),
             };
             super::alerts::insert_alert(&mut tx, check.id, check.name.as_str(), &alert, at).await?;
         }

@@ -53,7 +53,7 @@ pub async fn acknowledge(
     };
     let acked = state
         .store
-        .acknowledge(id, &ack, Timestamp::now(), &state.default_contacts)
+        .acknowledge(id, &ack, Timestamp::now(), &state.routing)
         .await?;
     match acked {
         Acked::Now(_) => state.alerts_filed.notify_one(),

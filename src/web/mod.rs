@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 pub use layout::Shown;
 pub use session::Sessions;
 
-use crate::domain::ContactName;
+use crate::domain::Routing;
 use crate::monitor::Vitals;
 use crate::settings::{StatusPagesEnabled, Tokens};
 use crate::store::{IncidentRow, Store, StoreError};
@@ -41,8 +41,8 @@ pub struct WebState {
     pub frame_ancestors: String,
     /// Mark session cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// The contacts of checks that name none (told of an acknowledgement).
-    pub default_contacts: Arc<Vec<ContactName>>,
+    /// Who a check's alerts go to (an acknowledgement's too).
+    pub routing: Arc<Routing>,
     /// Woken when a page files an alert, so the dispatcher sends it at once.
     pub alerts_filed: Arc<tokio::sync::Notify>,
 }

@@ -30,6 +30,7 @@ mod postgres;
 mod probe;
 mod receivers;
 mod retention;
+mod routes;
 mod secrets;
 mod security;
 mod stacks;

@@ -32,7 +32,8 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    Check, CheckId, CheckName, ContactName, LocationName, MaintenanceWindow, Outcome, Timestamp,
+    Check, CheckId, CheckName, ContactName, LocationName, MaintenanceWindow, Outcome, Routing,
+    Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{PageStart, Record, Store, StoreError, Write};
@@ -48,8 +49,10 @@ pub struct SchedulerDeps {
     /// Where records go (the recorder).
     pub records: mpsc::Sender<Write>,
     pub max_concurrent_probes: usize,
-    /// Contacts of checks that name none, and of `offline`/`online` alerts.
+    /// Contacts of `offline`/`online` alerts.
     pub default_contacts: Vec<ContactName>,
+    /// Who a check's alerts go to: its own contacts, a route, or the defaults.
+    pub routing: Arc<Routing>,
     /// Reference URLs that answer whenever the box's network works (none: no offline rule).
     pub canaries: Vec<String>,
     /// Where the scheduler reports that it keeps up.
@@ -363,7 +366,7 @@ impl Scheduler {
             }
         } else {
             let judge = Judge {
-                default_contacts: &self.deps.default_contacts,
+                routing: &self.deps.routing,
                 windows: &self.windows,
                 own: &self.deps.home,
                 silent: &self.silent,
