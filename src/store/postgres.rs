@@ -36,7 +36,7 @@ pub async fn migrate_postgres(url: &str, place: &str) -> Result<(), StoreError> 
 }
 
 /// The tables in an order that satisfies every foreign key.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "checks",
     "check_tags",
     "check_state",
@@ -48,6 +48,7 @@ const TABLES: [&str; 14] = [
     "meta",
     "alerts",
     "deliveries",
+    "contact_messages",
     "maintenance",
     "stack_settings",
     "statuscake_fields",

@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/checks/{name}/results"),
     ("get", "/api/v1/checks/{name}/uptime"),
     ("get", "/api/v1/incidents"),
+    ("post", "/api/v1/incidents/{id}/ack"),
     ("get", "/api/v1/alerts"),
     ("post", "/api/v1/maintenance"),
     ("get", "/api/v1/maintenance"),
