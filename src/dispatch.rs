@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
-use crate::domain::{AlertKind, Timestamp};
+use crate::domain::{AckKey, AlertKind, Timestamp};
 use crate::notify::{AlertMessage, Notifiers, NotifyError, Retry};
 use crate::settings::GroupBy;
 
@@ -119,6 +119,8 @@ pub struct Dispatcher {
     /// How a contact's alerts are folded, and for how long (`alerting.group_*`).
     pub group_by: GroupBy,
     pub group_interval: Duration,
+    /// Signs the one-click acknowledgement links (with `public_url`).
+    pub ack_key: Option<AckKey>,
 }
 
 impl Dispatcher {
@@ -181,11 +183,11 @@ impl Dispatcher {
                 continue;
             };
             let message = match unit.deliveries.as_slice() {
-                [one] => self.message(one),
+                [one] => self.message(one, now).await?,
                 all => AlertMessage::group(
                     first.alert.facts.stack.as_deref().unwrap_or_default(),
                     first.alert.kind == AlertKind::Down,
-                    all.iter().map(|d| self.message(d)).collect(),
+                    self.messages(all, now).await?,
                     now,
                 ),
             };
@@ -212,7 +214,7 @@ impl Dispatcher {
             }
             return Ok(report);
         }
-        let digest = AlertMessage::digest(held.iter().map(|d| self.message(d)).collect(), now);
+        let digest = AlertMessage::digest(self.messages(&held, now).await?, now);
         let settled = self.send(&contact, &held[0], &digest, now).await;
         if settled == AttemptResult::Delivered {
             self.store
@@ -303,9 +305,22 @@ impl Dispatcher {
         }
     }
 
-    /// The message of a delivery's alert.
-    fn message(&self, due: &DueDelivery) -> AlertMessage {
-        AlertMessage {
+    /// The message of a delivery's alert: with the signed link that acknowledges its
+    /// outage when it announces one that is still open and links are made.
+    async fn message(&self, due: &DueDelivery, now: Timestamp) -> Result<AlertMessage, StoreError> {
+        let ack_link = match (&self.public_url, &self.ack_key, due.alert.kind) {
+            (
+                Some(base),
+                Some(key),
+                AlertKind::Down | AlertKind::Reminder | AlertKind::Escalated,
+            ) => self
+                .store
+                .open_incident_of(&due.alert.check_name)
+                .await?
+                .map(|id| format!("{}{}", base.trim_end_matches('/'), key.path(id, now))),
+            _ => None,
+        };
+        Ok(AlertMessage {
             alert_id: due.alert.id,
             check: due.alert.check_name.clone(),
             kind: due.alert.kind,
@@ -313,7 +328,21 @@ impl Dispatcher {
             created_at: due.alert.created_at,
             link: self.link(&due.alert.check_name),
             held: Vec::new(),
+            ack_link,
+        })
+    }
+
+    /// The messages of deliveries' alerts.
+    async fn messages(
+        &self,
+        deliveries: &[DueDelivery],
+        now: Timestamp,
+    ) -> Result<Vec<AlertMessage>, StoreError> {
+        let mut messages = Vec::with_capacity(deliveries.len());
+        for due in deliveries {
+            messages.push(self.message(due, now).await?);
         }
+        Ok(messages)
     }
 
     /// The link to a check's page in messages, when a public URL is configured.

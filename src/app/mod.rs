@@ -89,6 +89,11 @@ impl App {
         } else {
             admin_token::remove_stale(data_dir)?;
         }
+        // Acknowledgement links are signed under the first admin token: the same on every
+        // instance of a cluster, and a new token makes old links void.
+        let ack_key = crate::domain::AckKey::from_admin_token(
+            admin.first().map_or("", |token| token.expose()),
+        );
         let tokens = Tokens::limited(
             &admin,
             &settings.auth.read_tokens,
@@ -184,6 +189,7 @@ impl App {
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
+            ack_key: ack_key.clone(),
         });
         let router = api::router(ApiDeps {
             vitals: vitals.clone(),
@@ -216,6 +222,7 @@ impl App {
             max_per_minute: settings.alerting.max_per_minute,
             group_by: settings.alerting.group_by,
             group_interval: Duration::from_secs(u64::from(settings.alerting.group_interval)),
+            ack_key: Some(ack_key.clone()),
         };
         let rollup_schedule = parse_cron(&settings.retention.schedule)
             .map_err(|e| anyhow::anyhow!("retention.schedule: {e}"))?;
@@ -476,6 +483,7 @@ pub async fn notify_test(settings: &Settings, contact: &str) -> anyhow::Result<(
         created_at: now,
         link: None,
         held: Vec::new(),
+        ack_link: None,
     };
     notifier
         .send(&message, now)

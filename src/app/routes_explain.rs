@@ -29,10 +29,12 @@ pub async fn explain(
         .await
         .with_context(|| format!("cannot reach {base_url}"))?;
     let status = answer.status();
-    let view: serde_json::Value = answer
-        .json()
+    let body = answer
+        .bytes()
         .await
-        .with_context(|| format!("{base_url} did not answer JSON"))?;
+        .with_context(|| format!("{base_url} did not answer"))?;
+    let view: serde_json::Value =
+        serde_json::from_slice(&body).with_context(|| format!("{base_url} did not answer JSON"))?;
     if !status.is_success() {
         anyhow::bail!(
             "{base_url} answered {status}: {}",

@@ -3,6 +3,7 @@
 //! Nothing here does I/O; every other module depends on this one and it depends on none.
 
 mod ack;
+mod ack_link;
 mod alert;
 mod check;
 mod dns_target;
@@ -30,6 +31,7 @@ mod time;
 pub mod wire;
 
 pub use ack::Acknowledgement;
+pub use ack_link::{ACK_LINK_VALID_MS, AckKey};
 pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,

@@ -30,6 +30,9 @@ pub struct AlertMessage {
     pub link: Option<String>,
     /// A digest's alerts (see [`AlertMessage::digest`]); empty for any other message.
     pub held: Vec<AlertMessage>,
+    /// The signed link that acknowledges the outage, for a DOWN, reminder or escalation
+    /// when `alerting.public_url` is set.
+    pub ack_link: Option<String>,
 }
 
 impl AlertMessage {
@@ -47,6 +50,7 @@ impl AlertMessage {
             created_at: now,
             link: None,
             held,
+            ack_link: None,
         }
     }
 
@@ -60,6 +64,7 @@ impl AlertMessage {
             created_at: now,
             link: None,
             held,
+            ack_link: None,
         }
     }
 }

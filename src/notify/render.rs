@@ -269,6 +269,9 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
     if let Some(link) = &message.link {
         lines.push(format!("Details: {link}"));
     }
+    if let Some(ack) = &message.ack_link {
+        lines.push(format!("Acknowledge (stops the reminders): {ack}"));
+    }
     lines.join("\n")
 }
 
@@ -376,11 +379,19 @@ pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
             .into_iter()
             .map(|body| json!({"type": "section", "text": {"type": "mrkdwn", "text": body}})),
     );
-    if let Some(link) = &message.link {
-        blocks.push(json!({
-            "type": "actions",
-            "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open the check"}, "url": link}]
-        }));
+    let buttons: Vec<Value> = [
+        ("Open the check", &message.link),
+        ("Acknowledge", &message.ack_link),
+    ]
+    .into_iter()
+    .filter_map(|(label, url)| {
+        url.as_ref().map(|url| {
+                json!({"type": "button", "text": {"type": "plain_text", "text": label}, "url": url})
+            })
+    })
+    .collect();
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
     }
     blocks.truncate(SLACK_BLOCKS_MAX);
     json!({
@@ -438,6 +449,7 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "note": f.note,
         "created_at": message.created_at.to_rfc3339(),
         "link": message.link,
+        "ack_link": message.ack_link,
         "title": title(message),
         "text": text(message, now),
     });
@@ -463,6 +475,7 @@ mod tests {
             created_at: Timestamp(0),
             link: None,
             held: Vec::new(),
+            ack_link: None,
         }
     }
 

@@ -107,6 +107,16 @@ impl Store {
         Ok(all)
     }
 
+    /// The open incident of the check named `check`, if it has one.
+    pub async fn open_incident_of(&self, check: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            Sql::new("SELECT id FROM incidents WHERE check_name = $1 AND resolved_at IS NULL")
+                .bind(check)
+                .scalar_optional(self.reader())
+                .await?,
+        )
+    }
+
     /// Acknowledges incident `id` once: its reminders stop (see `record_events`) and one
     /// `acknowledged` alert goes to its check's contacts (as `routing` says), in the same
     /// transaction; a second acknowledgement changes and sends nothing.

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 pub use layout::Shown;
 pub use session::Sessions;
 
-use crate::domain::Routing;
+use crate::domain::{AckKey, Routing};
 use crate::monitor::Vitals;
 use crate::settings::{StatusPagesEnabled, Tokens};
 use crate::store::{IncidentRow, Store, StoreError};
@@ -43,6 +43,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// Who a check's alerts go to (an acknowledgement's too).
     pub routing: Arc<Routing>,
+    /// Checks the signed acknowledgement links of alerts.
+    pub ack_key: AckKey,
     /// Woken when a page files an alert, so the dispatcher sends it at once.
     pub alerts_filed: Arc<tokio::sync::Notify>,
 }
@@ -55,6 +57,7 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(session::logout))
         .route("/checks/{name}", get(check_page::check_page))
         .route("/checks/{name}/incidents/{id}/ack", post(ack::acknowledge))
+        .route("/ack/{id}", get(ack::link_form).post(ack::link_acknowledge))
         .route("/status/{stack}", get(status_page::status_page))
         .route("/metrics", get(metrics::metrics))
         .route(

@@ -248,3 +248,101 @@ async fn an_unacknowledged_outage_escalates_once_at_its_time() {
     assert_eq!(events(&hook, "taken"), ["down", "acknowledged"]);
     app.stop().await;
 }
+
+/// A DOWN carries a signed link that acknowledges its outage: its GET only shows a form
+/// (a link preview acknowledges nothing), its POST acknowledges; a link altered in any
+/// part is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signed_link_in_a_down_acknowledges_its_outage_and_no_other() {
+    let hook = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        crate::helpers::with_webhook(crate::helpers::test_settings(dir.path()), &hook);
+    settings.alerting.public_url = "https://stackwatch.example".to_owned();
+    let app = crate::helpers::spawn_with(settings).await;
+    failing_check(&app, "linked").await;
+    let incident = open_incident(&app, "linked").await;
+    let down = wait_for("the DOWN", 60, async || {
+        hook.accepted()
+            .into_iter()
+            .find(|r| r.body["event"] == "down")
+    })
+    .await;
+    let link = down.body["ack_link"].as_str().unwrap().to_owned();
+    let path = link
+        .strip_prefix("https://stackwatch.example")
+        .unwrap_or_else(|| panic!("{link}"));
+    assert!(
+        path.starts_with(&format!("/ack/{}?until=", incident["id"])),
+        "{path}"
+    );
+    assert!(
+        down.body["text"].as_str().unwrap().contains(&link),
+        "the text carries it too"
+    );
+    let (_, alerts) = app.get("/api/v1/alerts?check=linked").await;
+    assert!(!alerts.to_string().contains("sig="), "{alerts}");
+
+    let client = reqwest::Client::new();
+    let form = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(form.status().as_u16(), 200);
+    assert!(form.text().await.unwrap().contains(">Acknowledge<"));
+    let (_, open) = app.get("/api/v1/incidents?check=linked").await;
+    assert_eq!(
+        open["incidents"][0]["acked_at"],
+        Value::Null,
+        "a GET changes nothing"
+    );
+
+    let query: Vec<(String, String)> = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let value = |key: &str| query.iter().find(|(k, _)| k == key).unwrap().1.clone();
+    let (until, sig) = (value("until"), value("sig"));
+    let post = |id: String, until: String, sig: String| {
+        client
+            .post(app.url(&format!("/ack/{id}")))
+            .form(&[
+                ("until", until),
+                ("sig", sig),
+                ("by", "dave".to_owned()),
+                ("note", "from the link".to_owned()),
+            ])
+            .send()
+    };
+    let id = incident["id"].to_string();
+    let longer = (until.parse::<i64>().unwrap() + 1).to_string();
+    for (id, until, sig) in [
+        (
+            (incident["id"].as_i64().unwrap() + 1).to_string(),
+            until.clone(),
+            sig.clone(),
+        ),
+        (id.clone(), longer, sig.clone()),
+        (
+            id.clone(),
+            until.clone(),
+            format!("{}0", &sig[..sig.len() - 1]),
+        ),
+    ] {
+        let refused = post(id, until, sig).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 403);
+    }
+    let accepted = post(id.clone(), until.clone(), sig.clone()).await.unwrap();
+    assert_eq!(accepted.status().as_u16(), 200);
+    assert!(
+        accepted
+            .text()
+            .await
+            .unwrap()
+            .contains("Acknowledged the outage of linked as dave."),
+    );
+    let (_, acked) = app.get("/api/v1/incidents?check=linked").await;
+    assert_eq!(acked["incidents"][0]["acked_by"], "dave");
+    assert_eq!(acked["incidents"][0]["ack_note"], "from the link");
+    let again = post(id, until, sig).await.unwrap().text().await.unwrap();
+    assert!(again.contains("acknowledged already by dave"), "{again}");
+    app.stop().await;
+}

@@ -62,6 +62,7 @@ pub fn hook_dispatcher(store: Store, receiver: &HookReceiver) -> Dispatcher {
         max_per_minute: 10_000,
         group_by: stackwatch::settings::GroupBy::None,
         group_interval: Duration::ZERO,
+        ack_key: None,
     }
 }
 
