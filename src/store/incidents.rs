@@ -107,6 +107,22 @@ impl Store {
         Ok(all)
     }
 
+    /// Who acknowledged each open incident that was, by check id.
+    pub async fn open_acknowledgements(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = Sql::new(
+            "SELECT check_id, acked_by FROM incidents \
+             WHERE resolved_at IS NULL AND acked_at IS NOT NULL",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, by)| (id, by.unwrap_or_default()))
+            .collect())
+    }
+
     /// The open incident of the check named `check`, if it has one.
     pub async fn open_incident_of(&self, check: &str) -> Result<Option<i64>, StoreError> {
         Ok(

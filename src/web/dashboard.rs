@@ -3,7 +3,7 @@
 //! and a search by name; above them, what `/readyz` would name as wrong with monitoring.
 //! Built from current state and rollups, never from raw history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
@@ -107,6 +107,7 @@ pub async fn dashboard(
     let total: usize = counts.values().sum();
     let problems = state.vitals.problems();
     let agents = state.store.agent_locations().await?;
+    let acked = state.store.open_acknowledgements().await?;
     let body = html! {
         h1 { "Checks" }
         @if !problems.is_empty() {
@@ -140,7 +141,7 @@ pub async fn dashboard(
             p.muted { @if total == 0 { "No check yet: register one with PUT /api/v1/checks/{name}." } @else { "No check matches." } }
         }
         @for (stack, group) in grouped(lines) {
-            (stack_section(&stack, &group, now))
+            (stack_section(&stack, &group, &acked, now))
         }
     };
     Ok(html_response(
@@ -198,7 +199,13 @@ fn grouped(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
     groups
 }
 
-fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
+/// A stack's checks; `acked`: who acknowledged each open outage, by check id.
+fn stack_section(
+    stack: &str,
+    lines: &[Line],
+    acked: &HashMap<i64, String>,
+    now: Timestamp,
+) -> Markup {
     html! {
         section.stack {
             h2 { (stack) }
@@ -222,6 +229,9 @@ fn stack_section(stack: &str, lines: &[Line], now: Timestamp) -> Markup {
                             td.wide.cause {
                                 @if line.shown == Shown::Down {
                                     (row.live.state.as_ref().and_then(|s| s.memory.last_cause.as_deref()).unwrap_or(""))
+                                    @if let Some(by) = acked.get(&row.live.check.id.0) {
+                                        " " span.acked { "(acknowledged by " (by) ")" }
+                                    }
                                 }
                             }
                         }

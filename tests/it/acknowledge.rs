@@ -81,6 +81,8 @@ async fn an_acknowledged_outage_is_not_reminded_of_and_its_contacts_are_told_onc
     // Again: the same answer, nothing sent twice.
     let (status, again) = app.post_json(&ack, &json!({"by": "bob"})).await;
     assert_eq!((status, &again["acked_by"]), (200, &json!("alice")));
+    let dashboard = crate::helpers::text_as(&app.url("/"), ADMIN_TOKEN).await;
+    assert!(dashboard.contains("(acknowledged by alice)"), "{dashboard}");
 
     // A second check, down at least ten seconds (a probe) after the first: once its first
     // reminder is out, the first one's was due too.
