@@ -163,6 +163,7 @@ pub fn name_the_contacts(
     contacts: &std::collections::BTreeSet<String>,
 ) {
     name_the_items(doc, "contacts", contacts);
+    name_the_items(doc, "escalate_to", contacts);
 }
 
 /// States which locations a check may name: the server's own and each agent token's.

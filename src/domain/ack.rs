@@ -19,14 +19,15 @@ impl Acknowledgement {
     /// Reads `by` and `note` (an empty note is none): every problem, each naming its field.
     pub fn read(by: &str, note: Option<&str>) -> Result<Self, FieldErrors> {
         let mut errors = Vec::new();
-        let by = trim(by);
-        if let Some(reason) = problem(by, MAX_BY_CHARS, false) {
+        let empty = trim(by).is_empty().then(|| "must not be empty".to_owned());
+        if let Some(reason) = empty.or_else(|| problem(by, MAX_BY_CHARS, false)) {
             errors.push(FieldError::new("by", reason));
         }
-        let note = note.map(trim).filter(|n| !n.is_empty());
         if let Some(reason) = note.and_then(|n| problem(n, MAX_NOTE_CHARS, true)) {
             errors.push(FieldError::new("note", reason));
         }
+        let by = trim(by);
+        let note = note.map(trim).filter(|n| !n.is_empty());
         if errors.is_empty() {
             Ok(Self {
                 by: by.to_owned(),
@@ -51,12 +52,10 @@ fn trim(text: &str) -> &str {
     text.trim_matches(|c: char| c.is_ascii_whitespace())
 }
 
-/// Why a text is refused, if it is.
+/// Why a text (as given, white space and all) is refused, if it is.
 fn problem(text: &str, max: usize, multiline: bool) -> Option<String> {
     let count = text.chars().count();
-    if text.is_empty() {
-        Some("must not be empty".to_owned())
-    } else if count > max {
+    if count > max {
         Some(format!("must be at most {max} characters, got {count}"))
     } else if text
         .chars()
@@ -88,6 +87,11 @@ mod tests {
             Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
         };
         assert_eq!(fields(" ", "ok"), ["by: must not be empty"]);
+        // Counted as sent, as the API's maxLength counts.
+        assert_eq!(
+            fields(&format!(" {}", "a".repeat(100)), "ok"),
+            ["by: must be at most 100 characters, got 101"]
+        );
         assert_eq!(
             fields("a\u{7}", &"n".repeat(1_001)),
             [
