@@ -121,6 +121,17 @@ pub struct AlertFacts {
     pub note: Option<String>,
 }
 
+impl AlertFacts {
+    /// The facts every alert of a check carries: its stack and what it probes.
+    pub fn of(spec: &CheckSpec) -> Self {
+        Self {
+            stack: spec.stack.as_ref().map(ToString::to_string),
+            url: spec.target.address(),
+            ..Self::default()
+        }
+    }
+}
+
 /// An alert decided for one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertEvent {
@@ -167,11 +178,7 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
     if cx.in_maintenance {
         return (next, events);
     }
-    let facts = || AlertFacts {
-        stack: cx.spec.stack.as_ref().map(ToString::to_string),
-        url: cx.spec.target.address(),
-        ..AlertFacts::default()
-    };
+    let facts = || AlertFacts::of(cx.spec);
     let rule = cx.spec.flap_rule();
     match next.flaps.observe(cx.state.health, rule, cx.now) {
         FlapStep::Steady => health_alerts(&mut next, cx, facts(), &mut events),

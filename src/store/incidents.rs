@@ -177,13 +177,11 @@ impl Store {
                 event: AlertEvent {
                     kind: AlertKind::Acknowledged,
                     facts: AlertFacts {
-                        stack: check.spec.stack().map(ToString::to_string),
-                        url: check.spec.target().address(),
                         cause: Some(row.cause.clone()),
                         down_since: Some(Timestamp(row.opened_at)),
                         acked_by: Some(ack.by().to_owned()),
                         note: ack.note().map(str::to_owned),
-                        ..AlertFacts::default()
+                        ..AlertFacts::of(&check.spec)
                     },
                 },
                 contacts: routing.contacts(&check.spec, AlertKind::Acknowledged, at),
@@ -241,12 +239,10 @@ impl Store {
                     event: AlertEvent {
                         kind: AlertKind::Escalated,
                         facts: AlertFacts {
-                            stack: check.spec.stack().map(ToString::to_string),
-                            url: check.spec.target().address(),
                             cause: Some(cause),
                             down_since: Some(Timestamp(opened_at)),
                             downtime_s: u64::try_from((now.0 - opened_at) / 1_000).ok(),
-                            ..AlertFacts::default()
+                            ..AlertFacts::of(&check.spec)
                         },
                     },
                     contacts: to.to_vec(),

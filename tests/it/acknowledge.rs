@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use stackwatch::domain::Timestamp;
 
 use crate::binary::wait_for;
+use crate::heartbeats::events;
 use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, TestApp, error_fields, spawn_with_webhook};
 use crate::receivers::HookReceiver;
 
@@ -26,14 +27,6 @@ async fn open_incident(app: &TestApp, name: &str) -> Value {
         list["incidents"].get(0).cloned()
     })
     .await
-}
-
-fn events(hook: &HookReceiver, check: &str) -> Vec<String> {
-    hook.accepted()
-        .iter()
-        .filter(|r| r.body["check"] == check)
-        .map(|r| r.body["event"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

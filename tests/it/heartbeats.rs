@@ -39,7 +39,7 @@ async fn wait_state(app: &TestApp, name: &str, want: &str) {
 }
 
 /// The webhook events received for `check`, in order.
-fn events(hook: &HookReceiver, check: &str) -> Vec<String> {
+pub fn events(hook: &HookReceiver, check: &str) -> Vec<String> {
     hook.accepted()
         .iter()
         .filter(|r| r.body["check"] == check)
