@@ -10,6 +10,12 @@ use crate::heartbeats::events;
 use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, TestApp, error_fields, spawn_with_webhook};
 use crate::receivers::HookReceiver;
 
+/// `sig` with its last hex digit changed.
+fn altered(sig: &str) -> String {
+    let (head, last) = sig.split_at(sig.len() - 1);
+    format!("{head}{}", if last == "0" { "1" } else { "0" })
+}
+
 /// A check of a port where nothing listens: DOWN at its first probe, reminded every minute.
 async fn failing_check(app: &TestApp, name: &str) {
     let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "failures_to_confirm": 1,
@@ -316,14 +322,11 @@ async fn the_signed_link_in_a_down_acknowledges_its_outage_and_no_other() {
             sig.clone(),
         ),
         (id.clone(), longer, sig.clone()),
-        (
-            id.clone(),
-            until.clone(),
-            format!("{}0", &sig[..sig.len() - 1]),
-        ),
+        (id.clone(), until.clone(), altered(&sig)),
     ] {
+        let case = format!("/ack/{id} until {until} sig {sig}");
         let refused = post(id, until, sig).await.unwrap();
-        assert_eq!(refused.status().as_u16(), 403);
+        assert_eq!(refused.status().as_u16(), 403, "{case}");
     }
     let accepted = post(id.clone(), until.clone(), sig.clone()).await.unwrap();
     assert_eq!(accepted.status().as_u16(), 200);
