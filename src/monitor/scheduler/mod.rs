@@ -347,12 +347,12 @@ impl Scheduler {
         offline: bool,
         from: &Arc<LocationName>,
     ) -> Option<bool> {
-        // A probe that was started before this instance let go of the check's shard (a
-        // hanging one takes its whole timeout) is kept as a plain result: the new holder
-        // judges the check from the state in the database.
         if !self.at_home() {
             return self.forward(id, outcome, offline, from).await;
         }
+        // A probe that was started before this instance let go of the check's shard (a
+        // hanging one takes its whole timeout) is kept as a plain result: the new holder
+        // judges the check from the state in the database.
         let held = self.holds(id);
         let entry = self.entries.get_mut(&id)?;
         let record = if offline {
