@@ -43,14 +43,14 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
-/// Builds the world on `subnet` and registers check `web` probed from `local`, `fra` and
+/// Builds the world on `block` and registers check `web` probed from `local`, `fra` and
 /// `nyc` with quorum 2, every 10 s, confirmed by 2 failures 2 s apart; returns once every
 /// location has confirmed it up.
-async fn world(tag: char, subnet: &str) -> World {
+async fn world(tag: char, block: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let mut net = Net::new(tag, subnet);
+    let mut net = Net::new(tag, block);
     let target_ns = net.host("target", 10);
-    let target = format!("{subnet}.10");
+    let target = net.address(10);
     let www = dir.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("index.html"), "ok").unwrap();
@@ -208,7 +208,7 @@ impl World {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_location_cut_off_alerts_nobody_two_make_one_down_and_one_recovered() {
-    let world = world('q', "198.51.100").await;
+    let world = world('q', "198.51.100.0/25").await;
 
     // fra loses its route to the target: fra confirms DOWN, the check stays UP.
     world.net.cut(&world.hosts["fra"], &world.target);
@@ -260,7 +260,7 @@ async fn one_location_cut_off_alerts_nobody_two_make_one_down_and_one_recovered(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_agent_is_offline_once_its_results_arrive_after_and_its_votes_drop_out() {
-    let mut world = world('s', "203.0.113").await;
+    let mut world = world('s', "203.0.113.0/25").await;
     let server = world.net.gateway();
 
     // fra cannot reach the server for a minute: it keeps probing, goes offline after its

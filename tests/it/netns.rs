@@ -1,6 +1,7 @@
 //! Test hosts in network namespaces of the test's own: a bridge in the test's namespace
-//! with the first address of a documentation /24, and a namespace per host joined to it by
-//! a veth pair. Routes are cut and restored inside a host's namespace. Everything is
+//! with the first address of a block of a documentation range, and a namespace per host
+//! joined to it by a veth pair. A block the machine already routes (CI's own network may
+//! use a documentation range) is refused before anything is made. Routes are cut and restored inside a host's namespace. Everything is
 //! removed when the `Net` is dropped, also when the test fails (and leftovers of an earlier
 //! run that died are removed at the start). Needs root, as CI runs.
 
@@ -10,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 pub struct Net {
     bridge: String,
     prefix: String,
-    /// The first three octets, e.g. `198.51.100`.
-    subnet: String,
+    /// The block's first address, e.g. `203.0.113.128`.
+    base: std::net::Ipv4Addr,
+    /// The block's prefix length, e.g. 25.
+    bits: u8,
     hosts: Vec<String>,
     children: Vec<Child>,
 }
@@ -35,34 +38,56 @@ fn quietly(args: &[&str]) {
 }
 
 impl Net {
-    /// A bridge named after `tag` (one letter per test) holding `subnet`.1/24, where
-    /// `subnet` is a documentation range (`198.51.100`, `203.0.113` or `192.0.2`).
-    pub fn new(tag: char, subnet: &str) -> Self {
+    /// A bridge named after `tag` (one letter per test) holding the first address of
+    /// `block` (`203.0.113.128/25`), a block of a documentation range (198.51.100.0/24,
+    /// 203.0.113.0/24 or 192.0.2.0/24) that the machine does not route already.
+    pub fn new(tag: char, block: &str) -> Self {
+        let (base, bits) = block.split_once('/').expect("a block: address/bits");
+        let base: std::net::Ipv4Addr = base.parse().unwrap();
+        let bits: u8 = bits.parse().unwrap();
+        let [a, b, c, _] = base.octets();
         assert!(
-            ["192.0.2", "198.51.100", "203.0.113"].contains(&subnet),
+            [[192, 0, 2], [198, 51, 100], [203, 0, 113]].contains(&[a, b, c]) && bits >= 24,
             "documentation ranges only"
         );
         let prefix = format!("sw{tag}");
         Self::remove_leftovers(&prefix);
+        let routes = Command::new("ip").args(["-4", "route"]).output().unwrap();
+        let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+        let taken = routes.lines().find(|route| {
+            let destination = route.split_whitespace().next().unwrap_or_default();
+            let (net, len) = destination.split_once('/').unwrap_or((destination, "32"));
+            let (Ok(net), Ok(len)) = (net.parse::<std::net::Ipv4Addr>(), len.parse::<u8>()) else {
+                return false;
+            };
+            let shorter = u32::from(len.min(bits));
+            let mask = u32::MAX.checked_shl(32 - shorter).unwrap_or(0);
+            u32::from(net) & mask == u32::from(base) & mask
+        });
+        assert!(
+            taken.is_none(),
+            "this machine already routes {taken:?}; the test must use another block than {block}"
+        );
         let bridge = format!("{prefix}br");
         run(&["ip", "link", "add", &bridge, "type", "bridge"]);
         let net = Self {
             bridge,
             prefix,
-            subnet: subnet.to_owned(),
+            base,
+            bits,
             hosts: Vec::new(),
             children: Vec::new(),
         };
-        run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{subnet}.1/24"),
-            "dev",
-            &net.bridge,
-        ]);
+        let gateway = format!("{}/{bits}", net.gateway());
+        run(&["ip", "addr", "add", &gateway, "dev", &net.bridge]);
         run(&["ip", "link", "set", &net.bridge, "up"]);
         net
+    }
+
+    /// The `n`th address of the block.
+    pub fn address(&self, n: u8) -> String {
+        let [a, b, c, d] = self.base.octets();
+        format!("{a}.{b}.{c}.{}", d + n)
     }
 
     fn remove_leftovers(prefix: &str) {
@@ -76,13 +101,14 @@ impl Net {
         quietly(&["ip", "link", "del", &format!("{prefix}br")]);
     }
 
-    /// The address of the test's own side, `subnet.1`.
+    /// The address of the test's own side, the block's first.
     pub fn gateway(&self) -> String {
-        format!("{}.1", self.subnet)
+        self.address(1)
     }
 
-    /// A host at `subnet.octet` in a namespace of its own; returns the namespace's name.
-    pub fn host(&mut self, name: &str, octet: u8) -> String {
+    /// A host at the block's `n`th address in a namespace of its own; returns the
+    /// namespace's name.
+    pub fn host(&mut self, name: &str, n: u8) -> String {
         let namespace = format!("{}-{name}", self.prefix);
         let outside = format!("{}{}", self.prefix, self.hosts.len());
         run(&["ip", "netns", "add", &namespace]);
@@ -93,7 +119,7 @@ impl Net {
         ]);
         run(&["ip", "link", "set", &outside, "master", &self.bridge]);
         run(&["ip", "link", "set", &outside, "up"]);
-        let address = format!("{}.{octet}/24", self.subnet);
+        let address = format!("{}/{}", self.address(n), self.bits);
         for args in [
             vec!["addr", "add", &address, "dev", "eth0"],
             vec!["link", "set", "eth0", "up"],
