@@ -16,7 +16,7 @@ use super::json::parse_body;
 use super::problem::{ApiError, Problem};
 use super::view::{CheckChange, CheckPage, CheckView, Deleted};
 use crate::domain::{CheckName, FieldError, Timestamp, Viewer};
-use crate::store::{CheckFilter, PageStart, Upsert, WriteMode};
+use crate::store::{CheckFilter, PageStart, StoreError, Upsert, WriteMode};
 
 /// Default and largest page of `GET /checks`.
 const DEFAULT_PAGE: u32 = 100;
@@ -71,7 +71,15 @@ pub async fn put_check(
         return Err(ApiError::Invalid(errors));
     };
     let mode = write_mode(query)?;
-    let outcome = state.store.upsert_check(&name, write, mode).await?;
+    let outcome = match state.store.upsert_check(&name, write, mode).await {
+        Err(StoreError::Dependency { reason, .. }) => {
+            return Err(ApiError::Invalid(vec![FieldError::new(
+                "depends_on",
+                reason,
+            )]));
+        }
+        other => other?,
+    };
     let status = match outcome {
         Upsert::Created(_) => StatusCode::CREATED,
         _ => StatusCode::OK,

@@ -115,6 +115,14 @@ pub async fn put_stack(
                 format!("check {name} belongs to stack {owner}; delete it there first"),
             )]))
         }
+        Err(StoreError::Dependency {
+            index,
+            name: _,
+            reason,
+        }) => Err(ApiError::Invalid(vec![FieldError::new(
+            format!("checks[{index}].depends_on"),
+            reason,
+        )])),
         Err(e) => Err(e.into()),
     }
 }

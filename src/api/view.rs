@@ -184,6 +184,10 @@ pub struct CheckStatusView {
     /// When the target's TLS certificate expires, for https checks.
     pub cert_expires_at: Option<String>,
     pub last_result: Option<ResultView>,
+    /// While `down`: the check whose outage explains this one's (a check it relies on,
+    /// named or on the same host), in whose alert it was listed instead of alerting on its
+    /// own; `null` otherwise.
+    pub impacted_by: Option<String>,
     /// For a check probed from several locations: each one's own verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub location_states: Vec<LocationStateView>,
@@ -220,6 +224,11 @@ impl CheckStatusView {
                 .and_then(|s| s.cert_not_after)
                 .map(Timestamp::to_rfc3339),
             last_result: live.last.as_ref().map(ResultView::from),
+            impacted_by: live
+                .state
+                .as_ref()
+                .and_then(|s| s.memory.impacted_by.as_ref())
+                .map(ToString::to_string),
             location_states: live
                 .state
                 .iter()

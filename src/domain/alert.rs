@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CheckSpec, CheckState, Failure, FlapStep, Flaps, Health, Outcome, Target, Timestamp};
+use super::{
+    CheckName, CheckSpec, CheckState, Failure, FlapStep, Flaps, Health, Outcome, Target, Timestamp,
+};
 
 /// A day, the least time between two certificate warnings of one check.
 const CERT_WARNING_EVERY_MS: i64 = 86_400_000;
@@ -119,6 +121,10 @@ pub struct AlertFacts {
     pub acked_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// DOWN and RECOVERED of a root cause: the checks that rely on it and failed with it,
+    /// whose own DOWN and RECOVERED this one stands for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impacted: Vec<String>,
 }
 
 impl AlertFacts {
@@ -154,6 +160,9 @@ pub struct AlertMemory {
     pub last_cause: Option<String>,
     /// Recent changes of health, and whether the check is flapping.
     pub flaps: Flaps,
+    /// The root cause this check's outage is held for: a check it relies on that was DOWN
+    /// or being confirmed when this one was confirmed DOWN. Its DOWN tells of this one.
+    pub impacted_by: Option<CheckName>,
 }
 
 /// The circumstances of one decision.
@@ -165,6 +174,9 @@ pub struct AlertContext<'a> {
     pub outcome: &'a Outcome,
     /// A maintenance window covers the check now: alerts wait.
     pub in_maintenance: bool,
+    /// After a failure: the root cause upstream, a check this one relies on that is DOWN
+    /// or being confirmed (see `domain::cause`); `None` when nothing upstream fails.
+    pub upstream: Option<&'a CheckName>,
     pub now: Timestamp,
 }
 
@@ -227,6 +239,17 @@ fn health_alerts(
     let facts = || facts.clone();
     match (cx.state.health, next.alerted) {
         (Health::Down, alerted) if alerted != Some(Health::Down) => {
+            if let Some(root) = cx.upstream {
+                // Impacted: the root's alert tells of it.
+                next.impacted_by = Some(root.clone());
+                return;
+            }
+            if next.impacted_by.is_some() && cx.outcome.is_up() {
+                // Its root recovered and so, it seems, does this check: its own verdict
+                // is awaited rather than a DOWN sent for an outage that is ending.
+                return;
+            }
+            next.impacted_by = None;
             let since = cx.state.failing_since.unwrap_or(cx.state.since);
             events.push(AlertEvent {
                 kind: AlertKind::Down,
@@ -272,7 +295,10 @@ fn health_alerts(
             next.alerted = Some(Health::Up);
             next.down_since = None;
         }
-        (Health::Up, _) => next.alerted = Some(Health::Up),
+        (Health::Up, _) => {
+            next.alerted = Some(Health::Up);
+            next.impacted_by = None;
+        }
         (Health::Unknown, _) => {}
     }
 }
@@ -356,8 +382,9 @@ mod tests {
         }
     }
 
-    /// Runs verdicts ('+' up, '-' down, 'm' down in maintenance, 'M' up in maintenance),
-    /// one per second, and returns the alerts as "second:kind".
+    /// Runs verdicts ('+' up, '-' down, 'm' down in maintenance, 'M' up in maintenance,
+    /// 'i' down while a check it relies on fails), one per second, and returns the alerts
+    /// as "second:kind".
     fn run(spec: &CheckSpec, sequence: &str) -> Vec<String> {
         let t = Thresholds {
             failures_to_confirm: spec.failures_to_confirm,
@@ -366,6 +393,7 @@ mod tests {
         let mut state = CheckState::new(Timestamp(0));
         let mut memory = AlertMemory::default();
         let mut seen = Vec::new();
+        let root: CheckName = "dns-of-the-host".parse().unwrap();
         for (i, c) in sequence.chars().enumerate() {
             let now = Timestamp((i as i64 + 1) * 1_000);
             let up = matches!(c, '+' | 'M');
@@ -378,6 +406,7 @@ mod tests {
                 state: &state,
                 outcome: &o,
                 in_maintenance: matches!(c, 'm' | 'M'),
+                upstream: (c == 'i').then_some(&root),
                 now,
             };
             let (m, events) = decide(&memory, cx);
@@ -411,6 +440,33 @@ mod tests {
         ];
         for (sequence, want) in cases {
             assert_eq!(&run(&spec(), sequence), want, "{sequence}");
+        }
+    }
+
+    #[test]
+    fn an_outage_explained_upstream_is_held_and_alerts_at_once_when_the_root_is_not_down() {
+        let once = spec();
+        let twice = {
+            let mut s = spec();
+            s.successes_to_recover = 2;
+            s
+        };
+        let cases: &[(&CheckSpec, &str, &[&str])] = &[
+            // Confirmed while its root fails: no DOWN, and so no RECOVERED.
+            (&once, "+-ii", &[]),
+            (&once, "+-ii+", &[]),
+            (&once, "+-iiii+-+", &[]),
+            // Still failing once the root no longer is: its own DOWN at once.
+            (&once, "+-ii-", &["5:down"]),
+            (&once, "+-ii-+", &["5:down", "6:recovered"]),
+            // Already announced before its root failed: it stays announced.
+            (&once, "+--i+", &["3:down", "5:recovered"]),
+            // Recovering after its root did: no DOWN for an outage that is ending.
+            (&twice, "+-ii++", &[]),
+            (&twice, "+-ii+-", &["6:down"]),
+        ];
+        for (spec, sequence, want) in cases {
+            assert_eq!(&run(spec, sequence), want, "{sequence}");
         }
     }
 
@@ -494,6 +550,7 @@ mod tests {
                 state: &state,
                 outcome: &o,
                 in_maintenance: false,
+                upstream: None,
                 now: Timestamp(hour * 3_600_000),
             };
             let (m, events) = decide(&memory, cx);
@@ -514,6 +571,7 @@ mod tests {
             state: &state,
             outcome: &o,
             in_maintenance: false,
+            upstream: None,
             now: Timestamp(0),
         };
         assert!(

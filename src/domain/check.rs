@@ -98,6 +98,13 @@ pub struct CheckSpec {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 16)]
     pub(in crate::domain) escalate_to: Option<Vec<ContactName>>,
+    /// Checks this one relies on, by name, in any stack (up to 16; a cycle is refused).
+    /// While one of them is DOWN or being confirmed, this check's outage is `impacted`:
+    /// listed in that check's alert instead of alerted on its own. Checks of one host
+    /// rely on each other without naming (see the README).
+    #[serde(default)]
+    #[schema(required = false, max_items = 16)]
+    pub(in crate::domain) depends_on: Vec<CheckName>,
 }
 
 /// When a check is flapping: more than `threshold` confirmed changes within `window_ms`.
@@ -185,6 +192,11 @@ impl CheckSpec {
     /// After how many minutes an unacknowledged outage alerts whom too, when set.
     pub fn escalation(&self) -> Option<(u32, &[ContactName])> {
         self.escalate_after.zip(self.escalate_to.as_deref())
+    }
+
+    /// The checks this one names as what it relies on.
+    pub fn depends_on(&self) -> &[CheckName] {
+        &self.depends_on
     }
 
     /// The flapping fields as configured (`None`: the defaults).
@@ -308,6 +320,7 @@ impl CheckSpec {
             flap_window: None,
             escalate_after: None,
             escalate_to: None,
+            depends_on: Vec::new(),
         }
     }
 
@@ -357,6 +370,7 @@ impl CheckSpec {
         let escalate_to = form
             .take::<Vec<String>>("escalate_to")
             .map(|c| read_contacts("escalate_to", c, known.map(|k| k.contacts), form));
+        let depends_on = read_depends_on(form);
         for field in form.leftover() {
             let kinds = Target::kinds_with(&field);
             if !KINDS.contains(&kind.as_str()) {
@@ -386,6 +400,7 @@ impl CheckSpec {
             flap_window,
             escalate_after,
             escalate_to,
+            depends_on,
         };
         if form.is_clean() {
             form.extend(spec.relation_errors());
@@ -440,6 +455,28 @@ impl CheckSpec {
         }
         errors
     }
+}
+
+/// `depends_on`: check names, at most [`limits::MAX_DEPENDS_ON`], each once, in order.
+fn read_depends_on(form: &mut Form) -> Vec<CheckName> {
+    let Some(names) = form.take::<Vec<String>>("depends_on") else {
+        return Vec::new();
+    };
+    if names.len() > limits::MAX_DEPENDS_ON {
+        form.error(
+            "depends_on",
+            format!("at most {} checks", limits::MAX_DEPENDS_ON),
+        );
+    }
+    let mut parsed: Vec<CheckName> = Vec::with_capacity(names.len());
+    for (i, name) in names.into_iter().enumerate() {
+        match name.parse::<CheckName>() {
+            Ok(name) if !parsed.contains(&name) => parsed.push(name),
+            Ok(_) => {}
+            Err(e) => form.error(format!("depends_on[{i}]"), e.to_string()),
+        }
+    }
+    parsed
 }
 
 fn read_contacts(

@@ -193,6 +193,8 @@ pub mod limits {
     pub const MAX_TAGS: usize = 32;
     /// Most contacts on one check.
     pub const MAX_CONTACTS: usize = 16;
+    /// The most checks a `depends_on` may name.
+    pub const MAX_DEPENDS_ON: usize = 16;
     /// Most locations probing one check.
     pub const MAX_LOCATIONS: usize = 16;
     /// Longest URL, in bytes.

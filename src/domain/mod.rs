@@ -5,6 +5,7 @@
 mod ack;
 mod ack_link;
 mod alert;
+mod cause;
 mod check;
 mod dns_target;
 mod expect;
@@ -36,6 +37,7 @@ pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,
 };
+pub use cause::{Footing, Layer};
 pub use check::{Check, CheckId, CheckSpec, FlapRule, Registry};
 pub use dns_target::{DnsTarget, RecordType};
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};

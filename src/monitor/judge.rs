@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::domain::{
-    AlertContext, AlertKind, AlertMemory, Check, CheckState, Failure, LocationName,
+    AlertContext, AlertKind, AlertMemory, Check, CheckName, CheckState, Failure, LocationName,
     MaintenanceWindow, Outcome, Routing, Timestamp, Transition, Votes, combine, decide,
     describe_cause, tally,
 };
@@ -109,12 +109,14 @@ impl Judge<'_> {
     /// The record of one outcome of `check` probed `from` a location, given what was known
     /// before it. A check probed from several locations is judged by their votes; an
     /// outcome from a location the check does not name is kept as a plain result.
+    /// `upstream` is the root cause of a failure, when a check this one relies on fails.
     pub fn judge(
         &self,
         check: &Check,
         known: &Known,
         outcome: Outcome,
         from: &Arc<LocationName>,
+        upstream: Option<&CheckName>,
     ) -> Record {
         let voted = check.spec.is_voted(self.own);
         let quorum = check.spec.quorum_at(self.own);
@@ -160,6 +162,7 @@ impl Judge<'_> {
                 state: &state,
                 outcome: &outcome,
                 in_maintenance,
+                upstream,
                 now,
             },
         );
@@ -312,6 +315,7 @@ mod tests {
                     ..outcome(at * 60_000, false, None)
                 },
                 &own,
+                None,
             );
             assert!(record.change.is_none(), "probe {at}");
             assert!(record.outcome.failure.is_some(), "the cause is kept");
@@ -338,7 +342,7 @@ mod tests {
             if verdict == 'n' {
                 cert = Some(Timestamp(at));
             }
-            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert), &own);
+            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert), &own, None);
             written.push(if record.change.is_some() { '1' } else { '0' });
             known.learn(&record);
         }

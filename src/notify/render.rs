@@ -73,8 +73,8 @@ fn fit_lines(lines: &[String], max: usize) -> String {
 pub fn title(message: &AlertMessage) -> String {
     let check = &message.check;
     match message.kind {
-        AlertKind::Down => format!("[DOWN] {check}"),
-        AlertKind::Recovered => format!("[RECOVERED] {check}"),
+        AlertKind::Down => format!("[DOWN] {check}{}", with_impacted(message)),
+        AlertKind::Recovered => format!("[RECOVERED] {check}{}", with_impacted(message)),
         AlertKind::Reminder => format!("[REMINDER] {check} is still down"),
         AlertKind::CertExpiring => format!("[CERT EXPIRING] {check}"),
         AlertKind::Test => "[TEST] stackwatch".to_owned(),
@@ -106,6 +106,32 @@ pub fn title(message: &AlertMessage) -> String {
             n => format!("[DIGEST] {n} alerts held back"),
         },
     }
+}
+
+/// " and 7 checks that rely on it" after a root cause's name; nothing for another check.
+fn with_impacted(message: &AlertMessage) -> String {
+    match message.facts.impacted.len() {
+        0 => String::new(),
+        1 => " and 1 check that relies on it".to_owned(),
+        n => format!(" and {n} checks that rely on it"),
+    }
+}
+
+/// The most impacted checks an alert names one by one; the rest are counted.
+const IMPACTED_NAMED: usize = 20;
+
+/// "a, b, c" for the impacted checks, the first [`IMPACTED_NAMED`] named.
+fn impacted_list(impacted: &[String]) -> String {
+    let mut list = impacted
+        .iter()
+        .take(IMPACTED_NAMED)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if impacted.len() > IMPACTED_NAMED {
+        list.push_str(&format!(" and {} more", impacted.len() - IMPACTED_NAMED));
+    }
+    list
 }
 
 /// The body in plain text, one fact a line.
@@ -259,6 +285,16 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
     };
     if let Some(locations) = &f.locations {
         lines.push(format!("Locations: {locations}."));
+    }
+    if !f.impacted.is_empty() {
+        let list = impacted_list(&f.impacted);
+        lines.push(match message.kind {
+            AlertKind::Recovered => format!("Recovered with it (it was their root cause): {list}."),
+            _ => format!(
+                "Root cause: these checks rely on it and fail with it; they are not alerted \
+                 on their own: {list}."
+            ),
+        });
     }
     // The URL once: a cause such as "HTTP 500 from URL" already names it.
     let cause_names_url = f.cause.as_deref().is_some_and(|c| c.contains(&f.url))
@@ -447,6 +483,7 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "health": f.health,
         "acked_by": f.acked_by,
         "note": f.note,
+        "impacted": f.impacted,
         "created_at": message.created_at.to_rfc3339(),
         "link": message.link,
         "ack_link": message.ack_link,
@@ -485,6 +522,43 @@ mod tests {
             url: "https://acme.example/readiness".to_owned(),
             ..AlertFacts::default()
         }
+    }
+
+    #[test]
+    fn a_root_cause_names_what_fails_with_it() {
+        let now = Timestamp(1_000 * MINUTE);
+        let impacted: Vec<String> = (1..=23).map(|i| format!("web-{i:02}")).collect();
+        let down = message(
+            AlertKind::Down,
+            AlertFacts {
+                cause: Some("timed out after 2 s".into()),
+                impacted: impacted[..2].to_vec(),
+                ..facts()
+            },
+        );
+        assert_eq!(
+            title(&down),
+            "[DOWN] acme-readiness and 2 checks that rely on it"
+        );
+        assert!(text(&down, now).contains(
+            "Root cause: these checks rely on it and fail with it; they are not alerted on \
+             their own: web-01, web-02."
+        ));
+        let recovered = message(
+            AlertKind::Recovered,
+            AlertFacts {
+                impacted: impacted.clone(),
+                ..facts()
+            },
+        );
+        assert_eq!(
+            title(&recovered),
+            "[RECOVERED] acme-readiness and 23 checks that rely on it"
+        );
+        let text = text(&recovered, now);
+        assert!(text.contains("Recovered with it (it was their root cause): web-01, "));
+        assert!(text.contains("web-20 and 3 more."), "{text}");
+        assert!(!text.contains("web-21"), "{text}");
     }
 
     #[test]

@@ -246,6 +246,8 @@ impl Store {
     ) -> Result<Upsert, StoreError> {
         let mut tx = self.begin_config().await?;
         let outcome = upsert_in(&mut tx, name, write, mode.now).await?;
+        super::dependencies::check_dependencies(&mut tx, &[(0, name, &outcome.check().spec)])
+            .await?;
         mode.finish(tx).await?;
         Ok(outcome)
     }

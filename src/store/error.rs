@@ -30,6 +30,13 @@ pub enum StoreError {
     BadBlock(#[from] super::block_codec::BadBlock),
     #[error("stored check {name} cannot be read: {reason}")]
     Corrupt { name: String, reason: String },
+    #[error("check {name}: depends_on {reason}")]
+    Dependency {
+        /// Position of the check in the request.
+        index: usize,
+        name: CheckName,
+        reason: String,
+    },
     #[error("check {name} belongs to stack {owner}")]
     OwnedByOtherStack {
         /// Position of the check in the request.

@@ -9,6 +9,7 @@ mod block_codec;
 mod changes;
 mod checks;
 mod db;
+mod dependencies;
 mod error;
 mod incidents;
 mod latency;

@@ -195,7 +195,7 @@ async fn upsert_states(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-          last_at, last_total_ms, version, votes, flaps) SELECT * FROM (",
+          last_at, last_total_ms, version, votes, flaps, impacted_by) SELECT * FROM (",
     );
     query.push_values(records, |row, (record, change)| {
         let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
@@ -221,7 +221,8 @@ async fn upsert_states(
             .push_bind(
                 (m.flaps != Default::default())
                     .then(|| serde_json::to_string(&m.flaps).unwrap_or_default()),
-            );
+            )
+            .push_bind(m.impacted_by.as_ref().map(ToString::to_string));
     });
     query.push(ONLY_EXISTING);
     // Rows of one statement apply in order, so a check's later record in the batch wins.
@@ -234,7 +235,8 @@ async fn upsert_states(
          last_down_alert_at = excluded.last_down_alert_at, \
          cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
          last_at = excluded.last_at, last_total_ms = excluded.last_total_ms, \
-         version = excluded.version, votes = excluded.votes, flaps = excluded.flaps \
+         version = excluded.version, votes = excluded.votes, flaps = excluded.flaps, \
+         impacted_by = excluded.impacted_by \
          WHERE check_state.version = excluded.version - 1 RETURNING check_id",
     );
     Ok(query.scalar_all(tx.on()).await?.into_iter().collect())

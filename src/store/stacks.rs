@@ -1,6 +1,6 @@
 //! Stacks: make one stack hold exactly a given set of checks, in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::checks::{CheckWrite, Upsert, WriteMode, fetch_check, upsert_in};
 use super::db::Sql;
@@ -45,6 +45,7 @@ impl Store {
         let mut tx = self.begin_config().await?;
         let mut sync = StackSync::default();
         let mut keep: HashSet<String> = HashSet::with_capacity(desired.len());
+        let mut index_of: HashMap<String, usize> = HashMap::with_capacity(desired.len());
         for (index, (name, write)) in desired.into_iter().enumerate() {
             if let Some(owner) = fetch_check(tx.on(), &name)
                 .await?
@@ -58,6 +59,7 @@ impl Store {
                 Upsert::Updated(_) => sync.updated.push(name.clone()),
                 Upsert::Unchanged(_) => sync.unchanged.push(name.clone()),
             }
+            index_of.insert(name.to_string(), index);
             keep.insert(name.to_string());
         }
         let present: Vec<String> = Sql::new("SELECT name FROM checks WHERE stack = $1")
@@ -73,6 +75,18 @@ impl Store {
             sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
         }
         sync.checks = super::checks::stack_checks_in(&mut tx, stack).await?;
+        let written: Vec<_> = sync
+            .checks
+            .iter()
+            .map(|c| {
+                (
+                    index_of.get(c.name.as_str()).copied().unwrap_or(0),
+                    &c.name,
+                    &c.spec,
+                )
+            })
+            .collect();
+        super::dependencies::check_dependencies(&mut tx, &written).await?;
         let published: Option<bool> =
             Sql::new("SELECT status_page FROM stack_settings WHERE stack = $1")
                 .bind(stack.as_str())

@@ -41,6 +41,7 @@ struct StateRow {
     version: i64,
     votes: Option<String>,
     flaps: Option<String>,
+    impacted_by: Option<String>,
 }
 
 impl From<&StateRow> for StoredState {
@@ -68,6 +69,7 @@ impl From<&StateRow> for StoredState {
                     .as_deref()
                     .and_then(|text| serde_json::from_str(text).ok())
                     .unwrap_or_default(),
+                impacted_by: row.impacted_by.as_deref().and_then(|n| n.parse().ok()),
             },
             cert_not_after: row.cert_not_after.map(Timestamp),
             last_at: row.last_at.map(Timestamp),
@@ -86,7 +88,7 @@ pub(super) fn votes_of(text: Option<&str>) -> Votes {
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
      cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-     last_at, version, votes, flaps FROM check_state";
+     last_at, version, votes, flaps, impacted_by FROM check_state";
 
 impl Store {
     /// Every check with its persisted state (absent for a check never probed).

@@ -229,6 +229,9 @@ fn stack_section(
                             td.wide.cause {
                                 @if line.shown == Shown::Down {
                                     (row.live.state.as_ref().and_then(|s| s.memory.last_cause.as_deref()).unwrap_or(""))
+                                    @if let Some(root) = row.live.state.as_ref().and_then(|s| s.memory.impacted_by.as_ref()) {
+                                        " " span.impacted { "(impacted by " a href={ "/checks/" (root) } { (root) } ")" }
+                                    }
                                     @if let Some(by) = acked.get(&row.live.check.id.0) {
                                         " " span.acked { "(acknowledged by " (by) ")" }
                                     }

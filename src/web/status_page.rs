@@ -92,7 +92,12 @@ pub async fn status_page(
             total.probes += day.tally.probes;
             total.up += day.tally.up;
         }
-        checks.push((check.name.to_string(), shown, bar, total));
+        // The root cause is named on the dashboard only: it may be another stack's check.
+        let impacted = shown == Shown::Down
+            && stored
+                .as_ref()
+                .is_some_and(|s| s.memory.impacted_by.is_some());
+        checks.push((check.name.to_string(), shown, bar, total, impacted));
     }
     let mut incidents: Vec<IncidentRow> = recent
         .into_iter()
@@ -103,9 +108,13 @@ pub async fn status_page(
     let body = html! {
         h1 { (stack) " status" }
         div.overall { (worst.badge()) " " (words) }
-        @for (name, shown, bar, total) in &checks {
+        @for (name, shown, bar, total, impacted) in &checks {
             div.card {
-                p { strong { (name) } " " (shown.badge()) span.muted { " · " (percent(total.percent())) " over 90 days" } }
+                p {
+                    strong { (name) } " " (shown.badge())
+                    @if *impacted { span.muted { " · impacted: something it relies on is down" } }
+                    span.muted { " · " (percent(total.percent())) " over 90 days" }
+                }
                 (bar)
             }
         }

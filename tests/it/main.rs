@@ -9,6 +9,7 @@ mod alerting;
 mod auth;
 mod binary;
 mod browser;
+mod causes;
 mod checks;
 mod cli;
 mod dispatch;

@@ -63,6 +63,7 @@ pub fn updated_body(
             "flap_window",
             "escalate_after",
             "escalate_to",
+            "depends_on",
             "stack",
             "tags",
             "display_name",

@@ -199,6 +199,19 @@ impl Plan {
         }
     }
 
+    /// Makes a check due now, unless its probe is running: a probe out of turn, to learn
+    /// its verdict early, after which it goes on at its regular slots. Whether it was made
+    /// due.
+    pub fn nudge(&mut self, id: CheckId, now_ms: u64) -> bool {
+        match self.slots.get(&id) {
+            Some(slot) if !slot.running => {
+                self.push(id, now_ms);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the check is planned.
     pub fn contains(&self, id: CheckId) -> bool {
         self.slots.contains_key(&id)

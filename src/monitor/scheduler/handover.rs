@@ -3,12 +3,11 @@
 //! while the store cannot be read, with `/readyz` saying so.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Scheduler, heartbeat, is_icmp};
+use super::{Scheduler, heartbeat};
 use crate::domain::{Check, CheckId, CheckName, Timestamp};
 use crate::monitor::Command;
 use crate::monitor::judge::Known;
@@ -124,11 +123,7 @@ impl Scheduler {
                         (true, false) => self.plan.add_new(check.id, check.spec.cadence(), now),
                         (false, _) => self.plan.remove(check.id),
                     }
-                    if let Some(entry) = self.entries.get_mut(&check.id) {
-                        self.icmp_checks += usize::from(is_icmp(&check));
-                        self.icmp_checks -= usize::from(is_icmp(&entry.check));
-                        entry.check = Arc::new(check);
-                    }
+                    self.replace(check);
                 }
                 Some(check) if !check.paused => {
                     if let Some(old) = old_id {

@@ -11,12 +11,14 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod causes;
 mod handover;
 mod heartbeat;
 mod lag;
 mod leased;
 mod remote;
 
+use causes::Causes;
 use handover::Pending;
 mod offline_rule;
 
@@ -32,8 +34,8 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    Check, CheckId, CheckName, ContactName, LocationName, MaintenanceWindow, Outcome, Routing,
-    Timestamp,
+    AlertKind, Check, CheckId, CheckName, ContactName, Health, LocationName, MaintenanceWindow,
+    Outcome, Routing, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{PageStart, Record, Store, StoreError, Write};
@@ -106,6 +108,8 @@ pub struct Scheduler {
     loaded: u64,
     /// Locations whose agents went silent: their votes do not count.
     silent: HashSet<LocationName>,
+    /// Which checks rely on which, and whose outage is held for a root cause.
+    causes: Causes,
 }
 
 fn is_icmp(check: &Check) -> bool {
@@ -134,6 +138,7 @@ impl Scheduler {
             icmp_checks: 0,
             loaded: 0,
             silent: HashSet::new(),
+            causes: Causes::default(),
         };
         scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
         let now = Timestamp::now();
@@ -209,6 +214,7 @@ impl Scheduler {
     fn insert(&mut self, check: Check, known: Known) {
         self.by_name.insert(check.name.clone(), check.id);
         self.icmp_checks += usize::from(is_icmp(&check));
+        self.causes.add(&check);
         let old = self.entries.insert(
             check.id,
             Entry {
@@ -216,7 +222,21 @@ impl Scheduler {
                 known,
             },
         );
-        self.icmp_checks -= old.map_or(0, |old| usize::from(is_icmp(&old.check)));
+        if let Some(old) = old {
+            self.icmp_checks -= usize::from(is_icmp(&old.check));
+            self.causes.remove(&old.check);
+        }
+    }
+
+    /// Replaces a check's spec, keeping what is known of it.
+    fn replace(&mut self, check: Check) {
+        if let Some(entry) = self.entries.get_mut(&check.id) {
+            self.icmp_checks += usize::from(is_icmp(&check));
+            self.icmp_checks -= usize::from(is_icmp(&entry.check));
+            self.causes.remove(&entry.check);
+            self.causes.add(&check);
+            entry.check = Arc::new(check);
+        }
     }
 
     fn remove(&mut self, id: CheckId) {
@@ -224,6 +244,9 @@ impl Scheduler {
         if let Some(entry) = self.entries.remove(&id) {
             self.by_name.remove(&entry.check.name);
             self.icmp_checks -= usize::from(is_icmp(&entry.check));
+            self.causes.remove(&entry.check);
+            // Outages held for this check are its no longer.
+            self.release();
         }
     }
 
@@ -354,8 +377,18 @@ impl Scheduler {
         // hanging one takes its whole timeout) is kept as a plain result: the new holder
         // judges the check from the state in the database.
         let held = self.holds(id);
-        let entry = self.entries.get_mut(&id)?;
-        let record = if offline {
+        let failed = !offline
+            && held
+            && outcome
+                .failure
+                .as_ref()
+                .is_some_and(|f| !f.is_the_monitors());
+        // The root cause upstream matters only to a failure.
+        let upstream = if failed { self.root_of(id) } else { None };
+        let was_failing = self.failing(id);
+        let first_failure = failed && !self.failing_on_record(id);
+        let entry = self.entries.get(&id)?;
+        let mut record = if offline {
             Judge::offline(&entry.check, outcome, from)
         } else if !held {
             Record {
@@ -371,13 +404,38 @@ impl Scheduler {
                 own: &self.deps.home,
                 silent: &self.silent,
             };
-            judge.judge(&entry.check, &entry.known, outcome, from)
+            judge.judge(&entry.check, &entry.known, outcome, from, upstream.as_ref())
         };
         super::judge::log_change(&record, entry.known.state.health);
+        self.tell_impacted(id, &mut record);
+        let entry = self.entries.get_mut(&id)?;
         entry.known.learn(&record);
         let confirming = entry.known.confirming(&self.deps.location);
+        let failing_now =
+            entry.known.state.failures > 0 || entry.known.state.health == Health::Down;
+        if held && !offline {
+            self.after_judging(id, was_failing && !failing_now);
+            if first_failure {
+                self.nudge_neighbours(id);
+            }
+        }
         self.send(Write::Probe(record)).await;
         Some(confirming)
+    }
+
+    /// A root cause's DOWN and RECOVERED name the checks whose outage it explains.
+    fn tell_impacted(&self, id: CheckId, record: &mut Record) {
+        let Some(change) = record.change.as_deref_mut() else {
+            return;
+        };
+        let mut impacted = None;
+        for alert in &mut change.alerts {
+            if matches!(alert.event.kind, AlertKind::Down | AlertKind::Recovered) {
+                alert.event.facts.impacted = impacted
+                    .get_or_insert_with(|| self.impacted_below(id))
+                    .clone();
+            }
+        }
     }
 
     /// Away from home: hands an outcome of this location's probe to the recorder, which
