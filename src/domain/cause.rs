@@ -1,14 +1,14 @@
 //! Root causes: what a check relies on. Checks that share a host form a chain, inferred
 //! without any configuration: the name's DNS → the address (icmp) → a port (tcp, smtp,
-//! ssh) → HTTP on that port → HTTP with a keyword on that port. A check also relies on the
-//! checks its `depends_on` names. Pure.
+//! ssh) → HTTP on that port → HTTP with a keyword on the same URL. A check also relies on
+//! the checks its `depends_on` names. Pure.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::{CheckSpec, RecordType, Target};
 
 /// Where a check sits in its host's chain, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layer {
     /// A DNS check of the name (A, AAAA or CNAME).
     Name,
@@ -22,6 +22,14 @@ pub enum Layer {
     Content,
 }
 
+/// What a layer's checks are filed under: the checks relying on them share it.
+#[derive(Hash)]
+enum Scope<'a> {
+    Host(&'a str),
+    Port(&'a str, u16),
+    Url(&'a str),
+}
+
 /// A check's place in its host's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Footing {
@@ -29,6 +37,8 @@ pub struct Footing {
     host: String,
     /// The port, for the layers from `Port` on.
     port: Option<u16>,
+    /// The URL without its fragment, for HTTP checks, host and port as compared.
+    url: Option<String>,
     layer: Layer,
 }
 
@@ -36,6 +46,7 @@ impl Footing {
     /// Where `spec` sits in its host's chain; `None` for a heartbeat, and for a DNS check
     /// of records that do not lead to an address (MX, TXT, NS).
     pub fn of(spec: &CheckSpec) -> Option<Self> {
+        let mut url_key = None;
         let (host, port, layer) = match spec.target() {
             Target::Http(http) => {
                 let url = http.url().url();
@@ -45,7 +56,16 @@ impl Footing {
                 } else {
                     Layer::Http
                 };
-                (url.host_str()?, url.port_or_known_default(), layer)
+                let (host, port) = (url.host_str()?, url.port_or_known_default());
+                url_key = Some(format!(
+                    "{}://{}:{}{}?{}",
+                    url.scheme(),
+                    host_key(host),
+                    port.unwrap_or(0),
+                    url.path(),
+                    url.query().unwrap_or_default()
+                ));
+                (host, port, layer)
             }
             Target::Tcp(t) => (t.host().as_str(), Some(t.port()), Layer::Port),
             Target::Smtp(t) | Target::Ssh(t) => (t.host().as_str(), Some(t.port()), Layer::Port),
@@ -65,6 +85,7 @@ impl Footing {
         Some(Self {
             host: host_key(host),
             port,
+            url: url_key,
             layer,
         })
     }
@@ -74,28 +95,86 @@ impl Footing {
         &self.host
     }
 
-    /// A short hash of the host, to index checks by host without keeping its text twice.
-    pub fn host_hash(&self) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        self.host.hash(&mut hasher);
-        hasher.finish()
-    }
-
-    /// Whether a check here relies on one at `other`: the same host, a lower layer, and for
-    /// a port's layers the same port.
+    /// Whether a check here relies on one at `other`: the same host and a lower layer; on
+    /// a port, the same port; on an HTTP check, the same URL.
     pub fn relies_on(&self, other: &Self) -> bool {
         self.host == other.host
             && other.layer < self.layer
             && match other.layer {
                 Layer::Name | Layer::Address => true,
-                Layer::Port | Layer::Http => other.port == self.port,
+                Layer::Port => other.port == self.port,
+                Layer::Http => other.url == self.url,
                 Layer::Content => false,
             }
+    }
+
+    /// The scope the checks of `layer` that a check here relates to are filed under.
+    fn scope(&self, layer: Layer) -> Option<Scope<'_>> {
+        match layer {
+            Layer::Name | Layer::Address => Some(Scope::Host(&self.host)),
+            Layer::Port => self.port.map(|port| Scope::Port(&self.host, port)),
+            Layer::Http | Layer::Content => self.url.as_deref().map(Scope::Url),
+        }
+    }
+
+    /// The keys a check here is indexed under (by host; by port and by URL where it
+    /// has them), so that what relies on it and what it relies on are found by
+    /// [`Self::parent_keys`] and [`Self::child_keys`] without looking at other checks.
+    pub fn keys(&self) -> Vec<u64> {
+        let mut keys = vec![key(&Scope::Host(&self.host), self.layer)];
+        if let Some(port) = self.port {
+            keys.push(key(&Scope::Port(&self.host, port), self.layer));
+        }
+        if let Some(url) = &self.url {
+            keys.push(key(&Scope::Url(url), self.layer));
+        }
+        keys
+    }
+
+    /// The keys under which the checks a check here relies on are indexed.
+    pub fn parent_keys(&self) -> Vec<u64> {
+        LAYERS
+            .into_iter()
+            .filter(|l| *l < self.layer && !(*l == Layer::Http && self.layer != Layer::Content))
+            .filter_map(|l| self.scope(l).map(|scope| key(&scope, l)))
+            .collect()
+    }
+
+    /// The keys under which the checks that rely on a check here are indexed.
+    pub fn child_keys(&self) -> Vec<u64> {
+        let Some(scope) = self.scope(self.layer) else {
+            return Vec::new();
+        };
+        let above: &[Layer] = match self.layer {
+            Layer::Name => &[Layer::Address, Layer::Port, Layer::Http, Layer::Content],
+            Layer::Address => &[Layer::Port, Layer::Http, Layer::Content],
+            Layer::Port => &[Layer::Http, Layer::Content],
+            Layer::Http => &[Layer::Content],
+            Layer::Content => &[],
+        };
+        above.iter().map(|l| key(&scope, *l)).collect()
     }
 
     pub fn layer(&self) -> Layer {
         self.layer
     }
+}
+
+/// Every layer, lowest first.
+const LAYERS: [Layer; 5] = [
+    Layer::Name,
+    Layer::Address,
+    Layer::Port,
+    Layer::Http,
+    Layer::Content,
+];
+
+/// An index key: a scope and a layer, hashed.
+fn key(scope: &Scope<'_>, layer: Layer) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    scope.hash(&mut hasher);
+    layer.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A host as compared: case and a trailing dot do not matter, nor an IPv6 address's
@@ -134,6 +213,7 @@ mod tests {
         let tcp22 = footing(json!({"kind": "ssh", "host": "web.example"})).unwrap();
         let https = footing(json!({"url": "https://web.example/health"})).unwrap();
         let https_other = footing(json!({"url": "https://web.example/ready"})).unwrap();
+        let https_root = footing(json!({"url": "https://web.example/"})).unwrap();
         let http = footing(json!({"url": "http://web.example/"})).unwrap();
         let keyword =
             footing(json!({"url": "https://WEB.example:443/", "body_contains": "ok"})).unwrap();
@@ -146,7 +226,8 @@ mod tests {
             (&https, &tcp443, true),
             (&https, &tcp22, false),
             (&https, &icmp, true),
-            (&keyword, &https, true),
+            (&keyword, &https_root, true),
+            (&keyword, &https, false),
             (&keyword, &http, false),
             (&keyword, &tcp443, true),
             (&https, &https_other, false),
@@ -158,7 +239,30 @@ mod tests {
         ] {
             assert_eq!(child.relies_on(parent), relies, "{child:?} on {parent:?}");
         }
-        assert_eq!(dns.host_hash(), icmp.host_hash());
+        // The index finds exactly the pairs that rely on each other.
+        let all = [
+            &dns,
+            &icmp,
+            &tcp443,
+            &tcp22,
+            &https,
+            &https_other,
+            &https_root,
+            &http,
+            &keyword,
+            &other_host,
+        ];
+        for child in all {
+            for parent in all {
+                let indexed = child
+                    .parent_keys()
+                    .iter()
+                    .any(|k| parent.keys().contains(k));
+                let found = parent.child_keys().iter().any(|k| child.keys().contains(k));
+                assert_eq!(indexed, child.relies_on(parent), "{child:?} on {parent:?}");
+                assert_eq!(found, child.relies_on(parent), "{parent:?} under {child:?}");
+            }
+        }
     }
 
     #[test]

@@ -177,6 +177,7 @@ async fn writing_back_what_was_read_keeps_the_secrets() {
         "state_since",
         "cert_expires_at",
         "last_result",
+        "impacted_by",
     ] {
         object.remove(field);
     }

@@ -316,6 +316,7 @@ async fn native_body(app: &TestApp, name: &str) -> Value {
         "state_since",
         "last_result",
         "cert_expires_at",
+        "impacted_by",
     ] {
         object.remove(key);
     }

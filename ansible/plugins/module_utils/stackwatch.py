@@ -308,5 +308,14 @@ def comparable(check):
     """A check as shown in diffs: without its timestamps and live state."""
     if not check:
         return {}
-    hidden = ("created_at", "updated_at", "state", "state_since", "last_result", "cert_expires_at")
+    hidden = (
+        "created_at",
+        "updated_at",
+        "state",
+        "state_since",
+        "last_result",
+        "cert_expires_at",
+        "impacted_by",
+        "location_states",
+    )
     return dict((k, v) for k, v in check.items() if k not in hidden)

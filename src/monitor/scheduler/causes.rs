@@ -12,8 +12,10 @@ use crate::domain::{Check, CheckId, CheckName, Footing, Health};
 /// The relations between the checks the scheduler has, kept as they come and go.
 #[derive(Debug, Default)]
 pub(super) struct Causes {
-    /// Checks with a place in a host's chain, by the hash of the host.
-    by_host: HashMap<u64, Vec<CheckId>>,
+    /// Checks with a place in a host's chain, under each of their keys (see
+    /// `Footing::keys`): a check's parents and children are a few lookups away, however
+    /// many checks share its host.
+    by_key: HashMap<u64, Vec<CheckId>>,
     /// Checks that name what they rely on, under each name they name.
     named_by: HashMap<CheckName, Vec<CheckId>>,
     /// Checks probed early because a neighbour started failing: until their result comes
@@ -26,10 +28,9 @@ pub(super) struct Causes {
 impl Causes {
     pub(super) fn add(&mut self, check: &Check) {
         if let Some(footing) = Footing::of(&check.spec) {
-            self.by_host
-                .entry(footing.host_hash())
-                .or_default()
-                .push(check.id);
+            for key in footing.keys() {
+                self.by_key.entry(key).or_default().push(check.id);
+            }
         }
         for name in check.spec.depends_on() {
             self.named_by
@@ -53,7 +54,9 @@ impl Causes {
             }
         }
         if let Some(footing) = Footing::of(&check.spec) {
-            forget(&mut self.by_host, footing.host_hash(), check.id);
+            for key in footing.keys() {
+                forget(&mut self.by_key, key, check.id);
+            }
         }
         for name in check.spec.depends_on() {
             forget(&mut self.named_by, name.clone(), check.id);
@@ -77,7 +80,7 @@ impl Scheduler {
             .filter_map(|name| self.by_name.get(name).copied())
             .collect();
         if let Some(footing) = Footing::of(&entry.check.spec) {
-            parents.extend(self.on_host(&footing, |other| footing.relies_on(other)));
+            parents.extend(self.filed(&footing.parent_keys(), |other| footing.relies_on(other)));
         }
         parents.retain(|p| *p != id);
         parents
@@ -95,18 +98,18 @@ impl Scheduler {
             .cloned()
             .unwrap_or_default();
         if let Some(footing) = Footing::of(&entry.check.spec) {
-            children.extend(self.on_host(&footing, |other| other.relies_on(&footing)));
+            children.extend(self.filed(&footing.child_keys(), |other| other.relies_on(&footing)));
         }
         children.retain(|c| *c != id);
         children
     }
 
-    /// The checks on `footing`'s host whose footing passes `related`.
-    fn on_host(&self, footing: &Footing, related: impl Fn(&Footing) -> bool) -> Vec<CheckId> {
-        let Some(ids) = self.causes.by_host.get(&footing.host_hash()) else {
-            return Vec::new();
-        };
-        ids.iter()
+    /// The checks filed under `keys` whose footing passes `related` (a key's hash could
+    /// be another's).
+    fn filed(&self, keys: &[u64], related: impl Fn(&Footing) -> bool) -> Vec<CheckId> {
+        keys.iter()
+            .filter_map(|key| self.causes.by_key.get(key))
+            .flatten()
             .filter(|id| {
                 self.entries
                     .get(id)
