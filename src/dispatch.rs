@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 
 use crate::domain::{AckKey, AlertKind, Timestamp};
-use crate::notify::{AlertMessage, Notifiers, NotifyError, Retry};
+use crate::notify::{AlertMessage, GroupOf, Notifiers, NotifyError, Retry};
 use crate::settings::GroupBy;
 
 mod group;
@@ -167,7 +167,7 @@ impl Dispatcher {
         let mut room = self.max_per_minute.saturating_sub(sent);
         let units = group::units(
             &self.store,
-            self.group_by,
+            &self.group_by,
             self.group_interval,
             deliveries,
             now,
@@ -185,7 +185,12 @@ impl Dispatcher {
             let message = match unit.deliveries.as_slice() {
                 [one] => self.message(one, now).await?,
                 all => AlertMessage::group(
-                    first.alert.facts.stack.as_deref().unwrap_or_default(),
+                    match self.group_by.tag_of(&first.alert.facts.tags) {
+                        Some(tag) => GroupOf::Tag(tag),
+                        None => {
+                            GroupOf::Stack(first.alert.facts.stack.as_deref().unwrap_or_default())
+                        }
+                    },
                     first.alert.kind == AlertKind::Down,
                     self.messages(all, now).await?,
                     now,

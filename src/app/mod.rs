@@ -207,7 +207,7 @@ impl App {
             default_contacts: default_contacts.iter().map(ToString::to_string).collect(),
             request_timeout: Duration::from_secs(settings.server.request_timeout),
             alerts_filed: alerts_filed.clone(),
-            routing,
+            routing: routing.clone(),
         })
         .merge(pages);
         let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());
@@ -220,7 +220,7 @@ impl App {
             public_url,
             wake: alerts_filed,
             max_per_minute: settings.alerting.max_per_minute,
-            group_by: settings.alerting.group_by,
+            group_by: settings.alerting.group_by.clone(),
             group_interval: Duration::from_secs(u64::from(settings.alerting.group_interval)),
             ack_key: Some(ack_key.clone()),
         };
@@ -256,6 +256,7 @@ impl App {
         let escalations = monitor::EscalationWatch {
             store: store.clone(),
             alerts_written: dispatcher.wake.clone(),
+            routing,
         };
         Ok(Self {
             agent_watch,

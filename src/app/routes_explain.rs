@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 
-use crate::domain::{AlertKind, ContactName, Routed, Subject, Tag, Timestamp};
+use crate::domain::{AlertKind, ContactName, Escalation, Routed, Routing, Subject, Tag, Timestamp};
 use crate::settings::Settings;
 
 /// The explanation, a line per fact.
@@ -65,15 +65,10 @@ pub async fn explain(
         kind: view["kind"].as_str().unwrap_or("http"),
         contacts: own.as_deref(),
     };
+    if kind == AlertKind::Escalated {
+        return Ok(explain_escalation(&routing, subject, &view, check));
+    }
     let routed = routing.route(subject, kind, Timestamp::now());
-    let names = |contacts: &[ContactName]| match contacts {
-        [] => "nobody".to_owned(),
-        all => all
-            .iter()
-            .map(ContactName::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
     let mut lines = vec![format!("{check}, event {}:", kind.as_str())];
     match &routed {
         Routed::Own(contacts) => lines.push(format!(
@@ -96,4 +91,52 @@ pub async fn explain(
         )),
     }
     Ok(lines.join("\n"))
+}
+
+/// "a, b", or "nobody".
+fn names(contacts: &[ContactName]) -> String {
+    match contacts {
+        [] => "nobody".to_owned(),
+        all => all
+            .iter()
+            .map(ContactName::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Who an outage of the check nobody acknowledged reaches, and when: its own
+/// `escalate_after` and `escalate_to` (as the API shows them), else an escalation route.
+fn explain_escalation(
+    routing: &Routing,
+    subject: Subject<'_>,
+    view: &serde_json::Value,
+    check: &str,
+) -> String {
+    let mut lines = vec![format!("{check}, event escalated:")];
+    let own_minutes = view["escalate_after"].as_u64();
+    let own_to: Vec<ContactName> = view["escalate_to"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str()?.parse().ok())
+        .collect();
+    match (
+        own_minutes,
+        routing.escalation_route(subject, Timestamp::now()),
+    ) {
+        (Some(minutes), _) => lines.push(format!(
+            "the check names its own escalation, which overrides every route: after {minutes} \
+             min to {}",
+            names(&own_to)
+        )),
+        (None, Some(Escalation::Route(i, minutes, contacts))) => {
+            lines.push(format!("routes[{i}] escalates after {minutes} min"));
+            lines.push(format!("contacts: {}", names(&contacts)));
+        }
+        (None, _) => {
+            lines.push("no escalation: neither the check nor a route escalates".to_owned())
+        }
+    }
+    lines.join("\n")
 }

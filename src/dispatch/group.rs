@@ -1,7 +1,8 @@
-//! Folding a contact's alerts by stack (`alerting.group_by`): a stack's first DOWN goes out
-//! at once; its further DOWNs within `group_interval` of the last message of that stack
-//! and event wait until the interval is over and go out as one message; RECOVERED
-//! likewise. Deliveries due together of one stack and event are one message at once.
+//! Folding a contact's alerts by stack or by a tag (`alerting.group_by`): a group's first
+//! DOWN goes out at once; its further DOWNs within `group_interval` of the last message of
+//! that group and event wait until the interval is over and go out as one message;
+//! RECOVERED likewise. Deliveries due together of one group and event are one message at
+//! once.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,15 +11,16 @@ use crate::domain::{AlertKind, Timestamp};
 use crate::settings::GroupBy;
 use crate::store::{DueDelivery, Store, StoreError};
 
-/// What a round sends a contact: one delivery alone, or a stack's together.
+/// What a round sends a contact: one delivery alone, or a group's together.
 pub struct Unit {
     pub deliveries: Vec<DueDelivery>,
-    /// The stack and event of a group (`stack:acme:down`), noted with the message.
+    /// The group and event (`stack:acme:down`, `tag:team=web:down`), noted with the
+    /// message.
     pub grouping: Option<String>,
 }
 
 /// The grouping of a delivery's alert, if it is one that folds.
-fn grouping(group_by: GroupBy, due: &DueDelivery) -> Option<String> {
+fn grouping(group_by: &GroupBy, due: &DueDelivery) -> Option<String> {
     let event = match due.alert.kind {
         AlertKind::Down => "down",
         AlertKind::Recovered => "recovered",
@@ -26,6 +28,9 @@ fn grouping(group_by: GroupBy, due: &DueDelivery) -> Option<String> {
     };
     match group_by {
         GroupBy::None => None,
+        GroupBy::Tag(_) => group_by
+            .tag_of(&due.alert.facts.tags)
+            .map(|tag| format!("tag:{tag}:{event}")),
         GroupBy::Stack => due
             .alert
             .facts
@@ -39,7 +44,7 @@ fn grouping(group_by: GroupBy, due: &DueDelivery) -> Option<String> {
 /// whose stack and event had a message within `interval` until it is over.
 pub async fn units(
     store: &Store,
-    group_by: GroupBy,
+    group_by: &GroupBy,
     interval: Duration,
     deliveries: Vec<DueDelivery>,
     now: Timestamp,

@@ -125,6 +125,10 @@ pub struct AlertFacts {
     /// whose own DOWN and RECOVERED this one stands for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub impacted: Vec<String>,
+    /// The check's tags (for `alerting.group_by = "tag:KEY"`); a group's, the tag it
+    /// folds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl AlertFacts {
@@ -133,6 +137,7 @@ impl AlertFacts {
         Self {
             stack: spec.stack.as_ref().map(ToString::to_string),
             url: spec.target.address(),
+            tags: spec.tags.iter().map(ToString::to_string).collect(),
             ..Self::default()
         }
     }

@@ -55,7 +55,7 @@ pub use name::{CheckName, ContactName, LocationName, NameError, StackName, Tag};
 pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
 pub use ping::{Ping, PingKind};
 pub use probe_url::ProbeUrl;
-pub use routing::{Route, Routed, Routing, Subject, glob_matches};
+pub use routing::{Escalation, Route, Routed, Routing, Subject, glob_matches};
 pub use schedule::Cadence;
 pub use secret::{REDACTED, Viewer, is_secret_name, redact_url, stays_with_origin};
 pub use shown::Shown;

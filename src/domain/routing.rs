@@ -3,7 +3,8 @@
 //! during a recurring window, naming contacts. The first route that matches decides,
 //! unless it says `continue` (its contacts join those of the next that matches). A
 //! check's own `contacts` still override every route; with no route matching, the
-//! configured default contacts. Pure.
+//! configured default contacts. A route with `escalate_after` routes no alert: it is the
+//! escalation of the checks it matches that name none of their own. Pure.
 
 use super::{AlertKind, CheckSpec, ContactName, Tag, Timestamp, WindowTiming};
 
@@ -23,6 +24,9 @@ pub struct Route {
     pub contacts: Vec<ContactName>,
     /// Go on to the next routes after this one matched.
     pub carry_on: bool,
+    /// Minutes: an escalation route, alerting `contacts` when an outage of a check it
+    /// matches is neither acknowledged nor recovered by then.
+    pub escalate_after: Option<u32>,
 }
 
 /// What routes look at of a check.
@@ -96,7 +100,7 @@ impl Routing {
         let mut matched = Vec::new();
         let mut contacts: Vec<ContactName> = Vec::new();
         for (i, route) in self.routes.iter().enumerate() {
-            if !route.matches(subject, kind, now) {
+            if route.escalate_after.is_some() || !route.matches(subject, kind, now) {
                 continue;
             }
             matched.push(i);
@@ -111,6 +115,55 @@ impl Routing {
         contacts.sort();
         contacts.dedup();
         Routed::Routes(matched, contacts)
+    }
+}
+
+/// Who an outage nobody acknowledged is escalated to, and after how many minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Escalation {
+    /// The check's own `escalate_after` and `escalate_to`.
+    Own(u32, Vec<ContactName>),
+    /// The escalation route at this index of `[[routes]]`.
+    Route(usize, u32, Vec<ContactName>),
+}
+
+impl Escalation {
+    pub fn after_minutes(&self) -> u32 {
+        match self {
+            Self::Own(minutes, _) | Self::Route(_, minutes, _) => *minutes,
+        }
+    }
+
+    pub fn contacts(&self) -> &[ContactName] {
+        match self {
+            Self::Own(_, contacts) | Self::Route(_, _, contacts) => contacts,
+        }
+    }
+}
+
+impl Routing {
+    /// Whether some route escalates (so every open outage may have an escalation).
+    pub fn escalates(&self) -> bool {
+        self.routes.iter().any(|r| r.escalate_after.is_some())
+    }
+
+    /// The escalation of an outage of `spec` at `now`: the check's own, else the first
+    /// escalation route that matches it.
+    pub fn escalation(&self, spec: &CheckSpec, now: Timestamp) -> Option<Escalation> {
+        if let Some((minutes, to)) = spec.escalation() {
+            return Some(Escalation::Own(minutes, to.to_vec()));
+        }
+        self.escalation_route(spec.into(), now)
+    }
+
+    /// The first escalation route matching `subject` at `now`.
+    pub fn escalation_route(&self, subject: Subject<'_>, now: Timestamp) -> Option<Escalation> {
+        self.routes.iter().enumerate().find_map(|(i, route)| {
+            let minutes = route.escalate_after?;
+            route
+                .matches(subject, AlertKind::Escalated, now)
+                .then(|| Escalation::Route(i, minutes, route.contacts.clone()))
+        })
     }
 }
 
@@ -180,7 +233,37 @@ mod tests {
             during: None,
             contacts: names(contacts),
             carry_on,
+            escalate_after: None,
         }
+    }
+
+    #[test]
+    fn an_escalation_route_escalates_its_stacks_and_routes_nothing_else() {
+        let mut escalate = route(&["acme-*"], &["oncall"], false);
+        escalate.escalate_after = Some(15);
+        let routing = Routing {
+            routes: vec![escalate, route(&["acme-*"], &["acme-slack"], false)],
+            defaults: names(&["mail"]),
+        };
+        let now = Timestamp(0);
+        let acme = spec(Some("acme-prod"), &[]);
+        assert_eq!(
+            routing.route((&acme).into(), AlertKind::Down, now),
+            Routed::Routes(vec![1], names(&["acme-slack"])),
+            "the escalation route is not an alert's route"
+        );
+        assert_eq!(
+            routing.escalation(&acme, now),
+            Some(Escalation::Route(0, 15, names(&["oncall"])))
+        );
+        assert_eq!(routing.escalation(&spec(Some("shop"), &[]), now), None);
+        let mut own = acme.clone();
+        own.escalate_after = Some(5);
+        own.escalate_to = Some(names(&["boss"]));
+        assert_eq!(
+            routing.escalation(&own, now),
+            Some(Escalation::Own(5, names(&["boss"])))
+        );
     }
 
     #[test]

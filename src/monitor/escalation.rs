@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Timestamp;
+use crate::domain::{Routing, Timestamp};
 use crate::store::Store;
 
 /// How often due escalations are looked for: an escalation goes out at most this late.
@@ -19,6 +19,8 @@ pub struct EscalationWatch {
     pub store: Store,
     /// Woken when an escalation was filed, so it goes out at once.
     pub alerts_written: Arc<Notify>,
+    /// Escalation routes, for checks that name no escalation of their own.
+    pub routing: Arc<Routing>,
 }
 
 impl EscalationWatch {
@@ -26,7 +28,11 @@ impl EscalationWatch {
     pub async fn run(self, cancel: CancellationToken) {
         let mut failing = false;
         loop {
-            match self.store.file_escalations(Timestamp::now()).await {
+            match self
+                .store
+                .file_escalations(Timestamp::now(), &self.routing)
+                .await
+            {
                 Ok(filed) => {
                     failing = false;
                     if filed > 0 {

@@ -35,15 +35,28 @@ pub struct AlertMessage {
     pub ack_link: Option<String>,
 }
 
+/// What a group's alerts share (`alerting.group_by`).
+#[derive(Debug, Clone, Copy)]
+pub enum GroupOf<'a> {
+    Stack(&'a str),
+    /// A tag, `team:web`.
+    Tag(&'a str),
+}
+
 impl AlertMessage {
-    /// One message for `held`, alerts of one event (DOWN or RECOVERED) of one stack.
-    pub fn group(stack: &str, down: bool, held: Vec<AlertMessage>, now: Timestamp) -> Self {
+    /// One message for `held`, alerts of one event (DOWN or RECOVERED) of one group.
+    pub fn group(of: GroupOf<'_>, down: bool, held: Vec<AlertMessage>, now: Timestamp) -> Self {
+        let (stack, tags) = match of {
+            GroupOf::Stack(stack) => (Some(stack.to_owned()), Vec::new()),
+            GroupOf::Tag(tag) => (None, vec![tag.to_owned()]),
+        };
         Self {
             alert_id: held.first().map_or(0, |m| m.alert_id),
             check: "stackwatch".to_owned(),
             kind: AlertKind::Group,
             facts: AlertFacts {
-                stack: Some(stack.to_owned()),
+                stack,
+                tags,
                 health: Some(if down { Health::Down } else { Health::Up }),
                 ..AlertFacts::default()
             },

@@ -95,10 +95,10 @@ pub fn title(message: &AlertMessage) -> String {
         AlertKind::Escalated => format!("[ESCALATED] {check} is still DOWN"),
         AlertKind::Group => {
             let event = group_event(message);
-            let stack = message.facts.stack.as_deref().unwrap_or_default();
+            let group = group_of(message);
             match message.held.len() {
-                1 => format!("[{event}] stack {stack}: 1 check"),
-                n => format!("[{event}] stack {stack}: {n} checks"),
+                1 => format!("[{event}] {group}: 1 check"),
+                n => format!("[{event}] {group}: {n} checks"),
             }
         }
         AlertKind::Digest => match message.held.len() {
@@ -242,9 +242,9 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
         }
         AlertKind::Group => {
             let event = group_event(message);
-            let stack = message.facts.stack.as_deref().unwrap_or_default();
+            let group = group_of(message);
             let mut lines = vec![format!(
-                "{} {event} in stack {stack} (alerting.group_by), oldest first:",
+                "{} {event} in {group} (alerting.group_by), oldest first:",
                 match message.held.len() {
                     1 => "1 check".to_owned(),
                     n => format!("{n} checks"),
@@ -347,6 +347,15 @@ fn digest_line(held: &AlertMessage, now: Timestamp) -> String {
 }
 
 /// The event a group's message is about: `DOWN` or `RECOVERED`.
+/// What a group's alerts share: "stack acme", "tag team:web".
+fn group_of(message: &AlertMessage) -> String {
+    match (&message.facts.stack, message.facts.tags.first()) {
+        (Some(stack), _) => format!("stack {stack}"),
+        (None, Some(tag)) => format!("tag {tag}"),
+        (None, None) => "one group".to_owned(),
+    }
+}
+
 fn group_event(message: &AlertMessage) -> &'static str {
     match message.facts.health {
         Some(Health::Up) => "RECOVERED",
@@ -484,6 +493,7 @@ pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
         "acked_by": f.acked_by,
         "note": f.note,
         "impacted": f.impacted,
+        "tags": f.tags,
         "created_at": message.created_at.to_rfc3339(),
         "link": message.link,
         "ack_link": message.ack_link,

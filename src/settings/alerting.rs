@@ -28,13 +28,54 @@ pub struct AlertingSettings {
 }
 
 /// `alerting.group_by`: which alerts are folded together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum GroupBy {
-    /// Those of one stack.
+    /// Those of one stack (`"stack"`).
     Stack,
-    /// None: every alert alone.
+    /// Those of checks with one tag `KEY:value` or `KEY=value` (`"tag:KEY"`): by value.
+    Tag(String),
+    /// None: every alert alone (`"none"`).
     None,
+}
+
+impl TryFrom<String> for GroupBy {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "stack" => return Ok(Self::Stack),
+            "none" => return Ok(Self::None),
+            _ => {}
+        }
+        let key = text.strip_prefix("tag:").unwrap_or_default();
+        let good = key.len() <= 63
+            && key.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if good {
+            Ok(Self::Tag(key.to_owned()))
+        } else {
+            Err(format!(
+                "{text:?} is not \"stack\", \"none\" or \"tag:KEY\" (KEY as a tag's part \
+                 before its ':' or '=', e.g. \"tag:team\")"
+            ))
+        }
+    }
+}
+
+impl GroupBy {
+    /// The tag a check with `tags` is grouped under (`team:payments`), grouping by tag.
+    pub fn tag_of<'a>(&self, tags: &'a [String]) -> Option<&'a str> {
+        let Self::Tag(key) = self else {
+            return None;
+        };
+        tags.iter().map(String::as_str).find(|tag| {
+            tag.strip_prefix(key.as_str())
+                .is_some_and(|rest| rest.starts_with([':', '=']))
+        })
+    }
 }
 
 /// One contact: where alerts go.
@@ -280,5 +321,25 @@ mod tests {
         assert_eq!(plain, "no variables, {braces} and $dollars");
         let mut missing = "x${NOPE}".to_owned();
         assert_eq!(interpolate(&mut missing, &lookup), Err("NOPE".to_owned()));
+    }
+
+    #[test]
+    fn group_by_reads_stack_none_or_a_tag_key_and_finds_the_tag() {
+        let read = |text: &str| GroupBy::try_from(text.to_owned());
+        assert_eq!(read("stack"), Ok(GroupBy::Stack));
+        assert_eq!(read("none"), Ok(GroupBy::None));
+        assert_eq!(read("tag:team"), Ok(GroupBy::Tag("team".to_owned())));
+        for bad in ["tag", "tag:", "tag:Team", "tags", "tag:a:b", "Stack"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let by_team = GroupBy::Tag("team".to_owned());
+        let tags = |list: &[&str]| list.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            by_team.tag_of(&tags(&["env:prod", "team=web"])),
+            Some("team=web")
+        );
+        assert_eq!(by_team.tag_of(&tags(&["team:db"])), Some("team:db"));
+        assert_eq!(by_team.tag_of(&tags(&["teams:x", "team"])), None);
+        assert_eq!(GroupBy::Stack.tag_of(&tags(&["team:db"])), None);
     }
 }

@@ -40,6 +40,8 @@ pub struct RouteSettings {
     /// Go on to the next routes after this one matched.
     #[serde(default, rename = "continue")]
     pub carry_on: bool,
+    /// Minutes: makes the route the escalation of the checks it matches.
+    pub escalate_after: Option<u32>,
 }
 
 /// A route's window, as maintenance windows recur.
@@ -144,6 +146,19 @@ pub fn routing(
                 timezone: timezone?,
             })
         });
+        if let Some(minutes) = route.escalate_after {
+            if !(1..=10_080).contains(&minutes) {
+                problems.push(format!(
+                    "{key}.escalate_after: must be between 1 and 10080 minutes, got {minutes}"
+                ));
+            }
+            if !route.events.is_empty() || route.carry_on {
+                problems.push(format!(
+                    "{key}.escalate_after: an escalation route takes neither events nor \
+                     continue (it only escalates outages)"
+                ));
+            }
+        }
         read.push(Route {
             stacks: route.stacks.clone(),
             tags,
@@ -152,6 +167,7 @@ pub fn routing(
             during,
             contacts,
             carry_on: route.carry_on,
+            escalate_after: route.escalate_after,
         });
     }
     if problems.is_empty() {

@@ -194,22 +194,34 @@ impl Store {
     }
 
     /// Files the escalations due at `now`: for each open incident nobody acknowledged
-    /// whose DOWN went out at least its check's `escalate_after` ago, one `escalated`
-    /// alert to its `escalate_to`, by compare-and-set on the incident, so it goes out once
+    /// whose DOWN went out at least its escalation's minutes ago (the check's own
+    /// `escalate_after`, or an escalation route's of `routing`), one `escalated` alert to
+    /// the escalation's contacts, by compare-and-set on the incident, so it goes out once
     /// whichever instance files it. Returns how many were filed.
-    pub async fn file_escalations(&self, now: Timestamp) -> Result<usize, StoreError> {
-        // Specs store `"escalate_after":null` when off: those are skipped by the database.
-        let candidates: Vec<(i64, i64, String, i64)> = Sql::new(
+    pub async fn file_escalations(
+        &self,
+        now: Timestamp,
+        routing: &Routing,
+    ) -> Result<usize, StoreError> {
+        let mut query = Sql::new(
             "SELECT i.id, i.opened_at, i.cause, i.check_id FROM incidents i \
              JOIN checks c ON c.id = i.check_id \
              JOIN check_state s ON s.check_id = i.check_id \
              WHERE i.resolved_at IS NULL AND i.acked_at IS NULL AND i.escalated_at IS NULL \
-             AND s.alerted_health = $1 AND c.spec LIKE '%\"escalate_after\":%' \
-             AND c.spec NOT LIKE '%\"escalate_after\":null%'",
-        )
-        .bind(i64::from(Health::Down.code()))
-        .fetch_all(self.reader())
-        .await?;
+             AND s.alerted_health = $1",
+        );
+        if !routing.escalates() {
+            // Specs store `"escalate_after":null` when off: without escalation routes,
+            // those are skipped by the database.
+            query.push(
+                " AND c.spec LIKE '%\"escalate_after\":%' \
+                 AND c.spec NOT LIKE '%\"escalate_after\":null%'",
+            );
+        }
+        let candidates: Vec<(i64, i64, String, i64)> = query
+            .bind(i64::from(Health::Down.code()))
+            .fetch_all(self.reader())
+            .await?;
         let mut filed = 0;
         for (id, opened_at, cause, check_id) in candidates {
             let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE id = $1"))
@@ -219,10 +231,10 @@ impl Store {
             let Some(check) = row.map(Check::try_from).transpose()? else {
                 continue;
             };
-            let Some((minutes, to)) = check.spec.escalation() else {
+            let Some(escalation) = routing.escalation(&check.spec, now) else {
                 continue;
             };
-            if now.0 < opened_at + i64::from(minutes) * 60_000 {
+            if now.0 < opened_at + i64::from(escalation.after_minutes()) * 60_000 {
                 continue;
             }
             let mut tx = self.begin().await?;
@@ -245,7 +257,7 @@ impl Store {
                             ..AlertFacts::of(&check.spec)
                         },
                     },
-                    contacts: to.to_vec(),
+                    contacts: escalation.contacts().to_vec(),
                 };
                 super::alerts::insert_alert(&mut tx, check.id, check.name.as_str(), &alert, now)
                     .await?;

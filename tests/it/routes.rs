@@ -144,13 +144,122 @@ async fn alerts_follow_the_first_matching_route_and_explain_says_which() {
     app.stop().await;
 }
 
+/// An escalation route: stacks `acme-*` escalate to `oncall` after a minute; `shop` does
+/// not escalate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_route_escalates_its_stacks_unacknowledged_outages_once() {
+    let (pager, oncall) = (HookReceiver::start().await, HookReceiver::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routes.toml");
+    let config = format!(
+        r#"
+[alerting]
+default_contacts = ["pager"]
+
+[notifiers.pager]
+kind = "webhook"
+url = "{}"
+
+[notifiers.oncall]
+kind = "webhook"
+url = "{}"
+
+[[routes]]
+stacks = ["acme-*"]
+escalate_after = 1
+contacts = ["oncall"]
+"#,
+        pager.url("/hook"),
+        oncall.url("/hook")
+    );
+    std::fs::write(&file, config).unwrap();
+    let from_file = Settings::load(&Overrides {
+        config_file: Some(file.clone()),
+        listen: None,
+        data_dir: None,
+    })
+    .unwrap();
+    let mut settings = test_settings(&dir.path().join("data"));
+    settings.notifiers = from_file.notifiers;
+    settings.routes = from_file.routes;
+    settings.alerting.default_contacts = from_file.alerting.default_contacts;
+    let app = spawn_with(settings).await;
+    let down = |stack: &str| {
+        json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "failures_to_confirm": 1,
+            "stack": stack})
+    };
+    // The stack that does not escalate fails first: were it escalated, it would be no
+    // later than the other.
+    assert_eq!(
+        app.put("/api/v1/checks/shop-web", &down("shop")).await.0,
+        201
+    );
+    wait_for("shop-web's DOWN", 60, async || {
+        (checks_told(&pager) == ["shop-web"]).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.put("/api/v1/checks/acme-web", &down("acme-prod"))
+            .await
+            .0,
+        201
+    );
+    wait_for("the escalation", 150, async || {
+        (!oncall.accepted().is_empty()).then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    let escalated: Vec<(String, String)> = oncall
+        .accepted()
+        .iter()
+        .map(|r| {
+            (
+                r.body["event"].as_str().unwrap_or_default().to_owned(),
+                r.body["check"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(escalated, [("escalated".to_owned(), "acme-web".to_owned())]);
+    assert_eq!(checks_told(&pager), ["acme-web", "shop-web"], "the DOWNs");
+
+    let explain = |check: &str| {
+        let mut command = stackwatch(&dir.path().join("cli"));
+        command
+            .args([
+                "routes",
+                "explain",
+                check,
+                "escalated",
+                "--url",
+                &app.url(""),
+            ])
+            .arg("--config")
+            .arg(&file)
+            .env("STACKWATCH_TOKEN", ADMIN_TOKEN);
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(
+        explain("acme-web"),
+        "acme-web, event escalated:\nroutes[0] escalates after 1 min\ncontacts: oncall\n"
+    );
+    assert_eq!(
+        explain("shop-web"),
+        "shop-web, event escalated:\nno escalation: neither the check nor a route escalates\n"
+    );
+    app.stop().await;
+}
+
 #[test]
 fn a_route_naming_an_unknown_contact_stops_the_start_naming_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(
         &file,
-        "[[routes]]\nstacks = [\"acme-*\"]\ncontacts = [\"nobody\"]\nevents = [\"sometimes\"]\n",
+        "[[routes]]\nstacks = [\"acme-*\"]\ncontacts = [\"nobody\"]\nevents = [\"sometimes\"]\n\n\
+         [[routes]]\nstacks = [\"shop\"]\ncontacts = [\"nobody\"]\nevents = [\"down\"]\n\
+         escalate_after = 20000\n",
     )
     .unwrap();
     let (code, stderr) = run(stackwatch(dir.path())
@@ -164,6 +273,14 @@ fn a_route_naming_an_unknown_contact_stops_the_start_naming_its_key() {
     );
     assert!(
         stderr.contains("routes[0].events[0]: must be one of down,"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("routes[1].escalate_after: must be between 1 and 10080 minutes, got 20000"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("routes[1].escalate_after: an escalation route takes neither events"),
         "{stderr}"
     );
 }

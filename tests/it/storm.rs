@@ -202,3 +202,56 @@ async fn thirty_stacks_failing_at_once_send_at_most_two_messages_each() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_failing_at_once_fold_by_their_tag() {
+    let hook = HookReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_webhook(test_settings(dir.path()), &hook);
+    settings.alerting.max_per_minute = 10_000;
+    settings.alerting.group_by = GroupBy::try_from("tag:team".to_owned()).unwrap();
+    let app = spawn_with(settings).await;
+    for t in 0..10 {
+        for role in ["web", "worker", "redis"] {
+            let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10,
+                "failures_to_confirm": 1, "tags": ["env:prod", format!("team=t{t:02}")]});
+            let (status, created) = app
+                .put(&format!("/api/v1/checks/t{t:02}-{role}"), &body)
+                .await;
+            assert_eq!(status, 201, "{created}");
+        }
+    }
+    wait_for("all thirty DOWNs", 180, async || {
+        (downs(&hook.accepted()).len() == 30).then_some(())
+    })
+    .await;
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
+    let received = hook.accepted();
+    assert!(downs(&received).values().all(|n| *n == 1), "each DOWN once");
+    let team_of = |message: &Value| {
+        message["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|t| t.starts_with("team="))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut per_team: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &received {
+        *per_team.entry(team_of(&r.body)).or_insert(0) += 1;
+    }
+    assert_eq!(per_team.len(), 10, "{per_team:?}");
+    assert!(per_team.values().all(|n| *n <= 2), "{per_team:?}");
+    for group in received.iter().filter(|r| r.body["event"] == "group") {
+        let team = team_of(&group.body);
+        let held = group.body["held"].as_array().unwrap();
+        assert_eq!(
+            group.body["title"].as_str().unwrap(),
+            format!("[DOWN] tag {team}: {} checks", held.len())
+        );
+        assert!(held.iter().all(|h| team_of(h) == team), "{}", group.body);
+    }
+    app.stop().await;
+}
