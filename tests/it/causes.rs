@@ -233,8 +233,10 @@ async fn a_host_that_stops_answering_is_one_down_for_its_address_naming_what_rel
     let title = downs[0].body["title"].as_str().unwrap_or_default();
     assert_eq!(title, "[DOWN] web-ping and 7 checks that rely on it");
     eprintln!(
-        "host cut: the DOWN came {:.1} s after the cut",
-        downs[0].at.duration_since(cut_at).as_secs_f64()
+        "host cut: the DOWN came {:.1} s after the cut:\n{}\n{}",
+        downs[0].at.duration_since(cut_at).as_secs_f64(),
+        title,
+        downs[0].body["text"].as_str().unwrap_or_default()
     );
     // The dashboard says which check holds each outage.
     let dashboard = text_as(&app.url("/"), READ_TOKEN).await;
@@ -256,6 +258,16 @@ async fn a_host_that_stops_answering_is_one_down_for_its_address_naming_what_rel
         recovered.iter().map(|r| &r.body).collect::<Vec<_>>()
     );
     assert_eq!(recovered[0].body["check"], "web-ping");
+    assert_eq!(
+        impacted(&recovered[0].body),
+        relying_names,
+        "the RECOVERED stands for the seven"
+    );
+    eprintln!(
+        "{}\n{}",
+        recovered[0].body["title"].as_str().unwrap_or_default(),
+        recovered[0].body["text"].as_str().unwrap_or_default()
+    );
     assert_eq!(got(&hook, "down").len(), 1, "and no other DOWN");
     assert_eq!(hook.accepted().len(), 2, "two messages in all");
 }

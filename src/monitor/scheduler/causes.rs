@@ -23,6 +23,10 @@ pub(super) struct Causes {
     nudged: HashSet<CheckId>,
     /// Checks whose outage is held for a root cause.
     impacted: HashSet<CheckId>,
+    /// The checks each root's DOWN named, for its RECOVERED (also those that came back
+    /// before it); kept in memory only, so after a restart a RECOVERED names those still
+    /// down.
+    announced: HashMap<CheckId, Vec<String>>,
 }
 
 impl Causes {
@@ -63,6 +67,30 @@ impl Causes {
         }
         self.nudged.remove(&check.id);
         self.impacted.remove(&check.id);
+        self.announced.remove(&check.id);
+    }
+
+    /// The checks to name in `root`'s DOWN (`down`) or RECOVERED, given those failing
+    /// with it now.
+    pub(super) fn names_for(
+        &mut self,
+        root: CheckId,
+        down: bool,
+        failing: Vec<String>,
+    ) -> Vec<String> {
+        if down {
+            if failing.is_empty() {
+                self.announced.remove(&root);
+            } else {
+                self.announced.insert(root, failing.clone());
+            }
+            return failing;
+        }
+        let mut names = self.announced.remove(&root).unwrap_or_default();
+        names.extend(failing);
+        names.sort();
+        names.dedup();
+        names
     }
 }
 

@@ -423,18 +423,21 @@ impl Scheduler {
         Some(confirming)
     }
 
-    /// A root cause's DOWN and RECOVERED name the checks whose outage it explains.
-    fn tell_impacted(&self, id: CheckId, record: &mut Record) {
+    /// A root cause's DOWN and RECOVERED name the checks whose outage it explains: its
+    /// DOWN those failing with it, its RECOVERED those its DOWN named and those still
+    /// held for it.
+    fn tell_impacted(&mut self, id: CheckId, record: &mut Record) {
         let Some(change) = record.change.as_deref_mut() else {
             return;
         };
-        let mut impacted = None;
         for alert in &mut change.alerts {
-            if matches!(alert.event.kind, AlertKind::Down | AlertKind::Recovered) {
-                alert.event.facts.impacted = impacted
-                    .get_or_insert_with(|| self.impacted_below(id))
-                    .clone();
-            }
+            let down = match alert.event.kind {
+                AlertKind::Down => true,
+                AlertKind::Recovered => false,
+                _ => continue,
+            };
+            let failing = self.impacted_below(id);
+            alert.event.facts.impacted = self.causes.names_for(id, down, failing);
         }
     }
 
