@@ -417,10 +417,13 @@ async fn a_heartbeat_names_what_it_relies_on_and_alerts_on_its_own_once_that_rec
     wait_for_states(&app, "both up", &all(&["api", "worker"], "up", None)).await;
 
     target.status.store(500, Ordering::SeqCst);
+    // The worker is kept pinged until the api's DOWN: it must not go late before.
     wait_for("the api's DOWN", 60, async || {
+        app.client.get(&ping).send().await.unwrap();
         (!got(&hook, "down").is_empty()).then_some(())
     })
     .await;
+    assert_eq!(got(&hook, "down")[0].body["check"], "api");
     // Pinged now, the worker goes late 10 s later, while the api is down.
     app.client.get(&ping).send().await.unwrap();
     let mut want = all(&["api"], "down", None);
