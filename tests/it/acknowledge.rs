@@ -219,18 +219,8 @@ async fn an_unacknowledged_outage_escalates_once_at_its_time() {
     })
     .await;
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
-    let escalations: Vec<(String, String)> = boss
-        .accepted()
-        .iter()
-        .map(|r| {
-            (
-                r.body["event"].as_str().unwrap_or_default().to_owned(),
-                r.body["check"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
     assert_eq!(
-        escalations,
+        boss.events_and_checks(),
         [("escalated".to_owned(), "unheard".to_owned())]
     );
     let escalated = &boss.accepted()[0].body;

@@ -128,6 +128,15 @@ fn got(hook: &HookReceiver, event: &str) -> Vec<Received> {
         .collect()
 }
 
+/// Once every delivery settled: the one alert of `event` the contact got, of `check`.
+async fn the_only(app: &TestApp, hook: &HookReceiver, event: &str, check: &str) -> Value {
+    outbox_settled(&app.client, &app.url("")).await;
+    let all: Vec<Value> = got(hook, event).into_iter().map(|r| r.body).collect();
+    assert_eq!(all.len(), 1, "one {event}: {all:?}");
+    assert_eq!(all[0]["check"], check, "{all:?}");
+    all[0].clone()
+}
+
 /// The names an alert lists as impacted.
 fn impacted(alert: &Value) -> Vec<String> {
     alert["impacted"]
@@ -214,29 +223,19 @@ async fn a_host_that_stops_answering_is_one_down_for_its_address_naming_what_rel
     want.insert("web-ping".into(), ("down".into(), None));
     want.insert("web-dns".into(), ("up".into(), None));
     wait_for_states(&app, "the address down and the rest held for it", &want).await;
-    outbox_settled(&app.client, &app.url("")).await;
-    let downs = got(&hook, "down");
-    assert_eq!(
-        downs.len(),
-        1,
-        "one DOWN: {:?}",
-        downs.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    assert_eq!(downs[0].body["check"], "web-ping");
+    let down = the_only(&app, &hook, "down", "web-ping").await;
     let mut relying_names: Vec<String> = relying.iter().map(|n| (*n).to_owned()).collect();
     relying_names.sort();
-    assert_eq!(
-        impacted(&downs[0].body),
-        relying_names,
-        "the DOWN lists the seven"
-    );
-    let title = downs[0].body["title"].as_str().unwrap_or_default();
+    assert_eq!(impacted(&down), relying_names, "the DOWN lists the seven");
+    let title = down["title"].as_str().unwrap_or_default();
     assert_eq!(title, "[DOWN] web-ping and 7 checks that rely on it");
     eprintln!(
-        "host cut: the DOWN came {:.1} s after the cut:\n{}\n{}",
-        downs[0].at.duration_since(cut_at).as_secs_f64(),
-        title,
-        downs[0].body["text"].as_str().unwrap_or_default()
+        "host cut: the DOWN came {:.1} s after the cut:\n{title}\n{}",
+        got(&hook, "down")[0]
+            .at
+            .duration_since(cut_at)
+            .as_secs_f64(),
+        down["text"].as_str().unwrap_or_default()
     );
     // The dashboard says which check holds each outage.
     let dashboard = text_as(&app.url("/"), READ_TOKEN).await;
@@ -249,24 +248,16 @@ async fn a_host_that_stops_answering_is_one_down_for_its_address_naming_what_rel
         &all(&names, "up", None),
     )
     .await;
-    outbox_settled(&app.client, &app.url("")).await;
-    let recovered = got(&hook, "recovered");
+    let recovered = the_only(&app, &hook, "recovered", "web-ping").await;
     assert_eq!(
-        recovered.len(),
-        1,
-        "one RECOVERED: {:?}",
-        recovered.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    assert_eq!(recovered[0].body["check"], "web-ping");
-    assert_eq!(
-        impacted(&recovered[0].body),
+        impacted(&recovered),
         relying_names,
         "the RECOVERED stands for the seven"
     );
     eprintln!(
         "{}\n{}",
-        recovered[0].body["title"].as_str().unwrap_or_default(),
-        recovered[0].body["text"].as_str().unwrap_or_default()
+        recovered["title"].as_str().unwrap_or_default(),
+        recovered["text"].as_str().unwrap_or_default()
     );
     assert_eq!(got(&hook, "down").len(), 1, "and no other DOWN");
     assert_eq!(hook.accepted().len(), 2, "two messages in all");
@@ -318,17 +309,9 @@ async fn a_name_that_stops_resolving_is_one_down_for_its_dns_check() {
     let mut want = all(&names, "down", Some("site-dns"));
     want.insert("site-dns".into(), ("down".into(), None));
     wait_for_states(&app, "the DNS check down and the rest held for it", &want).await;
-    outbox_settled(&app.client, &app.url("")).await;
-    let downs = got(&hook, "down");
+    let down = the_only(&app, &hook, "down", "site-dns").await;
     assert_eq!(
-        downs.len(),
-        1,
-        "one DOWN: {:?}",
-        downs.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    assert_eq!(downs[0].body["check"], "site-dns");
-    assert_eq!(
-        impacted(&downs[0].body),
+        impacted(&down),
         ["site-body", "site-ping", "site-status", "site-tcp"]
     );
     // The public status page says the checks are held, without naming another check.
@@ -355,15 +338,7 @@ async fn a_name_that_stops_resolving_is_one_down_for_its_dns_check() {
         &all(&names, "up", None),
     )
     .await;
-    outbox_settled(&app.client, &app.url("")).await;
-    let recovered = got(&hook, "recovered");
-    assert_eq!(
-        recovered.len(),
-        1,
-        "one RECOVERED: {:?}",
-        recovered.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
-    assert_eq!(recovered[0].body["check"], "site-dns");
+    the_only(&app, &hook, "recovered", "site-dns").await;
     assert_eq!(hook.accepted().len(), 2, "two messages in all");
 }
 

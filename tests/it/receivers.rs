@@ -155,6 +155,19 @@ impl HookReceiver {
             .filter(|r| (200..300).contains(&r.answered))
             .collect()
     }
+
+    /// Each accepted webhook document's `event` and `check`, in order.
+    pub fn events_and_checks(&self) -> Vec<(String, String)> {
+        self.accepted()
+            .iter()
+            .map(|r| {
+                (
+                    r.body["event"].as_str().unwrap_or_default().to_owned(),
+                    r.body["check"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// A request's path with its query, and its headers (names lowercase, as HTTP/2 and hyper

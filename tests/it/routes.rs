@@ -3,12 +3,14 @@
 //! contacts override every route, and `stackwatch routes explain` says which applied.
 //! A route naming an unknown contact stops the start, naming its key.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::json;
 use stackwatch::settings::{Overrides, Settings};
 
 use crate::binary::wait_for;
 use crate::cli::{run, stackwatch};
-use crate::helpers::{ADMIN_TOKEN, spawn_with, test_settings};
+use crate::helpers::{ADMIN_TOKEN, TestApp, spawn_with, test_settings};
 use crate::receivers::HookReceiver;
 
 /// Three webhook contacts and two routes: `acme-*` stacks to `acme` and on; DOWNs of
@@ -47,6 +49,37 @@ contacts = ["night"]
     )
 }
 
+/// Settings with the notifiers, routes and default contacts of `config`, written to a
+/// file in `dir` (returned, for `routes explain`).
+fn settings_with(config: &str, dir: &Path) -> (Settings, PathBuf) {
+    let file = dir.join("routes.toml");
+    std::fs::write(&file, config).unwrap();
+    let from_file = Settings::load(&Overrides {
+        config_file: Some(file.clone()),
+        listen: None,
+        data_dir: None,
+    })
+    .unwrap();
+    let mut settings = test_settings(&dir.join("data"));
+    settings.notifiers = from_file.notifiers;
+    settings.routes = from_file.routes;
+    settings.alerting.default_contacts = from_file.alerting.default_contacts;
+    (settings, file)
+}
+
+/// What `stackwatch routes explain CHECK EVENT` prints for `app` with the routes of `file`.
+fn explain(dir: &Path, file: &Path, app: &TestApp, check: &str, event: &str) -> String {
+    let mut command = stackwatch(&dir.join("cli"));
+    command
+        .args(["routes", "explain", check, event, "--url", &app.url("")])
+        .arg("--config")
+        .arg(file)
+        .env("STACKWATCH_TOKEN", ADMIN_TOKEN);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 fn checks_told(receiver: &HookReceiver) -> Vec<String> {
     let mut checks: Vec<String> = receiver
         .accepted()
@@ -65,18 +98,7 @@ async fn alerts_follow_the_first_matching_route_and_explain_says_which() {
         HookReceiver::start().await,
     );
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("routes.toml");
-    std::fs::write(&file, config(&pager, &acme, &night)).unwrap();
-    let from_file = Settings::load(&Overrides {
-        config_file: Some(file.clone()),
-        listen: None,
-        data_dir: None,
-    })
-    .unwrap();
-    let mut settings = test_settings(&dir.path().join("data"));
-    settings.notifiers = from_file.notifiers;
-    settings.routes = from_file.routes;
-    settings.alerting.default_contacts = from_file.alerting.default_contacts;
+    let (mut settings, file) = settings_with(&config(&pager, &acme, &night), dir.path());
     settings.alerting.group_by = stackwatch::settings::GroupBy::None;
     let app = spawn_with(settings).await;
     let down = json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "failures_to_confirm": 1});
@@ -114,17 +136,7 @@ async fn alerts_follow_the_first_matching_route_and_explain_says_which() {
     assert_eq!(checks_told(&night), ["acme-web", "shop-prod"]);
     assert_eq!(checks_told(&pager), ["acme-own", "shop-web"]);
 
-    let explain = |check: &str, event: &str| {
-        let mut command = stackwatch(&dir.path().join("cli"));
-        command
-            .args(["routes", "explain", check, event, "--url", &app.url("")])
-            .arg("--config")
-            .arg(&file)
-            .env("STACKWATCH_TOKEN", ADMIN_TOKEN);
-        let output = command.output().unwrap();
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let explain = |check: &str, event: &str| explain(dir.path(), &file, &app, check, event);
     assert_eq!(
         explain("acme-web", "down"),
         "acme-web, event down:\nroutes[0] matches and continues\nroutes[1] matches\ncontacts: acme, night\n"
@@ -150,7 +162,6 @@ async fn alerts_follow_the_first_matching_route_and_explain_says_which() {
 async fn an_escalation_route_escalates_its_stacks_unacknowledged_outages_once() {
     let (pager, oncall) = (HookReceiver::start().await, HookReceiver::start().await);
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("routes.toml");
     let config = format!(
         r#"
 [alerting]
@@ -172,17 +183,7 @@ contacts = ["oncall"]
         pager.url("/hook"),
         oncall.url("/hook")
     );
-    std::fs::write(&file, config).unwrap();
-    let from_file = Settings::load(&Overrides {
-        config_file: Some(file.clone()),
-        listen: None,
-        data_dir: None,
-    })
-    .unwrap();
-    let mut settings = test_settings(&dir.path().join("data"));
-    settings.notifiers = from_file.notifiers;
-    settings.routes = from_file.routes;
-    settings.alerting.default_contacts = from_file.alerting.default_contacts;
+    let (settings, file) = settings_with(&config, dir.path());
     let app = spawn_with(settings).await;
     let down = |stack: &str| {
         json!({"url": "http://127.0.0.1:9/", "check_rate": 10, "failures_to_confirm": 1,
@@ -209,37 +210,13 @@ contacts = ["oncall"]
     })
     .await;
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
-    let escalated: Vec<(String, String)> = oncall
-        .accepted()
-        .iter()
-        .map(|r| {
-            (
-                r.body["event"].as_str().unwrap_or_default().to_owned(),
-                r.body["check"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(escalated, [("escalated".to_owned(), "acme-web".to_owned())]);
+    assert_eq!(
+        oncall.events_and_checks(),
+        [("escalated".to_owned(), "acme-web".to_owned())]
+    );
     assert_eq!(checks_told(&pager), ["acme-web", "shop-web"], "the DOWNs");
 
-    let explain = |check: &str| {
-        let mut command = stackwatch(&dir.path().join("cli"));
-        command
-            .args([
-                "routes",
-                "explain",
-                check,
-                "escalated",
-                "--url",
-                &app.url(""),
-            ])
-            .arg("--config")
-            .arg(&file)
-            .env("STACKWATCH_TOKEN", ADMIN_TOKEN);
-        let output = command.output().unwrap();
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let explain = |check: &str| explain(dir.path(), &file, &app, check, "escalated");
     assert_eq!(
         explain("acme-web"),
         "acme-web, event escalated:\nroutes[0] escalates after 1 min\ncontacts: oncall\n"
