@@ -1,15 +1,12 @@
-//! Slack incoming webhooks and generic JSON webhooks: one POST each, over a shared HTTPS
-//! client (reqwest over rustls with ring, webpki roots).
+//! The HTTPS client every HTTP notifier sends through (reqwest over rustls with ring,
+//! webpki roots), and what it makes of an answer: success, or a failure in words that
+//! never include the URL.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
-use super::render;
-use super::{AlertMessage, Notifier, NotifyError, SendFuture};
-use crate::domain::Timestamp;
-use crate::settings::{SlackSettings, WebhookSettings};
+use super::NotifyError;
 
 /// A delivery attempt may take this long in all.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -35,7 +32,7 @@ impl HttpClient {
     }
 
     /// POSTs a JSON document; success is any 2xx answer.
-    async fn post_json(
+    pub(super) async fn post_json(
         &self,
         url: &str,
         headers: &HeaderMap,
@@ -91,15 +88,6 @@ fn code_word(body: &[u8]) -> Option<String> {
     word.then(|| text.to_owned())
 }
 
-/// Slack's answers that refuse a payload for its form, where a plainer one can pass.
-const SLACK_FORM_REFUSALS: [&str; 5] = [
-    "invalid_blocks",
-    "invalid_blocks_format",
-    "msg_too_long",
-    "invalid_attachments",
-    "too_many_attachments",
-];
-
 fn parse_url(url: &str) -> Result<reqwest::Url, NotifyError> {
     url.parse()
         .map_err(|_| NotifyError::Config("the URL is invalid".to_owned()))
@@ -122,85 +110,4 @@ fn failure(error: reqwest::Error) -> NotifyError {
     } else {
         "request failed".to_owned()
     })
-}
-
-/// A Slack incoming webhook.
-pub struct SlackNotifier {
-    client: HttpClient,
-    webhook_url: String,
-}
-
-impl SlackNotifier {
-    pub fn new(client: HttpClient, settings: &SlackSettings) -> Self {
-        Self {
-            client,
-            webhook_url: settings.webhook_url.expose().to_owned(),
-        }
-    }
-}
-
-impl Notifier for SlackNotifier {
-    fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
-        Box::pin(async move {
-            let body = render::slack(message, now);
-            let none = HeaderMap::new();
-            match self.client.post_json(&self.webhook_url, &none, &body).await {
-                Err(NotifyError::Status {
-                    status: 400,
-                    answer: Some(answer),
-                    ..
-                }) if SLACK_FORM_REFUSALS.contains(&answer.as_str()) => {
-                    tracing::warn!(
-                        answer,
-                        "Slack refused the alert's form; sending it once as plain text"
-                    );
-                    let minimal = render::slack_minimal(message, now);
-                    self.client
-                        .post_json(&self.webhook_url, &none, &minimal)
-                        .await
-                }
-                other => other,
-            }
-        })
-    }
-}
-
-/// A POST of the alert as a documented JSON document.
-pub struct WebhookNotifier {
-    client: HttpClient,
-    url: String,
-    headers: HeaderMap,
-}
-
-impl WebhookNotifier {
-    pub fn new(client: HttpClient, settings: &WebhookSettings) -> Self {
-        let headers = header_pairs(&settings.headers);
-        Self {
-            client,
-            url: settings.url.expose().to_owned(),
-            headers,
-        }
-    }
-}
-
-fn header_pairs(headers: &BTreeMap<String, crate::settings::Secret>) -> HeaderMap {
-    // Validated when the settings were loaded; an invalid pair cannot reach here.
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-            let mut value = HeaderValue::from_str(value.expose()).ok()?;
-            value.set_sensitive(true);
-            Some((name, value))
-        })
-        .collect()
-}
-
-impl Notifier for WebhookNotifier {
-    fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
-        Box::pin(async move {
-            let body = render::webhook(message, now);
-            self.client.post_json(&self.url, &self.headers, &body).await
-        })
-    }
 }

@@ -1,10 +1,14 @@
-//! Notifiers: where alerts go (Slack, email, a JSON webhook), behind one trait, and the
-//! pure rendering of each kind of message. A notifier's error never contains its URL or
+//! Notifiers: where alerts go (Slack, email, a JSON webhook, ntfy), each kind in a file of
+//! its own behind one trait (see `kinds`), over the shared words of `render`. A notifier's error never contains its URL or
 //! credentials, since errors are logged and shown by the API.
 
 mod email;
 mod http;
+mod kinds;
+mod ntfy;
 pub mod render;
+mod slack;
+mod webhook;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -12,10 +16,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::domain::{AlertFacts, AlertKind, Health, Timestamp};
-use crate::settings::NotifierSettings;
 
-pub use email::EmailNotifier;
-pub use http::{HttpClient, SlackNotifier, WebhookNotifier};
+pub use email::{EmailNotifier, EmailSettings, SmtpEndpoint, SmtpTls};
+pub use http::HttpClient;
+pub use kinds::{Channel, NotifierSettings, is_http_url};
+pub use ntfy::NtfySettings;
+pub use slack::{SlackNotifier, SlackSettings};
+pub use webhook::{WebhookNotifier, WebhookSettings};
 
 /// An alert ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,12 +173,7 @@ impl Notifiers {
         let client = HttpClient::new()?;
         let mut by_name: BTreeMap<String, Arc<dyn Notifier>> = BTreeMap::new();
         for (name, notifier) in settings {
-            let built: Arc<dyn Notifier> = match notifier {
-                NotifierSettings::Slack(s) => Arc::new(SlackNotifier::new(client.clone(), s)),
-                NotifierSettings::Webhook(w) => Arc::new(WebhookNotifier::new(client.clone(), w)),
-                NotifierSettings::Email(e) => Arc::new(EmailNotifier::new(e)?),
-            };
-            by_name.insert(name.clone(), built);
+            by_name.insert(name.clone(), notifier.channel().notifier(&client)?);
         }
         Ok(Self { by_name })
     }

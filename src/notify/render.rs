@@ -1,17 +1,10 @@
-//! The words of every alert, for each medium: Slack blocks, an email subject and body, and
-//! the webhook's JSON document. Pure: `now` is a parameter, so relative times are testable.
-
-use serde_json::{Value, json};
+//! The words of every alert, shared by every medium: its title and its body, one fact a
+//! line, and the helpers that fit them to a medium's limits. Each kind of notifier shapes
+//! them for its medium in its own file. Pure: `now` is a parameter, so relative times are
+//! testable.
 
 use super::AlertMessage;
 use crate::domain::{AlertKind, Health, Timestamp, ago, duration_text};
-
-/// Slack's documented limits: a header's text, a section's text, blocks in a message.
-pub const SLACK_HEADER_MAX: usize = 150;
-pub const SLACK_SECTION_MAX: usize = 3_000;
-pub const SLACK_BLOCKS_MAX: usize = 50;
-/// The longest email subject sent (RFC 5322 advises lines under 78, clients show ~200).
-pub const EMAIL_SUBJECT_MAX: usize = 200;
 
 /// The mark left where text was cut to fit a medium.
 const CUT_MARK: &str = "… [cut]";
@@ -32,7 +25,7 @@ pub fn title_within(message: &AlertMessage, max: usize) -> String {
 
 /// `text` cut to at most `max` characters, ending with the cut mark when cut; never inside
 /// an HTML entity (`&amp;`) that escaping made.
-fn cut_to(text: &str, max: usize) -> String {
+pub(super) fn cut_to(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -49,7 +42,7 @@ fn cut_to(text: &str, max: usize) -> String {
 /// Lines joined, cut to `max` characters by cutting the longest line (a URL, a target's
 /// text) at its end, so each line keeps its beginning: the first says the check and the
 /// event before any outside text.
-fn fit_lines(lines: &[String], max: usize) -> String {
+pub(super) fn fit_lines(lines: &[String], max: usize) -> String {
     let mut lines: Vec<String> = lines.to_vec();
     let total = |lines: &[String]| {
         lines.iter().map(|l| l.chars().count()).sum::<usize>() + lines.len().saturating_sub(1)
@@ -313,7 +306,7 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
 
 /// Lines packed into at most `most` texts of at most `max` characters each, in order (a
 /// line longer than `max` is cut); what would not fit is said in the last.
-fn pack_lines(lines: &[String], max: usize, most: usize) -> Vec<String> {
+pub(super) fn pack_lines(lines: &[String], max: usize, most: usize) -> Vec<String> {
     let mut packed: Vec<String> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let line = cut_to(line, max);
@@ -364,7 +357,7 @@ fn group_event(message: &AlertMessage) -> &'static str {
 }
 
 /// The colour of a message in Slack: its kind's, a group's event's.
-fn message_colour(message: &AlertMessage) -> &'static str {
+pub(super) fn message_colour(message: &AlertMessage) -> &'static str {
     match (message.kind, message.facts.health) {
         (AlertKind::Group, Some(Health::Up)) => colour(AlertKind::Recovered),
         (kind, _) => colour(kind),
@@ -372,7 +365,7 @@ fn message_colour(message: &AlertMessage) -> &'static str {
 }
 
 /// The colour of a kind in Slack.
-fn colour(kind: AlertKind) -> &'static str {
+pub(super) fn colour(kind: AlertKind) -> &'static str {
     match kind {
         AlertKind::Down => "#d92b2b",
         AlertKind::Recovered => "#2eb67d",
@@ -390,126 +383,15 @@ fn colour(kind: AlertKind) -> &'static str {
     }
 }
 
-/// `text` made inert for Slack's mrkdwn: `&`, `<` and `>` escaped as Slack asks, so no text
-/// a target or a job wrote (a cause, a banner, a `Location`, a `/fail` body) can mention
-/// `@channel` or disguise a link. Every fact of the body is plain words, so all of it is
-/// escaped.
-pub fn slack_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// A Slack incoming-webhook payload: a fallback `text` and a coloured attachment of blocks,
-/// within Slack's limits (header 150, section 3,000 characters, 50 blocks).
-pub fn slack(message: &AlertMessage, now: Timestamp) -> Value {
-    let title = title_within(message, SLACK_HEADER_MAX);
-    let lines: Vec<String> = text(message, now).lines().map(slack_escaped).collect();
-    // A digest or a group lists every alert: its lines fill as many sections as needed.
-    let sections = if matches!(message.kind, AlertKind::Digest | AlertKind::Group) {
-        pack_lines(&lines, SLACK_SECTION_MAX, SLACK_BLOCKS_MAX - 2)
-    } else {
-        vec![fit_lines(&lines, SLACK_SECTION_MAX)]
-    };
-    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title}})];
-    blocks.extend(
-        sections
-            .into_iter()
-            .map(|body| json!({"type": "section", "text": {"type": "mrkdwn", "text": body}})),
-    );
-    let buttons: Vec<Value> = [
-        ("Open the check", &message.link),
-        ("Acknowledge", &message.ack_link),
-    ]
-    .into_iter()
-    .filter_map(|(label, url)| {
-        url.as_ref().map(|url| {
-                json!({"type": "button", "text": {"type": "plain_text", "text": label}, "url": url})
-            })
-    })
-    .collect();
-    if !buttons.is_empty() {
-        blocks.push(json!({"type": "actions", "elements": buttons}));
-    }
-    blocks.truncate(SLACK_BLOCKS_MAX);
-    json!({
-        "text": format!("{}: {}", slack_escaped(&title), lines.first().map_or("", |l| l.as_str())),
-        "attachments": [{"color": message_colour(message), "blocks": blocks}],
-    })
-}
-
-/// The plainest Slack payload: the title and the first line as `text`, no blocks. Sent once
-/// when Slack refuses the full one for its form (`invalid_blocks`, `msg_too_long`), so an
-/// alert still arrives.
-pub fn slack_minimal(message: &AlertMessage, now: Timestamp) -> Value {
-    let first = text(message, now)
-        .lines()
-        .next()
-        .map(slack_escaped)
-        .unwrap_or_default();
-    let line = format!(
-        "{}: {first}",
-        slack_escaped(&title_within(message, SLACK_HEADER_MAX))
-    );
-    json!({"text": cut_to(&line, SLACK_SECTION_MAX)})
-}
-
-/// An email's subject and plain-text body.
-pub fn email(message: &AlertMessage, now: Timestamp) -> (String, String) {
-    let body = format!(
-        "{}\n\n-- \nstackwatch, alert {} at {}\n",
-        text(message, now),
-        message.alert_id,
-        message.created_at.to_rfc3339()
-    );
-    (title_within(message, EMAIL_SUBJECT_MAX), body)
-}
-
-/// The webhook's JSON document (documented in the README).
-pub fn webhook(message: &AlertMessage, now: Timestamp) -> Value {
-    let f = &message.facts;
-    let mut document = json!({
-        "event": message.kind.as_str(),
-        "alert_id": message.alert_id,
-        "check": message.check,
-        "stack": f.stack,
-        "url": f.url,
-        "cause": f.cause,
-        "locations": f.locations,
-        "location": f.location,
-        "down_since": f.down_since.map(Timestamp::to_rfc3339),
-        "downtime_s": f.downtime_s,
-        "cert_expires_at": f.cert_not_after.map(Timestamp::to_rfc3339),
-        "changes": f.changes,
-        "window_s": f.window_s,
-        "health": f.health,
-        "acked_by": f.acked_by,
-        "note": f.note,
-        "impacted": f.impacted,
-        "tags": f.tags,
-        "created_at": message.created_at.to_rfc3339(),
-        "link": message.link,
-        "ack_link": message.ack_link,
-        "title": title(message),
-        "text": text(message, now),
-    });
-    if !message.held.is_empty() {
-        document["held"] = message.held.iter().map(|h| webhook(h, now)).collect();
-    }
-    document
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::AlertFacts;
+    use crate::notify::email::{EMAIL_SUBJECT_MAX, render as email};
+    use crate::notify::slack::{
+        SLACK_BLOCKS_MAX, SLACK_SECTION_MAX, minimal as slack_minimal, payload as slack,
+    };
+    use crate::notify::webhook::document as webhook;
 
     const MINUTE: i64 = 60_000;
 

@@ -1,12 +1,12 @@
-//! `[alerting]` and `[notifiers]`: who is told, through what, and the checks of those
-//! settings (names, references, URLs, addresses) that never echo a value, since values
-//! may be secrets. `${VAR}` in a notifier value is read from the environment.
+//! `[alerting]`, and the checks of `[notifiers]` that concern them all (names, references,
+//! `${VAR}` from the environment); each kind checks its own fields (see `notify::kinds`).
+//! No value is echoed, since values may be secrets.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::Secret;
+use crate::notify::{NotifierSettings, is_http_url};
 
 /// `[alerting]`: who is told by default, and for how long deliveries are retried.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,91 +78,17 @@ impl GroupBy {
     }
 }
 
-/// One contact: where alerts go.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum NotifierSettings {
-    Slack(SlackSettings),
-    Email(EmailSettings),
-    Webhook(WebhookSettings),
-}
-
-/// `kind = "slack"`: a Slack incoming webhook.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackSettings {
-    pub webhook_url: Secret,
-}
-
-/// How an email contact's SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS (usually port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte (usually port 465).
-    Implicit,
-    /// No TLS at all: only for a relay on a trusted network.
-    None,
-}
-
-/// `kind = "email"`: SMTP.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailSettings {
-    /// `smtp://host:port` (or `smtps://` for implicit TLS).
-    pub smtp_url: String,
-    #[serde(default)]
-    pub tls: Option<SmtpTls>,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub from: String,
-    pub to: Vec<String>,
-}
-
-/// `kind = "webhook"`: a POST of the alert as JSON.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    pub url: Secret,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Secret>,
-}
-
 /// Replaces `${VAR}` in notifier values with the environment variable's value; one
 /// problem per variable that is not set.
 pub(super) fn interpolate_env(notifiers: &mut BTreeMap<String, NotifierSettings>) -> Vec<String> {
     let mut problems = Vec::new();
     let lookup = |name: &str| std::env::var(name).ok();
     for (name, notifier) in notifiers.iter_mut() {
-        let mut fill = |key: &str, value: &mut String| {
+        for (key, value) in notifier.channel_mut().values_mut() {
             if let Err(missing) = interpolate(value, &lookup) {
                 problems.push(format!(
                     "notifiers.{name}.{key}: environment variable {missing} is not set"
                 ));
-            }
-        };
-        match notifier {
-            NotifierSettings::Slack(s) => fill("webhook_url", &mut s.webhook_url.0),
-            NotifierSettings::Email(e) => {
-                fill("smtp_url", &mut e.smtp_url);
-                fill("from", &mut e.from);
-                if let Some(user) = &mut e.username {
-                    fill("username", user);
-                }
-                if let Some(password) = &mut e.password {
-                    fill("password", &mut password.0);
-                }
-                for to in &mut e.to {
-                    fill("to", to);
-                }
-            }
-            NotifierSettings::Webhook(w) => {
-                fill("url", &mut w.url.0);
-                for (header, value) in &mut w.headers {
-                    fill(&format!("headers.{header}"), &mut value.0);
-                }
             }
         }
     }
@@ -190,102 +116,11 @@ pub(super) fn problems(
         if let Err(e) = name.parse::<crate::domain::ContactName>() {
             problems.push(format!("notifiers.{name}: the name {e}"));
         }
-        let key = |field: &str| format!("notifiers.{name}.{field}");
-        match notifier {
-            NotifierSettings::Slack(s) => {
-                if !is_http_url(s.webhook_url.expose()) {
-                    problems.push(format!(
-                        "{}: must be an http or https URL",
-                        key("webhook_url")
-                    ));
-                }
-            }
-            NotifierSettings::Webhook(w) => {
-                if !is_http_url(w.url.expose()) {
-                    problems.push(format!("{}: must be an http or https URL", key("url")));
-                }
-                for (header, value) in &w.headers {
-                    if http::HeaderName::from_bytes(header.as_bytes()).is_err()
-                        || http::HeaderValue::from_str(value.expose()).is_err()
-                    {
-                        problems.push(format!(
-                            "{}: not a valid header",
-                            key(&format!("headers.{header}"))
-                        ));
-                    }
-                }
-            }
-            NotifierSettings::Email(e) => {
-                if let Err(reason) = e.smtp_endpoint() {
-                    problems.push(format!("{}: {reason}", key("smtp_url")));
-                }
-                if !looks_like_address(&e.from) {
-                    problems.push(format!("{}: not an email address", key("from")));
-                }
-                if e.to.is_empty() {
-                    problems.push(format!("{}: needs at least one address", key("to")));
-                }
-                for (i, to) in e.to.iter().enumerate() {
-                    if !looks_like_address(to) {
-                        problems.push(format!("{}[{i}]: not an email address", key("to")));
-                    }
-                }
-                if e.password.is_some() && e.username.is_none() {
-                    problems.push(format!("{}: a password needs a username", key("password")));
-                }
-            }
+        for (field, reason) in notifier.channel().problems() {
+            problems.push(format!("notifiers.{name}.{field}: {reason}"));
         }
     }
     problems
-}
-
-fn is_http_url(value: &str) -> bool {
-    url::Url::parse(value)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-}
-
-/// `name@domain`, or `Name <name@domain>`: enough to catch a typo at start.
-fn looks_like_address(value: &str) -> bool {
-    let address = match (value.find('<'), value.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &value[open + 1..close],
-        _ => value,
-    };
-    let mut parts = address.trim().splitn(2, '@');
-    matches!((parts.next(), parts.next()), (Some(local), Some(domain))
-        if !local.is_empty() && domain.contains('.') && !domain.contains(' '))
-}
-
-/// Where an email contact's SMTP server is, and how to secure the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpEndpoint {
-    pub host: String,
-    pub port: u16,
-    pub tls: SmtpTls,
-}
-
-impl EmailSettings {
-    /// The host, port and TLS mode from `smtp_url` and `tls`.
-    pub fn smtp_endpoint(&self) -> Result<SmtpEndpoint, String> {
-        let url = url::Url::parse(&self.smtp_url)
-            .map_err(|_| "not a URL like smtp://host:587".to_owned())?;
-        let (default_tls, default_port) = match url.scheme() {
-            "smtp" => (SmtpTls::Starttls, 587),
-            "smtps" => (SmtpTls::Implicit, 465),
-            other => return Err(format!("scheme must be smtp or smtps, not {other}")),
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("must name a host")?;
-        Ok(SmtpEndpoint {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
-            port: url.port().unwrap_or(default_port),
-            tls: self.tls.unwrap_or(default_tls),
-        })
-    }
 }
 
 /// Replaces every `${NAME}` in `value` using `lookup`; the first unknown name is the error.

@@ -96,7 +96,7 @@ fn add_env_tokens(settings: &mut Settings) -> EnvTokens {
     ] {
         if let Ok(token) = std::env::var(variable) {
             placed.push((key, list.len(), variable));
-            list.push(Secret(token));
+            list.push(Secret::new(token));
         }
     }
     placed

@@ -9,7 +9,6 @@ mod tokens;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -19,10 +18,12 @@ use serde::Deserialize;
 
 use crate::domain::LocationName;
 
-pub use alerting::{
-    AlertingSettings, EmailSettings, GroupBy, NotifierSettings, SlackSettings, SmtpEndpoint,
-    SmtpTls, WebhookSettings,
+pub use crate::domain::Secret;
+pub use crate::notify::{
+    EmailSettings, NotifierSettings, NtfySettings, SlackSettings, SmtpEndpoint, SmtpTls,
+    WebhookSettings,
 };
+pub use alerting::{AlertingSettings, GroupBy};
 pub use routes::{DuringSettings, RouteSettings};
 pub use tokens::{Refusal, Role, Tokens};
 
@@ -273,28 +274,6 @@ pub struct LogSettings {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// A secret string (an API token): compared and used, never printed.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for comparison or for writing it where it belongs.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// Values given on the command line; they override every other layer.

@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod browser;
 mod causes;
+mod channels;
 mod checks;
 mod cli;
 mod dispatch;

@@ -44,6 +44,23 @@ fn is_digest(received: &Received) -> bool {
             .is_some_and(|t| t.starts_with("[DIGEST]"))
 }
 
+/// How many messages a contact got, how many of them digests or groups, and how long
+/// after `since` the first came, for the figures a run prints.
+fn figures(received: &[Received], since: std::time::Instant) -> String {
+    let first = received
+        .iter()
+        .map(|r| r.at.duration_since(since).as_secs_f64())
+        .fold(f64::INFINITY, f64::min);
+    let folded = received
+        .iter()
+        .filter(|r| is_digest(r) || r.body["event"] == "group")
+        .count();
+    format!(
+        "{} messages ({folded} digests or groups), the first {first:.1} s after the checks were registered",
+        received.len()
+    )
+}
+
 /// The most messages that arrived within any 60 s, and how many of those were digests.
 fn busiest_minute(received: &[Received]) -> (usize, usize) {
     let mut busiest = (0, 0);
@@ -80,6 +97,7 @@ async fn a_storm_stays_under_each_contact_s_ceiling_and_loses_nothing() {
                 "check_rate": 10, "failures_to_confirm": 1})
         })
         .collect();
+    let registered = std::time::Instant::now();
     let (status, body) = app
         .put("/api/v1/stacks/storm", &json!({"checks": checks}))
         .await;
@@ -98,6 +116,11 @@ async fn a_storm_stays_under_each_contact_s_ceiling_and_loses_nothing() {
     .await;
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     let received = hook.accepted();
+    eprintln!(
+        "storm of {CHECKS} checks: webhook {}; slack {}",
+        figures(&received, registered),
+        figures(&slack.accepted(), registered)
+    );
     let each = downs(&received);
     assert_eq!(each.len(), CHECKS, "{each:?}");
     assert!(each.values().all(|n| *n == 1), "each DOWN once: {each:?}");
@@ -150,6 +173,7 @@ async fn thirty_stacks_failing_at_once_send_at_most_two_messages_each() {
     // The ceiling out of the way: this is about folding by stack.
     settings.alerting.max_per_minute = 10_000;
     let app = spawn_with(settings).await;
+    let registered = std::time::Instant::now();
     for s in 0..30 {
         let checks: Vec<Value> = ["web", "worker", "redis"]
             .iter()
@@ -172,6 +196,7 @@ async fn thirty_stacks_failing_at_once_send_at_most_two_messages_each() {
     .await;
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     let received = hook.accepted();
+    eprintln!("30 stacks of 3: {}", figures(&received, registered));
     let each = downs(&received);
     assert!(each.values().all(|n| *n == 1), "each DOWN once: {each:?}");
     let mut per_stack: BTreeMap<String, usize> = BTreeMap::new();
@@ -211,6 +236,7 @@ async fn teams_failing_at_once_fold_by_their_tag() {
     settings.alerting.max_per_minute = 10_000;
     settings.alerting.group_by = GroupBy::try_from("tag:team".to_owned()).unwrap();
     let app = spawn_with(settings).await;
+    let registered = std::time::Instant::now();
     for t in 0..10 {
         for role in ["web", "worker", "redis"] {
             let body = json!({"url": "http://127.0.0.1:9/", "check_rate": 10,
@@ -227,6 +253,7 @@ async fn teams_failing_at_once_fold_by_their_tag() {
     .await;
     crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     let received = hook.accepted();
+    eprintln!("10 teams of 3: {}", figures(&received, registered));
     assert!(downs(&received).values().all(|n| *n == 1), "each DOWN once");
     let team_of = |message: &Value| {
         message["tags"]
