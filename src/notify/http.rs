@@ -55,11 +55,11 @@ impl HttpClient {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), NotifyError> {
         let mut response = request.send().await.map_err(failure)?;
         let status = response.status();
-        let retry_after = response
+        let header = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .map(str::to_owned);
         if status.is_success() {
             return Ok(());
         }
@@ -73,10 +73,28 @@ impl HttpClient {
         }
         Err(NotifyError::Status {
             status: status.as_u16(),
-            retry_after_s: retry_after,
+            retry_after_s: retry_hint(header.as_deref(), &body),
             answer: code_word(&body),
         })
     }
+}
+
+/// How long a refusing service asks to wait, in whole seconds (rounded up): its
+/// `Retry-After` header, or its body's `retry_after` (Discord, in seconds, fractional) or
+/// `parameters.retry_after` (Telegram).
+fn retry_hint(header: Option<&str>, body: &[u8]) -> Option<u64> {
+    let seconds = |v: f64| (v.is_finite() && v >= 0.0).then(|| v.ceil() as u64);
+    if let Some(s) = header
+        .and_then(|h| h.trim().parse::<f64>().ok())
+        .and_then(seconds)
+    {
+        return Some(s);
+    }
+    let document: serde_json::Value = serde_json::from_slice(body).ok()?;
+    document["retry_after"]
+        .as_f64()
+        .or_else(|| document["parameters"]["retry_after"].as_f64())
+        .and_then(seconds)
 }
 
 /// An answer that is one code word (`invalid_blocks`), or nothing: any other text could
@@ -110,4 +128,28 @@ fn failure(error: reqwest::Error) -> NotifyError {
     } else {
         "request failed".to_owned()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_hint_is_read_from_the_header_or_the_services_body() {
+        assert_eq!(retry_hint(Some("7"), b""), Some(7));
+        assert_eq!(retry_hint(Some("1.2"), b""), Some(2));
+        assert_eq!(
+            retry_hint(None, br#"{"message": "You are being rate limited.", "retry_after": 0.35, "global": false}"#),
+            Some(1)
+        );
+        assert_eq!(
+            retry_hint(
+                None,
+                br#"{"ok": false, "error_code": 429, "parameters": {"retry_after": 14}}"#
+            ),
+            Some(14)
+        );
+        assert_eq!(retry_hint(Some("soon"), b"busy"), None);
+        assert_eq!(retry_hint(None, br#"{"retry_after": -1}"#), None);
+    }
 }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::http::HttpClient;
-use super::{EmailSettings, Notifier, NotifyError, NtfySettings, SlackSettings, WebhookSettings};
+use super::{
+    DiscordSettings, EmailSettings, Notifier, NotifyError, NtfySettings, SlackSettings,
+    WebhookSettings,
+};
 
 /// One contact: where alerts go.
 #[derive(Debug, Clone, Deserialize)]
@@ -17,6 +20,7 @@ pub enum NotifierSettings {
     Email(EmailSettings),
     Webhook(WebhookSettings),
     Ntfy(NtfySettings),
+    Discord(DiscordSettings),
 }
 
 impl NotifierSettings {
@@ -27,6 +31,7 @@ impl NotifierSettings {
             Self::Email(s) => s,
             Self::Webhook(s) => s,
             Self::Ntfy(s) => s,
+            Self::Discord(s) => s,
         }
     }
 
@@ -37,6 +42,7 @@ impl NotifierSettings {
             Self::Email(s) => s,
             Self::Webhook(s) => s,
             Self::Ntfy(s) => s,
+            Self::Discord(s) => s,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! its own behind one trait (see `kinds`), over the shared words of `render`. A notifier's error never contains its URL or
 //! credentials, since errors are logged and shown by the API.
 
+mod discord;
 mod email;
 mod http;
 mod kinds;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use crate::domain::{AlertFacts, AlertKind, Health, Timestamp};
 
+pub use discord::DiscordSettings;
 pub use email::{EmailNotifier, EmailSettings, SmtpEndpoint, SmtpTls};
 pub use http::HttpClient;
 pub use kinds::{Channel, NotifierSettings, is_http_url};

@@ -20,8 +20,8 @@ use crate::domain::LocationName;
 
 pub use crate::domain::Secret;
 pub use crate::notify::{
-    EmailSettings, NotifierSettings, NtfySettings, SlackSettings, SmtpEndpoint, SmtpTls,
-    WebhookSettings,
+    DiscordSettings, EmailSettings, NotifierSettings, NtfySettings, SlackSettings, SmtpEndpoint,
+    SmtpTls, WebhookSettings,
 };
 pub use alerting::{AlertingSettings, GroupBy};
 pub use routes::{DuringSettings, RouteSettings};

@@ -1,7 +1,8 @@
 //! Notifier kinds against local receivers that hold each service to its documented
 //! contract. ntfy: a JSON publish to the server's root with a topic of ntfy's pattern, a
-//! priority of 1-5 and a message within ntfy's 4,096 bytes; a wrong token answered 401, a
-//! busy server 429, a malformed payload 400, each as ntfy answers them.
+//! priority of 1-5 and a message within ntfy's 4,096 bytes. Discord: a webhook execution
+//! within Discord's content and embed limits, with mentions off. Each answers a wrong
+//! token, a busy moment and a malformed payload as the service does.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use stackwatch::settings::{NotifierSettings, NtfySettings, Secret};
+use stackwatch::settings::{DiscordSettings, NotifierSettings, NtfySettings, Secret};
 use tokio::net::TcpListener;
 
 use crate::binary::wait_for;
@@ -268,4 +269,192 @@ async fn notify_test_sends_one_message_through_ntfy() {
         "{stderr}"
     );
     assert!(!stderr.contains("has spaces/secret"), "{stderr}");
+}
+
+/// A Discord webhook: `POST /api/webhooks/1/TOKEN?wait=true` with content or embeds within
+/// Discord's limits and mentions switched off; a wrong token 401, a busy webhook 429 with
+/// `retry_after` in its body, a refused form 400, as Discord answers them.
+#[derive(Clone)]
+struct Discord {
+    addr: std::net::SocketAddr,
+    token: &'static str,
+    busy: Arc<AtomicU32>,
+    refuse: Arc<AtomicU32>,
+    seen: Arc<Mutex<Vec<(u16, Value, std::time::Instant)>>>,
+}
+
+fn discord_error(status: u16, code: u32, message: &str, retry_after: Option<f64>) -> Response {
+    let mut body = json!({"code": code, "message": message});
+    if let Some(seconds) = retry_after {
+        body["retry_after"] = seconds.into();
+        body["global"] = false.into();
+    }
+    (StatusCode::from_u16(status).unwrap(), body.to_string()).into_response()
+}
+
+impl Discord {
+    async fn start(token: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let discord = Self {
+            addr: listener.local_addr().unwrap(),
+            token,
+            busy: Arc::new(AtomicU32::new(0)),
+            refuse: Arc::new(AtomicU32::new(0)),
+            seen: Arc::new(Mutex::new(Vec::new())),
+        };
+        let app = axum::Router::new()
+            .fallback(Self::execute)
+            .with_state(discord.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        discord
+    }
+
+    fn url(&self, token: &str) -> String {
+        format!("http://{}/api/webhooks/1/{token}", self.addr)
+    }
+
+    async fn execute(State(this): State<Self>, request: Request) -> Response {
+        let path = request.uri().path().to_owned();
+        let waits = request.uri().query() == Some("wait=true");
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let document: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let answer = if path != format!("/api/webhooks/1/{}", this.token) {
+            discord_error(401, 50027, "Invalid Webhook Token", None)
+        } else {
+            this.judge(waits, &document)
+        };
+        let status = answer.status().as_u16();
+        this.seen
+            .lock()
+            .unwrap()
+            .push((status, document, std::time::Instant::now()));
+        answer
+    }
+
+    fn judge(&self, waits: bool, document: &Value) -> Response {
+        let chars = |v: &Value| v.as_str().map_or(0, |t| t.chars().count());
+        let embeds = document["embeds"].as_array().cloned().unwrap_or_default();
+        let embeds_text: usize = embeds
+            .iter()
+            .map(|e| chars(&e["title"]) + chars(&e["description"]))
+            .sum();
+        let within = chars(&document["content"]) <= 2_000
+            && embeds.len() <= 10
+            && embeds
+                .iter()
+                .all(|e| chars(&e["title"]) <= 256 && chars(&e["description"]) <= 4_096)
+            && embeds_text <= 6_000;
+        if !within || document["allowed_mentions"] != json!({"parse": []}) {
+            return discord_error(400, 50035, "Invalid Form Body", None);
+        }
+        if chars(&document["content"]) == 0 && embeds.is_empty() {
+            return discord_error(400, 50006, "Cannot send an empty message", None);
+        }
+        if self
+            .busy
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return discord_error(429, 0, "You are being rate limited.", Some(9.5));
+        }
+        if !embeds.is_empty()
+            && self
+                .refuse
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return discord_error(400, 50035, "Invalid Form Body", None);
+        }
+        if !waits {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        let mut created = document.clone();
+        created["id"] = "1".into();
+        (StatusCode::OK, created.to_string()).into_response()
+    }
+
+    fn answers(&self) -> Vec<(u16, Value, std::time::Instant)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_gets_embeds_waits_as_asked_and_fails_a_wrong_token_at_once() {
+    let discord = Discord::start("right-token").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir.path().join("data"));
+    for (name, token) in [("chat", "right-token"), ("stale", "wrong-token")] {
+        settings.notifiers.insert(
+            name.into(),
+            NotifierSettings::Discord(DiscordSettings {
+                webhook_url: Secret::new(discord.url(token)),
+            }),
+        );
+    }
+    let app = spawn_with(settings).await;
+    let target = http_target().await;
+    let body = |contact: &str| {
+        json!({"url": target.url("http", "/status"), "check_rate": 10, "retry_interval": 1,
+            "failures_to_confirm": 1, "contacts": [contact]})
+    };
+    // Busy once (wait 9.5 s, says its body), then the embed refused: the DOWN arrives plain.
+    discord.busy.store(1, Ordering::SeqCst);
+    discord.refuse.store(1, Ordering::SeqCst);
+    assert_eq!(app.put("/api/v1/checks/shop", &body("chat")).await.0, 201);
+    assert_eq!(app.put("/api/v1/checks/old", &body("stale")).await.0, 201);
+    target.status.store(500, Ordering::SeqCst);
+    let ok = |(status, _, _): &(u16, Value, std::time::Instant)| *status == 200;
+    wait_for("the DOWN through Discord", 90, async || {
+        discord.answers().iter().any(ok).then_some(())
+    })
+    .await;
+    let answers: Vec<(u16, Value, std::time::Instant)> = discord
+        .answers()
+        .into_iter()
+        .filter(|a| a.0 != 401)
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [429, 400, 200]);
+    assert!(
+        answers[1].2.duration_since(answers[0].2) >= std::time::Duration::from_millis(9_500),
+        "the retry waited for Discord's retry_after"
+    );
+    assert_eq!(
+        answers[2].1["content"],
+        format!(
+            "\\[DOWN\\] shop\nshop is DOWN: HTTP 500 from {}.",
+            target.url("http", "/status")
+        )
+    );
+
+    target.status.store(200, Ordering::SeqCst);
+    let recovered = wait_for("the RECOVERED through Discord", 60, async || {
+        discord
+            .answers()
+            .into_iter()
+            .find(|(s, d, _)| *s == 200 && d["content"] == "\\[RECOVERED\\] shop")
+    })
+    .await;
+    let embed = &recovered.1["embeds"][0];
+    assert_eq!(embed["color"], 0x2e_b67d);
+    assert!(
+        embed["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop is UP again after"),
+        "{embed}"
+    );
+    outbox_settled(&app.client, &app.url("")).await;
+
+    let (_, alerts) = app.get("/api/v1/alerts?check=old").await;
+    assert!(!alerts.to_string().contains("wrong-token"), "{alerts}");
+    for alert in alerts["alerts"].as_array().unwrap() {
+        let delivery = &alert["deliveries"][0];
+        assert_eq!(delivery["status"], "failed", "{delivery}");
+        assert_eq!(delivery["attempts"], 1, "{delivery}");
+        assert_eq!(delivery["last_error"], "the receiver answered HTTP 401");
+    }
+    app.stop().await;
 }
