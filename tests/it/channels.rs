@@ -31,6 +31,21 @@ struct Ntfy {
     seen: Arc<Mutex<Vec<(u16, Value)>>>,
 }
 
+/// Takes one from `counter` if any is left: whether one was.
+fn take_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// Serves `router` on a port of 127.0.0.1 of its own; its address.
+async fn listen(router: axum::Router) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
 /// ntfy's error document.
 fn ntfy_error(status: u16, code: u32, error: &str) -> Response {
     let body = json!({"code": code, "http": status, "error": error});
@@ -39,18 +54,19 @@ fn ntfy_error(status: u16, code: u32, error: &str) -> Response {
 
 impl Ntfy {
     async fn start(token: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let ntfy = Self {
-            addr: listener.local_addr().unwrap(),
+        let mut ntfy = Self {
+            addr: ([127, 0, 0, 1], 0).into(),
             token,
             busy: Arc::new(AtomicU32::new(0)),
             refuse: Arc::new(AtomicU32::new(0)),
             seen: Arc::new(Mutex::new(Vec::new())),
         };
-        let app = axum::Router::new()
-            .fallback(Self::publish)
-            .with_state(ntfy.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        ntfy.addr = listen(
+            axum::Router::new()
+                .fallback(Self::publish)
+                .with_state(ntfy.clone()),
+        )
+        .await;
         ntfy
     }
 
@@ -94,19 +110,10 @@ impl Ntfy {
         if path != "/" || !topic_ok || !priority_ok || !message_ok {
             return ntfy_error(400, 40001, "invalid request");
         }
-        if self
-            .busy
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if take_one(&self.busy) {
             return ntfy_error(429, 42901, "limit reached: too many requests");
         }
-        if document.get("actions").is_some()
-            && self
-                .refuse
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        {
+        if document.get("actions").is_some() && take_one(&self.refuse) {
             return ntfy_error(400, 40018, "invalid request: actions invalid");
         }
         let mut message = document.clone();
@@ -294,18 +301,19 @@ fn discord_error(status: u16, code: u32, message: &str, retry_after: Option<f64>
 
 impl Discord {
     async fn start(token: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let discord = Self {
-            addr: listener.local_addr().unwrap(),
+        let mut discord = Self {
+            addr: ([127, 0, 0, 1], 0).into(),
             token,
             busy: Arc::new(AtomicU32::new(0)),
             refuse: Arc::new(AtomicU32::new(0)),
             seen: Arc::new(Mutex::new(Vec::new())),
         };
-        let app = axum::Router::new()
-            .fallback(Self::execute)
-            .with_state(discord.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        discord.addr = listen(
+            axum::Router::new()
+                .fallback(Self::execute)
+                .with_state(discord.clone()),
+        )
+        .await;
         discord
     }
 
@@ -352,19 +360,10 @@ impl Discord {
         if chars(&document["content"]) == 0 && embeds.is_empty() {
             return discord_error(400, 50006, "Cannot send an empty message", None);
         }
-        if self
-            .busy
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if take_one(&self.busy) {
             return discord_error(429, 0, "You are being rate limited.", Some(9.5));
         }
-        if !embeds.is_empty()
-            && self
-                .refuse
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        {
+        if !embeds.is_empty() && take_one(&self.refuse) {
             return discord_error(400, 50035, "Invalid Form Body", None);
         }
         if !waits {
