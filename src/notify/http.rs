@@ -4,14 +4,28 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
 use super::NotifyError;
 
 /// A delivery attempt may take this long in all.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
-/// The most of an answer read: enough for a code word, never a reason to wait for more.
+/// The most of an answer read: enough for a service's message, never a reason to wait
+/// for more.
 const ANSWER_BYTES: usize = 4_096;
+/// The longest service message kept in an error.
+const SAYS_MAX: usize = 200;
+/// A word this long in a service's message that also appears in what was sent (the URL,
+/// a header, the body) may be a secret echoed back: the message is then not kept.
+const ECHO_MIN: usize = 12;
+
+/// What a request carries.
+pub(super) enum Body<'a> {
+    Json(&'a serde_json::Value),
+    /// `application/x-www-form-urlencoded` pairs.
+    Form(&'a [(&'a str, String)]),
+}
 
 /// The HTTP(S) client notifiers share (reqwest with rustls, webpki roots). It follows no
 /// redirect: a webhook URL is a secret, and so are the headers sent with it.
@@ -38,21 +52,48 @@ impl HttpClient {
         headers: &HeaderMap,
         body: &serde_json::Value,
     ) -> Result<(), NotifyError> {
+        self.exchange(Method::POST, url, headers, Body::Json(body))
+            .await
+    }
+
+    /// Sends `body` with `method`; success is any 2xx answer. A refusal keeps the
+    /// service's own short message unless it repeats a long word of what was sent.
+    pub(super) async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Body<'_>,
+    ) -> Result<(), NotifyError> {
+        let (content_type, text) = match body {
+            Body::Json(document) => ("application/json", document.to_string()),
+            Body::Form(pairs) => (
+                "application/x-www-form-urlencoded",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                    .finish(),
+            ),
+        };
+        let mut sent = format!("{url} {text}");
+        for value in headers.values() {
+            sent.push(' ');
+            sent.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
         let request = self
             .client
-            .post(parse_url(url)?)
-            .header(CONTENT_TYPE, "application/json")
+            .request(method, parse_url(url)?)
+            .header(CONTENT_TYPE, content_type)
             .headers(headers.clone())
-            .body(body.to_string());
-        self.send(request).await
+            .body(text);
+        self.send(request, &sent).await
     }
 
     /// GETs a URL (the watchdog's ping); success is any 2xx answer.
     pub async fn get(&self, url: &str) -> Result<(), NotifyError> {
-        self.send(self.client.get(parse_url(url)?)).await
+        self.send(self.client.get(parse_url(url)?), url).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), NotifyError> {
+    async fn send(&self, request: reqwest::RequestBuilder, sent: &str) -> Result<(), NotifyError> {
         let mut response = request.send().await.map_err(failure)?;
         let status = response.status();
         let header = response
@@ -63,8 +104,6 @@ impl HttpClient {
         if status.is_success() {
             return Ok(());
         }
-        // Only a short code word of the answer is kept (Slack says why it refused a
-        // payload that way).
         let mut body = Vec::new();
         while body.len() < ANSWER_BYTES
             && let Ok(Some(chunk)) = response.chunk().await
@@ -74,14 +113,14 @@ impl HttpClient {
         Err(NotifyError::Status {
             status: status.as_u16(),
             retry_after_s: retry_hint(header.as_deref(), &body),
-            answer: code_word(&body),
+            answer: service_says(&body, sent),
         })
     }
 }
 
 /// How long a refusing service asks to wait, in whole seconds (rounded up): its
-/// `Retry-After` header, or its body's `retry_after` (Discord, in seconds, fractional) or
-/// `parameters.retry_after` (Telegram).
+/// `Retry-After` header, or its body's `retry_after` (Discord, in seconds, fractional),
+/// `parameters.retry_after` (Telegram) or `retry_after_ms` (Matrix).
 fn retry_hint(header: Option<&str>, body: &[u8]) -> Option<u64> {
     let seconds = |v: f64| (v.is_finite() && v >= 0.0).then(|| v.ceil() as u64);
     if let Some(s) = header
@@ -94,16 +133,51 @@ fn retry_hint(header: Option<&str>, body: &[u8]) -> Option<u64> {
     document["retry_after"]
         .as_f64()
         .or_else(|| document["parameters"]["retry_after"].as_f64())
+        .or_else(|| document["retry_after_ms"].as_f64().map(|ms| ms / 1_000.0))
         .and_then(seconds)
 }
 
-/// An answer that is one code word (`invalid_blocks`), or nothing: any other text could
-/// echo what was sent, and errors are logged and shown.
-fn code_word(body: &[u8]) -> Option<String> {
+/// What a refusing service said, in a few words: a code word (Slack's `invalid_blocks`), or
+/// the message of its JSON error (`description`: Telegram; `error`: Matrix, ntfy;
+/// `message`: Discord, PagerDuty, Opsgenie; `error.message`: Teams' workflows; `errors`:
+/// Pushover, PagerDuty's details),
+/// printable and cut to 200 characters. Nothing when a long word of it also appears in
+/// `sent`: an answer that echoes a request may echo its secrets, and errors are logged and
+/// shown.
+fn service_says(body: &[u8], sent: &str) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?.trim();
     let word =
         (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    word.then(|| text.to_owned())
+    let says = if word {
+        text.to_owned()
+    } else {
+        let document: serde_json::Value = serde_json::from_str(text).ok()?;
+        let errors = document["errors"].as_array().map(|all| {
+            all.iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let main = ["description", "error", "message"]
+            .iter()
+            .find_map(|key| document[*key].as_str())
+            .or_else(|| document["error"]["message"].as_str())
+            .map(str::to_owned);
+        match (main, errors.filter(|e| !e.is_empty())) {
+            (Some(main), Some(errors)) => format!("{main}: {errors}"),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => return None,
+        }
+    };
+    let says: String = says
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(SAYS_MAX)
+        .collect();
+    let echoes = says
+        .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
+        .any(|w| w.len() >= ECHO_MIN && sent.contains(w));
+    (!echoes && !says.trim().is_empty()).then(|| says.trim().to_owned())
 }
 
 fn parse_url(url: &str) -> Result<reqwest::Url, NotifyError> {
@@ -149,7 +223,44 @@ mod tests {
             ),
             Some(14)
         );
+        assert_eq!(
+            retry_hint(
+                None,
+                br#"{"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 2500}"#
+            ),
+            Some(3)
+        );
         assert_eq!(retry_hint(Some("soon"), b"busy"), None);
         assert_eq!(retry_hint(None, br#"{"retry_after": -1}"#), None);
+    }
+
+    #[test]
+    fn a_services_message_is_kept_unless_it_echoes_what_was_sent() {
+        assert_eq!(
+            service_says(b"invalid_blocks", "").as_deref(),
+            Some("invalid_blocks")
+        );
+        assert_eq!(
+            service_says(
+                br#"{"ok": false, "error_code": 400, "description": "Bad Request: chat not found"}"#,
+                "https://api.telegram.org/bot123:SECRETSECRETSECRET/sendMessage"
+            )
+            .as_deref(),
+            Some("Bad Request: chat not found")
+        );
+        assert_eq!(
+            service_says(
+                br#"{"status": "invalid event", "message": "Event object is invalid", "errors": ["Length of 'routing_key' is incorrect"]}"#,
+                ""
+            )
+            .as_deref(),
+            Some("Event object is invalid: Length of 'routing_key' is incorrect")
+        );
+        let echo = br#"{"message": "unknown key R0ut1ngK3yS3cr3t0123"}"#;
+        assert_eq!(
+            service_says(echo, r#"{"routing_key":"R0ut1ngK3yS3cr3t0123"}"#),
+            None
+        );
+        assert_eq!(service_says(b"<html>Bad Gateway</html>", ""), None);
     }
 }

@@ -220,7 +220,7 @@ async fn ntfy_gets_down_and_recovered_and_its_answers_are_understood() {
         assert_eq!(delivery["status"], "failed", "{delivery}");
         assert_eq!(delivery["attempts"], 1, "{delivery}");
         assert_eq!(
-            delivery["last_error"], "the receiver answered HTTP 401",
+            delivery["last_error"], "the receiver answered HTTP 401 (unauthorized)",
             "{delivery}"
         );
     }
@@ -453,7 +453,10 @@ async fn discord_gets_embeds_waits_as_asked_and_fails_a_wrong_token_at_once() {
         let delivery = &alert["deliveries"][0];
         assert_eq!(delivery["status"], "failed", "{delivery}");
         assert_eq!(delivery["attempts"], 1, "{delivery}");
-        assert_eq!(delivery["last_error"], "the receiver answered HTTP 401");
+        assert_eq!(
+            delivery["last_error"],
+            "the receiver answered HTTP 401 (Invalid Webhook Token)"
+        );
     }
     app.stop().await;
 }
