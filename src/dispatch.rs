@@ -6,7 +6,7 @@
 //! `max_per_minute` messages a minute: past it, alerts are held and sent in one digest a
 //! minute.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
@@ -127,6 +127,7 @@ impl Dispatcher {
     /// Attempts every delivery due at `now` once: contacts concurrently, so a slow contact
     /// holds back only its own deliveries; each contact's in alert order.
     pub async fn deliver_pending_once(&self, now: Timestamp) -> Result<DeliveryReport, StoreError> {
+        let round = Instant::now();
         let mut by_contact: BTreeMap<String, Vec<DueDelivery>> = BTreeMap::new();
         for due in self
             .store
@@ -137,7 +138,7 @@ impl Dispatcher {
         }
         let rounds = by_contact
             .into_values()
-            .map(|deliveries| self.deliver_in_order(deliveries, now));
+            .map(|deliveries| self.deliver_in_order(deliveries, now, round));
         let mut report = DeliveryReport::default();
         for result in join_all(rounds).await {
             let one = result?;
@@ -155,6 +156,7 @@ impl Dispatcher {
         &self,
         deliveries: Vec<DueDelivery>,
         now: Timestamp,
+        round: Instant,
     ) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let Some(contact) = deliveries.first().map(|d| d.contact.clone()) else {
@@ -196,7 +198,7 @@ impl Dispatcher {
                     now,
                 ),
             };
-            let settled = self.send(&contact, first, &message, now).await;
+            let settled = self.send(&contact, first, &message, now, round).await;
             if settled == AttemptResult::Delivered {
                 room -= 1;
                 self.store
@@ -220,7 +222,7 @@ impl Dispatcher {
             return Ok(report);
         }
         let digest = AlertMessage::digest(self.messages(&held, now).await?, now);
-        let settled = self.send(&contact, &held[0], &digest, now).await;
+        let settled = self.send(&contact, &held[0], &digest, now, round).await;
         if settled == AttemptResult::Delivered {
             self.store
                 .note_contact_message(&contact, now, true, None)
@@ -230,19 +232,25 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Sends `message` for `due` (and whatever it carries) and says how it ended.
+    /// Sends `message` for `due` (and whatever it carries) and says how it ended; `now`
+    /// is when the `round` began.
     async fn send(
         &self,
         contact: &str,
         due: &DueDelivery,
         message: &AlertMessage,
         now: Timestamp,
+        round: Instant,
     ) -> AttemptResult {
         let result = match self.notifiers.get(contact) {
             Some(notifier) => notifier.send(message, now).await,
             None => Err(unknown_contact(contact)),
         };
-        self.settle(due, result, now)
+        // A retry is counted from the answer: a service's "retry after 2 s" means after
+        // it answered, not after the round began. Times are whole milliseconds, `now`
+        // rounded down: one more keeps a retry from coming a moment early.
+        let answered = i64::try_from(round.elapsed().as_millis()).unwrap_or(0) + 1;
+        self.settle(due, result, Timestamp(now.0.saturating_add(answered)))
     }
 
     /// Records how the deliveries one message carried ended.

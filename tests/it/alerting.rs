@@ -468,8 +468,8 @@ async fn an_alert_longer_than_slack_allows_is_cut_to_fit_and_delivered() {
     let app = spawn_with(receivers.settings(dir.path())).await;
     let target = http_target().await;
     // Every `&` becomes `&amp;` in Slack's mrkdwn: the section would pass 3,000 characters.
-    // The target answers 404 to any path but its own `/status`.
-    let url = target.url("http", &format!("/status?{}", "a=1&".repeat(480)));
+    // The target answers 404 to a path it does not serve.
+    let url = target.url("http", &format!("/missing?{}", "a=1&".repeat(480)));
     assert!(url.len() > 1_900 && url.len() <= 2_048, "{}", url.len());
     let name = format!("a{}", "b".repeat(127));
     let body = json!({"url": url, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 1});
@@ -502,7 +502,7 @@ async fn an_alert_longer_than_slack_allows_is_cut_to_fit_and_delivered() {
     );
     assert!(section.contains("… [cut]"), "a visible mark: {section}");
     assert_eq!(
-        section.matches("/status?").count(),
+        section.matches("/missing?").count(),
         1,
         "the URL once: {section}"
     );

@@ -101,7 +101,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + ResetOnDrop>(
             body.len()
         )
     };
-    let response = match path.as_str() {
+    // The query is the request's own: routes are by path.
+    let response = match path.split('?').next().unwrap_or("/") {
         "/ok" => reply(200, "", "OK"),
         "/status" => reply(status.load(Ordering::SeqCst), "", "OK"),
         "/body" => reply(200, "", "hello stackwatch"),
