@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::http::HttpClient;
 use super::{
-    DiscordSettings, EmailSettings, Notifier, NotifyError, NtfySettings, SlackSettings,
-    WebhookSettings,
+    DiscordSettings, EmailSettings, MatrixSettings, Notifier, NotifyError, NtfySettings,
+    OpsgenieSettings, PagerDutySettings, PushoverSettings, SlackSettings, TeamsSettings,
+    TelegramSettings, WebhookSettings,
 };
 
 /// One contact: where alerts go.
@@ -21,6 +22,13 @@ pub enum NotifierSettings {
     Webhook(WebhookSettings),
     Ntfy(NtfySettings),
     Discord(DiscordSettings),
+    #[serde(rename = "pagerduty")]
+    PagerDuty(PagerDutySettings),
+    Opsgenie(OpsgenieSettings),
+    Teams(TeamsSettings),
+    Telegram(TelegramSettings),
+    Matrix(MatrixSettings),
+    Pushover(PushoverSettings),
 }
 
 impl NotifierSettings {
@@ -32,6 +40,12 @@ impl NotifierSettings {
             Self::Webhook(s) => s,
             Self::Ntfy(s) => s,
             Self::Discord(s) => s,
+            Self::PagerDuty(s) => s,
+            Self::Opsgenie(s) => s,
+            Self::Teams(s) => s,
+            Self::Telegram(s) => s,
+            Self::Matrix(s) => s,
+            Self::Pushover(s) => s,
         }
     }
 
@@ -43,6 +57,12 @@ impl NotifierSettings {
             Self::Webhook(s) => s,
             Self::Ntfy(s) => s,
             Self::Discord(s) => s,
+            Self::PagerDuty(s) => s,
+            Self::Opsgenie(s) => s,
+            Self::Teams(s) => s,
+            Self::Telegram(s) => s,
+            Self::Matrix(s) => s,
+            Self::Pushover(s) => s,
         }
     }
 }

@@ -1,14 +1,23 @@
-//! Notifiers: where alerts go (Slack, email, a JSON webhook, ntfy), each kind in a file of
-//! its own behind one trait (see `kinds`), over the shared words of `render`. A notifier's error never contains its URL or
-//! credentials, since errors are logged and shown by the API.
+//! Notifiers: where alerts go (Slack, email, a JSON webhook, ntfy, Discord, PagerDuty,
+//! Opsgenie, Teams, Telegram, Matrix, Pushover), each kind in a file of its own behind one
+//! trait (see `kinds`), over the shared words of `render` and, for incident tools, the
+//! steps of `incident`. A notifier's error never contains its URL or credentials, since
+//! errors are logged and shown by the API.
 
 mod discord;
 mod email;
 mod http;
+mod incident;
 mod kinds;
+mod matrix;
 mod ntfy;
+mod opsgenie;
+mod pagerduty;
+mod pushover;
 pub mod render;
 mod slack;
+mod teams;
+mod telegram;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -22,8 +31,14 @@ pub use discord::DiscordSettings;
 pub use email::{EmailNotifier, EmailSettings, SmtpEndpoint, SmtpTls};
 pub use http::HttpClient;
 pub use kinds::{Channel, NotifierSettings, is_http_url};
+pub use matrix::MatrixSettings;
 pub use ntfy::NtfySettings;
+pub use opsgenie::{OpsgenieSettings, Priority as OpsgeniePriority, Region as OpsgenieRegion};
+pub use pagerduty::{PagerDutySettings, Severity as PagerDutySeverity};
+pub use pushover::PushoverSettings;
 pub use slack::{SlackNotifier, SlackSettings};
+pub use teams::TeamsSettings;
+pub use telegram::TelegramSettings;
 pub use webhook::{WebhookNotifier, WebhookSettings};
 
 /// An alert ready to send.

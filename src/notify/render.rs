@@ -356,6 +356,21 @@ fn group_event(message: &AlertMessage) -> &'static str {
     }
 }
 
+/// `text` inert in HTML (Telegram's, Matrix's): `<`, `>`, `&`, and `"` for attributes.
+pub(super) fn html_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The colour of a message in Slack: its kind's, a group's event's.
 pub(super) fn message_colour(message: &AlertMessage) -> &'static str {
     match (message.kind, message.facts.health) {

@@ -20,8 +20,10 @@ use crate::domain::LocationName;
 
 pub use crate::domain::Secret;
 pub use crate::notify::{
-    DiscordSettings, EmailSettings, NotifierSettings, NtfySettings, SlackSettings, SmtpEndpoint,
-    SmtpTls, WebhookSettings,
+    DiscordSettings, EmailSettings, MatrixSettings, NotifierSettings, NtfySettings,
+    OpsgeniePriority, OpsgenieRegion, OpsgenieSettings, PagerDutySettings, PagerDutySeverity,
+    PushoverSettings, SlackSettings, SmtpEndpoint, SmtpTls, TeamsSettings, TelegramSettings,
+    WebhookSettings,
 };
 pub use alerting::{AlertingSettings, GroupBy};
 pub use routes::{DuringSettings, RouteSettings};
