@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Prints a shell example of README.md: the Nth (default 1st) ```sh block under a heading,
-before the next heading. Used by scripts/readme-test, so the README's examples are what the
-test runs, word for word.
+"""Prints an example of README.md: the Nth (default 1st) ```sh block (or ```LANG block)
+under a heading, before the next heading. Used by scripts/readme-test, so the README's
+examples are what the test runs, word for word.
 
-    readme_block.py README.md "### Registering a stack with curl" [N]
+    readme_block.py README.md "### Registering a stack with curl" [N] [LANG]
 """
 
 import sys
 
 
-def block(path, heading, nth):
+def block(path, heading, nth, lang="sh"):
     lines = open(path, encoding="utf-8").read().splitlines()
     try:
         start = lines.index(heading)
@@ -19,7 +19,7 @@ def block(path, heading, nth):
     for line in lines[start + 1:]:
         if not inside and line.startswith("#") and not line.startswith("#!"):
             break
-        if not inside and line.strip() == "```sh":
+        if not inside and line.strip() == "```" + lang:
             found += 1
             inside = True
             continue
@@ -30,8 +30,10 @@ def block(path, heading, nth):
             continue
         if inside:
             text.append(line)
-    raise SystemExit("no shell block %d under %r" % (nth, heading))
+    raise SystemExit("no %s block %d under %r" % (lang, nth, heading))
 
 
 if __name__ == "__main__":
-    sys.stdout.write(block(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1))
+    nth = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    lang = sys.argv[4] if len(sys.argv) > 4 else "sh"
+    sys.stdout.write(block(sys.argv[1], sys.argv[2], nth, lang))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A stand-in for a Slack incoming webhook in the README test: answers every POST with 200
-and appends its body, one line each, to a file.
+"""A stand-in for a Slack incoming webhook, and any service a contact pages through, in the
+README test: answers every POST or PUT with 200 and appends its body, one line each, to a
+file.
 
     readme_listener.py PORT FILE
 """
@@ -18,6 +19,8 @@ class Record(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
+
+    do_PUT = do_POST
 
     def log_message(self, *args):
         pass

@@ -430,6 +430,7 @@ async fn a_delivery_repeated_after_kill_9_opens_no_second_incident_and_posts_not
         (pd_alert(&pd, "shop").is_some() && mx.room().len() == 1).then_some(())
     })
     .await;
+    let mut logs = first.log();
     first.kill9();
 
     let second = binary::start(&data, &config).await;
@@ -454,6 +455,11 @@ async fn a_delivery_repeated_after_kill_9_opens_no_second_incident_and_posts_not
     assert_eq!(puts.len(), 2, "{puts:?}");
     assert_eq!(puts[0], puts[1], "one transaction id");
     assert_eq!(mx.room().len(), 1);
+    logs.push_str(&second.log());
+    assert!(logs.contains("alert delivered"), "{logs}");
+    for secret in [PD_KEY, MX_TOKEN] {
+        assert!(!logs.contains(secret), "{logs}");
+    }
 }
 
 // Threads of its own: the services answer while the command waits.
