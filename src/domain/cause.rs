@@ -18,7 +18,8 @@ pub enum Layer {
     Port,
     /// An HTTP check without a keyword (an `https` one covers TLS).
     Http,
-    /// An HTTP check with `body_contains` or `body_not_contains`.
+    /// An HTTP check that looks at the answer's content: keywords, JSON values, headers,
+    /// a body pattern.
     Content,
 }
 
@@ -50,8 +51,7 @@ impl Footing {
         let (host, port, layer) = match spec.target() {
             Target::Http(http) => {
                 let url = http.url().url();
-                let layer = if http.body_contains().is_some() || http.body_not_contains().is_some()
-                {
+                let layer = if http.asserts_content() {
                     Layer::Content
                 } else {
                     Layer::Http

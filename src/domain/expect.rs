@@ -1,14 +1,22 @@
-//! Judging a response against a check's expectations: status, keywords, response time.
-//! Pure, so every rule is tested with a table of cases.
+//! Judging a response against a check's expectations: status, keywords, assertions
+//! (JSON values, headers, a body pattern), response time. Pure, so every rule is tested
+//! with a table of cases.
 
-use super::{Failure, HttpTarget};
+use super::{Failure, HttpTarget, Unmet, check_headers};
 
 /// How much of a body keyword checks look at.
 pub const BODY_INSPECT_LIMIT: usize = 64 * 1024;
 
-/// The first failed expectation, or `None` when the response counts as up. `body` is at
-/// most the first [`BODY_INSPECT_LIMIT`] bytes; `elapsed_ms` is the whole probe.
-pub fn judge(spec: &HttpTarget, status: u16, body: &[u8], elapsed_ms: u32) -> Option<Failure> {
+/// The first failed expectation, or `None` when the response counts as up. `headers` are
+/// those `headers_expect` names (lowercase); `body` is at most the first
+/// [`BODY_INSPECT_LIMIT`] bytes; `elapsed_ms` is the whole probe.
+pub fn judge(
+    spec: &HttpTarget,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    elapsed_ms: u32,
+) -> Option<Failure> {
     if !spec.expected_status.contains(status) {
         return Some(Failure::BadStatus { status });
     }
@@ -27,6 +35,27 @@ pub fn judge(spec: &HttpTarget, status: u16, body: &[u8], elapsed_ms: u32) -> Op
             keyword: keyword.clone(),
         });
     }
+    if !spec.json.is_empty() {
+        let document = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(document) => document,
+            Err(e) => {
+                return Some(Failure::AssertionFailed(Box::new(Unmet {
+                    subject: "the body".to_owned(),
+                    expected: "JSON".to_owned(),
+                    actual: format!("not JSON ({e})"),
+                })));
+            }
+        };
+        if let Some(failure) = spec.json.iter().find_map(|a| a.check(&document)) {
+            return Some(failure);
+        }
+    }
+    if let Some(failure) = check_headers(&spec.headers_expect, headers) {
+        return Some(failure);
+    }
+    if let Some(failure) = spec.body_matches.as_ref().and_then(|p| p.check(body)) {
+        return Some(failure);
+    }
     if let Some(max_ms) = spec.max_response_time_ms
         && elapsed_ms > max_ms
     {
@@ -38,9 +67,12 @@ pub fn judge(spec: &HttpTarget, status: u16, body: &[u8], elapsed_ms: u32) -> Op
     None
 }
 
-/// Whether the body must be read at all for the check's keyword rules.
+/// Whether the body must be read at all for the check's keyword and assertion rules.
 pub fn needs_body(spec: &HttpTarget) -> bool {
-    spec.body_contains.is_some() || spec.body_not_contains.is_some()
+    spec.body_contains.is_some()
+        || spec.body_not_contains.is_some()
+        || !spec.json.is_empty()
+        || spec.body_matches.is_some()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -83,7 +115,7 @@ mod tests {
             (&keyed, 200, b"OK", 500, None),
         ];
         for (spec, status, body, ms, want) in cases {
-            let got = judge(spec, status, body, ms);
+            let got = judge(spec, status, &[], body, ms);
             assert_eq!(
                 got.as_ref().map(Failure::kind),
                 want,
@@ -99,7 +131,7 @@ mod tests {
         let mut body = vec![b'x'; BODY_INSPECT_LIMIT];
         body.extend_from_slice(b"tail");
         assert_eq!(
-            judge(&keyed, 200, &body, 1).map(|f| f.kind()),
+            judge(&keyed, 200, &[], &body, 1).map(|f| f.kind()),
             Some("keyword_missing")
         );
     }

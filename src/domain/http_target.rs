@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::assertion::{BodyPattern, HeaderPattern, JsonAssertion, MOST_ASSERTIONS};
 use super::field::{FieldError, FieldErrors, limits};
 use super::form::Form;
 use super::probe_url::ProbeUrl;
@@ -90,6 +91,21 @@ pub struct HttpTarget {
     /// The first 64 KiB of the body must not contain this text.
     #[schema(min_length = 1, max_length = 1024)]
     pub(in crate::domain) body_not_contains: Option<String>,
+    /// Tests of the JSON body's values by JSONPath, up to 16, each
+    /// `{"path": "$.status", "equals": "UP"}` with one of `equals`, `not_equals`,
+    /// `less_than`, `greater_than`, `exists`; the first 64 KiB of the body must be JSON.
+    #[serde(default)]
+    #[schema(required = false, max_items = 16)]
+    pub(in crate::domain) json: Vec<JsonAssertion>,
+    /// Response headers the answer must have, by name, each value a pattern where `*` is
+    /// any run of characters (`{"content-type": "application/json*"}`), up to 16.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub(in crate::domain) headers_expect: BTreeMap<String, HeaderPattern>,
+    /// A regular expression the first 64 KiB of the body must match (Rust's `regex`
+    /// syntax: linear time, at most 1,024 characters).
+    #[serde(default)]
+    pub(in crate::domain) body_matches: Option<BodyPattern>,
     /// Slower answers count as down, 1-75000 ms, below the timeout (default off).
     #[schema(minimum = 1, maximum = 75000)]
     pub(in crate::domain) max_response_time_ms: Option<u32>,
@@ -157,6 +173,27 @@ impl HttpTarget {
         self.body_not_contains.as_deref()
     }
 
+    /// Tests of the JSON body's values.
+    pub fn json(&self) -> &[JsonAssertion] {
+        &self.json
+    }
+
+    /// Response headers the answer must have, by lowercase name.
+    pub fn headers_expect(&self) -> &BTreeMap<String, HeaderPattern> {
+        &self.headers_expect
+    }
+
+    /// A regular expression the body must match.
+    pub fn body_matches(&self) -> Option<&BodyPattern> {
+        self.body_matches.as_ref()
+    }
+
+    /// Whether the check judges the answer's content (keywords, assertions), not only its
+    /// status: it relies on a plain HTTP check of its URL.
+    pub fn asserts_content(&self) -> bool {
+        super::needs_body(self) || !self.headers_expect.is_empty()
+    }
+
     /// Follow up to 10 redirects instead of judging the redirect itself (default false).
     pub fn follow_redirects(&self) -> bool {
         self.follow_redirects
@@ -200,6 +237,9 @@ impl HttpTarget {
             expected_status: StatusRanges::default_up(),
             body_contains: None,
             body_not_contains: None,
+            json: Vec::new(),
+            headers_expect: BTreeMap::new(),
+            body_matches: None,
             max_response_time_ms: None,
             follow_redirects: false,
             redirect_credentials: false,
@@ -256,6 +296,13 @@ impl HttpTarget {
             .unwrap_or_else(StatusRanges::default_up);
         let body_contains = keyword(form, "body_contains");
         let body_not_contains = keyword(form, "body_not_contains");
+        let json = read_json(form);
+        let headers_expect = read_headers_expect(form);
+        let body_matches = form.take::<String>("body_matches").and_then(|text| {
+            BodyPattern::read(&text)
+                .map_err(|reason| form.error("body_matches", reason))
+                .ok()
+        });
         let max_response_time_ms = form.optional_int(limits::MAX_RESPONSE_TIME_MS);
         let follow_redirects = form.take("follow_redirects").unwrap_or(false);
         let redirect_credentials = form.take("redirect_credentials").unwrap_or(false);
@@ -271,6 +318,9 @@ impl HttpTarget {
             expected_status,
             body_contains,
             body_not_contains,
+            json,
+            headers_expect,
+            body_matches,
             max_response_time_ms,
             follow_redirects,
             redirect_credentials,
@@ -310,6 +360,63 @@ impl HttpTarget {
         }
         errors
     }
+}
+
+/// `json`: each assertion read, each problem named by its place (`json[1].path`).
+fn read_json(form: &mut Form) -> Vec<JsonAssertion> {
+    let items: Vec<serde_json::Value> = form.take("json").unwrap_or_default();
+    if items.len() > MOST_ASSERTIONS {
+        form.error("json", format!("at most {MOST_ASSERTIONS} assertions"));
+    }
+    let mut json = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match JsonAssertion::read(item) {
+            Ok(assertion) => json.push(assertion),
+            Err(reason) => match reason.split_once(": ") {
+                Some((key, why)) if !key.contains(' ') => {
+                    form.error(format!("json[{i}].{key}"), why);
+                }
+                _ => form.error(format!("json[{i}]"), reason),
+            },
+        }
+    }
+    json
+}
+
+/// `headers_expect`: names lowercased and valid, patterns bounded.
+fn read_headers_expect(form: &mut Form) -> BTreeMap<String, HeaderPattern> {
+    let given: BTreeMap<String, String> = form.take("headers_expect").unwrap_or_default();
+    if given.len() > MOST_ASSERTIONS {
+        form.error(
+            "headers_expect",
+            format!("at most {MOST_ASSERTIONS} headers"),
+        );
+    }
+    let mut expected = BTreeMap::new();
+    for (name, pattern) in given {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            form.error(
+                format!("headers_expect.{name}"),
+                "is not a valid header name",
+            );
+            continue;
+        }
+        match HeaderPattern::read(pattern) {
+            Ok(pattern) => {
+                if expected
+                    .insert(name.to_ascii_lowercase(), pattern)
+                    .is_some()
+                {
+                    form.error(
+                        format!("headers_expect.{name}"),
+                        "is given twice (header names ignore case)",
+                    );
+                }
+            }
+            Err(reason) => form.error(format!("headers_expect.{name}"), reason),
+        }
+    }
+    expected
 }
 
 fn read_headers(form: &mut Form) -> BTreeMap<String, String> {

@@ -5,6 +5,7 @@
 mod ack;
 mod ack_link;
 mod alert;
+mod assertion;
 mod cause;
 mod check;
 mod dns_target;
@@ -38,6 +39,7 @@ pub use alert::{
     AlertContext, AlertEvent, AlertFacts, AlertKind, AlertMemory, NOBODY_TOLD, ago, decide,
     describe_cause, duration_text,
 };
+pub use assertion::{BodyPattern, HeaderPattern, JsonAssertion, MOST_ASSERTIONS, check_headers};
 pub use cause::{Footing, Layer};
 pub use check::{Check, CheckId, CheckSpec, FlapRule, Registry};
 pub use dns_target::{DnsTarget, RecordType};
@@ -53,7 +55,7 @@ pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, LocationName, NameError, StackName, Tag};
-pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, bound_text};
+pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, Unmet, bound_text};
 pub use ping::{Ping, PingKind};
 pub use probe_url::ProbeUrl;
 pub use routing::{Escalation, Route, Routed, Routing, Subject, glob_matches};

@@ -79,6 +79,17 @@ pub enum Failure {
     NoEchoReply { packets: u8 },
     /// The kernel refuses this process an unprivileged ICMP socket.
     IcmpNotAllowed { detail: String },
+    /// An assertion on the answer (a JSON value, a header, a body pattern) did not hold.
+    /// Boxed: a rare failure should not make every result larger.
+    AssertionFailed(Box<Unmet>),
+}
+
+/// An assertion that did not hold: what was looked at, what was expected, what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmet {
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
 }
 
 /// The most bytes of text taken from a target (a cause, a redirect target, a header) that
@@ -144,6 +155,11 @@ impl Failure {
             Self::HeartbeatFailed { message } => Self::HeartbeatFailed {
                 message: cut(message),
             },
+            Self::AssertionFailed(unmet) => Self::AssertionFailed(Box::new(Unmet {
+                subject: cut(unmet.subject),
+                expected: cut(unmet.expected),
+                actual: cut(unmet.actual),
+            })),
             other => other,
         }
     }
@@ -176,6 +192,7 @@ impl Failure {
             Self::HeartbeatFailed { .. } => 23,
             Self::NoEchoReply { .. } => 24,
             Self::IcmpNotAllowed { .. } => 25,
+            Self::AssertionFailed(_) => 26,
         }
     }
 
@@ -207,6 +224,7 @@ impl Failure {
             Self::HeartbeatFailed { .. } => "heartbeat_failed",
             Self::NoEchoReply { .. } => "no_echo_reply",
             Self::IcmpNotAllowed { .. } => "icmp_not_allowed",
+            Self::AssertionFailed(_) => "assertion_failed",
         }
     }
 
@@ -293,6 +311,11 @@ impl fmt::Display for Failure {
                 "this host gives stackwatch no ICMP socket ({detail}); allow unprivileged ones \
                  with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
                  CAP_NET_RAW (setcap cap_net_raw+ep)"
+            ),
+            Self::AssertionFailed(unmet) => write!(
+                f,
+                "{} is {}, expected {}",
+                unmet.subject, unmet.actual, unmet.expected
             ),
         }
     }

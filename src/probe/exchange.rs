@@ -43,6 +43,8 @@ pub struct Response {
     pub location: Option<String>,
     /// At most the first 64 KiB of the body (the rest was read to its end, not kept).
     pub body: Vec<u8>,
+    /// The headers `headers_expect` names (lowercase), each value as text; nothing else.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Runs one exchange on a new connection.
@@ -224,6 +226,18 @@ async fn read(
         .headers()
         .get(header::LOCATION)
         .map(|v| location_text(v.as_bytes()));
+    let headers = request
+        .http
+        .headers_expect()
+        .keys()
+        .filter_map(|name| {
+            let value = response.headers().get(name.as_str())?;
+            Some((
+                name.clone(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ))
+        })
+        .collect();
     let mut body = Vec::new();
     if request.method != Method::Head {
         let keep = if needs_body(request.http) {
@@ -252,6 +266,7 @@ async fn read(
         status,
         location,
         body,
+        headers,
     })
 }
 

@@ -93,10 +93,13 @@ impl Prober {
                 let result = tokio::time::timeout(limit, self.follow(http, &mut trace)).await;
                 trace.timings.total_ms = elapsed_ms(start);
                 match result {
-                    Ok(Ok(body)) => match trace.status {
-                        Some(status) => judge(http, status, &body, trace.timings.total_ms),
-                        None => Some(Failure::ClosedEarly),
-                    },
+                    Ok(Ok(answer)) => judge(
+                        http,
+                        answer.status,
+                        &answer.headers,
+                        &answer.body,
+                        trace.timings.total_ms,
+                    ),
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some(timed_out(&trace, spec.timeout())),
                 }
@@ -153,8 +156,12 @@ impl Prober {
         }
     }
 
-    /// Runs the request, following redirects when the check asks; returns the final body.
-    async fn follow(&self, spec: &HttpTarget, trace: &mut Trace) -> Result<Vec<u8>, Failure> {
+    /// Runs the request, following redirects when the check asks; returns the final answer.
+    async fn follow(
+        &self,
+        spec: &HttpTarget,
+        trace: &mut Trace,
+    ) -> Result<exchange::Response, Failure> {
         let mut url = spec.url().url().clone();
         let mut method = spec.method();
         let mut body = spec.body();
@@ -176,7 +183,7 @@ impl Prober {
             let redirect =
                 spec.follow_redirects() && matches!(response.status, 301 | 302 | 303 | 307 | 308);
             if !redirect {
-                return Ok(response.body);
+                return Ok(response);
             }
             let location = response.location.ok_or_else(|| Failure::BadRedirect {
                 detail: format!("HTTP {} without a Location header", response.status),

@@ -6,6 +6,7 @@
 
 mod acknowledge;
 mod alerting;
+mod assertions;
 mod auth;
 mod binary;
 mod browser;
