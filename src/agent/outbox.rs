@@ -239,6 +239,7 @@ mod tests {
                 status: None,
                 timings: Timings::default(),
                 cert_not_after: None,
+                cert_of: None,
                 failure: Some(Failure::Connect {
                     detail: cause.to_owned(),
                 }),

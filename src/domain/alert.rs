@@ -99,6 +99,10 @@ pub struct AlertFacts {
     pub downtime_s: Option<u64>,
     /// When the certificate expires (CERT EXPIRING).
     pub cert_not_after: Option<Timestamp>,
+    /// Which certificate of the chain expires then, when not the server's own
+    /// (`intermediate "R3"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_of: Option<String>,
     /// Each location's verdict, for a check probed from several: "down from fra and nyc
     /// (connection refused), up from local".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +331,7 @@ fn cert_warning(
             kind: AlertKind::CertExpiring,
             facts: AlertFacts {
                 cert_not_after: Some(not_after),
+                cert_of: cx.outcome.cert_of.as_deref().map(str::to_owned),
                 ..facts
             },
         });
@@ -383,6 +388,7 @@ mod tests {
             status: None,
             timings: Timings::default(),
             cert_not_after: None,
+            cert_of: None,
             failure,
         }
     }

@@ -70,7 +70,8 @@ pub enum Failure {
     /// the result says nothing about the target and does not count towards confirmation.
     MonitorOffline { cause: Box<Failure> },
     /// A TCP, SMTP or SSH server said something else than expected.
-    UnexpectedAnswer { expected: String, got: String },
+    /// Boxed, as `AssertionFailed`: two texts would make every result larger.
+    UnexpectedAnswer(Box<Unexpected>),
     /// No heartbeat ping arrived within the period and its grace.
     HeartbeatLate { after_s: u64 },
     /// The job pinged `/fail`, with what it posted.
@@ -82,6 +83,13 @@ pub enum Failure {
     /// An assertion on the answer (a JSON value, a header, a body pattern) did not hold.
     /// Boxed: a rare failure should not make every result larger.
     AssertionFailed(Box<Unmet>),
+}
+
+/// What a TCP, SMTP, SSH or DNS server was expected to say, and what it said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unexpected {
+    pub expected: String,
+    pub got: String,
 }
 
 /// An assertion that did not hold: what was looked at, what was expected, what was found.
@@ -115,6 +123,14 @@ fn quoted(text: &str) -> String {
 }
 
 impl Failure {
+    /// A server said something else than `expected`.
+    pub fn unexpected(expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Self::UnexpectedAnswer(Box::new(Unexpected {
+            expected: expected.into(),
+            got: got.into(),
+        }))
+    }
+
     /// The same failure with every text that came from the target bounded (see
     /// [`bound_text`]), so a target cannot decide how much is stored or sent.
     pub fn bounded(self) -> Self {
@@ -148,10 +164,10 @@ impl Failure {
             Self::MonitorOffline { cause } => Self::MonitorOffline {
                 cause: Box::new(cause.bounded()),
             },
-            Self::UnexpectedAnswer { expected, got } => Self::UnexpectedAnswer {
-                expected: cut(expected),
-                got: cut(got),
-            },
+            Self::UnexpectedAnswer(answer) => Self::UnexpectedAnswer(Box::new(Unexpected {
+                expected: cut(answer.expected),
+                got: cut(answer.got),
+            })),
             Self::HeartbeatFailed { message } => Self::HeartbeatFailed {
                 message: cut(message),
             },
@@ -187,7 +203,7 @@ impl Failure {
             Self::TooManyRedirects { .. } => 18,
             Self::BadRedirect { .. } => 19,
             Self::MonitorOffline { .. } => 20,
-            Self::UnexpectedAnswer { .. } => 21,
+            Self::UnexpectedAnswer(_) => 21,
             Self::HeartbeatLate { .. } => 22,
             Self::HeartbeatFailed { .. } => 23,
             Self::NoEchoReply { .. } => 24,
@@ -219,7 +235,7 @@ impl Failure {
             Self::TooManyRedirects { .. } => "too_many_redirects",
             Self::BadRedirect { .. } => "bad_redirect",
             Self::MonitorOffline { .. } => "monitor_offline",
-            Self::UnexpectedAnswer { .. } => "unexpected_answer",
+            Self::UnexpectedAnswer(_) => "unexpected_answer",
             Self::HeartbeatLate { .. } => "heartbeat_late",
             Self::HeartbeatFailed { .. } => "heartbeat_failed",
             Self::NoEchoReply { .. } => "no_echo_reply",
@@ -288,11 +304,16 @@ impl fmt::Display for Failure {
             Self::MonitorOffline { cause } => {
                 write!(f, "monitor offline (every canary failed): {cause}")
             }
-            Self::UnexpectedAnswer { expected, got } if got.is_empty() => {
-                write!(f, "expected {expected}, the server sent nothing")
+            Self::UnexpectedAnswer(answer) if answer.got.is_empty() => {
+                write!(f, "expected {}, the server sent nothing", answer.expected)
             }
-            Self::UnexpectedAnswer { expected, got } => {
-                write!(f, "expected {expected}, got {}", quoted(got))
+            Self::UnexpectedAnswer(answer) => {
+                write!(
+                    f,
+                    "expected {}, got {}",
+                    answer.expected,
+                    quoted(&answer.got)
+                )
             }
             Self::HeartbeatLate { after_s } => {
                 write!(f, "no ping for {after_s} s (the period and its grace)")
@@ -330,8 +351,12 @@ pub struct Outcome {
     /// The final response's status, when one came.
     pub status: Option<u16>,
     pub timings: Timings,
-    /// The `notAfter` of the peer's certificate, for https.
+    /// The earliest `notAfter` of the certificates the peer sent, for https: the chain
+    /// expires when its first certificate does.
     pub cert_not_after: Option<Timestamp>,
+    /// Which certificate that is when it is not the server's own (`intermediate "R3"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_of: Option<Box<str>>,
     /// `None` when the check is up.
     pub failure: Option<Failure>,
 }
@@ -377,11 +402,7 @@ mod tests {
     #[test]
     fn the_cut_holds_after_escaping() {
         let banner = String::from_utf8(vec![0x7f; 1_000]).unwrap();
-        let failure = Failure::UnexpectedAnswer {
-            expected: "+PONG".into(),
-            got: banner,
-        }
-        .bounded();
+        let failure = Failure::unexpected("+PONG", banner).bounded();
         let shown = failure.to_string();
         assert!(shown.len() < MAX_TARGET_TEXT_BYTES + 100, "{}", shown.len());
         assert!(shown.contains("\\u{7f}"), "{shown}");

@@ -111,6 +111,7 @@ pub(super) mod tests {
                 status: None,
                 timings: Timings::default(),
                 cert_not_after: None,
+                cert_of: None,
                 failure: None,
             },
             change,

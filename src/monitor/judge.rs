@@ -287,6 +287,7 @@ mod tests {
             status: Some(if up { 200 } else { 500 }),
             timings: Timings::default(),
             cert_not_after,
+            cert_of: None,
             failure: (!up).then_some(Failure::BadStatus { status: 500 }),
         }
     }

@@ -154,19 +154,23 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
-        AlertKind::CertExpiring => vec![match f.cert_not_after {
-            Some(t) if t.0 <= now.0 => format!(
-                "The TLS certificate of {who} expired {} ({}).",
-                ago(now.0 - t.0),
-                t.to_rfc3339()
-            ),
-            Some(t) => format!(
-                "The TLS certificate of {who} expires in {} days ({}).",
-                (t.0 - now.0) / 86_400_000,
-                t.to_rfc3339()
-            ),
-            None => format!("The TLS certificate of {who} expires soon."),
-        }],
+        AlertKind::CertExpiring => {
+            let which = match &f.cert_of {
+                Some(cert) => format!("The {cert} certificate in the TLS chain of {who}"),
+                None => format!("The TLS certificate of {who}"),
+            };
+            vec![match f.cert_not_after {
+                Some(t) if t.0 <= now.0 => {
+                    format!("{which} expired {} ({}).", ago(now.0 - t.0), t.to_rfc3339())
+                }
+                Some(t) => format!(
+                    "{which} expires in {} days ({}).",
+                    (t.0 - now.0) / 86_400_000,
+                    t.to_rfc3339()
+                ),
+                None => format!("{which} expires soon."),
+            }]
+        }
         AlertKind::Test => vec![
             "This is a test message from stackwatch: alerts sent to this contact arrive."
                 .to_owned(),
@@ -509,6 +513,22 @@ mod tests {
             text(&cert, now).contains("expires in 5 days"),
             "{}",
             text(&cert, now)
+        );
+        let intermediate = message(
+            AlertKind::CertExpiring,
+            AlertFacts {
+                cert_not_after: Some(Timestamp(now.0 + 5 * 1_440 * MINUTE)),
+                cert_of: Some("intermediate \"R3\"".to_owned()),
+                ..facts()
+            },
+        );
+        assert!(
+            text(&intermediate, now).starts_with(
+                "The intermediate \"R3\" certificate in the TLS chain of acme-readiness (stack \
+                 acme) expires in 5 days"
+            ),
+            "{}",
+            text(&intermediate, now)
         );
     }
 

@@ -105,6 +105,7 @@ pub fn document(message: &AlertMessage, now: Timestamp) -> Value {
         "down_since": f.down_since.map(Timestamp::to_rfc3339),
         "downtime_s": f.downtime_s,
         "cert_expires_at": f.cert_not_after.map(Timestamp::to_rfc3339),
+        "cert_of": f.cert_of,
         "changes": f.changes,
         "window_s": f.window_s,
         "health": f.health,

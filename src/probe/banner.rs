@@ -66,10 +66,7 @@ fn expect_line(ok: bool, expected: &str, got: String) -> Result<(), Failure> {
     if ok {
         Ok(())
     } else {
-        Err(Failure::UnexpectedAnswer {
-            expected: expected.to_owned(),
-            got,
-        })
+        Err(Failure::unexpected(expected, got))
     }
 }
 
@@ -87,10 +84,10 @@ async fn read_until(stream: &mut TcpStream, expect: &str) -> Result<(), Failure>
             return Ok(());
         }
         if n == 0 || seen.len() >= READ_LIMIT {
-            return Err(Failure::UnexpectedAnswer {
-                expected: format!("{expect:?}"),
-                got: String::from_utf8_lossy(&seen[..seen.len().min(200)]).into_owned(),
-            });
+            return Err(Failure::unexpected(
+                format!("{expect:?}"),
+                String::from_utf8_lossy(&seen[..seen.len().min(200)]),
+            ));
         }
     }
 }

@@ -75,8 +75,8 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Failure::UnexpectedAnswer {
-        expected: format!(
+    Err(Failure::unexpected(
+        format!(
             "{} records holding {}",
             target.record_type().as_str(),
             missing
@@ -85,6 +85,6 @@ pub async fn probe(target: &DnsTarget, timeout_s: u32, trace: &mut Trace) -> Res
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        got: answers.join(", "),
-    })
+        answers.join(", "),
+    ))
 }

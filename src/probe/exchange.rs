@@ -16,7 +16,7 @@ use url::Url;
 
 use super::classify::{http_failure, tls_failure};
 use super::names::{self, Names};
-use super::tls::{TlsConfigs, not_after};
+use super::tls::{TlsConfigs, first_to_expire};
 use super::{Phase, Trace, elapsed_ms};
 use crate::domain::{
     BODY_INSPECT_LIMIT, Failure, HttpTarget, Method, needs_body, stays_with_origin,
@@ -94,10 +94,10 @@ async fn connected(
             .map_err(|e| tls_failure(&e))?;
         trace.timings.tls_ms = Some(elapsed_ms(phase_start));
         let session = stream.get_ref().1;
-        trace.cert_not_after = session
-            .peer_certificates()
-            .and_then(|chain| chain.first())
-            .and_then(not_after);
+        if let Some(first) = session.peer_certificates().and_then(first_to_expire) {
+            trace.cert_not_after = Some(first.not_after);
+            trace.cert_of = first.which;
+        }
         let h2 = session.alpn_protocol() == Some(b"h2");
         exchange(stream, h2, request, trace).await
     } else {

@@ -43,6 +43,7 @@ struct Trace {
     timings: Timings,
     status: Option<u16>,
     cert_not_after: Option<Timestamp>,
+    cert_of: Option<Box<str>>,
 }
 
 /// Probes targets. Cheap to share: it holds the TLS configurations and the name cache.
@@ -152,6 +153,7 @@ impl Prober {
             status: trace.status,
             timings: trace.timings,
             cert_not_after: trace.cert_not_after,
+            cert_of: trace.cert_of,
             failure: failure.map(Failure::bounded),
         }
     }

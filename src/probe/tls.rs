@@ -11,7 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, bound_text};
 
 /// Why the TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -119,14 +119,58 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// The `notAfter` of a DER certificate.
-pub fn not_after(cert: &CertificateDer<'_>) -> Option<Timestamp> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    Some(Timestamp(
-        parsed
-            .validity()
-            .not_after
-            .timestamp()
-            .saturating_mul(1_000),
-    ))
+/// The certificate of a chain that expires first.
+pub struct FirstToExpire {
+    pub not_after: Timestamp,
+    /// Which it is when not the server's own: `intermediate "R3"`.
+    pub which: Option<Box<str>>,
+}
+
+/// The certificate of the server's chain whose `notAfter` comes first: a chain is valid
+/// only as long as each of its certificates. The chain is walked from the server's own
+/// certificate (sent first) to each one's issuer among those sent, so a certificate sent
+/// but not on the path is not counted. Ties go to the server's own.
+pub fn first_to_expire(sent: &[CertificateDer<'_>]) -> Option<FirstToExpire> {
+    let parsed: Vec<_> = sent
+        .iter()
+        .filter_map(|c| x509_parser::parse_x509_certificate(c.as_ref()).ok())
+        .map(|(_, cert)| cert)
+        .collect();
+    let mut path = vec![0];
+    while let Some(&last) = path.last() {
+        let current = parsed.get(last)?;
+        if current.issuer().as_raw() == current.subject().as_raw() {
+            break;
+        }
+        let issuer = (0..parsed.len()).find(|i| {
+            !path.contains(i) && parsed[*i].subject().as_raw() == current.issuer().as_raw()
+        });
+        match issuer {
+            Some(i) => path.push(i),
+            None => break,
+        }
+    }
+    let not_after = |i: usize| {
+        Timestamp(
+            parsed[i]
+                .validity()
+                .not_after
+                .timestamp()
+                .saturating_mul(1_000),
+        )
+    };
+    let first = path.into_iter().min_by_key(|i| (not_after(*i), *i))?;
+    let which = (first > 0).then(|| {
+        let subject = parsed[first].subject();
+        let name = subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok().map(str::to_owned))
+            .unwrap_or_else(|| subject.to_string());
+        bound_text(&format!("intermediate {name:?}")).into_boxed_str()
+    });
+    Some(FirstToExpire {
+        not_after: not_after(first),
+        which,
+    })
 }

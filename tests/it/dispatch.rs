@@ -78,6 +78,7 @@ pub fn record(check: &stackwatch::domain::Check, kind: AlertKind, at: i64, versi
             status: Some(200),
             timings: Timings::default(),
             cert_not_after: None,
+            cert_of: None,
             failure: None,
         },
         change: Some(Box::new(Change {

@@ -124,6 +124,40 @@ async fn basic_auth_and_headers_are_sent() {
 }
 
 #[tokio::test]
+async fn a_chain_expires_with_its_first_certificate_and_says_which() {
+    let root = TestCa::new();
+    let (prober, _dir) = prober_trusting(&root);
+    // The server's own certificate has 60 days, its intermediate 5.
+    let short = root.intermediate("stackwatch short intermediate", 5);
+    let chained = https_target(&short.issue(&["127.0.0.1"], -1, 60)).await;
+    let outcome = probe(&prober, json!({"url": chained.url("https", "/ok")})).await;
+    assert_eq!(kind(&outcome), "up", "{:?}", outcome.failure);
+    let days_left =
+        (outcome.cert_not_after.unwrap().0 - stackwatch::domain::Timestamp::now().0) / 86_400_000;
+    assert!((4..=5).contains(&days_left), "{days_left}");
+    assert_eq!(
+        outcome.cert_of.as_deref(),
+        Some("intermediate \"stackwatch short intermediate\"")
+    );
+
+    // A certificate sent but not on the path (another authority's, expiring sooner)
+    // does not count; the server's own, the first to expire on its path, is not named.
+    let long = root.intermediate("stackwatch long intermediate", 400);
+    let mut identity = long.issue(&["127.0.0.1"], -1, 30);
+    let stray = TestCa::new().intermediate("stackwatch stray", 2);
+    identity
+        .chain
+        .extend(stray.issue(&["stray.example"], -1, 1).chain);
+    let padded = https_target(&identity).await;
+    let outcome = probe(&prober, json!({"url": padded.url("https", "/ok")})).await;
+    assert_eq!(kind(&outcome), "up", "{:?}", outcome.failure);
+    let days_left =
+        (outcome.cert_not_after.unwrap().0 - stackwatch::domain::Timestamp::now().0) / 86_400_000;
+    assert!((29..=30).contains(&days_left), "{days_left}");
+    assert_eq!(outcome.cert_of, None);
+}
+
+#[tokio::test]
 async fn https_certificates_are_verified_and_their_expiry_recorded() {
     let ca = TestCa::new();
     let (prober, _dir) = prober_trusting(&ca);

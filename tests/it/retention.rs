@@ -19,6 +19,7 @@ pub fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
             ..Timings::default()
         },
         cert_not_after: None,
+        cert_of: None,
         failure: (!up).then_some(Failure::BadStatus { status: 500 }),
     }
 }

@@ -48,7 +48,12 @@ fn acceptor(identity: &Identity, alpn: &[u8]) -> TlsAcceptor {
     .with_safe_default_protocol_versions()
     .unwrap()
     .with_no_client_auth()
-    .with_single_cert(vec![identity.cert.clone()], identity.key())
+    .with_single_cert(
+        std::iter::once(identity.cert.clone())
+            .chain(identity.chain.iter().cloned())
+            .collect(),
+        identity.key(),
+    )
     .unwrap();
     config.alpn_protocols = vec![alpn.to_vec()];
     TlsAcceptor::from(Arc::new(config))
@@ -204,6 +209,8 @@ pub async fn h2_target(identity: &Identity) -> SocketAddr {
 /// A certificate and its key.
 pub struct Identity {
     pub cert: CertificateDer<'static>,
+    /// What the server sends after its own certificate: intermediates, or anything else.
+    pub chain: Vec<CertificateDer<'static>>,
     key: Vec<u8>,
 }
 
@@ -217,6 +224,9 @@ impl Identity {
 pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
     pub pem: String,
+    /// An intermediate's own certificate and those above it but the root: what a server
+    /// of a certificate it issues sends after its own.
+    chain: Vec<CertificateDer<'static>>,
 }
 
 impl TestCa {
@@ -231,6 +241,27 @@ impl TestCa {
         Self {
             pem: cert.pem(),
             issuer: Issuer::new(params, key),
+            chain: Vec::new(),
+        }
+    }
+
+    /// An intermediate authority named `name`, issued by this one, expiring in
+    /// `not_after_days` days.
+    pub fn intermediate(&self, name: &str, not_after_days: i64) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(not_after_days);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let mut chain = vec![cert.der().clone()];
+        chain.extend(self.chain.iter().cloned());
+        Self {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+            chain,
         }
     }
 
@@ -246,6 +277,7 @@ impl TestCa {
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         Identity {
             cert: cert.der().clone(),
+            chain: self.chain.clone(),
             key: key.serialize_der(),
         }
     }
@@ -258,6 +290,7 @@ pub fn self_signed() -> Identity {
     let cert = params.self_signed(&key).unwrap();
     Identity {
         cert: cert.der().clone(),
+        chain: Vec::new(),
         key: key.serialize_der(),
     }
 }
@@ -329,6 +362,7 @@ pub fn self_signed_ca() -> (Identity, String) {
     let cert = params.self_signed(&key).unwrap();
     let identity = Identity {
         cert: cert.der().clone(),
+        chain: Vec::new(),
         key: key.serialize_der(),
     };
     (identity, cert.pem())

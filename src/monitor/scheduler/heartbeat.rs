@@ -16,6 +16,7 @@ pub(super) fn late(check: &Check) -> Option<Outcome> {
         status: None,
         timings: Timings::default(),
         cert_not_after: None,
+        cert_of: None,
         failure: Some(Failure::HeartbeatLate {
             after_s: beat.deadline_s(),
         }),
@@ -87,6 +88,7 @@ impl Scheduler {
                 ..Timings::default()
             },
             cert_not_after: None,
+            cert_of: None,
             failure: failure.map(Failure::bounded),
         };
         let here = self.deps.location.clone();
