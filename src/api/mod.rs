@@ -190,6 +190,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(ping::ping_get, ping::ping_post))
         .routes(routes!(ping::fail_get, ping::fail_post))
         .routes(routes!(ping::start_get, ping::start_post))
+        .routes(routes!(ping::exit_get, ping::exit_post))
 }
 
 fn base_document() -> OpenApi {

@@ -181,6 +181,30 @@ pub mod limits {
         max: 5_184_000,
     };
 
+    /// A heartbeat's shortest acceptable run (from `/start` to its end): up to 30 days.
+    pub const MIN_RUNTIME: IntField = IntField {
+        name: "min_runtime",
+        default: 0,
+        min: 1,
+        max: 2_592_000,
+    };
+
+    /// A heartbeat's longest acceptable run: up to 30 days.
+    pub const MAX_RUNTIME: IntField = IntField {
+        name: "max_runtime",
+        default: 0,
+        min: 1,
+        max: 2_592_000,
+    };
+
+    /// The shortest acceptable time between two of a heartbeat's runs: up to 30 days.
+    pub const MIN_INTERVAL: IntField = IntField {
+        name: "min_interval",
+        default: 0,
+        min: 1,
+        max: 2_592_000,
+    };
+
     /// Longest request body a check may send, in bytes.
     pub const MAX_BODY_BYTES: usize = 65_536;
     /// Longest keyword for `body_contains` / `body_not_contains`, in bytes.

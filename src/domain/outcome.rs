@@ -74,8 +74,14 @@ pub enum Failure {
     UnexpectedAnswer(Box<Unexpected>),
     /// No heartbeat ping arrived within the period and its grace.
     HeartbeatLate { after_s: u64 },
-    /// The job pinged `/fail`, with what it posted.
+    /// The job pinged `/fail` (or a non-zero exit code), with what it posted.
     HeartbeatFailed { message: String },
+    /// The job's run ended sooner than `min_runtime` after its `/start`.
+    RunTooShort { ran_ms: u32, min_s: u32 },
+    /// The job's run was still going `max_runtime` after its `/start`.
+    RunTooLong { max_s: u32 },
+    /// The job pinged sooner than `min_interval` after its previous run.
+    PingedTooOften { after_ms: u32, min_s: u32 },
     /// No echo reply came back to any of the ICMP echo requests.
     NoEchoReply { packets: u8 },
     /// The kernel refuses this process an unprivileged ICMP socket.
@@ -114,6 +120,11 @@ pub fn bound_text(text: &str) -> String {
         end -= 1;
     }
     format!("{}… [cut, {} bytes in all]", &text[..end], text.len())
+}
+
+/// A duration in milliseconds as seconds with one decimal: `3.2 s`.
+fn seconds_text(ms: u32) -> String {
+    format!("{}.{} s", ms / 1_000, (ms % 1_000) / 100)
 }
 
 /// `text` quoted with its control characters escaped (as `{:?}` does), cut to
@@ -209,6 +220,9 @@ impl Failure {
             Self::NoEchoReply { .. } => 24,
             Self::IcmpNotAllowed { .. } => 25,
             Self::AssertionFailed(_) => 26,
+            Self::RunTooShort { .. } => 27,
+            Self::RunTooLong { .. } => 28,
+            Self::PingedTooOften { .. } => 29,
         }
     }
 
@@ -241,6 +255,9 @@ impl Failure {
             Self::NoEchoReply { .. } => "no_echo_reply",
             Self::IcmpNotAllowed { .. } => "icmp_not_allowed",
             Self::AssertionFailed(_) => "assertion_failed",
+            Self::RunTooShort { .. } => "run_too_short",
+            Self::RunTooLong { .. } => "run_too_long",
+            Self::PingedTooOften { .. } => "pinged_too_often",
         }
     }
 
@@ -332,6 +349,19 @@ impl fmt::Display for Failure {
                 "this host gives stackwatch no ICMP socket ({detail}); allow unprivileged ones \
                  with sysctl net.ipv4.ping_group_range=\"0 2147483647\", or give the binary \
                  CAP_NET_RAW (setcap cap_net_raw+ep)"
+            ),
+            Self::RunTooShort { ran_ms, min_s } => write!(
+                f,
+                "the run ended after {}, sooner than the {min_s} s it takes at least",
+                seconds_text(*ran_ms)
+            ),
+            Self::RunTooLong { max_s } => {
+                write!(f, "the run is still going {max_s} s after it started")
+            }
+            Self::PingedTooOften { after_ms, min_s } => write!(
+                f,
+                "pinged {} after the previous run, sooner than every {min_s} s",
+                seconds_text(*after_ms)
             ),
             Self::AssertionFailed(unmet) => write!(
                 f,

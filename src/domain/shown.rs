@@ -95,6 +95,9 @@ mod tests {
             period: 60,
             grace: 0,
             grace_first: None,
+            min_runtime: None,
+            max_runtime: None,
+            min_interval: None,
         })
     }
 

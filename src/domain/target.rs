@@ -110,6 +110,21 @@ pub struct HeartbeatTarget {
     #[serde(default)]
     #[schema(minimum = 10, maximum = 5184000)]
     pub(in crate::domain) grace_first: Option<u32>,
+    /// A run (from `/start` to its end) shorter than this many seconds is a failure:
+    /// a job that gave up early; 1-2592000 (default off).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub(in crate::domain) min_runtime: Option<u32>,
+    /// A run still going this many seconds after `/start` is a failure: a job that hangs;
+    /// 1-2592000 (default off).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub(in crate::domain) max_runtime: Option<u32>,
+    /// A ping sooner than this many seconds after the previous run's is a failure: a job
+    /// looping; 1-2592000, below `period` (default off).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub(in crate::domain) min_interval: Option<u32>,
 }
 
 impl HeartbeatTarget {
@@ -120,6 +135,21 @@ impl HeartbeatTarget {
 }
 
 impl HeartbeatTarget {
+    /// The shortest acceptable run, in seconds.
+    pub fn min_runtime(&self) -> Option<u32> {
+        self.min_runtime
+    }
+
+    /// The longest acceptable run, in seconds.
+    pub fn max_runtime(&self) -> Option<u32> {
+        self.max_runtime
+    }
+
+    /// The shortest acceptable time between two runs, in seconds.
+    pub fn min_interval(&self) -> Option<u32> {
+        self.min_interval
+    }
+
     /// The longest wait for a ping, in seconds.
     pub fn deadline_s(self) -> u64 {
         u64::from(self.period) + u64::from(self.grace)
@@ -244,10 +274,24 @@ impl Target {
                 let period = form.int(limits::PERIOD);
                 let grace = form.int(limits::GRACE);
                 let grace_first = form.optional_int(limits::GRACE_FIRST);
+                let min_runtime = form.optional_int(limits::MIN_RUNTIME);
+                let max_runtime = form.optional_int(limits::MAX_RUNTIME);
+                let min_interval = form.optional_int(limits::MIN_INTERVAL);
+                if let (Some(min), Some(max)) = (min_runtime, max_runtime)
+                    && min >= max
+                {
+                    form.error("max_runtime", "must be above min_runtime");
+                }
+                if min_interval.is_some_and(|m| m >= period) {
+                    form.error("min_interval", "must be below period");
+                }
                 Some(Self::Heartbeat(HeartbeatTarget {
                     period,
                     grace,
                     grace_first,
+                    min_runtime,
+                    max_runtime,
+                    min_interval,
                 }))
             }
             "dns" => DnsTarget::read(form).map(Self::Dns),

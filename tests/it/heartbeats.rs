@@ -368,3 +368,107 @@ async fn a_flapping_heartbeat_alerts_flapping_once_then_settled_once() {
         .unwrap();
     assert_eq!(settled.body["health"], "up", "{}", settled.body);
 }
+
+/// The newest result of `check` that came with an error, once there is one after `seen`.
+async fn next_error(app: &TestApp, check: &str, seen: usize) -> String {
+    wait_for(&format!("{check}'s next failure"), 60, async || {
+        let (_, page) = app
+            .get(&format!("/api/v1/checks/{check}/results?limit=100"))
+            .await;
+        let errors: Vec<String> = page["results"]
+            .as_array()?
+            .iter()
+            .filter_map(|r| r["error"].as_str().map(str::to_owned))
+            .collect();
+        (errors.len() > seen).then(|| errors[0].clone())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_judged_by_its_exit_code_its_length_and_its_frequency() {
+    let (app, hook, _dir) = app_with_hook().await;
+    let bounds = json!({"period": 600, "min_runtime": 1, "max_runtime": 2, "min_interval": 4});
+    let job = create(&app, "backup", bounds).await;
+    let ping = |path: String, body: &'static str| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move {
+            let response = client.post(url).body(body).send().await.unwrap();
+            response.status().as_u16()
+        }
+    };
+    // Exit code 0 is a success; 3 is a failure, said with what the job posted.
+    assert_eq!(ping(format!("{job}/0"), "").await, 200);
+    wait_state(&app, "backup", "up").await;
+    tokio::time::sleep(Duration::from_millis(4_100)).await; // past min_interval
+    assert_eq!(ping(format!("{job}/3"), "rsync: vanished files").await, 200);
+    assert_eq!(
+        next_error(&app, "backup", 0).await,
+        "the job reported a failure: exit code 3: rsync: vanished files"
+    );
+    assert_eq!(ping(format!("{job}/256"), "").await, 404);
+    assert_eq!(ping(format!("{job}/x"), "").await, 404);
+
+    // A run that ends within a second of its start gave up early.
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    assert_eq!(ping(format!("{job}/start"), "").await, 200);
+    assert_eq!(ping(job.clone(), "").await, 200);
+    let short = next_error(&app, "backup", 1).await;
+    assert!(
+        short.starts_with("the run ended after 0.")
+            && short.ends_with("sooner than the 1 s it takes at least"),
+        "{short}"
+    );
+
+    // A run of 1.5 s is fine: UP again.
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    assert_eq!(ping(format!("{job}/start"), "").await, 200);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(ping(job.clone(), "").await, 200);
+    wait_state(&app, "backup", "up").await;
+
+    // A run still going 2 s after its start hangs: DOWN without any other ping.
+    assert_eq!(ping(format!("{job}/start"), "").await, 200);
+    assert_eq!(
+        next_error(&app, "backup", 2).await,
+        "the run is still going 2 s after it started"
+    );
+    assert_eq!(state(&app, "backup").await, "down");
+
+    // It ends at last, over 4 s after the previous run: UP. A run right after it loops:
+    // too soon after the previous one.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(ping(job.clone(), "").await, 200);
+    wait_state(&app, "backup", "up").await;
+    assert_eq!(ping(format!("{job}/0"), "").await, 200);
+    let looping = next_error(&app, "backup", 3).await;
+    assert!(
+        looping.starts_with("pinged 0.") && looping.ends_with("sooner than every 4 s"),
+        "{looping}"
+    );
+    let downs = events(&hook, "backup")
+        .iter()
+        .filter(|e| *e == "down")
+        .count();
+    assert!(downs >= 1, "{:?}", events(&hook, "backup"));
+
+    // Bounds that contradict each other are refused, naming the field.
+    for (bad, field) in [
+        (json!({"min_runtime": 5, "max_runtime": 5}), "max_runtime"),
+        (json!({"period": 60, "min_interval": 60}), "min_interval"),
+        (json!({"max_runtime": 0}), "max_runtime"),
+    ] {
+        let mut body = json!({"kind": "heartbeat", "period": 600});
+        body.as_object_mut()
+            .unwrap()
+            .extend(bad.as_object().unwrap().clone());
+        let (status, problem) = app.put("/api/v1/checks/bounded", &body).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(
+            crate::helpers::error_fields(&problem).contains(&field.to_owned()),
+            "{problem}"
+        );
+    }
+    app.stop().await;
+}

@@ -31,6 +31,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ping/{key}/fail"),
     ("get", "/ping/{key}/start"),
     ("post", "/ping/{key}/start"),
+    ("get", "/ping/{key}/{exit_code}"),
+    ("post", "/ping/{key}/{exit_code}"),
 ];
 
 /// The served OpenAPI document.
@@ -69,7 +71,8 @@ async fn openapi_lists_every_route_and_nothing_else() {
         let concrete = path
             .replace("{key}", "0123456789abcdef0123456789abcdef")
             .replace("{name}", "probe-x")
-            .replace("{stack}", "stack-x");
+            .replace("{stack}", "stack-x")
+            .replace("{exit_code}", "3");
         let request = app
             .client
             .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));

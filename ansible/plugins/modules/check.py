@@ -66,6 +66,15 @@ options:
   grace_first:
     description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (10 to 5184000, server default I(period) + I(grace)); it is C(new) until then.
     type: int
+  min_runtime:
+    description: For C(heartbeat), a run (from C(/start) to its success) shorter than this many seconds is a failure (1 to 2592000, default off).
+    type: int
+  max_runtime:
+    description: For C(heartbeat), a run still going this many seconds after its C(/start) is a failure (1 to 2592000, above I(min_runtime), default off).
+    type: int
+  min_interval:
+    description: For C(heartbeat), a ping sooner than this many seconds after the previous run's is a failure, a job looping (1 to 2592000, below I(period), default off).
+    type: int
   host:
     description: For C(tcp), C(smtp), C(ssh), C(dns) and C(icmp) checks, the host name or IP address (for C(dns), the name to look up).
     type: str
@@ -135,6 +144,16 @@ options:
     description: StatusCake's flag; when true, I(find_string) must not be found (it becomes I(body_not_contains)).
     type: bool
     default: false
+  json:
+    description: Tests of the JSON body's values by JSONPath (RFC 9535), up to 16, each a dict with C(path) and one of C(equals), C(not_equals), C(less_than), C(greater_than), C(exists); e.g. C({path: $.status, equals: UP}).
+    type: list
+    elements: dict
+  headers_expect:
+    description: Response headers the answer must have, by name, each value a pattern where C(*) is any run of characters, up to 16; e.g. C({content-type: application/json*}).
+    type: raw
+  body_matches:
+    description: A regular expression (Rust's regex syntax, at most 1024 characters) the first 64 KiB of the body must match.
+    type: str
   max_response_time_ms:
     description: A slower answer counts as down (milliseconds, 1 to 75000, below the timeout).
     type: int

@@ -150,6 +150,18 @@ impl Plan {
         self.push(id, due);
     }
 
+    /// Brings a check's next due time forward to `due_ms` when that is sooner, leaving its
+    /// regular time where it is: a heartbeat's run that must end by then.
+    pub fn due_by(&mut self, id: CheckId, due_ms: u64) {
+        if self
+            .slots
+            .get(&id)
+            .is_some_and(|slot| !slot.running && due_ms < slot.anchor_ms)
+        {
+            self.push(id, due_ms);
+        }
+    }
+
     fn add(&mut self, id: CheckId, cadence: Cadence, first_due_ms: u64) {
         let replaced = self.slots.insert(
             id,

@@ -1,26 +1,69 @@
 //! Heartbeat checks in the scheduler: nothing is probed; a ping records an outcome and moves
 //! the deadline a whole period and grace away, and a deadline that passes records a late
-//! failure. Both go through the same state machine, alerts and windows as any probe.
+//! failure. A run is judged by its bounds too: one that ends sooner than `min_runtime`,
+//! goes on past `max_runtime`, or follows the previous too soon (`min_interval`) is a
+//! failure. All go through the same state machine, alerts and windows as any probe.
 
 use super::Scheduler;
-use crate::domain::{Check, Failure, Outcome, Target, Timestamp, Timings};
+use crate::domain::{Check, Failure, HeartbeatTarget, Outcome, Target, Timestamp, Timings};
 use crate::monitor::{Ping, PingKind};
 
-/// The outcome of a heartbeat whose deadline has passed; `None` for other checks.
-pub(super) fn late(check: &Check) -> Option<Outcome> {
+/// The outcome of a heartbeat whose time came: its run started at `started` has gone on
+/// past `max_runtime`, or else its deadline passed. `None` for other checks.
+pub(super) fn late(check: &Check, started: Option<Timestamp>, now: Timestamp) -> Option<Outcome> {
     let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
+    let too_long = beat
+        .max_runtime()
+        .filter(|max| started.is_some_and(|s| now.0 - s.0 >= i64::from(*max) * 1_000));
+    let failure = match too_long {
+        Some(max_s) => Failure::RunTooLong { max_s },
+        None => Failure::HeartbeatLate {
+            after_s: beat.deadline_s(),
+        },
+    };
     Some(Outcome {
-        started_at: Timestamp::now(),
+        started_at: now,
         status: None,
         timings: Timings::default(),
         cert_not_after: None,
         cert_of: None,
-        failure: Some(Failure::HeartbeatLate {
-            after_s: beat.deadline_s(),
-        }),
+        failure: Some(failure),
     })
+}
+
+/// What a ping that ends a run says, given when the run started and when the previous
+/// run ended: the job's own failure, a run too short, pings too frequent, or success.
+fn verdict(
+    beat: &HeartbeatTarget,
+    ping: &Ping,
+    started: Option<Timestamp>,
+    previous: Option<Timestamp>,
+) -> Option<Failure> {
+    let ms = |from: Timestamp| u32::try_from((ping.at.0 - from.0).max(0)).unwrap_or(u32::MAX);
+    if ping.kind == PingKind::Fail {
+        return Some(Failure::HeartbeatFailed {
+            message: ping.message.clone().unwrap_or_default(),
+        });
+    }
+    if let (Some(min_s), Some(started)) = (beat.min_runtime(), started)
+        && ms(started) < min_s.saturating_mul(1_000)
+    {
+        return Some(Failure::RunTooShort {
+            ran_ms: ms(started),
+            min_s,
+        });
+    }
+    if let (Some(min_s), Some(previous)) = (beat.min_interval(), previous)
+        && ms(previous) < min_s.saturating_mul(1_000)
+    {
+        return Some(Failure::PingedTooOften {
+            after_ms: ms(previous),
+            min_s,
+        });
+    }
+    None
 }
 
 /// For a heartbeat never pinged, how long it waits for its first ping from now
@@ -67,19 +110,26 @@ impl Scheduler {
         if !entry.check.spec.is_heartbeat() {
             return;
         }
+        let Target::Heartbeat(beat) = entry.check.spec.target().clone() else {
+            return;
+        };
         let started = match ping.kind {
             PingKind::Start => {
                 self.heartbeat_starts.insert(ping.check, ping.at);
+                if let Some(max_s) = beat.max_runtime() {
+                    // The run must end by then: its check is looked at then.
+                    let now = self.now_ms();
+                    self.plan.due_by(ping.check, now + u64::from(max_s) * 1_000);
+                }
                 return;
             }
             PingKind::Success | PingKind::Fail => self.heartbeat_starts.remove(&ping.check),
         };
+        let previous = self.heartbeat_ends.insert(ping.check, ping.at);
         let run_ms = started.map_or(0, |s| {
             u32::try_from((ping.at.0 - s.0).max(0)).unwrap_or(u32::MAX)
         });
-        let failure = (ping.kind == PingKind::Fail).then(|| Failure::HeartbeatFailed {
-            message: ping.message.unwrap_or_default(),
-        });
+        let failure = verdict(&beat, &ping, started, previous);
         let outcome = Outcome {
             started_at: ping.at,
             status: None,

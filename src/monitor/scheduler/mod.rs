@@ -98,6 +98,9 @@ pub struct Scheduler {
     lag: LagStats,
     /// When each heartbeat's current run began (`/start`), for its duration.
     heartbeat_starts: HashMap<CheckId, Timestamp>,
+    /// When each heartbeat's previous run ended (its last ping this process took), for
+    /// `min_interval`.
+    heartbeat_ends: HashMap<CheckId, Timestamp>,
     /// Changes the API handed over that could not be read yet: retried until they are.
     pending: Pending,
     /// How many planned checks are `icmp`, for `/readyz` when the box has no ICMP socket.
@@ -134,6 +137,7 @@ impl Scheduler {
             windows: Vec::new(),
             lag: LagStats::default(),
             heartbeat_starts: HashMap::new(),
+            heartbeat_ends: HashMap::new(),
             pending: Pending::default(),
             icmp_checks: 0,
             loaded: 0,
@@ -241,6 +245,8 @@ impl Scheduler {
 
     fn remove(&mut self, id: CheckId) {
         self.plan.remove(id);
+        self.heartbeat_starts.remove(&id);
+        self.heartbeat_ends.remove(&id);
         if let Some(entry) = self.entries.remove(&id) {
             self.by_name.remove(&entry.check.name);
             self.icmp_checks -= usize::from(is_icmp(&entry.check));
@@ -275,7 +281,8 @@ impl Scheduler {
                 self.plan.finished(id, false, now_ms);
                 continue;
             }
-            if let Some(late) = heartbeat::late(&check) {
+            let started = self.heartbeat_starts.get(&id).copied();
+            if let Some(late) = heartbeat::late(&check, started, Timestamp::now()) {
                 let _ = self.finished_tx.send(Finished {
                     id,
                     outcome: late,
