@@ -111,8 +111,9 @@ def check_options(document, options, direct, module_docs, stack_docs, all_kinds)
 
 
 def readme_rows(readme):
-    """Rows of the README's check field table and kinds table: field -> row text."""
-    section = readme.split("## Checks: fields and defaults", 1)[1].split("\n### ", 1)[0]
+    """Rows of the README's check field table and kinds table (from "Checks: fields and
+    defaults" to "Errors"): field -> row text."""
+    section = readme.split("## Checks: fields and defaults", 1)[1].split("\n## Errors", 1)[0]
     rows = {}
     for line in section.splitlines():
         if line.startswith("| `"):

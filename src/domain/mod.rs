@@ -16,6 +16,7 @@ mod form;
 mod guesses;
 mod host;
 mod http_target;
+mod job_schedule;
 mod location;
 mod maintenance;
 mod name;
@@ -50,12 +51,13 @@ pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
 pub use host::{HOST_PATTERN, Host};
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem};
+pub use job_schedule::{CronText, Zone};
 pub use location::{Quorum, Tally, Vote, Votes, combine, majority, tally};
 pub use maintenance::{
     MaintenanceScope, MaintenanceWindow, TimingFields, WindowTiming, parse_timezone,
 };
 pub use name::{CheckName, ContactName, LocationName, NameError, StackName, Tag};
-pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Outcome, Timings, Unmet, bound_text};
+pub use outcome::{Failure, MAX_TARGET_TEXT_BYTES, Missed, Outcome, Timings, Unmet, bound_text};
 pub use ping::{Ping, PingKind};
 pub use probe_url::ProbeUrl;
 pub use routing::{Escalation, Route, Routed, Routing, Subject, glob_matches};

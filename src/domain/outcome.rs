@@ -82,6 +82,8 @@ pub enum Failure {
     RunTooLong { max_s: u32 },
     /// The job pinged sooner than `min_interval` after its previous run.
     PingedTooOften { after_ms: u32, min_s: u32 },
+    /// No ping came for a scheduled run within its grace. Boxed, as `AssertionFailed`.
+    RunMissed(Box<Missed>),
     /// No echo reply came back to any of the ICMP echo requests.
     NoEchoReply { packets: u8 },
     /// The kernel refuses this process an unprivileged ICMP socket.
@@ -96,6 +98,14 @@ pub enum Failure {
 pub struct Unexpected {
     pub expected: String,
     pub got: String,
+}
+
+/// A scheduled run no ping came for: the schedule, its zone and the grace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missed {
+    pub schedule: String,
+    pub zone: String,
+    pub grace_s: u32,
 }
 
 /// An assertion that did not hold: what was looked at, what was expected, what was found.
@@ -223,6 +233,7 @@ impl Failure {
             Self::RunTooShort { .. } => 27,
             Self::RunTooLong { .. } => 28,
             Self::PingedTooOften { .. } => 29,
+            Self::RunMissed(_) => 30,
         }
     }
 
@@ -258,6 +269,7 @@ impl Failure {
             Self::RunTooShort { .. } => "run_too_short",
             Self::RunTooLong { .. } => "run_too_long",
             Self::PingedTooOften { .. } => "pinged_too_often",
+            Self::RunMissed(_) => "run_missed",
         }
     }
 
@@ -362,6 +374,11 @@ impl fmt::Display for Failure {
                 f,
                 "pinged {} after the previous run, sooner than every {min_s} s",
                 seconds_text(*after_ms)
+            ),
+            Self::RunMissed(missed) => write!(
+                f,
+                "no ping for a run of \"{}\" ({}) by its time and {} s grace",
+                missed.schedule, missed.zone, missed.grace_s
             ),
             Self::AssertionFailed(unmet) => write!(
                 f,

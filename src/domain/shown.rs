@@ -92,7 +92,9 @@ mod tests {
 
     fn heartbeat() -> Target {
         Target::Heartbeat(HeartbeatTarget {
-            period: 60,
+            period: Some(60),
+            schedule: None,
+            tz: None,
             grace: 0,
             grace_first: None,
             min_runtime: None,

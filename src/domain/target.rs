@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use super::Timestamp;
 use super::dns_target::DnsTarget;
 use super::field::limits;
 use super::field::limits::MAX_EXCHANGE_BYTES;
 use super::form::Form;
 use super::host::Host;
 use super::http_target::HttpTarget;
+use super::job_schedule::{CronText, Zone};
 
 /// What a check probes, by kind, with the fields of that kind. Written with a `kind` tag
 /// beside the fields.
@@ -97,11 +99,20 @@ impl HostPort {
 }
 
 /// The fields of a heartbeat check. Seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HeartbeatTarget {
-    /// Seconds expected between two pings, 10-2592000 (30 days; required).
+    /// Seconds expected between two pings, 10-2592000 (30 days); this or `schedule` is
+    /// required.
+    #[serde(default)]
     #[schema(minimum = 10, maximum = 2592000)]
-    pub(in crate::domain) period: u32,
+    pub(in crate::domain) period: Option<u32>,
+    /// When the job runs instead of a period: a 5-field cron expression (`30 2 * * *`),
+    /// read in `tz`; a ping is due by each run's time plus `grace`.
+    #[serde(default)]
+    pub(in crate::domain) schedule: Option<CronText>,
+    /// The IANA time zone `schedule` is read in (default UTC), e.g. `Europe/Paris`.
+    #[serde(default)]
+    pub(in crate::domain) tz: Option<Zone>,
     /// Seconds a ping may be late before the check is DOWN, 0-2592000 (default 0).
     #[schema(required = false, minimum = 0, maximum = 2592000)]
     pub(in crate::domain) grace: u32,
@@ -128,9 +139,49 @@ pub struct HeartbeatTarget {
 }
 
 impl HeartbeatTarget {
-    /// Seconds expected between two pings, 10-2592000 (30 days; required).
+    /// Seconds expected between two pings: the period, or the longest time between two
+    /// runs of the schedule.
     pub fn period(&self) -> u32 {
-        self.period
+        match (&self.schedule, self.period) {
+            (Some(schedule), _) => u32::try_from(schedule.longest_gap_s()).unwrap_or(u32::MAX),
+            (None, period) => period.unwrap_or(0),
+        }
+    }
+
+    /// The cron expression and the zone it is read in, for a scheduled heartbeat.
+    pub fn schedule(&self) -> Option<(&CronText, Zone)> {
+        self.schedule
+            .as_ref()
+            .map(|s| (s, self.tz.unwrap_or(Zone::UTC)))
+    }
+
+    /// Seconds a ping may be late.
+    pub fn grace(&self) -> u32 {
+        self.grace
+    }
+
+    /// When a ping is due at the latest after one at `last`: a period and grace later, or
+    /// the schedule's next run after it plus grace.
+    pub fn deadline_after(&self, last: Timestamp) -> Timestamp {
+        let grace_ms = i64::from(self.grace) * 1_000;
+        match self.schedule() {
+            Some((schedule, zone)) => match schedule.next_after(last, zone) {
+                Some(run) => Timestamp(run.0.saturating_add(grace_ms)),
+                None => Timestamp(i64::MAX),
+            },
+            None => Timestamp(
+                last.0
+                    .saturating_add(i64::from(self.period.unwrap_or(0)) * 1_000 + grace_ms),
+            ),
+        }
+    }
+
+    /// When the first ping is due at the latest for a heartbeat created at `created`.
+    pub fn first_deadline(&self, created: Timestamp) -> Timestamp {
+        match self.grace_first {
+            Some(first) => Timestamp(created.0.saturating_add(i64::from(first) * 1_000)),
+            None => self.deadline_after(created),
+        }
     }
 }
 
@@ -150,15 +201,10 @@ impl HeartbeatTarget {
         self.min_interval
     }
 
-    /// The longest wait for a ping, in seconds.
-    pub fn deadline_s(self) -> u64 {
-        u64::from(self.period) + u64::from(self.grace)
-    }
-
-    /// The longest wait for the first ping, in seconds.
-    pub fn first_deadline_s(self) -> u64 {
-        self.grace_first
-            .map_or_else(|| self.deadline_s(), u64::from)
+    /// The longest wait for a ping, in seconds: a period, or the schedule's longest gap,
+    /// and the grace.
+    pub fn deadline_s(&self) -> u64 {
+        u64::from(self.period()) + u64::from(self.grace)
     }
 }
 
@@ -267,11 +313,35 @@ impl Target {
                 })
             }
             "heartbeat" => {
-                if !form.given("period") {
-                    form.error("period", "is required");
-                    return None;
+                let has_schedule = form.given("schedule");
+                let schedule = form.take::<String>("schedule").and_then(|text| {
+                    CronText::read(&text)
+                        .map_err(|reason| form.error("schedule", reason))
+                        .ok()
+                });
+                let tz = form.take::<String>("tz").and_then(|name| {
+                    Zone::read(&name)
+                        .map_err(|reason| form.error("tz", reason))
+                        .ok()
+                });
+                let period = match (form.given("period"), has_schedule) {
+                    (true, true) => {
+                        form.error(
+                            "schedule",
+                            "a heartbeat has a period or a schedule, not both",
+                        );
+                        None
+                    }
+                    (true, false) => Some(form.int(limits::PERIOD)),
+                    (false, true) => None,
+                    (false, false) => {
+                        form.error("period", "is required (or a schedule)");
+                        return None;
+                    }
+                };
+                if tz.is_some() && schedule.is_none() {
+                    form.error("tz", "is for a schedule's times: give a schedule");
                 }
-                let period = form.int(limits::PERIOD);
                 let grace = form.int(limits::GRACE);
                 let grace_first = form.optional_int(limits::GRACE_FIRST);
                 let min_runtime = form.optional_int(limits::MIN_RUNTIME);
@@ -282,11 +352,22 @@ impl Target {
                 {
                     form.error("max_runtime", "must be above min_runtime");
                 }
-                if min_interval.is_some_and(|m| m >= period) {
-                    form.error("min_interval", "must be below period");
+                let shortest = match (&schedule, period) {
+                    (Some(s), _) => {
+                        Some((s.shortest_gap_s(), "the shortest time between two runs"))
+                    }
+                    (None, Some(p)) => Some((u64::from(p), "the period")),
+                    (None, None) => None,
+                };
+                if let (Some(min), Some((gap, what))) = (min_interval, shortest)
+                    && u64::from(min) >= gap
+                {
+                    form.error("min_interval", format!("must be below {what} ({gap} s)"));
                 }
                 Some(Self::Heartbeat(HeartbeatTarget {
                     period,
+                    schedule,
+                    tz,
                     grace,
                     grace_first,
                     min_runtime,
@@ -336,7 +417,15 @@ impl Target {
             Self::Tcp(t) => format!("tcp://{}", t.host.with_port(t.port)),
             Self::Smtp(t) => format!("smtp://{}", t.host.with_port(t.port)),
             Self::Ssh(t) => format!("ssh://{}", t.host.with_port(t.port)),
-            Self::Heartbeat(h) => format!("heartbeat every {} s (+{} s grace)", h.period, h.grace),
+            Self::Heartbeat(h) => match h.schedule() {
+                Some((schedule, zone)) => format!(
+                    "heartbeat on \"{}\" {} (+{} s grace)",
+                    schedule.as_str(),
+                    zone.0.name(),
+                    h.grace
+                ),
+                None => format!("heartbeat every {} s (+{} s grace)", h.period(), h.grace),
+            },
             Self::Icmp(i) => format!("icmp:{}", i.host),
             Self::Dns(d) => match d.nameserver {
                 Some(server) => format!("dns://{server}/{} {}", d.host, d.record_type.as_str()),

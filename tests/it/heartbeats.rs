@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stackwatch::domain::Timestamp;
 
 use crate::binary::wait_for;
 use crate::helpers::{TestApp, spawn_with_webhook};
@@ -468,6 +469,70 @@ async fn a_run_is_judged_by_its_exit_code_its_length_and_its_frequency() {
         assert!(
             crate::helpers::error_fields(&problem).contains(&field.to_owned()),
             "{problem}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_on_a_schedule_is_due_by_each_runs_time_and_grace() {
+    let (app, hook, _dir) = app_with_hook().await;
+    let body = json!({"kind": "heartbeat", "schedule": "* * * * *", "tz": "Europe/Paris",
+        "grace": 2});
+    let (status, created) = app.put("/api/v1/checks/minutely", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["check"]["schedule"], "* * * * *");
+    assert_eq!(created["check"]["tz"], "Europe/Paris");
+    assert_eq!(created["check"]["period"], Value::Null);
+    let job = created["check"]["ping_url"].as_str().unwrap().to_owned();
+
+    // The job runs: UP. No ping for the next minute's run: DOWN once its 2 s grace is over.
+    let ping = app.client.post(app.url(&job)).send().await.unwrap();
+    assert_eq!(ping.status().as_u16(), 200);
+    wait_state(&app, "minutely", "up").await;
+    wait_for("the missed run", 130, async || {
+        (state(&app, "minutely").await == "down").then_some(())
+    })
+    .await;
+    let (_, page) = app.get("/api/v1/checks/minutely/results?limit=1").await;
+    let late = &page["results"][0];
+    assert_eq!(
+        late["error"],
+        "no ping for a run of \"* * * * *\" (Europe/Paris) by its time and 2 s grace"
+    );
+    // Judged at the run's time and grace, not a period after the ping.
+    let at = Timestamp::parse_rfc3339(late["at"].as_str().unwrap()).unwrap();
+    let second = (at.0 / 1_000) % 60;
+    assert!(
+        (2..6).contains(&second),
+        "judged at second {second} of its minute"
+    );
+    let ping = app.client.post(app.url(&job)).send().await.unwrap();
+    assert_eq!(ping.status().as_u16(), 200);
+    wait_state(&app, "minutely", "up").await;
+    assert_eq!(events(&hook, "minutely"), ["down", "recovered"]);
+
+    for (bad, field) in [
+        (json!({"schedule": "* * * * *", "period": 60}), "schedule"),
+        (json!({"schedule": "61 * * * *"}), "schedule"),
+        (json!({"schedule": "0 2 * *"}), "schedule"),
+        (json!({"schedule": "0 2 * * *", "tz": "Mars/Olympus"}), "tz"),
+        (json!({"period": 60, "tz": "UTC"}), "tz"),
+        (
+            json!({"schedule": "*/5 * * * *", "min_interval": 300}),
+            "min_interval",
+        ),
+        (json!({}), "period"),
+    ] {
+        let mut body = json!({"kind": "heartbeat"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(bad.as_object().unwrap().clone());
+        let (status, problem) = app.put("/api/v1/checks/scheduled", &body).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert!(
+            crate::helpers::error_fields(&problem).contains(&field.to_owned()),
+            "{body}: {problem}"
         );
     }
     app.stop().await;

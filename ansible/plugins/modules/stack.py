@@ -69,6 +69,12 @@ options:
       grace:
         description: For C(heartbeat), seconds a ping may be late before the check is DOWN (0 to 2592000, server default 0).
         type: int
+      schedule:
+        description: For C(heartbeat), when the job runs instead of a period, a 5-field cron expression such as C(30 2 * * *) read in I(tz); a ping is due by each run's time plus I(grace).
+        type: str
+      tz:
+        description: For C(heartbeat), the IANA time zone I(schedule) is read in, such as C(Europe/Paris) (default UTC).
+        type: str
       grace_first:
         description: For C(heartbeat), seconds a new check waits for its first ping before it is DOWN (10 to 5184000, server default I(period) + I(grace)); it is C(new) until then.
         type: int
@@ -148,11 +154,11 @@ options:
         type: bool
         default: false
       json:
-        description: Tests of the JSON body's values by JSONPath (RFC 9535), up to 16, each a dict with C(path) and one of C(equals), C(not_equals), C(less_than), C(greater_than), C(exists); e.g. C({path: $.status, equals: UP}).
+        description: Tests of the JSON body's values by JSONPath (RFC 9535), up to 16, each a dict of C(path) (a JSONPath such as C($.status)) and one test, C(equals), C(not_equals), C(less_than), C(greater_than) or C(exists).
         type: list
         elements: dict
       headers_expect:
-        description: Response headers the answer must have, by name, each value a pattern where C(*) is any run of characters, up to 16; e.g. C({content-type: application/json*}).
+        description: Response headers the answer must have, by name, each value a pattern where C(*) is any run of characters, up to 16, such as C(application/json*) for C(content-type).
         type: raw
       body_matches:
         description: A regular expression (Rust's regex syntax, at most 1024 characters) the first 64 KiB of the body must match.

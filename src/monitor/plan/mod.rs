@@ -128,24 +128,20 @@ impl Plan {
         after_ms + (phase + rate - after_ms % rate) % rate
     }
 
-    /// Adds a check first due a whole interval from now: a heartbeat's first deadline.
-    pub fn add_after_interval(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
-        self.add(id, cadence, now_ms + cadence.rate_ms);
-    }
-
     /// Adds a check first due `wait_ms` from now: a heartbeat loaded at start, whose
     /// deadline counts from its last ping, not from the start.
     pub fn add_due_in(&mut self, id: CheckId, cadence: Cadence, now_ms: u64, wait_ms: u64) {
         self.add(id, cadence, now_ms + wait_ms.min(cadence.rate_ms));
     }
 
-    /// Moves a check's next due time to a whole interval from now: a heartbeat pinged.
-    pub fn restart_interval(&mut self, id: CheckId, now_ms: u64) {
+    /// Moves a check's next due time to `wait_ms` from now (at most its interval): a
+    /// heartbeat pinged, due again when its next ping is.
+    pub fn restart_in(&mut self, id: CheckId, now_ms: u64, wait_ms: u64) {
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
         slot.running = false;
-        slot.anchor_ms = now_ms + slot.cadence.rate_ms;
+        slot.anchor_ms = now_ms + wait_ms.min(slot.cadence.rate_ms);
         let due = slot.anchor_ms;
         self.push(id, due);
     }

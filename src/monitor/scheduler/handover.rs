@@ -130,14 +130,15 @@ impl Scheduler {
                         self.remove(old);
                     }
                     let stored = states.remove(&check.id);
-                    if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref()) {
+                    let wall = Timestamp::now();
+                    if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref(), wall) {
                         // Never pinged: `grace_first` from now for its first ping.
                         self.plan
                             .add_due_in(check.id, check.spec.cadence(), now, first_ms);
-                    } else if check.spec.is_heartbeat() {
-                        // Pinged before (a resumed heartbeat): a whole period from now.
+                    } else if let Some(wait_ms) = heartbeat::wait_after(&check, wall) {
+                        // Pinged before (a resumed heartbeat): as if pinged now.
                         self.plan
-                            .add_after_interval(check.id, check.spec.cadence(), now);
+                            .add_due_in(check.id, check.spec.cadence(), now, wait_ms);
                     } else if self.probes_here(&check) {
                         self.plan.add_new(check.id, check.spec.cadence(), now);
                     }

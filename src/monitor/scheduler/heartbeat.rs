@@ -5,7 +5,7 @@
 //! failure. All go through the same state machine, alerts and windows as any probe.
 
 use super::Scheduler;
-use crate::domain::{Check, Failure, HeartbeatTarget, Outcome, Target, Timestamp, Timings};
+use crate::domain::{Check, Failure, HeartbeatTarget, Missed, Outcome, Target, Timestamp, Timings};
 use crate::monitor::{Ping, PingKind};
 
 /// The outcome of a heartbeat whose time came: its run started at `started` has gone on
@@ -17,9 +17,14 @@ pub(super) fn late(check: &Check, started: Option<Timestamp>, now: Timestamp) ->
     let too_long = beat
         .max_runtime()
         .filter(|max| started.is_some_and(|s| now.0 - s.0 >= i64::from(*max) * 1_000));
-    let failure = match too_long {
-        Some(max_s) => Failure::RunTooLong { max_s },
-        None => Failure::HeartbeatLate {
+    let failure = match (too_long, beat.schedule()) {
+        (Some(max_s), _) => Failure::RunTooLong { max_s },
+        (None, Some((schedule, zone))) => Failure::RunMissed(Box::new(Missed {
+            schedule: schedule.as_str().to_owned(),
+            zone: zone.0.name().to_owned(),
+            grace_s: beat.grace(),
+        })),
+        (None, None) => Failure::HeartbeatLate {
             after_s: beat.deadline_s(),
         },
     };
@@ -66,21 +71,40 @@ fn verdict(
     None
 }
 
-/// For a heartbeat never pinged, how long it waits for its first ping from now
-/// (`grace_first`); `None` for one pinged before and for other checks.
-pub(super) fn first_wait(check: &Check, stored: Option<&crate::store::StoredState>) -> Option<u64> {
+/// Milliseconds from `now` to `deadline`, none when it has passed.
+fn ms_until(deadline: Timestamp, now: Timestamp) -> u64 {
+    u64::try_from(deadline.0.saturating_sub(now.0)).unwrap_or(0)
+}
+
+/// For a heartbeat never pinged, how long it waits from `now` for its first ping
+/// (`grace_first`, or its first deadline); `None` for one pinged before and for other
+/// checks.
+pub(super) fn first_wait(
+    check: &Check,
+    stored: Option<&crate::store::StoredState>,
+    now: Timestamp,
+) -> Option<u64> {
     let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
     if stored.and_then(|s| s.last_at).is_some() {
         return None;
     }
-    beat.first_deadline_s().checked_mul(1_000)
+    Some(ms_until(beat.first_deadline(now), now))
 }
 
-/// For a heartbeat, how long until its deadline: a whole period and grace from its last
-/// ping, or `grace_first` from its creation if it was never pinged, so a restart neither
-/// forgives a late job nor shortens a punctual one's wait. `None` for other checks.
+/// For a heartbeat, how long from `now` until a ping is due after one at `now` (a
+/// period and grace, or the schedule's next run and grace); `None` for other checks.
+pub(super) fn wait_after(check: &Check, now: Timestamp) -> Option<u64> {
+    let Target::Heartbeat(beat) = &check.spec.target() else {
+        return None;
+    };
+    Some(ms_until(beat.deadline_after(now), now))
+}
+
+/// For a heartbeat, how long until its deadline: from its last ping, or from its creation
+/// if it was never pinged (`grace_first`), so a restart neither forgives a late job nor
+/// shortens a punctual one's wait. `None` for other checks.
 pub(super) fn wait_at_start(
     check: &Check,
     stored: Option<&crate::store::StoredState>,
@@ -89,12 +113,11 @@ pub(super) fn wait_at_start(
     let Target::Heartbeat(beat) = &check.spec.target() else {
         return None;
     };
-    let (last, wait_s) = match stored.and_then(|s| s.last_at) {
-        Some(at) => (at.0.max(check.created_at.0), beat.deadline_s()),
-        None => (check.created_at.0, beat.first_deadline_s()),
+    let deadline = match stored.and_then(|s| s.last_at) {
+        Some(at) => beat.deadline_after(Timestamp(at.0.max(check.created_at.0))),
+        None => beat.first_deadline(check.created_at),
     };
-    let deadline_ms = last.saturating_add(i64::try_from(wait_s * 1_000).ok()?);
-    Some(u64::try_from(deadline_ms.saturating_sub(now.0)).unwrap_or(0))
+    Some(ms_until(deadline, now))
 }
 
 impl Scheduler {
@@ -147,8 +170,10 @@ impl Scheduler {
             .await
             .is_some()
         {
+            // Due again a period and grace, or the schedule's next run and grace, after it.
+            let wait_ms = ms_until(beat.deadline_after(ping.at), Timestamp::now());
             let now = self.now_ms();
-            self.plan.restart_interval(ping.check, now);
+            self.plan.restart_in(ping.check, now, wait_ms);
         }
     }
 }
