@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::HttpClient;
-use super::kinds::{Channel, http_url_problem};
+use super::kinds::{Channel, webhook_url_problems, webhook_url_values};
 use super::render::{cut_to, fit_lines, message_colour, pack_lines, text, title_within};
 use super::{AlertMessage, Notifier, NotifyError, SendFuture};
 use crate::domain::{AlertKind, Secret, Timestamp};
@@ -32,13 +32,11 @@ pub struct DiscordSettings {
 
 impl Channel for DiscordSettings {
     fn values_mut(&mut self) -> Vec<(String, &mut String)> {
-        vec![("webhook_url".to_owned(), self.webhook_url.expose_mut())]
+        webhook_url_values(&mut self.webhook_url)
     }
 
     fn problems(&self) -> Vec<(String, String)> {
-        http_url_problem("webhook_url", self.webhook_url.expose())
-            .into_iter()
-            .collect()
+        webhook_url_problems(&self.webhook_url)
     }
 
     fn notifier(&self, client: &HttpClient) -> Result<Arc<dyn Notifier>, NotifyError> {

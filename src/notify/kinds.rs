@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::domain::Secret;
+
 use super::http::HttpClient;
 use super::{
     DiscordSettings, EmailSettings, MatrixSettings, Notifier, NotifyError, NtfySettings,
@@ -86,4 +88,17 @@ pub fn is_http_url(value: &str) -> bool {
 /// The problem of a field that must be an http or https URL, if it is not one.
 pub(super) fn http_url_problem(field: &str, value: &str) -> Option<(String, String)> {
     (!is_http_url(value)).then(|| (field.to_owned(), "must be an http or https URL".to_owned()))
+}
+
+/// The values of a kind whose one setting is its secret `webhook_url` (Slack, Discord,
+/// Teams).
+pub(super) fn webhook_url_values(url: &mut Secret) -> Vec<(String, &mut String)> {
+    vec![("webhook_url".to_owned(), url.expose_mut())]
+}
+
+/// The problems of such a kind: its `webhook_url` must be an http or https URL.
+pub(super) fn webhook_url_problems(url: &Secret) -> Vec<(String, String)> {
+    http_url_problem("webhook_url", url.expose())
+        .into_iter()
+        .collect()
 }
