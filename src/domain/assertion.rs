@@ -103,6 +103,11 @@ impl JsonAssertion {
         Ok(assertion)
     }
 
+    /// The assertion in words: `JSON $.status equal to "UP"`.
+    pub fn describe(&self) -> String {
+        format!("JSON {} {}", self.path, self.expected())
+    }
+
     /// What the assertion expects, in words: `equal to "UP"`.
     fn expected(&self) -> String {
         match self {
@@ -194,6 +199,10 @@ fn shown_values(values: &[&Value]) -> String {
 pub struct HeaderPattern(String);
 
 impl HeaderPattern {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub fn read(text: String) -> Result<Self, String> {
         if text.chars().count() > MOST_PATTERN_CHARS {
             return Err(format!("at most {MOST_PATTERN_CHARS} characters"));
@@ -233,6 +242,10 @@ pub fn check_headers(
 pub struct BodyPattern(regex::bytes::Regex);
 
 impl BodyPattern {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
     pub fn read(text: &str) -> Result<Self, String> {
         if text.is_empty() || text.chars().count() > MOST_PATTERN_CHARS {
             return Err(format!("must be 1-{MOST_PATTERN_CHARS} characters"));

@@ -188,6 +188,22 @@ impl HttpTarget {
         self.body_matches.as_ref()
     }
 
+    /// The assertions on the answer beyond its status, in words, for people.
+    pub fn assertions_text(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.json.iter().map(JsonAssertion::describe).collect();
+        all.extend(
+            self.headers_expect
+                .iter()
+                .map(|(name, pattern)| format!("header {name} matches {:?}", pattern.as_str())),
+        );
+        all.extend(
+            self.body_matches
+                .iter()
+                .map(|p| format!("body matches {:?}", p.as_str())),
+        );
+        all
+    }
+
     /// Whether the check judges the answer's content (keywords, assertions), not only its
     /// status: it relies on a plain HTTP check of its URL.
     pub fn asserts_content(&self) -> bool {

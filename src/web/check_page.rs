@@ -115,7 +115,13 @@ pub async fn check_page(
         div.card {
             dl.facts {
                 @match &spec.target() {
-                    Target::Http(http) => { dt { "URL" } dd { (http.method().as_str()) " " (http.url()) } }
+                    Target::Http(http) => {
+                        dt { "URL" } dd { (http.method().as_str()) " " (http.url()) }
+                        @let asserts = http.assertions_text();
+                        @if !asserts.is_empty() {
+                            dt { "Asserts" } dd { @for (i, line) in asserts.iter().enumerate() { @if i > 0 { br; } (line) } }
+                        }
+                    }
                     other => { dt { "Target" } dd { (other.address()) } }
                 }
                 @if let Some(stack) = &spec.stack() {

@@ -185,5 +185,18 @@ async fn malformed_assertions_are_refused_naming_the_field_and_kept_as_written()
     assert_eq!(read["body_matches"], "ok|fine");
     // The same body again changes nothing.
     assert_eq!(app.put("/api/v1/checks/ready", &written).await.0, 200);
+    // The check page says what the check asserts, escaped.
+    let page =
+        crate::helpers::text_as(&app.url("/checks/ready"), crate::helpers::ADMIN_TOKEN).await;
+    assert!(
+        page.contains("JSON $.status equal to &quot;UP&quot;"),
+        "{page}"
+    );
+    assert!(page.contains("JSON $.n greater than 1.5"), "{page}");
+    assert!(
+        page.contains("header content-type matches &quot;application/json*&quot;"),
+        "{page}"
+    );
+    assert!(page.contains("body matches &quot;ok|fine&quot;"), "{page}");
     app.stop().await;
 }
