@@ -387,9 +387,16 @@ async fn a_heartbeat_names_what_it_relies_on_and_alerts_on_its_own_once_that_rec
     let (_, unchanged) = app.get("/api/v1/checks/api").await;
     assert_eq!(unchanged["depends_on"], json!([]), "nothing was written");
 
+    // The job pings as it runs, here every 100 ms until both are up: one ping alone would
+    // race the api's first probe against the worker's 10 s deadline, and on PostgreSQL a
+    // ping is judged up to a second after it came, from the time it came.
     let ping = app.url(created["check"]["ping_url"].as_str().unwrap());
-    app.client.get(&ping).send().await.unwrap();
-    wait_for_states(&app, "both up", &all(&["api", "worker"], "up", None)).await;
+    let both_up = all(&["api", "worker"], "up", None);
+    wait_for("both up", 120, async || {
+        app.client.get(&ping).send().await.unwrap();
+        (states(&app, &["api", "worker"]).await == both_up).then_some(())
+    })
+    .await;
 
     target.status.store(500, Ordering::SeqCst);
     // The worker is kept pinged until the api's DOWN: it must not go late before.

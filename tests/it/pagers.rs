@@ -130,6 +130,16 @@ async fn deliveries(app: &TestApp, check: &str) -> Vec<(String, String, i64, Str
     all
 }
 
+/// Waits until `check` has at least `count` alerts: the stale contacts' check goes down
+/// and up on its own probes, which may come after the other's.
+async fn wait_alerts(app: &TestApp, check: &str, count: usize) {
+    wait_for(&format!("{count} alerts of {check}"), 90, async || {
+        let (_, alerts) = app.get(&format!("/api/v1/alerts?check={check}")).await;
+        (alerts["alerts"].as_array()?.len() >= count).then_some(())
+    })
+    .await;
+}
+
 /// Every delivery to a stale contact failed at its first attempt with `errors[contact]`,
 /// and no error shows a secret.
 async fn failed_at_once(app: &TestApp, errors: &[(&str, &str)], secrets: &[&str]) {
@@ -226,6 +236,8 @@ async fn incident_tools_open_acknowledge_and_close_one_incident_per_outage() {
         "https://stackwatch.example/checks/shop"
     );
 
+    wait_alerts(&app, "old", 1).await;
+
     // Someone takes it: PagerDuty and Opsgenie acknowledge, Pushover's repeats stop.
     let (_, open) = app.get("/api/v1/incidents?check=shop&open=true").await;
     let id = &open["incidents"][0]["id"];
@@ -255,6 +267,7 @@ async fn incident_tools_open_acknowledge_and_close_one_incident_per_outage() {
         closed.then_some(())
     })
     .await;
+    wait_alerts(&app, "old", 2).await;
     outbox_settled(&app.client, &app.url("")).await;
     // One incident in each tool for the one outage.
     assert_eq!(pd.remembered(&key).unwrap()["opened"], 1);
@@ -352,6 +365,7 @@ async fn chat_tools_get_down_and_recovered_escaped_and_wait_as_asked() {
     let card = &accepted(&ts, 202)[0].document["attachments"][0]["content"];
     assert!(card.get("actions").is_none(), "the plain card: {card}");
 
+    wait_alerts(&app, "old", 1).await;
     target.status.store(200, Ordering::SeqCst);
     wait_for("the RECOVERED in every chat", 60, async || {
         (accepted(&ts, 202).len() == 2 && accepted(&tg, 200).len() == 2 && mx.room().len() == 2)
@@ -382,6 +396,7 @@ async fn chat_tools_get_down_and_recovered_escaped_and_wait_as_asked() {
         card["actions"][0]["url"],
         "https://stackwatch.example/checks/shop"
     );
+    wait_alerts(&app, "old", 2).await;
     outbox_settled(&app.client, &app.url("")).await;
 
     failed_at_once(
