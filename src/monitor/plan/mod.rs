@@ -175,35 +175,30 @@ impl Plan {
         self.push(id, first_due_ms);
     }
 
-    /// A check's cadence changed (or its spec did): same rate keeps the schedule's phase; a
-    /// new rate probes within a few seconds, then at the check's phase for that rate. A
-    /// running probe is not disturbed: the next due time is set when it finishes.
+    /// A check's cadence changed (or its spec did): same rate keeps the schedule, the next
+    /// probe included (a new check's quick first probe too, when its registration is told
+    /// twice); a new rate probes within a few seconds, then at the check's phase for that
+    /// rate. A running probe is not disturbed: the next due time is set when it finishes.
     pub fn update(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
         let Some(old) = self.slots.get(&id).map(|slot| slot.cadence) else {
             return;
         };
-        let rerated = if old.rate_ms == cadence.rate_ms {
-            None
-        } else {
-            self.load.remove(old.rate_ms);
-            self.load.add(cadence.rate_ms);
-            Some(self.first_and_regular(id, cadence.rate_ms, now_ms))
-        };
+        if old.rate_ms == cadence.rate_ms {
+            if let Some(slot) = self.slots.get_mut(&id) {
+                slot.cadence = cadence;
+            }
+            return;
+        }
+        self.load.remove(old.rate_ms);
+        self.load.add(cadence.rate_ms);
+        let (first_due, regular) = self.first_and_regular(id, cadence.rate_ms, now_ms);
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
         slot.cadence = cadence;
-        let due = if let Some((first_due, regular)) = rerated {
-            slot.anchor_ms = regular;
-            first_due
-        } else {
-            if slot.anchor_ms <= now_ms {
-                slot.anchor_ms = next_due_ms(slot.anchor_ms, cadence.rate_ms, now_ms);
-            }
-            slot.anchor_ms
-        };
+        slot.anchor_ms = regular;
         if !slot.running {
-            self.push(id, due);
+            self.push(id, first_due);
         }
     }
 

@@ -219,6 +219,22 @@ fn updates_keep_the_phase_unless_the_rate_changes() {
 }
 
 #[test]
+fn a_registration_told_twice_keeps_its_quick_first_probe() {
+    let daily = Cadence {
+        rate_ms: 86_400_000,
+        retry_ms: 10_000,
+    };
+    let mut plan = Plan::default();
+    plan.add_new(CheckId(3), daily, 1_000);
+    let first = plan.next_due().unwrap();
+    assert!(first < 1_000 + NEW_CHECK_SPREAD_MS, "quick: {first}");
+    // The shared database's change log tells of the same registration again.
+    plan.update(CheckId(3), daily, 1_500);
+    assert_eq!(plan.next_due(), Some(first), "not a day later");
+    assert_eq!(plan.take_due(first), vec![(CheckId(3), first)]);
+}
+
+#[test]
 fn removed_and_running_checks_are_not_started() {
     let mut plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 0);
