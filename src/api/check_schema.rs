@@ -267,6 +267,7 @@ fn example(kind: &str) -> serde_json::Value {
         "dns" => json!({"kind": "dns", "host": "shop.example.com", "record_type": "A"}),
         "icmp" => json!({"kind": "icmp", "host": "192.0.2.10", "packets": 3}),
         "heartbeat" => json!({"kind": "heartbeat", "period": 3600, "grace": 300}),
+        "domain" => json!({"kind": "domain", "domain": "example.com", "domain_expiry_days": 30}),
         other => json!({"kind": other, "host": "mail.example.com"}),
     }
 }
@@ -416,6 +417,7 @@ mod tests {
             "http" => serde_json::json!({"url": "http://127.0.0.1/"}),
             "heartbeat" => serde_json::json!({"kind": kind, "period": 60}),
             "tcp" => serde_json::json!({"kind": kind, "host": "127.0.0.1", "port": 1}),
+            "domain" => serde_json::json!({"kind": kind, "domain": "example.com"}),
             _ => serde_json::json!({"kind": kind, "host": "127.0.0.1"}),
         }
     }

@@ -54,13 +54,16 @@ pub async fn put_check(
         .map_err(|e| errors.push(FieldError::new("name", e.to_string())))
         .ok();
     let write = match parse_body::<CheckObject>(&headers, body) {
-        Ok(body) => match read_check(body, Place::Single, Some(state.registry())) {
-            Ok((_, write)) => Some(write),
-            Err(fields) => {
-                errors.extend(fields);
-                None
+        Ok(body) => {
+            let rdap = state.rdap_for([&body]).await;
+            match read_check(body, Place::Single, Some(state.registry(&rdap))) {
+                Ok((_, write)) => Some(write),
+                Err(fields) => {
+                    errors.extend(fields);
+                    None
+                }
             }
-        },
+        }
         Err(ApiError::Invalid(fields)) => {
             errors.extend(fields);
             None
@@ -155,8 +158,9 @@ pub struct ListQuery {
     tag: Option<String>,
     /// Only paused (true) or only active (false) checks.
     paused: Option<bool>,
-    /// Only checks in this state: `up`, `down`, `unknown`, `paused` or `maintenance`.
-    #[param(pattern = "^(up|down|unknown|paused|maintenance)$")]
+    /// Only checks in this state: `up`, `down`, `degraded`, `unknown`, `new`, `paused` or
+    /// `maintenance`.
+    #[param(pattern = "^(up|down|degraded|unknown|new|paused|maintenance)$")]
     state: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -54,6 +54,8 @@ pub struct StateCounts {
     pub total: u64,
     pub up: u64,
     pub down: u64,
+    /// Up, but slower than their `degraded_after_ms`.
+    pub degraded: u64,
     pub unknown: u64,
     /// Heartbeats not pinged yet.
     pub new: u64,
@@ -67,6 +69,7 @@ impl StateCounts {
         let count = match shown {
             Shown::Up => &mut self.up,
             Shown::Down => &mut self.down,
+            Shown::Degraded => &mut self.degraded,
             Shown::Paused => &mut self.paused,
             Shown::Maintenance => &mut self.maintenance,
             Shown::New => &mut self.new,

@@ -69,16 +69,35 @@ pub struct ApiState {
     pub alerts_filed: Arc<tokio::sync::Notify>,
     /// Who a check's alerts go to (an acknowledgement's too).
     pub routing: Arc<crate::domain::Routing>,
+    /// Which RDAP services answer, for domain checks.
+    pub rdap: crate::monitor::Rdap,
     openapi: Arc<String>,
 }
 
 impl ApiState {
-    /// What a check's names must refer to.
-    pub fn registry(&self) -> Registry<'_> {
+    /// What a check's names must refer to, `rdap` answering for domains (see
+    /// [`Self::rdap_for`]).
+    pub fn registry<'a>(&'a self, rdap: &'a crate::domain::RdapDirectory) -> Registry<'a> {
         Registry {
             contacts: &self.contacts,
             locations: &self.locations,
+            rdap,
         }
+    }
+
+    /// The RDAP directory to read `bodies` with: refreshed first (at most daily) when one
+    /// of them is a domain check, so a registration can name a TLD IANA added since.
+    pub async fn rdap_for<'b>(
+        &self,
+        bodies: impl IntoIterator<Item = &'b serde_json::Map<String, serde_json::Value>>,
+    ) -> Arc<crate::domain::RdapDirectory> {
+        if bodies
+            .into_iter()
+            .any(|b| b.get("kind").and_then(serde_json::Value::as_str) == Some("domain"))
+        {
+            self.rdap.refresh_if_due().await;
+        }
+        self.rdap.directory()
     }
 }
 
@@ -96,6 +115,7 @@ pub struct ApiDeps {
     pub request_timeout: Duration,
     pub alerts_filed: Arc<tokio::sync::Notify>,
     pub routing: Arc<crate::domain::Routing>,
+    pub rdap: crate::monitor::Rdap,
 }
 
 /// Builds the application's router: every route, its auth, limits and error shapes.
@@ -120,6 +140,7 @@ pub fn router(deps: ApiDeps) -> Router {
             .min(Duration::from_secs(25)),
         alerts_filed: deps.alerts_filed,
         routing: deps.routing,
+        rdap: deps.rdap,
         openapi: Arc::new(openapi),
     };
     router

@@ -76,6 +76,7 @@ pub async fn put_stack(
     let mut errors = Vec::new();
     let mut desired = Vec::with_capacity(body.checks.len());
     let mut seen = HashSet::new();
+    let rdap = state.rdap_for(&body.checks).await;
     for (i, check) in body.checks.into_iter().enumerate() {
         let prefix = format!("checks[{i}]");
         if let Some(name) = check.get("name").and_then(serde_json::Value::as_str)
@@ -83,7 +84,7 @@ pub async fn put_stack(
         {
             errors.push(FieldError::new(format!("{prefix}.name"), "is listed twice"));
         }
-        match read_check(check, Place::InStack(&stack), Some(state.registry())) {
+        match read_check(check, Place::InStack(&stack), Some(state.registry(&rdap))) {
             Ok((Some(name), write)) => desired.push((name, write)),
             Ok((None, _)) => errors.push(FieldError::new(format!("{prefix}.name"), "is required")),
             Err(found) => errors.extend(found.into_iter().map(|e| e.under(&prefix))),

@@ -153,8 +153,12 @@ pub struct UptimeView {
     pub window: String,
     pub probes: i64,
     pub up_probes: i64,
-    /// Percent of probes that were up; `null` without probes.
+    /// Percent of probes that were up (slow or not); `null` without probes.
     pub uptime_percent: Option<f64>,
+    /// Percent of probes that were up within the check's `degraded_after_ms` (slow ones
+    /// count as not); `null` without probes or without `degraded_after_ms`. Hours rolled
+    /// up before `degraded_after_ms` was set count none of theirs as slow.
+    pub within_slo_percent: Option<f64>,
     /// Response time of up probes: count-weighted median of the hours' p50.
     pub p50_ms: Option<i64>,
     /// Response time of up probes: count-weighted median of the hours' p95.
@@ -168,6 +172,7 @@ impl From<UptimeWindow> for UptimeView {
             probes: w.probes,
             up_probes: w.up_probes,
             uptime_percent: w.uptime_percent,
+            within_slo_percent: w.within_slo_percent,
             p50_ms: w.p50_ms,
             p95_ms: w.p95_ms,
         }
@@ -195,7 +200,10 @@ pub async fn check_uptime(
     Path(name): Path<String>,
 ) -> Result<Json<UptimeReport>, ApiError> {
     let check = find(&state, name).await?;
-    let windows = state.store.uptime(check.id, Timestamp::now()).await?;
+    let windows = state
+        .store
+        .uptime(check.id, Timestamp::now(), check.spec.degraded_after_ms())
+        .await?;
     Ok(Json(UptimeReport {
         check: check.name.to_string(),
         windows: windows.into_iter().map(UptimeView::from).collect(),

@@ -176,8 +176,9 @@ impl From<&ResultRow> for ResultView {
 pub struct CheckStatusView {
     #[serde(flatten)]
     pub check: CheckView,
-    /// `up`, `down`, `unknown` (not confirmed yet), `paused`, or `maintenance` (a window
-    /// is open: probed and recorded, no alerts).
+    /// `up`, `down`, `degraded` (up, but slower than its `degraded_after_ms`), `unknown`
+    /// (not confirmed yet), `new` (a heartbeat never pinged), `paused`, or `maintenance` (a
+    /// window is open: probed and recorded, no alerts).
     pub state: String,
     /// When `state` last changed (RFC 3339).
     pub state_since: String,

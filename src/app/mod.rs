@@ -100,8 +100,10 @@ impl App {
             GuessLimits::per_minute(settings.auth.failed_tokens_per_minute),
         )
         .with_agents(&settings.auth.agent_tokens);
+        let rdap = crate::monitor::Rdap::configured(&settings.probe, Some(data_dir.clone()));
         let prober = crate::probe::Prober::configured(&settings.probe)
-            .context("cannot set up TLS for probes")?;
+            .context("cannot set up TLS for probes")?
+            .with_rdap(rdap.clone());
         if let Err(detail) = crate::probe::icmp_allowed() {
             tracing::warn!(
                 "icmp checks are refused and existing ones are not judged: {}",
@@ -208,6 +210,7 @@ impl App {
             request_timeout: Duration::from_secs(settings.server.request_timeout),
             alerts_filed: alerts_filed.clone(),
             routing: routing.clone(),
+            rdap,
         })
         .merge(pages);
         let public_url = Some(settings.alerting.public_url.clone()).filter(|u| !u.is_empty());

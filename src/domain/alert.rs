@@ -18,8 +18,12 @@ const CERT_WARNING_EVERY_MS: i64 = 86_400_000;
 pub enum AlertKind {
     Down,
     Recovered,
+    /// Slow answers confirmed: the check is DEGRADED (its `recovered` follows when fast).
+    Degraded,
     Reminder,
     CertExpiring,
+    /// A domain check's registration expires within its `domain_expiry_days`.
+    DomainExpiring,
     /// A test message sent by `stackwatch notify-test`.
     Test,
     /// Every canary failed: the monitoring box itself lost its network (not about a check).
@@ -46,8 +50,10 @@ impl AlertKind {
         match self {
             Self::Down => "down",
             Self::Recovered => "recovered",
+            Self::Degraded => "degraded",
             Self::Reminder => "reminder",
             Self::CertExpiring => "cert_expiring",
+            Self::DomainExpiring => "domain_expiring",
             Self::Test => "test",
             Self::Offline => "offline",
             Self::Online => "online",
@@ -64,8 +70,10 @@ impl AlertKind {
         [
             Self::Down,
             Self::Recovered,
+            Self::Degraded,
             Self::Reminder,
             Self::CertExpiring,
+            Self::DomainExpiring,
             Self::Test,
             Self::Offline,
             Self::Online,
@@ -95,10 +103,21 @@ pub struct AlertFacts {
     pub cause: Option<String>,
     /// When the outage began (its first failure).
     pub down_since: Option<Timestamp>,
-    /// How long the outage lasted (RECOVERED).
+    /// How long the outage lasted (RECOVERED); after DEGRADED, how long it was slow.
     pub downtime_s: Option<u64>,
+    /// DEGRADED, and the RECOVERED that ends it: when the check was confirmed slow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_since: Option<Timestamp>,
+    /// DEGRADED: the slow answer's time and the check's bound, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_after_ms: Option<u32>,
     /// When the certificate expires (CERT EXPIRING).
     pub cert_not_after: Option<Timestamp>,
+    /// When the domain's registration expires (DOMAIN EXPIRING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_expires_at: Option<Timestamp>,
     /// Which certificate of the chain expires then, when not the server's own
     /// (`intermediate "R3"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +184,8 @@ pub struct AlertMemory {
     pub last_down_alert_at: Option<Timestamp>,
     /// When the last certificate warning went out.
     pub cert_warned_at: Option<Timestamp>,
+    /// When the DEGRADED people were told of began (until its RECOVERED).
+    pub degraded_since: Option<Timestamp>,
     /// The cause of the last failure, in plain words.
     pub last_cause: Option<String>,
     /// Recent changes of health, and whether the check is flapping.
@@ -201,7 +222,12 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
     }
     let facts = || AlertFacts::of(cx.spec);
     let rule = cx.spec.flap_rule();
-    match next.flaps.observe(cx.state.health, rule, cx.now) {
+    // Flapping is between UP and DOWN: slow or not, a check that answers is up.
+    let answers = match cx.state.health {
+        Health::Degraded => Health::Up,
+        health => health,
+    };
+    match next.flaps.observe(answers, rule, cx.now) {
         FlapStep::Steady => health_alerts(&mut next, cx, facts(), &mut events),
         FlapStep::Started { changes } => events.push(AlertEvent {
             kind: AlertKind::Flapping,
@@ -214,8 +240,9 @@ pub fn decide(memory: &AlertMemory, cx: AlertContext<'_>) -> (AlertMemory, Vec<A
         }),
         FlapStep::Flapping => {}
         FlapStep::Settled { since } => {
-            // Its health now is what people were last told: no DOWN or RECOVERED follows.
-            let health = cx.state.health;
+            // Its health now is what people were last told: no DOWN or RECOVERED follows
+            // (a DEGRADED one is told of after, as for a check that was UP).
+            let health = answers;
             let down = health == Health::Down;
             next.alerted = Some(health);
             next.down_since = down.then(|| cx.state.failing_since.unwrap_or(cx.state.since));
@@ -290,29 +317,73 @@ fn health_alerts(
             }
         }
         (Health::Up, Some(Health::Down)) => {
-            let downtime_s = next
-                .down_since
-                .map(|since| u64::try_from((cx.now.0 - since.0) / 1_000).unwrap_or(0));
+            recovered(next, cx.now, facts(), events);
+        }
+        (Health::Up, Some(Health::Degraded)) => {
+            let since = next.degraded_since.unwrap_or(cx.state.since);
             events.push(AlertEvent {
                 kind: AlertKind::Recovered,
                 facts: AlertFacts {
-                    down_since: next.down_since,
-                    downtime_s,
+                    degraded_since: Some(since),
+                    downtime_s: Some(seconds_between(since, cx.now)),
                     ..facts()
                 },
             });
             next.alerted = Some(Health::Up);
-            next.down_since = None;
+            next.degraded_since = None;
         }
         (Health::Up, _) => {
             next.alerted = Some(Health::Up);
             next.impacted_by = None;
         }
-        (Health::Unknown, _) => {}
+        (Health::Degraded, alerted) if alerted != Some(Health::Degraded) => {
+            if alerted == Some(Health::Down) {
+                // Recovered while alerts waited (a maintenance window): told first.
+                recovered(next, cx.now, facts(), events);
+            }
+            events.push(AlertEvent {
+                kind: AlertKind::Degraded,
+                facts: AlertFacts {
+                    degraded_since: Some(cx.state.since),
+                    response_ms: Some(cx.outcome.timings.total_ms),
+                    degraded_after_ms: cx.spec.degraded_after_ms(),
+                    ..facts()
+                },
+            });
+            next.alerted = Some(Health::Degraded);
+            next.degraded_since = Some(cx.state.since);
+            next.impacted_by = None;
+        }
+        (Health::Degraded, _) | (Health::Unknown, _) => {}
     }
 }
 
-/// A warning when the certificate expires within the check's days, at most daily.
+/// RECOVERED after an announced outage.
+fn recovered(
+    next: &mut AlertMemory,
+    now: Timestamp,
+    facts: AlertFacts,
+    events: &mut Vec<AlertEvent>,
+) {
+    events.push(AlertEvent {
+        kind: AlertKind::Recovered,
+        facts: AlertFacts {
+            down_since: next.down_since,
+            downtime_s: next.down_since.map(|since| seconds_between(since, now)),
+            ..facts
+        },
+    });
+    next.alerted = Some(Health::Up);
+    next.down_since = None;
+}
+
+/// Whole seconds from `since` to `now` (none when `now` is earlier).
+fn seconds_between(since: Timestamp, now: Timestamp) -> u64 {
+    u64::try_from((now.0 - since.0) / 1_000).unwrap_or(0)
+}
+
+/// A warning when the certificate (or a domain check's registration) expires within the
+/// check's days, at most daily.
 fn cert_warning(
     next: &mut AlertMemory,
     cx: AlertContext<'_>,
@@ -320,21 +391,24 @@ fn cert_warning(
     events: &mut Vec<AlertEvent>,
 ) {
     if let Some(not_after) = cx.outcome.cert_not_after
-        && let Some(days) = cx.spec.http().map(|h| h.cert_expiry_days)
-        && days > 0
+        && let Some((days, kind)) = cx.spec.expiry_warning()
         && not_after.0 - cx.now.0 < i64::from(days) * 86_400_000
         && next
             .cert_warned_at
             .is_none_or(|at| cx.now.0 - at.0 >= CERT_WARNING_EVERY_MS)
     {
-        events.push(AlertEvent {
-            kind: AlertKind::CertExpiring,
-            facts: AlertFacts {
+        let facts = match kind {
+            AlertKind::DomainExpiring => AlertFacts {
+                domain_expires_at: Some(not_after),
+                ..facts
+            },
+            _ => AlertFacts {
                 cert_not_after: Some(not_after),
                 cert_of: cx.outcome.cert_of.as_deref().map(str::to_owned),
                 ..facts
             },
-        });
+        };
+        events.push(AlertEvent { kind, facts });
         next.cert_warned_at = Some(cx.now);
     }
 }
@@ -394,8 +468,9 @@ mod tests {
     }
 
     /// Runs verdicts ('+' up, '-' down, 'm' down in maintenance, 'M' up in maintenance,
-    /// 'i' down while a check it relies on fails), one per second, and returns the alerts
-    /// as "second:kind".
+    /// 'i' down while a check it relies on fails, 's' up in 900 ms, 'S' the same in
+    /// maintenance; others answer in 100 ms), one per second, and returns the alerts as
+    /// "second:kind".
     fn run(spec: &CheckSpec, sequence: &str) -> Vec<String> {
         let t = Thresholds {
             failures_to_confirm: spec.failures_to_confirm,
@@ -407,16 +482,17 @@ mod tests {
         let root: CheckName = "dns-of-the-host".parse().unwrap();
         for (i, c) in sequence.chars().enumerate() {
             let now = Timestamp((i as i64 + 1) * 1_000);
-            let up = matches!(c, '+' | 'M');
+            let up = matches!(c, '+' | 'M' | 's' | 'S');
             let failure = (!up).then_some(Failure::BadStatus { status: 500 });
-            let o = outcome(now.0, failure);
-            let (next, _) = state.observe(up, t, now);
-            state = next;
+            let mut o = outcome(now.0, failure);
+            o.timings.total_ms = if matches!(c, 's' | 'S') { 900 } else { 100 };
+            let (next, transition) = state.observe(up, t, now);
+            (state, _) = next.observe_speed(spec.speed_of(&o), t, now, transition);
             let cx = AlertContext {
                 spec,
                 state: &state,
                 outcome: &o,
-                in_maintenance: matches!(c, 'm' | 'M'),
+                in_maintenance: matches!(c, 'm' | 'M' | 'S'),
                 upstream: (c == 'i').then_some(&root),
                 now,
             };
@@ -433,6 +509,95 @@ mod tests {
 
     fn spec() -> CheckSpec {
         CheckSpec::with_defaults("http://127.0.0.1:9/ready".parse().unwrap())
+    }
+
+    #[test]
+    fn slow_answers_alert_degraded_once_and_recovered_once() {
+        let mut slow = spec();
+        slow.degraded_after_ms = Some(500);
+        let cases: &[(&str, &[&str])] = &[
+            ("+s+s+s", &[]),
+            ("+ss", &["3:degraded"]),
+            ("+ssss+", &["3:degraded", "6:recovered"]),
+            // Down while degraded, up again: the outage's alerts, then DEGRADED anew.
+            (
+                "+ss--ss",
+                &["3:degraded", "5:down", "6:recovered", "7:degraded"],
+            ),
+            // Degraded in a window: told after it, once.
+            ("+SSs+", &["4:degraded", "5:recovered"]),
+            ("+SS+", &[]),
+            // Changes between UP and DEGRADED are not flapping.
+            (
+                "+ss+ss+ss+ss+ss+ss",
+                &[
+                    "3:degraded",
+                    "4:recovered",
+                    "6:degraded",
+                    "7:recovered",
+                    "9:degraded",
+                    "10:recovered",
+                    "12:degraded",
+                    "13:recovered",
+                    "15:degraded",
+                    "16:recovered",
+                    "18:degraded",
+                ],
+            ),
+        ];
+        for (sequence, want) in cases {
+            assert_eq!(&run(&slow, sequence), want, "{sequence}");
+        }
+        // Without `degraded_after_ms`, slow is up.
+        assert_eq!(run(&spec(), "+ssss"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn degraded_alerts_say_how_slow_and_since_when() {
+        let mut slow = spec();
+        slow.degraded_after_ms = Some(500);
+        let t = slow.thresholds();
+        let mut state = CheckState::new(Timestamp(0));
+        let mut memory = AlertMemory::default();
+        let mut said = Vec::new();
+        for (at, ms) in [(1_000, 100), (2_000, 900), (3_000, 950), (63_000, 100)] {
+            let mut o = outcome(at, None);
+            o.timings.total_ms = ms;
+            let (next, tr) = state.observe(true, t, Timestamp(at));
+            (state, _) = next.observe_speed(slow.speed_of(&o), t, Timestamp(at), tr);
+            let cx = AlertContext {
+                spec: &slow,
+                state: &state,
+                outcome: &o,
+                in_maintenance: false,
+                upstream: None,
+                now: Timestamp(at),
+            };
+            let (m, events) = decide(&memory, cx);
+            memory = m;
+            said.extend(events);
+        }
+        let [degraded, recovered] = &said[..] else {
+            panic!("{said:?}");
+        };
+        assert_eq!(degraded.kind, AlertKind::Degraded);
+        assert_eq!(
+            (
+                degraded.facts.response_ms,
+                degraded.facts.degraded_after_ms,
+                degraded.facts.degraded_since
+            ),
+            (Some(950), Some(500), Some(Timestamp(3_000)))
+        );
+        assert_eq!(recovered.kind, AlertKind::Recovered);
+        assert_eq!(
+            (
+                recovered.facts.degraded_since,
+                recovered.facts.downtime_s,
+                recovered.facts.down_since
+            ),
+            (Some(Timestamp(3_000)), Some(60), None)
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Footing {
                 }
                 (d.host().as_str(), None, Layer::Name)
             }
-            Target::Heartbeat(_) => return None,
+            Target::Heartbeat(_) | Target::Domain(_) => return None,
         };
         Some(Self {
             host: host_key(host),

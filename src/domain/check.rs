@@ -14,6 +14,7 @@ use super::http_target::HttpTarget;
 use super::location::{Quorum, majority};
 use super::probe_url::ProbeUrl;
 use super::schedule::Cadence;
+use super::state::Speed;
 use super::target::{KINDS, Target};
 use super::{CheckName, ContactName, LocationName, StackName, Tag, Thresholds, Timestamp};
 
@@ -51,6 +52,14 @@ pub struct CheckSpec {
     /// `[]` means nobody.
     #[schema(max_items = 16)]
     pub(in crate::domain) contacts: Option<Vec<ContactName>>,
+    /// An answer slower than this many milliseconds (the whole probe), though otherwise
+    /// up, is slow: `failures_to_confirm` slow answers in a row make the check
+    /// `degraded` (alerted as `degraded`), `successes_to_recover` fast ones make it `up`
+    /// again (alerted as `recovered`). 1-75000, below `timeout` and any
+    /// `max_response_time_ms`; not for heartbeats (default off).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 75000)]
+    pub(in crate::domain) degraded_after_ms: Option<u32>,
     /// Repeat the DOWN alert this often while down, 60-604800 s (default off).
     #[schema(minimum = 60, maximum = 604800)]
     pub(in crate::domain) reminder_every: Option<u32>,
@@ -119,6 +128,8 @@ pub struct FlapRule {
 pub struct Registry<'a> {
     pub contacts: &'a BTreeSet<String>,
     pub locations: &'a BTreeSet<String>,
+    /// Which RDAP services answer: a domain check's TLD must have one.
+    pub rdap: &'a super::RdapDirectory,
 }
 
 impl CheckSpec {
@@ -155,6 +166,25 @@ impl CheckSpec {
     /// The contacts named (`None`: the configured defaults; empty: nobody).
     pub fn contacts(&self) -> Option<&[ContactName]> {
         self.contacts.as_deref()
+    }
+
+    /// Milliseconds beyond which an answer is slow, when set.
+    pub fn degraded_after_ms(&self) -> Option<u32> {
+        self.degraded_after_ms
+    }
+
+    /// How `outcome` compares with the check's `degraded_after_ms`.
+    pub fn speed_of(&self, outcome: &super::Outcome) -> Speed {
+        if !outcome.is_up() {
+            Speed::Failed
+        } else if self
+            .degraded_after_ms
+            .is_some_and(|ms| outcome.timings.total_ms > ms)
+        {
+            Speed::Slow
+        } else {
+            Speed::Fast
+        }
     }
 
     /// Seconds between DOWN reminders, when set.
@@ -258,10 +288,30 @@ impl CheckSpec {
         matches!(self.target, Target::Heartbeat(_))
     }
 
+    /// How many days ahead what the check watches expiring is warned of, and with which
+    /// alert: an HTTP check's certificate (`cert_expiry_days`, 0 = never), a domain
+    /// check's registration.
+    pub fn expiry_warning(&self) -> Option<(u32, super::AlertKind)> {
+        match &self.target {
+            Target::Http(http) => (http.cert_expiry_days > 0)
+                .then_some((http.cert_expiry_days, super::AlertKind::CertExpiring)),
+            Target::Domain(domain) => {
+                Some((domain.expiry_days(), super::AlertKind::DomainExpiring))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the check watches a domain's registration (looked up daily through RDAP).
+    pub fn is_domain(&self) -> bool {
+        matches!(self.target, Target::Domain(_))
+    }
+
     /// The confirmation rule. A heartbeat's grace is its confirmation: one late or failed
-    /// ping makes it DOWN, one ping makes it UP.
+    /// ping makes it DOWN, one ping makes it UP; a registry's answer about a domain is
+    /// final too.
     pub fn thresholds(&self) -> Thresholds {
-        if self.is_heartbeat() {
+        if self.is_heartbeat() || self.is_domain() {
             return Thresholds {
                 failures_to_confirm: 1,
                 successes_to_recover: 1,
@@ -310,6 +360,7 @@ impl CheckSpec {
             successes_to_recover: limits::SUCCESSES_TO_RECOVER.default,
             retry_interval: limits::RETRY_INTERVAL.default,
             contacts: None,
+            degraded_after_ms: None,
             reminder_every: None,
             stack: None,
             tags: Vec::new(),
@@ -347,7 +398,16 @@ impl CheckSpec {
     pub fn read(form: &mut Form, known: Option<Registry<'_>>) -> Option<Self> {
         let kind: String = form.take("kind").unwrap_or_else(|| "http".to_owned());
         let target = Target::read(&kind, form);
-        let check_rate = form.int(limits::CHECK_RATE);
+        if let (Some(Target::Domain(d)), Some(known)) = (&target, known)
+            && let Some(reason) = known.rdap.refusal(d.domain())
+        {
+            form.error("domain", reason);
+        }
+        let check_rate = form.int(if kind == "domain" {
+            limits::DOMAIN_CHECK_RATE
+        } else {
+            limits::CHECK_RATE
+        });
         let timeout = form.int(limits::TIMEOUT);
         let failures_to_confirm = form.int(limits::FAILURES_TO_CONFIRM);
         let successes_to_recover = form.int(limits::SUCCESSES_TO_RECOVER);
@@ -355,6 +415,7 @@ impl CheckSpec {
         let contacts = form
             .take::<Vec<String>>("contacts")
             .map(|c| read_contacts("contacts", c, known.map(|k| k.contacts), form));
+        let degraded_after_ms = form.optional_int(limits::DEGRADED_AFTER_MS);
         let reminder_every = form.optional_int(limits::REMINDER_EVERY);
         let tags = read_tags(form.take("tags").unwrap_or_default(), form);
         let display_name = form
@@ -390,6 +451,7 @@ impl CheckSpec {
             successes_to_recover,
             retry_interval,
             contacts,
+            degraded_after_ms,
             reminder_every,
             stack: None,
             tags,
@@ -421,15 +483,29 @@ impl CheckSpec {
                 format!("must not exceed the number of locations ({n})"),
             ));
         }
-        if self.is_heartbeat() && (self.locations.is_some() || self.quorum.is_some()) {
+        let from_here = match &self.target {
+            Target::Heartbeat(_) => {
+                Some("is not for heartbeat checks: a heartbeat is pinged, not probed")
+            }
+            Target::Domain(_) => {
+                Some("is not for domain checks: the registry is asked from the server")
+            }
+            _ => None,
+        };
+        if let Some(reason) = from_here
+            && (self.locations.is_some() || self.quorum.is_some())
+        {
             let field = if self.locations.is_some() {
                 "locations"
             } else {
                 "quorum"
             };
+            errors.push(FieldError::new(field, reason));
+        }
+        if self.is_domain() && self.check_rate != limits::DOMAIN_CHECK_RATE.default {
             errors.push(FieldError::new(
-                field,
-                "is not for heartbeat checks: a heartbeat is pinged, not probed",
+                "check_rate",
+                "a domain's registration is looked up once a day: 86400 (the default)",
             ));
         }
         match (&self.escalate_after, &self.escalate_to) {
@@ -447,6 +523,9 @@ impl CheckSpec {
             )),
             _ => {}
         }
+        if let Some(ms) = self.degraded_after_ms {
+            errors.extend(self.degraded_problem(ms));
+        }
         if self.retry_interval > self.check_rate {
             errors.push(FieldError::new(
                 "retry_interval",
@@ -454,6 +533,43 @@ impl CheckSpec {
             ));
         }
         errors
+    }
+}
+
+impl CheckSpec {
+    /// What is wrong with `degraded_after_ms = ms` beside the other fields, if anything.
+    fn degraded_problem(&self, ms: u32) -> Option<FieldError> {
+        let field = "degraded_after_ms";
+        if self.is_heartbeat() {
+            return Some(FieldError::new(
+                field,
+                "is not for heartbeat checks: a ping has no response time",
+            ));
+        }
+        if self.is_domain() {
+            return Some(FieldError::new(
+                field,
+                "is not for domain checks: the registry's speed is not the site's",
+            ));
+        }
+        if u64::from(ms) >= u64::from(self.timeout) * 1_000 {
+            return Some(FieldError::new(
+                field,
+                format!(
+                    "must be below timeout ({} ms)",
+                    u64::from(self.timeout) * 1_000
+                ),
+            ));
+        }
+        let down_after = self.http().and_then(HttpTarget::max_response_time_ms);
+        down_after.filter(|max| ms >= *max).map(|max| {
+            FieldError::new(
+                field,
+                format!(
+                    "must be below max_response_time_ms ({max} ms), beyond which an answer is down"
+                ),
+            )
+        })
     }
 }
 
@@ -609,6 +725,89 @@ mod tests {
 
     fn fields(errors: &FieldErrors) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    /// Reads `body` as the API does, with the shipped RDAP directory.
+    fn read(body: serde_json::Value) -> Result<CheckSpec, FieldErrors> {
+        let serde_json::Value::Object(fields) = body else {
+            panic!("not an object");
+        };
+        let (contacts, locations) = (BTreeSet::new(), BTreeSet::new());
+        let rdap = crate::domain::RdapDirectory::shipped();
+        let known = Registry {
+            contacts: &contacts,
+            locations: &locations,
+            rdap: &rdap,
+        };
+        let mut form = Form::new(fields);
+        let spec = CheckSpec::read(&mut form, Some(known));
+        form.finish(spec)
+    }
+
+    #[test]
+    fn a_domain_check_is_looked_up_daily_and_only_where_rdap_answers() {
+        let spec = read(serde_json::json!({"kind": "domain", "domain": "Acme.COM"})).unwrap();
+        assert_eq!(spec.check_rate(), 86_400, "its own default rate");
+        assert_eq!(spec.cadence().rate_ms, 86_400_000);
+        assert_eq!(
+            spec.thresholds(),
+            Thresholds {
+                failures_to_confirm: 1,
+                successes_to_recover: 1
+            },
+            "a registry's answer is final"
+        );
+        let written = serde_json::to_string(&spec).unwrap();
+        assert!(
+            written.starts_with("{\"kind\":\"domain\",\"domain\":\"acme.com\""),
+            "the store finds domain checks by this prefix: {written}"
+        );
+        let refused = |body: serde_json::Value| {
+            read(body)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| (e.field, e.reason))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            refused(serde_json::json!({"kind": "domain", "domain": "shop.de"})),
+            [(
+                "domain".to_owned(),
+                ".de has no RDAP service in IANA's bootstrap file (published 2025-11-06), so \
+                 the expiry of shop.de cannot be read"
+                    .to_owned()
+            )]
+        );
+        for (body, field) in [
+            (
+                serde_json::json!({"kind": "domain", "domain": "acme.com", "check_rate": 60}),
+                "check_rate",
+            ),
+            (
+                serde_json::json!({"kind": "domain", "domain": "acme.com", "locations": []}),
+                "locations",
+            ),
+            (
+                serde_json::json!({"kind": "domain", "domain": "192.0.2.1"}),
+                "domain",
+            ),
+            (
+                serde_json::json!({"kind": "domain", "domain": "acme.com", "domain_expiry_days": 0}),
+                "domain_expiry_days",
+            ),
+            (
+                serde_json::json!({"kind": "domain", "domain": "acme.com", "degraded_after_ms": 100}),
+                "degraded_after_ms",
+            ),
+            (
+                serde_json::json!({"kind": "domain", "domain": "acme.com", "url": "http://acme.com/"}),
+                "url",
+            ),
+        ] {
+            let errors = refused(body.clone());
+            assert_eq!(errors.len(), 1, "{body}: {errors:?}");
+            assert_eq!(errors[0].0, field, "{body}");
+        }
     }
 
     #[test]

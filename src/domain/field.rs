@@ -80,6 +80,13 @@ pub mod limits {
         min: 10,
         max: 86_400,
     };
+    /// A domain check's rate: its registration is looked up once a day.
+    pub const DOMAIN_CHECK_RATE: IntField = IntField {
+        name: "check_rate",
+        default: 86_400,
+        min: 10,
+        max: 86_400,
+    };
     pub const TIMEOUT: IntField = IntField {
         name: "timeout",
         default: 10,
@@ -93,10 +100,25 @@ pub mod limits {
         min: 1,
         max: 75_000,
     };
+    /// Off by default; when set, a slower answer that is otherwise up counts as slow, and
+    /// slow answers confirmed make the check DEGRADED.
+    pub const DEGRADED_AFTER_MS: IntField = IntField {
+        name: "degraded_after_ms",
+        default: 0,
+        min: 1,
+        max: 75_000,
+    };
     pub const CERT_EXPIRY_DAYS: IntField = IntField {
         name: "cert_expiry_days",
         default: 14,
         min: 0,
+        max: 365,
+    };
+    /// A domain check warns this many days before its registration expires.
+    pub const DOMAIN_EXPIRY_DAYS: IntField = IntField {
+        name: "domain_expiry_days",
+        default: 30,
+        min: 1,
         max: 365,
     };
     pub const FAILURES_TO_CONFIRM: IntField = IntField {

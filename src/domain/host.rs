@@ -21,6 +21,17 @@ pub const MAX_HOST_BYTES: usize = 253;
 /// is refused only for its length or a malformed address.
 pub const HOST_PATTERN: &str = "^(\\[*[0-9A-Fa-f:.]+\\]*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.?)$";
 
+/// Whether `label` is one label of a host name: 1-63 letters, digits and inner hyphens.
+pub(super) fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
 /// A host name or an IP address (an IPv6 address may keep its URL brackets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -39,16 +50,9 @@ impl Host {
                 ip: Some(ip),
             });
         }
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        };
         if text.is_empty()
             || text.len() > MAX_HOST_BYTES
-            || !text.trim_end_matches('.').split('.').all(label_ok)
+            || !text.trim_end_matches('.').split('.').all(is_label)
         {
             return Err("must be a host name or an IP address".to_owned());
         }

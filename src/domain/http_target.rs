@@ -346,6 +346,11 @@ impl HttpTarget {
         })
     }
 
+    /// Milliseconds beyond which an answer counts as down, when set.
+    pub fn max_response_time_ms(&self) -> Option<u32> {
+        self.max_response_time_ms
+    }
+
     /// Rules that tie the HTTP fields together (and to the check's `timeout`).
     pub fn relation_errors(&self, timeout: u32) -> FieldErrors {
         let mut errors = Vec::new();

@@ -182,7 +182,9 @@ fn and_list(names: &[&str]) -> String {
 
 /// The check's state once its locations' votes are counted: DOWN when the quorum confirms
 /// it, UP again when fewer do (and at least one location is UP, or the check was DOWN). No
-/// run of the check's own is counted: each location's runs are in its vote.
+/// run of the check's own is counted: each location's runs are in its vote. A DEGRADED
+/// check that is not DOWN stays DEGRADED (its answers' speed decides: see
+/// [`CheckState::observe_speed`]).
 pub fn combine(
     before: &CheckState,
     tally: &Tally,
@@ -190,15 +192,19 @@ pub fn combine(
 ) -> (CheckState, Option<Transition>) {
     let health = if tally.is_down() {
         Health::Down
+    } else if before.health == Health::Degraded {
+        Health::Degraded
     } else if !tally.up.is_empty() || before.health == Health::Down {
         Health::Up
     } else {
         before.health
     };
     let transition = match (before.health, health) {
-        (Health::Up | Health::Unknown, Health::Down) => Some(Transition::WentDown {
-            since: tally.failing_since.unwrap_or(now),
-        }),
+        (Health::Up | Health::Unknown | Health::Degraded, Health::Down) => {
+            Some(Transition::WentDown {
+                since: tally.failing_since.unwrap_or(now),
+            })
+        }
         (Health::Down, Health::Up) => Some(Transition::Recovered),
         (Health::Unknown, Health::Up) => Some(Transition::FirstUp),
         _ => None,
@@ -217,6 +223,7 @@ pub fn combine(
         } else {
             None
         },
+        ..*before
     };
     (state, transition)
 }
@@ -266,6 +273,7 @@ mod tests {
                     Transition::WentDown { since } => format!("{}:down(since {})", i + 1, since.0),
                     Transition::Recovered => format!("{}:recovered", i + 1),
                     Transition::FirstUp => format!("{}:first-up", i + 1),
+                    other => format!("{}:{other:?}", i + 1),
                 });
             }
             state = next;

@@ -91,6 +91,13 @@ pub enum Failure {
     /// An assertion on the answer (a JSON value, a header, a body pattern) did not hold.
     /// Boxed: a rare failure should not make every result larger.
     AssertionFailed(Box<Unmet>),
+    /// The domain's registry answered that it does not know the domain (RDAP 404).
+    DomainNotRegistered { domain: String },
+    /// The domain's registration expired at this time.
+    DomainExpired { at: Timestamp },
+    /// The registry's RDAP service did not say when the domain expires: the lookup's
+    /// trouble, not the domain's.
+    Rdap { detail: String },
 }
 
 /// What a TCP, SMTP, SSH or DNS server was expected to say, and what it said.
@@ -182,6 +189,9 @@ impl Failure {
             Self::BadRedirect { detail } => Self::BadRedirect {
                 detail: cut(detail),
             },
+            Self::Rdap { detail } => Self::Rdap {
+                detail: cut(detail),
+            },
             Self::MonitorOffline { cause } => Self::MonitorOffline {
                 cause: Box::new(cause.bounded()),
             },
@@ -234,6 +244,9 @@ impl Failure {
             Self::RunTooLong { .. } => 28,
             Self::PingedTooOften { .. } => 29,
             Self::RunMissed(_) => 30,
+            Self::DomainNotRegistered { .. } => 31,
+            Self::DomainExpired { .. } => 32,
+            Self::Rdap { .. } => 33,
         }
     }
 
@@ -270,6 +283,9 @@ impl Failure {
             Self::RunTooLong { .. } => "run_too_long",
             Self::PingedTooOften { .. } => "pinged_too_often",
             Self::RunMissed(_) => "run_missed",
+            Self::DomainNotRegistered { .. } => "domain_not_registered",
+            Self::DomainExpired { .. } => "domain_expired",
+            Self::Rdap { .. } => "rdap",
         }
     }
 
@@ -279,7 +295,7 @@ impl Failure {
     pub fn is_the_monitors(&self) -> bool {
         matches!(
             self,
-            Self::IcmpNotAllowed { .. } | Self::MonitorOffline { .. }
+            Self::IcmpNotAllowed { .. } | Self::MonitorOffline { .. } | Self::Rdap { .. }
         )
     }
 
@@ -385,6 +401,20 @@ impl fmt::Display for Failure {
                 "{} is {}, expected {}",
                 unmet.subject, unmet.actual, unmet.expected
             ),
+            Self::DomainNotRegistered { domain } => {
+                write!(
+                    f,
+                    "the registry does not know {domain}: it is not registered"
+                )
+            }
+            Self::DomainExpired { at } => {
+                write!(
+                    f,
+                    "the domain's registration expired at {}",
+                    at.to_rfc3339()
+                )
+            }
+            Self::Rdap { detail } => write!(f, "RDAP lookup failed: {detail}"),
         }
     }
 }
@@ -399,7 +429,8 @@ pub struct Outcome {
     pub status: Option<u16>,
     pub timings: Timings,
     /// The earliest `notAfter` of the certificates the peer sent, for https: the chain
-    /// expires when its first certificate does.
+    /// expires when its first certificate does. For a domain check: when its registration
+    /// expires.
     pub cert_not_after: Option<Timestamp>,
     /// Which certificate that is when it is not the server's own (`intermediate "R3"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

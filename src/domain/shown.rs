@@ -8,6 +8,8 @@ use super::{Check, Health, MaintenanceWindow, Timestamp};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Shown {
     Down,
+    /// Up, but slower than the check's `degraded_after_ms`.
+    Degraded,
     Unknown,
     /// A heartbeat that has not been pinged yet.
     New,
@@ -17,8 +19,9 @@ pub enum Shown {
 }
 
 impl Shown {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Down,
+        Self::Degraded,
         Self::Unknown,
         Self::New,
         Self::Maintenance,
@@ -50,6 +53,7 @@ impl Shown {
         match health {
             Some(Health::Up) => Self::Up,
             Some(Health::Down) => Self::Down,
+            Some(Health::Degraded) => Self::Degraded,
             None if heartbeat => Self::New,
             _ => Self::Unknown,
         }
@@ -58,6 +62,7 @@ impl Shown {
     pub fn word(self) -> &'static str {
         match self {
             Self::Down => "down",
+            Self::Degraded => "degraded",
             Self::Unknown => "unknown",
             Self::New => "new",
             Self::Maintenance => "maintenance",

@@ -14,6 +14,7 @@ use super::form::Form;
 use super::host::Host;
 use super::http_target::HttpTarget;
 use super::job_schedule::{CronText, Zone};
+use super::rdap::DomainName;
 
 /// What a check probes, by kind, with the fields of that kind. Written with a `kind` tag
 /// beside the fields.
@@ -34,6 +35,31 @@ pub enum Target {
     Dns(DnsTarget),
     /// ICMP echo (StatusCake's PING): up when any of `packets` echo requests is answered.
     Icmp(IcmpTarget),
+    /// A domain's registration, looked up daily through RDAP: up until it expires.
+    Domain(DomainTarget),
+}
+
+/// The fields of a domain check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DomainTarget {
+    /// The registered domain whose expiry is watched (required), e.g. `acme.example`; its
+    /// top-level domain must have an RDAP service.
+    pub(in crate::domain) domain: DomainName,
+    /// Days before the registration expires to send `domain_expiring`, 1-365 (default 30).
+    #[schema(required = false, minimum = 1, maximum = 365)]
+    pub(in crate::domain) domain_expiry_days: u32,
+}
+
+impl DomainTarget {
+    /// The registered domain whose expiry is watched.
+    pub fn domain(&self) -> &DomainName {
+        &self.domain
+    }
+
+    /// Days before expiry to warn.
+    pub fn expiry_days(&self) -> u32 {
+        self.domain_expiry_days
+    }
 }
 
 /// The fields of a TCP check.
@@ -232,7 +258,16 @@ impl IcmpTarget {
 }
 
 /// The kinds a check may have, as the API spells them.
-pub const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
+pub const KINDS: [&str; 8] = [
+    "http",
+    "tcp",
+    "smtp",
+    "ssh",
+    "dns",
+    "icmp",
+    "heartbeat",
+    "domain",
+];
 
 impl Target {
     /// The kind's name, as the API spells it.
@@ -245,11 +280,12 @@ impl Target {
             Self::Heartbeat(_) => "heartbeat",
             Self::Dns(_) => "dns",
             Self::Icmp(_) => "icmp",
+            Self::Domain(_) => "domain",
         }
     }
 
     /// The schema of each kind's own fields, in the order of [`KINDS`].
-    pub fn kind_schemas() -> [(&'static str, RefOr<Schema>); 7] {
+    pub fn kind_schemas() -> [(&'static str, RefOr<Schema>); 8] {
         [
             ("http", HttpTarget::schema()),
             ("tcp", TcpTarget::schema()),
@@ -258,6 +294,7 @@ impl Target {
             ("dns", DnsTarget::schema()),
             ("icmp", IcmpTarget::schema()),
             ("heartbeat", HeartbeatTarget::schema()),
+            ("domain", DomainTarget::schema()),
         ]
     }
 
@@ -267,6 +304,7 @@ impl Target {
             "http" => &["url"],
             "tcp" => &["host", "port"],
             "heartbeat" => &["period"],
+            "domain" => &["domain"],
             _ => &["host"],
         }
     }
@@ -388,6 +426,20 @@ impl Target {
                     packets: packets?,
                 }))
             }
+            "domain" => {
+                let Some(text) = form.take::<String>("domain") else {
+                    form.error("domain", "is required");
+                    return None;
+                };
+                let domain = DomainName::parse(&text)
+                    .map_err(|reason| form.error("domain", reason))
+                    .ok();
+                let domain_expiry_days = form.int(limits::DOMAIN_EXPIRY_DAYS);
+                Some(Self::Domain(DomainTarget {
+                    domain: domain?,
+                    domain_expiry_days,
+                }))
+            }
             other => {
                 form.error(
                     "kind",
@@ -405,7 +457,7 @@ impl Target {
             Self::Http(http) => http.url.authority(),
             Self::Tcp(t) => t.host.with_port(t.port),
             Self::Smtp(t) | Self::Ssh(t) => t.host.with_port(t.port),
-            Self::Heartbeat(_) | Self::Icmp(_) | Self::Dns(_) => self.address(),
+            Self::Heartbeat(_) | Self::Icmp(_) | Self::Dns(_) | Self::Domain(_) => self.address(),
         }
     }
 
@@ -427,6 +479,7 @@ impl Target {
                 None => format!("heartbeat every {} s (+{} s grace)", h.period(), h.grace),
             },
             Self::Icmp(i) => format!("icmp:{}", i.host),
+            Self::Domain(d) => format!("domain:{}", d.domain),
             Self::Dns(d) => match d.nameserver {
                 Some(server) => format!("dns://{server}/{} {}", d.host, d.record_type.as_str()),
                 None => format!("dns:{} {}", d.host, d.record_type.as_str()),

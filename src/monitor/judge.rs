@@ -154,6 +154,8 @@ impl Judge<'_> {
             let (state, transition) = known.state.observe(outcome.is_up(), thresholds, now);
             (state, transition, Votes::default(), None)
         };
+        let (state, transition) =
+            state.observe_speed(check.spec.speed_of(&outcome), thresholds, now, transition);
         let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
         let (memory, mut events) = decide(
             &known.memory,

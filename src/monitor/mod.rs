@@ -66,6 +66,9 @@ pub enum Command {
     Silent(HashSet<LocationName>),
 }
 
+/// Where domain checks' registries are found; the API reads registrations with it.
+pub use crate::probe::rdap::Rdap;
+
 /// Whether this process may open an ICMP socket (the API refuses an `icmp` check it could
 /// not probe); the API asks the monitor, never the prober.
 pub fn icmp_allowed() -> Result<(), String> {

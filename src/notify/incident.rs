@@ -4,7 +4,7 @@
 //! and the tool's own deduplication makes it harmless. Pure.
 
 use super::AlertMessage;
-use crate::domain::{AlertKind, Health};
+use crate::domain::{AlertKind, Health, Timestamp};
 
 /// What is asked of the incident tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +36,19 @@ pub fn steps(message: &AlertMessage) -> Vec<IncidentStep<'_>> {
         None => format!("stackwatch/{check}"),
     };
     let flapping = || format!("stackwatch/{check}/flapping");
+    let slow = |since: Timestamp| format!("stackwatch/{check}/degraded/{}", since.0);
     match message.kind {
         AlertKind::Down | AlertKind::Reminder | AlertKind::Escalated => {
             vec![one(Step::Open, outage())]
         }
-        AlertKind::Recovered => vec![one(Step::Close, outage())],
+        AlertKind::Recovered => match message.facts.degraded_since {
+            Some(since) => vec![one(Step::Close, slow(since))],
+            None => vec![one(Step::Close, outage())],
+        },
+        AlertKind::Degraded => match message.facts.degraded_since {
+            Some(since) => vec![one(Step::Open, slow(since))],
+            None => vec![one(Step::Open, format!("stackwatch/{check}/degraded"))],
+        },
         AlertKind::Acknowledged => vec![one(Step::Acknowledge, outage())],
         AlertKind::Flapping => vec![one(Step::Open, flapping())],
         AlertKind::Settled if message.facts.health == Some(Health::Down) => {
@@ -52,6 +60,13 @@ pub fn steps(message: &AlertMessage) -> Vec<IncidentStep<'_>> {
             vec![one(
                 Step::Open,
                 format!("stackwatch/{check}/certificate/{until}"),
+            )]
+        }
+        AlertKind::DomainExpiring => {
+            let until = message.facts.domain_expires_at.map_or(0, |t| t.0);
+            vec![one(
+                Step::Open,
+                format!("stackwatch/{check}/domain/{until}"),
             )]
         }
         AlertKind::Offline | AlertKind::Online => {
@@ -69,6 +84,18 @@ pub fn steps(message: &AlertMessage) -> Vec<IncidentStep<'_>> {
         )],
         AlertKind::Group | AlertKind::Digest => message.held.iter().flat_map(steps).collect(),
     }
+}
+
+/// Whether `message` warns of something that is not down yet (an expiry coming, slow
+/// answers, flapping): paged as a warning where the tool has levels.
+pub fn is_warning(message: &AlertMessage) -> bool {
+    matches!(
+        message.kind,
+        AlertKind::CertExpiring
+            | AlertKind::DomainExpiring
+            | AlertKind::Flapping
+            | AlertKind::Degraded
+    )
 }
 
 /// Whether `message` is about something down now: paged at the configured urgency.

@@ -214,6 +214,8 @@ fn emoji(message: &AlertMessage) -> &'static str {
         AlertKind::Recovered | AlertKind::Online => "white_check_mark",
         AlertKind::Reminder => "hourglass",
         AlertKind::CertExpiring => "lock",
+        AlertKind::DomainExpiring => "spiral_calendar",
+        AlertKind::Degraded => "snail",
         AlertKind::Test => "test_tube",
         AlertKind::Offline => "satellite",
         AlertKind::Flapping => "arrows_counterclockwise",

@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::HttpClient;
-use super::incident::{IncidentStep, Step, is_urgent, steps};
+use super::incident::{IncidentStep, Step, is_urgent, is_warning, steps};
 use super::kinds::{Channel, http_url_problem};
 use super::render::{cut_to, fit_lines, text, title_within};
 use super::{AlertMessage, Notifier, NotifyError, SendFuture};
-use crate::domain::{AlertKind, Secret, Timestamp};
+use crate::domain::{Secret, Timestamp};
 
 /// Opsgenie's limits: an alert's message, its description, a tag and the number of tags.
 const MESSAGE_MAX: usize = 130;
@@ -189,7 +189,7 @@ pub fn alert(urgent: Priority, message: &AlertMessage, alias: &str, now: Timesta
     let lines: Vec<String> = body.lines().map(str::to_owned).collect();
     let priority = if is_urgent(message) {
         urgent
-    } else if matches!(message.kind, AlertKind::CertExpiring | AlertKind::Flapping) {
+    } else if is_warning(message) {
         Priority::P3
     } else {
         Priority::P5
@@ -231,7 +231,7 @@ pub fn alert(urgent: Priority, message: &AlertMessage, alias: &str, now: Timesta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AlertFacts;
+    use crate::domain::{AlertFacts, AlertKind};
 
     #[test]
     fn the_message_fits_130_and_the_description_has_the_rest() {

@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::HttpClient;
-use super::incident::{IncidentStep, Step, is_urgent, steps};
+use super::incident::{IncidentStep, Step, is_urgent, is_warning, steps};
 use super::kinds::{Channel, http_url_problem};
 use super::render::{cut_to, text, title_within};
 use super::{AlertMessage, Notifier, NotifyError, SendFuture};
-use crate::domain::{AlertKind, Secret, Timestamp};
+use crate::domain::{Secret, Timestamp};
 
 /// PagerDuty's limit on a summary, in characters.
 const SUMMARY_MAX: usize = 1_024;
@@ -159,7 +159,7 @@ pub fn event(
     let body = text(message, now);
     let severity = if is_urgent(message) {
         urgent
-    } else if matches!(message.kind, AlertKind::CertExpiring | AlertKind::Flapping) {
+    } else if is_warning(message) {
         Severity::Warning
     } else {
         Severity::Info
@@ -237,7 +237,7 @@ fn minimal(routing_key: &str, step: &IncidentStep<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AlertFacts;
+    use crate::domain::{AlertFacts, AlertKind};
 
     #[test]
     fn a_down_triggers_with_its_facts_and_a_recovery_resolves_by_the_same_key() {

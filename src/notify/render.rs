@@ -68,8 +68,10 @@ pub fn title(message: &AlertMessage) -> String {
     match message.kind {
         AlertKind::Down => format!("[DOWN] {check}{}", with_impacted(message)),
         AlertKind::Recovered => format!("[RECOVERED] {check}{}", with_impacted(message)),
+        AlertKind::Degraded => format!("[DEGRADED] {check}"),
         AlertKind::Reminder => format!("[REMINDER] {check} is still down"),
         AlertKind::CertExpiring => format!("[CERT EXPIRING] {check}"),
+        AlertKind::DomainExpiring => format!("[DOMAIN EXPIRING] {check}"),
         AlertKind::Test => "[TEST] stackwatch".to_owned(),
         AlertKind::Offline => match &message.facts.location {
             Some(location) => format!("[OFFLINE] location {location}: its agent is silent"),
@@ -98,6 +100,22 @@ pub fn title(message: &AlertMessage) -> String {
             1 => "[DIGEST] 1 alert held back".to_owned(),
             n => format!("[DIGEST] {n} alerts held back"),
         },
+    }
+}
+
+/// "`which` expires in 5 days (…)." or "… expired 2 days ago (…).": a certificate's or a
+/// registration's date.
+fn expiry_line(which: &str, at: Option<Timestamp>, now: Timestamp) -> String {
+    match at {
+        Some(t) if t.0 <= now.0 => {
+            format!("{which} expired {} ({}).", ago(now.0 - t.0), t.to_rfc3339())
+        }
+        Some(t) => format!(
+            "{which} expires in {} days ({}).",
+            (t.0 - now.0) / 86_400_000,
+            t.to_rfc3339()
+        ),
+        None => format!("{which} expires soon."),
     }
 }
 
@@ -145,10 +163,30 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
             lines
         }
+        AlertKind::Recovered if f.degraded_since.is_some() => vec![match f.downtime_s {
+            Some(s) => format!(
+                "{who} answers in time again after {} slow.",
+                duration_text(s)
+            ),
+            None => format!("{who} answers in time again."),
+        }],
         AlertKind::Recovered => vec![match f.downtime_s {
             Some(s) => format!("{who} is UP again after {} down.", duration_text(s)),
             None => format!("{who} is UP again."),
         }],
+        AlertKind::Degraded => {
+            let mut lines = vec![match (f.response_ms, f.degraded_after_ms) {
+                (Some(took), Some(bound)) => format!(
+                    "{who} is DEGRADED: it answers, but slowly ({took} ms, more than {bound} ms)."
+                ),
+                _ => format!("{who} is DEGRADED: it answers, but slowly."),
+            }];
+            lines.extend(
+                f.degraded_since
+                    .map(|t| format!("Slow since {}.", since(t))),
+            );
+            lines
+        }
         AlertKind::Reminder => {
             let mut lines = vec![format!("{who} is still DOWN: {cause}.")];
             lines.extend(f.down_since.map(|t| format!("Down since {}.", since(t))));
@@ -159,17 +197,14 @@ pub fn text(message: &AlertMessage, now: Timestamp) -> String {
                 Some(cert) => format!("The {cert} certificate in the TLS chain of {who}"),
                 None => format!("The TLS certificate of {who}"),
             };
-            vec![match f.cert_not_after {
-                Some(t) if t.0 <= now.0 => {
-                    format!("{which} expired {} ({}).", ago(now.0 - t.0), t.to_rfc3339())
-                }
-                Some(t) => format!(
-                    "{which} expires in {} days ({}).",
-                    (t.0 - now.0) / 86_400_000,
-                    t.to_rfc3339()
-                ),
-                None => format!("{which} expires soon."),
-            }]
+            vec![expiry_line(&which, f.cert_not_after, now)]
+        }
+        AlertKind::DomainExpiring => {
+            let which = format!(
+                "The registration of the domain {} ({who})",
+                f.url.trim_start_matches("domain:")
+            );
+            vec![expiry_line(&which, f.domain_expires_at, now)]
         }
         AlertKind::Test => vec![
             "This is a test message from stackwatch: alerts sent to this contact arrive."
@@ -388,8 +423,9 @@ pub(super) fn colour(kind: AlertKind) -> &'static str {
     match kind {
         AlertKind::Down => "#d92b2b",
         AlertKind::Recovered => "#2eb67d",
+        AlertKind::Degraded => "#ecb22e",
         AlertKind::Reminder => "#e8912d",
-        AlertKind::CertExpiring => "#ecb22e",
+        AlertKind::CertExpiring | AlertKind::DomainExpiring => "#ecb22e",
         AlertKind::Test => "#4a90d9",
         AlertKind::Offline => "#7d3c98",
         AlertKind::Online => "#2eb67d",

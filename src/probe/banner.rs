@@ -23,7 +23,11 @@ pub async fn probe(target: &Target, names: &Names, trace: &mut Trace) -> Result<
     let (host, port) = match target {
         Target::Tcp(t) => (t.host().as_str(), t.port()),
         Target::Smtp(t) | Target::Ssh(t) => (t.host().as_str(), t.port()),
-        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) | Target::Icmp(_) => {
+        Target::Http(_)
+        | Target::Heartbeat(_)
+        | Target::Dns(_)
+        | Target::Icmp(_)
+        | Target::Domain(_) => {
             return Err(Failure::Protocol {
                 detail: format!("a {} check is not probed over TCP", target.kind()),
             });
@@ -56,7 +60,11 @@ pub async fn probe(target: &Target, names: &Names, trace: &mut Trace) -> Result<
             let line = read_line(&mut stream).await?;
             expect_line(line.starts_with("SSH-"), "an SSH banner (SSH-…)", line)
         }
-        Target::Http(_) | Target::Heartbeat(_) | Target::Dns(_) | Target::Icmp(_) => Ok(()),
+        Target::Http(_)
+        | Target::Heartbeat(_)
+        | Target::Dns(_)
+        | Target::Icmp(_)
+        | Target::Domain(_) => Ok(()),
     };
     trace.timings.ttfb_ms = Some(elapsed_ms(asked));
     result

@@ -9,6 +9,7 @@ mod dns;
 mod exchange;
 mod icmp;
 pub mod names;
+pub mod rdap;
 mod tls;
 
 use std::collections::HashSet;
@@ -52,6 +53,8 @@ pub struct Prober {
     tls: TlsConfigs,
     names: Names,
     user_agent: String,
+    /// Where domain checks' registries are found.
+    rdap: rdap::Rdap,
 }
 
 impl Prober {
@@ -67,7 +70,10 @@ impl Prober {
             Some(server) => Names::nameserver(server),
             None => Names::system(),
         };
-        Self::resolving_with(settings.ca_bundle(), &settings.user_agent, names)
+        Ok(
+            Self::resolving_with(settings.ca_bundle(), &settings.user_agent, names)?
+                .with_rdap(rdap::Rdap::configured(settings, None)),
+        )
     }
 
     /// As [`Prober::new`], resolving names with `names`.
@@ -80,7 +86,14 @@ impl Prober {
             tls: TlsConfigs::new(ca_bundle)?,
             names,
             user_agent: user_agent.to_owned(),
+            rdap: rdap::Rdap::built_in(),
         })
+    }
+
+    /// This prober looking domains up through `rdap`.
+    pub fn with_rdap(mut self, rdap: rdap::Rdap) -> Self {
+        self.rdap = rdap;
+        self
     }
 
     /// Probes the check's URL once, exactly as the scheduler does, and judges the answer.
@@ -120,6 +133,18 @@ impl Prober {
                     Err(_) => Some(Failure::NoEchoReply {
                         packets: target.packets(),
                     }),
+                }
+            }
+            Target::Domain(target) => {
+                let lookup = Box::pin(self.rdap.expiry(target.domain(), limit)).await;
+                trace.timings.total_ms = elapsed_ms(start);
+                match lookup {
+                    Ok(at) => {
+                        trace.cert_not_after = Some(at);
+                        None
+                    }
+                    // An expired one is DOWN, its date in the cause: no warning besides.
+                    Err(failure) => Some(failure),
                 }
             }
             Target::Dns(target) => {

@@ -78,9 +78,37 @@ pub struct ProbeSettings {
     /// The DNS server HTTP, TCP, SMTP, SSH and ICMP probes ask ("address" or
     /// "address:port"); empty for the system's configuration.
     pub nameserver: String,
+    /// Where IANA's RDAP bootstrap file is refreshed from, at most daily while domain
+    /// checks use it; empty to keep the copy built in.
+    pub rdap_bootstrap_url: String,
+    /// RDAP services asked before the bootstrap file's, by top-level domain (or a longer
+    /// suffix): base URLs.
+    #[serde(default)]
+    pub rdap_servers: BTreeMap<String, String>,
 }
 
 impl ProbeSettings {
+    /// The bootstrap file's URL, when refreshing is on (validation reports a bad one).
+    pub fn rdap_bootstrap_url(&self) -> Option<url::Url> {
+        let text = self.rdap_bootstrap_url.trim();
+        url::Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    }
+
+    /// `rdap_servers` as base URLs, by lower-case suffix (validation reports bad ones).
+    pub fn rdap_servers(&self) -> BTreeMap<String, url::Url> {
+        self.rdap_servers
+            .iter()
+            .filter_map(|(suffix, url)| {
+                Some((
+                    suffix.trim_matches('.').to_ascii_lowercase(),
+                    crate::domain::base_url(url).ok()?,
+                ))
+            })
+            .collect()
+    }
+
     /// The CA bundle's path, when one is configured.
     pub fn ca_bundle(&self) -> Option<&Path> {
         (!self.ca_bundle.as_os_str().is_empty()).then_some(self.ca_bundle.as_path())

@@ -5,17 +5,19 @@
 use serde::Deserialize;
 
 use crate::domain::schedule::parse_cron;
-use crate::domain::{AlertKind, ContactName, Route, Routing, Tag, WindowTiming, parse_timezone};
+use crate::domain::{
+    AlertKind, ContactName, KINDS, Route, Routing, Tag, WindowTiming, parse_timezone,
+};
 
-/// Check kinds a route may name.
-const KINDS: [&str; 7] = ["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"];
 /// Events a route may name: those about a check (`offline` and `online`, about
 /// stackwatch itself, go to the default contacts).
-const EVENTS: [AlertKind; 8] = [
+const EVENTS: [AlertKind; 10] = [
     AlertKind::Down,
     AlertKind::Recovered,
+    AlertKind::Degraded,
     AlertKind::Reminder,
     AlertKind::CertExpiring,
+    AlertKind::DomainExpiring,
     AlertKind::Flapping,
     AlertKind::Settled,
     AlertKind::Acknowledged,

@@ -162,6 +162,28 @@ impl Settings {
                 self.probe.nameserver
             ));
         }
+        if !self.probe.rdap_bootstrap_url.trim().is_empty()
+            && self.probe.rdap_bootstrap_url().is_none()
+        {
+            problems.push(format!(
+                "probe.rdap_bootstrap_url: {:?} is not an http:// or https:// URL",
+                self.probe.rdap_bootstrap_url
+            ));
+        }
+        for (suffix, url) in &self.probe.rdap_servers {
+            if let Err(reason) = crate::domain::base_url(url) {
+                problems.push(format!("probe.rdap_servers.{suffix}: {url:?} {reason}"));
+            }
+            let labels_ok = !suffix.trim_matches('.').is_empty()
+                && suffix.trim_matches('.').split('.').all(|l| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !labels_ok {
+                problems.push(format!(
+                    "probe.rdap_servers.{suffix}: must be a top-level domain or a domain suffix"
+                ));
+            }
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             problems.push(format!("log.level: not a valid filter ({e})"));
         }

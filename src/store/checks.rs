@@ -73,6 +73,8 @@ pub struct CheckFilter {
     pub any_tag: Vec<String>,
     /// Only checks confirmed DOWN (`true`) or only the others (`false`).
     pub down: Option<bool>,
+    /// Only domain checks (`true`) or only the other kinds (`false`).
+    pub domain: Option<bool>,
 }
 
 impl CheckFilter {
@@ -97,6 +99,15 @@ impl CheckFilter {
             } else {
                 " AND ping_key IS NULL"
             });
+        }
+        if let Some(domain) = self.domain {
+            query
+                .push(if domain {
+                    " AND spec LIKE "
+                } else {
+                    " AND spec NOT LIKE "
+                })
+                .push_bind(super::spec_form::domain_pattern());
         }
         if !self.any_tag.is_empty() {
             query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN ");

@@ -41,6 +41,8 @@ pub struct MetricRow {
     pub cert_not_after: Option<i64>,
     /// A heartbeat (it has a ping key).
     pub heartbeat: bool,
+    /// A domain check (`cert_not_after` is its registration's expiry).
+    pub domain: bool,
     /// Each location's verdict, for a check probed from several (see `domain::Votes`).
     pub votes: Option<String>,
 }
@@ -110,9 +112,11 @@ impl Store {
     pub async fn each_metric_row(&self, mut each: impl FnMut(MetricRow)) -> Result<(), StoreError> {
         Sql::new(
             "SELECT c.name, c.stack, s.health, s.cert_not_after, \
-                    c.ping_key IS NOT NULL AS heartbeat, s.votes \
+                    c.ping_key IS NOT NULL AS heartbeat, \
+                    c.spec LIKE $1 AS domain, s.votes \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id ORDER BY c.name",
         )
+        .bind(super::spec_form::domain_pattern())
         .for_each(self.reader(), |row: MetricRow| each(row))
         .await?;
         Ok(())

@@ -195,7 +195,8 @@ async fn upsert_states(
         "INSERT INTO check_state \
          (check_id, health, since, failures, successes, failing_since, cert_not_after, \
           alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
-          last_at, last_total_ms, version, votes, flaps, impacted_by) SELECT * FROM (",
+          last_at, last_total_ms, version, votes, flaps, impacted_by, slow, fast, \
+          degraded_since) SELECT * FROM (",
     );
     query.push_values(records, |row, (record, change)| {
         let (s, m, outcome) = (&change.state, &change.memory, &record.outcome);
@@ -222,7 +223,10 @@ async fn upsert_states(
                 (m.flaps != Default::default())
                     .then(|| serde_json::to_string(&m.flaps).unwrap_or_default()),
             )
-            .push_bind(m.impacted_by.as_ref().map(ToString::to_string));
+            .push_bind(m.impacted_by.as_ref().map(ToString::to_string))
+            .push_bind(i64::from(s.slow))
+            .push_bind(i64::from(s.fast))
+            .push_bind(m.degraded_since.map(|t| t.0));
     });
     query.push(ONLY_EXISTING);
     // Rows of one statement apply in order, so a check's later record in the batch wins.
@@ -236,7 +240,8 @@ async fn upsert_states(
          cert_warned_at = excluded.cert_warned_at, last_cause = excluded.last_cause, \
          last_at = excluded.last_at, last_total_ms = excluded.last_total_ms, \
          version = excluded.version, votes = excluded.votes, flaps = excluded.flaps, \
-         impacted_by = excluded.impacted_by \
+         impacted_by = excluded.impacted_by, slow = excluded.slow, fast = excluded.fast, \
+         degraded_since = excluded.degraded_since \
          WHERE check_state.version = excluded.version - 1 RETURNING check_id",
     );
     Ok(query.scalar_all(tx.on()).await?.into_iter().collect())
@@ -304,7 +309,8 @@ async fn record_events(tx: &mut Tx, record: &Record) -> Result<(), StoreError> {
             .execute(tx.on())
             .await?;
         }
-        Some(Transition::FirstUp) | None => {}
+        // Slow is not down: no incident opens or closes.
+        Some(Transition::FirstUp | Transition::Degraded | Transition::Restored) | None => {}
     }
     Ok(())
 }

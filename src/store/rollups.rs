@@ -39,6 +39,8 @@ pub struct RollupReport {
 pub struct Aggregate {
     pub count: i64,
     pub up_count: i64,
+    /// Up probes slower than the check's `degraded_after_ms` when they were rolled up.
+    pub slow_count: i64,
     pub latency_sum: i64,
     pub latency_min: Option<i64>,
     pub latency_max: Option<i64>,
@@ -55,6 +57,9 @@ pub struct UptimeWindow {
     pub up_probes: i64,
     /// Up probes over all probes, in percent; `None` without probes.
     pub uptime_percent: Option<f64>,
+    /// Up probes within the check's `degraded_after_ms` over all probes, in percent;
+    /// `None` without probes or without `degraded_after_ms`.
+    pub within_slo_percent: Option<f64>,
     /// Count-weighted median of the hours' p50 response times (up probes only).
     pub p50_ms: Option<i64>,
     /// Count-weighted median of the hours' p95 response times (up probes only).
@@ -73,13 +78,18 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-/// Aggregates raw `(up, latency_ms)` probes; latency figures use up probes only.
-fn aggregate(probes: &[(bool, i64)]) -> Aggregate {
+/// Aggregates raw `(up, latency_ms)` probes; latency figures use up probes only, and
+/// those slower than `slow_after` ms are counted slow.
+fn aggregate(probes: &[(bool, i64)], slow_after: Option<u32>) -> Aggregate {
     let mut latencies: Vec<i64> = probes.iter().filter(|p| p.0).map(|p| p.1).collect();
     latencies.sort_unstable();
+    let slow_count = slow_after.map_or(0, |ms| {
+        latencies.iter().filter(|l| **l > i64::from(ms)).count() as i64
+    });
     Aggregate {
         count: probes.len() as i64,
         up_count: latencies.len() as i64,
+        slow_count,
         latency_sum: latencies.iter().sum(),
         latency_min: latencies.first().copied(),
         latency_max: latencies.last().copied(),
@@ -120,6 +130,7 @@ fn combine(parts: &[Aggregate]) -> Aggregate {
     Aggregate {
         count: parts.iter().map(|a| a.count).sum(),
         up_count: parts.iter().map(|a| a.up_count).sum(),
+        slow_count: parts.iter().map(|a| a.slow_count).sum(),
         latency_sum: parts.iter().map(|a| a.latency_sum).sum(),
         latency_min: parts.iter().filter_map(|a| a.latency_min).min(),
         latency_max: parts.iter().filter_map(|a| a.latency_max).max(),
@@ -139,7 +150,7 @@ fn combine(parts: &[Aggregate]) -> Aggregate {
 }
 
 /// One check's hourly rows in `[from, to)` hours.
-const SELECT_HOURS: &str = "SELECT hour, count, up_count, latency_sum, latency_min, \
+const SELECT_HOURS: &str = "SELECT hour, count, up_count, slow_count, latency_sum, latency_min, \
      latency_max, p50, p95 FROM rollups_hourly WHERE check_id = $1 AND hour >= $2 AND hour < $3";
 
 #[derive(FromRow)]
@@ -236,8 +247,14 @@ impl Store {
         Ok(())
     }
 
-    /// Uptime and response times of a check over the last 24 hours, 7 days and 30 days.
-    pub async fn uptime(&self, id: CheckId, now: Timestamp) -> Result<Uptime, StoreError> {
+    /// Uptime and response times of a check over the last 24 hours, 7 days and 30 days;
+    /// with `slow_after` (its `degraded_after_ms`), the share within it too.
+    pub async fn uptime(
+        &self,
+        id: CheckId,
+        now: Timestamp,
+        slow_after: Option<u32>,
+    ) -> Result<Uptime, StoreError> {
         let windows: [(&'static str, i64); 3] =
             [("24h", DAY_MS), ("7d", 7 * DAY_MS), ("30d", 30 * DAY_MS)];
         let oldest = now.0 - 30 * DAY_MS;
@@ -260,7 +277,7 @@ impl Store {
         hours.extend(
             by_hour(raw)
                 .into_iter()
-                .map(|(h, probes)| (h, aggregate(&probes))),
+                .map(|(h, probes)| (h, aggregate(&probes, slow_after))),
         );
         Ok(windows
             .into_iter()
@@ -278,6 +295,9 @@ impl Store {
                     up_probes: total.up_count,
                     uptime_percent: (total.count > 0)
                         .then(|| total.up_count as f64 * 100.0 / total.count as f64),
+                    within_slo_percent: (total.count > 0 && slow_after.is_some()).then(|| {
+                        (total.up_count - total.slow_count) as f64 * 100.0 / total.count as f64
+                    }),
                     p50_ms: total.p50,
                     p95_ms: total.p95,
                 }
@@ -295,6 +315,11 @@ async fn rollup_check(
     to_hour: i64,
 ) -> Result<(u64, u64), StoreError> {
     let raw = super::result_blocks::raw_hours(tx, id, from_hour, to_hour).await?;
+    let slow_after = if raw.is_empty() {
+        None
+    } else {
+        slow_after(tx, id).await?
+    };
     let by_hour: BTreeMap<i64, Vec<(bool, i64)>> = raw
         .iter()
         .map(|(hour, rows)| (*hour, rows.iter().map(|r| (r.up(), r.total_ms)).collect()))
@@ -302,7 +327,7 @@ async fn rollup_check(
     let mut days = std::collections::BTreeSet::new();
     let hourly_rows = by_hour.len() as u64;
     for (hour, probes) in &by_hour {
-        let a = aggregate(probes);
+        let a = aggregate(probes, slow_after);
         write_aggregate(tx, "rollups_hourly", "hour", id, *hour, &a).await?;
         days.insert(hour * HOUR_MS / DAY_MS);
     }
@@ -328,6 +353,23 @@ async fn rollup_check(
     Ok((hourly_rows, daily_rows))
 }
 
+/// The check's `degraded_after_ms` as stored in its spec, if set.
+async fn slow_after(tx: &mut Tx, id: CheckId) -> Result<Option<u32>, StoreError> {
+    /// The one field read of the spec.
+    #[derive(serde::Deserialize)]
+    struct Bound {
+        degraded_after_ms: Option<u32>,
+    }
+    let spec: Option<String> = Sql::new("SELECT spec FROM checks WHERE id = $1")
+        .bind(id.0)
+        .scalar_optional(tx.on())
+        .await?;
+    // Written by this code from `CheckSpec`: unreadable, nothing counts as slow.
+    Ok(spec
+        .and_then(|text| serde_json::from_str::<Bound>(&text).ok())
+        .and_then(|b| b.degraded_after_ms))
+}
+
 async fn write_aggregate(
     tx: &mut Tx,
     table: &str,
@@ -338,9 +380,11 @@ async fn write_aggregate(
 ) -> Result<(), StoreError> {
     Sql::new(format!(
         "INSERT INTO {table} (check_id, {period}, count, up_count, latency_sum, \
-         latency_min, latency_max, p50, p95) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         latency_min, latency_max, p50, p95, slow_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (check_id, {period}) DO UPDATE SET count = excluded.count, \
-         up_count = excluded.up_count, latency_sum = excluded.latency_sum, \
+         up_count = excluded.up_count, slow_count = excluded.slow_count, \
+         latency_sum = excluded.latency_sum, \
          latency_min = excluded.latency_min, latency_max = excluded.latency_max, \
          p50 = excluded.p50, p95 = excluded.p95"
     ))
@@ -353,6 +397,7 @@ async fn write_aggregate(
     .bind(a.latency_max)
     .bind(a.p50)
     .bind(a.p95)
+    .bind(a.slow_count)
     .execute(tx.on())
     .await?;
     Ok(())
@@ -373,8 +418,16 @@ mod tests {
 
     #[test]
     fn aggregate_counts_all_probes_and_times_up_ones() {
-        let a = aggregate(&[(true, 10), (false, 10_000), (true, 30), (true, 20)]);
+        let a = aggregate(
+            &[(true, 10), (false, 10_000), (true, 30), (true, 20)],
+            Some(15),
+        );
         assert_eq!((a.count, a.up_count, a.latency_sum), (4, 3, 60));
+        assert_eq!(
+            a.slow_count, 2,
+            "up probes over 15 ms; the failed one is not slow"
+        );
+        assert_eq!(aggregate(&[(true, 10), (true, 30)], None).slow_count, 0);
         assert_eq!(
             (a.latency_min, a.latency_max, a.p50),
             (Some(10), Some(30), Some(20))
@@ -386,6 +439,7 @@ mod tests {
         let hour = |count, up, p50| Aggregate {
             count,
             up_count: up,
+            slow_count: 1,
             latency_sum: up * p50,
             latency_min: Some(p50),
             latency_max: Some(p50),
@@ -393,7 +447,7 @@ mod tests {
             p95: Some(p50),
         };
         let day = combine(&[hour(60, 60, 10), hour(60, 10, 500), hour(60, 60, 20)]);
-        assert_eq!((day.count, day.up_count), (180, 130));
+        assert_eq!((day.count, day.up_count, day.slow_count), (180, 130, 3));
         assert_eq!((day.latency_min, day.latency_max), (Some(10), Some(500)));
         assert_eq!(day.p50, Some(20));
     }

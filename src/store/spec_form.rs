@@ -23,6 +23,13 @@ struct Versioned<'a> {
     spec: &'a CheckSpec,
 }
 
+/// A `LIKE` pattern matching the stored text of every domain check: the current form
+/// (the one every row is in once `upgrade_stored_specs` ran) begins with its version and
+/// kind.
+pub(super) fn domain_pattern() -> String {
+    format!("{{\"version\":{SPEC_VERSION},\"kind\":\"domain\"%")
+}
+
 /// The stored text of `spec`, in the current form.
 pub fn encode(spec: &CheckSpec) -> Result<String, String> {
     serde_json::to_string(&Versioned {
@@ -119,6 +126,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_domain_pattern_matches_the_start_of_a_stored_domain_check() {
+        let body = serde_json::json!({"kind": "domain", "domain": "acme.com"});
+        let serde_json::Value::Object(body) = body else {
+            unreachable!()
+        };
+        let mut form = crate::domain::Form::new(body);
+        let spec = CheckSpec::read(&mut form, None);
+        let spec = form.finish(spec).unwrap();
+        let prefix = domain_pattern();
+        assert!(
+            encode(&spec)
+                .unwrap()
+                .starts_with(prefix.trim_end_matches('%'))
+        );
+        let http = CheckSpec::with_defaults("http://acme.com/".parse().unwrap());
+        assert!(
+            !encode(&http)
+                .unwrap()
+                .starts_with(prefix.trim_end_matches('%'))
+        );
+    }
     use crate::domain::Method;
 
     /// A row as version 1 wrote it.

@@ -31,6 +31,9 @@ struct StateRow {
     failures: i64,
     successes: i64,
     failing_since: Option<i64>,
+    slow: i64,
+    fast: i64,
+    degraded_since: Option<i64>,
     cert_not_after: Option<i64>,
     alerted_health: Option<i64>,
     down_since: Option<i64>,
@@ -54,6 +57,8 @@ impl From<&StateRow> for StoredState {
                 failures: count(row.failures),
                 successes: count(row.successes),
                 failing_since: row.failing_since.map(Timestamp),
+                slow: count(row.slow),
+                fast: count(row.fast),
             },
             memory: AlertMemory {
                 alerted: row
@@ -62,6 +67,7 @@ impl From<&StateRow> for StoredState {
                 down_since: row.down_since.map(Timestamp),
                 last_down_alert_at: row.last_down_alert_at.map(Timestamp),
                 cert_warned_at: row.cert_warned_at.map(Timestamp),
+                degraded_since: row.degraded_since.map(Timestamp),
                 last_cause: row.last_cause.clone(),
                 // Written by this code from the same type; unreadable, it starts afresh.
                 flaps: row
@@ -87,7 +93,7 @@ pub(super) fn votes_of(text: Option<&str>) -> Votes {
 }
 
 const SELECT_STATE: &str = "SELECT check_id, health, since, failures, successes, failing_since, \
-     cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
+     slow, fast, degraded_since, cert_not_after, alerted_health, down_since, last_down_alert_at, cert_warned_at, last_cause, \
      last_at, version, votes, flaps, impacted_by FROM check_state";
 
 impl Store {

@@ -93,7 +93,10 @@ pub async fn check_page(
             limit: 20,
         })
         .await?;
-    let uptime = state.store.uptime(row.check.id, now).await?;
+    let uptime = state
+        .store
+        .uptime(row.check.id, now, row.check.spec.degraded_after_ms())
+        .await?;
     let stored = row.state.as_ref();
     let mut locations = Vec::new();
     for (location, vote) in stored.iter().flat_map(|s| s.votes.iter()) {
@@ -133,9 +136,13 @@ pub async fn check_page(
                     dt { "Cause" } dd { (cause) }
                 }
                 dt { "Every" } dd { (spec.check_rate()) " s, confirmed after " (spec.failures_to_confirm()) " failures" }
-                dt { "Certificate" } dd { (certificate(stored.and_then(|s| s.cert_not_after), now)) }
+                @if let Some(ms) = spec.degraded_after_ms() {
+                    dt { "Degraded" } dd { "after " (spec.failures_to_confirm()) " answers slower than " (ms) " ms" }
+                }
+                dt { @if spec.is_domain() { "Registration" } @else { "Certificate" } } dd { (certificate(stored.and_then(|s| s.cert_not_after), now)) }
                 @for w in &uptime {
                     dt { "Uptime " (w.window) } dd { (percent(w.uptime_percent)) " of " (w.probes) " probes"
+                        @if w.within_slo_percent.is_some() { ", " (percent(w.within_slo_percent)) " within SLO" }
                         @if let Some(p95) = w.p95_ms { ", p95 " (p95) " ms" } }
                 }
             }

@@ -24,6 +24,7 @@ impl ShownMarks for Shown {
     fn symbol(self) -> &'static str {
         match self {
             Self::Down => "▼",
+            Self::Degraded => "◒",
             Self::Unknown => "?",
             Self::New => "✦",
             Self::Maintenance => "◆",

@@ -32,13 +32,15 @@ pub async fn metrics(
         &mut out,
         "stackwatch_check_up",
         "gauge",
-        "1 when the check is confirmed up, 0 when down (absent until confirmed)",
+        "1 when the check is confirmed up (degraded or not), 0 when down (absent until confirmed)",
     );
     // One pass over the checks: the few certificate lines wait in their own string, as a
     // metric's lines must follow its header together.
     let mut certs = String::new();
     let mut news = String::new();
     let mut locations = String::new();
+    let mut degraded = String::new();
+    let mut domains = String::new();
     state
         .store
         .each_metric_row(|row| {
@@ -47,7 +49,7 @@ pub async fn metrics(
                 .and_then(|h| u8::try_from(h).ok())
                 .map(Health::from_code);
             let value = match health {
-                Some(Health::Up) => Some(1),
+                Some(Health::Up | Health::Degraded) => Some(1),
                 Some(Health::Down) => Some(0),
                 _ => None,
             };
@@ -55,10 +57,14 @@ pub async fn metrics(
                 out.push_str("stackwatch_check_up{");
                 check_labels(&mut out, &row);
                 let _ = writeln!(out, "}} {value}");
+                degraded.push_str("stackwatch_check_degraded{");
+                check_labels(&mut degraded, &row);
+                let slow = u8::from(health == Some(Health::Degraded));
+                let _ = writeln!(degraded, "}} {slow}");
             }
             for (location, health) in row.location_healths() {
                 let value = match health {
-                    Health::Up => 1,
+                    Health::Up | Health::Degraded => 1,
                     Health::Down => 0,
                     Health::Unknown => continue,
                 };
@@ -74,12 +80,30 @@ pub async fn metrics(
                 news.push_str("} 1\n");
             }
             if let Some(t) = row.cert_not_after {
-                certs.push_str("stackwatch_check_cert_expiry_timestamp_seconds{");
-                check_labels(&mut certs, &row);
-                let _ = writeln!(certs, "}} {}", t / 1_000);
+                let (lines, metric) = if row.domain {
+                    (
+                        &mut domains,
+                        "stackwatch_check_domain_expiry_timestamp_seconds{",
+                    )
+                } else {
+                    (
+                        &mut certs,
+                        "stackwatch_check_cert_expiry_timestamp_seconds{",
+                    )
+                };
+                lines.push_str(metric);
+                check_labels(lines, &row);
+                let _ = writeln!(lines, "}} {}", t / 1_000);
             }
         })
         .await?;
+    header_line(
+        &mut out,
+        "stackwatch_check_degraded",
+        "gauge",
+        "1 when the check is confirmed degraded (slower than its degraded_after_ms), 0 when up or down",
+    );
+    out.push_str(&degraded);
     header_line(
         &mut out,
         "stackwatch_check_cert_expiry_timestamp_seconds",
@@ -87,6 +111,13 @@ pub async fn metrics(
         "when the check's TLS certificate expires",
     );
     out.push_str(&certs);
+    header_line(
+        &mut out,
+        "stackwatch_check_domain_expiry_timestamp_seconds",
+        "gauge",
+        "when a domain check's registration expires",
+    );
+    out.push_str(&domains);
     header_line(
         &mut out,
         "stackwatch_check_new",

@@ -31,6 +31,8 @@ fn overall(states: &[Shown]) -> (&'static str, Shown) {
         ("Major outage", Shown::Down)
     } else if down > 0 {
         ("Partial outage", Shown::Down)
+    } else if live.contains(&Shown::Degraded) {
+        ("Degraded performance", Shown::Degraded)
     } else if live.contains(&Shown::Maintenance) {
         ("Under maintenance", Shown::Maintenance)
     } else {
@@ -138,6 +140,10 @@ mod tests {
         assert_eq!(overall(&[Up, Down]).0, "Partial outage");
         assert_eq!(overall(&[Down, Down, Paused]).0, "Major outage");
         assert_eq!(overall(&[Up, Maintenance]).0, "Under maintenance");
+        assert_eq!(
+            overall(&[Up, Degraded, Maintenance]).0,
+            "Degraded performance"
+        );
         assert_eq!(overall(&[Paused]).0, "All systems operational");
     }
 }

@@ -39,6 +39,8 @@ pub fn sqlite_test_settings(data_dir: &Path) -> Settings {
     settings.server.data_dir = data_dir.to_path_buf();
     settings.auth.admin_tokens = vec![Secret::new(ADMIN_TOKEN)];
     settings.auth.read_tokens = vec![Secret::new(READ_TOKEN)];
+    // No download of IANA's RDAP bootstrap file: tests reach only their own servers.
+    settings.probe.rdap_bootstrap_url = String::new();
     settings
 }
 

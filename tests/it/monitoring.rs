@@ -304,14 +304,14 @@ async fn lists_carry_each_checks_state_filter_by_it_and_the_summary_counts_it() 
     assert_eq!(status, 200, "{summary}");
     assert_eq!(
         summary,
-        json!({"total": 5, "up": 2, "down": 1, "unknown": 0, "new": 0, "paused": 1, "maintenance": 1})
+        json!({"total": 5, "up": 2, "down": 1, "degraded": 0, "unknown": 0, "new": 0, "paused": 1, "maintenance": 1})
     );
     let (_, by_stack) = app.get("/api/v1/summary?by=stack").await;
     assert_eq!(
         by_stack["stacks"],
         json!([
-            {"stack": null, "total": 2, "up": 0, "down": 0, "unknown": 0, "new": 0, "paused": 1, "maintenance": 1},
-            {"stack": "acme", "total": 3, "up": 2, "down": 1, "unknown": 0, "new": 0, "paused": 0, "maintenance": 0},
+            {"stack": null, "total": 2, "up": 0, "down": 0, "degraded": 0, "unknown": 0, "new": 0, "paused": 1, "maintenance": 1},
+            {"stack": "acme", "total": 3, "up": 2, "down": 1, "degraded": 0, "unknown": 0, "new": 0, "paused": 0, "maintenance": 0},
         ])
     );
     let (status, bad) = app.get("/api/v1/summary?by=tag").await;

@@ -2,13 +2,14 @@
 //! uptime keeps counting what was pruned.
 
 use stackwatch::domain::{
-    AlertMemory, CheckName, CheckSpec, CheckState, Failure, Outcome, Timestamp, Timings,
+    AlertMemory, CheckName, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
 use stackwatch::store::{Change, CheckWrite, Record, Retention, Store, Write, WriteMode};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
+const SLOW_AFTER_MS: u32 = 105;
 
 pub fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
     Outcome {
@@ -24,7 +25,8 @@ pub fn outcome(at: i64, up: bool, total_ms: u32) -> Outcome {
     }
 }
 
-/// The suite's store for `dir` holding one HTTP check named `name`.
+/// The suite's store for `dir` holding one HTTP check named `name`, whose answers over
+/// 105 ms are slow.
 async fn store_with_check(
     dir: &std::path::Path,
     name: &str,
@@ -35,7 +37,11 @@ async fn store_with_check(
         .upsert_check(
             &name,
             CheckWrite {
-                spec: CheckSpec::with_defaults("http://127.0.0.1:9/".parse().unwrap()),
+                spec: stackwatch::app::probe_once::spec_from_json(serde_json::json!({
+                    "url": "http://127.0.0.1:9/",
+                    "degraded_after_ms": SLOW_AFTER_MS,
+                }))
+                .unwrap(),
                 paused: None,
             },
             WriteMode::commit(Timestamp(0)),
@@ -71,6 +77,19 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
     }
     let total = records.len() as i64;
     let failed = records.iter().filter(|r| !r.outcome.is_up()).count() as i64;
+    let slow = records
+        .iter()
+        .filter(|r| r.outcome.is_up() && r.outcome.timings.total_ms > SLOW_AFTER_MS)
+        .count() as i64;
+    assert!(slow > 0 && slow < total - failed);
+    let within_slo = |uptime: &stackwatch::store::Uptime| {
+        let month = uptime.iter().find(|w| w.window == "30d").unwrap();
+        (month.uptime_percent, month.within_slo_percent)
+    };
+    let figures = (
+        Some((total - failed) as f64 * 100.0 / total as f64),
+        Some((total - failed - slow) as f64 * 100.0 / total as f64),
+    );
     let writes: Vec<Write> = records.into_iter().map(Write::Probe).collect();
     store.record(&writes).await.unwrap();
 
@@ -145,7 +164,15 @@ async fn rollups_keep_the_counts_that_pruning_removes() {
         .collect();
     assert_eq!(an_hour_ago, expected);
 
-    let uptime = store.uptime(check.id, now).await.unwrap();
+    let uptime = store
+        .uptime(check.id, now, Some(SLOW_AFTER_MS))
+        .await
+        .unwrap();
+    assert_eq!(
+        within_slo(&uptime),
+        figures,
+        "from rollups, raw results pruned"
+    );
     let month = uptime.iter().find(|w| w.window == "30d").unwrap();
     assert_eq!(month.probes, total, "rollups still count pruned probes");
     assert_eq!(month.up_probes, total - failed);

@@ -37,7 +37,12 @@ COMMON_ARGS = dict(
 # names are aliases where they mean the same; the others are translated in check_body().
 CHECK_OPTIONS = dict(
     url=dict(type="str"),
-    kind=dict(type="str", choices=["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"]),
+    kind=dict(
+        type="str",
+        choices=["http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat", "domain"],
+    ),
+    domain=dict(type="str"),
+    domain_expiry_days=dict(type="int"),
     packets=dict(type="int"),
     record_type=dict(type="str", choices=["A", "AAAA", "CNAME", "MX", "TXT", "NS"]),
     nameserver=dict(type="str"),
@@ -70,6 +75,7 @@ CHECK_OPTIONS = dict(
     headers_expect=dict(type="raw"),
     body_matches=dict(type="str"),
     max_response_time_ms=dict(type="int"),
+    degraded_after_ms=dict(type="int"),
     follow_redirects=dict(type="bool", aliases=["follow_redirect"]),
     redirect_credentials=dict(type="bool"),
     secret_names=dict(type="list", elements="str"),
@@ -108,6 +114,8 @@ DIRECT_FIELDS = [
     "max_runtime",
     "min_interval",
     "record_type",
+    "domain",
+    "domain_expiry_days",
     "nameserver",
     "packets",
     "method",
@@ -118,6 +126,7 @@ DIRECT_FIELDS = [
     "headers_expect",
     "body_matches",
     "max_response_time_ms",
+    "degraded_after_ms",
     "follow_redirects",
     "redirect_credentials",
     "secret_names",

@@ -44,9 +44,16 @@ options:
       - What kind of check. C(http) (the default) probes I(url); C(tcp) connects to I(host)
         and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
         C(heartbeat) waits for the job to ping its I(ping_url); C(dns) looks up I(host);
-        C(icmp) sends ICMP echo requests to I(host).
+        C(icmp) sends ICMP echo requests to I(host); C(domain) reads when the registration
+      of I(domain) expires, once a day through RDAP.
     type: str
-    choices: [http, tcp, smtp, ssh, dns, icmp, heartbeat]
+    choices: [http, tcp, smtp, ssh, dns, icmp, heartbeat, domain]
+  domain:
+    description: For C(domain), the registered domain whose expiry is watched (e.g. C(acme.example)); its top-level domain must have an RDAP service.
+    type: str
+  domain_expiry_days:
+    description: For C(domain), days before the registration expires to alert C(domain_expiring) (1 to 365, server default 30).
+    type: int
   packets:
     description: For C(icmp), echo requests sent per probe (1 to 10, default 3).
     type: int
@@ -162,6 +169,9 @@ options:
     type: str
   max_response_time_ms:
     description: A slower answer counts as down (milliseconds, 1 to 75000, below the timeout).
+    type: int
+  degraded_after_ms:
+    description: A slower answer, though up, is slow; confirmed slow answers make the check degraded (milliseconds, 1 to 75000, below the timeout and max_response_time_ms; not for heartbeats).
     type: int
   follow_redirects:
     description: Follow up to 10 redirects.

@@ -133,7 +133,8 @@ pub(super) fn read_native(
     body: Map<String, Value>,
     state: &ApiState,
 ) -> Result<crate::store::CheckWrite, V1Error> {
-    read_check(body, Place::Single, Some(state.registry()))
+    let rdap = state.rdap.directory();
+    read_check(body, Place::Single, Some(state.registry(&rdap)))
         .map(|(_, write)| write)
         .map_err(|errors| {
             let mut problems = FieldProblems::new();

@@ -293,9 +293,11 @@ mod tests {
     fn a_form_translates_to_a_native_body() {
         let contacts = BTreeSet::from(["ops".to_owned()]);
         let locations = BTreeSet::from(["local".to_owned()]);
+        let rdap = crate::domain::RdapDirectory::shipped();
         let known = Registry {
             contacts: &contacts,
             locations: &locations,
+            rdap: &rdap,
         };
         let t = translate(
             &fields(&[
@@ -335,9 +337,11 @@ mod tests {
     fn regions_naming_locations_probe_from_there_and_confirmation_is_their_quorum() {
         let contacts = BTreeSet::new();
         let locations = BTreeSet::from(["local".to_owned(), "fra".to_owned(), "nyc".to_owned()]);
+        let rdap = crate::domain::RdapDirectory::shipped();
         let known = Registry {
             contacts: &contacts,
             locations: &locations,
+            rdap: &rdap,
         };
         let form = |regions: &[&str], confirmation: &str| {
             let mut f = fields(&[

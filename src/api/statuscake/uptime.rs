@@ -22,7 +22,8 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, V1Error> {
     let form = parse_form(&body);
-    let translated = translate(&form, state.registry()).map_err(V1Error::Invalid)?;
+    let rdap = state.rdap.directory();
+    let translated = translate(&form, state.registry(&rdap)).map_err(V1Error::Invalid)?;
     create_from(&state, translated).await
 }
 
@@ -40,7 +41,8 @@ pub(super) async fn update(
     for (key, values) in &request {
         whole.insert(key.clone(), values.clone());
     }
-    let translated = translate(&whole, state.registry()).map_err(V1Error::Invalid)?;
+    let rdap = state.rdap.directory();
+    let translated = translate(&whole, state.registry(&rdap)).map_err(V1Error::Invalid)?;
     update_from(&state, &check, translated, &request, kept).await
 }
 
@@ -112,10 +114,11 @@ async fn uptime_views(
         .collect())
 }
 
-/// An uptime check by id: heartbeats have their own routes.
+/// An uptime check by id: heartbeats have their own routes, and StatusCake has no domain
+/// checks.
 async fn uptime_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
-    if check.spec.is_heartbeat() {
+    if check.spec.is_heartbeat() || check.spec.is_domain() {
         Err(V1Error::NotFound)
     } else {
         Ok(check)
@@ -166,6 +169,7 @@ pub(super) async fn list(
         .collect();
     let filter = CheckFilter {
         heartbeat: Some(false),
+        domain: Some(false),
         any_tag: tags,
         down: want_down,
         ..CheckFilter::default()

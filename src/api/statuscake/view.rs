@@ -178,7 +178,8 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
             object.insert("website_url".into(), json!(server.host()));
             object.insert("port".into(), json!(server.port()));
         }
-        Target::Heartbeat(_) => {
+        // Neither is listed among uptime checks (see `uptime_of`).
+        Target::Heartbeat(_) | Target::Domain(_) => {
             object.insert("test_type".into(), json!("PUSH"));
             object.insert("website_url".into(), json!(""));
         }
