@@ -120,7 +120,7 @@ def readme_rows(readme):
             cells = [c.strip() for c in line.strip("|").split("|")]
             for field in re.findall(r"`(\w+)`", cells[0]):
                 rows.setdefault(field, cells)
-            if cells[0].strip("`") in ("http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat"):
+            if cells[0].strip("`") in ("http", "tcp", "smtp", "ssh", "dns", "icmp", "heartbeat", "domain"):
                 for field in re.findall(r"`(\w+)` \(([^)]*)\)", cells[1]):
                     rows.setdefault(field[0], ["", field[1], field[1]])
     return rows

@@ -3,6 +3,7 @@
 //! templates are compiled into the binary); a few lines of script keep pages current.
 
 mod ack;
+mod badge;
 mod charts;
 mod check_page;
 mod dashboard;
@@ -59,6 +60,8 @@ pub fn router(state: WebState) -> Router {
         .route("/checks/{name}/incidents/{id}/ack", post(ack::acknowledge))
         .route("/ack/{id}", get(ack::link_form).post(ack::link_acknowledge))
         .route("/status/{stack}", get(status_page::status_page))
+        .route("/status/{stack}/badge.svg", get(badge::stack_badge))
+        .route("/checks/{name}/badge.svg", get(badge::check_badge))
         .route("/metrics", get(metrics::metrics))
         .route(
             "/static/style.css",

@@ -13,14 +13,48 @@ use super::charts::uptime_bar;
 use super::check_page::incident_table;
 use super::layout::{Shown, ShownMarks, html_response, page, percent};
 use super::{PageError, WebState, incident_days};
-use crate::domain::{CheckId, StackName, Timestamp};
+use crate::domain::{Check, CheckId, StackName, Timestamp};
 use crate::settings::StatusPagesEnabled;
-use crate::store::{CheckFilter, IncidentRow, PageStart, Tally};
+use crate::store::{CheckFilter, IncidentRow, PageStart, StoredState, Tally};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Whether `stack` has a public status page (and so public badges).
+pub async fn published(state: &WebState, stack: &StackName) -> Result<bool, PageError> {
+    Ok(match state.status_pages {
+        StatusPagesEnabled::All => true,
+        StatusPagesEnabled::Chosen => state.store.status_page_published(stack).await?,
+        StatusPagesEnabled::None => false,
+    })
+}
+
+/// The stack's checks in name order, each with its stored state and how it is shown now.
+pub async fn shown_checks(
+    state: &WebState,
+    stack: &StackName,
+    now: Timestamp,
+) -> Result<Vec<(Check, Option<StoredState>, Shown)>, PageError> {
+    let filter = CheckFilter {
+        stack: Some(stack.clone()),
+        ..CheckFilter::default()
+    };
+    let rows = state
+        .store
+        .checks_with_state_page(&filter, PageStart::After(None), u32::MAX)
+        .await?;
+    let windows = state.store.maintenance_windows().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(check, stored)| {
+            let health = stored.as_ref().map(|s| s.state.health);
+            let shown = Shown::of(&check, health, &windows, now);
+            (check, stored, shown)
+        })
+        .collect())
+}
+
 /// The stack's overall state in words, worst first.
-fn overall(states: &[Shown]) -> (&'static str, Shown) {
+pub fn overall(states: &[Shown]) -> (&'static str, Shown) {
     let live: Vec<Shown> = states
         .iter()
         .copied()
@@ -48,40 +82,22 @@ pub async fn status_page(
     let Ok(stack) = stack.parse::<StackName>() else {
         return Ok(not_found());
     };
-    let published = match state.status_pages {
-        StatusPagesEnabled::All => true,
-        StatusPagesEnabled::Chosen => state.store.status_page_published(&stack).await?,
-        StatusPagesEnabled::None => false,
-    };
     // Decided before anything of the stack is read: an unpublished stack answers as fast
     // as a missing one, and costs an anonymous visitor's request no more.
-    if !published {
+    if !published(&state, &stack).await? {
         return Ok(not_found());
     }
     let now = Timestamp::now();
-    let filter = CheckFilter {
-        stack: Some(stack.clone()),
-        ..CheckFilter::default()
-    };
-    let rows = state
-        .store
-        .checks_with_state_page(&filter, PageStart::After(None), u32::MAX)
-        .await?;
+    let rows = shown_checks(&state, &stack, now).await?;
     if rows.is_empty() {
         return Ok(not_found());
     }
-    let windows = state.store.maintenance_windows().await?;
-    let ids: Vec<CheckId> = rows.iter().map(|(c, _)| c.id).collect();
+    let ids: Vec<CheckId> = rows.iter().map(|(c, ..)| c.id).collect();
     let mut days = state.store.daily_uptimes(&ids, 90, now).await?;
     let recent = state.store.recent_incidents(&ids, 20).await?;
     let mut checks = Vec::with_capacity(rows.len());
-    for (check, stored) in &rows {
-        let shown = Shown::of(
-            check,
-            stored.as_ref().map(|s| s.state.health),
-            &windows,
-            now,
-        );
+    for (check, stored, shown) in &rows {
+        let shown = *shown;
         let days = days.remove(&check.id).unwrap_or_default();
         let mine: Vec<IncidentRow> = recent
             .iter()

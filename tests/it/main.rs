@@ -8,6 +8,7 @@ mod acknowledge;
 mod alerting;
 mod assertions;
 mod auth;
+mod badges;
 mod binary;
 mod browser;
 mod causes;

@@ -51,7 +51,7 @@ options:
             and I(port); C(smtp) and C(ssh) read the greeting of the server at I(host);
             C(heartbeat) waits for the job to ping its I(ping_url); C(dns) looks up I(host);
             C(icmp) sends ICMP echo requests to I(host); C(domain) reads when the registration
-          of I(domain) expires, once a day through RDAP.
+            of I(domain) expires, once a day through RDAP.
         type: str
         choices: [http, tcp, smtp, ssh, dns, icmp, heartbeat, domain]
       domain:
