@@ -7,10 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
+pub use crate::settings::ADMIN_TOKEN_FILE as FILE_NAME;
 use crate::settings::{MIN_TOKEN_LEN, Secret};
-
-/// File name of the generated token inside the data directory.
-pub const FILE_NAME: &str = "admin.token";
 
 /// Reads the generated token, creating it first when it does not exist.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secret> {

@@ -32,6 +32,10 @@ pub use tokens::{Refusal, Role, Tokens};
 /// The built-in layer: every key with its default, compiled in so the binary runs alone.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
+/// File name of the admin token generated at the first start, inside the data directory
+/// (when no admin token is configured).
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
 /// Shortest accepted API token, so a guessable one is refused at start.
 pub const MIN_TOKEN_LEN: usize = 16;
 

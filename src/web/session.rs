@@ -208,7 +208,14 @@ fn login_page(next: &str, error: Option<&str>) -> maud::Markup {
         html! {
             div.login.card {
                 h1 { "Sign in" }
-                p.muted { "With a read or admin API token." }
+                p.muted {
+                    "With a read or admin API token: one of "
+                    code { "auth.read_tokens" } " or " code { "auth.admin_tokens" }
+                    " in the configuration, or, when none is configured, the admin token "
+                    "stackwatch generated at its first start, in the file "
+                    code { (crate::settings::ADMIN_TOKEN_FILE) } " of its data directory "
+                    "(its start log names it too)."
+                }
                 @if let Some(error) = error { p.error { (error) } }
                 form method="post" action="/login" {
                     input type="hidden" name="next" value=(next);

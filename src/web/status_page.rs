@@ -15,9 +15,25 @@ use super::layout::{Shown, ShownMarks, html_response, page, percent};
 use super::{PageError, WebState, incident_days};
 use crate::domain::{Check, CheckId, StackName, Timestamp};
 use crate::settings::StatusPagesEnabled;
-use crate::store::{CheckFilter, IncidentRow, PageStart, StoredState, Tally};
+use crate::store::{CheckFilter, Day, IncidentRow, PageStart, StoredState, Tally};
 
 const DAY_MS: i64 = 86_400_000;
+
+/// What an uptime figure over `days` (oldest first) covers: "over 90 days" once the
+/// oldest has probes, else "since" the first day that has.
+fn uptime_span(days: &[Day]) -> String {
+    match days.iter().position(|d| d.tally.probes > 0) {
+        Some(0) => format!("over {} days", days.len()),
+        Some(first) => format!("since {}", day_text(days[first].day)),
+        None => "no probe yet".to_owned(),
+    }
+}
+
+/// A day since the Unix epoch as "4 Dec 2026" (UTC).
+fn day_text(day: i64) -> String {
+    chrono::DateTime::from_timestamp(day * 86_400, 0)
+        .map_or_else(String::new, |t| t.format("%-d %b %Y").to_string())
+}
 
 /// Whether `stack` has a public status page (and so public badges).
 pub async fn published(state: &WebState, stack: &StackName) -> Result<bool, PageError> {
@@ -110,12 +126,13 @@ pub async fn status_page(
             total.probes += day.tally.probes;
             total.up += day.tally.up;
         }
+        let span = uptime_span(&days);
         // The root cause is named on the dashboard only: it may be another stack's check.
         let impacted = shown == Shown::Down
             && stored
                 .as_ref()
                 .is_some_and(|s| s.memory.impacted_by.is_some());
-        checks.push((check.name.to_string(), shown, bar, total, impacted));
+        checks.push((check.name.to_string(), shown, bar, total, impacted, span));
     }
     let mut incidents: Vec<IncidentRow> = recent
         .into_iter()
@@ -125,13 +142,13 @@ pub async fn status_page(
     let (words, worst) = overall(&checks.iter().map(|c| c.1).collect::<Vec<_>>());
     let body = html! {
         h1 { (stack) " status" }
-        div.overall { (worst.badge()) " " (words) }
-        @for (name, shown, bar, total, impacted) in &checks {
+        div.overall { span class={ "state state-" (worst.word()) } { (worst.symbol()) " " (words) } }
+        @for (name, shown, bar, total, impacted, span) in &checks {
             div.card {
                 p {
                     strong { (name) } " " (shown.badge())
                     @if *impacted { span.muted { " · impacted: something it relies on is down" } }
-                    span.muted { " · " (percent(total.percent())) " over 90 days" }
+                    span.muted { " · " (percent(total.percent())) " " (span) }
                 }
                 (bar)
             }
@@ -148,6 +165,23 @@ pub async fn status_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uptime_says_what_it_covers() {
+        let day = |day, probes| Day {
+            day,
+            tally: Tally { probes, up: probes },
+        };
+        assert_eq!(
+            uptime_span(&[day(20_000, 5), day(20_001, 5)]),
+            "over 2 days"
+        );
+        assert_eq!(
+            uptime_span(&[day(20_000, 0), day(20_001, 0), day(20_425, 3)]),
+            "since 3 Dec 2025"
+        );
+        assert_eq!(uptime_span(&[day(20_000, 0)]), "no probe yet");
+    }
 
     #[test]
     fn overall_state_names_the_worst() {

@@ -59,6 +59,11 @@ async fn pages_need_a_sign_in_then_show_every_check_its_state_and_numbers() {
     let (status, headers, _) = text(&client, app.url("/?state=down")).await;
     assert_eq!(status, 303);
     assert_eq!(headers["location"], "/login?next=%2F%3Fstate%3Ddown");
+    let (_, _, login) = text(&client, app.url("/login?next=%2F")).await;
+    assert!(
+        login.contains("auth.read_tokens") && login.contains("<code>admin.token</code>"),
+        "the sign-in page says where a token is: {login}"
+    );
 
     let wrong = client
         .post(app.url("/login"))
@@ -145,6 +150,16 @@ async fn status_pages_show_published_stacks_without_internals() {
             .contains("frame-ancestors 'none'")
     );
     assert!(page.contains("Partial outage"));
+    assert!(
+        page.contains("<span class=\"state state-down\">▼ Partial outage</span>"),
+        "the overall state reads once, not \"▼ down Partial outage\""
+    );
+    assert_eq!(
+        page.matches(" since ").count(),
+        2,
+        "minutes of data are not \"over 90 days\": {page}"
+    );
+    assert!(!page.contains("over 90 days"));
     assert!(page.contains("acme-liveness") && page.contains("acme-readiness"));
     assert_eq!(page.matches("aria-label=\"90-day uptime\"").count(), 2);
     for secret in [
