@@ -34,7 +34,8 @@ struct Inner {
     saved: Option<PathBuf>,
     /// When the last download was tried.
     tried: Mutex<Option<Instant>>,
-    client: reqwest::Client,
+    /// The HTTP client, or why none could be set up (every lookup then fails saying so).
+    client: Result<reqwest::Client, String>,
 }
 
 impl std::fmt::Debug for Rdap {
@@ -68,7 +69,7 @@ impl Rdap {
             .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| format!("no HTTP client for RDAP: {e}"));
         Self {
             inner: Arc::new(Inner {
                 directory: RwLock::new(Arc::new(newest.with_servers(&servers))),
@@ -132,9 +133,8 @@ impl Rdap {
     }
 
     async fn download(&self, url: &url::Url) -> Result<(String, RdapDirectory), String> {
-        let response = self
-            .inner
-            .client
+        let client = self.inner.client.as_ref().map_err(Clone::clone)?;
+        let response = client
             .get(url.clone())
             .timeout(BOOTSTRAP_TIMEOUT)
             .send()
@@ -187,9 +187,8 @@ impl Rdap {
         let trouble = |detail: String| Failure::Rdap {
             detail: format!("{host}: {detail}"),
         };
-        let response = self
-            .inner
-            .client
+        let client = self.inner.client.as_ref().map_err(|e| trouble(e.clone()))?;
+        let response = client
             .get(url)
             .header("accept", "application/rdap+json, application/json")
             .timeout(limit)
