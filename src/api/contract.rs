@@ -11,7 +11,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 fn implied_statuses(method: &str, op: &Operation) -> Vec<(&'static str, &'static str)> {
     let mut statuses = Vec::new();
     let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
-    let writes = matches!(method, "put" | "post" | "delete");
+    let writes = matches!(method, "put" | "post" | "patch" | "delete");
     let params = op.parameters.as_deref().unwrap_or_default();
     let in_path = params
         .iter()
@@ -53,6 +53,7 @@ pub fn complete_error_responses(doc: &mut OpenApi) {
             ("get", &mut item.get),
             ("put", &mut item.put),
             ("post", &mut item.post),
+            ("patch", &mut item.patch),
             ("delete", &mut item.delete),
         ];
         for (method, op) in operations {
@@ -128,6 +129,27 @@ pub fn add_links(doc: &mut serde_json::Value) {
             response.insert("links".to_owned(), serde_json::Value::Object(links));
         }
     }
+}
+
+/// Links a posted status update to the operations on it, by the stack of the request and
+/// the id of the answer.
+pub fn add_update_links(doc: &mut serde_json::Value) {
+    let pointer = "/paths/~1api~1v1~1stacks~1{stack}~1updates/post/responses/201";
+    let Some(response) = doc.pointer_mut(pointer).and_then(|r| r.as_object_mut()) else {
+        return;
+    };
+    let links: serde_json::Map<String, serde_json::Value> =
+        ["get_update", "edit_update", "delete_update"]
+            .iter()
+            .map(|operation| {
+                let link = serde_json::json!({
+                    "operationId": operation,
+                    "parameters": {"stack": "$request.path.stack", "id": "$response.body#/id"},
+                });
+                ((*operation).to_owned(), link)
+            })
+            .collect();
+    response.insert("links".to_owned(), serde_json::Value::Object(links));
 }
 
 /// Writes a field whose type has a schema of its own (a host, say) as that schema with the

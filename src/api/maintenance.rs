@@ -45,6 +45,8 @@ pub struct MaintenanceBody {
     pub timezone: Option<String>,
     /// Why: shown in listings.
     pub reason: Option<String>,
+    /// Announce the window on the status pages of the stacks it covers (default false).
+    pub public: Option<bool>,
 }
 
 impl utoipa::PartialSchema for MaintenanceBody {
@@ -112,7 +114,9 @@ impl utoipa::PartialSchema for MaintenanceBody {
                     properties[field] = schema.clone();
                 }
                 properties["reason"] = json!({"type": ["string", "null"], "maxLength": 500,
-                    "description": "Why: shown in listings (at most 500 bytes)."});
+                    "description": "Why: shown in listings, and on status pages when public (at most 500 bytes)."});
+                properties["public"] = json!({"type": ["boolean", "null"],
+                    "description": "Announce the window on the status pages of the stacks it covers, ahead of time and while open (default false)."});
                 let required: Vec<&&str> = scope_required.iter().chain(timing_required).collect();
                 let shape = json!({"type": "object", "title": format!("{scope_name}, {timing_name}"),
                     "properties": properties, "required": required,
@@ -128,7 +132,7 @@ impl utoipa::PartialSchema for MaintenanceBody {
         shapes
             .examples([
                 json!({"scope": "stack", "target": "acme", "duration": 3600,
-                    "reason": "database upgrade"}),
+                    "reason": "database upgrade", "public": true}),
                 json!({"scope": "tag", "target": "env:staging", "cron": "0 2 * * Sun",
                     "duration": 7200, "timezone": "Europe/Paris"}),
                 json!({"scope": "all", "starts_at": "2030-01-05T02:00:00Z",
@@ -158,6 +162,8 @@ pub struct MaintenanceView {
     pub timezone: Option<String>,
     pub duration: Option<u32>,
     pub reason: Option<String>,
+    /// Announced on the status pages of the stacks it covers.
+    pub public: bool,
     pub created_at: String,
     /// Open now.
     pub active: bool,
@@ -185,6 +191,7 @@ impl MaintenanceView {
                 u32::try_from((end.0 - start.0) / 1000).ok()
             }),
             reason: w.reason.clone(),
+            public: w.public,
             created_at: w.created_at.to_rfc3339(),
             active: w.open_at(now),
             next_starts_at: next.map(|(s, _)| s.to_rfc3339()),
@@ -344,6 +351,7 @@ pub(super) fn parse_window(
             scope,
             timing,
             reason: body.reason,
+            public: body.public.unwrap_or(false),
             created_at: now,
         }),
         _ => Err(errors),

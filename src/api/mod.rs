@@ -18,6 +18,7 @@ mod problem;
 mod stacks;
 mod status;
 mod statuscake;
+mod updates;
 mod view;
 
 use std::collections::BTreeSet;
@@ -198,6 +199,12 @@ fn api_routes() -> OpenApiRouter<ApiState> {
             stacks::get_stack,
             stacks::delete_stack
         ))
+        .routes(routes!(updates::post_update, updates::list_updates))
+        .routes(routes!(
+            updates::get_update,
+            updates::edit_update,
+            updates::delete_update
+        ))
         .routes(routes!(status::check_results))
         .routes(routes!(status::check_uptime))
         .routes(routes!(status::list_incidents))
@@ -243,6 +250,7 @@ fn openapi_json(
     let rendered = serde_json::to_value(&doc).and_then(|mut value| {
         contract::inline_single_choices(&mut value);
         contract::add_links(&mut value);
+        contract::add_update_links(&mut value);
         contract::name_the_contacts(&mut value, contacts);
         contract::name_the_locations(&mut value, locations);
         serde_json::to_string_pretty(&value)

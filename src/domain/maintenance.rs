@@ -98,6 +98,8 @@ pub struct MaintenanceWindow {
     pub scope: MaintenanceScope,
     pub timing: WindowTiming,
     pub reason: Option<String>,
+    /// Shown ahead of time and while open on the status pages of the stacks it covers.
+    pub public: bool,
     pub created_at: Timestamp,
 }
 
@@ -153,6 +155,12 @@ impl MaintenanceWindow {
         self.timing.occurrence_at_or_after(now)
     }
 
+    /// Whether a stack's status page announces the window: it is public and covers one of
+    /// the stack's `checks`.
+    pub fn announced_for(&self, checks: &[Check]) -> bool {
+        self.public && checks.iter().any(|c| self.scope.covers(c))
+    }
+
     /// Whether the window can never open again after `now`.
     pub fn is_over(&self, now: Timestamp) -> bool {
         self.occurrence_at_or_after(now).is_none()
@@ -185,6 +193,7 @@ mod tests {
                 timezone: parse_timezone(timezone).unwrap(),
             },
             reason: None,
+            public: false,
             created_at: Timestamp(0),
         }
     }
@@ -232,6 +241,7 @@ mod tests {
                 ends_at: Timestamp(2_000),
             },
             reason: None,
+            public: false,
             created_at: Timestamp(0),
         };
         assert!(!window.open_at(Timestamp(999)));

@@ -31,6 +31,7 @@ mod secret_value;
 mod shown;
 mod state;
 mod status;
+mod status_update;
 mod target;
 mod time;
 pub mod wire;
@@ -69,5 +70,8 @@ pub use secret_value::Secret;
 pub use shown::Shown;
 pub use state::{CheckState, Health, Speed, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
+pub use status_update::{
+    MAX_AFFECTED, MAX_MESSAGE_CHARS, UpdateMessage, UpdateStage, UpdateText, read_checks,
+};
 pub use target::{DomainTarget, HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget};
 pub use time::Timestamp;

@@ -44,6 +44,7 @@ pub enum Target {
 pub struct DomainTarget {
     /// The registered domain whose expiry is watched (required), e.g. `acme.example`; its
     /// top-level domain must have an RDAP service.
+    #[schema(inline)]
     pub(in crate::domain) domain: DomainName,
     /// Days before the registration expires to send `domain_expiring`, 1-365 (default 30).
     #[schema(required = false, minimum = 1, maximum = 365)]

@@ -18,6 +18,7 @@ struct WindowRow {
     duration_s: Option<i64>,
     timezone: Option<String>,
     reason: Option<String>,
+    public: bool,
     created_at: i64,
 }
 
@@ -59,6 +60,7 @@ impl TryFrom<WindowRow> for MaintenanceWindow {
             scope,
             timing,
             reason: row.reason,
+            public: row.public,
             created_at: Timestamp(row.created_at),
         })
     }
@@ -88,7 +90,8 @@ impl Store {
             let t = window.timing.fields();
             window.id = Sql::new(
                 "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
-                 timezone, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                 timezone, reason, public, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 RETURNING id",
             )
             .bind(scope)
             .bind(target)
@@ -98,6 +101,7 @@ impl Store {
             .bind(t.duration_s.map(i64::from))
             .bind(t.timezone)
             .bind(&window.reason)
+            .bind(window.public)
             .bind(window.created_at.0)
             .scalar_one(tx.on())
             .await?;
@@ -110,7 +114,7 @@ impl Store {
     pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
         let rows: Vec<WindowRow> = Sql::new(
             "SELECT id, scope, target, starts_at, ends_at, cron, duration_s, timezone, reason, \
-             created_at FROM maintenance ORDER BY id",
+             public, created_at FROM maintenance ORDER BY id",
         )
         .fetch_all(self.reader())
         .await?;

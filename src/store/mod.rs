@@ -27,6 +27,7 @@ mod spec_form;
 mod stacks;
 mod states;
 mod statuscake;
+mod updates;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -60,6 +61,7 @@ pub use spec_form::{decode as decode_spec, encode as encode_spec};
 pub use stacks::StackSync;
 pub use states::StoredState;
 pub use statuscake::StatusCakeFields;
+pub use updates::{StatusUpdate, UpdateRevision};
 
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other
 /// user of the database takes; ASCII "stackwat").

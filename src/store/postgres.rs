@@ -36,7 +36,7 @@ pub async fn migrate_postgres(url: &str, place: &str) -> Result<(), StoreError> 
 }
 
 /// The tables in an order that satisfies every foreign key.
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "checks",
     "check_tags",
     "check_state",
@@ -52,10 +52,18 @@ const TABLES: [&str; 15] = [
     "maintenance",
     "stack_settings",
     "statuscake_fields",
+    "status_updates",
+    "status_update_history",
 ];
 
 /// The tables whose `id` is an identity column (AUTOINCREMENT in SQLite).
-const NUMBERED: [&str; 4] = ["checks", "incidents", "alerts", "maintenance"];
+const NUMBERED: [&str; 5] = [
+    "checks",
+    "incidents",
+    "alerts",
+    "maintenance",
+    "status_updates",
+];
 
 /// Rows per INSERT: well under PostgreSQL's 65,535 parameters for the widest table.
 const ROWS_PER_INSERT: usize = 1_000;

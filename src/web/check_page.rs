@@ -12,8 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::charts::{Span, latency_chart, uptime_bar};
-use super::layout::{ShownMarks, html_response, page, percent, since};
+use super::layout::{ShownMarks, date_text, html_response, page, percent, since, time_tag};
 use super::session::{Viewer, sign_in_first, viewer};
+use super::updates::update_form;
 use super::{PageError, WebState, incident_days};
 use crate::domain::{CheckName, Target, Timestamp, duration_text};
 use crate::settings::Role;
@@ -128,10 +129,10 @@ pub async fn check_page(
                     other => { dt { "Target" } dd { (other.address()) } }
                 }
                 @if let Some(stack) = &spec.stack() {
-                    dt { "Stack" } dd { a href={ "/?stack=" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
+                    dt { "Stack" } dd { a href={ "/stacks/" (stack) } { (stack) } " · " a href={ "/status/" (stack) } { "status page" } }
                 }
                 dt { "State since" } dd { (since(stored.map(|s| s.state.since), now)) }
-                dt { "Last probe" } dd { (since(row.last.as_ref().map(|r| Timestamp(r.at)), now)) @if let Some(last) = &row.last { ", " (last.total_ms) " ms" } }
+                dt { "Last probe" } dd { (since(row.last.as_ref().map(|r| Timestamp(r.at)), now)) @if let Some(last) = row.last.as_ref().filter(|r| r.up()) { ", " (last.total_ms) " ms" } }
                 @if let Some(cause) = stored.and_then(|s| s.memory.last_cause.as_ref()).filter(|_| shown == super::layout::Shown::Down) {
                     dt { "Cause" } dd { (cause) }
                 }
@@ -196,6 +197,17 @@ pub async fn check_page(
             }
         }
         (incident_table(&incidents, now, true))
+        @if let (Some(stack), Viewer::Known { role: Role::Admin, .. }) = (spec.stack(), who) {
+            details.card {
+                summary { "Post an update on the status page of " (stack) }
+                (update_form(
+                    &format!("/stacks/{stack}/updates"),
+                    row.check.name.as_str(),
+                    incidents.iter().find(|i| i.resolved_at.is_none()).map(|i| i.id),
+                    Some(row.check.name.as_str()),
+                ))
+            }
+        }
         h2 { "Alerts" }
         div.card {
             @if alerts.is_empty() { p.muted { "No alert yet." } }
@@ -205,7 +217,7 @@ pub async fn check_page(
                     tbody {
                         @for (alert, deliveries) in &alerts {
                             tr {
-                                td { (since(Some(alert.created_at), now)) }
+                                td { (time_tag(alert.created_at)) span.muted { " (" (since(Some(alert.created_at), now)) ")" } }
                                 td { (alert.kind.as_str()) }
                                 td {
                                     @if deliveries.is_empty() { span.muted { (crate::domain::NOBODY_TOLD) } }
@@ -249,10 +261,10 @@ fn ack_form(check: &CheckName, incident: i64) -> Markup {
 fn certificate(not_after: Option<Timestamp>, now: Timestamp) -> String {
     match not_after {
         None => "none seen".to_owned(),
-        Some(t) if t.0 <= now.0 => format!("expired {}", t.to_rfc3339()),
+        Some(t) if t.0 <= now.0 => format!("expired {}", date_text(t)),
         Some(t) => format!(
             "expires {} (in {} days)",
-            t.to_rfc3339(),
+            date_text(t),
             (t.0 - now.0) / DAY_MS
         ),
     }
@@ -271,7 +283,7 @@ pub fn incident_table(incidents: &[IncidentRow], now: Timestamp, with_causes: bo
                             @let end = i.resolved_at.unwrap_or(now.0);
                             tr {
                                 td { (i.check_name) }
-                                td { (Timestamp(i.opened_at).to_rfc3339()) }
+                                td { (time_tag(Timestamp(i.opened_at))) }
                                 td {
                                     (duration_text(u64::try_from((end - i.opened_at) / 1_000).unwrap_or(0)))
                                     @if i.resolved_at.is_none() { " (ongoing)" }
@@ -280,7 +292,7 @@ pub fn incident_table(incidents: &[IncidentRow], now: Timestamp, with_causes: bo
                                     td { (i.cause) }
                                     td {
                                         @if let (Some(at), Some(by)) = (i.acked_at, &i.acked_by) {
-                                            (by) " at " (Timestamp(at).to_rfc3339())
+                                            (by) " at " (time_tag(Timestamp(at)))
                                             @if let Some(note) = &i.ack_note { ": " (note) }
                                         }
                                     }

@@ -208,12 +208,16 @@ fn stack_section(
 ) -> Markup {
     html! {
         section.stack {
-            h2 { (stack) }
+            @if stack.parse::<crate::domain::StackName>().is_ok() {
+                h2 { a href={ "/stacks/" (stack) } { (stack) } }
+            } @else {
+                h2 { (stack) }
+            }
             table {
                 thead { tr {
-                    th { "State" } th { "Check" }
-                    th.num { "24 h" } th.num.wide { "30 d" }
-                    th.num { "Response" } th.wide { "Since" } th.wide { "Cause" }
+                    th.w-state { "State" } th { "Check" }
+                    th.num.w-num { "24 h" } th.num.wide.w-num { "30 d" }
+                    th.num.w-resp { "Response" } th.wide.w-since { "Since" } th.wide.w-cause { "Cause" }
                 } }
                 tbody {
                     @for line in lines {
@@ -224,7 +228,7 @@ fn stack_section(
                             td { a href={ "/checks/" (row.live.check.name) } { (row.live.check.name) } }
                             td.num { (percent(row.uptime_24h.percent())) }
                             td.num.wide { (percent(row.uptime_30d.percent())) }
-                            td.num { @match &row.live.last { Some(last) => { (last.total_ms) " ms" } None => { "–" } } }
+                            td.num { @match row.live.last.as_ref().filter(|l| l.up()) { Some(last) => { (last.total_ms) " ms" } None => { "–" } } }
                             td.wide { (since(state_since, now)) }
                             td.wide.cause {
                                 @if line.shown == Shown::Down {

@@ -42,6 +42,16 @@ impl ShownMarks for Shown {
 
 /// A whole HTML page. `refresh`: the page keeps itself current.
 pub fn page(title: &str, signed_in: bool, refresh: bool, body: Markup) -> Markup {
+    shell(title, ("/", "stackwatch"), signed_in, refresh, body)
+}
+
+/// A page for the public (a status page): its brand, `(href, text)`, leads back to itself,
+/// not to the dashboard's sign-in.
+pub fn public_page(title: &str, brand: (&str, &str), body: Markup) -> Markup {
+    shell(title, brand, false, true, body)
+}
+
+fn shell(title: &str, brand: (&str, &str), signed_in: bool, refresh: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -55,7 +65,7 @@ pub fn page(title: &str, signed_in: bool, refresh: bool, body: Markup) -> Markup
             }
             body {
                 header.top {
-                    a.brand href="/" { "stackwatch" }
+                    a.brand href=(brand.0) { (brand.1) }
                     @if signed_in {
                         form method="post" action="/logout" { button type="submit" { "Sign out" } }
                     }
@@ -73,6 +83,20 @@ pub fn page(title: &str, signed_in: bool, refresh: bool, body: Markup) -> Markup
 /// "5 minutes ago", or "never".
 pub fn since(at: Option<Timestamp>, now: Timestamp) -> String {
     at.map_or_else(|| "never".to_owned(), |t| ago(now.0 - t.0))
+}
+
+/// A moment as "4 Dec 2026 17:40 UTC" in a `<time>` element; the page's script shows it
+/// in the reader's time zone.
+pub fn time_tag(at: Timestamp) -> Markup {
+    let text = chrono::DateTime::from_timestamp_millis(at.0)
+        .map_or_else(String::new, |t| t.format("%-d %b %Y %H:%M UTC").to_string());
+    html! { time datetime=(at.to_rfc3339()) { (text) } }
+}
+
+/// A day as "4 Dec 2026" (UTC).
+pub fn date_text(at: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(at.0)
+        .map_or_else(String::new, |t| t.format("%-d %b %Y").to_string())
 }
 
 /// "99.95 %", or "–" without probes.

@@ -8,9 +8,11 @@ mod charts;
 mod check_page;
 mod dashboard;
 mod layout;
+mod markdown;
 mod metrics;
 mod session;
 mod status_page;
+mod updates;
 
 use std::sync::Arc;
 
@@ -59,6 +61,13 @@ pub fn router(state: WebState) -> Router {
         .route("/checks/{name}", get(check_page::check_page))
         .route("/checks/{name}/incidents/{id}/ack", post(ack::acknowledge))
         .route("/ack/{id}", get(ack::link_form).post(ack::link_acknowledge))
+        .route("/stacks/{stack}", get(updates::stack_page))
+        .route("/stacks/{stack}/updates", post(updates::post_update))
+        .route("/stacks/{stack}/updates/{id}", post(updates::edit_update))
+        .route(
+            "/stacks/{stack}/updates/{id}/delete",
+            post(updates::delete_update),
+        )
         .route("/status/{stack}", get(status_page::status_page))
         .route("/status/{stack}/badge.svg", get(badge::stack_badge))
         .route("/checks/{name}/badge.svg", get(badge::check_badge))

@@ -1,4 +1,5 @@
-//! Public status pages at `/status/{stack}`: the stack's overall state, each check's 90-day
+//! Public status pages at `/status/{stack}`: the stack's overall state, the public
+//! maintenance windows ahead and open, the team's updates newest first, each check's 90-day
 //! uptime bar, current and recent incidents. No token needed, so nothing internal is shown:
 //! no URL, no cause, no error text. A stack that is not published is a 404, decided before
 //! its checks are read; incidents are the stack's checks' own, by id (a re-created name
@@ -11,13 +12,101 @@ use maud::html;
 
 use super::charts::uptime_bar;
 use super::check_page::incident_table;
-use super::layout::{Shown, ShownMarks, html_response, page, percent};
+use super::layout::{Shown, ShownMarks, html_response, percent, public_page, time_tag};
+use super::markdown;
 use super::{PageError, WebState, incident_days};
-use crate::domain::{Check, CheckId, StackName, Timestamp};
+use crate::domain::{Check, CheckId, MaintenanceWindow, StackName, Timestamp, WindowTiming};
 use crate::settings::StatusPagesEnabled;
-use crate::store::{CheckFilter, Day, IncidentRow, PageStart, StoredState, Tally};
+use crate::store::{CheckFilter, Day, IncidentRow, PageStart, StatusUpdate, StoredState, Tally};
 
 const DAY_MS: i64 = 86_400_000;
+/// How far ahead a public window is announced.
+const ANNOUNCED_AHEAD_MS: i64 = 14 * DAY_MS;
+/// Most updates a page shows, of the last 30 days.
+const SHOWN_UPDATES: u32 = 20;
+
+/// A public window as a page announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    /// Open now (else ahead).
+    pub active: bool,
+    /// "Sunday 6 Dec 02:00–03:00 CET", in the window's own time zone (UTC for one-off).
+    pub when: String,
+    pub reason: Option<String>,
+    pub starts_at: Timestamp,
+}
+
+/// The public windows that cover one of `checks` and are open now or open within
+/// [`ANNOUNCED_AHEAD_MS`], soonest first.
+pub fn announced(
+    windows: &[MaintenanceWindow],
+    checks: &[Check],
+    now: Timestamp,
+) -> Vec<Announced> {
+    let mut out: Vec<Announced> = windows
+        .iter()
+        .filter(|w| w.announced_for(checks))
+        .filter_map(|w| {
+            let (start, end) = w.occurrence_at_or_after(now)?;
+            let zone = match &w.timing {
+                WindowTiming::Recurring { timezone, .. } => *timezone,
+                WindowTiming::Once { .. } => chrono_tz::UTC,
+            };
+            (start.0 - now.0 <= ANNOUNCED_AHEAD_MS).then(|| Announced {
+                active: start <= now,
+                when: window_text(start, end, zone),
+                reason: w.reason.clone(),
+                starts_at: start,
+            })
+        })
+        .collect();
+    out.sort_by_key(|a| a.starts_at);
+    out
+}
+
+/// "Sunday 6 Dec 02:00–03:00 CET", or both ends in full when they fall on different days.
+fn window_text(start: Timestamp, end: Timestamp, zone: chrono_tz::Tz) -> String {
+    let local =
+        |t: Timestamp| chrono::DateTime::from_timestamp_millis(t.0).map(|t| t.with_timezone(&zone));
+    let (Some(s), Some(e)) = (local(start), local(end)) else {
+        return String::new();
+    };
+    if s.date_naive() == e.date_naive() {
+        format!("{}–{}", s.format("%A %-d %b %H:%M"), e.format("%H:%M %Z"))
+    } else {
+        format!(
+            "{} – {}",
+            s.format("%A %-d %b %H:%M %Z"),
+            e.format("%A %-d %b %H:%M %Z")
+        )
+    }
+}
+
+/// The updates a page shows: those of the last 30 days.
+fn shown_updates(updates: Vec<StatusUpdate>, now: Timestamp) -> Vec<StatusUpdate> {
+    updates
+        .into_iter()
+        .filter(|u| now.0 - u.created_at.0 < 30 * DAY_MS)
+        .collect()
+}
+
+/// The updates, newest first, each with its stage, time, checks and message.
+pub fn update_list(updates: &[StatusUpdate]) -> maud::Markup {
+    html! {
+        @for u in updates {
+            article.card.update {
+                p {
+                    strong { (u.text.stage.title()) } " · " (time_tag(u.created_at))
+                    @if u.edited_at.is_some() { span.muted { " · edited" } }
+                    @if !u.text.checks.is_empty() {
+                        span.muted { " · " (u.text.checks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+                    }
+                }
+                div.message { (markdown::render(u.text.message.as_str())) }
+            }
+        }
+    }
+}
 
 /// What an uptime figure over `days` (oldest first) covers: "over 90 days" once the
 /// oldest has probes, else "since" the first day that has.
@@ -134,6 +223,13 @@ pub async fn status_page(
                 .is_some_and(|s| s.memory.impacted_by.is_some());
         checks.push((check.name.to_string(), shown, bar, total, impacted, span));
     }
+    let stack_checks: Vec<Check> = rows.iter().map(|(c, ..)| c.clone()).collect();
+    let windows = state.store.maintenance_windows().await?;
+    let ahead = announced(&windows, &stack_checks, now);
+    let updates = shown_updates(
+        state.store.status_updates(&stack, SHOWN_UPDATES).await?,
+        now,
+    );
     let mut incidents: Vec<IncidentRow> = recent
         .into_iter()
         .filter(|i| now.0 - i.opened_at < 30 * DAY_MS)
@@ -143,6 +239,22 @@ pub async fn status_page(
     let body = html! {
         h1 { (stack) " status" }
         div.overall { span class={ "state state-" (worst.word()) } { (worst.symbol()) " " (words) } }
+        @if !ahead.is_empty() {
+            h2 { "Maintenance" }
+            @for a in &ahead {
+                div.card.maintenance {
+                    p {
+                        strong { @if a.active { "In progress: " } @else { "Scheduled: " } }
+                        (a.when)
+                        @if let Some(reason) = &a.reason { span.muted { " · " (reason) } }
+                    }
+                }
+            }
+        }
+        @if !updates.is_empty() {
+            h2 { "Updates" }
+            (update_list(&updates))
+        }
         @for (name, shown, bar, total, impacted, span) in &checks {
             div.card {
                 p {
@@ -157,7 +269,11 @@ pub async fn status_page(
         (incident_table(&incidents, now, false))
     };
     Ok(html_response(
-        page(&format!("{stack} status"), false, true, body),
+        public_page(
+            &format!("{stack} status"),
+            (&format!("/status/{stack}"), &format!("{stack} status")),
+            body,
+        ),
         &state.frame_ancestors,
     ))
 }
@@ -181,6 +297,74 @@ mod tests {
             "since 3 Dec 2025"
         );
         assert_eq!(uptime_span(&[day(20_000, 0)]), "no probe yet");
+    }
+
+    #[test]
+    fn public_windows_are_announced_ahead_in_their_zone() {
+        use crate::domain::schedule::parse_cron;
+        use crate::domain::{CheckSpec, MaintenanceScope, parse_timezone};
+        let check = Check {
+            id: CheckId(1),
+            name: "acme-web".parse().unwrap(),
+            spec: CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap()),
+            ping_key: None,
+            paused: false,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        };
+        let at = |t: &str| Timestamp::parse_rfc3339(t).unwrap();
+        let window = |id, scope, timing, public| MaintenanceWindow {
+            id,
+            scope,
+            timing,
+            reason: Some("database upgrade".into()),
+            public,
+            created_at: Timestamp(0),
+        };
+        let sundays = || WindowTiming::Recurring {
+            expression: "0 2 * * Sun".into(),
+            schedule: Box::new(parse_cron("0 2 * * Sun").unwrap()),
+            duration_s: 3_600,
+            timezone: parse_timezone("Europe/Paris").unwrap(),
+        };
+        let once = |from: &str, to: &str| WindowTiming::Once {
+            starts_at: at(from),
+            ends_at: at(to),
+        };
+        let acme = || MaintenanceScope::Check("acme-web".parse().unwrap());
+        let windows = [
+            window(1, acme(), sundays(), true),
+            window(2, acme(), sundays(), false),
+            window(
+                3,
+                MaintenanceScope::Check("other-web".parse().unwrap()),
+                sundays(),
+                true,
+            ),
+            window(
+                4,
+                MaintenanceScope::All,
+                once("2026-12-04T11:00:00Z", "2026-12-05T13:00:00Z"),
+                true,
+            ),
+            window(
+                5,
+                acme(),
+                once("2026-12-30T10:00:00Z", "2026-12-30T11:00:00Z"),
+                true,
+            ),
+        ];
+        // Friday 4 December 2026, noon UTC.
+        let shown = announced(&windows, &[check], at("2026-12-04T12:00:00Z"));
+        let texts: Vec<(bool, &str)> = shown.iter().map(|a| (a.active, a.when.as_str())).collect();
+        assert_eq!(
+            texts,
+            [
+                (true, "Friday 4 Dec 11:00 UTC – Saturday 5 Dec 13:00 UTC"),
+                (false, "Sunday 6 Dec 02:00–03:00 CET"),
+            ]
+        );
+        assert_eq!(shown[1].reason.as_deref(), Some("database upgrade"));
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl TestApp {
     }
 
     /// One request to the API with `token` (and `body` as JSON, when given).
-    async fn send(
+    pub async fn send(
         &self,
         method: reqwest::Method,
         path: &str,

@@ -46,5 +46,6 @@ mod statuscake;
 mod storm;
 mod targets;
 mod trust;
+mod updates;
 mod validation;
 mod web;

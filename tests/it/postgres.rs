@@ -86,7 +86,11 @@ async fn two_instances_migrating_an_empty_database_at_once_migrate_it_once() {
 type Schema = BTreeMap<String, BTreeMap<String, (String, bool)>>;
 
 /// Columns that SQLite keeps as 0/1 integers and PostgreSQL as booleans.
-const FLAGS: [(&str, &str); 2] = [("checks", "paused"), ("stack_settings", "status_page")];
+const FLAGS: [(&str, &str); 3] = [
+    ("checks", "paused"),
+    ("stack_settings", "status_page"),
+    ("maintenance", "public"),
+];
 
 async fn sqlite_schema(path: &std::path::Path) -> Schema {
     let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
@@ -344,10 +348,30 @@ async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver
     let (status, body) = app
         .post_json(
             "/api/v1/maintenance",
-            &json!({"scope": "tag", "target": "web", "cron": "0 2 * * SUN", "duration": 3600, "timezone": "Europe/Paris"}),
+            &json!({"scope": "tag", "target": "web", "cron": "0 2 * * SUN", "duration": 3600, "timezone": "Europe/Paris", "public": true}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // A status update, edited once (its earlier text kept), and a deleted one.
+    for message in ["Looking into it", "Gone soon"] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/stacks/acme/updates",
+                &json!({"status": "investigating", "message": message, "checks": ["acme-web"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/stacks/acme/updates/1",
+            crate::helpers::ADMIN_TOKEN,
+            Some(&json!({"status": "identified"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.delete("/api/v1/stacks/acme/updates/2").await.0, 200);
     let created = app
         .client
         .post(app.url("/v1/uptime"))

@@ -37,7 +37,7 @@ pub async fn app_with_checks() -> (TestApp, tempfile::TempDir, crate::targets::T
 }
 
 /// A client that keeps cookies and does not follow redirects.
-fn browser_like() -> reqwest::Client {
+pub fn browser_like() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -45,7 +45,10 @@ fn browser_like() -> reqwest::Client {
         .unwrap()
 }
 
-async fn text(client: &reqwest::Client, url: String) -> (u16, reqwest::header::HeaderMap, String) {
+pub async fn text(
+    client: &reqwest::Client,
+    url: String,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let response = client.get(url).send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();

@@ -58,6 +58,12 @@ options:
   reason:
     description: Why; also what tells this playbook's window apart from others.
     type: str
+  public:
+    description:
+      - Announce the window on the status page of each stack it covers, for the 14 days
+        ahead and while it is open, with I(reason).
+    type: bool
+    default: false
   id:
     description: With I(state=absent), the id of the window to close.
     type: int
@@ -129,6 +135,8 @@ def same_place(window, params):
 
 
 def same_timing(window, params):
+    if bool(window.get("public")) != params["public"]:
+        return False
     if params["cron"]:
         return (
             window.get("cron") == params["cron"]
@@ -150,6 +158,7 @@ def argument_spec():
         cron=dict(type="str"),
         timezone=dict(type="str"),
         reason=dict(type="str"),
+        public=dict(type="bool", default=False),
         id=dict(type="int"),
     )
     spec.update(COMMON_ARGS)
@@ -183,6 +192,8 @@ def run(params, client, check_mode, diff, warn):
     for field in ("duration", "starts_at", "ends_at", "cron", "timezone", "reason"):
         if params[field] is not None:
             body[field] = params[field]
+    if params["public"]:
+        body["public"] = True
     if check_mode:
         return dict(changed=True, window=body)
     _, window = client.request("POST", "/maintenance", body)

@@ -164,6 +164,7 @@ pub(super) async fn create(
             cron: cron.clone(),
             timezone: cron.is_some().then(|| zone.clone()),
             reason: name.clone(),
+            public: None,
         };
         match parse_window(body, now) {
             Ok(window) => windows.push(window),

@@ -1,0 +1,325 @@
+//! Status updates and public maintenance through the real server: posted, edited (history
+//! kept) and deleted through the API and the dashboard's forms, validated field by field,
+//! and read by an anonymous visitor of the stack's status page, escaped.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, READ_TOKEN, error_fields};
+use crate::web::{app_with_checks, browser_like, text};
+
+/// The open incident of `check`.
+async fn open_incident(app: &crate::helpers::TestApp, check: &str) -> i64 {
+    let (status, list) = app
+        .get(&format!("/api/v1/incidents?check={check}&open=true"))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["incidents"][0]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn updates_are_validated_posted_edited_and_deleted_and_show_on_the_status_page() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let updates = "/api/v1/stacks/acme/updates";
+    let post_as = |token: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.send(reqwest::Method::POST, updates, token, Some(&body))
+                .await
+        }
+    };
+    let (status, _) = post_as(
+        READ_TOKEN,
+        json!({"status": "investigating", "message": "x"}),
+    )
+    .await;
+    assert_eq!(status, 403, "a read token may not post");
+
+    let (status, problem) = post_as(
+        ADMIN_TOKEN,
+        json!({"status": "fixed", "message": "  ", "checks": ["Bad", "hidden-liveness"]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(error_fields(&problem), ["status", "message", "checks[0]"]);
+    let (status, problem) = post_as(
+        ADMIN_TOKEN,
+        json!({"status": "identified", "message": "m", "checks": ["hidden-liveness"], "incident_id": 999_999}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(error_fields(&problem), ["incident_id", "checks[0]"]);
+    assert!(
+        problem
+            .to_string()
+            .contains("no check hidden-liveness in stack acme"),
+        "{problem}"
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/v1/stacks/no-such-stack/updates",
+            &json!({"status": "investigating", "message": "m"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.get(updates).await.1["updates"],
+        json!([]),
+        "nothing half-written"
+    );
+
+    let incident = open_incident(&app, "acme-readiness").await;
+    let (status, first) = post_as(
+        ADMIN_TOKEN,
+        json!({"status": "identified", "message": "The **primary** database is full.", "incident_id": incident}),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(
+        first["checks"],
+        json!(["acme-readiness"]),
+        "the incident's check"
+    );
+    assert_eq!(first["incident_id"], incident);
+    let (status, second) = post_as(
+        ADMIN_TOKEN,
+        json!({"status": "investigating", "message": "Payments fail <script>alert(1)</script>\n\n- card\n- wire"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let (_, list) = app.get(updates).await;
+    let ids: Vec<&Value> = list["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["id"])
+        .collect();
+    assert_eq!(ids, [&second["id"], &first["id"]], "newest first");
+
+    let anonymous = reqwest::Client::new();
+    let (status, _, page) = text(&anonymous, app.url("/status/acme")).await;
+    assert_eq!(status, 200);
+    let (at_second, at_first) = (
+        page.find("Payments fail").unwrap(),
+        page.find("database is full").unwrap(),
+    );
+    assert!(at_second < at_first, "newest first on the page");
+    assert!(
+        page.contains("The <strong>primary</strong> database is full."),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped: {page}"
+    );
+    assert!(page.contains("<li>card</li><li>wire</li>"));
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(page.contains("<strong>Investigating</strong>") && page.contains("<time datetime="));
+
+    // An edit keeps what was said before.
+    let first_url = format!("{updates}/{}", first["id"]);
+    let (status, edited) = app
+        .send(
+            reqwest::Method::PATCH,
+            &first_url,
+            ADMIN_TOKEN,
+            Some(&json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        (&edited["status"], &edited["message"]),
+        (&json!("resolved"), &first["message"])
+    );
+    assert!(edited["edited_at"].is_string());
+    let (status, problem) = app
+        .send(
+            reqwest::Method::PATCH,
+            &first_url,
+            ADMIN_TOKEN,
+            Some(&json!({"message": ""})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_fields(&problem)),
+        (422, vec!["message".to_owned()])
+    );
+    let (_, history) = app.get(&first_url).await;
+    assert_eq!(history["status"], "resolved");
+    assert_eq!(history["history"].as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history["history"][0]["status"], "identified");
+    assert_eq!(history["history"][0]["message"], first["message"]);
+
+    // A delete hides it and keeps it.
+    let second_url = format!("{updates}/{}", second["id"]);
+    assert_eq!(app.delete(&second_url).await.1["changed"], true);
+    assert_eq!(app.delete(&second_url).await.1["changed"], false);
+    let (_, kept) = app.get(&second_url).await;
+    assert!(kept["deleted_at"].is_string(), "{kept}");
+    let (status, _) = app
+        .send(
+            reqwest::Method::PATCH,
+            &second_url,
+            ADMIN_TOKEN,
+            Some(&json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(status, 404, "a deleted update is not edited");
+    let (_, _, page) = text(&anonymous, app.url("/status/acme")).await;
+    assert!(!page.contains("Payments fail"));
+    assert!(page.contains("<strong>Resolved</strong>"));
+    let (status, _) = app.get(&format!("{updates}/not-a-number")).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn public_windows_are_announced_ahead_and_while_open_and_private_ones_are_not() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let windows = [
+        json!({"scope": "stack", "target": "acme", "cron": "0 2 * * Sun", "duration": 3600,
+            "timezone": "Europe/Paris", "reason": "database upgrade", "public": true}),
+        json!({"scope": "check", "target": "acme-readiness", "duration": 3600,
+            "reason": "replacing the load balancer", "public": true}),
+        json!({"scope": "stack", "target": "acme", "duration": 600, "reason": "internal-only-reason"}),
+        json!({"scope": "stack", "target": "hidden", "duration": 600, "reason": "other-stack-reason", "public": true}),
+    ];
+    for window in &windows {
+        let (status, created) = app.post_json("/api/v1/maintenance", window).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(
+            created["public"],
+            window.get("public").cloned().unwrap_or(json!(false))
+        );
+    }
+    let (_, _, page) = text(&reqwest::Client::new(), app.url("/status/acme")).await;
+    let scheduled = page.find("Scheduled: </strong>Sunday ").expect(&page);
+    assert!(
+        page[scheduled..].contains("02:00–03:00 CE"),
+        "in Paris time: {page}"
+    );
+    assert!(page.contains("database upgrade"));
+    assert!(
+        page.contains("In progress: </strong>") && page.contains("replacing the load balancer")
+    );
+    assert!(!page.contains("internal-only-reason") && !page.contains("other-stack-reason"));
+    assert!(
+        page.contains("◆ maintenance"),
+        "the checks in a window: {page}"
+    );
+    assert!(!page.contains("▼ down"), "not down while in maintenance");
+}
+
+#[tokio::test]
+async fn the_dashboard_posts_edits_and_deletes_updates_for_an_admin_only() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let sign_in = async |token: &str| {
+        let client = browser_like();
+        let signed = client
+            .post(app.url("/login"))
+            .form(&[("token", token), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status().as_u16(), 303);
+        client
+    };
+    let admin = sign_in(ADMIN_TOKEN).await;
+    let reader = sign_in(READ_TOKEN).await;
+
+    let (status, _, check_page) = text(&admin, app.url("/checks/acme-readiness")).await;
+    assert_eq!(status, 200);
+    let incident = open_incident(&app, "acme-readiness").await;
+    assert!(
+        check_page.contains("action=\"/stacks/acme/updates\""),
+        "{check_page}"
+    );
+    assert!(check_page.contains(&format!("name=\"incident_id\" value=\"{incident}\"")));
+    let (_, _, read_only) = text(&reader, app.url("/checks/acme-readiness")).await;
+    assert!(!read_only.contains("action=\"/stacks/acme/updates\""));
+
+    let form = [
+        ("status", "investigating"),
+        ("message", "Looking into *slow* pages"),
+        ("checks", "acme-readiness, acme-liveness"),
+        ("from_check", "acme-readiness"),
+    ];
+    let refused = reader
+        .post(app.url("/stacks/acme/updates"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let cross = admin
+        .post(app.url("/stacks/acme/updates"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status().as_u16(), 403, "a cross-site form is refused");
+    let bad = admin
+        .post(app.url("/stacks/acme/updates"))
+        .form(&[
+            ("status", "investigating"),
+            ("message", "m"),
+            ("checks", "hidden-liveness"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("checks[0]: no check hidden-liveness in stack acme")
+    );
+    let posted = admin
+        .post(app.url("/stacks/acme/updates"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 303);
+    assert_eq!(posted.headers()["location"], "/checks/acme-readiness");
+
+    let (_, list) = app.get("/api/v1/stacks/acme/updates").await;
+    let update = &list["updates"][0];
+    assert_eq!(update["checks"], json!(["acme-readiness", "acme-liveness"]));
+    let id = update["id"].as_i64().unwrap();
+    let (status, _, stack_page) = text(&admin, app.url("/stacks/acme")).await;
+    assert_eq!(status, 200);
+    assert!(
+        stack_page.contains("Looking into <em>slow</em> pages"),
+        "{stack_page}"
+    );
+    assert!(stack_page.contains(&format!("action=\"/stacks/acme/updates/{id}/delete\"")));
+
+    let saved = admin
+        .post(app.url(&format!("/stacks/acme/updates/{id}")))
+        .form(&[
+            ("status", "monitoring"),
+            ("message", "A fix is out"),
+            ("checks", "acme-readiness"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 303);
+    let (_, _, page) = text(&reqwest::Client::new(), app.url("/status/acme")).await;
+    assert!(page.contains("<strong>Monitoring</strong>") && page.contains("A fix is out"));
+    let (_, history) = app.get(&format!("/api/v1/stacks/acme/updates/{id}")).await;
+    assert_eq!(
+        history["history"][0]["message"],
+        "Looking into *slow* pages"
+    );
+
+    let deleted = admin
+        .post(app.url(&format!("/stacks/acme/updates/{id}/delete")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 303);
+    let (_, list) = app.get("/api/v1/stacks/acme/updates").await;
+    assert_eq!(list["updates"], json!([]));
+}
