@@ -30,7 +30,8 @@ pub fn uptime_bar(days: &[Day], incidents: impl Fn(i64) -> usize) -> Markup {
     const GAP: usize = 2;
     let width = days.len() * (CELL + GAP);
     html! {
-        svg viewBox={ "0 0 " (width) " 34" } width=(width) height="34" role="img"
+        svg.bar viewBox={ "0 0 " (width) " 34" } width=(width) height="34" role="img"
+            preserveAspectRatio="none"
             aria-label={ (days.len()) "-day uptime" } {
             @for (i, day) in days.iter().enumerate() {
                 @let uptime = day.tally.percent();
@@ -83,7 +84,7 @@ pub fn latency_chart(points: &[LatencyPoint], phases: bool, span: Span) -> Marku
     let bar = (slot * 0.8).max(1.0);
     let y = |ms: f64| H - ms / scale * (H - 10.0);
     html! {
-        svg viewBox={ "0 0 " (W) " " (H + 20.0) } width=(W) height=(H + 20.0) role="img"
+        svg.chart viewBox={ "0 0 " (W) " " (H + 20.0) } width=(W) height=(H + 20.0) role="img"
             aria-label="response time" {
             @for frac in [0.0, 0.5, 1.0] {
                 @let at = y(scale * frac);

@@ -217,7 +217,7 @@ fn stack_section(
                 thead { tr {
                     th.w-state { "State" } th { "Check" }
                     th.num.w-num { "24 h" } th.num.wide.w-num { "30 d" }
-                    th.num.w-resp { "Response" } th.wide.w-since { "Since" } th.wide.w-cause { "Cause" }
+                    th.num.wide.w-resp { "Response" } th.wide.w-since { "Since" } th.wide.w-cause { "Cause" }
                 } }
                 tbody {
                     @for line in lines {
@@ -228,7 +228,7 @@ fn stack_section(
                             td { a href={ "/checks/" (row.live.check.name) } { (row.live.check.name) } }
                             td.num { (percent(row.uptime_24h.percent())) }
                             td.num.wide { (percent(row.uptime_30d.percent())) }
-                            td.num { @match row.live.last.as_ref().filter(|l| l.up()) { Some(last) => { (last.total_ms) " ms" } None => { "–" } } }
+                            td.num.wide { @match row.live.last.as_ref().filter(|l| l.up()) { Some(last) => { (last.total_ms) " ms" } None => { "–" } } }
                             td.wide { (since(state_since, now)) }
                             td.wide.cause {
                                 @if line.shown == Shown::Down {

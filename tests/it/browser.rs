@@ -29,8 +29,10 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // The reader is in Tokyo: the pages' times show in their time zone.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TZ", "Asia/Tokyo")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -104,6 +106,21 @@ impl Browser {
         .await;
     }
 
+    /// Runs `script` (a function body) in the page; its return value.
+    async fn run(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, Vec::new()).await.unwrap()
+    }
+
+    /// How far the page scrolls sideways, in CSS pixels (0 when it fits).
+    async fn sideways(&self) -> i64 {
+        self.run(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        )
+        .await
+        .as_i64()
+        .unwrap()
+    }
+
     async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -161,8 +178,127 @@ async fn a_person_signs_in_and_follows_the_dashboard_to_a_check_and_its_status_p
     assert!(check.contains("90 days") && check.contains("Response time"));
     browser.screenshot("check.png").await;
 
+    // The team tells the customers; a window is announced.
+    let update = json!({"status": "identified", "checks": ["acme-readiness"],
+        "message": "The readiness probe fails after the **database upgrade**; rolling back."});
+    assert_eq!(
+        app.post_json("/api/v1/stacks/acme/updates", &update)
+            .await
+            .0,
+        201
+    );
+    let window = json!({"scope": "stack", "target": "acme", "cron": "0 2 * * Sun",
+        "duration": 3600, "timezone": "Europe/Paris", "reason": "database maintenance", "public": true});
+    assert_eq!(app.post_json("/api/v1/maintenance", &window).await.0, 201);
+
     browser.click("a[href=\"/status/acme\"]").await;
     browser.wait_title("acme status").await;
-    assert!(browser.source().await.contains("Partial outage"));
+    let status = browser.source().await;
+    assert!(status.contains("Partial outage"));
+    assert!(
+        status.contains("<strong>database upgrade</strong>"),
+        "{status}"
+    );
+    assert!(status.contains("Scheduled: </strong>Sunday"), "{status}");
+    let shown = browser
+        .run("var t = document.querySelector('article.update time'); return [t.textContent, t.title];")
+        .await;
+    let (local, utc) = (shown[0].as_str().unwrap(), shown[1].as_str().unwrap());
+    assert!(utc.ends_with(" UTC"), "{utc}");
+    assert!(
+        local.contains("GMT+9") || local.contains("JST"),
+        "in the reader's zone: {local}"
+    );
+    let brand = browser
+        .run("return document.querySelector('a.brand').getAttribute('href');")
+        .await;
+    assert_eq!(
+        brand, "/status/acme",
+        "the logo keeps a visitor on the page"
+    );
     browser.screenshot("status.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_line_up_fill_their_cards_and_fit_a_phone() {
+    let (app, _dir, target) = app_with_checks().await;
+    let other = json!({"checks": [
+        {"name": "shop-a-much-longer-check-name-than-the-others-have", "url": target.url("http", "/ok"), "check_rate": 10},
+    ]});
+    assert_eq!(app.put("/api/v1/stacks/shop", &other).await.0, 200);
+    let browser = Browser::start().await;
+    browser.go(&app.url("/")).await;
+    browser.wait_title("Sign in").await;
+    browser
+        .type_into("#token", crate::helpers::ADMIN_TOKEN)
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_title("Checks").await;
+
+    let widths = browser
+        .run("return Array.from(document.querySelectorAll('section.stack table')).map(t => \
+              Array.from(t.querySelectorAll('th')).map(th => Math.round(th.getBoundingClientRect().width)));")
+        .await;
+    let widths = widths.as_array().unwrap();
+    assert!(widths.len() >= 3, "{widths:?}");
+    assert!(
+        widths.iter().all(|w| w == &widths[0]),
+        "every stack's columns alike: {widths:?}"
+    );
+    let row = browser
+        .run("var r = Array.from(document.querySelectorAll('tr')).find(r => r.textContent.includes('acme-readiness')); \
+              return Array.from(r.querySelectorAll('td')).map(td => td.textContent.trim());")
+        .await;
+    assert_eq!(
+        row[4], "–",
+        "no response time for a refused connection: {row}"
+    );
+    assert!(
+        row[6].as_str().unwrap().contains("connection refused"),
+        "the cause: {row}"
+    );
+    assert!(browser.source().await.contains(">Sign out</button>"));
+
+    browser.go(&app.url("/checks/acme-readiness")).await;
+    browser.wait_title("acme-readiness").await;
+    let filled = browser
+        .run("return ['svg.bar', 'svg.chart'].map(s => { var e = document.querySelector(s); \
+              var card = e.closest('.card'); var style = getComputedStyle(card); \
+              var inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight); \
+              return e.getBoundingClientRect().width / inner; });")
+        .await;
+    for share in filled.as_array().unwrap() {
+        assert!(
+            share.as_f64().unwrap() > 0.97,
+            "charts fill their card: {filled}"
+        );
+    }
+    let text = browser.run("return document.body.innerText;").await;
+    let text = text.as_str().unwrap();
+    let raw_iso = text
+        .split_whitespace()
+        .any(|w| w.len() >= 16 && w.as_bytes()[4] == b'-' && w.as_bytes()[10] == b'T');
+    assert!(!raw_iso, "no raw ISO time on the page: {text}");
+
+    browser.client.set_window_size(390, 844).await.unwrap();
+    for (path, title) in [
+        ("/", "Checks"),
+        ("/checks/acme-readiness", "acme-readiness"),
+        ("/status/acme", "acme status"),
+        ("/stacks/acme", "Stack acme"),
+    ] {
+        browser.go(&app.url(path)).await;
+        browser.wait_title(title).await;
+        assert_eq!(browser.sideways().await, 0, "{path} fits a phone");
+        let boxes = browser
+            .run("return Array.from(document.querySelectorAll('section, .card')).map(e => [e.scrollWidth - e.clientWidth, \
+                  Array.from(e.querySelectorAll('th')).map(th => Math.round(th.getBoundingClientRect().width)), e.clientWidth]);")
+            .await;
+        for b in boxes.as_array().unwrap() {
+            assert_eq!(b[0], 0, "{path}: nothing on it scrolls sideways: {boxes}");
+        }
+    }
+    browser.go(&app.url("/")).await;
+    browser.wait_title("Checks").await;
+    browser.screenshot("dashboard-phone.png").await;
 }
