@@ -189,6 +189,7 @@ impl App {
             status_pages: settings.status_pages.enabled,
             frame_ancestors: settings.status_pages.frame_ancestors.clone(),
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
+            public_url: settings.alerting.public_url.clone(),
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
             ack_key: ack_key.clone(),

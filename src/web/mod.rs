@@ -7,6 +7,7 @@ mod badge;
 mod charts;
 mod check_page;
 mod dashboard;
+mod feeds;
 mod layout;
 mod markdown;
 mod metrics;
@@ -44,6 +45,8 @@ pub struct WebState {
     pub frame_ancestors: String,
     /// Mark session cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// `alerting.public_url`, where feeds' links point (empty: the request's host).
+    pub public_url: String,
     /// Who a check's alerts go to (an acknowledgement's too).
     pub routing: Arc<Routing>,
     /// Checks the signed acknowledgement links of alerts.
@@ -70,6 +73,8 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/status/{stack}", get(status_page::status_page))
         .route("/status/{stack}/badge.svg", get(badge::stack_badge))
+        .route("/status/{stack}/feed.atom", get(feeds::atom))
+        .route("/status/{stack}/feed.json", get(feeds::json_feed))
         .route("/checks/{name}/badge.svg", get(badge::check_badge))
         .route("/metrics", get(metrics::metrics))
         .route(

@@ -34,6 +34,9 @@ pub struct Announced {
     pub when: String,
     pub reason: Option<String>,
     pub starts_at: Timestamp,
+    pub window_id: i64,
+    /// When the window was made (what a feed says it was published).
+    pub created_at: Timestamp,
 }
 
 /// The public windows that cover one of `checks` and are open now or open within
@@ -57,6 +60,8 @@ pub fn announced(
                 when: window_text(start, end, zone),
                 reason: w.reason.clone(),
                 starts_at: start,
+                window_id: w.id,
+                created_at: w.created_at,
             })
         })
         .collect();
@@ -267,6 +272,11 @@ pub async fn status_page(
         }
         h2 { "Incidents in the last 30 days" }
         (incident_table(&incidents, now, false))
+        p.muted {
+            "Follow the updates: "
+            a href={ "/status/" (stack) "/feed.atom" } { "Atom feed" } " · "
+            a href={ "/status/" (stack) "/feed.json" } { "JSON feed" }
+        }
     };
     Ok(html_response(
         public_page(

@@ -323,3 +323,78 @@ async fn the_dashboard_posts_edits_and_deletes_updates_for_an_admin_only() {
     let (_, list) = app.get("/api/v1/stacks/acme/updates").await;
     assert_eq!(list["updates"], json!([]));
 }
+
+#[tokio::test]
+async fn a_public_page_has_atom_and_json_feeds_of_its_updates_and_windows() {
+    let (app, _dir, _target) = app_with_checks().await;
+    let update = json!({"status": "identified", "checks": ["acme-readiness"],
+        "message": "The **pool** is full <b>&</b> draining."});
+    assert_eq!(
+        app.post_json("/api/v1/stacks/acme/updates", &update)
+            .await
+            .0,
+        201
+    );
+    let window = json!({"scope": "stack", "target": "acme", "cron": "0 2 * * Sun",
+        "duration": 3600, "timezone": "Europe/Paris", "reason": "patching", "public": true});
+    assert_eq!(app.post_json("/api/v1/maintenance", &window).await.0, 201);
+
+    let anonymous = reqwest::Client::new();
+    for (path, content_type, kind) in [
+        (
+            "/status/acme/feed.atom",
+            "application/atom+xml; charset=utf-8",
+            feed_rs::model::FeedType::Atom,
+        ),
+        (
+            "/status/acme/feed.json",
+            "application/feed+json",
+            feed_rs::model::FeedType::JSON,
+        ),
+    ] {
+        let response = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], content_type);
+        assert_eq!(response.headers()["cache-control"], "public, max-age=60");
+        let body = response.bytes().await.unwrap();
+        let feed = feed_rs::parser::parse(&body[..])
+            .unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&body)));
+        assert_eq!(feed.feed_type, kind);
+        assert_eq!(feed.title.unwrap().content, "acme status");
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.clone().unwrap().content)
+            .collect();
+        assert_eq!(titles.len(), 2, "{path}: {titles:?}");
+        assert!(
+            titles.contains(&"Identified: acme-readiness".to_owned()),
+            "{titles:?}"
+        );
+        assert!(
+            titles.iter().any(|t| t.starts_with("Maintenance Sunday")),
+            "{titles:?}"
+        );
+        let update = feed
+            .entries
+            .iter()
+            .find(|e| e.title.as_ref().unwrap().content.starts_with("Identified"))
+            .unwrap();
+        let html = update.content.as_ref().unwrap().body.clone().unwrap();
+        assert_eq!(
+            html, "<p>The <strong>pool</strong> is full &lt;b&gt;&amp;&lt;/b&gt; draining.</p>",
+            "{path}"
+        );
+        assert!(
+            update.id.starts_with("urn:stackwatch:acme:update:"),
+            "{}",
+            update.id
+        );
+    }
+    let (_, _, page) = text(&anonymous, app.url("/status/acme")).await;
+    assert!(page.contains("href=\"/status/acme/feed.atom\""));
+    for path in ["/status/hidden/feed.atom", "/status/hidden/feed.json"] {
+        let status = anonymous.get(app.url(path)).send().await.unwrap().status();
+        assert_eq!(status, 404, "{path}: no feed of an unpublished stack");
+    }
+}
