@@ -22,6 +22,7 @@ use crate::notify::{AlertMessage, GroupOf, Notifiers, NotifyError, Retry};
 use crate::settings::GroupBy;
 
 mod group;
+pub mod mailer;
 use crate::store::{AttemptResult, DueDelivery, Store, StoreError};
 
 /// Deliveries handled per round.

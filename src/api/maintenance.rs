@@ -19,6 +19,7 @@ use super::problem::{ApiError, Problem};
 use crate::domain::schedule::parse_cron;
 use crate::domain::{
     FieldError, MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone,
+    window_mail,
 };
 
 /// Longest window, one-off or recurring: 30 days, in seconds.
@@ -377,10 +378,39 @@ pub async fn create_window(
     let window = parse_window(body, now).map_err(ApiError::Invalid)?;
     let window = state.store.add_maintenance(window).await?;
     state.monitor.maintenance_changed();
+    if window.public {
+        announce(&state, &window, now).await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(MaintenanceView::new(&window, now)),
     ))
+}
+
+/// Mails the subscribers of each stack a public window covers of its next occurrence. A
+/// failure is logged: the window stands, and its page announces it anyway.
+async fn announce(state: &ApiState, window: &MaintenanceWindow, now: Timestamp) {
+    let Some((start, end)) = window.occurrence_at_or_after(now) else {
+        return;
+    };
+    let when = window.occurrence_text(start, end);
+    let stacks = match state.store.stacks_covered(&window.scope).await {
+        Ok(stacks) => stacks,
+        Err(e) => {
+            tracing::error!(error = %e, window = window.id, "cannot tell subscribers of a window");
+            return;
+        }
+    };
+    for stack in stacks {
+        let (subject, body) = window_mail(&stack, &when, window.reason.as_deref());
+        if let Err(e) = state
+            .store
+            .queue_mail_to_stack(&stack, &subject, &body, now)
+            .await
+        {
+            tracing::error!(error = %e, window = window.id, "cannot tell subscribers of a window");
+        }
+    }
 }
 
 /// List maintenance windows, including ones that are over

@@ -67,6 +67,8 @@ pub struct App {
     agent_watch: Option<monitor::AgentWatch>,
     /// Files escalations as they fall due.
     escalations: monitor::EscalationWatch,
+    /// Mails status pages' subscribers, when `status_pages.subscriptions_via` is set.
+    mailer: Option<crate::dispatch::mailer::Mailer>,
 }
 
 impl App {
@@ -190,6 +192,7 @@ impl App {
             frame_ancestors: settings.status_pages.frame_ancestors.clone(),
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
             public_url: settings.alerting.public_url.clone(),
+            subscriptions: !settings.status_pages.subscriptions_via.is_empty(),
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
             ack_key: ack_key.clone(),
@@ -262,9 +265,30 @@ impl App {
             alerts_written: dispatcher.wake.clone(),
             routing,
         };
+        let mailer = match settings
+            .notifiers
+            .get(&settings.status_pages.subscriptions_via)
+        {
+            Some(crate::notify::NotifierSettings::Email(email)) => {
+                Some(crate::dispatch::mailer::Mailer {
+                    store: store.clone(),
+                    email: Arc::new(
+                        crate::notify::EmailNotifier::new(email)
+                            .context("status_pages.subscriptions_via: cannot set up its mail")?,
+                    ),
+                    public_url: settings
+                        .alerting
+                        .public_url
+                        .trim_end_matches('/')
+                        .to_owned(),
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
             agent_watch,
             escalations,
+            mailer,
             listener,
             router,
             store,
@@ -345,6 +369,9 @@ impl App {
             .agent_watch
             .map(|w| supervisor.spawn("agent watch", w.run(background.clone())));
         let escalations = supervisor.spawn("escalations", self.escalations.run(background.clone()));
+        let mailer = self
+            .mailer
+            .map(|m| supervisor.spawn("subscribers' mailer", m.run(background.clone())));
         // The leases let go after probing stopped, so the others take the shards over at once.
         let keeper_stop = CancellationToken::new();
         let keeper = self.lessee.map(|lessee| {
@@ -396,6 +423,9 @@ impl App {
             let _ = agent_watch.await;
         }
         let _ = escalations.await;
+        if let Some(mailer) = mailer {
+            let _ = mailer.await;
+        }
         if let Some(follower) = follower {
             let _ = follower.await;
         }

@@ -161,6 +161,29 @@ impl MaintenanceWindow {
         self.public && checks.iter().any(|c| self.scope.covers(c))
     }
 
+    /// An occurrence in the window's own time zone (UTC for a one-off window): "Sunday 6
+    /// Dec 02:00–03:00 CET", or both ends in full when they fall on different days.
+    pub fn occurrence_text(&self, start: Timestamp, end: Timestamp) -> String {
+        let zone = match &self.timing {
+            WindowTiming::Recurring { timezone, .. } => *timezone,
+            WindowTiming::Once { .. } => chrono_tz::UTC,
+        };
+        let local =
+            |t: Timestamp| DateTime::from_timestamp_millis(t.0).map(|t| t.with_timezone(&zone));
+        let (Some(s), Some(e)) = (local(start), local(end)) else {
+            return String::new();
+        };
+        if s.date_naive() == e.date_naive() {
+            format!("{}–{}", s.format("%A %-d %b %H:%M"), e.format("%H:%M %Z"))
+        } else {
+            format!(
+                "{} – {}",
+                s.format("%A %-d %b %H:%M %Z"),
+                e.format("%A %-d %b %H:%M %Z")
+            )
+        }
+    }
+
     /// Whether the window can never open again after `now`.
     pub fn is_over(&self, now: Timestamp) -> bool {
         self.occurrence_at_or_after(now).is_none()

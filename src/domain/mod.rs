@@ -9,6 +9,7 @@ mod assertion;
 mod cause;
 mod check;
 mod dns_target;
+mod email_address;
 mod expect;
 mod field;
 mod flap;
@@ -46,6 +47,7 @@ pub use assertion::{BodyPattern, HeaderPattern, JsonAssertion, MOST_ASSERTIONS, 
 pub use cause::{Footing, Layer};
 pub use check::{Check, CheckId, CheckSpec, FlapRule, Registry};
 pub use dns_target::{DnsTarget, RecordType};
+pub use email_address::EmailAddress;
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};
 pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use flap::{FlapStep, Flaps};
@@ -72,6 +74,7 @@ pub use state::{CheckState, Health, Speed, Thresholds, Transition};
 pub use status::{StatusItem, StatusRange, StatusRanges};
 pub use status_update::{
     MAX_AFFECTED, MAX_MESSAGE_CHARS, UpdateMessage, UpdateStage, UpdateText, read_checks,
+    update_mail, window_mail,
 };
 pub use target::{DomainTarget, HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget};
 pub use time::Timestamp;

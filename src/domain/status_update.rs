@@ -126,6 +126,28 @@ impl UpdateText {
     }
 }
 
+/// A subscriber's mail of a new update: subject and body (the message as written; the
+/// sender adds the page's and the unsubscribe link).
+pub fn update_mail(stack: &super::StackName, text: &UpdateText) -> (String, String) {
+    let checks: Vec<&str> = text.checks.iter().map(CheckName::as_str).collect();
+    let subject = if checks.is_empty() {
+        format!("[{stack}] {}", text.stage.title())
+    } else {
+        format!("[{stack}] {}: {}", text.stage.title(), checks.join(", "))
+    };
+    (subject, text.message.as_str().to_owned())
+}
+
+/// A subscriber's mail of an announced maintenance window: subject and body.
+pub fn window_mail(stack: &super::StackName, when: &str, reason: Option<&str>) -> (String, String) {
+    let subject = format!("[{stack}] Scheduled maintenance: {when}");
+    let body = match reason {
+        Some(reason) => format!("Scheduled maintenance: {when}\n\n{reason}"),
+        None => format!("Scheduled maintenance: {when}"),
+    };
+    (subject, body)
+}
+
 /// Check names, each once: a name given twice is kept once.
 pub fn read_checks(names: &[String]) -> Result<Vec<CheckName>, FieldErrors> {
     if names.len() > MAX_AFFECTED {

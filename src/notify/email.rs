@@ -190,6 +190,50 @@ impl EmailNotifier {
     }
 }
 
+impl EmailNotifier {
+    /// Sends one plain-text mail to `to` (a subscriber, not the contact's own `to`), with
+    /// the one-click unsubscribe headers of RFC 8058 when `unsubscribe` is given.
+    pub async fn send_to(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        unsubscribe: Option<&str>,
+    ) -> Result<(), NotifyError> {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        let to = to
+            .parse::<Mailbox>()
+            .map_err(|e| NotifyError::Config(format!("to: {e}")))?;
+        let mut mail = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject);
+        if let Some(url) = unsubscribe {
+            mail = mail
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let mail = mail
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| NotifyError::Config(format!("cannot build the mail: {e}")))?;
+        self.transport
+            .send(mail)
+            .await
+            .map(|_| ())
+            .map_err(|e| NotifyError::Smtp {
+                reason: smtp_reason(&e),
+                permanent: e.is_permanent(),
+            })
+    }
+}
+
 impl Notifier for EmailNotifier {
     fn send<'a>(&'a self, message: &'a AlertMessage, now: Timestamp) -> SendFuture<'a> {
         Box::pin(async move {

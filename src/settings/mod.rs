@@ -206,6 +206,8 @@ pub struct StatusPageSettings {
     /// The `frame-ancestors` of status pages' content security policy, e.g.
     /// `"'self' https://acme.example"` to embed them; `"'none'"` forbids framing.
     pub frame_ancestors: String,
+    /// The email contact that mails subscribers of status pages; empty: no subscriptions.
+    pub subscriptions_via: String,
 }
 
 /// `[agent]`: what `stackwatch agent` works for (its flags override each key).
@@ -402,6 +404,21 @@ mod tests {
         assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.server.data_dir, PathBuf::from("./data"));
         assert!(settings.auth.admin_tokens.is_empty());
+    }
+
+    #[test]
+    fn subscriptions_need_an_email_contact_and_the_public_url() {
+        let mut settings = Settings::defaults().unwrap();
+        settings.status_pages.subscriptions_via = "nobody".into();
+        let text = settings.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("status_pages.subscriptions_via: \"nobody\" is not an email contact"),
+            "{text}"
+        );
+        assert!(
+            text.contains("status_pages.subscriptions_via: needs alerting.public_url"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -97,6 +97,22 @@ impl Settings {
                 "status_pages.frame_ancestors: must be CSP sources separated by spaces, e.g. \"'none'\" or \"'self' https://acme.example\"".to_owned(),
             );
         }
+        let via = &self.status_pages.subscriptions_via;
+        if !via.is_empty() {
+            if !matches!(
+                self.notifiers.get(via),
+                Some(crate::notify::NotifierSettings::Email(_))
+            ) {
+                problems.push(format!(
+                    "status_pages.subscriptions_via: {via:?} is not an email contact of [notifiers]"
+                ));
+            }
+            if self.alerting.public_url.is_empty() {
+                problems.push(
+                    "status_pages.subscriptions_via: needs alerting.public_url, where the mails' confirm and unsubscribe links lead".to_owned(),
+                );
+            }
+        }
         problems.extend(alerting::problems(&self.alerting, &self.notifiers));
         if let Err(routes) = self.routing() {
             problems.extend(routes);

@@ -27,6 +27,7 @@ mod spec_form;
 mod stacks;
 mod states;
 mod statuscake;
+mod subscribers;
 mod updates;
 
 use std::path::Path;
@@ -61,6 +62,7 @@ pub use spec_form::{decode as decode_spec, encode as encode_spec};
 pub use stacks::StackSync;
 pub use states::StoredState;
 pub use statuscake::StatusCakeFields;
+pub use subscribers::{MailOutcome, SubscriberMail, Subscription};
 pub use updates::{StatusUpdate, UpdateRevision};
 
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other

@@ -36,7 +36,7 @@ pub async fn migrate_postgres(url: &str, place: &str) -> Result<(), StoreError> 
 }
 
 /// The tables in an order that satisfies every foreign key.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 19] = [
     "checks",
     "check_tags",
     "check_state",
@@ -54,15 +54,19 @@ const TABLES: [&str; 17] = [
     "statuscake_fields",
     "status_updates",
     "status_update_history",
+    "subscribers",
+    "subscriber_messages",
 ];
 
 /// The tables whose `id` is an identity column (AUTOINCREMENT in SQLite).
-const NUMBERED: [&str; 5] = [
+const NUMBERED: [&str; 7] = [
     "checks",
     "incidents",
     "alerts",
     "maintenance",
     "status_updates",
+    "subscribers",
+    "subscriber_messages",
 ];
 
 /// Rows per INSERT: well under PostgreSQL's 65,535 parameters for the widest table.

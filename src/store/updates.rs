@@ -5,7 +5,9 @@ use sqlx::FromRow;
 
 use super::db::Sql;
 use super::{Store, StoreError};
-use crate::domain::{CheckName, FieldError, FieldErrors, StackName, Timestamp, UpdateText};
+use crate::domain::{
+    CheckName, FieldError, FieldErrors, StackName, Timestamp, UpdateText, update_mail,
+};
 
 /// An update as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +100,8 @@ impl TryFrom<UpdateRow> for StatusUpdate {
 }
 
 impl Store {
-    /// Stores a new update of `stack`.
+    /// Stores a new update of `stack`, and in the same transaction its mail to each of
+    /// the stack's confirmed subscribers.
     pub async fn add_status_update(
         &self,
         stack: &StackName,
@@ -106,6 +109,7 @@ impl Store {
         text: UpdateText,
         now: Timestamp,
     ) -> Result<StatusUpdate, StoreError> {
+        let mut tx = self.begin().await?;
         let id: i64 = Sql::new(
             "INSERT INTO status_updates (stack, incident_id, stage, message, checks, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -116,8 +120,11 @@ impl Store {
         .bind(text.message.as_str())
         .bind(checks_column(&text.checks))
         .bind(now.0)
-        .scalar_one(self.writer())
+        .scalar_one(tx.on())
         .await?;
+        let (subject, body) = update_mail(stack, &text);
+        super::subscribers::queue_to_stack(&mut tx, stack, &subject, &body, now).await?;
+        tx.commit().await?;
         Ok(StatusUpdate {
             id,
             stack: stack.clone(),

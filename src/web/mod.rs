@@ -13,6 +13,7 @@ mod markdown;
 mod metrics;
 mod session;
 mod status_page;
+mod subscribe;
 mod updates;
 
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// `alerting.public_url`, where feeds' links point (empty: the request's host).
     pub public_url: String,
+    /// Visitors of public pages may subscribe by email (`status_pages.subscriptions_via`).
+    pub subscriptions: bool,
     /// Who a check's alerts go to (an acknowledgement's too).
     pub routing: Arc<Routing>,
     /// Checks the signed acknowledgement links of alerts.
@@ -73,6 +76,15 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/status/{stack}", get(status_page::status_page))
         .route("/status/{stack}/badge.svg", get(badge::stack_badge))
+        .route("/status/{stack}/subscribe", post(subscribe::subscribe))
+        .route(
+            "/status/{stack}/confirm/{token}",
+            get(subscribe::confirm_form).post(subscribe::confirm),
+        )
+        .route(
+            "/status/{stack}/unsubscribe/{token}",
+            get(subscribe::unsubscribe_form).post(subscribe::unsubscribe),
+        )
         .route("/status/{stack}/feed.atom", get(feeds::atom))
         .route("/status/{stack}/feed.json", get(feeds::json_feed))
         .route("/checks/{name}/badge.svg", get(badge::check_badge))

@@ -15,7 +15,7 @@ use super::check_page::incident_table;
 use super::layout::{Shown, ShownMarks, html_response, percent, public_page, time_tag};
 use super::markdown;
 use super::{PageError, WebState, incident_days};
-use crate::domain::{Check, CheckId, MaintenanceWindow, StackName, Timestamp, WindowTiming};
+use crate::domain::{Check, CheckId, MaintenanceWindow, StackName, Timestamp};
 use crate::settings::StatusPagesEnabled;
 use crate::store::{CheckFilter, Day, IncidentRow, PageStart, StatusUpdate, StoredState, Tally};
 
@@ -51,13 +51,9 @@ pub fn announced(
         .filter(|w| w.announced_for(checks))
         .filter_map(|w| {
             let (start, end) = w.occurrence_at_or_after(now)?;
-            let zone = match &w.timing {
-                WindowTiming::Recurring { timezone, .. } => *timezone,
-                WindowTiming::Once { .. } => chrono_tz::UTC,
-            };
             (start.0 - now.0 <= ANNOUNCED_AHEAD_MS).then(|| Announced {
                 active: start <= now,
-                when: window_text(start, end, zone),
+                when: w.occurrence_text(start, end),
                 reason: w.reason.clone(),
                 starts_at: start,
                 window_id: w.id,
@@ -67,24 +63,6 @@ pub fn announced(
         .collect();
     out.sort_by_key(|a| a.starts_at);
     out
-}
-
-/// "Sunday 6 Dec 02:00–03:00 CET", or both ends in full when they fall on different days.
-fn window_text(start: Timestamp, end: Timestamp, zone: chrono_tz::Tz) -> String {
-    let local =
-        |t: Timestamp| chrono::DateTime::from_timestamp_millis(t.0).map(|t| t.with_timezone(&zone));
-    let (Some(s), Some(e)) = (local(start), local(end)) else {
-        return String::new();
-    };
-    if s.date_naive() == e.date_naive() {
-        format!("{}–{}", s.format("%A %-d %b %H:%M"), e.format("%H:%M %Z"))
-    } else {
-        format!(
-            "{} – {}",
-            s.format("%A %-d %b %H:%M %Z"),
-            e.format("%A %-d %b %H:%M %Z")
-        )
-    }
 }
 
 /// The updates a page shows: those of the last 30 days.
@@ -272,6 +250,13 @@ pub async fn status_page(
         }
         h2 { "Incidents in the last 30 days" }
         (incident_table(&incidents, now, false))
+        @if state.subscriptions {
+            form.subscribe method="post" action={ "/status/" (stack) "/subscribe" } {
+                label { "Get updates and planned maintenance by email "
+                    input type="email" name="email" required maxlength="254" autocomplete="email"; }
+                " " button type="submit" { "Subscribe" }
+            }
+        }
         p.muted {
             "Follow the updates: "
             a href={ "/status/" (stack) "/feed.atom" } { "Atom feed" } " · "
@@ -312,7 +297,7 @@ mod tests {
     #[test]
     fn public_windows_are_announced_ahead_in_their_zone() {
         use crate::domain::schedule::parse_cron;
-        use crate::domain::{CheckSpec, MaintenanceScope, parse_timezone};
+        use crate::domain::{CheckSpec, MaintenanceScope, WindowTiming, parse_timezone};
         let check = Check {
             id: CheckId(1),
             name: "acme-web".parse().unwrap(),

@@ -302,3 +302,68 @@ async fn the_pages_line_up_fill_their_cards_and_fit_a_phone() {
     browser.wait_title("Checks").await;
     browser.screenshot("dashboard-phone.png").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_reads_an_update_subscribes_confirms_and_gets_the_next_one() {
+    use crate::subscriptions::{app_with_subscriptions, link_path, mail_to};
+    let smtp = crate::receivers::SmtpReceiver::start().await;
+    let (app, _dir) = app_with_subscriptions(&smtp).await;
+    let first = json!({"status": "investigating", "message": "Pages load slowly; we are on it."});
+    assert_eq!(
+        app.post_json("/api/v1/stacks/acme/updates", &first).await.0,
+        201
+    );
+    let browser = Browser::start().await;
+
+    browser.go(&app.url("/status/acme")).await;
+    browser.wait_title("acme status").await;
+    assert!(
+        browser
+            .source()
+            .await
+            .contains("Pages load slowly; we are on it.")
+    );
+    browser
+        .type_into("form.subscribe input[name=email]", "visitor@example.com")
+        .await;
+    browser.click("form.subscribe button[type=submit]").await;
+    wait_for("the answer to the subscription", 30, async || {
+        browser
+            .source()
+            .await
+            .contains("Check your inbox")
+            .then_some(())
+    })
+    .await;
+
+    let confirmation = mail_to(
+        &smtp,
+        "visitor@example.com",
+        "[acme] Confirm your subscription",
+    )
+    .await;
+    browser
+        .go(&app.url(&link_path(&confirmation.text, "/confirm/")))
+        .await;
+    browser.click("button[type=submit]").await;
+    wait_for("the confirmation", 30, async || {
+        browser
+            .source()
+            .await
+            .contains("You are subscribed")
+            .then_some(())
+    })
+    .await;
+
+    let next = json!({"status": "monitoring", "message": "A fix is out; watching."});
+    assert_eq!(
+        app.post_json("/api/v1/stacks/acme/updates", &next).await.0,
+        201
+    );
+    let mail = mail_to(&smtp, "visitor@example.com", "[acme] Monitoring").await;
+    assert!(
+        mail.text.contains("A fix is out; watching."),
+        "{}",
+        mail.text
+    );
+}

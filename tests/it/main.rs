@@ -44,6 +44,7 @@ mod services;
 mod stacks;
 mod statuscake;
 mod storm;
+mod subscriptions;
 mod targets;
 mod trust;
 mod updates;

@@ -338,7 +338,21 @@ async fn postgres_rows(url: &str, schema: &Schema) -> BTreeMap<String, Vec<Value
 async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver) {
     let hook = crate::receivers::HookReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = with_webhook(sqlite_test_settings(dir.path()), &hook);
+    let mut settings = with_webhook(sqlite_test_settings(dir.path()), &hook);
+    // Status pages take subscriptions; the mail server is not there (the mail stays queued).
+    settings.notifiers.insert(
+        "status-mail".into(),
+        stackwatch::settings::NotifierSettings::Email(stackwatch::settings::EmailSettings {
+            smtp_url: "smtp://127.0.0.1:9".into(),
+            tls: Some(stackwatch::settings::SmtpTls::None),
+            username: None,
+            password: None,
+            from: "status@example.com".into(),
+            to: vec!["unused@example.com".into()],
+        }),
+    );
+    settings.status_pages.subscriptions_via = "status-mail".into();
+    settings.alerting.public_url = "https://status.example.com".into();
     let app = spawn_with(settings).await;
     let acme = json!({"status_page": true, "checks": [
         {"name": "acme-web", "url": "http://127.0.0.1:9/", "check_rate": 10, "retry_interval": 1, "tags": ["env:prod", "web"]},
@@ -372,6 +386,14 @@ async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.delete("/api/v1/stacks/acme/updates/2").await.0, 200);
+    let subscribed = app
+        .client
+        .post(app.url("/status/acme/subscribe"))
+        .form(&[("email", "reader@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status(), 200);
     let created = app
         .client
         .post(app.url("/v1/uptime"))
