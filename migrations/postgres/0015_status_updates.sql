@@ -28,13 +28,14 @@ CREATE INDEX status_update_history_of ON status_update_history (update_id, repla
 -- A public window is announced on the status pages of the stacks it covers.
 ALTER TABLE maintenance ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE;
 
--- Who asked to be told of a stack's updates and announced windows: an email address,
--- kept only for that (double opt-in: `confirmed_at` is set by the link mailed to it;
--- unsubscribing deletes the row). `token` is the secret of its confirm and unsubscribe
--- links.
+-- Who is told of a stack's updates and announced windows: an email address a visitor
+-- gave, kept only for that (double opt-in: `confirmed_at` is set by the link mailed to it;
+-- unsubscribing deletes the row; `token` is the secret of those links), or a webhook URL
+-- the team added (confirmed when added).
 CREATE TABLE subscribers (
     id            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     stack         TEXT    NOT NULL,
+    kind          TEXT    NOT NULL DEFAULT 'email' CHECK (kind IN ('email', 'webhook')),
     address       TEXT    NOT NULL,
     token         TEXT    NOT NULL UNIQUE,
     confirmed_at  BIGINT,

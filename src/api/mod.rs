@@ -18,6 +18,7 @@ mod problem;
 mod stacks;
 mod status;
 mod statuscake;
+mod subscribers;
 mod updates;
 mod view;
 
@@ -200,6 +201,11 @@ fn api_routes() -> OpenApiRouter<ApiState> {
             stacks::delete_stack
         ))
         .routes(routes!(updates::post_update, updates::list_updates))
+        .routes(routes!(
+            subscribers::add_webhook,
+            subscribers::list_webhooks
+        ))
+        .routes(routes!(subscribers::delete_webhook))
         .routes(routes!(
             updates::get_update,
             updates::edit_update,

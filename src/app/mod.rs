@@ -67,8 +67,8 @@ pub struct App {
     agent_watch: Option<monitor::AgentWatch>,
     /// Files escalations as they fall due.
     escalations: monitor::EscalationWatch,
-    /// Mails status pages' subscribers, when `status_pages.subscriptions_via` is set.
-    mailer: Option<crate::dispatch::mailer::Mailer>,
+    /// Tells status pages' subscribers (mail and webhooks).
+    mailer: crate::dispatch::mailer::Mailer,
 }
 
 impl App {
@@ -265,25 +265,25 @@ impl App {
             alerts_written: dispatcher.wake.clone(),
             routing,
         };
-        let mailer = match settings
+        let email = match settings
             .notifiers
             .get(&settings.status_pages.subscriptions_via)
         {
-            Some(crate::notify::NotifierSettings::Email(email)) => {
-                Some(crate::dispatch::mailer::Mailer {
-                    store: store.clone(),
-                    email: Arc::new(
-                        crate::notify::EmailNotifier::new(email)
-                            .context("status_pages.subscriptions_via: cannot set up its mail")?,
-                    ),
-                    public_url: settings
-                        .alerting
-                        .public_url
-                        .trim_end_matches('/')
-                        .to_owned(),
-                })
-            }
+            Some(crate::notify::NotifierSettings::Email(email)) => Some(Arc::new(
+                crate::notify::EmailNotifier::new(email)
+                    .context("status_pages.subscriptions_via: cannot set up its mail")?,
+            )),
             _ => None,
+        };
+        let mailer = crate::dispatch::mailer::Mailer {
+            store: store.clone(),
+            email,
+            http: HttpClient::new().context("cannot set up the subscribers' client")?,
+            public_url: settings
+                .alerting
+                .public_url
+                .trim_end_matches('/')
+                .to_owned(),
         };
         Ok(Self {
             agent_watch,
@@ -369,9 +369,7 @@ impl App {
             .agent_watch
             .map(|w| supervisor.spawn("agent watch", w.run(background.clone())));
         let escalations = supervisor.spawn("escalations", self.escalations.run(background.clone()));
-        let mailer = self
-            .mailer
-            .map(|m| supervisor.spawn("subscribers' mailer", m.run(background.clone())));
+        let mailer = supervisor.spawn("subscribers' mailer", self.mailer.run(background.clone()));
         // The leases let go after probing stopped, so the others take the shards over at once.
         let keeper_stop = CancellationToken::new();
         let keeper = self.lessee.map(|lessee| {
@@ -423,9 +421,7 @@ impl App {
             let _ = agent_watch.await;
         }
         let _ = escalations.await;
-        if let Some(mailer) = mailer {
-            let _ = mailer.await;
-        }
+        let _ = mailer.await;
         if let Some(follower) = follower {
             let _ = follower.await;
         }

@@ -1,9 +1,9 @@
-//! The subscribers' mailer: sends the mails written to status pages' subscribers through
-//! the email contact `status_pages.subscriptions_via`, each with the page's link and its
-//! one-click unsubscribe link. A mail is claimed before it is sent (another instance does
-//! not send it too), retried with backoff on a transient failure, given up after
-//! [`GIVE_UP_ATTEMPTS`] or on a permanent one; no address gets more than
-//! [`PER_HOUR`] mails an hour (the rest wait).
+//! The subscribers' mailer: sends what is written to status pages' subscribers, by mail
+//! through the email contact `status_pages.subscriptions_via` (with the page's link and
+//! the one-click unsubscribe link), or as a JSON POST to a webhook the team added. A
+//! message is claimed before it is sent (another instance does not send it too), retried
+//! with backoff on a transient failure, given up after [`GIVE_UP_ATTEMPTS`] or on a
+//! permanent one; no subscriber gets more than [`PER_HOUR`] an hour (the rest wait).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::Timestamp;
-use crate::notify::{EmailNotifier, NotifyError, Retry};
+use crate::notify::{EmailNotifier, HttpClient, NotifyError, Retry};
 use crate::store::{MailOutcome, Store, SubscriberMail};
 
 /// Most mails one subscriber is sent in an hour.
@@ -27,7 +27,10 @@ const HOUR_MS: i64 = 3_600_000;
 /// Sends subscribers' mails.
 pub struct Mailer {
     pub store: Store,
-    pub email: Arc<EmailNotifier>,
+    /// The email contact of `status_pages.subscriptions_via`, when set.
+    pub email: Option<Arc<EmailNotifier>>,
+    /// For webhook subscribers (it follows no redirect).
+    pub http: HttpClient,
     /// `alerting.public_url`, without a trailing slash.
     pub public_url: String,
 }
@@ -87,12 +90,29 @@ impl Mailer {
 
     async fn send(&self, mail: &SubscriberMail) -> Result<(), NotifyError> {
         let page = format!("{}/status/{}", self.public_url, mail.stack);
+        if mail.kind == "webhook" {
+            let document = serde_json::json!({
+                "stack": mail.stack,
+                "title": mail.subject,
+                "text": mail.body,
+                "page": (!self.public_url.is_empty()).then_some(&page),
+            });
+            return self
+                .http
+                .post_json(&mail.address, &axum::http::HeaderMap::new(), &document)
+                .await;
+        }
+        let Some(email) = &self.email else {
+            return Err(NotifyError::Config(
+                "status_pages.subscriptions_via is not set: no mail is sent".to_owned(),
+            ));
+        };
         let unsubscribe = format!("{page}/unsubscribe/{}", mail.token);
         let body = format!(
             "{}\n\n-- \nThe status page: {page}\nStop these mails: {unsubscribe}\n",
             mail.body
         );
-        self.email
+        email
             .send_to(&mail.address, &mail.subject, body, Some(&unsubscribe))
             .await
     }

@@ -46,7 +46,7 @@ impl HttpClient {
     }
 
     /// POSTs a JSON document; success is any 2xx answer.
-    pub(super) async fn post_json(
+    pub async fn post_json(
         &self,
         url: &str,
         headers: &HeaderMap,

@@ -62,7 +62,7 @@ pub use spec_form::{decode as decode_spec, encode as encode_spec};
 pub use stacks::StackSync;
 pub use states::StoredState;
 pub use statuscake::StatusCakeFields;
-pub use subscribers::{MailOutcome, SubscriberMail, Subscription};
+pub use subscribers::{MailOutcome, SubscriberMail, Subscription, WebhookSubscriber};
 pub use updates::{StatusUpdate, UpdateRevision};
 
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other

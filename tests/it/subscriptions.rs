@@ -264,3 +264,91 @@ async fn subscribing_refuses_a_bad_address_a_hidden_page_and_a_cross_site_form()
         read_mails(&smtp).iter().map(|m| &m.to).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn webhooks_the_team_adds_get_each_update_until_removed_and_stay_secret_to_readers() {
+    let smtp = SmtpReceiver::start().await;
+    let hook = crate::receivers::HookReceiver::start().await;
+    let (app, _dir) = app_with_subscriptions(&smtp).await;
+    let add = |url: String| {
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/stacks/acme/subscribers", &json!({"url": url}))
+                .await
+        }
+    };
+    let (status, added) = add(hook.url("/customer/secret-path")).await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["webhook"]["url"], hook.url("/customer/secret-path"));
+    let (status, again) = add(hook.url("/customer/secret-path")).await;
+    assert_eq!((status, &again["changed"]), (200, &json!(false)));
+    let (status, sentinel) = add(hook.url("/sentinel")).await;
+    assert_eq!(status, 201, "{sentinel}");
+    for bad in [
+        "ftp://example.com/x",
+        "not a url",
+        "http:// spaced.example.com/",
+    ] {
+        let (status, problem) = add(bad.to_owned()).await;
+        assert_eq!(
+            (status, crate::helpers::error_fields(&problem)),
+            (422, vec!["url".to_owned()]),
+            "{bad}"
+        );
+    }
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/stacks/acme/subscribers",
+            crate::helpers::READ_TOKEN,
+            Some(&json!({"url": hook.url("/x")})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, listed) = app.get("/api/v1/stacks/acme/subscribers").await;
+    let shown: Vec<&str> = listed["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 2, "{listed}");
+    assert!(
+        shown
+            .iter()
+            .all(|u| u.ends_with("/<redacted>") && !u.contains("secret-path")),
+        "a reader sees no path: {shown:?}"
+    );
+
+    post_update(&app, "identified", "The **pool** is full.").await;
+    let delivered = wait_for("the update at the webhook", 60, async || {
+        hook.accepted()
+            .into_iter()
+            .find(|r| r.path == "/customer/secret-path")
+    })
+    .await;
+    assert_eq!(
+        delivered.body,
+        json!({"stack": "acme", "title": "[acme] Identified: acme-web",
+            "text": "The **pool** is full.", "page": format!("{PUBLIC_URL}/status/acme")})
+    );
+
+    let id = added["webhook"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/stacks/acme/subscribers/{id}");
+    assert_eq!(app.delete(&path).await.1["changed"], true);
+    assert_eq!(app.delete(&path).await.1["changed"], false);
+    post_update(&app, "resolved", "Fixed.").await;
+    wait_for("the second update at the sentinel", 60, async || {
+        hook.accepted()
+            .iter()
+            .any(|r| r.path == "/sentinel" && r.body["text"] == "Fixed.")
+            .then_some(())
+    })
+    .await;
+    let to_removed = hook
+        .accepted()
+        .iter()
+        .filter(|r| r.path == "/customer/secret-path")
+        .count();
+    assert_eq!(to_removed, 1, "nothing after the webhook was removed");
+}
