@@ -193,6 +193,7 @@ impl App {
             secure_cookies: settings.alerting.public_url.starts_with("https://"),
             public_url: settings.alerting.public_url.clone(),
             subscriptions: !settings.status_pages.subscriptions_via.is_empty(),
+            looks: Arc::new(settings.status_pages.pages.clone()),
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
             ack_key: ack_key.clone(),

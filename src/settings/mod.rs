@@ -208,6 +208,24 @@ pub struct StatusPageSettings {
     pub frame_ancestors: String,
     /// The email contact that mails subscribers of status pages; empty: no subscriptions.
     pub subscriptions_via: String,
+    /// `[status_pages.pages.STACK]`: a stack page's own host names and look.
+    #[serde(default)]
+    pub pages: BTreeMap<String, PageLook>,
+}
+
+/// `[status_pages.pages.STACK]`: where and how one stack's status page shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageLook {
+    /// Host names that serve the page at `/` (e.g. `status.acme.example`).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// The page's title instead of "STACK status".
+    pub title: Option<String>,
+    /// An http(s) URL of a logo image shown in the page's header.
+    pub logo_url: Option<String>,
+    /// Where the header's logo or title leads (the customer's site).
+    pub link: Option<String>,
 }
 
 /// `[agent]`: what `stackwatch agent` works for (its flags override each key).
@@ -418,6 +436,48 @@ mod tests {
         assert!(
             text.contains("status_pages.subscriptions_via: needs alerting.public_url"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_page_look_is_checked_key_by_key() {
+        let mut settings = Settings::defaults().unwrap();
+        let look = |hosts: &[&str], title: &str, logo: &str| PageLook {
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            title: Some(title.to_owned()),
+            logo_url: Some(logo.to_owned()),
+            link: None,
+        };
+        settings.status_pages.pages = [
+            (
+                "acme".to_owned(),
+                look(
+                    &["status.acme.example"],
+                    "Acme",
+                    "https://cdn.acme.example/l.png",
+                ),
+            ),
+            (
+                "Bad Stack".to_owned(),
+                look(
+                    &["Status.Acme.Example", "10.0.0.1", "a:80"],
+                    " ",
+                    "javascript:x",
+                ),
+            ),
+        ]
+        .into();
+        let problems = settings.validate().unwrap_err().problems;
+        assert_eq!(
+            problems,
+            [
+                "status_pages.pages.Bad Stack: \"Bad Stack\" is not a stack name",
+                "status_pages.pages.Bad Stack.hosts[1]: \"10.0.0.1\" is not a host name",
+                "status_pages.pages.Bad Stack.hosts[2]: \"a:80\" is not a host name",
+                "status_pages.pages.Bad Stack.title: must be 1-100 characters without control characters",
+                "status_pages.pages.Bad Stack.logo_url: must be an http or https URL",
+                "status_pages.pages.acme.hosts[0]: \"status.acme.example\" serves another page too",
+            ]
         );
     }
 

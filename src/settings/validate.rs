@@ -97,6 +97,42 @@ impl Settings {
                 "status_pages.frame_ancestors: must be CSP sources separated by spaces, e.g. \"'none'\" or \"'self' https://acme.example\"".to_owned(),
             );
         }
+        let mut hosts_seen = std::collections::BTreeSet::new();
+        for (stack, look) in &self.status_pages.pages {
+            let key = format!("status_pages.pages.{stack}");
+            if stack.parse::<crate::domain::StackName>().is_err() {
+                problems.push(format!("{key}: {stack:?} is not a stack name"));
+            }
+            for (i, host) in look.hosts.iter().enumerate() {
+                let lower = host.to_ascii_lowercase();
+                let plain = crate::domain::Host::parse(host).is_ok()
+                    && !host.contains(':')
+                    && lower.chars().any(|c| c.is_ascii_alphabetic());
+                if !plain {
+                    problems.push(format!("{key}.hosts[{i}]: {host:?} is not a host name"));
+                } else if !hosts_seen.insert(lower.trim_end_matches('.').to_owned()) {
+                    problems.push(format!(
+                        "{key}.hosts[{i}]: {host:?} serves another page too"
+                    ));
+                }
+            }
+            if let Some(title) = &look.title
+                && (title.trim().is_empty()
+                    || title.chars().count() > 100
+                    || title.chars().any(char::is_control))
+            {
+                problems.push(format!(
+                    "{key}.title: must be 1-100 characters without control characters"
+                ));
+            }
+            for (field, value) in [("logo_url", &look.logo_url), ("link", &look.link)] {
+                if let Some(url) = value
+                    && (!crate::notify::is_http_url(url) || url.contains(['"', '\'', ' ']))
+                {
+                    problems.push(format!("{key}.{field}: must be an http or https URL"));
+                }
+            }
+        }
         let via = &self.status_pages.subscriptions_via;
         if !via.is_empty() {
             if !matches!(

@@ -74,6 +74,10 @@ pub async fn dashboard(
     uri: Uri,
     Query(filters): Query<Filters>,
 ) -> Result<Response, PageError> {
+    // A status page's own host name serves that page at `/`, to anyone.
+    if let Some(stack) = super::status_page::stack_of_host(&state, &headers) {
+        return super::status_page::render(&state, stack, true).await;
+    }
     let Some(who) = viewer(&state, &headers, peer.ip()) else {
         return Ok(sign_in_first(&uri.to_string()));
     };

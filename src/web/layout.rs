@@ -42,16 +42,24 @@ impl ShownMarks for Shown {
 
 /// A whole HTML page. `refresh`: the page keeps itself current.
 pub fn page(title: &str, signed_in: bool, refresh: bool, body: Markup) -> Markup {
-    shell(title, ("/", "stackwatch"), signed_in, refresh, body)
+    shell(title, ("/", "stackwatch"), None, signed_in, refresh, body)
 }
 
-/// A page for the public (a status page): its brand, `(href, text)`, leads back to itself,
-/// not to the dashboard's sign-in.
-pub fn public_page(title: &str, brand: (&str, &str), body: Markup) -> Markup {
-    shell(title, brand, false, true, body)
+/// A page for the public (a status page): its brand, `(href, text)`, leads back to itself
+/// or the customer's site, not to the dashboard's sign-in; with a logo, `(url, text)` shows
+/// it (the text as its alternative).
+pub fn public_page(title: &str, brand: (&str, &str), logo: Option<&str>, body: Markup) -> Markup {
+    shell(title, brand, logo, false, true, body)
 }
 
-fn shell(title: &str, brand: (&str, &str), signed_in: bool, refresh: bool, body: Markup) -> Markup {
+fn shell(
+    title: &str,
+    brand: (&str, &str),
+    logo: Option<&str>,
+    signed_in: bool,
+    refresh: bool,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -65,7 +73,11 @@ fn shell(title: &str, brand: (&str, &str), signed_in: bool, refresh: bool, body:
             }
             body {
                 header.top {
-                    a.brand href=(brand.0) { (brand.1) }
+                    @if let Some(logo) = logo {
+                        a.brand href=(brand.0) { img.logo src=(logo) alt=(brand.1) height="32"; }
+                    } @else {
+                        a.brand href=(brand.0) { (brand.1) }
+                    }
                     @if signed_in {
                         form method="post" action="/logout" { button type="submit" { "Sign out" } }
                     }
@@ -107,6 +119,16 @@ pub fn percent(value: Option<f64>) -> String {
 /// An HTML answer with the security headers every page carries; `frame_ancestors` is the
 /// CSP's (`'none'` except for status pages configured to be embedded).
 pub fn html_response(markup: Markup, frame_ancestors: &str) -> Response {
+    html_response_with(markup, frame_ancestors, None)
+}
+
+/// [`html_response`], whose images may also come from `image_origin` (a status page's
+/// configured logo).
+pub fn html_response_with(
+    markup: Markup,
+    frame_ancestors: &str,
+    image_origin: Option<&str>,
+) -> Response {
     let mut response = markup.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -118,8 +140,9 @@ pub fn html_response(markup: Markup, frame_ancestors: &str) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let images = image_origin.map_or_else(String::new, |o| format!(" {o}"));
     let csp = format!(
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:{images}; \
          connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {

@@ -50,6 +50,8 @@ pub struct WebState {
     pub public_url: String,
     /// Visitors of public pages may subscribe by email (`status_pages.subscriptions_via`).
     pub subscriptions: bool,
+    /// `[status_pages.pages.STACK]`: pages' own host names and looks, by stack.
+    pub looks: Arc<std::collections::BTreeMap<String, crate::settings::PageLook>>,
     /// Who a check's alerts go to (an acknowledgement's too).
     pub routing: Arc<Routing>,
     /// Checks the signed acknowledgement links of alerts.

@@ -12,7 +12,7 @@ use maud::html;
 
 use super::charts::uptime_bar;
 use super::check_page::incident_table;
-use super::layout::{Shown, ShownMarks, html_response, percent, public_page, time_tag};
+use super::layout::{Shown, ShownMarks, html_response_with, percent, public_page, time_tag};
 use super::markdown;
 use super::{PageError, WebState, incident_days};
 use crate::domain::{Check, CheckId, MaintenanceWindow, StackName, Timestamp};
@@ -162,14 +162,43 @@ pub fn overall(states: &[Shown]) -> (&'static str, Shown) {
     }
 }
 
+/// The stack whose page a request's `Host` names (`[status_pages.pages.STACK] hosts`).
+pub fn stack_of_host(state: &WebState, headers: &axum::http::HeaderMap) -> Option<StackName> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_end_matches('.');
+    state
+        .looks
+        .iter()
+        .find(|(_, look)| {
+            look.hosts
+                .iter()
+                .any(|h| h.trim_end_matches('.').eq_ignore_ascii_case(name))
+        })
+        .and_then(|(stack, _)| stack.parse().ok())
+}
+
 pub async fn status_page(
     State(state): State<WebState>,
     Path(stack): Path<String>,
 ) -> Result<Response, PageError> {
-    let not_found = || (StatusCode::NOT_FOUND, "no status page here").into_response();
     let Ok(stack) = stack.parse::<StackName>() else {
-        return Ok(not_found());
+        return Ok((StatusCode::NOT_FOUND, "no status page here").into_response());
     };
+    render(&state, stack, false).await
+}
+
+/// A stack's page; `own_host`: served at `/` of one of its own host names.
+pub async fn render(
+    state: &WebState,
+    stack: StackName,
+    own_host: bool,
+) -> Result<Response, PageError> {
+    let state = state.clone();
+    let not_found = || (StatusCode::NOT_FOUND, "no status page here").into_response();
     // Decided before anything of the stack is read: an unpublished stack answers as fast
     // as a missing one, and costs an anonymous visitor's request no more.
     if !published(&state, &stack).await? {
@@ -220,7 +249,7 @@ pub async fn status_page(
     incidents.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     let (words, worst) = overall(&checks.iter().map(|c| c.1).collect::<Vec<_>>());
     let body = html! {
-        h1 { (stack) " status" }
+        h1 { (state.looks.get(stack.as_str()).and_then(|l| l.title.clone()).unwrap_or_else(|| format!("{stack} status"))) }
         div.overall { span class={ "state state-" (worst.word()) } { (worst.symbol()) " " (words) } }
         @if !ahead.is_empty() {
             h2 { "Maintenance" }
@@ -263,13 +292,27 @@ pub async fn status_page(
             a href={ "/status/" (stack) "/feed.json" } { "JSON feed" }
         }
     };
-    Ok(html_response(
-        public_page(
-            &format!("{stack} status"),
-            (&format!("/status/{stack}"), &format!("{stack} status")),
-            body,
-        ),
+    let look = state.looks.get(stack.as_str()).cloned().unwrap_or_default();
+    let title = look
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{stack} status"));
+    let home = look.link.clone().unwrap_or_else(|| {
+        if own_host {
+            "/".to_owned()
+        } else {
+            format!("/status/{stack}")
+        }
+    });
+    let logo_origin = look
+        .logo_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization());
+    Ok(html_response_with(
+        public_page(&title, (&home, &title), look.logo_url.as_deref(), body),
         &state.frame_ancestors,
+        logo_origin.as_deref(),
     ))
 }
 

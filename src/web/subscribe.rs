@@ -31,7 +31,7 @@ fn answer(state: &WebState, stack: &StackName, status: StatusCode, body: maud::M
     let home = format!("/status/{stack}");
     let title = format!("{stack} status");
     let mut response = html_response(
-        public_page(&title, (&home, &title), body),
+        public_page(&title, (&home, &title), None, body),
         &state.frame_ancestors,
     );
     *response.status_mut() = status;

@@ -398,3 +398,70 @@ async fn a_public_page_has_atom_and_json_feeds_of_its_updates_and_windows() {
         assert_eq!(status, 404, "{path}: no feed of an unpublished stack");
     }
 }
+
+#[tokio::test]
+async fn a_page_on_its_own_host_name_shows_its_title_logo_and_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::test_settings(dir.path());
+    settings.status_pages.pages.insert(
+        "acme".into(),
+        stackwatch::settings::PageLook {
+            hosts: vec!["status.acme.example".into()],
+            title: Some("Acme Cloud <status>".into()),
+            logo_url: Some("https://cdn.acme.example/logo.svg".into()),
+            link: Some("https://acme.example/".into()),
+        },
+    );
+    settings.status_pages.pages.insert(
+        "hidden".into(),
+        stackwatch::settings::PageLook {
+            hosts: vec!["status.hidden.example".into()],
+            ..Default::default()
+        },
+    );
+    let app = crate::helpers::spawn_with(settings).await;
+    let acme = json!({"status_page": true, "checks": [{"name": "acme-web", "url": "http://127.0.0.1:9/"}]});
+    assert_eq!(app.put("/api/v1/stacks/acme", &acme).await.0, 200);
+    let hidden = json!({"checks": [{"name": "hidden-web", "url": "http://127.0.0.1:9/"}]});
+    assert_eq!(app.put("/api/v1/stacks/hidden", &hidden).await.0, 200);
+    let client = browser_like();
+    let at = |host: &'static str| {
+        let client = &client;
+        let url = app.url("/");
+        async move {
+            let response = client.get(url).header("host", host).send().await.unwrap();
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            (status, headers, response.text().await.unwrap())
+        }
+    };
+
+    let (status, headers, page) = at("Status.Acme.Example:8443").await;
+    assert_eq!(status, 200, "no sign-in for the page's own host: {page}");
+    assert!(
+        page.contains("<h1>Acme Cloud &lt;status&gt;</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("<title>Acme Cloud &lt;status&gt; · stackwatch</title>"));
+    assert!(
+        page.contains("<a class=\"brand\" href=\"https://acme.example/\"><img class=\"logo\" src=\"https://cdn.acme.example/logo.svg\""),
+        "{page}"
+    );
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' data: https://cdn.acme.example;"),
+        "{csp}"
+    );
+    assert!(page.contains("acme-web") && !page.contains("hidden-web"));
+    // The same page at its usual address, and nothing of it elsewhere.
+    let (_, _, usual) = text(&client, app.url("/status/acme")).await;
+    assert!(usual.contains("<h1>Acme Cloud &lt;status&gt;</h1>"));
+    assert_eq!(
+        at("status.hidden.example").await.0,
+        404,
+        "an unpublished stack's host"
+    );
+    let (status, headers, _) = at("stackwatch.internal.example").await;
+    assert_eq!(status, 303, "any other host is the dashboard");
+    assert!(headers["location"].to_str().unwrap().starts_with("/login"));
+}
