@@ -121,6 +121,38 @@ impl Browser {
         .unwrap()
     }
 
+    /// The serious and critical accessibility violations axe-core finds on the page
+    /// (WCAG 2 A and AA rules): `[rule, impact, [each element and why]]`.
+    async fn serious_violations(&self) -> Vec<serde_json::Value> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/axe-core puts it there)", path.display()));
+        self.client
+            .execute(&format!("{axe}\nreturn typeof axe;"), Vec::new())
+            .await
+            .unwrap();
+        let found = self
+            .client
+            .execute_async(
+                "var done = arguments[arguments.length - 1];\
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})\
+                   .then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target.join(' ') + ': ' + (n.any[0] || {}).message)])))\
+                   .catch(e => done([['axe failed', String(e), []]]));",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| {
+                matches!(v[1].as_str(), Some("serious" | "critical")) || v[0] == "axe failed"
+            })
+            .cloned()
+            .collect()
+    }
+
     async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -217,6 +249,11 @@ async fn a_person_signs_in_and_follows_the_dashboard_to_a_check_and_its_status_p
         "the logo keeps a visitor on the page"
     );
     browser.screenshot("status.png").await;
+    let violations = browser.serious_violations().await;
+    assert!(
+        violations.is_empty(),
+        "accessibility (axe-core): {violations:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,6 +359,11 @@ async fn a_visitor_reads_an_update_subscribes_confirms_and_gets_the_next_one() {
             .source()
             .await
             .contains("Pages load slowly; we are on it.")
+    );
+    let violations = browser.serious_violations().await;
+    assert!(
+        violations.is_empty(),
+        "accessibility of the form (axe-core): {violations:?}"
     );
     browser
         .type_into("form.subscribe input[name=email]", "visitor@example.com")
