@@ -219,6 +219,15 @@ impl EmailNotifier {
                     "List-Unsubscribe=One-Click".to_owned(),
                 ));
         }
+        self.deliver(mail, body).await
+    }
+
+    /// Sends a mail built up to its body, as plain text.
+    async fn deliver(
+        &self,
+        mail: lettre::message::MessageBuilder,
+        body: String,
+    ) -> Result<(), NotifyError> {
         let mail = mail
             .header(ContentType::TEXT_PLAIN)
             .body(body)
@@ -242,18 +251,7 @@ impl Notifier for EmailNotifier {
             for to in &self.to {
                 mail = mail.to(to.clone());
             }
-            let mail = mail
-                .header(ContentType::TEXT_PLAIN)
-                .body(body)
-                .map_err(|e| NotifyError::Config(format!("cannot build the mail: {e}")))?;
-            self.transport
-                .send(mail)
-                .await
-                .map(|_| ())
-                .map_err(|e| NotifyError::Smtp {
-                    reason: smtp_reason(&e),
-                    permanent: e.is_permanent(),
-                })
+            self.deliver(mail, body).await
         })
     }
 }

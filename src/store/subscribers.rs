@@ -155,14 +155,7 @@ impl Store {
         .scalar_optional(tx.on())
         .await?;
         if found.is_some() {
-            Sql::new("DELETE FROM subscriber_messages WHERE subscriber_id = $1")
-                .bind(id)
-                .execute(tx.on())
-                .await?;
-            Sql::new("DELETE FROM subscribers WHERE id = $1")
-                .bind(id)
-                .execute(tx.on())
-                .await?;
+            delete_subscriber(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(found.is_some())
@@ -198,14 +191,7 @@ impl Store {
                 .scalar_optional(tx.on())
                 .await?;
         if let Some(id) = id {
-            Sql::new("DELETE FROM subscriber_messages WHERE subscriber_id = $1")
-                .bind(id)
-                .execute(tx.on())
-                .await?;
-            Sql::new("DELETE FROM subscribers WHERE id = $1")
-                .bind(id)
-                .execute(tx.on())
-                .await?;
+            delete_subscriber(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(id.is_some())
@@ -393,4 +379,17 @@ pub(super) async fn queue_to_stack(
     .bind(stack.as_str())
     .execute(tx.on())
     .await?)
+}
+
+/// Deletes a subscriber and what is queued for it, in `tx`.
+async fn delete_subscriber(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    Sql::new("DELETE FROM subscriber_messages WHERE subscriber_id = $1")
+        .bind(id)
+        .execute(tx.on())
+        .await?;
+    Sql::new("DELETE FROM subscribers WHERE id = $1")
+        .bind(id)
+        .execute(tx.on())
+        .await?;
+    Ok(())
 }

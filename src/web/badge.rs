@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::layout::Shown;
 use super::session::viewer;
-use super::status_page::{overall, published, shown_checks};
+use super::status_page::{overall, public_checks, published};
 use super::{PageError, WebState};
 use crate::domain::{CheckId, CheckName, StackName, Timestamp};
 use crate::store::Tally;
@@ -63,14 +63,10 @@ pub async fn stack_badge(
     let Ok(stack) = stack.parse::<StackName>() else {
         return Ok(not_found());
     };
-    if !published(&state, &stack).await? {
-        return Ok(not_found());
-    }
     let now = Timestamp::now();
-    let rows = shown_checks(&state, &stack, now).await?;
-    if rows.is_empty() {
+    let Some(rows) = public_checks(&state, &stack, now).await? else {
         return Ok(not_found());
-    }
+    };
     let badge = match window {
         Some((window, words)) => {
             let ids: Vec<CheckId> = rows.iter().map(|(c, ..)| c.id).collect();

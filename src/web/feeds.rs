@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::markdown;
-use super::status_page::{Announced, announced, published, shown_checks};
+use super::status_page::{Announced, announced, public_checks};
 use super::{PageError, WebState};
 use crate::domain::{Check, StackName, Timestamp};
 use crate::store::StatusUpdate;
@@ -63,19 +63,20 @@ fn window_item(stack: &StackName, a: &Announced) -> Item {
     }
 }
 
-/// The stack's items, newest first, if its page is public and has checks.
-async fn items(state: &WebState, stack: &str) -> Result<Option<(StackName, Vec<Item>)>, PageError> {
+/// The stack, its page's URL and its items, newest first, if its page is public and has
+/// checks.
+async fn feed(
+    state: &WebState,
+    headers: &HeaderMap,
+    stack: &str,
+) -> Result<Option<(StackName, String, Vec<Item>)>, PageError> {
     let Ok(stack) = stack.parse::<StackName>() else {
         return Ok(None);
     };
-    if !published(state, &stack).await? {
-        return Ok(None);
-    }
     let now = Timestamp::now();
-    let rows = shown_checks(state, &stack, now).await?;
-    if rows.is_empty() {
+    let Some(rows) = public_checks(state, &stack, now).await? else {
         return Ok(None);
-    }
+    };
     let checks: Vec<Check> = rows.into_iter().map(|(c, ..)| c).collect();
     let windows = state.store.maintenance_windows().await?;
     let mut items: Vec<Item> = announced(&windows, &checks, now)
@@ -85,7 +86,8 @@ async fn items(state: &WebState, stack: &str) -> Result<Option<(StackName, Vec<I
     let updates = state.store.status_updates(&stack, FEED_UPDATES).await?;
     items.extend(updates.iter().map(|u| update_item(&stack, u)));
     items.sort_by_key(|i| std::cmp::Reverse(i.updated));
-    Ok(Some((stack, items)))
+    let page = format!("{}/status/{stack}", base_url(state, headers));
+    Ok(Some((stack, page, items)))
 }
 
 /// Where the feeds' links point: `alerting.public_url`, else the host the request named.
@@ -134,11 +136,9 @@ pub async fn atom(
     headers: HeaderMap,
     Path(stack): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some((stack, items)) = items(&state, &stack).await? else {
+    let Some((stack, page, items)) = feed(&state, &headers, &stack).await? else {
         return Ok(not_found());
     };
-    let base = base_url(&state, &headers);
-    let page = format!("{base}/status/{stack}");
     let updated = items
         .first()
         .map_or_else(|| Timestamp(0).to_rfc3339(), |i| i.updated.to_rfc3339());
@@ -175,11 +175,9 @@ pub async fn json_feed(
     headers: HeaderMap,
     Path(stack): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some((stack, items)) = items(&state, &stack).await? else {
+    let Some((stack, page, items)) = feed(&state, &headers, &stack).await? else {
         return Ok(not_found());
     };
-    let base = base_url(&state, &headers);
-    let page = format!("{base}/status/{stack}");
     let items: Vec<serde_json::Value> = items
         .iter()
         .map(|i| {

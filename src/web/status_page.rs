@@ -141,6 +141,21 @@ pub async fn shown_checks(
         .collect())
 }
 
+/// The stack's checks as [`shown_checks`] gives them, if its page is public and it has
+/// any. Publication is decided before anything of the stack is read: an unpublished stack
+/// answers as fast as a missing one, and costs an anonymous visitor's request no more.
+pub async fn public_checks(
+    state: &WebState,
+    stack: &StackName,
+    now: Timestamp,
+) -> Result<Option<Vec<(Check, Option<StoredState>, Shown)>>, PageError> {
+    if !published(state, stack).await? {
+        return Ok(None);
+    }
+    let rows = shown_checks(state, stack, now).await?;
+    Ok((!rows.is_empty()).then_some(rows))
+}
+
 /// The stack's overall state in words, worst first.
 pub fn overall(states: &[Shown]) -> (&'static str, Shown) {
     let live: Vec<Shown> = states
@@ -199,16 +214,10 @@ pub async fn render(
 ) -> Result<Response, PageError> {
     let state = state.clone();
     let not_found = || (StatusCode::NOT_FOUND, "no status page here").into_response();
-    // Decided before anything of the stack is read: an unpublished stack answers as fast
-    // as a missing one, and costs an anonymous visitor's request no more.
-    if !published(&state, &stack).await? {
-        return Ok(not_found());
-    }
     let now = Timestamp::now();
-    let rows = shown_checks(&state, &stack, now).await?;
-    if rows.is_empty() {
+    let Some(rows) = public_checks(&state, &stack, now).await? else {
         return Ok(not_found());
-    }
+    };
     let ids: Vec<CheckId> = rows.iter().map(|(c, ..)| c.id).collect();
     let mut days = state.store.daily_uptimes(&ids, 90, now).await?;
     let recent = state.store.recent_incidents(&ids, 20).await?;
