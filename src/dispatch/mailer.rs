@@ -20,6 +20,10 @@ pub const PER_HOUR: i64 = 10;
 pub const GIVE_UP_ATTEMPTS: i64 = 10;
 /// How often the queue is read.
 const POLL: Duration = Duration::from_secs(2);
+/// How long an unconfirmed email subscription is kept.
+pub const UNCONFIRMED_KEPT_MS: i64 = 7 * 24 * HOUR_MS;
+/// How often unconfirmed subscriptions past [`UNCONFIRMED_KEPT_MS`] are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 /// How long a claimed mail stays this instance's: longer than one SMTP conversation.
 const CLAIM_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -43,7 +47,21 @@ pub fn retry_after_ms(attempts: i64) -> i64 {
 
 impl Mailer {
     pub async fn run(self, cancel: CancellationToken) {
+        let mut pruned: Option<std::time::Instant> = None;
         loop {
+            if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                let before = Timestamp(Timestamp::now().0 - UNCONFIRMED_KEPT_MS);
+                match self.store.prune_unconfirmed(before).await {
+                    Ok(gone) if gone > 0 => {
+                        tracing::info!(gone, "unconfirmed subscriptions deleted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot delete unconfirmed subscriptions")
+                    }
+                }
+                pruned = Some(std::time::Instant::now());
+            }
             if let Err(e) = self.send_due(Timestamp::now()).await {
                 tracing::error!(error = %e, "cannot read the subscribers' mail queue");
             }

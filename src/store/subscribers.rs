@@ -197,6 +197,24 @@ impl Store {
         Ok(id.is_some())
     }
 
+    /// Deletes the email subscriptions nobody confirmed since before `before`, with their
+    /// mails: an address is kept only to tell its owner, who never asked; how many.
+    pub async fn prune_unconfirmed(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let stale: Vec<i64> = Sql::new(
+            "SELECT id FROM subscribers \
+             WHERE kind = 'email' AND confirmed_at IS NULL AND created_at < $1",
+        )
+        .bind(before.0)
+        .scalar_all(tx.on())
+        .await?;
+        for id in &stale {
+            delete_subscriber(&mut tx, *id).await?;
+        }
+        tx.commit().await?;
+        Ok(stale.len() as u64)
+    }
+
     /// Writes a mail to one subscriber.
     pub async fn queue_mail(
         &self,

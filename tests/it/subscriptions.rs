@@ -352,3 +352,62 @@ async fn webhooks_the_team_adds_get_each_update_until_removed_and_stay_secret_to
         .count();
     assert_eq!(to_removed, 1, "nothing after the webhook was removed");
 }
+
+#[tokio::test]
+async fn an_unconfirmed_address_is_deleted_after_a_week_and_a_confirmed_one_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::open_suite_store(dir.path()).await;
+    let stack: stackwatch::domain::StackName = "acme".parse().unwrap();
+    let day = 86_400_000;
+    let now = stackwatch::domain::Timestamp::now();
+    let at = |days: i64| stackwatch::domain::Timestamp(now.0 - days * day);
+    let old = store
+        .subscribe(&stack, "old@example.com", "t-old", at(8))
+        .await
+        .unwrap();
+    store
+        .queue_mail(old.id, "Confirm", "link", at(8))
+        .await
+        .unwrap();
+    store
+        .subscribe(&stack, "recent@example.com", "t-recent", at(6))
+        .await
+        .unwrap();
+    store
+        .subscribe(&stack, "kept@example.com", "t-kept", at(30))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .confirm_subscriber(&stack, "t-kept", at(29))
+            .await
+            .unwrap()
+    );
+
+    let cut =
+        stackwatch::domain::Timestamp(now.0 - stackwatch::dispatch::mailer::UNCONFIRMED_KEPT_MS);
+    assert_eq!(store.prune_unconfirmed(cut).await.unwrap(), 1);
+    assert!(
+        !store
+            .confirm_subscriber(&stack, "t-old", now)
+            .await
+            .unwrap(),
+        "gone"
+    );
+    assert!(
+        store
+            .confirm_subscriber(&stack, "t-recent", now)
+            .await
+            .unwrap(),
+        "kept a week"
+    );
+    let again = store
+        .subscribe(&stack, "kept@example.com", "t-new", now)
+        .await
+        .unwrap();
+    assert!(
+        again.confirmed && again.token == "t-kept",
+        "a confirmed one stays as it was"
+    );
+    store.close().await;
+}
