@@ -194,6 +194,9 @@ impl App {
             public_url: settings.alerting.public_url.clone(),
             subscriptions: !settings.status_pages.subscriptions_via.is_empty(),
             looks: Arc::new(settings.status_pages.pages.clone()),
+            subscribe_guard: Arc::new(std::sync::Mutex::new(crate::domain::Guesses::new(
+                web::SUBSCRIBE_LIMITS,
+            ))),
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
             ack_key: ack_key.clone(),

@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 
 pub use layout::Shown;
 pub use session::Sessions;
+pub use subscribe::SUBSCRIBE_LIMITS;
 
 use crate::domain::{AckKey, Routing};
 use crate::monitor::Vitals;
@@ -50,6 +51,8 @@ pub struct WebState {
     pub public_url: String,
     /// Visitors of public pages may subscribe by email (`status_pages.subscriptions_via`).
     pub subscriptions: bool,
+    /// Subscription requests per client address: each may mail a stranger, so few.
+    pub subscribe_guard: Arc<std::sync::Mutex<crate::domain::Guesses>>,
     /// `[status_pages.pages.STACK]`: pages' own host names and looks, by stack.
     pub looks: Arc<std::collections::BTreeMap<String, crate::settings::PageLook>>,
     /// Who a check's alerts go to (an acknowledgement's too).

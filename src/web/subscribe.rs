@@ -6,7 +6,9 @@
 //! the address was subscribed or not, so it tells nobody who is.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -16,10 +18,19 @@ use super::layout::{html_response, public_page};
 use super::session::cross_site;
 use super::status_page::published;
 use super::{PageError, WebState};
-use crate::domain::{EmailAddress, StackName, Timestamp};
+use crate::domain::{EmailAddress, GuessLimits, StackName, Timestamp};
 
 /// How long before a second confirmation mail may go to one address.
 pub const CONFIRM_AGAIN_MS: i64 = 10 * 60_000;
+
+/// Subscription requests (with a well-formed address) one client address may make in an
+/// hour, and all together; past them, an hour's wait. Each may mail a stranger.
+pub const SUBSCRIBE_LIMITS: GuessLimits = GuessLimits {
+    per_client: 5,
+    total: 100,
+    window_ms: 3_600_000,
+    max_wait_ms: 3_600_000,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct SubscribeForm {
@@ -53,6 +64,25 @@ fn not_here() -> Response {
     (StatusCode::NOT_FOUND, "no status page here").into_response()
 }
 
+/// Counts a subscription request from `ip`; the seconds to wait if it is one too many.
+fn too_many(state: &WebState, ip: std::net::IpAddr, now: Timestamp) -> Option<u64> {
+    let Ok(mut guard) = state.subscribe_guard.lock() else {
+        return Some(60);
+    };
+    match guard.admit(ip, now.0) {
+        Ok(()) => {
+            guard.failed(ip, now.0);
+            None
+        }
+        Err(refused) => {
+            if refused.log {
+                tracing::warn!(client = %ip, refused = refused.refused_since_log, "subscription requests refused: too many");
+            }
+            Some(refused.retry_after_s)
+        }
+    }
+}
+
 fn new_token() -> Option<String> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).ok()?;
@@ -61,6 +91,7 @@ fn new_token() -> Option<String> {
 
 pub async fn subscribe(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(stack): Path<String>,
     Form(form): Form<SubscribeForm>,
@@ -86,6 +117,20 @@ pub async fn subscribe(
             ));
         }
     };
+    let now = Timestamp::now();
+    if let Some(wait) = too_many(&state, peer.ip(), now) {
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many subscriptions from this address: try again later\n",
+        )
+            .into_response();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let Some(token) = new_token() else {
         return Ok((
             StatusCode::SERVICE_UNAVAILABLE,

@@ -411,3 +411,35 @@ async fn an_unconfirmed_address_is_deleted_after_a_week_and_a_confirmed_one_kept
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn one_client_may_ask_for_five_subscriptions_an_hour() {
+    let smtp = SmtpReceiver::start().await;
+    let (app, _dir) = app_with_subscriptions(&smtp).await;
+    for i in 1..=5 {
+        let (status, page) = subscribe(&app, "acme", &format!("reader{i}@example.com")).await;
+        assert_eq!(status, 200, "{i}: {page}");
+    }
+    let refused = reqwest::Client::new()
+        .post(app.url("/status/acme/subscribe"))
+        .form(&[("email", "reader6@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3_600).contains(&wait), "{wait}");
+    // The five were mailed; the sixth, written nowhere, never will be.
+    for i in 1..=5 {
+        mail_to(&smtp, &format!("reader{i}@example.com"), "[acme] Confirm").await;
+    }
+    assert!(
+        !read_mails(&smtp)
+            .iter()
+            .any(|m| m.to == ["reader6@example.com"])
+    );
+}
