@@ -429,7 +429,7 @@ async fn a_down_nobody_hears_of_is_said_in_the_log_the_api_and_the_pages() {
     assert!(check_page.contains("no contact configured: nobody was told"));
     let dashboard = page("/").await.unwrap().text().await.unwrap();
     assert!(
-        dashboard.contains("<th class=\"wide\">Cause</th>")
+        dashboard.contains("<th class=\"wide w-cause\">Cause</th>")
             && dashboard.contains("connection refused by 127.0.0.1:9"),
         "{dashboard}"
     );
