@@ -29,6 +29,7 @@ mod states;
 mod statuscake;
 mod subscribers;
 mod updates;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -62,8 +63,9 @@ pub use spec_form::{decode as decode_spec, encode as encode_spec};
 pub use stacks::StackSync;
 pub use states::StoredState;
 pub use statuscake::StatusCakeFields;
-pub use subscribers::{MailOutcome, SubscriberMail, Subscription, WebhookSubscriber};
+pub use subscribers::{MailOutcome, SubscriberMail, Subscription};
 pub use updates::{StatusUpdate, UpdateRevision};
+pub use webhooks::WebhookSubscriber;
 
 /// The PostgreSQL advisory lock key that configuration writes hold (any constant no other
 /// user of the database takes; ASCII "stackwat").

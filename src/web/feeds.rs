@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::announce::{Announced, announced};
 use super::markdown;
-use super::status_page::{Announced, announced, public_checks};
+use super::status_page::public_checks;
 use super::{PageError, WebState};
 use crate::domain::{Check, StackName, Timestamp};
 use crate::store::StatusUpdate;

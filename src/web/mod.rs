@@ -3,6 +3,7 @@
 //! templates are compiled into the binary); a few lines of script keep pages current.
 
 mod ack;
+mod announce;
 mod badge;
 mod charts;
 mod check_page;
