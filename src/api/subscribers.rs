@@ -129,16 +129,9 @@ pub async fn add_webhook(
             "no check belongs to stack {stack}"
         )));
     }
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        ApiError::Store(crate::store::StoreError::Schema(format!(
-            "no randomness: {e}"
-        )))
-    })?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let (webhook, made) = state
         .store
-        .add_webhook(&stack, url, &token, Timestamp::now())
+        .add_webhook(&stack, url, Timestamp::now())
         .await?;
     let status = if made {
         StatusCode::CREATED

@@ -344,7 +344,7 @@ pub(super) async fn upsert_in(
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
         let ping_key = if is_heartbeat {
-            Some(new_ping_key()?)
+            Some(random_key("ping key")?)
         } else {
             None
         };
@@ -380,7 +380,7 @@ pub(super) async fn upsert_in(
     let ping_key = match (&before.ping_key, is_heartbeat) {
         (_, false) => None,
         (Some(key), true) => Some(key.clone()),
-        (None, true) => Some(new_ping_key()?),
+        (None, true) => Some(random_key("ping key")?),
     };
     Sql::new(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5 \
@@ -406,11 +406,11 @@ pub(super) async fn upsert_in(
     }))
 }
 
-/// 128 random bits, as hex.
-fn new_ping_key() -> Result<String, StoreError> {
+/// 128 random bits, as hex: a heartbeat's ping key, a subscriber's token.
+pub(super) fn random_key(what: &str) -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt {
-        name: "ping key".to_owned(),
+        name: what.to_owned(),
         reason: format!("no randomness: {e}"),
     })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())

@@ -51,15 +51,15 @@ pub enum MailOutcome {
 }
 
 impl Store {
-    /// The subscription of `address` to `stack`, made (unconfirmed, with `token`) if there
-    /// is none.
+    /// The subscription of `address` to `stack`, made (unconfirmed, with a new random
+    /// token) if there is none.
     pub async fn subscribe(
         &self,
         stack: &StackName,
         address: &str,
-        token: &str,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
+        let token = super::checks::random_key("subscriber token")?;
         let mut tx = self.begin().await?;
         Sql::new(
             "INSERT INTO subscribers (stack, address, token, created_at) VALUES ($1, $2, $3, $4) \
@@ -67,7 +67,7 @@ impl Store {
         )
         .bind(stack.as_str())
         .bind(address)
-        .bind(token)
+        .bind(&token)
         .bind(now.0)
         .execute(tx.on())
         .await?;

@@ -83,12 +83,6 @@ fn too_many(state: &WebState, ip: std::net::IpAddr, now: Timestamp) -> Option<u6
     }
 }
 
-fn new_token() -> Option<String> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 pub async fn subscribe(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -131,18 +125,7 @@ pub async fn subscribe(
         }
         return Ok(response);
     }
-    let Some(token) = new_token() else {
-        return Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no randomness for a token\n",
-        )
-            .into_response());
-    };
-    let now = Timestamp::now();
-    let subscription = state
-        .store
-        .subscribe(&stack, address.as_str(), &token, now)
-        .await?;
+    let subscription = state.store.subscribe(&stack, address.as_str(), now).await?;
     let recently = subscription
         .last_mail_at
         .is_some_and(|at| now.0 - at.0 < CONFIRM_AGAIN_MS);

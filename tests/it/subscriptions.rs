@@ -362,24 +362,24 @@ async fn an_unconfirmed_address_is_deleted_after_a_week_and_a_confirmed_one_kept
     let now = stackwatch::domain::Timestamp::now();
     let at = |days: i64| stackwatch::domain::Timestamp(now.0 - days * day);
     let old = store
-        .subscribe(&stack, "old@example.com", "t-old", at(8))
+        .subscribe(&stack, "old@example.com", at(8))
         .await
         .unwrap();
     store
         .queue_mail(old.id, "Confirm", "link", at(8))
         .await
         .unwrap();
-    store
-        .subscribe(&stack, "recent@example.com", "t-recent", at(6))
+    let recent = store
+        .subscribe(&stack, "recent@example.com", at(6))
         .await
         .unwrap();
-    store
-        .subscribe(&stack, "kept@example.com", "t-kept", at(30))
+    let kept = store
+        .subscribe(&stack, "kept@example.com", at(30))
         .await
         .unwrap();
     assert!(
         store
-            .confirm_subscriber(&stack, "t-kept", at(29))
+            .confirm_subscriber(&stack, &kept.token, at(29))
             .await
             .unwrap()
     );
@@ -389,24 +389,24 @@ async fn an_unconfirmed_address_is_deleted_after_a_week_and_a_confirmed_one_kept
     assert_eq!(store.prune_unconfirmed(cut).await.unwrap(), 1);
     assert!(
         !store
-            .confirm_subscriber(&stack, "t-old", now)
+            .confirm_subscriber(&stack, &old.token, now)
             .await
             .unwrap(),
         "gone"
     );
     assert!(
         store
-            .confirm_subscriber(&stack, "t-recent", now)
+            .confirm_subscriber(&stack, &recent.token, now)
             .await
             .unwrap(),
         "kept a week"
     );
     let again = store
-        .subscribe(&stack, "kept@example.com", "t-new", now)
+        .subscribe(&stack, "kept@example.com", now)
         .await
         .unwrap();
     assert!(
-        again.confirmed && again.token == "t-kept",
+        again.confirmed && again.token == kept.token,
         "a confirmed one stays as it was"
     );
     store.close().await;
