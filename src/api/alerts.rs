@@ -144,6 +144,8 @@ pub async fn list_alerts(
         .alerts(&AlertFilter {
             check,
             status,
+            since: None,
+            until: None,
             limit,
         })
         .await?;

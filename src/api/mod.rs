@@ -150,6 +150,7 @@ pub fn router(deps: ApiDeps) -> Router {
         .merge(agent::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(statuscake::errors_as_statuscake))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -114,6 +114,10 @@ pub struct AlertFilter {
     pub check: Option<CheckName>,
     /// `Pending`: some delivery pending; `Delivered`: all delivered; `Failed`: some given up.
     pub status: Option<DeliveryStatus>,
+    /// Only alerts created at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only alerts created before this time.
+    pub until: Option<Timestamp>,
     pub limit: u32,
 }
 
@@ -405,6 +409,12 @@ impl Store {
             Sql::new("SELECT id, check_name, kind, created_at, facts FROM alerts a WHERE 1 = 1");
         if let Some(check) = &filter.check {
             query.push(" AND check_name = ").push_bind(check.as_str());
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND created_at >= ").push_bind(since.0);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ").push_bind(until.0);
         }
         match filter.status {
             Some(DeliveryStatus::Pending) => {

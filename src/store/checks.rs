@@ -71,10 +71,14 @@ pub struct CheckFilter {
     pub heartbeat: Option<bool>,
     /// Only checks with any of these tags (empty: no condition).
     pub any_tag: Vec<String>,
+    /// Only checks with every one of these tags (empty: no condition).
+    pub all_tags: Vec<String>,
     /// Only checks confirmed DOWN (`true`) or only the others (`false`).
     pub down: Option<bool>,
     /// Only domain checks (`true`) or only the other kinds (`false`).
     pub domain: Option<bool>,
+    /// Only checks made as StatusCake SSL tests (`true`) or only the others (`false`).
+    pub ssl_test: Option<bool>,
 }
 
 impl CheckFilter {
@@ -113,6 +117,19 @@ impl CheckFilter {
             query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN ");
             query.push_list(self.any_tag.iter().map(|tag| tag.as_str()));
             query.push(")");
+        }
+        if let Some(ssl) = self.ssl_test {
+            query
+                .push(if ssl { " AND id IN" } else { " AND id NOT IN" })
+                .push(" (SELECT check_id FROM statuscake_fields WHERE fields LIKE ")
+                .push_bind(super::statuscake::ssl_test_pattern())
+                .push(")");
+        }
+        for tag in &self.all_tags {
+            query
+                .push(" AND id IN (SELECT check_id FROM check_tags WHERE tag = ")
+                .push_bind(tag.as_str())
+                .push(")");
         }
         if let Some(down) = self.down {
             query

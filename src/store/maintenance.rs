@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::db::Sql;
+use super::db::{Sql, Tx};
 use super::{Store, StoreError};
 use crate::domain::schedule::parse_cron;
 use crate::domain::{MaintenanceScope, MaintenanceWindow, Timestamp, WindowTiming, parse_timezone};
@@ -86,28 +86,50 @@ impl Store {
     ) -> Result<Vec<MaintenanceWindow>, StoreError> {
         let mut tx = self.begin_config().await?;
         for window in &mut windows {
-            let (scope, target) = window.scope.parts();
-            let t = window.timing.fields();
-            window.id = Sql::new(
-                "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
-                 timezone, reason, public, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 RETURNING id",
-            )
-            .bind(scope)
-            .bind(target)
-            .bind(t.starts_at.map(|s| s.0))
-            .bind(t.ends_at.map(|e| e.0))
-            .bind(t.cron)
-            .bind(t.duration_s.map(i64::from))
-            .bind(t.timezone)
-            .bind(&window.reason)
-            .bind(window.public)
-            .bind(window.created_at.0)
-            .scalar_one(tx.on())
-            .await?;
+            window.id = insert_window(&mut tx, window).await?;
         }
         tx.commit().await?;
         Ok(windows)
+    }
+
+    /// Replaces window `id` with the first of `windows` (it keeps the id) and adds the
+    /// others, all or none; whether window `id` existed.
+    pub async fn replace_maintenance(
+        &self,
+        id: i64,
+        windows: Vec<MaintenanceWindow>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_config().await?;
+        let mut rest = windows.into_iter();
+        let Some(first) = rest.next() else {
+            return Ok(false);
+        };
+        let (scope, target) = first.scope.parts();
+        let t = first.timing.fields();
+        let done = Sql::new(
+            "UPDATE maintenance SET scope = $1, target = $2, starts_at = $3, ends_at = $4, \
+             cron = $5, duration_s = $6, timezone = $7, reason = $8, public = $9 WHERE id = $10",
+        )
+        .bind(scope)
+        .bind(target)
+        .bind(t.starts_at.map(|s| s.0))
+        .bind(t.ends_at.map(|e| e.0))
+        .bind(t.cron)
+        .bind(t.duration_s.map(i64::from))
+        .bind(t.timezone)
+        .bind(&first.reason)
+        .bind(first.public)
+        .bind(id)
+        .execute(tx.on())
+        .await?;
+        if done == 0 {
+            return Ok(false);
+        }
+        for window in rest {
+            insert_window(&mut tx, &window).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Every stored window, oldest first.
@@ -131,4 +153,28 @@ impl Store {
         tx.commit().await?;
         Ok(done > 0)
     }
+}
+
+/// Writes a new window; its id.
+async fn insert_window(tx: &mut Tx, window: &MaintenanceWindow) -> Result<i64, StoreError> {
+    let (scope, target) = window.scope.parts();
+    let t = window.timing.fields();
+    Sql::new(
+        "INSERT INTO maintenance (scope, target, starts_at, ends_at, cron, duration_s, \
+         timezone, reason, public, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         RETURNING id",
+    )
+    .bind(scope)
+    .bind(target)
+    .bind(t.starts_at.map(|s| s.0))
+    .bind(t.ends_at.map(|e| e.0))
+    .bind(t.cron)
+    .bind(t.duration_s.map(i64::from))
+    .bind(t.timezone)
+    .bind(&window.reason)
+    .bind(window.public)
+    .bind(window.created_at.0)
+    .scalar_one(tx.on())
+    .await
+    .map_err(StoreError::from)
 }

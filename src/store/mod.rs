@@ -62,7 +62,7 @@ pub use spec_form::SPEC_VERSION;
 pub use spec_form::{decode as decode_spec, encode as encode_spec};
 pub use stacks::StackSync;
 pub use states::StoredState;
-pub use statuscake::StatusCakeFields;
+pub use statuscake::{StatusCakeFields, is_ssl_test, mark_ssl_test};
 pub use subscribers::{MailOutcome, SubscriberMail, Subscription};
 pub use updates::{StatusUpdate, UpdateRevision};
 pub use webhooks::WebhookSubscriber;

@@ -13,6 +13,27 @@ use crate::domain::{Check, CheckId, CheckName};
 /// StatusCake fields kept beside a check, as a JSON object.
 pub type StatusCakeFields = Map<String, Value>;
 
+/// The kept field that marks a check made through `/v1/ssl` (an SSL test, not an uptime
+/// test), as key and value.
+const SSL_TEST: (&str, &str) = ("test_kind", "ssl");
+
+/// Marks `fields` as those of an SSL test.
+pub fn mark_ssl_test(fields: &mut StatusCakeFields) {
+    fields.insert(SSL_TEST.0.into(), Value::from(SSL_TEST.1));
+}
+
+/// Whether these kept fields are an SSL test's.
+pub fn is_ssl_test(fields: &StatusCakeFields) -> bool {
+    fields.get(SSL_TEST.0).and_then(Value::as_str) == Some(SSL_TEST.1)
+}
+
+/// A `LIKE` pattern matching the stored fields of every SSL test. Kept fields are written
+/// by `serde_json` without spaces, and a quote inside a value is escaped, so only the key
+/// itself matches.
+pub(super) fn ssl_test_pattern() -> String {
+    format!("%\"{}\":\"{}\"%", SSL_TEST.0, SSL_TEST.1)
+}
+
 impl Store {
     /// The check with this id, if any.
     pub async fn check_by_id(&self, id: CheckId) -> Result<Option<Check>, StoreError> {

@@ -91,6 +91,8 @@ pub async fn check_page(
         .alerts(&AlertFilter {
             check: Some(name.clone()),
             status: None,
+            since: None,
+            until: None,
             limit: 20,
         })
         .await?;

@@ -232,6 +232,8 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
         .alerts(&AlertFilter {
             check: Some(check.name.clone()),
             status: Some(DeliveryStatus::Failed),
+            since: None,
+            until: None,
             limit: 10,
         })
         .await

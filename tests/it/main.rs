@@ -43,6 +43,8 @@ mod security;
 mod services;
 mod stacks;
 mod statuscake;
+mod statuscake_contract;
+mod statuscake_models;
 mod storm;
 mod subscriptions;
 mod targets;

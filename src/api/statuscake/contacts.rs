@@ -17,7 +17,6 @@ fn contact_group(name: &str) -> Value {
         "email_addresses": [],
         "integrations": [],
         "mobile_numbers": [],
-        "ping_url": null,
     })
 }
 
@@ -26,7 +25,7 @@ pub(super) async fn list(State(state): State<ApiState>, _: CanRead) -> axum::Jso
     let total = data.len();
     axum::Json(json!({
         "data": data,
-        "metadata": {"page": 1, "per_page": total.max(1), "page_count": 1, "total_count": total},
+        "metadata": super::pagination(1, u32::try_from(total.max(1)).unwrap_or(u32::MAX), total as u64),
     }))
 }
 

@@ -15,12 +15,38 @@ pub type FieldProblems = BTreeMap<String, Vec<String>>;
 /// The status codes a StatusCake check can list.
 pub(super) const STATUS_CODES: std::ops::RangeInclusive<u16> = 100..=599;
 
+/// The array fields of StatusCake's forms. Its published clients send each as one
+/// comma-joined value (`tags=sdk,shop`), older clients and forms as repeated
+/// `tags[]=sdk&tags[]=shop`; both read the same.
+const ARRAY_FIELDS: [&str; 9] = [
+    "alert_at",
+    "contact_groups",
+    "dns_ips",
+    "email_addresses",
+    "integrations",
+    "mobile_numbers",
+    "regions",
+    "tags",
+    "tests",
+];
+
 /// Parses an `application/x-www-form-urlencoded` body.
 pub fn parse_form(body: &[u8]) -> FormFields {
     let mut fields = FormFields::new();
     for (key, value) in url::form_urlencoded::parse(body) {
         let key = key.strip_suffix("[]").unwrap_or(&key).to_owned();
-        fields.entry(key).or_default().push(value.into_owned());
+        let values = fields.entry(key.clone()).or_default();
+        if ARRAY_FIELDS.contains(&key.as_str()) {
+            values.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+            );
+        } else {
+            values.push(value.into_owned());
+        }
     }
     fields
 }
@@ -81,5 +107,21 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_joined_and_repeated_arrays_read_the_same() {
+        let joined = parse_form(b"name=a%2Cb&tags=sdk%2Cshop&contact_groups=1,%202");
+        let repeated =
+            parse_form(b"name=a%2Cb&tags[]=sdk&tags[]=shop&contact_groups=1&contact_groups=2");
+        assert_eq!(joined, repeated);
+        assert_eq!(joined["tags"], ["sdk", "shop"]);
+        assert_eq!(joined["name"], ["a,b"]);
+        assert_eq!(parse_form(b"tags=")["tags"], Vec::<String>::new());
     }
 }

@@ -3,15 +3,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::form_reader::{FormFields, parse_form};
 use super::translate::{contact_group_id, translate_heartbeat};
-use super::view::heartbeat_view_of;
-use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
+use super::view::{heartbeat_view_of, period_of};
+use super::{V1Error, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, Viewer};
@@ -26,13 +25,10 @@ async fn heartbeat_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     }
 }
 
-/// The ping URL on the host the client reached us by.
-fn ping_url(headers: &HeaderMap, check: &Check) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    check
-        .ping_key
-        .as_ref()
-        .map(|key| format!("http://{host}/ping/{key}"))
+/// The ping URL on the address the client reached us by.
+fn ping_url(headers: &HeaderMap, check: &Check) -> String {
+    let key = check.ping_key.as_deref().unwrap_or_default();
+    format!("{}/ping/{key}", super::base_of(headers))
 }
 
 pub(super) async fn create(
@@ -54,10 +50,10 @@ pub(super) async fn update(
     let check = heartbeat_of(&state, &id).await?;
     let request = parse_form(&body);
     let mut whole = FormFields::new();
-    let view = heartbeat_view_of(&check, None, &[]);
+    let view = heartbeat_view_of(&check, String::new(), &[]);
     let name = view["name"].as_str().unwrap_or("").to_owned();
     whole.insert("name".into(), vec![name]);
-    whole.insert("period".into(), vec![view["period"].to_string()]);
+    whole.insert("period".into(), vec![period_of(&check).to_string()]);
     if let Some(contacts) = &check.spec.contacts() {
         let ids = contacts.iter().map(|c| contact_group_id(c.as_str()));
         whole.insert("contact_groups".into(), ids.collect());
@@ -121,25 +117,17 @@ pub(super) async fn get_one(
     Ok(axum::Json(json!({ "data": view })))
 }
 
-/// Query of `GET /v1/heartbeat`.
-#[derive(Debug, Deserialize)]
-pub(super) struct ListQuery {
-    page: Option<String>,
-    limit: Option<String>,
-}
-
 pub(super) async fn list(
     State(state): State<ApiState>,
     reader: CanRead,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<super::ListQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
-    let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
-    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
-    let filter = CheckFilter {
+    let base = CheckFilter {
         heartbeat: Some(true),
         ..CheckFilter::default()
     };
+    let (filter, page, limit) = query.read(base)?;
     let (live, metadata) = super::numbered_page(&state, &filter, page, limit).await?;
     let data = views(&state, &headers, live, reader.viewer()).await?;
     Ok(axum::Json(json!({"data": data, "metadata": metadata})))

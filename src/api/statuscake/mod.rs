@@ -6,26 +6,33 @@
 mod contacts;
 mod form_reader;
 mod heartbeat;
+mod locations;
+mod pages;
+mod ssl;
 mod translate;
 mod translate_http;
 mod update;
 mod uptime;
 mod view;
+mod window_form;
 mod windows;
 
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::ApiState;
 use super::check_body::{Place, read_check};
-use crate::domain::{Check, CheckId, CheckName};
-use crate::store::{CheckFilter, LiveCheck, PageStart, StoreError};
+use crate::domain::{Check, CheckId, CheckName, Timestamp};
+use crate::store::StoreError;
 use form_reader::FieldProblems;
+use pages::{
+    ListQuery, base_of, bounded, links, numbered_page, pagination, time_bounds, time_page,
+};
 
 /// The `/v1` routes.
 pub fn routes() -> Router<ApiState> {
@@ -56,16 +63,96 @@ pub fn routes() -> Router<ApiState> {
         )
         .route(
             "/v1/maintenance-windows/{id}",
-            get(windows::get_one).delete(windows::delete),
+            get(windows::get_one)
+                .put(windows::update)
+                .delete(windows::delete),
         )
-        .route("/v1/contact-groups", get(contacts::list))
-        .route("/v1/contact-groups/{id}", get(contacts::get_one))
+        .route("/v1/ssl", get(ssl::list).post(ssl::create))
+        .route(
+            "/v1/ssl/{id}",
+            get(ssl::get_one).put(ssl::update).delete(ssl::delete),
+        )
+        .route(
+            "/v1/contact-groups",
+            get(contacts::list).post(locations::contacts_read_only),
+        )
+        .route(
+            "/v1/contact-groups/{id}",
+            get(contacts::get_one)
+                .put(locations::contacts_read_only)
+                .delete(locations::contacts_read_only),
+        )
+        .route("/v1/uptime-locations", get(locations::list))
+        .route("/v1/pagespeed-locations", get(locations::list))
+        .route(
+            "/v1/pagespeed",
+            get(locations::unavailable).post(locations::unavailable),
+        )
+        .route(
+            "/v1/pagespeed/{id}",
+            get(locations::unavailable)
+                .put(locations::unavailable)
+                .delete(locations::unavailable),
+        )
+        .route("/v1/pagespeed/{id}/history", get(locations::unavailable))
+}
+
+/// Answers every refusal under `/v1` in StatusCake's error shape: a missing or refused
+/// token, too many failed tokens, an unknown route or method, a body too large come out of
+/// shared code as problem+json and leave as `{"message", "errors"}` with the same status
+/// and headers (`Retry-After`, `WWW-Authenticate`). Other paths pass untouched.
+pub async fn errors_as_statuscake(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let v1 = path == "/v1" || path.starts_with("/v1/");
+    let response = next.run(request).await;
+    if !v1 {
+        return response;
+    }
+    let problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    if !problem {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let message = detail["detail"]
+        .as_str()
+        .or_else(|| detail["title"].as_str())
+        .unwrap_or("The request was refused")
+        .to_owned();
+    let mut errors = Map::new();
+    for e in detail["errors"].as_array().into_iter().flatten() {
+        if let (Some(field), Some(reason)) = (e["field"].as_str(), e["reason"].as_str()) {
+            let list = errors.entry(field).or_insert_with(|| json!([]));
+            if let Value::Array(list) = list {
+                list.push(json!(reason));
+            }
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    let body = json!({"message": message, "errors": errors}).to_string();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// An error as StatusCake answers it.
 pub(super) enum V1Error {
     Invalid(FieldProblems),
     NotFound,
+    /// A feature stackwatch does not offer through `/v1`: `403`, as StatusCake refuses a
+    /// feature the account lacks.
+    Forbidden(&'static str),
     Store(StoreError),
 }
 
@@ -84,6 +171,11 @@ impl IntoResponse for V1Error {
                     "message": "The provided parameters are invalid. Check the errors output for detailed information.",
                     "errors": errors,
                 })),
+            )
+                .into_response(),
+            Self::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({"message": message, "errors": {}})),
             )
                 .into_response(),
             Self::NotFound => (
@@ -148,29 +240,6 @@ pub(super) fn read_native(
         })
 }
 
-/// One numbered page of the checks `filter` keeps, as StatusCake numbers pages (from 1):
-/// the page's checks now, and the list's `metadata`.
-pub(super) async fn numbered_page(
-    state: &ApiState,
-    filter: &CheckFilter,
-    page: u32,
-    limit: u32,
-) -> Result<(Vec<LiveCheck>, Value), V1Error> {
-    let total = state.store.count_checks(filter).await?;
-    let first = u64::from(page.saturating_sub(1)) * u64::from(limit);
-    let live = state
-        .store
-        .live_checks(filter, PageStart::Skip(first), limit)
-        .await?;
-    let metadata = json!({
-        "page": page,
-        "per_page": limit,
-        "page_count": total.div_ceil(u64::from(limit)),
-        "total_count": total,
-    });
-    Ok((live, metadata))
-}
-
 pub(super) async fn check_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let id: i64 = id.parse().map_err(|_| V1Error::NotFound)?;
     state
@@ -178,21 +247,6 @@ pub(super) async fn check_of(state: &ApiState, id: &str) -> Result<Check, V1Erro
         .check_by_id(CheckId(id))
         .await?
         .ok_or(V1Error::NotFound)
-}
-
-pub(super) fn bounded(
-    field: &str,
-    text: Option<&str>,
-    default: u32,
-    max: u32,
-) -> Result<u32, V1Error> {
-    match text {
-        None => Ok(default),
-        Some(t) => match t.parse::<u32>() {
-            Ok(v) if (1..=max).contains(&v) => Ok(v),
-            _ => Err(invalid(field, format!("must be a whole number 1-{max}"))),
-        },
-    }
 }
 
 /// Writes a translated form as a new check, named by a slug of its StatusCake name:
@@ -211,7 +265,7 @@ pub(super) async fn create_from(
             true,
             write,
             &translated.kept,
-            crate::store::WriteMode::commit(crate::domain::Timestamp::now()),
+            crate::store::WriteMode::commit(Timestamp::now()),
         )
         .await?;
     let check = outcome.check();
@@ -247,7 +301,7 @@ pub(super) async fn update_from(
             false,
             write,
             &kept,
-            crate::store::WriteMode::commit(crate::domain::Timestamp::now()),
+            crate::store::WriteMode::commit(Timestamp::now()),
         )
         .await?;
     state

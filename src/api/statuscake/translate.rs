@@ -168,7 +168,11 @@ fn regions_as_locations(form: &FormFields, known: &BTreeSet<String>) -> Vec<Stri
 }
 
 /// The fields uptime and heartbeat checks share: contact groups and tags.
-fn common_fields(t: &mut Reader<'_>, body: &mut Map<String, Value>, contacts: &BTreeSet<String>) {
+pub(super) fn common_fields(
+    t: &mut Reader<'_>,
+    body: &mut Map<String, Value>,
+    contacts: &BTreeSet<String>,
+) {
     let form = t.form;
     if let Some(groups) = form.get("contact_groups") {
         let by_id: BTreeMap<String, &String> =

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -10,11 +10,11 @@ use serde_json::{Map, Value, json};
 use super::form_reader::{FormFields, parse_form};
 use super::translate::translate;
 use super::view::{form_of, view_of};
-use super::{V1Error, bounded, check_of, create_from, delete_from, invalid, update_from};
+use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
 use crate::domain::{Check, CheckId, Health, Timestamp, Viewer};
-use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck};
+use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck, is_ssl_test};
 
 pub(super) async fn create(
     State(state): State<ApiState>,
@@ -114,11 +114,16 @@ async fn uptime_views(
         .collect())
 }
 
-/// An uptime check by id: heartbeats have their own routes, and StatusCake has no domain
-/// checks.
+/// An uptime check by id: heartbeats and SSL tests have their own routes, and StatusCake
+/// has no domain checks.
 async fn uptime_of(state: &ApiState, id: &str) -> Result<Check, V1Error> {
     let check = check_of(state, id).await?;
     if check.spec.is_heartbeat() || check.spec.is_domain() {
+        return Err(V1Error::NotFound);
+    }
+    let kept = state.store.statuscake_fields(&[check.id]).await?;
+    let ssl = kept.get(&check.id).is_some_and(is_ssl_test);
+    if ssl {
         Err(V1Error::NotFound)
     } else {
         Ok(check)
@@ -136,44 +141,18 @@ pub(super) async fn get_one(
     Ok(axum::Json(json!({"data": view})))
 }
 
-/// Query of `GET /v1/uptime`; other parameters StatusCake takes are ignored.
-#[derive(Debug, Deserialize)]
-pub(super) struct ListQuery {
-    page: Option<String>,
-    limit: Option<String>,
-    tags: Option<String>,
-    status: Option<String>,
-}
-
 pub(super) async fn list(
     State(state): State<ApiState>,
     reader: CanRead,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<super::ListQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
-    let page = bounded("page", query.page.as_deref(), 1, u32::MAX)?;
-    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
-    let want_down = match query.status.as_deref() {
-        None | Some("") => None,
-        Some("down") => Some(true),
-        Some("up") => Some(false),
-        Some(_) => return Err(invalid("status", "must be up or down")),
-    };
-    let tags: Vec<String> = query
-        .tags
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let filter = CheckFilter {
+    let base = CheckFilter {
         heartbeat: Some(false),
         domain: Some(false),
-        any_tag: tags,
-        down: want_down,
+        ssl_test: Some(false),
         ..CheckFilter::default()
     };
+    let (filter, page, limit) = query.read(base)?;
     let (live, metadata) = super::numbered_page(&state, &filter, page, limit).await?;
     let data = uptime_views(&state, live, reader.viewer()).await?;
     Ok(axum::Json(json!({"data": data, "metadata": metadata})))
@@ -184,49 +163,63 @@ pub(super) async fn list(
 pub(super) struct HistoryQuery {
     limit: Option<String>,
     before: Option<String>,
+    after: Option<String>,
+}
+
+impl HistoryQuery {
+    /// `limit`, and the `since <= at < until` bounds of `after` and `before`.
+    fn read(&self) -> Result<(u32, Timestamp, Timestamp), V1Error> {
+        let limit = bounded("limit", self.limit.as_deref(), 25, 100)?;
+        let (since, until) = super::time_bounds(self.before.as_deref(), self.after.as_deref())?;
+        Ok((limit, since, until))
+    }
 }
 
 pub(super) async fn history(
     State(state): State<ApiState>,
     _: CanRead,
+    headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
-    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
-    let before = match query.before.as_deref() {
-        None => i64::MAX,
-        Some(t) => t
-            .parse::<i64>()
-            .map_err(|_| invalid("before", "must be a unix time in seconds"))?
-            .saturating_mul(1000),
-    };
+    let (limit, since, until) = query.read()?;
     let rows = state
         .store
-        .results(check.id, Timestamp(i64::MIN), Timestamp(before), limit)
+        .results(check.id, since, until, limit + 1)
         .await?;
+    let (rows, next) = super::time_page(rows, limit, |r| r.at);
     let data: Vec<Value> = rows
         .iter()
         .map(|r| {
-            json!({
+            let mut result = json!({
                 "created_at": Timestamp(r.at).to_rfc3339(),
                 "status_code": r.status.unwrap_or(0),
-                "location": "stackwatch",
-                "performance": r.total_ms,
+                "location": r.location,
+                "performance": r.total_ms.max(0),
                 "up": r.up(),
-                "error": r.error,
-            })
+            });
+            if let Some(error) = &r.error {
+                result["error"] = json!(error);
+            }
+            result
         })
         .collect();
-    Ok(axum::Json(json!({"data": data, "links": {}})))
+    let links = super::links(&headers, &uri, next);
+    Ok(axum::Json(json!({"data": data, "links": links})))
 }
 
 pub(super) async fn periods(
     State(state): State<ApiState>,
     _: CanRead,
+    headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
+    let (limit, since, until) = query.read()?;
     let mut incidents = state
         .store
         .incidents(&IncidentFilter {
@@ -240,44 +233,60 @@ pub(super) async fn periods(
     let now = Timestamp::now().0;
     let mut periods = Vec::new();
     let mut up_from = Some(check.created_at.0);
-    let period = |status: &str, from: i64, to: Option<i64>| {
-        json!({
-            "status": status,
-            "created_at": Timestamp(from).to_rfc3339(),
-            "ended_at": to.map(|t| Timestamp(t).to_rfc3339()),
-            "duration": (to.unwrap_or(now) - from).max(0) / 1000,
-        })
-    };
     for incident in &incidents {
         if let Some(from) = up_from.filter(|f| *f < incident.opened_at) {
-            periods.push(period("up", from, Some(incident.opened_at)));
+            periods.push(("up", from, Some(incident.opened_at)));
         }
-        periods.push(period("down", incident.opened_at, incident.resolved_at));
+        periods.push(("down", incident.opened_at, incident.resolved_at));
         up_from = incident.resolved_at;
     }
     if let Some(from) = up_from {
-        periods.push(period("up", from, None));
+        periods.push(("up", from, None));
     }
     periods.reverse();
-    Ok(axum::Json(json!({"data": periods, "links": {}})))
+    periods.retain(|(_, from, _)| since.0 <= *from && *from < until.0);
+    periods.truncate(limit as usize + 1);
+    let (periods, next) = super::time_page(periods, limit, |(_, from, _)| *from);
+    let data: Vec<Value> = periods
+        .iter()
+        .map(|(status, from, to)| {
+            // StatusCake's models count a period's duration in milliseconds.
+            let mut period = json!({
+                "status": status,
+                "created_at": Timestamp(*from).to_rfc3339(),
+                "duration": (to.unwrap_or(now) - from).max(0),
+            });
+            if let Some(to) = to {
+                period["ended_at"] = json!(Timestamp(*to).to_rfc3339());
+            }
+            period
+        })
+        .collect();
+    let links = super::links(&headers, &uri, next);
+    Ok(axum::Json(json!({"data": data, "links": links})))
 }
 
 pub(super) async fn alerts(
     State(state): State<ApiState>,
     _: CanRead,
+    headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<axum::Json<Value>, V1Error> {
     let check = uptime_of(&state, &id).await?;
-    let limit = bounded("limit", query.limit.as_deref(), 25, 100)?;
+    let (limit, since, until) = query.read()?;
     let alerts = state
         .store
         .alerts(&AlertFilter {
             check: Some(check.name.clone()),
             status: None,
-            limit,
+            since: Some(since),
+            until: Some(until),
+            limit: limit + 1,
         })
         .await?;
+    let (alerts, next) = super::time_page(alerts, limit, |(alert, _)| alert.created_at.0);
     let data: Vec<Value> = alerts
         .iter()
         .filter_map(|(alert, _)| {
@@ -286,14 +295,18 @@ pub(super) async fn alerts(
                 crate::domain::AlertKind::Recovered => "up",
                 _ => return None,
             };
-            Some(json!({
+            let mut view = json!({
                 "id": alert.id.to_string(),
                 "status": status,
                 "status_code": 0,
                 "triggered_at": alert.created_at.to_rfc3339(),
-                "cause": alert.facts.cause,
-            }))
+            });
+            if let Some(cause) = &alert.facts.cause {
+                view["cause"] = json!(cause);
+            }
+            Some(view)
         })
         .collect();
-    Ok(axum::Json(json!({"data": data, "links": {}})))
+    let links = super::links(&headers, &uri, next);
+    Ok(axum::Json(json!({"data": data, "links": links})))
 }

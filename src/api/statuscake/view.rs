@@ -47,7 +47,45 @@ pub fn form_of(check: &Check, kept: Option<&StatusCakeFields>) -> FormFields {
     if let Some(auth) = check.spec.http().and_then(|h| h.basic_auth()) {
         form.insert("basic_password".into(), vec![auth.password.clone()]);
     }
+    // The check's own figures, not the view's nearest StatusCake values: an update that
+    // does not name them leaves them as they are.
+    let spec = &check.spec;
+    let own = [
+        ("check_rate", spec.check_rate()),
+        ("timeout", spec.timeout()),
+        ("confirmation", confirmation(check)),
+    ];
+    for (field, value) in own {
+        form.insert(field.into(), vec![value.to_string()]);
+    }
     form
+}
+
+/// The rates StatusCake's models allow for an uptime check, in seconds (0: constant).
+const UPTIME_RATES: [u32; 8] = [0, 30, 60, 300, 900, 1800, 3600, 86400];
+
+/// A check rate as the nearest rate StatusCake's models allow that probes at least as
+/// often: 10-29 s is "constant" (0), 120 s shows as 60.
+pub(super) fn nearest_rate(rate: u32, rates: &[u32]) -> u32 {
+    rates
+        .iter()
+        .copied()
+        .filter(|r| *r <= rate)
+        .max()
+        .or_else(|| rates.first().copied())
+        .unwrap_or(rate)
+}
+
+/// StatusCake's `confirmation`: the further probes (or, from several locations, the
+/// further locations) that confirm a failure.
+fn confirmation(check: &Check) -> u32 {
+    let spec = &check.spec;
+    match (spec.locations(), spec.quorum()) {
+        (Some(list), quorum) if list.len() > 1 => quorum
+            .unwrap_or_else(|| crate::domain::majority(list.len()))
+            .saturating_sub(1),
+        _ => spec.failures_to_confirm().saturating_sub(1),
+    }
 }
 
 /// The ids of the contact groups a check alerts: its own contacts, or else the defaults
@@ -66,17 +104,13 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
     let mut view = json!({
         "id": check.id.0.to_string(),
         "name": spec.display_name().map_or_else(|| check.name.to_string(), str::to_owned),
-        "check_rate": spec.check_rate(),
-        "confirmation": match (spec.locations(), spec.quorum()) {
-            (Some(list), quorum) if list.len() > 1 => quorum
-                .unwrap_or_else(|| crate::domain::majority(list.len()))
-                .saturating_sub(1),
-            _ => spec.failures_to_confirm().saturating_sub(1),
-        },
+        // StatusCake's models bound these; the check's own figures may lie outside.
+        "check_rate": nearest_rate(spec.check_rate(), &UPTIME_RATES),
+        "confirmation": confirmation(check).min(3),
         "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
         "tags": spec.tags().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-        "timeout": spec.timeout(),
+        "timeout": spec.timeout().clamp(5, 75),
         "trigger_rate": 0,
         "include_header": false,
         "use_jar": false,
@@ -192,20 +226,42 @@ pub fn view_of(check: &Check, kept: Option<&StatusCakeFields>, defaults: &[Strin
     view
 }
 
-/// The object StatusCake answers for a heartbeat check (without the live figures).
-pub fn heartbeat_view_of(check: &Check, ping_url: Option<String>, defaults: &[String]) -> Value {
-    let spec = &check.spec;
-    let period = match &spec.target() {
+/// A heartbeat's period in seconds.
+pub(super) fn period_of(check: &Check) -> u32 {
+    match &check.spec.target() {
         Target::Heartbeat(h) => h.period(),
         _ => 0,
-    };
+    }
+}
+
+/// The object StatusCake answers for a heartbeat check (without the live figures).
+/// `ping_url` is the URL its job calls (with the key hidden from a read token).
+pub fn heartbeat_view_of(check: &Check, ping_url: String, defaults: &[String]) -> Value {
+    let spec = &check.spec;
     json!({
         "id": check.id.0.to_string(),
         "name": spec.display_name().map_or_else(|| check.name.to_string(), str::to_owned),
         "url": ping_url,
-        "period": period,
+        // StatusCake's models bound a period to 30 s - 2 days; the check's own may be longer.
+        "period": period_of(check).clamp(30, 172_800),
         "contact_groups": contact_groups(check, defaults),
         "paused": check.paused,
         "tags": spec.tags().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_show_as_the_nearest_statuscake_rate_that_probes_as_often() {
+        let shown = |rate| nearest_rate(rate, &UPTIME_RATES);
+        assert_eq!(
+            [shown(10), shown(29), shown(30), shown(120)],
+            [0, 0, 30, 60]
+        );
+        assert_eq!([shown(300), shown(7200), shown(90000)], [300, 3600, 86400]);
+        assert_eq!(nearest_rate(60, &[300, 600]), 300);
+    }
 }
