@@ -6,6 +6,8 @@
 
 mod client;
 mod forms;
+mod notifiers;
+mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,13 +17,13 @@ use reqwest::Method;
 use serde_json::Value;
 
 use client::ApiClient;
-use forms::Form;
+use write::{by_name, refusal, write};
 
 /// Where the account is read from.
 pub enum Source {
     /// StatusCake's API (or another in front of `/v1`) with its API key.
     Api { base: String, key: String },
-    /// A directory of JSON answers: `uptime*.json`, `heartbeat*.json`,
+    /// A directory of JSON answers: `uptime*.json`, `heartbeat*.json`, `ssl*.json`,
     /// `contact-groups*.json`, `maintenance-windows*.json`.
     Dir(PathBuf),
 }
@@ -117,6 +119,24 @@ async fn read_pages(client: &ApiClient, resource: &str) -> anyhow::Result<Vec<Va
     Ok(items)
 }
 
+/// The account's SSL tests: none, with a line saying why, when its API refuses or does
+/// not know the list (an account without the feature, an older API).
+async fn read_ssl(
+    source: &Source,
+    client: Option<&ApiClient>,
+    report: &mut Report,
+) -> anyhow::Result<Vec<Value>> {
+    if let Some(client) = client {
+        let first = client.get("/v1/ssl?page=1&limit=1").await?;
+        if matches!(first.status, 403 | 404) {
+            let why = format!("GET /v1/ssl answered {}: none read", first.status);
+            report.line("ssl", "skipped", "SSL tests", &why);
+            return Ok(Vec::new());
+        }
+    }
+    read_all(source, client, "ssl").await
+}
+
 fn read_dir(dir: &Path, resource: &str) -> anyhow::Result<Vec<Value>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -165,13 +185,14 @@ pub async fn run(source: Source, target: Target) -> anyhow::Result<Report> {
         }
     }
     let heartbeats = read_all(&source, source_client.as_ref(), "heartbeat").await?;
+    let ssl_tests = read_ssl(&source, source_client.as_ref(), &mut report).await?;
     let windows = read_all(&source, source_client.as_ref(), "maintenance-windows").await?;
 
     // Contact groups: the account's ids to the ids stackwatch gives its contacts.
     let configured = read_pages(&dest, "contact-groups").await?;
     let mut group_ids = HashMap::new();
     for group in &groups {
-        let name = forms::contact_name(group["name"].as_str().unwrap_or(""));
+        let name = notifiers::contact_name(group["name"].as_str().unwrap_or(""));
         let here = configured.iter().find(|c| c["name"] == name.as_str());
         let id = group["id"].as_str().unwrap_or("").to_owned();
         match here.and_then(|c| c["id"].as_str()) {
@@ -180,7 +201,9 @@ pub async fn run(source: Source, target: Target) -> anyhow::Result<Report> {
                 report.line("contact", "mapped", &name, "configured here");
             }
             None => {
-                report.notifiers.push_str(&forms::notifier_blocks(group));
+                report
+                    .notifiers
+                    .push_str(&notifiers::notifier_blocks(group));
                 report.line(
                     "contact",
                     "suggested",
@@ -235,6 +258,31 @@ pub async fn run(source: Source, target: Target) -> anyhow::Result<Report> {
             report.line("", "note", name, &note);
         }
     }
+    // SSL tests have no name: the URL they test names them.
+    let named = |tests: Vec<Value>| -> Vec<Value> {
+        let mut tests = tests;
+        for test in &mut tests {
+            test["name"] = test["website_url"].clone();
+        }
+        tests
+    };
+    let existing = by_name(&named(read_pages(&dest, "ssl").await?));
+    for test in named(ssl_tests) {
+        let (form, notes) = forms::ssl_form(&test, &group_ids);
+        write(
+            &dest,
+            "ssl",
+            &test,
+            form,
+            &existing,
+            target.dry_run,
+            &mut report,
+        )
+        .await?;
+        for note in notes {
+            report.line("", "note", test["name"].as_str().unwrap_or(""), &note);
+        }
+    }
     let present = read_pages(&dest, "maintenance-windows").await?;
     for window in &windows {
         let name = window["name"].as_str().unwrap_or("");
@@ -268,116 +316,4 @@ pub async fn run(source: Source, target: Target) -> anyhow::Result<Report> {
         }
     }
     Ok(report)
-}
-
-/// stackwatch's `/v1` objects by name (the first of a name).
-fn by_name(items: &[Value]) -> HashMap<String, Value> {
-    let mut found = HashMap::new();
-    for item in items {
-        if let Some(name) = item["name"].as_str() {
-            found.entry(name.to_owned()).or_insert_with(|| item.clone());
-        }
-    }
-    found
-}
-
-/// The reasons in a StatusCake-shaped refusal, one line.
-fn refusal(body: &Value) -> String {
-    match body["errors"].as_object() {
-        Some(errors) if !errors.is_empty() => errors
-            .iter()
-            .map(|(field, reasons)| {
-                let reasons: Vec<&str> = reasons
-                    .as_array()
-                    .map(|r| r.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                format!("{field} {}", reasons.join("; "))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => body["message"].as_str().unwrap_or("refused").to_owned(),
-    }
-}
-
-/// The figures that describe a check, without the live ones.
-fn settled(view: &Value) -> Value {
-    let mut view = view.clone();
-    if let Some(object) = view.as_object_mut() {
-        for live in ["status", "uptime", "last_tested_at"] {
-            object.remove(live);
-        }
-    }
-    view
-}
-
-/// Creates the check or updates the one of the same name; returns its stackwatch id.
-async fn write(
-    dest: &ApiClient,
-    resource: &str,
-    check: &Value,
-    form: Form,
-    existing: &HashMap<String, Value>,
-    dry_run: bool,
-    report: &mut Report,
-) -> anyhow::Result<Option<String>> {
-    let kind = if resource == "uptime" {
-        "uptime"
-    } else {
-        "heartbeat"
-    };
-    let name = check["name"].as_str().unwrap_or("").to_owned();
-    if let Some(found) = existing.get(&name) {
-        let id = found["id"].as_str().unwrap_or("").to_owned();
-        if dry_run {
-            report.unchanged += 1;
-            report.line(kind, "exists", &name, "would be updated in place");
-            return Ok(Some(id));
-        }
-        let before = dest.get(&format!("/v1/{resource}/{id}")).await?;
-        let answer = dest
-            .send_form(Method::PUT, &format!("/v1/{resource}/{id}"), &form)
-            .await?;
-        if answer.status != 204 {
-            report.skipped += 1;
-            report.line(kind, "skipped", &name, &refusal(&answer.body));
-            return Ok(Some(id));
-        }
-        let after = dest.get(&format!("/v1/{resource}/{id}")).await?;
-        if settled(&before.body["data"]) == settled(&after.body["data"]) {
-            report.unchanged += 1;
-            report.line(kind, "unchanged", &name, "");
-        } else {
-            report.updated += 1;
-            report.line(kind, "updated", &name, "");
-        }
-        return Ok(Some(id));
-    }
-    if dry_run {
-        report.created += 1;
-        report.line(kind, "would add", &name, "");
-        // A stand-in id, so windows over it count as carried over too.
-        return Ok(Some(format!("new:{}", check["id"].as_str().unwrap_or(""))));
-    }
-    let answer = dest
-        .send_form(Method::POST, &format!("/v1/{resource}"), &form)
-        .await?;
-    if answer.status == 201 {
-        let id = answer.body["data"]["new_id"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        report.created += 1;
-        report.line(kind, "created", &name, &format!("id {id}"));
-        Ok(Some(id))
-    } else if answer.status == 400 {
-        report.skipped += 1;
-        report.line(kind, "skipped", &name, &refusal(&answer.body));
-        Ok(None)
-    } else {
-        bail!(
-            "POST /v1/{resource} answered {}: {}",
-            answer.status,
-            answer.body
-        )
-    }
 }

@@ -50,18 +50,24 @@ async fn serve_stub(pages: HashMap<String, Value>) -> String {
     format!("http://{addr}")
 }
 
-/// A StatusCake account as its API answers it: two pages of uptime checks (with details),
-/// a heartbeat, two contact groups (one configured in stackwatch as `pager`), a window.
+/// A StatusCake account as its API answers it, every object with every field of
+/// StatusCake's published models (`statuscake_models`) and realistic values: two pages of
+/// uptime tests and an empty third (`page_count` counts it), their details, a heartbeat,
+/// two contact groups (one configured in stackwatch as `pager`), two windows.
 fn account() -> HashMap<String, Value> {
     let detail = |id: &str, name: &str, extra: Value| {
         let mut check = json!({
             "id": id, "name": name, "test_type": "HTTP", "website_url": "http://127.0.0.1:9/health",
-            "check_rate": 300, "confirmation": 2, "contact_groups": ["501"], "custom_header": null,
-            "dns_ips": [], "do_not_find": false, "enable_ssl_alert": false, "find_string": null,
-            "follow_redirects": false, "include_header": false, "paused": true, "processing": false,
-            "servers": [{"description": "London", "region": "London", "region_code": "london"}],
+            "check_rate": 300, "confirmation": 2, "contact_groups": ["501"], "custom_header": "",
+            "dns_ips": [], "dns_server": "", "do_not_find": false, "enable_ssl_alert": false,
+            "final_endpoint": "", "find_string": "", "follow_redirects": false, "host": "",
+            "include_header": false, "last_tested_at": "2026-11-30T10:15:02+00:00",
+            "next_location": "", "paused": true, "port": 0, "post_body": "", "post_raw": "",
+            "processing": false, "processing_on": "", "processing_state": "complete",
+            "servers": [{"description": "London", "region": "United Kingdom", "region_code": "london",
+                         "status": "up", "ipv4": "178.62.78.199", "ipv6": "2a03:b0c0:1:d0::5e1:a001"}],
             "status": "up", "status_codes": ["500", "502", "503", "504"], "tags": ["Production"],
-            "timeout": 15, "trigger_rate": 0, "uptime": 100, "use_jar": false,
+            "timeout": 15, "trigger_rate": 0, "uptime": 99.98, "use_jar": false, "user_agent": "",
         });
         for (k, v) in extra.as_object().unwrap() {
             check[k] = v.clone();
@@ -72,29 +78,72 @@ fn account() -> HashMap<String, Value> {
     let b = detail(
         "1002",
         "Acme :: readiness",
-        json!({"find_string": "ready", "contact_groups": ["502"]}),
+        json!({"find_string": "ready", "contact_groups": ["502"],
+               "custom_header": "{\"X-Env\":\"prod\"}"}),
     );
     let c = detail(
         "1003",
         "Acme :: db",
         json!({"test_type": "TCP", "website_url": "127.0.0.1", "port": 5432, "status_codes": []}),
     );
-    let d = detail("1004", "Acme :: pagespeed", json!({"test_type": "PUSH"}));
-    let overview = |c: &Value| json!({"id": c["id"], "name": c["name"], "test_type": c["test_type"], "website_url": c["website_url"]});
+    let d = detail(
+        "1004",
+        "Acme :: dns",
+        json!({"test_type": "DNS", "website_url": "acme.test", "dns_ips": ["192.0.2.10"],
+               "dns_server": "127.0.0.1", "status_codes": []}),
+    );
+    let overview = |c: &Value| {
+        let fields = [
+            "id",
+            "name",
+            "website_url",
+            "test_type",
+            "check_rate",
+            "contact_groups",
+            "paused",
+            "status",
+            "tags",
+            "uptime",
+        ];
+        Value::Object(
+            fields
+                .iter()
+                .map(|f| ((*f).to_owned(), c[*f].clone()))
+                .collect(),
+        )
+    };
     let page = |items: Vec<&Value>, page: u32| {
         json!({"data": items.into_iter().map(overview).collect::<Vec<_>>(),
-               "metadata": {"page": page, "per_page": 2, "page_count": 2, "total_count": 4}})
+               "metadata": {"page": page, "per_page": 100, "page_count": 3, "total_count": 4}})
     };
-    HashMap::from([
+    let ssl_page = |per_page: u32| {
+        json!({"data": [{
+            "id": "4001", "website_url": "https://127.0.0.1:9/", "check_rate": 86400,
+            "alert_at": [7, 14, 30], "alert_broken": true, "alert_expiry": true,
+            "alert_mixed": false, "alert_reminder": true, "contact_groups": ["501"],
+            "follow_redirects": false, "mixed_content": [], "paused": false,
+            "certificate_score": 95, "certificate_status": "CERT_OK",
+            "cipher": "TLS_AES_256_GCM_SHA384", "cipher_score": 100,
+            "issuer_common_name": "R11",
+            "flags": {"follow_redirects": false, "has_mixed": false, "has_pfs": true,
+                      "is_broken": false, "is_expired": false, "is_extended": false,
+                      "is_missing": false, "is_revoked": false},
+            "hostname": "", "last_reminder": 0, "updated_at": "2026-11-30T09:00:00+00:00",
+            "user_agent": "", "valid_from": "2026-10-01T00:00:00+00:00",
+            "valid_until": "2026-12-30T00:00:00+00:00",
+        }], "metadata": {"page": 1, "per_page": per_page, "page_count": 1, "total_count": 1}})
+    };
+    let account = HashMap::from([
         (
             "/v1/contact-groups?page=1&limit=100".into(),
             json!({"data": [
-            {"id": "501", "name": "Pager", "email_addresses": [], "integrations": [], "mobile_numbers": [], "ping_url": null},
-            {"id": "502", "name": "Ops Team", "email_addresses": ["ops@example.com"], "integrations": ["77"], "mobile_numbers": [], "ping_url": "https://hooks.example/ops"},
+            {"id": "501", "name": "Pager", "email_addresses": [], "integrations": [], "mobile_numbers": []},
+            {"id": "502", "name": "Ops Team", "email_addresses": ["ops@example.com"], "integrations": ["77"], "mobile_numbers": ["+447700900123"], "ping_url": "https://hooks.example/ops"},
         ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 2}}),
         ),
         ("/v1/uptime?page=1&limit=100".into(), page(vec![&a, &b], 1)),
         ("/v1/uptime?page=2&limit=100".into(), page(vec![&c, &d], 2)),
+        ("/v1/uptime?page=3&limit=100".into(), page(vec![], 3)),
         ("/v1/uptime/1001".into(), json!({"data": a})),
         ("/v1/uptime/1002".into(), json!({"data": b})),
         ("/v1/uptime/1003".into(), json!({"data": c})),
@@ -102,19 +151,41 @@ fn account() -> HashMap<String, Value> {
         (
             "/v1/heartbeat?page=1&limit=100".into(),
             json!({"data": [
-            {"id": "2001", "name": "Acme :: backup", "period": 3600, "contact_groups": [], "paused": false, "tags": ["backup"], "url": "https://push.statuscake.com/?PK=x"},
+            {"id": "2001", "name": "Acme :: backup", "url": "https://push.statuscake.com/?PK=x&TestID=2001&time=0",
+             "period": 3600, "contact_groups": [], "paused": false, "status": "up", "tags": ["backup"], "uptime": 100},
         ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 1}}),
         ),
+        ("/v1/ssl?page=1&limit=1".into(), ssl_page(1)),
+        ("/v1/ssl?page=1&limit=100".into(), ssl_page(100)),
         (
             "/v1/maintenance-windows?page=1&limit=100".into(),
             json!({"data": [
             {"id": "3001", "name": "Sunday deploys", "start_at": "2026-11-29T02:00:00Z", "end_at": "2026-11-29T03:00:00Z",
              "repeat_interval": "1w", "state": "pending", "tags": [], "tests": ["1001", "1002"], "timezone": "Europe/London"},
             {"id": "3002", "name": "Old", "start_at": "2026-11-29T02:00:00Z", "end_at": "2026-11-29T03:00:00Z",
-             "repeat_interval": "never", "state": "pending", "tags": [], "tests": ["1004"], "timezone": "UTC"},
+             "repeat_interval": "never", "state": "pending", "tags": [], "tests": ["1099"], "timezone": "UTC"},
         ], "metadata": {"page": 1, "per_page": 100, "page_count": 1, "total_count": 2}}),
         ),
-    ])
+    ]);
+    held_to_the_models(&account);
+    account
+}
+
+/// The stub's answers are what StatusCake's published models allow.
+fn held_to_the_models(account: &HashMap<String, Value>) {
+    let contract = crate::statuscake_models::Contract::load();
+    for (path, answer) in account {
+        let operation = match path.split('?').next().unwrap() {
+            "/v1/contact-groups" => "list_contact_groups",
+            "/v1/uptime" => "list_uptime_tests",
+            "/v1/heartbeat" => "list_heartbeat_tests",
+            "/v1/ssl" => "list_ssl_tests",
+            "/v1/maintenance-windows" => "list_maintenance_windows",
+            _ => "get_uptime_test",
+        };
+        let problems = contract.problems(operation, 200, answer);
+        assert!(problems.is_empty(), "{path}: {problems:?}");
+    }
 }
 
 /// Runs the importer on a blocking thread, so the application in this test keeps answering.
@@ -197,14 +268,13 @@ async fn an_account_moves_across_in_one_command_and_a_rerun_changes_nothing() {
         "uptime       created    Acme :: readiness",
         "uptime       created    Acme :: db",
         "heartbeat    created    Acme :: backup",
+        "ssl          created    https://127.0.0.1:9/",
         "window       created    Sunday deploys",
     ] {
         assert!(first.contains(line), "{line:?} in:\n{first}");
     }
     assert!(
-        first.contains(
-            "uptime       skipped    Acme :: pagespeed: test_type PUSH checks are not available"
-        ),
+        first.contains("uptime       created    Acme :: dns"),
         "{first}"
     );
     assert!(
@@ -217,7 +287,7 @@ async fn an_account_moves_across_in_one_command_and_a_rerun_changes_nothing() {
         "{first}"
     );
     assert!(
-        first.contains("5 created, 0 updated, 0 unchanged, 2 skipped"),
+        first.contains("7 created, 0 updated, 0 unchanged, 1 skipped"),
         "{first}"
     );
 
@@ -239,6 +309,30 @@ async fn an_account_moves_across_in_one_command_and_a_rerun_changes_nothing() {
     );
     let (_, db) = app.get("/api/v1/checks/acme-db").await;
     assert_eq!((&db["kind"], &db["port"]), (&json!("tcp"), &json!(5432)));
+    let (_, ssl) = app.get("/v1/ssl").await;
+    let ssl = &ssl["data"][0];
+    assert_eq!(
+        (
+            &ssl["website_url"],
+            &ssl["alert_at"],
+            &ssl["alert_reminder"]
+        ),
+        (
+            &json!("https://127.0.0.1:9/"),
+            &json!([7, 14, 30]),
+            &json!(true)
+        ),
+        "{ssl}"
+    );
+    let (_, native) = app.get("/api/v1/checks?limit=100").await;
+    let certificate: Vec<&Value> = native["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["url"] == "https://127.0.0.1:9/")
+        .map(|c| &c["cert_expiry_days"])
+        .collect();
+    assert_eq!(certificate, [&json!(30)], "warned at the earliest alert_at");
     let (_, windows) = app.get("/v1/maintenance-windows").await;
     assert_eq!(
         windows["data"].as_array().unwrap().len(),
@@ -254,7 +348,7 @@ async fn an_account_moves_across_in_one_command_and_a_rerun_changes_nothing() {
     let (ok, again) = import(&from_api).await;
     assert!(ok, "{again}");
     assert!(
-        again.contains("0 created, 0 updated, 5 unchanged, 2 skipped"),
+        again.contains("0 created, 0 updated, 7 unchanged, 1 skipped"),
         "{again}"
     );
     assert_eq!(
@@ -289,6 +383,9 @@ fn write_answers(dir: &Path) {
         let Some(name) = path.strip_prefix("/v1/") else {
             continue;
         };
+        if name.ends_with("&limit=1") {
+            continue;
+        }
         if name.starts_with("uptime/") {
             checks.push(answer["data"].clone());
         } else if !name.starts_with("uptime?") {
@@ -333,7 +430,7 @@ async fn one_stackwatch_exports_into_another_and_the_checks_are_the_same() {
     for (name, body) in [
         (
             "shop-web",
-            json!({"url": "https://127.0.0.1:9/", "check_rate": 120, "tags": ["env:prod"], "body_contains": "ok", "display_name": "Shop :: web"}),
+            json!({"url": "https://127.0.0.1:9/", "check_rate": 300, "tags": ["env:prod"], "body_contains": "ok", "display_name": "Shop :: web"}),
         ),
         (
             "shop-db",
@@ -371,7 +468,7 @@ async fn one_stackwatch_exports_into_another_and_the_checks_are_the_same() {
     let (_, copied) = second.get("/api/v1/checks/shop-web").await;
     assert_eq!(
         (&copied["check_rate"], &copied["body_contains"]),
-        (&json!(120), &json!("ok"))
+        (&json!(300), &json!("ok"))
     );
     first.stop().await;
     second.stop().await;
