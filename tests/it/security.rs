@@ -84,6 +84,22 @@ async fn a_read_token_finds_no_secret_on_any_route_or_page() {
     let v1_id = list["data"][0]["id"].as_str().unwrap().to_owned();
     let (_, beats) = app.get("/v1/heartbeat").await;
     let beat_id = beats["data"][0]["id"].as_str().unwrap().to_owned();
+    let ssl_url = format!("https://127.0.0.1:9/?apikey={}", SECRETS[1]);
+    let ssl = app
+        .client
+        .post(app.url("/v1/ssl"))
+        .bearer_auth(ADMIN_TOKEN)
+        .form(&[
+            ("website_url", ssl_url.as_str()),
+            ("check_rate", "3600"),
+            ("alert_at", "7,30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ssl.status().as_u16(), 201);
+    let ssl: Value = ssl.json().await.unwrap();
+    let ssl_id = ssl["data"]["new_id"].as_str().unwrap().to_owned();
     let routes = [
         "/api/v1/checks".to_owned(),
         "/api/v1/checks/acme-web".to_owned(),
@@ -102,6 +118,9 @@ async fn a_read_token_finds_no_secret_on_any_route_or_page() {
         format!("/v1/uptime/{v1_id}/alerts"),
         "/v1/heartbeat".to_owned(),
         format!("/v1/heartbeat/{beat_id}"),
+        "/v1/ssl".to_owned(),
+        format!("/v1/ssl/{ssl_id}"),
+        "/v1/uptime-locations".to_owned(),
         "/".to_owned(),
         "/checks/acme-web".to_owned(),
         "/checks/acme-job".to_owned(),
