@@ -79,11 +79,13 @@ pub struct CheckFilter {
     pub domain: Option<bool>,
     /// Only checks made as StatusCake SSL tests (`true`) or only the others (`false`).
     pub ssl_test: Option<bool>,
+    /// Only checks whose name contains this text.
+    pub name_contains: Option<String>,
 }
 
 impl CheckFilter {
     /// Adds the filter's conditions to a query over `checks` that already has a `WHERE`.
-    fn push_conditions<'a>(&'a self, query: &mut Sql<'a>) {
+    pub(super) fn push_conditions<'a>(&'a self, query: &mut Sql<'a>) {
         if let Some(stack) = &self.stack {
             query.push(" AND stack = ").push_bind(stack.as_str());
         }
@@ -130,6 +132,16 @@ impl CheckFilter {
                 .push(" AND id IN (SELECT check_id FROM check_tags WHERE tag = ")
                 .push_bind(tag.as_str())
                 .push(")");
+        }
+        if let Some(part) = &self.name_contains {
+            let escaped = part
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query
+                .push(" AND name LIKE ")
+                .push_bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
         }
         if let Some(down) = self.down {
             query

@@ -79,6 +79,27 @@ struct NewestRaw {
     row: ResultRow,
 }
 
+/// Whether the check `c` is in a maintenance window open now, `open` being those windows'
+/// scopes, as a SQL expression: a scope is matched as [`MaintenanceScope::covers`] matches
+/// it.
+pub(super) fn push_maintained<'a>(query: &mut Sql<'a>, open: &[&'a MaintenanceScope]) {
+    query.push("COALESCE((FALSE");
+    for scope in open {
+        match scope {
+            MaintenanceScope::All => query.push(" OR TRUE"),
+            MaintenanceScope::Stack(stack) => {
+                query.push(" OR c.stack = ").push_bind(stack.as_str())
+            }
+            MaintenanceScope::Tag(tag) => query
+                .push(" OR c.id IN (SELECT check_id FROM check_tags WHERE tag = ")
+                .push_bind(tag.as_str())
+                .push(")"),
+            MaintenanceScope::Check(name) => query.push(" OR c.name = ").push_bind(name.as_str()),
+        };
+    }
+    query.push("), FALSE)");
+}
+
 impl Store {
     /// Every check counted by what decides its shown state, in one query, `open` being the
     /// scopes of the maintenance windows open now (a scope is matched in SQL as
@@ -87,24 +108,10 @@ impl Store {
         &self,
         open: &[&MaintenanceScope],
     ) -> Result<Vec<StateGroup>, StoreError> {
-        let mut query = Sql::new("SELECT c.stack, c.paused, COALESCE((FALSE");
-        for scope in open {
-            match scope {
-                MaintenanceScope::All => query.push(" OR TRUE"),
-                MaintenanceScope::Stack(stack) => {
-                    query.push(" OR c.stack = ").push_bind(stack.as_str())
-                }
-                MaintenanceScope::Tag(tag) => query
-                    .push(" OR c.id IN (SELECT check_id FROM check_tags WHERE tag = ")
-                    .push_bind(tag.as_str())
-                    .push(")"),
-                MaintenanceScope::Check(name) => {
-                    query.push(" OR c.name = ").push_bind(name.as_str())
-                }
-            };
-        }
+        let mut query = Sql::new("SELECT c.stack, c.paused, ");
+        push_maintained(&mut query, open);
         query.push(
-            "), FALSE) AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
+            " AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
              GROUP BY c.stack, c.paused, maintained, s.health, heartbeat",
         );

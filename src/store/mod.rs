@@ -8,6 +8,7 @@ mod alerts;
 mod block_codec;
 mod changes;
 mod checks;
+mod dashboard;
 mod db;
 mod dependencies;
 mod error;
@@ -47,6 +48,7 @@ pub use alerts::{
 };
 pub use changes::Changes;
 pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
+pub use dashboard::{DashboardPage, DashboardQuery};
 pub use error::StoreError;
 pub use incidents::{Acked, IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;

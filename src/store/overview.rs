@@ -1,5 +1,5 @@
-//! Reads for the web pages and `/metrics`: every check as the one read model gives it
-//! ([`LiveCheck`]) with its uptime in a few set queries (no scan of raw results beyond the
+//! Reads for the web pages and `/metrics`: checks as the one read model gives them
+//! ([`LiveCheck`]) with their uptime in a few set queries (no scan of raw results beyond the
 //! hour not yet rolled up), daily uptime for the 90-day bars, and per-stack settings.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::db::Sql;
-use super::{CheckFilter, HOUR_MS, LiveCheck, PageStart, Store, StoreError};
+use super::{HOUR_MS, LiveCheck, Store, StoreError};
 use crate::domain::{CheckId, Health, LocationName, StackName, Timestamp};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -86,12 +86,17 @@ struct TallyRow {
 type Tallies = HashMap<i64, (Tally, Tally)>;
 
 impl Store {
-    /// Every check with its state, newest result and 24 h / 30 d uptime.
-    pub async fn overview(&self, now: Timestamp) -> Result<Vec<OverviewRow>, StoreError> {
-        let live = self
-            .live_checks(&CheckFilter::default(), PageStart::After(None), u32::MAX)
-            .await?;
-        let tallies = self.tallies(now).await?;
+    /// These checks with their 24 h / 30 d uptime, in the order given.
+    pub(super) async fn with_uptime(
+        &self,
+        live: Vec<LiveCheck>,
+        now: Timestamp,
+    ) -> Result<Vec<OverviewRow>, StoreError> {
+        let ids: Vec<CheckId> = live.iter().map(|l| l.check.id).collect();
+        let mut tallies = Tallies::with_capacity(ids.len());
+        for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
+            tallies.extend(self.tallies_of(now, chunk).await?);
+        }
         Ok(live
             .into_iter()
             .map(|live| {
@@ -122,12 +127,6 @@ impl Store {
         Ok(())
     }
 
-    /// 24 h and 30 d tallies of every check: rolled-up hours, plus raw results since the
-    /// first hour not rolled up (one index seek per check).
-    async fn tallies(&self, now: Timestamp) -> Result<Tallies, StoreError> {
-        self.tallies_of(now, None).await
-    }
-
     /// The last 24 hours' tally of each of these checks that was probed in them.
     pub async fn day_tallies(
         &self,
@@ -136,27 +135,23 @@ impl Store {
     ) -> Result<HashMap<CheckId, Tally>, StoreError> {
         let mut day = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(super::checks::NAMES_PER_QUERY) {
-            let tallies = self.tallies_of(now, Some(chunk)).await?;
+            let tallies = self.tallies_of(now, chunk).await?;
             day.extend(tallies.into_iter().map(|(id, (d, _))| (CheckId(id), d)));
         }
         Ok(day)
     }
 
-    /// [`Self::tallies`] of the checks `only` names, or of every check.
-    async fn tallies_of(
-        &self,
-        now: Timestamp,
-        only: Option<&[CheckId]>,
-    ) -> Result<Tallies, StoreError> {
+    /// 24 h and 30 d tallies of these checks: rolled-up
+    /// hours, plus raw results since the first hour not rolled up (one index seek per
+    /// check).
+    async fn tallies_of(&self, now: Timestamp, ids: &[CheckId]) -> Result<Tallies, StoreError> {
         let rolled_hour = self.rolled_hour().await?.unwrap_or(0);
         let day_ago = now.0 - DAY_MS;
         let month_ago = now.0 - 30 * DAY_MS;
         let raw_from = rolled_hour.saturating_mul(HOUR_MS).max(month_ago);
         let only_ids = |query: &mut Sql<'_>, column: &str| {
-            if let Some(ids) = only {
-                query.push(&format!(" AND {column} IN "));
-                query.push_list(ids.iter().map(|id| id.0));
-            }
+            query.push(&format!(" AND {column} IN "));
+            query.push_list(ids.iter().map(|id| id.0));
         };
         let mut hourly = Sql::new(
             "SELECT check_id, \

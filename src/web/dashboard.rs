@@ -16,9 +16,13 @@ use super::layout::{Shown, ShownMarks, html_response, page, percent, since};
 use super::session::{sign_in_first, viewer};
 use super::{PageError, WebState};
 use crate::domain::Timestamp;
-use crate::store::OverviewRow;
+use crate::store::{DashboardPage, DashboardQuery, OverviewRow};
 
-/// The dashboard's filters, all optional.
+/// Checks on one page of the dashboard: every check of a team of a few hundred stacks, and
+/// a page that renders at once when there are a million.
+const PAGE_SIZE: u32 = 1000;
+
+/// The dashboard's filters and page, all optional.
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
     stack: Option<String>,
@@ -26,38 +30,57 @@ pub struct Filters {
     state: Option<String>,
     /// Part of a check's name.
     q: Option<String>,
+    /// From 1.
+    page: Option<String>,
 }
 
 impl Filters {
-    fn keeps(&self, row: &OverviewRow, shown: Shown) -> bool {
-        let nonempty =
-            |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-        if let Some(stack) = nonempty(&self.stack)
-            && row.live.check.spec.stack().as_ref().map(|s| s.as_str()) != Some(stack.as_str())
-        {
-            return false;
+    /// A filter given a value.
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// The checks asked for, or `None` when a value names nothing there can be (a stack,
+    /// tag or state that is not one).
+    fn query(&self) -> Option<DashboardQuery> {
+        let mut query = DashboardQuery::default();
+        if let Some(stack) = Self::given(&self.stack) {
+            query.filter.stack = Some(stack.parse().ok()?);
         }
-        if let Some(tag) = nonempty(&self.tag)
-            && !row.live.check.spec.tags().iter().any(|t| t.as_str() == tag)
-        {
-            return false;
+        if let Some(tag) = Self::given(&self.tag) {
+            query.filter.tag = Some(tag.parse().ok()?);
         }
-        if let Some(state) = nonempty(&self.state)
-            && Shown::parse(&state) != Some(shown)
-        {
-            return false;
+        if let Some(state) = Self::given(&self.state) {
+            query.shown = Some(Shown::parse(state)?);
         }
-        if let Some(q) = nonempty(&self.q)
-            && !row
-                .live
-                .check
-                .name
-                .as_str()
-                .contains(&q.to_ascii_lowercase())
-        {
-            return false;
+        query.filter.name_contains = Self::given(&self.q).map(str::to_ascii_lowercase);
+        Some(query)
+    }
+
+    /// The page asked for; anything but a number from 1 is the first.
+    fn page(&self) -> u32 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1)
+    }
+
+    /// The address of page `page` with these filters.
+    fn link(&self, page: u32) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("q", &self.q),
+            ("stack", &self.stack),
+            ("tag", &self.tag),
+            ("state", &self.state),
+        ] {
+            if let Some(value) = Self::given(value) {
+                query.append_pair(key, value);
+            }
         }
-        true
+        query.append_pair("page", &page.to_string());
+        format!("/?{}", query.finish())
     }
 }
 
@@ -83,32 +106,44 @@ pub async fn dashboard(
     };
     let now = Timestamp::now();
     let windows = state.store.maintenance_windows().await?;
-    let rows = state.store.overview(now).await?;
-    let mut counts: BTreeMap<Shown, usize> = BTreeMap::new();
+    let open: Vec<_> = windows
+        .iter()
+        .filter(|w| w.open_at(now))
+        .map(|w| &w.scope)
+        .collect();
+    let mut counts: BTreeMap<Shown, u64> = BTreeMap::new();
     let mut stacks: Vec<String> = Vec::new();
-    let mut tags: Vec<String> = Vec::new();
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in rows {
-        let shown = row.live.shown(&windows, now);
-        *counts.entry(shown).or_default() += 1;
-        stacks.extend(
-            row.live
-                .check
-                .spec
-                .stack()
-                .as_ref()
-                .map(ToString::to_string),
-        );
-        tags.extend(row.live.check.spec.tags().iter().map(ToString::to_string));
-        if filters.keeps(&row, shown) {
-            lines.push(Line { row, shown });
-        }
+    for group in state.store.state_groups(&open).await? {
+        *counts.entry(group.shown()).or_default() += group.checks;
+        stacks.extend(group.stack);
     }
     stacks.sort();
     stacks.dedup();
-    tags.sort();
-    tags.dedup();
-    let total: usize = counts.values().sum();
+    let tags = state.store.tag_names().await?;
+    let total: u64 = counts.values().sum();
+    let page_number = filters.page();
+    let found = match filters.query() {
+        Some(query) => {
+            let skip = u64::from(page_number - 1) * u64::from(PAGE_SIZE);
+            state
+                .store
+                .dashboard_page(&query, &open, skip, PAGE_SIZE, now)
+                .await?
+        }
+        None => DashboardPage {
+            rows: Vec::new(),
+            matching: 0,
+        },
+    };
+    let pages = found.matching.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    let lines: Vec<Line> = found
+        .rows
+        .into_iter()
+        .map(|row| Line {
+            shown: row.live.shown(&windows, now),
+            row,
+        })
+        .collect();
     let problems = state.vitals.problems();
     let agents = state.store.agent_locations().await?;
     let acked = state.store.open_acknowledgements().await?;
@@ -146,6 +181,13 @@ pub async fn dashboard(
         }
         @for (stack, group) in grouped(lines) {
             (stack_section(&stack, &group, &acked, now))
+        }
+        @if pages > 1 || page_number > 1 {
+            nav.pages aria-label="Pages" {
+                @if page_number > 1 { a rel="prev" href=(filters.link(page_number - 1)) { "← Previous" } " " }
+                "Page " (page_number) " of " (pages) " (" (found.matching) " checks match)"
+                @if u64::from(page_number) < pages { " " a rel="next" href=(filters.link(page_number + 1)) { "Next →" } }
+            }
         }
     };
     Ok(html_response(

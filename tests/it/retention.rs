@@ -5,7 +5,9 @@ use stackwatch::domain::{
     AlertMemory, CheckName, CheckState, Failure, Outcome, Timestamp, Timings,
 };
 use stackwatch::monitor::rollup_once;
-use stackwatch::store::{Change, CheckWrite, Record, Retention, Store, Write, WriteMode};
+use stackwatch::store::{
+    Change, CheckWrite, DashboardQuery, Record, Retention, Store, Write, WriteMode,
+};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -270,7 +272,14 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let now = Timestamp(newest + 1_000);
     let shown = |live: stackwatch::store::LiveCheck| live.last.map(|r| (r.at, r.total_ms));
     let one = store.live_check(check.clone()).await.unwrap();
-    let all = store.overview(now).await.unwrap().pop().unwrap().live;
+    let all = store
+        .dashboard_page(&DashboardQuery::default(), &[], 0, 10, now)
+        .await
+        .unwrap()
+        .rows
+        .pop()
+        .unwrap()
+        .live;
     assert_eq!(shown(one), Some((newest, 80)), "from the raw rows");
     assert_eq!(shown(all), Some((newest, 80)));
     let mut side = crate::helpers::SideDb::open(dir.path()).await;
@@ -300,7 +309,14 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     assert_eq!(raw, Some(0), "every result is in a block");
     assert_eq!(state_last_at(&mut side).await, newest);
     let one = store.live_check(check.clone()).await.unwrap();
-    let all = store.overview(now).await.unwrap().pop().unwrap().live;
+    let all = store
+        .dashboard_page(&DashboardQuery::default(), &[], 0, 10, now)
+        .await
+        .unwrap()
+        .rows
+        .pop()
+        .unwrap()
+        .live;
     assert_eq!(shown(one), Some((newest, 80)), "read from the newest block");
     assert_eq!(shown(all), Some((newest, 80)));
 }

@@ -56,6 +56,81 @@ pub async fn text(
 }
 
 #[tokio::test]
+async fn the_dashboard_shows_a_thousand_checks_a_page_the_worst_first() {
+    let (app, _dir, _target) = app_with_checks().await;
+    // Paused checks are never probed, so a thousand of them cost the test nothing.
+    let bulk: Vec<_> = (0..1000)
+        .map(|i| json!({"name": format!("bulk-{i:04}"), "url": "http://127.0.0.1:9/", "paused": true}))
+        .collect();
+    let (status, body) = app
+        .put("/api/v1/stacks/bulk", &json!({"checks": bulk}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let client = reqwest::Client::new();
+    let page = async |path: &str| {
+        let response = client
+            .get(app.url(path))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        response.text().await.unwrap()
+    };
+    let listed = |page: &str, name: &str| page.contains(&format!("href=\"/checks/{name}\""));
+
+    // Down first, then paused, then up: the 1,003rd check is on the second page.
+    let first = page("/").await;
+    assert!(
+        first.contains("<strong>1003</strong> checks"),
+        "every check counted"
+    );
+    assert!(first.contains("Page 1 of 2 (1003 checks match)"));
+    assert!(
+        first.contains("href=\"/?page=2\""),
+        "a link to the next page"
+    );
+    assert!(listed(&first, "acme-readiness") && listed(&first, "bulk-0998"));
+    assert!(
+        first.find("acme-readiness") < first.find("bulk-0000"),
+        "the worst first"
+    );
+    assert!(!listed(&first, "bulk-0999") && !listed(&first, "acme-liveness"));
+    let second = page("/?page=2").await;
+    assert!(second.contains("Page 2 of 2 (1003 checks match)"));
+    assert!(second.contains("href=\"/?page=1\""), "a link back");
+    for name in ["bulk-0999", "acme-liveness", "hidden-liveness"] {
+        assert!(listed(&second, name), "{name} on the second page");
+    }
+    assert!(!listed(&second, "acme-readiness") && !listed(&second, "bulk-0998"));
+
+    // Filters hold across pages, and the links keep them.
+    let paused = page("/?state=paused&q=bulk-09&page=1").await;
+    assert!(!paused.contains("Page 1 of"), "one page: {paused}");
+    assert!(listed(&paused, "bulk-0900") && listed(&paused, "bulk-0999"));
+    assert!(!listed(&paused, "bulk-0899") && !listed(&paused, "acme-readiness"));
+    let last = page("/?q=l&page=2").await;
+    assert!(last.contains("Page 2 of 2 (1002 checks match)"), "{last}");
+    assert!(last.contains("href=\"/?q=l&amp;page=1\""));
+    assert!(listed(&last, "acme-liveness") && listed(&last, "hidden-liveness"));
+    assert!(!listed(&last, "bulk-0999") && !listed(&last, "acme-readiness"));
+    let beyond = page("/?state=paused&page=2").await;
+    assert!(beyond.contains("Page 2 of 1 (1000 checks match)"));
+    assert!(
+        beyond.contains("href=\"/?state=paused&amp;page=1\""),
+        "a way back"
+    );
+    assert!(!listed(&beyond, "bulk-0999"));
+    let literal = page("/?q=bulk_0").await;
+    assert!(
+        literal.contains("No check matches."),
+        "an underscore is a character, not a wildcard"
+    );
+    let nothing = page("/?stack=Not%20A%20Stack").await;
+    assert!(nothing.contains("No check matches."));
+}
+
+#[tokio::test]
 async fn pages_need_a_sign_in_then_show_every_check_its_state_and_numbers() {
     let (app, _dir, _target) = app_with_checks().await;
     let client = browser_like();
