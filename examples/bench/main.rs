@@ -20,6 +20,7 @@
 mod names;
 mod options;
 mod postgres;
+mod reads;
 mod report;
 mod targets;
 
@@ -100,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let (window_start, window_end) = (targets.ms_at(before.at), targets.ms_at(after.at));
 
     let memory = memory_kib(&servers)?;
+    let reads = reads::measure(&client, &servers[0].base, TOKEN, options.checks).await?;
     let mut agent_peak_kib = 0;
     for agent in &mut agents {
         agent_peak_kib = agent_peak_kib.max(process_memory_kib(agent.child.id())?.peak);
@@ -128,7 +130,8 @@ async fn main() -> anyhow::Result<()> {
         disk,
         registration,
     )
-    .with_agents(options.agents, agent_peak_kib);
+    .with_agents(options.agents, agent_peak_kib)
+    .with_reads(reads);
     if options.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

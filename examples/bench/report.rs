@@ -293,6 +293,8 @@ pub struct Report {
     pub agent_cpu_percent_of_one_core: Option<f64>,
     /// The largest agent's peak RSS.
     pub agent_peak_rss_mib: Option<f64>,
+    /// How long the read paths answered once the window was over.
+    pub reads: Vec<crate::reads::Read>,
     /// Kept to compute the agents' figures.
     #[serde(skip)]
     agent_cpu_s: f64,
@@ -382,6 +384,7 @@ impl Report {
             agent_cpu_us_per_probe: None,
             agent_cpu_percent_of_one_core: None,
             agent_peak_rss_mib: None,
+            reads: Vec::new(),
             agent_cpu_s: after
                 .agent_ticks_before
                 .saturating_sub(before.agent_ticks_after) as f64
@@ -401,6 +404,11 @@ impl Report {
         self.agent_cpu_us_per_probe = (probes > 0.0).then(|| self.agent_cpu_s * 1e6 / probes);
         self.agent_cpu_percent_of_one_core = Some(self.agent_cpu_s / self.cpu_seconds * 100.0);
         self.agent_peak_rss_mib = Some(peak_kib as f64 / 1024.0);
+        self
+    }
+
+    pub fn with_reads(mut self, reads: Vec<crate::reads::Read>) -> Self {
+        self.reads = reads;
         self
     }
 
@@ -520,6 +528,12 @@ impl Report {
         println!("| figure | value |\n|---|---|");
         for (name, value) in rows {
             println!("| {name} | {value} |");
+        }
+        for read in &self.reads {
+            println!(
+                "| read `{}` | {:.0} ms (slowest of 3; {} bytes) |",
+                read.path, read.slowest_ms, read.bytes
+            );
         }
     }
 }
