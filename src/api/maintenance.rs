@@ -85,7 +85,9 @@ impl utoipa::PartialSchema for MaintenanceBody {
                     "description": "Cron expression, 5 fields or 6 with seconds, e.g. `0 2 * * Sun`."},
                 "duration": duration, "timezone": optional(json!({"type": "string",
                     "description": "IANA time zone of `cron`, e.g. `Europe/Paris` (default UTC)."})),
-                "starts_at": nothing, "ends_at": nothing}),
+                "starts_at": optional(json!({"type": "string", "format": "date-time",
+                    "description": "RFC 3339; no occurrence starts before it (default: from now)."})),
+                "ends_at": nothing}),
                 vec!["cron", "duration"],
             ),
         ];
@@ -105,7 +107,7 @@ impl utoipa::PartialSchema for MaintenanceBody {
         ];
         let mut shapes = OneOfBuilder::new().description(Some(
             "A new maintenance window: one-off (`ends_at`, or `duration` from `starts_at`, \
-             default now) or recurring (`cron` + `duration` + `timezone`), over every check, \
+             default now) or recurring (`cron` + `duration` + `timezone`, from `starts_at` if given), over every check, \
              a stack, a tag or one check.",
         ));
         for (scope_name, scope, scope_required) in &scopes {
@@ -155,7 +157,7 @@ pub struct MaintenanceView {
     pub id: i64,
     pub scope: String,
     pub target: Option<String>,
-    /// One-off windows: start and end.
+    /// One-off windows: start and end. Recurring ones: the first start, when one was set.
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
     /// Recurring windows: the expression, its time zone, and each occurrence's length.
@@ -268,17 +270,13 @@ pub(super) fn parse_window(
         })
     };
     let timing = if let Some(expression) = body.cron {
-        for (field, given) in [
-            ("starts_at", body.starts_at.is_some()),
-            ("ends_at", body.ends_at.is_some()),
-        ] {
-            if given {
-                errors.push(FieldError::new(
-                    field,
-                    "is for one-off windows; a recurring one has cron and duration",
-                ));
-            }
+        if body.ends_at.is_some() {
+            errors.push(FieldError::new(
+                "ends_at",
+                "is for one-off windows; a recurring one has cron and duration",
+            ));
         }
+        let not_before = time("starts_at", body.starts_at, &mut errors);
         let schedule = parse_cron(&expression)
             .map_err(|reason| errors.push(FieldError::new("cron", reason)))
             .ok();
@@ -296,6 +294,7 @@ pub(super) fn parse_window(
         match (schedule, timezone, body.duration) {
             (Some(schedule), Some(timezone), Some(duration_s)) => Some(WindowTiming::Recurring {
                 expression,
+                not_before,
                 schedule: Box::new(schedule),
                 duration_s,
                 timezone,

@@ -45,9 +45,11 @@ pub enum WindowTiming {
         starts_at: Timestamp,
         ends_at: Timestamp,
     },
-    /// Open for `duration_s` from every time `schedule` names, read in `timezone`.
+    /// Open for `duration_s` from every time `schedule` names, read in `timezone`, the
+    /// first occurrence not before `not_before` when it is set.
     Recurring {
         expression: String,
+        not_before: Option<Timestamp>,
         schedule: Box<cron::Schedule>,
         duration_s: u32,
         timezone: Tz,
@@ -77,11 +79,12 @@ impl WindowTiming {
             },
             Self::Recurring {
                 expression,
+                not_before,
                 duration_s,
                 timezone,
                 ..
             } => TimingFields {
-                starts_at: None,
+                starts_at: *not_before,
                 ends_at: None,
                 cron: Some(expression),
                 duration_s: Some(*duration_s),
@@ -112,16 +115,21 @@ impl WindowTiming {
             }
             WindowTiming::Recurring {
                 schedule,
+                not_before,
                 duration_s,
                 timezone,
                 ..
             } => {
                 let length = i64::from(*duration_s) * 1_000;
-                // An occurrence open now started within the last `length`.
-                let from = to_utc(Timestamp(now.0 - length - 1_000))?.with_timezone(timezone);
+                let first = not_before.unwrap_or(Timestamp(i64::MIN));
+                // An occurrence open now started within the last `length`, and none starts
+                // before the first start.
+                let from = (now.0 - length).max(first.0).saturating_sub(1_000);
+                let from = to_utc(Timestamp(from))?.with_timezone(timezone);
                 schedule
                     .after(&from)
                     .map(|start| Timestamp(start.timestamp_millis()))
+                    .skip_while(|start| *start < first)
                     .map(|start| (start, Timestamp(start.0 + length)))
                     .find(|(_, end)| *end > now)
             }
@@ -211,6 +219,7 @@ mod tests {
             scope: MaintenanceScope::All,
             timing: WindowTiming::Recurring {
                 expression: expression.to_owned(),
+                not_before: None,
                 schedule: Box::new(parse_cron(expression).unwrap()),
                 duration_s,
                 timezone: parse_timezone(timezone).unwrap(),
@@ -252,6 +261,31 @@ mod tests {
         assert!(window.open_at(at("2026-11-29T04:59:00Z")));
         assert!(!window.open_at(at("2026-11-28T04:00:00Z")));
         assert!(!window.open_at(at("2026-11-29T05:00:00Z")));
+    }
+
+    #[test]
+    fn recurring_windows_wait_for_their_first_start() {
+        // Saturdays 02:00-03:00 London time, from 5 Jan 2030 (a Saturday).
+        let mut window = recurring("0 2 * * Sat", 3_600, "Europe/London");
+        if let WindowTiming::Recurring { not_before, .. } = &mut window.timing {
+            *not_before = Some(at("2030-01-05T02:00:00Z"));
+        }
+        // A Saturday 02:30 before the first start: not open, the next is the first.
+        let before = at("2026-12-05T02:30:00Z");
+        assert!(!window.open_at(before));
+        let (start, end) = window.occurrence_at_or_after(before).unwrap();
+        assert_eq!(start.to_rfc3339(), "2030-01-05T02:00:00Z");
+        assert_eq!(end.to_rfc3339(), "2030-01-05T03:00:00Z");
+        assert!(window.open_at(at("2030-01-05T02:00:00Z")));
+        assert!(!window.open_at(at("2030-01-05T03:00:00Z")));
+        assert!(window.open_at(at("2030-01-12T02:59:59Z")));
+        // A first start between occurrences: the next one after it is the first.
+        if let WindowTiming::Recurring { not_before, .. } = &mut window.timing {
+            *not_before = Some(at("2030-01-05T02:30:00Z"));
+        }
+        assert!(!window.open_at(at("2030-01-05T02:45:00Z")));
+        let (start, _) = window.occurrence_at_or_after(before).unwrap();
+        assert_eq!(start.to_rfc3339(), "2030-01-12T02:00:00Z");
     }
 
     #[test]

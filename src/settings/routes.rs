@@ -143,6 +143,7 @@ pub fn routing(
             }
             Some(WindowTiming::Recurring {
                 expression: d.cron.clone(),
+                not_before: None,
                 schedule: Box::new(schedule?),
                 duration_s: d.duration_s,
                 timezone: timezone?,

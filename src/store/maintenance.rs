@@ -46,6 +46,7 @@ impl TryFrom<WindowRow> for MaintenanceWindow {
             (_, _, Some(expression)) => WindowTiming::Recurring {
                 schedule: Box::new(parse_cron(expression).map_err(|e| corrupt(&e))?),
                 expression: expression.clone(),
+                not_before: row.starts_at.map(Timestamp),
                 duration_s: row
                     .duration_s
                     .and_then(|d| u32::try_from(d).ok())

@@ -77,6 +77,7 @@ mod tests {
         };
         let sundays = || WindowTiming::Recurring {
             expression: "0 2 * * Sun".into(),
+            not_before: None,
             schedule: Box::new(parse_cron("0 2 * * Sun").unwrap()),
             duration_s: 3_600,
             timezone: parse_timezone("Europe/Paris").unwrap(),

@@ -381,6 +381,11 @@ async fn maintenance_windows_are_validated_listed_and_deleted() {
             json!({"scope": "all", "ends_at": "tomorrow"}),
             vec!["ends_at", "ends_at"],
         ),
+        (
+            json!({"scope": "all", "cron": "0 2 * * *", "duration": 60,
+                   "starts_at": "soon", "ends_at": "2030-01-01T00:00:00Z"}),
+            vec!["ends_at", "starts_at"],
+        ),
         (json!({"scope": "all", "duration": 0}), vec!["duration"]),
         (
             json!({"scope": "all", "duration": 60, "colour": "red"}),
@@ -404,6 +409,18 @@ async fn maintenance_windows_are_validated_listed_and_deleted() {
         next.ends_with("T01:00:00Z") || next.ends_with("T00:00:00Z"),
         "02:00 Paris is {next}"
     );
+    // A recurring window from a first start: no occurrence before it, even one due now.
+    let (status, later) = post(
+        json!({"scope": "all", "cron": "* * * * *", "duration": 3600,
+        "starts_at": "2030-01-05T02:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{later}");
+    assert_eq!(later["active"], false, "{later}");
+    assert_eq!(later["starts_at"], "2030-01-05T02:00:00Z");
+    assert_eq!(later["next_starts_at"], "2030-01-05T02:00:00Z");
+    let id = later["id"].as_i64().unwrap();
+    app.delete(&format!("/api/v1/maintenance/{id}")).await;
     let (status, once) = post(json!({"scope": "check", "target": "x", "duration": 600})).await;
     assert_eq!(status, 201);
     assert_eq!(once["active"], true);

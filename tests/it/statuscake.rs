@@ -593,6 +593,42 @@ async fn heartbeats_and_maintenance_windows_go_through_v1_too() {
         (&"1d".into(), &"Europe/Paris".into()),
         "{got}"
     );
+    // A daily window from next week, at this time of day: pending until its first start.
+    let week = 7 * 86_400;
+    let minute = now - now.rem_euclid(60_000);
+    let later =
+        |offset_s: i64| stackwatch::domain::Timestamp(minute + offset_s * 1000).to_rfc3339();
+    let (later_start, later_end) = (later(week - 60), later(week + 600));
+    let (status, made) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/maintenance-windows",
+        &[
+            ("name", "Nightly from next week"),
+            ("start_at", later_start.as_str()),
+            ("end_at", later_end.as_str()),
+            ("timezone", "Europe/Paris"),
+            ("repeat_interval", "1d"),
+            ("tags[]", "env:prod"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let later = made["data"]["new_id"].as_str().unwrap().to_owned();
+    let (_, got) = app.get(&format!("/v1/maintenance-windows/{later}")).await;
+    assert_eq!(
+        (&got["data"]["state"], &got["data"]["start_at"]),
+        (&"pending".into(), &later_start.as_str().into()),
+        "{got}"
+    );
+    let (status, _) = send(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/v1/maintenance-windows/{later}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
     let (_, native) = app.get("/api/v1/maintenance").await;
     assert_eq!(native["windows"].as_array().unwrap().len(), 4);
 

@@ -147,7 +147,11 @@ pub(super) async fn windows_of(
         let body = MaintenanceBody {
             scope: scope.to_owned(),
             target: Some(target.clone()),
-            starts_at: cron.is_none().then(|| start.to_rfc3339()),
+            // A repeating window's first start, to the minute as its cron reads it.
+            starts_at: Some(match cron {
+                Some(_) => Timestamp(start.0 - start.0.rem_euclid(60_000)).to_rfc3339(),
+                None => start.to_rfc3339(),
+            }),
             ends_at: cron.is_none().then(|| end.to_rfc3339()),
             duration: cron.is_some().then_some(duration),
             cron: cron.clone(),
