@@ -90,7 +90,9 @@ pub struct Scheduler {
     permits: Arc<Semaphore>,
     epoch: Instant,
     plan: Plan,
-    entries: HashMap<CheckId, Entry>,
+    /// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer
+    /// each, not a whole entry, which is some 270 bytes.
+    entries: HashMap<CheckId, Box<Entry>>,
     by_name: HashMap<CheckName, CheckId>,
     finished_tx: mpsc::UnboundedSender<Finished>,
     finished_rx: mpsc::UnboundedReceiver<Finished>,
@@ -221,10 +223,10 @@ impl Scheduler {
         self.causes.add(&check);
         let old = self.entries.insert(
             check.id,
-            Entry {
+            Box::new(Entry {
                 check: Arc::new(check),
                 known,
-            },
+            }),
         );
         if let Some(old) = old {
             self.icmp_checks -= usize::from(is_icmp(&old.check));
