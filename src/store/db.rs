@@ -2,6 +2,7 @@
 //! on SQLite or PostgreSQL through each one's own sqlx driver, rows decoded natively (a
 //! SQLite INTEGER flag reads as a bool, a PostgreSQL BOOLEAN too). Every query of the store
 //! is written once in the SQL both read; the few spellings that differ live in [`Dialect`].
+//! On SQLite, parameters numbered in order are bound as anonymous `?` (see `sqlite_params`).
 
 use std::borrow::Cow;
 
@@ -193,11 +194,13 @@ macro_rules! on_backend {
     ($sql:expr, $on:expr, $row:ty, |$q:ident, $e:ident| $body:expr) => {
         match $on {
             On::SqlitePool($e) => {
-                let $q = sqlite_query::<$row>(&$sql.text, &$sql.args);
+                let text = super::sqlite_params::anonymous(&$sql.text);
+                let $q = sqlite_query::<$row>(&text, &$sql.args);
                 $body
             }
             On::Sqlite($e) => {
-                let $q = sqlite_query::<$row>(&$sql.text, &$sql.args);
+                let text = super::sqlite_params::anonymous(&$sql.text);
+                let $q = sqlite_query::<$row>(&text, &$sql.args);
                 $body
             }
             On::PgPool($e) => {
@@ -332,9 +335,16 @@ impl<'a> Sql<'a> {
     /// Runs the statement; how many rows it changed.
     pub async fn execute(self, on: On<'_>) -> Result<u64, sqlx::Error> {
         let (text, args) = (&self.text, &self.args);
+        let lite = || super::sqlite_params::anonymous(text);
         Ok(match on {
-            On::SqlitePool(e) => sqlite_plain(text, args).execute(e).await?.rows_affected(),
-            On::Sqlite(e) => sqlite_plain(text, args).execute(e).await?.rows_affected(),
+            On::SqlitePool(e) => sqlite_plain(&lite(), args)
+                .execute(e)
+                .await?
+                .rows_affected(),
+            On::Sqlite(e) => sqlite_plain(&lite(), args)
+                .execute(e)
+                .await?
+                .rows_affected(),
             On::PgPool(e) => pg_plain(text, args).execute(e).await?.rows_affected(),
             On::Pg(e) => pg_plain(text, args).execute(e).await?.rows_affected(),
         })

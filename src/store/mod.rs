@@ -25,6 +25,7 @@ mod result_blocks;
 mod results;
 mod rollups;
 mod spec_form;
+mod sqlite_params;
 mod stacks;
 mod states;
 mod statuscake;
