@@ -14,6 +14,8 @@ pub struct Backlog {
     bound: usize,
     /// Plain results dropped so far.
     thinned: u64,
+    /// Plain results in `queue`.
+    plain: usize,
 }
 
 impl Backlog {
@@ -22,17 +24,24 @@ impl Backlog {
             queue: VecDeque::new(),
             bound: bound.max(1),
             thinned: 0,
+            plain: 0,
         }
     }
 
     /// Adds a record; returns how many plain results were thinned to stay within the bound.
     pub fn push(&mut self, write: Write) -> usize {
+        self.plain += usize::from(write.is_plain());
         self.queue.push_back(write);
         if self.queue.len() <= self.bound {
             return 0;
         }
         // Thin down to 90 % of the bound at once, so a long fault does not scan per record.
+        // Changes and alerts stay: while they fill the bound, wait until a tenth of it are
+        // plain results, so that each scan thins many rather than one per record pushed.
         let excess = self.queue.len() - self.bound * 9 / 10;
+        if self.plain < excess.min(self.bound / 10).max(1) {
+            return 0;
+        }
         let mut dropped = 0;
         self.queue.retain(|w| {
             if dropped < excess && w.is_plain() {
@@ -43,17 +52,21 @@ impl Backlog {
             }
         });
         self.thinned += dropped as u64;
+        self.plain -= dropped;
         dropped
     }
 
     /// Takes up to `max` of the oldest records for one write.
     pub fn take(&mut self, max: usize) -> Vec<Write> {
         let n = max.min(self.queue.len());
-        self.queue.drain(..n).collect()
+        let batch: Vec<Write> = self.queue.drain(..n).collect();
+        self.plain -= batch.iter().filter(|w| w.is_plain()).count();
+        batch
     }
 
     /// Puts back a batch whose write failed, ahead of everything newer.
     pub fn put_back(&mut self, batch: Vec<Write>) {
+        self.plain += batch.iter().filter(|w| w.is_plain()).count();
         for write in batch.into_iter().rev() {
             self.queue.push_front(write);
         }
@@ -170,6 +183,29 @@ pub(super) mod tests {
             backlog.push(write('p', i));
         }
         assert_eq!(times(&mut backlog)[..20], (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn behind_a_bound_of_changes_plain_results_are_thinned_a_tenth_at_a_time() {
+        let mut backlog = Backlog::new(100);
+        for i in 0..100 {
+            backlog.push(write('t', i));
+        }
+        // Each plain result pushed now passes the bound; they wait until there are 10.
+        for i in 100..109 {
+            assert_eq!(backlog.push(write('p', i)), 0, "{i}");
+        }
+        assert_eq!(backlog.push(write('p', 109)), 10);
+        assert_eq!((backlog.len(), backlog.thinned()), (100, 10));
+        // A batch taken and put back keeps the count of plain results right.
+        let batch = backlog.take(50);
+        backlog.push(write('p', 110));
+        backlog.put_back(batch);
+        for i in 111..119 {
+            assert_eq!(backlog.push(write('p', i)), 0, "{i}");
+        }
+        assert_eq!(backlog.push(write('p', 119)), 10);
+        assert_eq!(times(&mut backlog), (0..100).collect::<Vec<_>>());
     }
 
     #[test]
