@@ -146,6 +146,7 @@ pub async fn list_alerts(
             status,
             since: None,
             until: None,
+            kinds: Vec::new(),
             limit,
         })
         .await?;

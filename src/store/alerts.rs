@@ -118,6 +118,8 @@ pub struct AlertFilter {
     pub since: Option<Timestamp>,
     /// Only alerts created before this time.
     pub until: Option<Timestamp>,
+    /// Only alerts of these kinds (none named: every kind).
+    pub kinds: Vec<AlertKind>,
     pub limit: u32,
 }
 
@@ -415,6 +417,11 @@ impl Store {
         }
         if let Some(until) = filter.until {
             query.push(" AND created_at < ").push_bind(until.0);
+        }
+        if !filter.kinds.is_empty() {
+            query
+                .push(" AND kind IN ")
+                .push_list(filter.kinds.iter().map(|k| k.as_str()));
         }
         match filter.status {
             Some(DeliveryStatus::Pending) => {

@@ -93,6 +93,7 @@ pub async fn check_page(
             status: None,
             since: None,
             until: None,
+            kinds: Vec::new(),
             limit: 20,
         })
         .await?;

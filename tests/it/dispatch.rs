@@ -234,6 +234,7 @@ async fn deliveries_keep_order_retry_after_backoff_and_give_up() {
             status: Some(DeliveryStatus::Failed),
             since: None,
             until: None,
+            kinds: Vec::new(),
             limit: 10,
         })
         .await

@@ -409,6 +409,17 @@ async fn every_v1_answer_holds_to_statuscakes_published_models() {
         400,
     )
     .await;
+    // An acknowledgement is an alert too, newer than the DOWN, but not one StatusCake
+    // lists: a page of one still holds the DOWN.
+    let (_, incidents) = app.get("/api/v1/incidents?check=refused&open=true").await;
+    let incident = incidents["incidents"][0]["id"].as_i64().unwrap();
+    let (status, acked) = app
+        .post_json(
+            &format!("/api/v1/incidents/{incident}/ack"),
+            &serde_json::json!({"by": "alice"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{acked}");
     let alerts = c
         .call(
             "list_uptime_test_alerts",

@@ -13,7 +13,7 @@ use super::view::{form_of, view_of};
 use super::{V1Error, bounded, check_of, create_from, delete_from, update_from};
 use crate::api::ApiState;
 use crate::api::auth::{CanRead, CanWrite};
-use crate::domain::{Check, CheckId, Health, Timestamp, Viewer};
+use crate::domain::{AlertKind, Check, CheckId, Health, Timestamp, Viewer};
 use crate::store::{AlertFilter, CheckFilter, IncidentFilter, LiveCheck, is_ssl_test};
 
 pub(super) async fn create(
@@ -283,6 +283,8 @@ pub(super) async fn alerts(
             status: None,
             since: Some(since),
             until: Some(until),
+            // StatusCake's alerts are a test going down and coming back up.
+            kinds: vec![AlertKind::Down, AlertKind::Reminder, AlertKind::Recovered],
             limit: limit + 1,
         })
         .await?;
@@ -291,8 +293,8 @@ pub(super) async fn alerts(
         .iter()
         .filter_map(|(alert, _)| {
             let status = match alert.kind {
-                crate::domain::AlertKind::Down | crate::domain::AlertKind::Reminder => "down",
-                crate::domain::AlertKind::Recovered => "up",
+                AlertKind::Down | AlertKind::Reminder => "down",
+                AlertKind::Recovered => "up",
                 _ => return None,
             };
             let mut view = json!({
