@@ -31,7 +31,13 @@ impl Scheduler {
     /// waits and is tried again every second, with `/readyz` saying so, until it applies.
     pub async fn apply(&mut self, command: Command) {
         match command {
-            Command::Reload(names) => self.pending.names.extend(names),
+            Command::Reload(names) => {
+                // On a shared database the change log names again a check the API just
+                // handed over: each waits once, and `/readyz` counts it once.
+                self.pending.names.extend(names);
+                self.pending.names.sort();
+                self.pending.names.dedup();
+            }
             Command::ReloadMaintenance => self.pending.windows = true,
             Command::Restate(ids) => self.pending.states.extend(ids),
             Command::Ping(ping) => return self.pinged(ping).await,
