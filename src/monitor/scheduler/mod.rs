@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 mod causes;
+mod entries;
 mod handover;
 mod heartbeat;
 mod lag;
@@ -38,7 +39,7 @@ use crate::domain::{
     Outcome, Routing, Timestamp,
 };
 use crate::probe::Prober;
-use crate::store::{PageStart, Record, Store, StoreError, Write};
+use crate::store::{Record, Store, Write};
 
 /// Checks read per query when loading at start.
 const LOAD_PAGE: u32 = 2_000;
@@ -117,145 +118,10 @@ pub struct Scheduler {
     causes: Causes,
 }
 
-fn is_icmp(check: &Check) -> bool {
-    matches!(check.spec.target(), crate::domain::Target::Icmp(_))
-}
-
 impl Scheduler {
-    /// Loads every check and its persisted state, and plans the active ones.
-    pub async fn load(deps: SchedulerDeps) -> Result<Self, StoreError> {
-        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
-        let offline = OfflineRule::new(&deps.canaries);
-        let mut scheduler = Self {
-            offline,
-            permits: Arc::new(Semaphore::new(deps.max_concurrent_probes.max(1))),
-            deps,
-            epoch: Instant::now(),
-            plan: Plan::default(),
-            entries: HashMap::new(),
-            by_name: HashMap::new(),
-            finished_tx,
-            finished_rx,
-            windows: Vec::new(),
-            lag: LagStats::default(),
-            heartbeat_starts: HashMap::new(),
-            heartbeat_ends: HashMap::new(),
-            pending: Pending::default(),
-            icmp_checks: 0,
-            loaded: 0,
-            silent: HashSet::new(),
-            causes: Causes::default(),
-        };
-        scheduler.windows = scheduler.deps.store.maintenance_windows().await?;
-        let now = Timestamp::now();
-        let mut after = None;
-        // Phases are laid out once the load of every check is known.
-        let mut regular = Vec::new();
-        loop {
-            let page = scheduler
-                .deps
-                .store
-                .checks_with_state_page(
-                    &Default::default(),
-                    PageStart::After(after.as_ref()),
-                    LOAD_PAGE,
-                )
-                .await?;
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            after = Some(last.name.clone());
-            for (check, stored) in page {
-                if check.paused {
-                    continue;
-                }
-                if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
-                    scheduler
-                        .plan
-                        .add_due_in(check.id, check.spec.cadence(), 0, wait_ms);
-                } else if scheduler.probes_here(&check) {
-                    regular.push((check.id, check.spec.cadence()));
-                }
-                // Away from home, only this location's own state machine is kept.
-                let stored = stored.filter(|_| scheduler.at_home());
-                scheduler.insert(check, Known::from_stored(stored, now));
-            }
-        }
-        scheduler.plan.add_all_at_start(&regular, 0);
-        // The states just read are current for the shards already leased.
-        scheduler.loaded = scheduler
-            .deps
-            .leases
-            .as_ref()
-            .map_or(0, |leases| leases.borrow().shards);
-        scheduler.deps.vitals.icmp_checks(scheduler.icmp_checks);
-        Ok(scheduler)
-    }
-
-    /// Whether this process plans the check: a heartbeat (its lateness is judged at home),
-    /// or a check probed from this location. The others are judged at home from agents'
-    /// and other instances' results.
-    fn probes_here(&self, check: &Check) -> bool {
-        if check.spec.is_heartbeat() {
-            self.at_home()
-        } else {
-            check.spec.probed_from(&self.deps.location, &self.deps.home)
-        }
-    }
-
-    /// Whether this process judges the checks it holds (it is at home).
-    fn at_home(&self) -> bool {
-        self.deps.location == self.deps.home
-    }
-
-    /// The number of checks scheduled.
-    pub fn active_checks(&self) -> usize {
-        self.entries.len()
-    }
-
+    /// Milliseconds since the scheduler started: the plan's clock.
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn insert(&mut self, check: Check, known: Known) {
-        self.by_name.insert(check.name.clone(), check.id);
-        self.icmp_checks += usize::from(is_icmp(&check));
-        self.causes.add(&check);
-        let old = self.entries.insert(
-            check.id,
-            Box::new(Entry {
-                check: Arc::new(check),
-                known,
-            }),
-        );
-        if let Some(old) = old {
-            self.icmp_checks -= usize::from(is_icmp(&old.check));
-            self.causes.remove(&old.check);
-        }
-    }
-
-    /// Replaces a check's spec, keeping what is known of it.
-    fn replace(&mut self, check: Check) {
-        if let Some(entry) = self.entries.get_mut(&check.id) {
-            self.icmp_checks += usize::from(is_icmp(&check));
-            self.icmp_checks -= usize::from(is_icmp(&entry.check));
-            self.causes.remove(&entry.check);
-            self.causes.add(&check);
-            entry.check = Arc::new(check);
-        }
-    }
-
-    fn remove(&mut self, id: CheckId) {
-        self.plan.remove(id);
-        self.heartbeat_starts.remove(&id);
-        self.heartbeat_ends.remove(&id);
-        if let Some(entry) = self.entries.remove(&id) {
-            self.by_name.remove(&entry.check.name);
-            self.icmp_checks -= usize::from(is_icmp(&entry.check));
-            self.causes.remove(&entry.check);
-            // Outages held for this check are its no longer.
-            self.release();
-        }
     }
 
     /// Starts every probe that is due; returns how many started.
