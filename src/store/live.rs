@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::checks::NAMES_PER_QUERY;
+use super::db::Dialect;
 use super::db::Sql;
 use super::results::ResultRow;
 use super::states::StoredState;
 use super::{CheckFilter, HOUR_MS, PageStart, Store, StoreError, block_codec};
 use crate::domain::{
-    Check, CheckId, Health, MaintenanceScope, MaintenanceWindow, Shown, Timestamp,
+    Check, CheckId, Health, MaintenanceScope, MaintenanceWindow, Shown, StackName, Timestamp,
 };
 
 /// A check with what is known of it now.
@@ -72,6 +73,21 @@ struct GroupRow {
     checks: i64,
 }
 
+impl From<GroupRow> for StateGroup {
+    fn from(r: GroupRow) -> Self {
+        StateGroup {
+            stack: r.stack,
+            paused: r.paused,
+            maintained: r.maintained,
+            health: r
+                .health
+                .map(|h| Health::from_code(u8::try_from(h).unwrap_or(0))),
+            heartbeat: r.heartbeat,
+            checks: u64::try_from(r.checks).unwrap_or(0),
+        }
+    }
+}
+
 #[derive(FromRow)]
 struct NewestRaw {
     check_id: i64,
@@ -101,34 +117,123 @@ pub(super) fn push_maintained<'a>(query: &mut Sql<'a>, open: &[&'a MaintenanceSc
 }
 
 impl Store {
-    /// Every check counted by what decides its shown state, in one query, `open` being the
-    /// scopes of the maintenance windows open now (a scope is matched in SQL as
-    /// [`MaintenanceScope::covers`] matches it; a heartbeat is a check with a ping key).
+    /// Every check counted by what decides its shown state, `open` being the scopes of the
+    /// maintenance windows open now (a scope covers checks as [`MaintenanceScope::covers`]
+    /// does; a heartbeat is a check with a ping key). The counts as if no window were open
+    /// come from [`Self::unmaintained_groups`]; a window over everything or a stack covers
+    /// whole groups, and the checks a tag or a name covers are counted in one more query
+    /// over those checks only.
     pub async fn state_groups(
         &self,
         open: &[&MaintenanceScope],
     ) -> Result<Vec<StateGroup>, StoreError> {
-        let mut query = Sql::new("SELECT c.stack, c.paused, ");
-        push_maintained(&mut query, open);
-        query.push(
-            " AS maintained, s.health, c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
-             FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
-             GROUP BY c.stack, c.paused, maintained, s.health, heartbeat",
-        );
-        let rows: Vec<GroupRow> = query.fetch_all(self.reader()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StateGroup {
-                stack: r.stack,
-                paused: r.paused,
-                maintained: r.maintained,
-                health: r
-                    .health
-                    .map(|h| Health::from_code(u8::try_from(h).unwrap_or(0))),
-                heartbeat: r.heartbeat,
-                checks: u64::try_from(r.checks).unwrap_or(0),
+        let mut groups = self.unmaintained_groups().await?;
+        if open.iter().any(|s| matches!(s, MaintenanceScope::All)) {
+            groups.iter_mut().for_each(|g| g.maintained = true);
+            return Ok(groups);
+        }
+        let stacks: Vec<&StackName> = open
+            .iter()
+            .filter_map(|s| match s {
+                MaintenanceScope::Stack(stack) => Some(stack),
+                _ => None,
             })
-            .collect())
+            .collect();
+        for group in &mut groups {
+            group.maintained = group
+                .stack
+                .as_deref()
+                .is_some_and(|stack| stacks.iter().any(|s| s.as_str() == stack));
+        }
+        for covered in self.covered_by_name_or_tag(open, &stacks).await? {
+            let from = groups.iter_mut().find(|g| {
+                !g.maintained
+                    && (&g.stack, g.paused, g.health, g.heartbeat)
+                        == (
+                            &covered.stack,
+                            covered.paused,
+                            covered.health,
+                            covered.heartbeat,
+                        )
+            });
+            if let Some(from) = from {
+                from.checks = from.checks.saturating_sub(covered.checks);
+            }
+            groups.push(covered);
+        }
+        groups.retain(|g| g.checks > 0);
+        Ok(groups)
+    }
+
+    /// Every check counted by stack, paused, health and heartbeat, none maintained: on
+    /// SQLite the few rows of `check_counts`, which triggers keep; on PostgreSQL, where two
+    /// instances' writers would contend for those rows, counted from the tables.
+    async fn unmaintained_groups(&self) -> Result<Vec<StateGroup>, StoreError> {
+        let query = match self.dialect() {
+            Dialect::Sqlite => {
+                "SELECT NULLIF(stack, '') AS stack, paused <> 0 AS paused, FALSE AS maintained, \
+                 NULLIF(health, -1) AS health, heartbeat <> 0 AS heartbeat, checks \
+                 FROM check_counts WHERE checks > 0"
+            }
+            Dialect::Postgres => {
+                "SELECT c.stack, c.paused, FALSE AS maintained, s.health, \
+                 c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
+                 FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
+                 GROUP BY c.stack, c.paused, s.health, heartbeat"
+            }
+        };
+        let rows: Vec<GroupRow> = Sql::new(query).fetch_all(self.reader()).await?;
+        Ok(rows.into_iter().map(StateGroup::from).collect())
+    }
+
+    /// The checks a window over a tag or a check's name covers and none over their stack
+    /// does, counted as [`Self::state_groups`] counts, all maintained. Reads those checks
+    /// only (through the tag and name indexes), and nothing when no such window is open.
+    async fn covered_by_name_or_tag(
+        &self,
+        open: &[&MaintenanceScope],
+        stacks: &[&StackName],
+    ) -> Result<Vec<StateGroup>, StoreError> {
+        let tags: Vec<&str> = open
+            .iter()
+            .filter_map(|s| match s {
+                MaintenanceScope::Tag(tag) => Some(tag.as_str()),
+                _ => None,
+            })
+            .collect();
+        let names: Vec<&str> = open
+            .iter()
+            .filter_map(|s| match s {
+                MaintenanceScope::Check(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if tags.is_empty() && names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = Sql::new(
+            "SELECT c.stack, c.paused, TRUE AS maintained, s.health, \
+             c.ping_key IS NOT NULL AS heartbeat, COUNT(*) AS checks \
+             FROM checks c LEFT JOIN check_state s ON s.check_id = c.id WHERE (FALSE",
+        );
+        if !tags.is_empty() {
+            query.push(" OR c.id IN (SELECT check_id FROM check_tags WHERE tag IN ");
+            query.push_list(tags);
+            query.push(")");
+        }
+        if !names.is_empty() {
+            query.push(" OR c.name IN ");
+            query.push_list(names);
+        }
+        query.push(")");
+        if !stacks.is_empty() {
+            query.push(" AND (c.stack IS NULL OR c.stack NOT IN ");
+            query.push_list(stacks.iter().map(|s| s.as_str()));
+            query.push(")");
+        }
+        query.push(" GROUP BY c.stack, c.paused, s.health, heartbeat");
+        let rows: Vec<GroupRow> = query.fetch_all(self.reader()).await?;
+        Ok(rows.into_iter().map(StateGroup::from).collect())
     }
 
     /// Up to `limit` checks matching `filter` by name from `start`, each with its state

@@ -2,6 +2,7 @@
 //! `failures_to_confirm` failures, UP again when they recover, and all of it is visible
 //! through the API, across restarts too. These run in real time against real targets.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -378,6 +379,97 @@ async fn the_summary_counts_each_window_scope_as_the_list_filter_does() {
     let (_, list) = app.get("/api/v1/checks?state=maintenance").await;
     assert_eq!(summary["maintenance"], 5, "{summary}");
     assert_eq!(maintained(&list).len(), 5);
+    app.stop().await;
+}
+
+/// The summary by stack agrees with every check's own state as the list reads it.
+async fn assert_summary_agrees(app: &TestApp, after: &str) {
+    let (_, list) = app.get("/api/v1/checks?limit=1000").await;
+    let mut counted: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for check in list["checks"].as_array().unwrap() {
+        let stack = check["stack"].as_str().unwrap_or("-").to_owned();
+        let state = check["state"].as_str().unwrap().to_owned();
+        *counted.entry(stack).or_default().entry(state).or_default() += 1;
+    }
+    let (_, summary) = app.get("/api/v1/summary?by=stack").await;
+    let mut summed: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for stack in summary["stacks"].as_array().unwrap() {
+        let counts = summed
+            .entry(stack["stack"].as_str().unwrap_or("-").to_owned())
+            .or_default();
+        for (state, n) in stack.as_object().unwrap() {
+            if let Some(n) = n.as_u64().filter(|n| *n > 0 && state != "total") {
+                counts.insert(state.clone(), n);
+            }
+        }
+    }
+    assert_eq!(summed, counted, "after {after}: {summary} against {list}");
+}
+
+#[tokio::test]
+async fn the_summary_follows_every_change_to_what_decides_a_checks_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(dir.path())).await;
+    let target = http_target().await;
+    let ok = target.url("http", "/ok");
+    let failing = target.url("http", "/status");
+    target.status.store(500, Ordering::SeqCst);
+    let fast = |url: &str, stack: &str| {
+        json!({"url": url, "check_rate": 10, "retry_interval": 1, "failures_to_confirm": 1,
+               "stack": stack})
+    };
+    for (name, body) in [
+        ("up-one", fast(&ok, "blue")),
+        ("down-one", fast(&failing, "blue")),
+        ("job", json!({"kind": "heartbeat", "period": 3600, "stack": "blue"})),
+        ("loose", json!({"url": ok, "check_rate": 10})),
+    ] {
+        let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    assert_summary_agrees(&app, "creating").await;
+    wait_for(&app, "up-one", "UP", |c| c["state"] == "up").await;
+    wait_for(&app, "down-one", "DOWN", |c| c["state"] == "down").await;
+    wait_for(&app, "loose", "UP", |c| c["state"] == "up").await;
+    assert_summary_agrees(&app, "the first results").await;
+
+    let (status, answer) = app.put("/api/v1/checks/up-one", &fast(&ok, "green")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a move to another stack").await;
+    let mut paused = fast(&failing, "blue");
+    paused["paused"] = json!(true);
+    let (status, answer) = app.put("/api/v1/checks/down-one", &paused).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a pause").await;
+    let (status, answer) = app.put("/api/v1/checks/job", &fast(&ok, "blue")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a heartbeat made an HTTP check").await;
+    wait_for(&app, "job", "UP", |c| c["state"] == "up").await;
+    assert_summary_agrees(&app, "its first result").await;
+
+    target.status.store(200, Ordering::SeqCst);
+    paused["paused"] = json!(false);
+    let (status, answer) = app.put("/api/v1/checks/down-one", &paused).await;
+    assert_eq!(status, 200, "{answer}");
+    wait_for(&app, "down-one", "UP again", |c| c["state"] == "up").await;
+    assert_summary_agrees(&app, "a resume and a recovery").await;
+
+    let stack = json!({"checks": [
+        {"name": "s-one", "url": ok},
+        {"name": "s-two", "url": ok, "paused": true},
+    ]});
+    let (status, answer) = app.put("/api/v1/stacks/red", &stack).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a stack registered").await;
+    let stack = json!({"checks": [{"name": "s-one", "url": ok}]});
+    let (status, answer) = app.put("/api/v1/stacks/red", &stack).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a check dropped from its stack").await;
+    let (status, answer) = app.delete("/api/v1/checks/loose").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_summary_agrees(&app, "a delete").await;
+    let (_, summary) = app.get("/api/v1/summary").await;
+    assert_eq!(summary["total"], 4, "{summary}");
     app.stop().await;
 }
 
