@@ -73,3 +73,7 @@ BEGIN
     FROM checks WHERE id = new.check_id
     ON CONFLICT (stack, paused, heartbeat, health) DO UPDATE SET checks = checks + 1;
 END;
+
+-- The checks in no stack in name order, for the dashboard's cells (`store::dashboard`):
+-- the other checks are read through `checks_by_stack`.
+CREATE INDEX checks_without_stack ON checks (name) WHERE stack IS NULL;

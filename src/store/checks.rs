@@ -62,7 +62,7 @@ impl Upsert {
 }
 
 /// Which checks a list returns; every set field must match.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckFilter {
     pub stack: Option<StackName>,
     pub tag: Option<Tag>,

@@ -113,9 +113,10 @@ pub async fn dashboard(
         .collect();
     let mut counts: BTreeMap<Shown, u64> = BTreeMap::new();
     let mut stacks: Vec<String> = Vec::new();
-    for group in state.store.state_groups(&open).await? {
+    let groups = state.store.state_groups(&open).await?;
+    for group in &groups {
         *counts.entry(group.shown()).or_default() += group.checks;
-        stacks.extend(group.stack);
+        stacks.extend(group.stack.clone());
     }
     stacks.sort();
     stacks.dedup();
@@ -127,7 +128,7 @@ pub async fn dashboard(
             let skip = u64::from(page_number - 1) * u64::from(PAGE_SIZE);
             state
                 .store
-                .dashboard_page(&query, &open, skip, PAGE_SIZE, now)
+                .dashboard_page(&query, &open, &groups, skip, PAGE_SIZE, now)
                 .await?
         }
         None => DashboardPage {

@@ -272,8 +272,9 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     let now = Timestamp(newest + 1_000);
     let shown = |live: stackwatch::store::LiveCheck| live.last.map(|r| (r.at, r.total_ms));
     let one = store.live_check(check.clone()).await.unwrap();
+    let groups = store.state_groups(&[]).await.unwrap();
     let all = store
-        .dashboard_page(&DashboardQuery::default(), &[], 0, 10, now)
+        .dashboard_page(&DashboardQuery::default(), &[], &groups, 0, 10, now)
         .await
         .unwrap()
         .rows
@@ -309,8 +310,9 @@ async fn the_last_result_is_shown_though_steady_probes_write_no_state() {
     assert_eq!(raw, Some(0), "every result is in a block");
     assert_eq!(state_last_at(&mut side).await, newest);
     let one = store.live_check(check.clone()).await.unwrap();
+    let groups = store.state_groups(&[]).await.unwrap();
     let all = store
-        .dashboard_page(&DashboardQuery::default(), &[], 0, 10, now)
+        .dashboard_page(&DashboardQuery::default(), &[], &groups, 0, 10, now)
         .await
         .unwrap()
         .rows

@@ -121,6 +121,15 @@ async fn the_dashboard_shows_a_thousand_checks_a_page_the_worst_first() {
         "a way back"
     );
     assert!(!listed(&beyond, "bulk-0999"));
+    let stack = page("/?stack=bulk").await;
+    assert!(listed(&stack, "bulk-0000") && listed(&stack, "bulk-0999"));
+    assert!(!listed(&stack, "acme-readiness") && !stack.contains("Page 1 of"));
+    let beyond = page("/?stack=bulk&page=2").await;
+    assert!(
+        beyond.contains("Page 2 of 1 (1000 checks match)"),
+        "{beyond}"
+    );
+    assert!(!listed(&beyond, "bulk-0999"));
     let literal = page("/?q=bulk_0").await;
     assert!(
         literal.contains("No check matches."),
