@@ -369,6 +369,10 @@ pub(super) async fn upsert_in(
             reason,
         })?;
     let stack = write.spec.stack().as_ref().map(|s| s.as_str().to_owned());
+    let escalate_after = write
+        .spec
+        .escalation()
+        .map(|(minutes, _)| i64::from(minutes));
     let is_heartbeat = write.spec.is_heartbeat();
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
@@ -378,8 +382,8 @@ pub(super) async fn upsert_in(
             None
         };
         let id: i64 = Sql::new(
-            "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
+             escalate_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(name.as_str())
         .bind(&stack)
@@ -388,6 +392,7 @@ pub(super) async fn upsert_in(
         .bind(&ping_key)
         .bind(now.0)
         .bind(now.0)
+        .bind(escalate_after)
         .scalar_one(tx.on())
         .await?;
         write_tags(tx, CheckId(id), write.spec.tags()).await?;
@@ -412,14 +417,15 @@ pub(super) async fn upsert_in(
         (None, true) => Some(random_key("ping key")?),
     };
     Sql::new(
-        "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5 \
-         WHERE id = $6",
+        "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
+         escalate_after = $6 WHERE id = $7",
     )
     .bind(&stack)
     .bind(paused)
     .bind(&spec_json)
     .bind(&ping_key)
     .bind(now.0)
+    .bind(escalate_after)
     .bind(before.id.0)
     .execute(tx.on())
     .await?;

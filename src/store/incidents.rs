@@ -203,25 +203,32 @@ impl Store {
         now: Timestamp,
         routing: &Routing,
     ) -> Result<usize, StoreError> {
-        let mut query = Sql::new(
-            "SELECT i.id, i.opened_at, i.cause, i.check_id FROM incidents i \
-             JOIN checks c ON c.id = i.check_id \
-             JOIN check_state s ON s.check_id = i.check_id \
-             WHERE i.resolved_at IS NULL AND i.acked_at IS NULL AND i.escalated_at IS NULL \
-             AND s.alerted_health = $1",
-        );
-        if !routing.escalates() {
-            // Specs store `"escalate_after":null` when off: without escalation routes,
-            // those are skipped by the database.
-            query.push(
-                " AND c.spec LIKE '%\"escalate_after\":%' \
-                 AND c.spec NOT LIKE '%\"escalate_after\":null%'",
-            );
-        }
-        let candidates: Vec<(i64, i64, String, i64)> = query
+        const OPEN: &str = "i.resolved_at IS NULL AND i.acked_at IS NULL \
+             AND i.escalated_at IS NULL AND s.alerted_health = $1";
+        let query = if routing.escalates() {
+            // A route may match any outage: every open one is read.
+            Sql::new(format!(
+                "SELECT i.id, i.opened_at, i.cause, i.check_id FROM incidents i \
+                 JOIN checks c ON c.id = i.check_id \
+                 JOIN check_state s ON s.check_id = i.check_id WHERE {OPEN}"
+            ))
             .bind(i64::from(Health::Down.code()))
-            .fetch_all(self.reader())
-            .await?;
+        } else {
+            // Only a check's own escalation counts. Its minutes are in a column (null when
+            // off), so the read starts from the checks that escalate, through their index
+            // (CROSS JOIN keeps SQLite from starting at every open outage instead), and
+            // takes only the outages already due.
+            Sql::new(format!(
+                "SELECT i.id, i.opened_at, i.cause, i.check_id FROM checks c \
+                 CROSS JOIN incidents i CROSS JOIN check_state s \
+                 WHERE i.check_id = c.id AND s.check_id = c.id AND {OPEN} \
+                 AND c.escalate_after IS NOT NULL \
+                 AND i.opened_at <= $2 - c.escalate_after * 60000"
+            ))
+            .bind(i64::from(Health::Down.code()))
+            .bind(now.0)
+        };
+        let candidates: Vec<(i64, i64, String, i64)> = query.fetch_all(self.reader()).await?;
         let mut filed = 0;
         for (id, opened_at, cause, check_id) in candidates {
             let row: Option<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE id = $1"))

@@ -211,8 +211,16 @@ async fn an_unacknowledged_outage_escalates_once_at_its_time() {
         (Timestamp::now().0 >= taken_at + 10_000).then_some(())
     })
     .await;
-    let (status, created) = app.put("/api/v1/checks/unheard", &escalating).await;
+    // Escalation turned on by an update counts as much as one set at creation.
+    let mut plain = escalating.clone();
+    plain
+        .as_object_mut()
+        .unwrap()
+        .retain(|key, _| !key.starts_with("escalate"));
+    let (status, created) = app.put("/api/v1/checks/unheard", &plain).await;
     assert_eq!(status, 201, "{created}");
+    let (status, updated) = app.put("/api/v1/checks/unheard", &escalating).await;
+    assert_eq!(status, 200, "{updated}");
     let unheard = open_incident(&app, "unheard").await;
     wait_for("the escalation", 150, async || {
         (!boss.accepted().is_empty()).then_some(())

@@ -421,7 +421,10 @@ async fn the_summary_follows_every_change_to_what_decides_a_checks_state() {
     for (name, body) in [
         ("up-one", fast(&ok, "blue")),
         ("down-one", fast(&failing, "blue")),
-        ("job", json!({"kind": "heartbeat", "period": 3600, "stack": "blue"})),
+        (
+            "job",
+            json!({"kind": "heartbeat", "period": 3600, "stack": "blue"}),
+        ),
         ("loose", json!({"url": ok, "check_rate": 10})),
     ] {
         let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;

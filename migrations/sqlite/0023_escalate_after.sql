@@ -1,0 +1,7 @@
+-- A check's own escalation (`escalate_after` minutes, when `escalate_to` is set too),
+-- repeated from its spec so the escalation watch, every few seconds, finds the outages
+-- that can escalate through an index instead of reading every open outage's spec.
+ALTER TABLE checks ADD COLUMN escalate_after INTEGER;
+UPDATE checks SET escalate_after = json_extract(spec, '$.escalate_after')
+WHERE json_extract(spec, '$.escalate_to') IS NOT NULL;
+CREATE INDEX checks_escalating ON checks (id) WHERE escalate_after IS NOT NULL;
