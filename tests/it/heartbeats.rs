@@ -510,6 +510,8 @@ async fn a_heartbeat_on_a_schedule_is_due_by_each_runs_time_and_grace() {
     let ping = app.client.post(app.url(&job)).send().await.unwrap();
     assert_eq!(ping.status().as_u16(), 200);
     wait_state(&app, "minutely", "up").await;
+    // The RECOVERED is decided with the state, and delivered after it.
+    crate::helpers::outbox_settled(&app.client, &app.url("")).await;
     assert_eq!(events(&hook, "minutely"), ["down", "recovered"]);
 
     for (bad, field) in [
