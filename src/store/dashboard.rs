@@ -1,7 +1,9 @@
 //! The dashboard's read: one page of checks, worst first as [`Shown`] orders them, then by
-//! stack and name. Which checks make the page is decided in SQL, so a page costs a scan of
-//! `checks` and `check_state` and a handful of queries for its own checks, whether there
-//! are a thousand checks or a million; no list of them all is held.
+//! stack and name. Unfiltered or filtered by stack and state, the page is cut from the
+//! counts per stack and state ([`Store::state_groups`]) and each stack's part of it read
+//! through the stack's index, so any page costs a handful of queries for its own checks,
+//! whether there are a thousand checks or a million. Other filters scan the checks they
+//! name. No list of them all is held.
 
 use std::collections::BTreeMap;
 
