@@ -7,6 +7,7 @@
 mod alerts;
 mod block_codec;
 mod changes;
+mod check_write;
 mod checks;
 mod dashboard;
 mod db;
@@ -48,7 +49,8 @@ pub use alerts::{
     AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
 };
 pub use changes::Changes;
-pub use checks::{CheckFilter, CheckWrite, PageStart, Upsert, WriteMode};
+pub use check_write::{CheckWrite, Upsert, WriteMode};
+pub use checks::{CheckFilter, PageStart};
 pub use dashboard::{DashboardPage, DashboardQuery};
 pub use error::StoreError;
 pub use incidents::{Acked, IncidentFilter, IncidentRow};

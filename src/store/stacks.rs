@@ -2,7 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::checks::{CheckWrite, Upsert, WriteMode, fetch_check, upsert_in};
+use super::check_write::{CheckWrite, Upsert, WriteMode, upsert_in};
+use super::checks::fetch_check;
 use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckName, StackName};

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::checks::{CheckRow, SELECT_CHECK, fetch_check, upsert_in};
+use super::check_write::upsert_in;
+use super::checks::{CheckRow, SELECT_CHECK, fetch_check};
 use super::db::Sql;
 use super::{CheckWrite, Store, StoreError, Upsert, WriteMode};
 use crate::domain::{Check, CheckId, CheckName};

@@ -59,7 +59,7 @@ impl Store {
         address: &str,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
-        let token = super::checks::random_key("subscriber token")?;
+        let token = super::check_write::random_key("subscriber token")?;
         let mut tx = self.begin().await?;
         Sql::new(
             "INSERT INTO subscribers (stack, address, token, created_at) VALUES ($1, $2, $3, $4) \

@@ -26,7 +26,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(WebhookSubscriber, bool), StoreError> {
         // A webhook has no links to follow; its token only fills the column.
-        let token = super::checks::random_key("subscriber token")?;
+        let token = super::check_write::random_key("subscriber token")?;
         let mut tx = self.begin().await?;
         let made = Sql::new(
             "INSERT INTO subscribers (stack, kind, address, token, confirmed_at, created_at) \
