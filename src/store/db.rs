@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use futures_util::TryStreamExt;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::{Query, QueryAs};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -315,21 +314,6 @@ impl<'a> Sql<'a> {
         (T,): Rows,
     {
         Ok(self.fetch_one::<(T,)>(on).await?.0)
-    }
-
-    /// Each row handed to `each` as it is read, none of them held.
-    pub async fn for_each<T: Rows>(
-        self,
-        on: On<'_>,
-        mut each: impl FnMut(T),
-    ) -> Result<(), sqlx::Error> {
-        on_backend!(self, on, T, |q, e| {
-            let mut rows = q.fetch(e);
-            while let Some(row) = rows.try_next().await? {
-                each(row);
-            }
-            Ok(())
-        })
     }
 
     /// Runs the statement; how many rows it changed.

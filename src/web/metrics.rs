@@ -208,9 +208,9 @@ fn header_line(out: &mut String, name: &str, kind: &str, help: &str) {
 
 fn check_labels(out: &mut String, row: &crate::store::MetricRow) {
     out.push_str("check=\"");
-    push_escaped(out, &row.name);
+    push_escaped(out, row.name);
     out.push_str("\",stack=\"");
-    push_escaped(out, row.stack.as_deref().unwrap_or(""));
+    push_escaped(out, row.stack.unwrap_or(""));
     out.push('"');
 }
 

@@ -222,6 +222,19 @@ async fn one_location_cut_off_alerts_nobody_two_make_one_down_and_one_recovered(
     let page = text_as(&world.app.url("/checks/web"), READ_TOKEN).await;
     assert!(page.contains("Locations"), "{page}");
     assert!(page.contains("<td>fra</td><td>down</td>"), "{page}");
+    let metrics = text_as(&world.app.url("/metrics"), READ_TOKEN).await;
+    let location_up = |location: &str| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("stackwatch_check_location_up{check=\"web\",")
+                    && l.contains(&format!("location=\"{location}\"}}"))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(location_up("fra").as_deref(), Some("0"), "{metrics}");
+    assert_eq!(location_up("local").as_deref(), Some("1"), "{metrics}");
 
     // nyc too: two of three, the quorum: one DOWN naming both and their cause.
     world.net.cut(&world.hosts["nyc"], &world.target);

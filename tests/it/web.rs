@@ -277,6 +277,44 @@ async fn status_pages_show_published_stacks_without_internals() {
 }
 
 #[tokio::test]
+async fn metrics_name_every_check_once_however_many_reads_it_takes() {
+    let (app, _dir, _target) = app_with_checks().await;
+    // More checks than one read of the store packs (1,024): heartbeats nobody has pinged
+    // are each one `stackwatch_check_new` line, and are never probed.
+    let mut expected = Vec::new();
+    for stack in ["jobs-a", "jobs-b"] {
+        let jobs: Vec<String> = (0..520).map(|i| format!("{stack}-{i:03}")).collect();
+        let checks: Vec<_> = jobs
+            .iter()
+            .map(|name| json!({"name": name, "kind": "heartbeat", "period": 3600}))
+            .collect();
+        let (status, body) = app
+            .put(
+                &format!("/api/v1/stacks/{stack}"),
+                &json!({"checks": checks}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        expected.extend(jobs);
+    }
+    let body = crate::helpers::text_as(&app.url("/metrics"), READ_TOKEN).await;
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
+    let mut named: Vec<String> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "stackwatch_check_new")
+        .map(|s| {
+            let check = s.labels["check"].to_owned();
+            assert!(check.starts_with(&s.labels["stack"]), "{check}");
+            check
+        })
+        .collect();
+    named.sort();
+    assert_eq!(named, expected);
+}
+
+#[tokio::test]
 async fn metrics_are_valid_prometheus_text_with_the_checks_states() {
     let (app, _dir, _target) = app_with_checks().await;
     let anonymous = reqwest::Client::new();
