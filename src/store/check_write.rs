@@ -102,6 +102,7 @@ pub(super) async fn upsert_in(
         .escalation()
         .map(|(minutes, _)| i64::from(minutes));
     let is_heartbeat = write.spec.is_heartbeat();
+    let kind = write.spec.target().kind();
     let Some(before) = existing else {
         let paused = write.paused.unwrap_or(false);
         let ping_key = if is_heartbeat {
@@ -111,7 +112,7 @@ pub(super) async fn upsert_in(
         };
         let id: i64 = Sql::new(
             "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
-             escalate_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             escalate_after, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(name.as_str())
         .bind(&stack)
@@ -121,6 +122,7 @@ pub(super) async fn upsert_in(
         .bind(now.0)
         .bind(now.0)
         .bind(escalate_after)
+        .bind(kind)
         .scalar_one(tx.on())
         .await?;
         write_tags(tx, CheckId(id), write.spec.tags()).await?;
@@ -154,6 +156,7 @@ pub(super) async fn upsert_in(
     .bind(&ping_key)
     .bind(now.0)
     .bind(escalate_after)
+    .bind(kind)
     .bind(before.id.0)
     .execute(tx.on())
     .await?;

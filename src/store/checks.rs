@@ -44,21 +44,18 @@ impl CheckFilter {
                 .push(")");
         }
         if let Some(heartbeat) = self.heartbeat {
-            // A heartbeat is the only kind with a ping key.
             query.push(if heartbeat {
-                " AND ping_key IS NOT NULL"
+                " AND kind = 'heartbeat'"
             } else {
-                " AND ping_key IS NULL"
+                " AND kind <> 'heartbeat'"
             });
         }
         if let Some(domain) = self.domain {
-            query
-                .push(if domain {
-                    " AND spec LIKE "
-                } else {
-                    " AND spec NOT LIKE "
-                })
-                .push_bind(super::spec_form::domain_pattern());
+            query.push(if domain {
+                " AND kind = 'domain'"
+            } else {
+                " AND kind <> 'domain'"
+            });
         }
         if !self.any_tag.is_empty() {
             query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN ");

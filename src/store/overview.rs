@@ -193,15 +193,14 @@ impl Store {
                  || COALESCE(CAST(s.health AS TEXT), '') || '{PACK_FIELD}' \
                  || COALESCE(CAST(s.cert_not_after AS TEXT), '') || '{PACK_FIELD}' \
                  || CASE WHEN c.ping_key IS NULL THEN '0' ELSE '1' END || '{PACK_FIELD}' \
-                 || CASE WHEN c.spec LIKE $1 THEN '1' ELSE '0' END || '{PACK_FIELD}' \
+                 || CASE WHEN c.kind = 'domain' THEN '1' ELSE '0' END || '{PACK_FIELD}' \
                  || COALESCE(s.votes, '') AS line \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
-             WHERE c.id > $2 ORDER BY c.id LIMIT $3) pack"
+             WHERE c.id > $1 ORDER BY c.id LIMIT $2) pack"
         );
         let mut after = 0;
         loop {
             let pack: MetricPack = Sql::new(text.as_str())
-                .bind(super::spec_form::domain_pattern())
                 .bind(after)
                 .bind(METRIC_ROWS_PER_PACK)
                 .fetch_one(self.reader())

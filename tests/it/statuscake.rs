@@ -772,5 +772,22 @@ async fn uptime_and_heartbeat_lists_filter_by_tags_and_status_and_number_their_p
     let (_, beats) = app.get("/v1/heartbeat").await;
     assert_eq!(names(&beats), ["d-beat"], "{beats}");
     assert_eq!(beats["metadata"]["total_count"], 1, "{beats}");
+
+    // A check that changes kind moves between the lists.
+    for (name, body) in [
+        (
+            "a-shop",
+            serde_json::json!({"kind": "heartbeat", "period": 60, "tags": ["shop"]}),
+        ),
+        ("d-beat", serde_json::json!({"url": ok, "tags": ["shop"]})),
+    ] {
+        let (status, answer) = app.put(&format!("/api/v1/checks/{name}"), &body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (_, shop) = app.get("/v1/uptime?tags=shop").await;
+    assert_eq!(names(&shop), ["b-shop-eu", "d-beat"], "{shop}");
+    assert_eq!(shop["metadata"]["total_count"], 2, "{shop}");
+    let (_, beats) = app.get("/v1/heartbeat").await;
+    assert_eq!(names(&beats), ["a-shop"], "{beats}");
     app.stop().await;
 }
