@@ -148,7 +148,7 @@ pub(super) async fn upsert_in(
     };
     Sql::new(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
-         escalate_after = $6 WHERE id = $7",
+         escalate_after = $6, kind = $7 WHERE id = $8",
     )
     .bind(&stack)
     .bind(paused)
