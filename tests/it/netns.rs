@@ -99,6 +99,25 @@ impl Net {
             }
         }
         quietly(&["ip", "link", "del", &format!("{prefix}br")]);
+        // A process a dead run left inside a namespace keeps that namespace, and the
+        // host's link into it, after the namespace's name is gone: remove those links
+        // (`{prefix}{n}`) too, so this run can make them again.
+        let links = Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&links.stdout).lines() {
+            let Some(name) = line.split(": ").nth(1) else {
+                continue;
+            };
+            let name = name.split('@').next().unwrap_or_default();
+            let host_link = name
+                .strip_prefix(prefix)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if host_link {
+                quietly(&["ip", "link", "del", name]);
+            }
+        }
     }
 
     /// The address of the test's own side, the block's first.
