@@ -271,6 +271,11 @@ pub const KINDS: [&str; 8] = [
 ];
 
 impl Target {
+    /// The kind name of a heartbeat (the store's lists and `/metrics` ask for it by name).
+    pub const HEARTBEAT: &'static str = "heartbeat";
+    /// The kind name of a domain check.
+    pub const DOMAIN: &'static str = "domain";
+
     /// The kind's name, as the API spells it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -278,10 +283,10 @@ impl Target {
             Self::Tcp(_) => "tcp",
             Self::Smtp(_) => "smtp",
             Self::Ssh(_) => "ssh",
-            Self::Heartbeat(_) => "heartbeat",
+            Self::Heartbeat(_) => Self::HEARTBEAT,
             Self::Dns(_) => "dns",
             Self::Icmp(_) => "icmp",
-            Self::Domain(_) => "domain",
+            Self::Domain(_) => Self::DOMAIN,
         }
     }
 

@@ -59,6 +59,13 @@ impl Upsert {
             Self::Created(c) | Self::Updated(c) | Self::Unchanged(c) => c,
         }
     }
+
+    /// The check as it is stored now, taken out.
+    pub fn into_check(self) -> Check {
+        match self {
+            Self::Created(c) | Self::Updated(c) | Self::Unchanged(c) => c,
+        }
+    }
 }
 
 impl Store {
@@ -83,10 +90,23 @@ impl Store {
 pub(super) async fn upsert_in(
     tx: &mut Tx,
     name: &CheckName,
-    mut write: CheckWrite,
+    write: CheckWrite,
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
     let existing = fetch_check(tx.on(), name).await?;
+    upsert_known(tx, name, existing, write, now).await
+}
+
+/// The insert-or-update step for a check whose stored form (`existing`, `None` when there
+/// is none) the caller read in this transaction: a stack's checks are read in one query,
+/// not one each.
+pub(super) async fn upsert_known(
+    tx: &mut Tx,
+    name: &CheckName,
+    existing: Option<Check>,
+    mut write: CheckWrite,
+    now: Timestamp,
+) -> Result<Upsert, StoreError> {
     if let Some(before) = &existing {
         // A client that read the check and writes it back sends `<redacted>` for secrets.
         write.spec.keep_secrets_of(&before.spec);
@@ -125,7 +145,7 @@ pub(super) async fn upsert_in(
         .bind(kind)
         .scalar_one(tx.on())
         .await?;
-        write_tags(tx, CheckId(id), write.spec.tags()).await?;
+        insert_tags(tx, CheckId(id), write.spec.tags()).await?;
         return Ok(Upsert::Created(Check {
             id: CheckId(id),
             name: name.clone(),
@@ -182,11 +202,17 @@ pub(super) fn random_key(what: &str) -> Result<String, StoreError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Replaces a stored check's tags.
 async fn write_tags(tx: &mut Tx, id: CheckId, tags: &[Tag]) -> Result<(), StoreError> {
     Sql::new("DELETE FROM check_tags WHERE check_id = $1")
         .bind(id.0)
         .execute(tx.on())
         .await?;
+    insert_tags(tx, id, tags).await
+}
+
+/// Adds tags to a check that has none (a new one: deleting a check deletes its tags).
+async fn insert_tags(tx: &mut Tx, id: CheckId, tags: &[Tag]) -> Result<(), StoreError> {
     for tag in tags {
         Sql::new("INSERT INTO check_tags (tag, check_id) VALUES ($1, $2)")
             .bind(tag.as_str())

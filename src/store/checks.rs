@@ -1,10 +1,14 @@
 //! Checks: reads, filtered lists and pages in name order, pause and delete.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::db::{On, Sql, Tx};
 use super::{Store, StoreError};
-use crate::domain::{Check, CheckId, CheckName, CheckSpec, Health, StackName, Tag, Timestamp};
+use crate::domain::{
+    Check, CheckId, CheckName, CheckSpec, Health, StackName, Tag, Target, Timestamp,
+};
 
 /// Which checks a list returns; every set field must match.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,19 +47,14 @@ impl CheckFilter {
                 .push_bind(tag.as_str())
                 .push(")");
         }
-        if let Some(heartbeat) = self.heartbeat {
-            query.push(if heartbeat {
-                " AND kind = 'heartbeat'"
-            } else {
-                " AND kind <> 'heartbeat'"
-            });
-        }
-        if let Some(domain) = self.domain {
-            query.push(if domain {
-                " AND kind = 'domain'"
-            } else {
-                " AND kind <> 'domain'"
-            });
+        for (wanted, kind) in [
+            (self.heartbeat, Target::HEARTBEAT),
+            (self.domain, Target::DOMAIN),
+        ] {
+            if let Some(wanted) = wanted {
+                let op = if wanted { "=" } else { "<>" };
+                query.push(&format!(" AND kind {op} '{kind}'"));
+            }
         }
         if !self.any_tag.is_empty() {
             query.push(" AND id IN (SELECT check_id FROM check_tags WHERE tag IN ");
@@ -162,11 +161,7 @@ impl Store {
     pub async fn checks_named(&self, names: &[CheckName]) -> Result<Vec<Check>, StoreError> {
         let mut checks = Vec::with_capacity(names.len());
         for chunk in names.chunks(NAMES_PER_QUERY) {
-            let mut query = Sql::new(SELECT_CHECK);
-            query.push(" WHERE name IN ");
-            query.push_list(chunk.iter().map(|name| name.as_str()));
-
-            let rows: Vec<CheckRow> = query.fetch_all(self.reader()).await?;
+            let rows: Vec<CheckRow> = select_named(chunk).fetch_all(self.reader()).await?;
             for row in rows {
                 checks.push(Check::try_from(row)?);
             }
@@ -257,16 +252,28 @@ impl Store {
     }
 }
 
-/// The checks of `stack`, by name, inside the caller's transaction.
-pub(super) async fn stack_checks_in(
+/// The checks with these names that exist, by name, inside the caller's transaction.
+pub(super) async fn checks_named_in(
     tx: &mut Tx,
-    stack: &StackName,
-) -> Result<Vec<Check>, StoreError> {
-    let rows: Vec<CheckRow> = Sql::new(format!("{SELECT_CHECK} WHERE stack = $1 ORDER BY name"))
-        .bind(stack.as_str())
-        .fetch_all(tx.on())
-        .await?;
-    rows.into_iter().map(Check::try_from).collect()
+    names: &[CheckName],
+) -> Result<HashMap<CheckName, Check>, StoreError> {
+    let mut checks = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(NAMES_PER_QUERY) {
+        let rows: Vec<CheckRow> = select_named(chunk).fetch_all(tx.on()).await?;
+        for row in rows {
+            let check = Check::try_from(row)?;
+            checks.insert(check.name.clone(), check);
+        }
+    }
+    Ok(checks)
+}
+
+/// The query for the checks with these names (at most [`NAMES_PER_QUERY`]).
+fn select_named(names: &[CheckName]) -> Sql<'_> {
+    let mut query = Sql::new(SELECT_CHECK);
+    query.push(" WHERE name IN ");
+    query.push_list(names.iter().map(|name| name.as_str()));
+    query
 }
 
 pub(super) async fn fetch_check(on: On<'_>, name: &CheckName) -> Result<Option<Check>, StoreError> {

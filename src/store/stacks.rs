@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::check_write::{CheckWrite, Upsert, WriteMode, upsert_in};
-use super::checks::fetch_check;
+use super::check_write::{CheckWrite, Upsert, WriteMode, upsert_known};
+use super::checks::checks_named_in;
 use super::db::Sql;
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckName, StackName};
@@ -47,19 +47,24 @@ impl Store {
         let mut sync = StackSync::default();
         let mut keep: HashSet<String> = HashSet::with_capacity(desired.len());
         let mut index_of: HashMap<String, usize> = HashMap::with_capacity(desired.len());
+        let names: Vec<CheckName> = desired.iter().map(|(name, _)| name.clone()).collect();
+        let mut stored = checks_named_in(&mut tx, &names).await?;
         for (index, (name, write)) in desired.into_iter().enumerate() {
-            if let Some(owner) = fetch_check(tx.on(), &name)
-                .await?
+            let existing = stored.remove(&name);
+            if let Some(owner) = existing
+                .as_ref()
                 .and_then(|c| c.spec.stack().cloned())
                 .filter(|owner| owner != stack)
             {
                 return Err(StoreError::OwnedByOtherStack { index, name, owner });
             }
-            match upsert_in(&mut tx, &name, write, now).await? {
+            let outcome = upsert_known(&mut tx, &name, existing, write, now).await?;
+            match &outcome {
                 Upsert::Created(_) => sync.created.push(name.clone()),
                 Upsert::Updated(_) => sync.updated.push(name.clone()),
                 Upsert::Unchanged(_) => sync.unchanged.push(name.clone()),
             }
+            sync.checks.push(outcome.into_check());
             index_of.insert(name.to_string(), index);
             keep.insert(name.to_string());
         }
@@ -75,7 +80,8 @@ impl Store {
                     .await?;
             sync.deleted.extend(deleted.and_then(|n| n.parse().ok()));
         }
-        sync.checks = super::checks::stack_checks_in(&mut tx, stack).await?;
+        // The stack now holds exactly the checks just written: the rest were deleted.
+        sync.checks.sort_by(|a, b| a.name.cmp(&b.name));
         let written: Vec<_> = sync
             .checks
             .iter()
