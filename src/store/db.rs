@@ -151,6 +151,15 @@ impl Dialect {
         }
     }
 
+    /// The aggregate joining the texts `expr` of a group's rows with `separator` between
+    /// them (`NULL` for no rows).
+    pub fn join_text(self, expr: &str, separator: &str) -> String {
+        match self {
+            Self::Sqlite => format!("group_concat({expr}, '{separator}')"),
+            Self::Postgres => format!("string_agg({expr}, '{separator}')"),
+        }
+    }
+
     /// What ends a `SELECT` over `table` (an alias) that claims the rows it reads: on
     /// PostgreSQL they are locked until the transaction ends and rows another transaction
     /// has locked are skipped; SQLite has one writer, whose transaction excludes the rest.

@@ -1,11 +1,12 @@
 //! Every check's labels and state for `/metrics`, read a thousand checks to a query with
 //! each query's rows packed into one text, and unpacked without copying.
 
+use futures_util::stream::{self, StreamExt};
 use sqlx::FromRow;
 
-use super::db::{Dialect, Sql};
+use super::db::Sql;
 use super::{Store, StoreError};
-use crate::domain::{Health, LocationName};
+use crate::domain::{Health, LocationName, Target};
 
 /// What `/metrics` shows of one check: its labels and confirmed state, nothing parsed,
 /// borrowed from the pack it was read in.
@@ -16,7 +17,7 @@ pub struct MetricRow<'a> {
     /// The health code; `None` before the first probe.
     pub health: Option<i64>,
     pub cert_not_after: Option<i64>,
-    /// A heartbeat (it has a ping key).
+    /// A heartbeat.
     pub heartbeat: bool,
     /// A domain check (`cert_not_after` is its registration's expiry).
     pub domain: bool,
@@ -36,16 +37,17 @@ impl MetricRow<'_> {
 
 /// Checks read per query of [`Store::each_metric_row`], packed into one text.
 const METRIC_ROWS_PER_PACK: i64 = 1_024;
+/// Packs read at once (each on a read connection of its own).
+const PACKS_IN_FLIGHT: usize = 2;
 /// What separates the checks of a pack, and the fields of one check. Neither can occur in
 /// a field: names and stacks are lowercase letters, digits and a few marks, numbers are
 /// digits, and votes are JSON, which escapes control characters.
 const PACK_ROW: char = '\u{1e}';
 const PACK_FIELD: char = '\u{1f}';
 
-/// One pack of metric rows as the query gives it: the last check id in it, and the rows.
+/// One pack of metric rows as the query gives it (`None` when its range holds no check).
 #[derive(FromRow)]
 struct MetricPack {
-    last: Option<i64>,
     rows: Option<String>,
 }
 
@@ -74,8 +76,9 @@ fn unpack_metric_rows<'p>(
         let stack = present(field()?);
         let health = number(field()?)?;
         let cert_not_after = number(field()?)?;
-        let heartbeat = field()? == "1";
-        let domain = field()? == "1";
+        let kind = field()?;
+        let heartbeat = kind == Target::HEARTBEAT;
+        let domain = kind == Target::DOMAIN;
         let votes = present(field()?);
         each(MetricRow {
             name,
@@ -96,45 +99,62 @@ fn present(field: &str) -> Option<&str> {
 }
 
 impl Store {
-    /// Every check's labels and state for `/metrics`, handed to `each` as it is read: no
-    /// spec parsed, no uptime tallied and no list of them all held (some 10 MB at 100,000
-    /// checks). They come in id order, [`METRIC_ROWS_PER_PACK`] per query packed into one
-    /// text, as a row of a SQLite result costs a few microseconds of the driver's handing
-    /// over: a million checks, one row each, took 3 to 9 s to read where 1,024 a row take
-    /// well under one.
+    /// Every check's labels and state for `/metrics`, handed to `each` in id order as it is
+    /// read: no spec parsed, no uptime tallied and no list of them all held (some 10 MB at
+    /// 100,000 checks).
+    ///
+    /// Each query reads one range of ids (about [`METRIC_ROWS_PER_PACK`] checks) packed
+    /// into one text, as a row of a SQLite result costs a few microseconds of the driver's
+    /// handing over: a million checks, one row each, took 3 to 9 s to read where 1,024 a
+    /// row take well under one. [`PACKS_IN_FLIGHT`] ranges are read at once, on as many
+    /// read connections, while the pack before them is handed out.
     pub async fn each_metric_row(
         &self,
         mut each: impl FnMut(MetricRow<'_>),
     ) -> Result<(), StoreError> {
-        let aggregate = match self.dialect() {
-            Dialect::Sqlite => "group_concat",
-            Dialect::Postgres => "string_agg",
+        let (highest, count): (Option<i64>, i64) = Sql::new("SELECT MAX(id), COUNT(*) FROM checks")
+            .fetch_one(self.reader())
+            .await?;
+        let Some(highest) = highest else {
+            return Ok(());
         };
+        let width = pack_width(highest, count);
+        let rows = self.dialect().join_text("line", &PACK_ROW.to_string());
         let text = format!(
-            "SELECT MAX(id) AS last, {aggregate}(line, '{PACK_ROW}') AS rows FROM (\
+            "SELECT {rows} AS rows FROM (\
              SELECT c.id, c.name || '{PACK_FIELD}' || COALESCE(c.stack, '') || '{PACK_FIELD}' \
                  || COALESCE(CAST(s.health AS TEXT), '') || '{PACK_FIELD}' \
                  || COALESCE(CAST(s.cert_not_after AS TEXT), '') || '{PACK_FIELD}' \
-                 || CASE WHEN c.ping_key IS NULL THEN '0' ELSE '1' END || '{PACK_FIELD}' \
-                 || CASE WHEN c.kind = 'domain' THEN '1' ELSE '0' END || '{PACK_FIELD}' \
-                 || COALESCE(s.votes, '') AS line \
+                 || c.kind || '{PACK_FIELD}' || COALESCE(s.votes, '') AS line \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
-             WHERE c.id > $1 ORDER BY c.id LIMIT $2) pack"
+             WHERE c.id > $1 AND c.id <= $2 ORDER BY c.id) pack"
         );
-        let mut after = 0;
-        loop {
-            let pack: MetricPack = Sql::new(text.as_str())
-                .bind(after)
-                .bind(METRIC_ROWS_PER_PACK)
-                .fetch_one(self.reader())
-                .await?;
-            let (Some(last), Some(rows)) = (pack.last, pack.rows) else {
-                return Ok(());
-            };
-            unpack_metric_rows(&rows, &mut each)?;
-            after = last;
+        let text = text.as_str();
+        let starts = (0..highest).step_by(usize::try_from(width).unwrap_or(usize::MAX));
+        let mut packs = stream::iter(starts)
+            .map(|after| async move {
+                Sql::new(text)
+                    .bind(after)
+                    .bind(after.saturating_add(width))
+                    .fetch_one::<MetricPack>(self.reader())
+                    .await
+            })
+            .buffered(PACKS_IN_FLIGHT);
+        while let Some(pack) = packs.next().await {
+            if let Some(rows) = pack?.rows {
+                unpack_metric_rows(&rows, &mut each)?;
+            }
         }
+        Ok(())
     }
+}
+
+/// How many ids one pack's range spans, so that it holds about [`METRIC_ROWS_PER_PACK`]
+/// of the `count` checks whose ids reach `highest` (ids of deleted checks are not reused,
+/// so they thin out over time).
+fn pack_width(highest: i64, count: i64) -> i64 {
+    let per_check = highest.checked_div(count).unwrap_or(1).max(1);
+    METRIC_ROWS_PER_PACK.saturating_mul(per_check)
 }
 
 #[cfg(test)]
@@ -150,7 +170,7 @@ mod tests {
     #[test]
     fn a_pack_gives_each_check_with_empty_fields_as_none() {
         let pack = format!(
-            "web{f}shop{f}0{f}1700000000000{f}0{f}0{f}{{\"fra\":1}}{r}job{f}{f}{f}{f}1{f}0{f}",
+            "web{f}shop{f}0{f}1700000000000{f}http{f}{{\"fra\":1}}{r}job{f}{f}{f}{f}heartbeat{f}",
             f = PACK_FIELD,
             r = PACK_ROW
         );
@@ -181,9 +201,28 @@ mod tests {
     }
 
     #[test]
+    fn a_pack_of_a_domain_check_says_so() {
+        let pack = format!(
+            "example-org{f}{f}0{f}1800000000000{f}domain{f}",
+            f = PACK_FIELD
+        );
+        let rows = unpack(&pack).unwrap();
+        assert!(rows[0].domain && !rows[0].heartbeat);
+        assert_eq!(rows[0].cert_not_after, Some(1_800_000_000_000));
+    }
+
+    #[test]
+    fn a_pack_spans_more_ids_as_deleted_checks_thin_them_out() {
+        assert_eq!(pack_width(1_000_000, 1_000_000), METRIC_ROWS_PER_PACK);
+        assert_eq!(pack_width(5, 1_000), METRIC_ROWS_PER_PACK);
+        assert_eq!(pack_width(4_000_000, 1_000_000), 4 * METRIC_ROWS_PER_PACK);
+        assert_eq!(pack_width(7, 0), METRIC_ROWS_PER_PACK);
+    }
+
+    #[test]
     fn a_pack_cut_short_or_with_a_bad_number_is_refused_naming_the_check() {
         let short = format!("web{f}shop{f}0", f = PACK_FIELD);
-        let bad = format!("web{f}{f}up{f}{f}0{f}0{f}", f = PACK_FIELD);
+        let bad = format!("web{f}{f}up{f}{f}http{f}", f = PACK_FIELD);
         for pack in [short, bad] {
             match unpack(&pack) {
                 Err(StoreError::Corrupt { name, .. }) => assert_eq!(name, "web"),
