@@ -41,26 +41,31 @@ pub async fn metrics(
     let mut locations = String::new();
     let mut degraded = String::new();
     let mut domains = String::new();
+    // A check's labels are escaped once, into `labels`, and copied into each of its lines.
+    let mut labels = String::new();
     state
         .store
         .each_metric_row(|row| {
+            labels.clear();
+            check_labels(&mut labels, &row);
+            let labels = labels.as_str();
             let health = row
                 .health
                 .and_then(|h| u8::try_from(h).ok())
                 .map(Health::from_code);
             let value = match health {
-                Some(Health::Up | Health::Degraded) => Some(1),
-                Some(Health::Down) => Some(0),
+                Some(Health::Up | Health::Degraded) => Some("} 1\n"),
+                Some(Health::Down) => Some("} 0\n"),
                 _ => None,
             };
             if let Some(value) = value {
-                out.push_str("stackwatch_check_up{");
-                check_labels(&mut out, &row);
-                let _ = writeln!(out, "}} {value}");
-                degraded.push_str("stackwatch_check_degraded{");
-                check_labels(&mut degraded, &row);
-                let slow = u8::from(health == Some(Health::Degraded));
-                let _ = writeln!(degraded, "}} {slow}");
+                push_line(&mut out, "stackwatch_check_up{", labels, value);
+                let slow = if health == Some(Health::Degraded) {
+                    "} 1\n"
+                } else {
+                    "} 0\n"
+                };
+                push_line(&mut degraded, "stackwatch_check_degraded{", labels, slow);
             }
             for (location, health) in row.location_healths() {
                 let value = match health {
@@ -69,15 +74,13 @@ pub async fn metrics(
                     Health::Unknown => continue,
                 };
                 locations.push_str("stackwatch_check_location_up{");
-                check_labels(&mut locations, &row);
+                locations.push_str(labels);
                 locations.push_str(",location=\"");
                 push_escaped(&mut locations, location.as_str());
                 let _ = writeln!(locations, "\"}} {value}");
             }
             if row.heartbeat && row.health.is_none() {
-                news.push_str("stackwatch_check_new{");
-                check_labels(&mut news, &row);
-                news.push_str("} 1\n");
+                push_line(&mut news, "stackwatch_check_new{", labels, "} 1\n");
             }
             if let Some(t) = row.cert_not_after {
                 let (lines, metric) = if row.domain {
@@ -92,7 +95,7 @@ pub async fn metrics(
                     )
                 };
                 lines.push_str(metric);
-                check_labels(lines, &row);
+                lines.push_str(labels);
                 let _ = writeln!(lines, "}} {}", t / 1_000);
             }
         })
@@ -214,16 +217,27 @@ fn check_labels(out: &mut String, row: &crate::store::MetricRow) {
     out.push('"');
 }
 
-/// Appends a label value as the text format wants it.
+/// Appends one sample line: the metric's name and `{`, the labels, and the end (`} 1\n`).
+fn push_line(out: &mut String, start: &str, labels: &str, end: &str) {
+    out.push_str(start);
+    out.push_str(labels);
+    out.push_str(end);
+}
+
+/// Appends a label value as the text format wants it: the runs between the characters
+/// it escapes are copied whole.
 fn push_escaped(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '"', '\n']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        });
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
 }
 
 /// A label value as the text format wants it.
