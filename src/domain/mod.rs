@@ -15,7 +15,9 @@ mod field;
 mod flap;
 mod form;
 mod guesses;
+mod heartbeat_target;
 mod host;
+mod host_targets;
 mod http_target;
 mod job_schedule;
 mod location;
@@ -53,7 +55,9 @@ pub use field::{FieldError, FieldErrors, IntField, limits};
 pub use flap::{FlapStep, Flaps};
 pub use form::Form;
 pub use guesses::{GuessLimits, Guesses, Refused};
+pub use heartbeat_target::HeartbeatTarget;
 pub use host::{HOST_PATTERN, Host};
+pub use host_targets::{HostPort, IcmpTarget, TcpTarget};
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem};
 pub use job_schedule::{CronText, Zone};
 pub use location::{Quorum, Tally, Vote, Votes, combine, majority, tally};
@@ -76,5 +80,5 @@ pub use status_update::{
     MAX_AFFECTED, MAX_MESSAGE_CHARS, UpdateMessage, UpdateStage, UpdateText, read_checks,
     update_mail, window_mail,
 };
-pub use target::{DomainTarget, HeartbeatTarget, HostPort, IcmpTarget, KINDS, Target, TcpTarget};
+pub use target::{DomainTarget, KINDS, Target};
 pub use time::Timestamp;
