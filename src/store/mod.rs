@@ -4,6 +4,7 @@
 //! dedicated connection, so writers queue in process instead of failing on SQLite's single
 //! write lock; on PostgreSQL one pool serves both.
 
+mod aggregate;
 mod alerts;
 mod block_codec;
 mod changes;
@@ -11,6 +12,7 @@ mod check_write;
 mod checks;
 mod dashboard;
 mod db;
+mod delivery_status;
 mod dependencies;
 mod error;
 mod incidents;
@@ -46,13 +48,12 @@ use sqlx::sqlite::{
 
 use db::{Dialect, On, Sql, Tx};
 
-pub use alerts::{
-    AlertFilter, AttemptResult, DeliveryRow, DeliveryStatus, DueDelivery, StoredAlert,
-};
+pub use alerts::{AlertFilter, DeliveryRow, DueDelivery, StoredAlert};
 pub use changes::Changes;
 pub use check_write::{CheckWrite, Upsert, WriteMode};
 pub use checks::{CheckFilter, PageStart};
 pub use dashboard::{DashboardPage, DashboardQuery};
+pub use delivery_status::{AttemptResult, DeliveryStatus};
 pub use error::StoreError;
 pub use incidents::{Acked, IncidentFilter, IncidentRow};
 pub use latency::LatencyPoint;
