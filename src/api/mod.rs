@@ -13,6 +13,7 @@ mod incidents;
 mod json;
 mod live;
 pub(crate) mod maintenance;
+mod maintenance_body;
 mod ping;
 mod problem;
 mod stacks;
