@@ -53,18 +53,14 @@ pub async fn metrics(
                 .health
                 .and_then(|h| u8::try_from(h).ok())
                 .map(Health::from_code);
-            let value = match health {
-                Some(Health::Up | Health::Degraded) => Some("} 1\n"),
-                Some(Health::Down) => Some("} 0\n"),
+            let up = match health {
+                Some(Health::Up | Health::Degraded) => Some(true),
+                Some(Health::Down) => Some(false),
                 _ => None,
             };
-            if let Some(value) = value {
-                push_line(&mut out, "stackwatch_check_up{", labels, value);
-                let slow = if health == Some(Health::Degraded) {
-                    "} 1\n"
-                } else {
-                    "} 0\n"
-                };
+            if let Some(up) = up {
+                push_line(&mut out, "stackwatch_check_up{", labels, gauge_end(up));
+                let slow = gauge_end(health == Some(Health::Degraded));
                 push_line(&mut degraded, "stackwatch_check_degraded{", labels, slow);
             }
             for (location, health) in row.location_healths() {
@@ -215,6 +211,11 @@ fn check_labels(out: &mut String, row: &crate::store::MetricRow) {
     out.push_str("\",stack=\"");
     push_escaped(out, row.stack.unwrap_or(""));
     out.push('"');
+}
+
+/// The end of a 0/1 gauge's sample line, after its labels.
+fn gauge_end(on: bool) -> &'static str {
+    if on { "} 1\n" } else { "} 0\n" }
 }
 
 /// Appends one sample line: the metric's name and `{`, the labels, and the end (`} 1\n`).
