@@ -114,8 +114,8 @@ fn present(field: &str) -> Option<&str> {
 
 impl Store {
     /// Every check's labels and state for `/metrics`, handed to `each` range of ids by range
-    /// as it is read (in id order on SQLite): no spec parsed, no uptime tallied and no list of them all held (some 10 MB at
-    /// 100,000 checks).
+    /// as it is read (in id order on SQLite): no spec parsed, no uptime tallied and no list
+    /// of them all held (some 10 MB at 100,000 checks).
     ///
     /// Each query reads one range of ids (about [`METRIC_ROWS_PER_PACK`] checks), each
     /// column packed into one text, as a row of a SQLite result costs a few microseconds
