@@ -1,7 +1,9 @@
 //! Every check's labels and state for `/metrics`, read a thousand checks to a query with
 //! each query's rows packed into one text, and unpacked without copying.
 
-use futures_util::stream::{self, StreamExt};
+use std::sync::Arc;
+
+use futures_util::stream::{self, Stream, StreamExt};
 use sqlx::FromRow;
 
 use super::db::Sql;
@@ -35,7 +37,7 @@ impl MetricRow<'_> {
     }
 }
 
-/// Checks read per query of [`Store::each_metric_row`], each column packed into one text.
+/// Checks read per query of [`Store::metric_packs`], each column packed into one text.
 const METRIC_ROWS_PER_PACK: i64 = 1_024;
 /// Packs read at once (each on a read connection of its own).
 const PACKS_IN_FLIGHT: usize = 2;
@@ -48,7 +50,7 @@ const PACK_ROW: char = '\u{1e}';
 /// joined by [`PACK_ROW`], all in the same order, an absent value as an empty field
 /// (every column `None` when the range holds no check).
 #[derive(FromRow, Default)]
-struct MetricPack {
+pub struct MetricPack {
     names: Option<String>,
     stacks: Option<String>,
     healths: Option<String>,
@@ -112,31 +114,34 @@ fn present(field: &str) -> Option<&str> {
     (!field.is_empty()).then_some(field)
 }
 
+impl MetricPack {
+    /// Hands each check of this pack to `each`, in the pack's order.
+    pub fn each_row(&self, each: &mut impl FnMut(MetricRow<'_>)) -> Result<(), StoreError> {
+        unpack_metric_rows(self, each)
+    }
+}
+
 impl Store {
-    /// Every check's labels and state for `/metrics`, handed to `each` range of ids by range
-    /// as it is read (in id order on SQLite): no spec parsed, no uptime tallied and no list
-    /// of them all held (some 10 MB at 100,000 checks).
+    /// Every check's labels and state for `/metrics`, as packs of about
+    /// [`METRIC_ROWS_PER_PACK`] checks, range of ids by range (in id order on SQLite): no
+    /// spec parsed, no uptime tallied and no list of them all held (some 10 MB at 100,000
+    /// checks), so the caller can send each pack's lines before the next is read.
     ///
-    /// Each query reads one range of ids (about [`METRIC_ROWS_PER_PACK`] checks), each
-    /// column packed into one text, as a row of a SQLite result costs a few microseconds
-    /// of the driver's handing over: a million checks, one row each, took 3 to 9 s to read
-    /// where 1,024 a row take well under one. A column is packed by one aggregate: joining
-    /// each check's fields into one text first took SQLite twice as long, a new string for
-    /// each `||`. [`PACKS_IN_FLIGHT`] ranges are read at once, on as many read connections,
-    /// while the pack before them is handed out.
-    pub async fn each_metric_row(
+    /// Each query reads one range of ids, each column packed into one text, as a row of a
+    /// SQLite result costs a few microseconds of the driver's handing over: a million
+    /// checks, one row each, took 3 to 9 s to read where 1,024 a row take well under one. A
+    /// column is packed by one aggregate: joining each check's fields into one text first
+    /// took SQLite twice as long, a new string for each `||`. [`PACKS_IN_FLIGHT`] ranges are
+    /// read at once, on as many read connections, while the pack before them is handed out.
+    pub async fn metric_packs(
         &self,
-        mut each: impl FnMut(MetricRow<'_>),
-    ) -> Result<(), StoreError> {
+    ) -> Result<impl Stream<Item = Result<MetricPack, StoreError>> + '_, StoreError> {
         // Apart, as together SQLite reads every row for the maximum too.
         let (highest, count): (Option<i64>, i64) =
             Sql::new("SELECT (SELECT MAX(id) FROM checks), (SELECT COUNT(*) FROM checks)")
                 .fetch_one(self.reader())
                 .await?;
-        let Some(highest) = highest else {
-            return Ok(());
-        };
-        let width = pack_width(highest, count);
+        let width = pack_width(highest.unwrap_or(0), count);
         let packed = |expr: &str, column: &str| {
             let joined = self.dialect().join_text(expr, &PACK_ROW.to_string());
             format!("{joined} AS {column}")
@@ -144,7 +149,7 @@ impl Store {
         // Every aggregate steps through the same rows in the same order, so the columns
         // line up. No ordered subquery: SQLite walks the range in id order anyway, and it
         // read the subquery through a co-routine, half as long again.
-        let text = format!(
+        let text: Arc<str> = format!(
             "SELECT {}, {}, {}, {}, {}, {} \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
              WHERE c.id > $1 AND c.id <= $2",
@@ -154,22 +159,23 @@ impl Store {
             packed("COALESCE(CAST(s.cert_not_after AS TEXT), '')", "certs"),
             packed("c.kind", "kinds"),
             packed("COALESCE(s.votes, '')", "votes"),
-        );
-        let text = text.as_str();
-        let starts = (0..highest).step_by(usize::try_from(width).unwrap_or(usize::MAX));
-        let mut packs = stream::iter(starts)
-            .map(|after| async move {
-                Sql::new(text)
-                    .bind(after)
-                    .bind(after.saturating_add(width))
-                    .fetch_one::<MetricPack>(self.reader())
-                    .await
+        )
+        .into();
+        let starts =
+            (0..highest.unwrap_or(0)).step_by(usize::try_from(width).unwrap_or(usize::MAX));
+        Ok(stream::iter(starts)
+            .map(move |after| {
+                let text = Arc::clone(&text);
+                async move {
+                    Sql::new(&*text)
+                        .bind(after)
+                        .bind(after.saturating_add(width))
+                        .fetch_one::<MetricPack>(self.reader())
+                        .await
+                        .map_err(StoreError::from)
+                }
             })
-            .buffered(PACKS_IN_FLIGHT);
-        while let Some(pack) = packs.next().await {
-            unpack_metric_rows(&pack?, &mut each)?;
-        }
-        Ok(())
+            .buffered(PACKS_IN_FLIGHT))
     }
 }
 

@@ -60,7 +60,7 @@ pub use latency::LatencyPoint;
 pub use leases::{JobTurn, Member, SHARDS, shard_of};
 pub use live::{LiveCheck, StateGroup};
 pub use locations::LocationRow;
-pub use metric_rows::MetricRow;
+pub use metric_rows::{MetricPack, MetricRow};
 pub use overview::{Day, OverviewRow, Tally};
 pub use postgres::{CopyReport, copy_from_sqlite, migrate_postgres};
 pub use record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, NewAlert, Record, Write};

@@ -1,19 +1,95 @@
 //! `GET /metrics` in the Prometheus text format: each check's state and certificate
 //! expiry, probe phase durations and scheduling lag (histograms), probes and alert
-//! deliveries by result, stackwatch's own health, and process figures from /proc.
+//! deliveries by result, stackwatch's own health, and process figures from /proc; sent in
+//! chunks as it is written.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::mpsc;
 
 use super::session::viewer;
 use super::{PageError, WebState};
 use crate::domain::Health;
 use crate::monitor::HistogramSnapshot;
+use crate::store::StoreError;
 
+/// Bytes of the answer handed to the connection at a time: a range's lines go out while
+/// the next ranges are read, and an answer of 120 MB (a million checks) is never held
+/// whole, nor copied as it grows. A chunk is sent once it holds this much, after the range
+/// that filled it.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Room for a chunk and the range that fills it (some 60 KB for 1,024 checks), below the
+/// size from which the allocator maps each block anew (`app::allocator`): chunks are
+/// carved from memory the process already has, not from pages the kernel must clear.
+const CHUNK_ROOM: usize = CHUNK_BYTES + CHUNK_BYTES / 2 + CHUNK_BYTES / 4;
+/// Chunks written ahead of the connection before rendering waits for it.
+const CHUNKS_AHEAD: usize = 4;
+
+type Chunk = Result<Bytes, StoreError>;
+
+/// Why rendering stopped early.
+enum Stop {
+    /// The client went away.
+    Gone,
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// The answer as it is written: `text` goes to the connection in chunks.
+struct Answer {
+    text: String,
+    chunks: mpsc::Sender<Chunk>,
+}
+
+impl Answer {
+    /// Sends what is written once it fills a chunk.
+    async fn send_full(&mut self) -> Result<(), Stop> {
+        if self.text.len() < CHUNK_BYTES {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    /// Sends whatever is written.
+    async fn flush(&mut self) -> Result<(), Stop> {
+        if self.text.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::replace(&mut self.text, String::with_capacity(CHUNK_ROOM));
+        self.send_chunk(text).await
+    }
+
+    /// Sends what is written, then `lines` as they are (a metric's lines gathered apart).
+    async fn send_lines(&mut self, lines: String) -> Result<(), Stop> {
+        self.flush().await?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send_chunk(lines).await
+    }
+
+    async fn send_chunk(&self, text: String) -> Result<(), Stop> {
+        self.chunks
+            .send(Ok(Bytes::from(text)))
+            .await
+            .map_err(|_| Stop::Gone)
+    }
+}
+
+/// Answers with the first chunk once it is written, so a database that cannot be read is a
+/// 500; a failure later cuts the answer short, which a scraper counts as a failed scrape.
 pub async fn metrics(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -27,14 +103,44 @@ pub async fn metrics(
         )
             .into_response());
     }
-    let mut out = String::with_capacity(64 * 1024);
+    let (chunks, mut written) = mpsc::channel::<Chunk>(CHUNKS_AHEAD);
+    tokio::spawn(async move {
+        let mut answer = Answer {
+            text: String::with_capacity(CHUNK_ROOM),
+            chunks,
+        };
+        if let Err(Stop::Failed(e)) = render(&state, &mut answer).await {
+            tracing::error!(error = %e, "cannot finish /metrics");
+            let _ = answer.chunks.send(Err(e)).await;
+        }
+    });
+    let first = match written.recv().await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return Err(e.into()),
+        // The rendering task panicked before writing anything.
+        None => return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+    };
+    let rest = stream::unfold(written, |mut written| async move {
+        written.recv().await.map(|chunk| (chunk, written))
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        Body::from_stream(stream::once(async { Ok(first) }).chain(rest)),
+    )
+        .into_response())
+}
+
+async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_up",
         "gauge",
         "1 when the check is confirmed up (degraded or not), 0 when down (absent until confirmed)",
     );
-    // One pass over the checks: the few certificate lines wait in their own string, as a
+    // One pass over the checks: the other metrics' lines wait in their own strings, as a
     // metric's lines must follow its header together.
     let mut certs = String::new();
     let mut news = String::new();
@@ -43,9 +149,11 @@ pub async fn metrics(
     let mut domains = String::new();
     // A check's labels are escaped once, into `labels`, and copied into each of its lines.
     let mut labels = String::new();
-    state
-        .store
-        .each_metric_row(|row| {
+    let packs = state.store.metric_packs().await?;
+    let mut packs = std::pin::pin!(packs);
+    while let Some(pack) = packs.next().await {
+        let out = &mut answer.text;
+        pack?.each_row(&mut |row| {
             labels.clear();
             check_labels(&mut labels, &row);
             let labels = labels.as_str();
@@ -59,7 +167,7 @@ pub async fn metrics(
                 _ => None,
             };
             if let Some(up) = up {
-                push_line(&mut out, "stackwatch_check_up{", labels, gauge_end(up));
+                push_line(out, "stackwatch_check_up{", labels, gauge_end(up));
                 let slow = gauge_end(health == Some(Health::Degraded));
                 push_line(&mut degraded, "stackwatch_check_degraded{", labels, slow);
             }
@@ -94,88 +202,92 @@ pub async fn metrics(
                 lines.push_str(labels);
                 let _ = writeln!(lines, "}} {}", t / 1_000);
             }
-        })
-        .await?;
+        })?;
+        answer.send_full().await?;
+    }
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_degraded",
         "gauge",
         "1 when the check is confirmed degraded (slower than its degraded_after_ms), 0 when up or down",
     );
-    out.push_str(&degraded);
+    answer.send_lines(degraded).await?;
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_cert_expiry_timestamp_seconds",
         "gauge",
         "when the check's TLS certificate expires",
     );
-    out.push_str(&certs);
+    answer.text.push_str(&certs);
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_domain_expiry_timestamp_seconds",
         "gauge",
         "when a domain check's registration expires",
     );
-    out.push_str(&domains);
+    answer.text.push_str(&domains);
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_new",
         "gauge",
         "1 for a heartbeat that has not been pinged yet (absent otherwise)",
     );
-    out.push_str(&news);
+    answer.text.push_str(&news);
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_check_location_up",
         "gauge",
         "for a check probed from several locations: 1 when that location confirms it up, 0 down",
     );
-    out.push_str(&locations);
+    answer.send_lines(locations).await?;
     let metrics = state.vitals.metrics();
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_probe_duration_seconds",
         "histogram",
         "time spent in each phase of a probe",
     );
     for (phase, snapshot) in metrics.phases() {
         histogram(
-            &mut out,
+            &mut answer.text,
             "stackwatch_probe_duration_seconds",
             &format!("phase=\"{phase}\""),
             &snapshot,
         );
     }
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_scheduler_lag_seconds",
         "histogram",
         "from a probe's due time to its start",
     );
     histogram(
-        &mut out,
+        &mut answer.text,
         "stackwatch_scheduler_lag_seconds",
         "",
         &metrics.lag(),
     );
     let (up, down) = metrics.probes();
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_probes_total",
         "counter",
         "probes finished since start, by result",
     );
-    let _ = writeln!(out, "stackwatch_probes_total{{result=\"up\"}} {up}");
-    let _ = writeln!(out, "stackwatch_probes_total{{result=\"down\"}} {down}");
+    let _ = writeln!(answer.text, "stackwatch_probes_total{{result=\"up\"}} {up}");
+    let _ = writeln!(
+        answer.text,
+        "stackwatch_probes_total{{result=\"down\"}} {down}"
+    );
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_alerts_total",
         "counter",
         "alert deliveries by contact, kind and status",
     );
     for (contact, kind, status, n) in state.store.delivery_counts().await? {
         let _ = writeln!(
-            out,
+            answer.text,
             "stackwatch_alerts_total{{contact=\"{}\",kind=\"{}\",status=\"{}\"}} {n}",
             escape(&contact),
             escape(&kind),
@@ -184,21 +296,14 @@ pub async fn metrics(
     }
     let healthy = state.vitals.readiness(&state.store).await.is_empty();
     header_line(
-        &mut out,
+        &mut answer.text,
         "stackwatch_up",
         "gauge",
         "1 when the scheduler, the recorder and the database are healthy (the /readyz rule)",
     );
-    let _ = writeln!(out, "stackwatch_up {}", u8::from(healthy));
-    process_metrics(&mut out);
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response())
+    let _ = writeln!(answer.text, "stackwatch_up {}", u8::from(healthy));
+    process_metrics(&mut answer.text);
+    answer.flush().await
 }
 
 fn header_line(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -296,6 +296,74 @@ async fn metrics_name_every_check_once_however_many_reads_it_takes() {
     assert_eq!(new_heartbeats_in_metrics(&app).await, expected);
 }
 
+#[tokio::test]
+async fn metrics_send_an_answer_of_many_chunks_whole_and_each_metric_together() {
+    let (app, _dir, _target) = app_with_checks().await;
+    // Names of the longest allowed (128) make each line some 180 bytes: 1,100 checks (two
+    // stacks, as a stack holds at most 1,000), over two reads of the store, fill several of
+    // the chunks the answer is sent in (64 KiB).
+    let tail = "x".repeat(128 - "beats-a-000-".len());
+    let client = reqwest::Client::new();
+    let mut expected = Vec::new();
+    for stack in ["beats-a", "beats-b"] {
+        let names: Vec<String> = (0..550).map(|i| format!("{stack}-{i:03}-{tail}")).collect();
+        let checks: Vec<_> = names
+            .iter()
+            .map(|name| json!({"name": name, "kind": "heartbeat", "period": 3600}))
+            .collect();
+        let (status, made) = app
+            .put(
+                &format!("/api/v1/stacks/{stack}"),
+                &json!({"checks": checks}),
+            )
+            .await;
+        assert_eq!(status, 200, "{made}");
+        for check in made["checks"].as_array().unwrap() {
+            let ping = app.url(check["ping_url"].as_str().unwrap());
+            assert_eq!(client.get(ping).send().await.unwrap().status(), 200);
+        }
+        expected.extend(names);
+    }
+    let body = wait_for("every beat up in /metrics", 60, async || {
+        let body = crate::helpers::text_as(&app.url("/metrics"), READ_TOKEN).await;
+        (up_in_stacks(&body, "beats-") == expected).then_some(body)
+    })
+    .await;
+    assert!(body.len() > 5 * 64 * 1024, "{} bytes", body.len());
+    // A metric's lines follow one another: the chunks came whole and in order.
+    let lines: Vec<&str> = body.lines().collect();
+    for metric in ["stackwatch_check_up{", "stackwatch_check_degraded{"] {
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with(metric))
+            .collect();
+        assert_eq!(
+            at.len(),
+            1_100 + 3,
+            "{metric}: the beats and three probed checks"
+        );
+        assert_eq!(
+            at[at.len() - 1] - at[0],
+            at.len() - 1,
+            "{metric} lines apart"
+        );
+    }
+}
+
+/// The checks of the stacks named from `prefix` that `/metrics` shows up, sorted.
+fn up_in_stacks(body: &str, prefix: &str) -> Vec<String> {
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid text format");
+    let mut up: Vec<String> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "stackwatch_check_up" && s.labels["stack"].starts_with(prefix))
+        .filter(|s| matches!(s.value, prometheus_parse::Value::Gauge(v) if v == 1.0))
+        .map(|s| s.labels["check"].to_owned())
+        .collect();
+    up.sort();
+    up
+}
+
 /// Makes `stack` hold exactly these heartbeats.
 async fn put_heartbeats(app: &TestApp, stack: &str, names: &[String]) {
     let checks: Vec<_> = names
