@@ -51,6 +51,8 @@ impl From<StoreError> for Stop {
 struct Answer {
     text: String,
     chunks: mpsc::Sender<Chunk>,
+    /// A chunk went out: a failure from here on cuts the answer short.
+    sent: bool,
 }
 
 impl Answer {
@@ -80,7 +82,8 @@ impl Answer {
         self.send_chunk(lines).await
     }
 
-    async fn send_chunk(&self, text: String) -> Result<(), Stop> {
+    async fn send_chunk(&mut self, text: String) -> Result<(), Stop> {
+        self.sent = true;
         self.chunks
             .send(Ok(Bytes::from(text)))
             .await
@@ -108,9 +111,13 @@ pub async fn metrics(
         let mut answer = Answer {
             text: String::with_capacity(CHUNK_ROOM),
             chunks,
+            sent: false,
         };
         if let Err(Stop::Failed(e)) = render(&state, &mut answer).await {
-            tracing::error!(error = %e, "cannot finish /metrics");
+            // Before any chunk, the handler answers 500 and logs why.
+            if answer.sent {
+                tracing::error!(error = %e, "/metrics cut short");
+            }
             let _ = answer.chunks.send(Err(e)).await;
         }
     });
