@@ -6,93 +6,18 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
-use tokio::sync::mpsc;
+use futures_util::StreamExt;
 
+use super::chunked::{self, Answer, Stop};
 use super::session::viewer;
 use super::{PageError, WebState};
 use crate::domain::Health;
 use crate::monitor::HistogramSnapshot;
-use crate::store::StoreError;
 
-/// Bytes of the answer handed to the connection at a time: a range's lines go out while
-/// the next ranges are read, and an answer of 120 MB (a million checks) is never held
-/// whole, nor copied as it grows. A chunk is sent once it holds this much, after the range
-/// that filled it.
-const CHUNK_BYTES: usize = 64 * 1024;
-/// Room for a chunk and the range that fills it (some 60 KB for 1,024 checks), below the
-/// size from which the allocator maps each block anew (`app::allocator`): chunks are
-/// carved from memory the process already has, not from pages the kernel must clear.
-const CHUNK_ROOM: usize = CHUNK_BYTES + CHUNK_BYTES / 2 + CHUNK_BYTES / 4;
-/// Chunks written ahead of the connection before rendering waits for it.
-const CHUNKS_AHEAD: usize = 4;
-
-type Chunk = Result<Bytes, StoreError>;
-
-/// Why rendering stopped early.
-enum Stop {
-    /// The client went away.
-    Gone,
-    Failed(StoreError),
-}
-
-impl From<StoreError> for Stop {
-    fn from(e: StoreError) -> Self {
-        Self::Failed(e)
-    }
-}
-
-/// The answer as it is written: `text` goes to the connection in chunks.
-struct Answer {
-    text: String,
-    chunks: mpsc::Sender<Chunk>,
-    /// A chunk went out: a failure from here on cuts the answer short.
-    sent: bool,
-}
-
-impl Answer {
-    /// Sends what is written once it fills a chunk.
-    async fn send_full(&mut self) -> Result<(), Stop> {
-        if self.text.len() < CHUNK_BYTES {
-            return Ok(());
-        }
-        self.flush().await
-    }
-
-    /// Sends whatever is written.
-    async fn flush(&mut self) -> Result<(), Stop> {
-        if self.text.is_empty() {
-            return Ok(());
-        }
-        let text = std::mem::replace(&mut self.text, String::with_capacity(CHUNK_ROOM));
-        self.send_chunk(text).await
-    }
-
-    /// Sends what is written, then `lines` as they are (a metric's lines gathered apart).
-    async fn send_lines(&mut self, lines: String) -> Result<(), Stop> {
-        self.flush().await?;
-        if lines.is_empty() {
-            return Ok(());
-        }
-        self.send_chunk(lines).await
-    }
-
-    async fn send_chunk(&mut self, text: String) -> Result<(), Stop> {
-        self.sent = true;
-        self.chunks
-            .send(Ok(Bytes::from(text)))
-            .await
-            .map_err(|_| Stop::Gone)
-    }
-}
-
-/// Answers with the first chunk once it is written, so a database that cannot be read is a
-/// 500; a failure later cuts the answer short, which a scraper counts as a failed scrape.
+/// Answers with the first chunk once it is written (see [`chunked`]).
 pub async fn metrics(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -106,38 +31,13 @@ pub async fn metrics(
         )
             .into_response());
     }
-    let (chunks, mut written) = mpsc::channel::<Chunk>(CHUNKS_AHEAD);
+    let (mut answer, written) = Answer::new();
     tokio::spawn(async move {
-        let mut answer = Answer {
-            text: String::with_capacity(CHUNK_ROOM),
-            chunks,
-            sent: false,
-        };
         if let Err(Stop::Failed(e)) = render(&state, &mut answer).await {
-            // Before any chunk, the handler answers 500 and logs why.
-            if answer.sent {
-                tracing::error!(error = %e, "/metrics cut short");
-            }
-            let _ = answer.chunks.send(Err(e)).await;
+            answer.fail(e).await;
         }
     });
-    let first = match written.recv().await {
-        Some(Ok(first)) => first,
-        Some(Err(e)) => return Err(e.into()),
-        // The rendering task panicked before writing anything.
-        None => return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
-    };
-    let rest = stream::unfold(written, |mut written| async move {
-        written.recv().await.map(|chunk| (chunk, written))
-    });
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        Body::from_stream(stream::once(async { Ok(first) }).chain(rest)),
-    )
-        .into_response())
+    chunked::respond(written, "text/plain; version=0.0.4; charset=utf-8").await
 }
 
 async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {

@@ -7,6 +7,7 @@ mod announce;
 mod badge;
 mod charts;
 mod check_page;
+mod chunked;
 mod dashboard;
 mod feeds;
 mod layout;
