@@ -16,7 +16,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::{
-    BasicAuth, CheckName, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpTarget, IcmpTarget,
+    BasicAuth, CheckName, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpFields, IcmpTarget,
     KINDS, StatusItem, Target, TcpTarget,
 };
 
@@ -195,7 +195,7 @@ pub fn referenced_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push((name.to_owned(), schema));
     }
     <CheckSpec as ToSchema>::schemas(schemas);
-    <HttpTarget as ToSchema>::schemas(schemas);
+    <HttpFields as ToSchema>::schemas(schemas);
     <TcpTarget as ToSchema>::schemas(schemas);
     <HostPort as ToSchema>::schemas(schemas);
     <DnsTarget as ToSchema>::schemas(schemas);

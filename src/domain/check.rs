@@ -823,11 +823,11 @@ mod tests {
     fn relation_errors_name_each_field() {
         let mut spec = CheckSpec::with_defaults("http://127.0.0.1/".parse().unwrap());
         spec.retry_interval = 61;
-        let http = spec.http_mut().unwrap();
-        http.body = Some("x".into());
-        http.max_response_time_ms = Some(10_000);
-        http.body_contains = Some("ok".into());
-        http.body_not_contains = Some("ok".into());
+        let more = spec.http_mut().unwrap().more_mut();
+        more.body = Some("x".into());
+        more.max_response_time_ms = Some(10_000);
+        more.body_contains = Some("ok".into());
+        more.body_not_contains = Some("ok".into());
         assert_eq!(
             fields(&spec.relation_errors()),
             vec![
@@ -840,8 +840,9 @@ mod tests {
         spec.retry_interval = 60;
         let http = spec.http_mut().unwrap();
         http.method = Method::Post;
-        http.max_response_time_ms = Some(9_999);
-        http.body_not_contains = None;
+        let more = http.more_mut();
+        more.max_response_time_ms = Some(9_999);
+        more.body_not_contains = None;
         assert!(spec.relation_errors().is_empty());
     }
 }

@@ -21,21 +21,21 @@ pub fn judge(
         return Some(Failure::BadStatus { status });
     }
     let body = &body[..body.len().min(BODY_INSPECT_LIMIT)];
-    if let Some(keyword) = &spec.body_contains
+    if let Some(keyword) = &spec.more().body_contains
         && !contains(body, keyword.as_bytes())
     {
         return Some(Failure::KeywordMissing {
             keyword: keyword.clone(),
         });
     }
-    if let Some(keyword) = &spec.body_not_contains
+    if let Some(keyword) = &spec.more().body_not_contains
         && contains(body, keyword.as_bytes())
     {
         return Some(Failure::KeywordPresent {
             keyword: keyword.clone(),
         });
     }
-    if !spec.json.is_empty() {
+    if !spec.more().json.is_empty() {
         let document = match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(document) => document,
             Err(e) => {
@@ -46,17 +46,22 @@ pub fn judge(
                 })));
             }
         };
-        if let Some(failure) = spec.json.iter().find_map(|a| a.check(&document)) {
+        if let Some(failure) = spec.more().json.iter().find_map(|a| a.check(&document)) {
             return Some(failure);
         }
     }
-    if let Some(failure) = check_headers(&spec.headers_expect, headers) {
+    if let Some(failure) = check_headers(&spec.more().headers_expect, headers) {
         return Some(failure);
     }
-    if let Some(failure) = spec.body_matches.as_ref().and_then(|p| p.check(body)) {
+    if let Some(failure) = spec
+        .more()
+        .body_matches
+        .as_ref()
+        .and_then(|p| p.check(body))
+    {
         return Some(failure);
     }
-    if let Some(max_ms) = spec.max_response_time_ms
+    if let Some(max_ms) = spec.more().max_response_time_ms
         && elapsed_ms > max_ms
     {
         return Some(Failure::TooSlow {
@@ -69,10 +74,11 @@ pub fn judge(
 
 /// Whether the body must be read at all for the check's keyword and assertion rules.
 pub fn needs_body(spec: &HttpTarget) -> bool {
-    spec.body_contains.is_some()
-        || spec.body_not_contains.is_some()
-        || !spec.json.is_empty()
-        || spec.body_matches.is_some()
+    let more = spec.more();
+    more.body_contains.is_some()
+        || more.body_not_contains.is_some()
+        || !more.json.is_empty()
+        || more.body_matches.is_some()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -91,9 +97,10 @@ mod tests {
     #[test]
     fn judge_applies_each_rule_in_order() {
         let mut keyed = spec();
-        keyed.body_contains = Some("OK".into());
-        keyed.body_not_contains = Some("ERROR".into());
-        keyed.max_response_time_ms = Some(500);
+        let more = keyed.more_mut();
+        more.body_contains = Some("OK".into());
+        more.body_not_contains = Some("ERROR".into());
+        more.max_response_time_ms = Some(500);
         let mut only_204 = spec();
         only_204.expected_status =
             StatusRanges::new(vec![StatusRange { lo: 204, hi: 204 }]).unwrap();
@@ -127,7 +134,7 @@ mod tests {
     #[test]
     fn keywords_beyond_the_inspected_prefix_do_not_count() {
         let mut keyed = spec();
-        keyed.body_contains = Some("tail".into());
+        keyed.more_mut().body_contains = Some("tail".into());
         let mut body = vec![b'x'; BODY_INSPECT_LIMIT];
         body.extend_from_slice(b"tail");
         assert_eq!(

@@ -61,9 +61,11 @@ pub struct BasicAuth {
     pub password: String,
 }
 
-/// The fields of an HTTP check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct HttpTarget {
+/// The fields of an HTTP check as they are written (answers, the stored spec, the API's
+/// schema): every field, each time. In memory a check holds them as an [`HttpTarget`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = HttpTarget)]
+pub struct HttpFields {
     /// The http or https URL to probe (required).
     #[schema(inline)]
     pub(in crate::domain) url: ProbeUrl,
@@ -133,6 +135,119 @@ pub struct HttpTarget {
     pub(in crate::domain) cert_expiry_days: u32,
 }
 
+/// The fields of an HTTP check, in memory: those every check uses inline, the ones most
+/// checks leave out (headers, body, credentials, assertions) boxed apart, absent when all
+/// are empty. A plain check then holds some 130 bytes here instead of 392, and a million
+/// checks are held in memory at once. Written and read as [`HttpFields`].
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
+#[serde(from = "HttpFields", into = "HttpFields")]
+pub struct HttpTarget {
+    pub(in crate::domain) url: ProbeUrl,
+    pub(in crate::domain) method: Method,
+    pub(in crate::domain) expected_status: StatusRanges,
+    pub(in crate::domain) follow_redirects: bool,
+    pub(in crate::domain) redirect_credentials: bool,
+    pub(in crate::domain) verify_tls: bool,
+    pub(in crate::domain) cert_expiry_days: u32,
+    /// `None` when every field of it is empty (as read, a target without any has none).
+    more: Option<Box<HttpMore>>,
+}
+
+/// Equal when every field is: an absent [`HttpMore`] equals an empty one.
+impl PartialEq for HttpTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.url == other.url
+            && self.method == other.method
+            && self.expected_status == other.expected_status
+            && self.follow_redirects == other.follow_redirects
+            && self.redirect_credentials == other.redirect_credentials
+            && self.verify_tls == other.verify_tls
+            && self.cert_expiry_days == other.cert_expiry_days
+            && self.more() == other.more()
+    }
+}
+
+/// The fields of an HTTP check most checks leave empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(in crate::domain) struct HttpMore {
+    pub(in crate::domain) headers: BTreeMap<String, String>,
+    pub(in crate::domain) body: Option<String>,
+    pub(in crate::domain) basic_auth: Option<BasicAuth>,
+    pub(in crate::domain) body_contains: Option<String>,
+    pub(in crate::domain) body_not_contains: Option<String>,
+    pub(in crate::domain) json: Vec<JsonAssertion>,
+    pub(in crate::domain) headers_expect: BTreeMap<String, HeaderPattern>,
+    pub(in crate::domain) body_matches: Option<BodyPattern>,
+    pub(in crate::domain) max_response_time_ms: Option<u32>,
+    pub(in crate::domain) secret_names: Vec<String>,
+}
+
+/// What a target without any of [`HttpMore`]'s fields reads.
+const NO_MORE: &HttpMore = &HttpMore {
+    headers: BTreeMap::new(),
+    body: None,
+    basic_auth: None,
+    body_contains: None,
+    body_not_contains: None,
+    json: Vec::new(),
+    headers_expect: BTreeMap::new(),
+    body_matches: None,
+    max_response_time_ms: None,
+    secret_names: Vec::new(),
+};
+
+impl From<HttpFields> for HttpTarget {
+    fn from(f: HttpFields) -> Self {
+        let more = HttpMore {
+            headers: f.headers,
+            body: f.body,
+            basic_auth: f.basic_auth,
+            body_contains: f.body_contains,
+            body_not_contains: f.body_not_contains,
+            json: f.json,
+            headers_expect: f.headers_expect,
+            body_matches: f.body_matches,
+            max_response_time_ms: f.max_response_time_ms,
+            secret_names: f.secret_names,
+        };
+        Self {
+            url: f.url,
+            method: f.method,
+            expected_status: f.expected_status,
+            follow_redirects: f.follow_redirects,
+            redirect_credentials: f.redirect_credentials,
+            verify_tls: f.verify_tls,
+            cert_expiry_days: f.cert_expiry_days,
+            more: (more != *NO_MORE).then(|| Box::new(more)),
+        }
+    }
+}
+
+impl From<HttpTarget> for HttpFields {
+    fn from(t: HttpTarget) -> Self {
+        let more = t.more.map_or_else(HttpMore::default, |more| *more);
+        Self {
+            url: t.url,
+            method: t.method,
+            headers: more.headers,
+            body: more.body,
+            basic_auth: more.basic_auth,
+            expected_status: t.expected_status,
+            body_contains: more.body_contains,
+            body_not_contains: more.body_not_contains,
+            json: more.json,
+            headers_expect: more.headers_expect,
+            body_matches: more.body_matches,
+            max_response_time_ms: more.max_response_time_ms,
+            follow_redirects: t.follow_redirects,
+            redirect_credentials: t.redirect_credentials,
+            secret_names: more.secret_names,
+            verify_tls: t.verify_tls,
+            cert_expiry_days: t.cert_expiry_days,
+        }
+    }
+}
+
 impl HttpTarget {
     /// The http or https URL to probe (required).
     pub fn url(&self) -> &ProbeUrl {
@@ -145,17 +260,17 @@ impl HttpTarget {
 
     /// Extra request headers (names lowercased); credential headers are shown `<redacted>`.
     pub fn headers(&self) -> &BTreeMap<String, String> {
-        &self.headers
+        &self.more().headers
     }
 
     /// Request body (POST and PUT only), at most 64 KiB.
     pub fn body(&self) -> Option<&str> {
-        self.body.as_deref()
+        self.more().body.as_deref()
     }
 
     /// Basic authentication for the probe.
     pub fn basic_auth(&self) -> Option<&BasicAuth> {
-        self.basic_auth.as_ref()
+        self.more().basic_auth.as_ref()
     }
 
     /// Codes and ranges that count as up, e.g. `[200, "300-399"]` (default `["200-399"]`).
@@ -165,39 +280,40 @@ impl HttpTarget {
 
     /// The first 64 KiB of the body must contain this text.
     pub fn body_contains(&self) -> Option<&str> {
-        self.body_contains.as_deref()
+        self.more().body_contains.as_deref()
     }
 
     /// The first 64 KiB of the body must not contain this text.
     pub fn body_not_contains(&self) -> Option<&str> {
-        self.body_not_contains.as_deref()
+        self.more().body_not_contains.as_deref()
     }
 
     /// Tests of the JSON body's values.
     pub fn json(&self) -> &[JsonAssertion] {
-        &self.json
+        &self.more().json
     }
 
     /// Response headers the answer must have, by lowercase name.
     pub fn headers_expect(&self) -> &BTreeMap<String, HeaderPattern> {
-        &self.headers_expect
+        &self.more().headers_expect
     }
 
     /// A regular expression the body must match.
     pub fn body_matches(&self) -> Option<&BodyPattern> {
-        self.body_matches.as_ref()
+        self.more().body_matches.as_ref()
     }
 
     /// The assertions on the answer beyond its status, in words, for people.
     pub fn assertions_text(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.json.iter().map(JsonAssertion::describe).collect();
+        let more = self.more();
+        let mut all: Vec<String> = more.json.iter().map(JsonAssertion::describe).collect();
         all.extend(
-            self.headers_expect
+            more.headers_expect
                 .iter()
                 .map(|(name, pattern)| format!("header {name} matches {:?}", pattern.as_str())),
         );
         all.extend(
-            self.body_matches
+            more.body_matches
                 .iter()
                 .map(|p| format!("body matches {:?}", p.as_str())),
         );
@@ -207,7 +323,7 @@ impl HttpTarget {
     /// Whether the check judges the answer's content (keywords, assertions), not only its
     /// status: it relies on a plain HTTP check of its URL.
     pub fn asserts_content(&self) -> bool {
-        super::needs_body(self) || !self.headers_expect.is_empty()
+        super::needs_body(self) || !self.more().headers_expect.is_empty()
     }
 
     /// Follow up to 10 redirects instead of judging the redirect itself (default false).
@@ -227,7 +343,7 @@ impl HttpTarget {
     /// `*auth*`, `*signature*`, `*session*`, `sig`, …), case-insensitive: shown as
     /// `<redacted>` and kept from other origins.
     pub fn secret_names(&self) -> &[String] {
-        &self.secret_names
+        &self.more().secret_names
     }
 
     /// Reject invalid TLS certificates (default true).
@@ -244,7 +360,7 @@ impl HttpTarget {
 impl HttpTarget {
     /// A GET of `url`, every other field at its default.
     pub fn get(url: ProbeUrl) -> Self {
-        Self {
+        HttpFields {
             url,
             method: Method::Get,
             headers: BTreeMap::new(),
@@ -263,6 +379,24 @@ impl HttpTarget {
             verify_tls: true,
             cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
         }
+        .into()
+    }
+
+    /// The fields most checks leave empty.
+    pub(in crate::domain) fn more(&self) -> &HttpMore {
+        self.more.as_deref().unwrap_or(NO_MORE)
+    }
+
+    /// Those fields to change, where the target has some (a target without any has
+    /// nothing to change in them).
+    pub(in crate::domain) fn more_given(&mut self) -> Option<&mut HttpMore> {
+        self.more.as_deref_mut()
+    }
+
+    /// Those fields to set, for tests building a target field by field.
+    #[cfg(test)]
+    pub(in crate::domain) fn more_mut(&mut self) -> &mut HttpMore {
+        self.more.get_or_insert_with(Box::default)
     }
 
     /// Reads the HTTP fields from `form`, defaults applied, each field checked.
@@ -325,7 +459,7 @@ impl HttpTarget {
         let secret_names = read_secret_names(form);
         let verify_tls = form.take("verify_tls").unwrap_or(true);
         let cert_expiry_days = form.int(limits::CERT_EXPIRY_DAYS);
-        Some(Self {
+        let fields = HttpFields {
             url: url?,
             method,
             headers,
@@ -343,18 +477,20 @@ impl HttpTarget {
             secret_names,
             verify_tls,
             cert_expiry_days,
-        })
+        };
+        Some(fields.into())
     }
 
     /// Milliseconds beyond which an answer counts as down, when set.
     pub fn max_response_time_ms(&self) -> Option<u32> {
-        self.max_response_time_ms
+        self.more().max_response_time_ms
     }
 
     /// Rules that tie the HTTP fields together (and to the check's `timeout`).
     pub fn relation_errors(&self, timeout: u32) -> FieldErrors {
         let mut errors = Vec::new();
-        if self.body.is_some() && !self.method.takes_body() {
+        let more = self.more();
+        if more.body.is_some() && !self.method.takes_body() {
             errors.push(FieldError::new(
                 "body",
                 format!(
@@ -363,7 +499,7 @@ impl HttpTarget {
                 ),
             ));
         }
-        if let Some(ms) = self.max_response_time_ms
+        if let Some(ms) = more.max_response_time_ms
             && u64::from(ms) >= u64::from(timeout) * 1_000
         {
             errors.push(FieldError::new(
@@ -371,7 +507,7 @@ impl HttpTarget {
                 format!("must be below the timeout ({timeout} s)"),
             ));
         }
-        if let (Some(yes), Some(no)) = (&self.body_contains, &self.body_not_contains)
+        if let (Some(yes), Some(no)) = (&more.body_contains, &more.body_not_contains)
             && yes == no
         {
             errors.push(FieldError::new(
@@ -548,6 +684,56 @@ mod tests {
         assert!(header_problem("Content-Length", "3").is_some());
         assert!(header_problem("bad name", "x").is_some());
         assert!(header_problem("X-Probe", "a\r\nb").is_some());
+    }
+
+    #[test]
+    fn a_plain_target_holds_no_rare_fields_and_is_written_whole() {
+        let plain = HttpTarget::get("https://a.example/".parse().unwrap());
+        assert!(plain.more.is_none());
+        let written = serde_json::to_value(&plain).unwrap();
+        let keys: Vec<&str> = written
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.len(), 17, "every field, each time: {keys:?}");
+        assert_eq!(written["headers"], serde_json::json!({}));
+        assert_eq!(written["body"], serde_json::Value::Null);
+        assert_eq!(written["json"], serde_json::json!([]));
+        let read: HttpTarget = serde_json::from_value(written).unwrap();
+        assert_eq!(read, plain);
+        assert!(read.more.is_none(), "empty fields read back take no box");
+        // The in-memory form is a fraction of the written one.
+        assert!(
+            std::mem::size_of::<HttpTarget>() * 2 < std::mem::size_of::<HttpFields>(),
+            "{} against {}",
+            std::mem::size_of::<HttpTarget>(),
+            std::mem::size_of::<HttpFields>()
+        );
+    }
+
+    #[test]
+    fn a_target_with_rare_fields_keeps_them_and_compares_by_value() {
+        let mut written =
+            serde_json::to_value(HttpTarget::get("https://a.example/".parse().unwrap())).unwrap();
+        written["headers"] = serde_json::json!({"x-probe": "1"});
+        written["max_response_time_ms"] = serde_json::json!(900);
+        let read: HttpTarget = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(read.headers().get("x-probe").map(String::as_str), Some("1"));
+        assert_eq!(read.max_response_time_ms(), Some(900));
+        assert_eq!(serde_json::to_value(&read).unwrap(), written);
+        let mut emptied = read.clone();
+        let more = emptied.more_mut();
+        more.headers.clear();
+        more.max_response_time_ms = None;
+        let plain = HttpTarget::get("https://a.example/".parse().unwrap());
+        assert_ne!(read, plain);
+        assert_eq!(emptied, plain, "an emptied box equals none");
+        assert_eq!(
+            serde_json::to_value(&emptied).unwrap(),
+            serde_json::to_value(&plain).unwrap()
+        );
     }
 
     #[test]

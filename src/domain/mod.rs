@@ -58,6 +58,7 @@ pub use guesses::{GuessLimits, Guesses, Refused};
 pub use heartbeat_target::HeartbeatTarget;
 pub use host::{HOST_PATTERN, Host};
 pub use host_targets::{HostPort, IcmpTarget, TcpTarget};
+pub(crate) use http_target::HttpFields;
 pub use http_target::{BasicAuth, HttpTarget, Method, header_problem};
 pub use job_schedule::{CronText, Zone};
 pub use location::{Quorum, Tally, Vote, Votes, combine, majority, tally};

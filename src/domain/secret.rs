@@ -95,19 +95,22 @@ fn decoded(name: &str) -> String {
 impl HttpTarget {
     /// The URL as it may be shown: secret query values redacted.
     pub fn shown_url(&self) -> Cow<'_, str> {
-        redact_url(self.url.as_str(), &self.secret_names)
+        redact_url(self.url.as_str(), self.secret_names())
     }
 
     fn redact(&mut self) {
-        if let Cow::Owned(shown) = redact_url(self.url.as_str(), &self.secret_names) {
+        if let Cow::Owned(shown) = redact_url(self.url.as_str(), self.secret_names()) {
             self.url = self.url.shown_as(&shown);
         }
-        for (name, value) in &mut self.headers {
-            if stays_with_origin(name, &self.secret_names) {
+        let Some(more) = self.more_given() else {
+            return;
+        };
+        for (name, value) in &mut more.headers {
+            if stays_with_origin(name, &more.secret_names) {
                 REDACTED.clone_into(value);
             }
         }
-        if let Some(auth) = &mut self.basic_auth {
+        if let Some(auth) = &mut more.basic_auth {
             REDACTED.clone_into(&mut auth.password);
         }
     }
@@ -118,14 +121,17 @@ impl HttpTarget {
         if self.url != stored.url && self.url.as_str() == stored.shown_url() {
             self.url.clone_from(&stored.url);
         }
-        for (name, value) in &mut self.headers {
+        let (Some(more), kept) = (self.more_given(), stored.more()) else {
+            return;
+        };
+        for (name, value) in &mut more.headers {
             if value == REDACTED
-                && let Some(kept) = stored.headers.get(name)
+                && let Some(kept) = kept.headers.get(name)
             {
                 value.clone_from(kept);
             }
         }
-        if let (Some(auth), Some(kept)) = (&mut self.basic_auth, &stored.basic_auth)
+        if let (Some(auth), Some(kept)) = (&mut more.basic_auth, &kept.basic_auth)
             && auth.password == REDACTED
             && auth.username == kept.username
         {
@@ -219,9 +225,10 @@ mod tests {
         let mut stored =
             CheckSpec::with_defaults("https://a.example/?key=s3cret&x=1".parse().unwrap());
         let http = stored.http_mut().unwrap();
-        http.headers.insert("x-api-key".into(), "k-123".into());
-        http.headers.insert("x-trace".into(), "visible".into());
-        http.basic_auth = Some(crate::domain::BasicAuth {
+        let more = http.more_mut();
+        more.headers.insert("x-api-key".into(), "k-123".into());
+        more.headers.insert("x-trace".into(), "visible".into());
+        more.basic_auth = Some(crate::domain::BasicAuth {
             username: "probe".into(),
             password: "hunter2".into(),
         });

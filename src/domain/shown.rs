@@ -96,7 +96,7 @@ mod tests {
     }
 
     fn heartbeat() -> Target {
-        Target::Heartbeat(HeartbeatTarget {
+        Target::Heartbeat(Box::new(HeartbeatTarget {
             period: Some(60),
             schedule: None,
             tz: None,
@@ -105,7 +105,7 @@ mod tests {
             min_runtime: None,
             max_runtime: None,
             min_interval: None,
-        })
+        }))
     }
 
     #[test]

@@ -13,31 +13,33 @@ use super::form::Form;
 use super::heartbeat_target::HeartbeatTarget;
 use super::host::Host;
 use super::host_targets::{HostPort, IcmpTarget, TcpTarget};
-use super::http_target::HttpTarget;
+use super::http_target::{HttpFields, HttpTarget};
 use super::job_schedule::{CronText, Zone};
 use super::rdap::DomainName;
 
 /// What a check probes, by kind, with the fields of that kind. Written with a `kind` tag
-/// beside the fields.
+/// beside the fields. Each kind's fields are boxed, so a target in memory is a pointer
+/// and a tag (16 bytes) beside its kind's own fields, not the size of the largest kind
+/// (112 bytes) whatever its kind: every check the scheduler holds carries one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
     /// An HTTP(S) request (StatusCake's HTTP and HEAD).
     Http(Box<HttpTarget>),
     /// A TCP connection, optionally sending a line and expecting text back.
-    Tcp(TcpTarget),
+    Tcp(Box<TcpTarget>),
     /// An SMTP server's greeting (`220`).
-    Smtp(HostPort),
+    Smtp(Box<HostPort>),
     /// An SSH server's banner (`SSH-`).
-    Ssh(HostPort),
+    Ssh(Box<HostPort>),
     /// A job that calls in: up while a ping arrives within `period + grace` of the last.
-    Heartbeat(HeartbeatTarget),
+    Heartbeat(Box<HeartbeatTarget>),
     /// A DNS query that must answer (and hold the expected values).
-    Dns(DnsTarget),
+    Dns(Box<DnsTarget>),
     /// ICMP echo (StatusCake's PING): up when any of `packets` echo requests is answered.
-    Icmp(IcmpTarget),
+    Icmp(Box<IcmpTarget>),
     /// A domain's registration, looked up daily through RDAP: up until it expires.
-    Domain(DomainTarget),
+    Domain(Box<DomainTarget>),
 }
 
 /// The fields of a domain check.
@@ -99,7 +101,7 @@ impl Target {
     /// The schema of each kind's own fields, in the order of [`KINDS`].
     pub fn kind_schemas() -> [(&'static str, RefOr<Schema>); 8] {
         [
-            ("http", HttpTarget::schema()),
+            ("http", HttpFields::schema()),
             ("tcp", TcpTarget::schema()),
             ("smtp", HostPort::schema()),
             ("ssh", HostPort::schema()),
@@ -142,20 +144,20 @@ impl Target {
                 let port = read_port(form, None);
                 let send = exchange(form, "send");
                 let expect = exchange(form, "expect");
-                Some(Self::Tcp(TcpTarget {
+                Some(Self::Tcp(Box::new(TcpTarget {
                     host: host?,
                     port: port?,
                     send,
                     expect,
-                }))
+                })))
             }
             "smtp" | "ssh" => {
                 let host = Host::read(form, "is required");
                 let port = read_port(form, Some(if kind == "smtp" { 25 } else { 22 }));
-                let target = HostPort {
+                let target = Box::new(HostPort {
                     host: host?,
                     port: port?,
-                };
+                });
                 Some(if kind == "smtp" {
                     Self::Smtp(target)
                 } else {
@@ -214,7 +216,7 @@ impl Target {
                 {
                     form.error("min_interval", format!("must be below {what} ({gap} s)"));
                 }
-                Some(Self::Heartbeat(HeartbeatTarget {
+                Some(Self::Heartbeat(Box::new(HeartbeatTarget {
                     period,
                     schedule,
                     tz,
@@ -223,9 +225,9 @@ impl Target {
                     min_runtime,
                     max_runtime,
                     min_interval,
-                }))
+                })))
             }
-            "dns" => DnsTarget::read(form).map(Self::Dns),
+            "dns" => DnsTarget::read(form).map(|t| Self::Dns(Box::new(t))),
             "icmp" => {
                 let host = Host::read(form, "is required");
                 let packets = form.take::<u32>("packets").unwrap_or(3);
@@ -233,10 +235,10 @@ impl Target {
                 if packets.is_none() {
                     form.error("packets", "must be between 1 and 10");
                 }
-                Some(Self::Icmp(IcmpTarget {
+                Some(Self::Icmp(Box::new(IcmpTarget {
                     host: host?,
                     packets: packets?,
-                }))
+                })))
             }
             "domain" => {
                 let Some(text) = form.take::<String>("domain") else {
@@ -247,10 +249,10 @@ impl Target {
                     .map_err(|reason| form.error("domain", reason))
                     .ok();
                 let domain_expiry_days = form.int(limits::DOMAIN_EXPIRY_DAYS);
-                Some(Self::Domain(DomainTarget {
+                Some(Self::Domain(Box::new(DomainTarget {
                     domain: domain?,
                     domain_expiry_days,
-                }))
+                })))
             }
             other => {
                 form.error(
@@ -325,6 +327,11 @@ fn exchange(form: &mut Form, field: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_in_memory_is_a_pointer_and_a_tag() {
+        assert_eq!(std::mem::size_of::<Target>(), 16);
+    }
 
     #[test]
     fn kinds_with_reads_the_declared_fields() {
