@@ -16,8 +16,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::{
-    BasicAuth, CheckName, CheckSpec, DnsTarget, HeartbeatTarget, HostPort, HttpFields, IcmpTarget,
-    KINDS, StatusItem, Target, TcpTarget,
+    BasicAuth, CheckFields, CheckName, DnsTarget, HeartbeatTarget, HostPort, HttpFields,
+    IcmpTarget, KINDS, StatusItem, Target, TcpTarget,
 };
 
 /// A check's fields as sent to `PUT /checks/{name}`: one shape per kind, each with the
@@ -64,7 +64,7 @@ impl ToSchema for StackCheckBody {
 /// One shape per kind (`kind` required but for `http`, the default), with `name` required
 /// when `named`; the host pattern on every `host`.
 fn body_schema(named: bool) -> RefOr<Schema> {
-    let common = match CheckSpec::schema() {
+    let common = match CheckFields::schema() {
         RefOr::T(Schema::Object(common)) => common.properties,
         _ => BTreeMap::new(),
     };
@@ -178,7 +178,7 @@ pub fn view_schema() -> RefOr<Schema> {
     for required in ["name", "kind", "paused", "created_at", "updated_at"] {
         builder = builder.required(required);
     }
-    if let RefOr::T(Schema::Object(common)) = CheckSpec::schema() {
+    if let RefOr::T(Schema::Object(common)) = CheckFields::schema() {
         for name in common.properties.into_keys() {
             builder = builder.required(name);
         }
@@ -194,7 +194,7 @@ pub fn referenced_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     ] {
         schemas.push((name.to_owned(), schema));
     }
-    <CheckSpec as ToSchema>::schemas(schemas);
+    <CheckFields as ToSchema>::schemas(schemas);
     <HttpFields as ToSchema>::schemas(schemas);
     <TcpTarget as ToSchema>::schemas(schemas);
     <HostPort as ToSchema>::schemas(schemas);
@@ -341,7 +341,7 @@ fn check_fields() -> Vec<(String, RefOr<Schema>)> {
         };
         fields.push((field, merge(variants)));
     }
-    if let RefOr::T(Schema::Object(common)) = CheckSpec::schema() {
+    if let RefOr::T(Schema::Object(common)) = CheckFields::schema() {
         fields.extend(common.properties);
     }
     fields
@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn the_schema_lists_exactly_the_fields_a_check_of_each_kind_is_written_with() {
-        let common: BTreeSet<String> = match CheckSpec::schema() {
+        let common: BTreeSet<String> = match CheckFields::schema() {
             RefOr::T(Schema::Object(o)) => o.properties.into_keys().collect(),
             _ => panic!("CheckSpec's schema is not an object"),
         };

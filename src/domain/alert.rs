@@ -300,7 +300,7 @@ fn health_alerts(
             next.last_down_alert_at = Some(cx.now);
         }
         (Health::Down, _) => {
-            let due = cx.spec.reminder_every.is_some_and(|every| {
+            let due = cx.spec.reminder_every().is_some_and(|every| {
                 next.last_down_alert_at
                     .is_none_or(|last| cx.now.0 - last.0 >= i64::from(every) * 1_000)
             });
@@ -514,7 +514,7 @@ mod tests {
     #[test]
     fn slow_answers_alert_degraded_once_and_recovered_once() {
         let mut slow = spec();
-        slow.degraded_after_ms = Some(500);
+        slow.more_mut().degraded_after_ms = Some(500);
         let cases: &[(&str, &[&str])] = &[
             ("+s+s+s", &[]),
             ("+ss", &["3:degraded"]),
@@ -555,7 +555,7 @@ mod tests {
     #[test]
     fn degraded_alerts_say_how_slow_and_since_when() {
         let mut slow = spec();
-        slow.degraded_after_ms = Some(500);
+        slow.more_mut().degraded_after_ms = Some(500);
         let t = slow.thresholds();
         let mut state = CheckState::new(Timestamp(0));
         let mut memory = AlertMemory::default();
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn reminders_repeat_while_down() {
         let mut s = spec();
-        s.reminder_every = Some(60);
+        s.more_mut().reminder_every = Some(60);
         // Down confirmed at 3 s; 60 s later a reminder, then every 60 s.
         let sequence = format!("+-{}", "-".repeat(130));
         assert_eq!(
@@ -679,8 +679,8 @@ mod tests {
     fn a_flapping_check_alerts_once_then_once_when_settled() {
         let mut s = spec();
         s.failures_to_confirm = 1;
-        s.reminder_every = Some(60);
-        s.flap_window = Some(60);
+        s.more_mut().reminder_every = Some(60);
+        s.more_mut().flap_window = Some(60);
         // Down and up each second, five changes, then down for good: no reminder while
         // it flaps, one SETTLED a window after the last change, reminders after that.
         let sequence = format!("+-+-+-{}", "-".repeat(130));

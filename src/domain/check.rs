@@ -26,8 +26,12 @@ pub struct CheckId(pub i64);
 /// has, and the kind's own in `target` (written flat, beside a `kind` tag). Durations are
 /// whole seconds. The schema of the common fields is derived here; each kind's in
 /// `target.rs`, `http_target.rs` and `dns_target.rs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CheckSpec {
+///
+/// This is the written form (answers, the stored spec, the API's schema): every field,
+/// each time. In memory a check holds it as a [`CheckSpec`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = CheckSpec)]
+pub struct CheckFields {
     /// What to probe.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -116,6 +120,128 @@ pub struct CheckSpec {
     pub(in crate::domain) depends_on: Vec<CheckName>,
 }
 
+/// The validated configuration of one check, in memory: the fields every check uses
+/// inline, those most checks leave out (display name, locations, quorum, flapping,
+/// escalation, dependencies, reminders, the slow bound) boxed apart, absent when all are
+/// empty, so each of a million checks in memory holds a pointer for them instead of some
+/// 140 bytes. Written and read as [`CheckFields`].
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
+#[serde(from = "CheckFields", into = "CheckFields")]
+pub struct CheckSpec {
+    pub(in crate::domain) target: Target,
+    pub(in crate::domain) check_rate: u32,
+    pub(in crate::domain) timeout: u32,
+    pub(in crate::domain) failures_to_confirm: u32,
+    pub(in crate::domain) successes_to_recover: u32,
+    pub(in crate::domain) retry_interval: u32,
+    pub(in crate::domain) contacts: Option<Vec<ContactName>>,
+    pub(in crate::domain) stack: Option<StackName>,
+    pub(in crate::domain) tags: Vec<Tag>,
+    /// `None` when every field of it is empty (as read, a spec without any has none).
+    more: Option<Box<SpecMore>>,
+}
+
+/// The fields of a check most checks leave empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(in crate::domain) struct SpecMore {
+    pub(in crate::domain) degraded_after_ms: Option<u32>,
+    pub(in crate::domain) reminder_every: Option<u32>,
+    pub(in crate::domain) display_name: Option<String>,
+    pub(in crate::domain) locations: Option<Vec<LocationName>>,
+    pub(in crate::domain) quorum: Option<u32>,
+    pub(in crate::domain) flap_threshold: Option<u32>,
+    pub(in crate::domain) flap_window: Option<u32>,
+    pub(in crate::domain) escalate_after: Option<u32>,
+    pub(in crate::domain) escalate_to: Option<Vec<ContactName>>,
+    pub(in crate::domain) depends_on: Vec<CheckName>,
+}
+
+/// What a spec without any of [`SpecMore`]'s fields reads.
+const NO_MORE: &SpecMore = &SpecMore {
+    degraded_after_ms: None,
+    reminder_every: None,
+    display_name: None,
+    locations: None,
+    quorum: None,
+    flap_threshold: None,
+    flap_window: None,
+    escalate_after: None,
+    escalate_to: None,
+    depends_on: Vec::new(),
+};
+
+/// Equal when every field is: an absent [`SpecMore`] equals an empty one.
+impl PartialEq for CheckSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.target == other.target
+            && self.check_rate == other.check_rate
+            && self.timeout == other.timeout
+            && self.failures_to_confirm == other.failures_to_confirm
+            && self.successes_to_recover == other.successes_to_recover
+            && self.retry_interval == other.retry_interval
+            && self.contacts == other.contacts
+            && self.stack == other.stack
+            && self.tags == other.tags
+            && self.more() == other.more()
+    }
+}
+
+impl From<CheckFields> for CheckSpec {
+    fn from(f: CheckFields) -> Self {
+        let more = SpecMore {
+            degraded_after_ms: f.degraded_after_ms,
+            reminder_every: f.reminder_every,
+            display_name: f.display_name,
+            locations: f.locations,
+            quorum: f.quorum,
+            flap_threshold: f.flap_threshold,
+            flap_window: f.flap_window,
+            escalate_after: f.escalate_after,
+            escalate_to: f.escalate_to,
+            depends_on: f.depends_on,
+        };
+        Self {
+            target: f.target,
+            check_rate: f.check_rate,
+            timeout: f.timeout,
+            failures_to_confirm: f.failures_to_confirm,
+            successes_to_recover: f.successes_to_recover,
+            retry_interval: f.retry_interval,
+            contacts: f.contacts,
+            stack: f.stack,
+            tags: f.tags,
+            more: (more != *NO_MORE).then(|| Box::new(more)),
+        }
+    }
+}
+
+impl From<CheckSpec> for CheckFields {
+    fn from(s: CheckSpec) -> Self {
+        let more = s.more.map_or_else(SpecMore::default, |more| *more);
+        Self {
+            target: s.target,
+            check_rate: s.check_rate,
+            timeout: s.timeout,
+            failures_to_confirm: s.failures_to_confirm,
+            successes_to_recover: s.successes_to_recover,
+            retry_interval: s.retry_interval,
+            contacts: s.contacts,
+            degraded_after_ms: more.degraded_after_ms,
+            reminder_every: more.reminder_every,
+            stack: s.stack,
+            tags: s.tags,
+            display_name: more.display_name,
+            locations: more.locations,
+            quorum: more.quorum,
+            flap_threshold: more.flap_threshold,
+            flap_window: more.flap_window,
+            escalate_after: more.escalate_after,
+            escalate_to: more.escalate_to,
+            depends_on: more.depends_on,
+        }
+    }
+}
+
 /// When a check is flapping: more than `threshold` confirmed changes within `window_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlapRule {
@@ -170,7 +296,7 @@ impl CheckSpec {
 
     /// Milliseconds beyond which an answer is slow, when set.
     pub fn degraded_after_ms(&self) -> Option<u32> {
-        self.degraded_after_ms
+        self.more().degraded_after_ms
     }
 
     /// How `outcome` compares with the check's `degraded_after_ms`.
@@ -178,6 +304,7 @@ impl CheckSpec {
         if !outcome.is_up() {
             Speed::Failed
         } else if self
+            .more()
             .degraded_after_ms
             .is_some_and(|ms| outcome.timings.total_ms > ms)
         {
@@ -189,7 +316,7 @@ impl CheckSpec {
 
     /// Seconds between DOWN reminders, when set.
     pub fn reminder_every(&self) -> Option<u32> {
-        self.reminder_every
+        self.more().reminder_every
     }
 
     pub fn stack(&self) -> Option<&StackName> {
@@ -201,68 +328,80 @@ impl CheckSpec {
     }
 
     pub fn display_name(&self) -> Option<&str> {
-        self.display_name.as_deref()
+        self.more().display_name.as_deref()
     }
 
     /// The locations named (`None`: the server's own).
     pub fn locations(&self) -> Option<&[LocationName]> {
-        self.locations.as_deref()
+        self.more().locations.as_deref()
     }
 
     /// The flapping rule, defaults applied.
     pub fn flap_rule(&self) -> FlapRule {
         FlapRule {
             threshold: self
+                .more()
                 .flap_threshold
                 .unwrap_or(limits::FLAP_THRESHOLD.default),
-            window_ms: i64::from(self.flap_window.unwrap_or(limits::FLAP_WINDOW.default)) * 1_000,
+            window_ms: i64::from(
+                self.more()
+                    .flap_window
+                    .unwrap_or(limits::FLAP_WINDOW.default),
+            ) * 1_000,
         }
     }
 
     /// After how many minutes an unacknowledged outage alerts whom too, when set.
     pub fn escalation(&self) -> Option<(u32, &[ContactName])> {
-        self.escalate_after.zip(self.escalate_to.as_deref())
+        self.more()
+            .escalate_after
+            .zip(self.more().escalate_to.as_deref())
     }
 
     /// The checks this one names as what it relies on.
     pub fn depends_on(&self) -> &[CheckName] {
-        &self.depends_on
+        &self.more().depends_on
     }
 
     /// The flapping fields as configured (`None`: the defaults).
     pub fn flap_fields(&self) -> (Option<u32>, Option<u32>) {
-        (self.flap_threshold, self.flap_window)
+        (self.more().flap_threshold, self.more().flap_window)
     }
 
     /// The quorum as configured (`None`: a majority).
     pub fn quorum(&self) -> Option<u32> {
-        self.quorum
+        self.more().quorum
     }
 
     /// Where the check is probed from, `own` standing for the server's location, and how
     /// many of them must confirm DOWN.
     pub fn quorum_at<'a>(&'a self, own: &'a LocationName) -> Quorum<'a> {
         let locations = self
+            .more()
             .locations
             .as_deref()
             .unwrap_or(std::slice::from_ref(own));
         Quorum {
             locations,
-            needed: self.quorum.unwrap_or_else(|| majority(locations.len())),
+            needed: self
+                .more()
+                .quorum
+                .unwrap_or_else(|| majority(locations.len())),
         }
     }
 
     /// Whether more than the server's own location probes this check: its locations'
     /// votes decide its health.
     pub fn is_voted(&self, own: &LocationName) -> bool {
-        self.locations
+        self.more()
+            .locations
             .as_deref()
             .is_some_and(|l| l != std::slice::from_ref(own))
     }
 
     /// Whether `location` probes this check (`own`: the server's location).
     pub fn probed_from(&self, location: &LocationName, own: &LocationName) -> bool {
-        match &self.locations {
+        match &self.more().locations {
             None => location == own,
             Some(list) => list.contains(location),
         }
@@ -352,7 +491,7 @@ impl CheckSpec {
 
     /// A check of `target` with every common field at its default.
     pub fn of(target: Target) -> Self {
-        Self {
+        CheckFields {
             target,
             check_rate: limits::CHECK_RATE.default,
             timeout: limits::TIMEOUT.default,
@@ -373,6 +512,18 @@ impl CheckSpec {
             escalate_to: None,
             depends_on: Vec::new(),
         }
+        .into()
+    }
+
+    /// The fields most checks leave empty.
+    pub(in crate::domain) fn more(&self) -> &SpecMore {
+        self.more.as_deref().unwrap_or(NO_MORE)
+    }
+
+    /// Those fields to set, for tests building a spec field by field.
+    #[cfg(test)]
+    pub(in crate::domain) fn more_mut(&mut self) -> &mut SpecMore {
+        self.more.get_or_insert_with(Box::default)
     }
 
     /// The HTTP fields, for an HTTP check.
@@ -443,7 +594,7 @@ impl CheckSpec {
                 form.error(field, format!("is only for {kinds} checks, not {kind}"));
             }
         }
-        let spec = Self {
+        let spec: Self = CheckFields {
             target: target?,
             check_rate,
             timeout,
@@ -463,7 +614,8 @@ impl CheckSpec {
             escalate_after,
             escalate_to,
             depends_on,
-        };
+        }
+        .into();
         if form.is_clean() {
             form.extend(spec.relation_errors());
         }
@@ -476,8 +628,8 @@ impl CheckSpec {
         if let Some(http) = self.http() {
             errors.extend(http.relation_errors(self.timeout));
         }
-        let n = self.locations.as_ref().map_or(1, Vec::len);
-        if self.quorum.is_some_and(|q| q as usize > n) {
+        let n = self.more().locations.as_ref().map_or(1, Vec::len);
+        if self.more().quorum.is_some_and(|q| q as usize > n) {
             errors.push(FieldError::new(
                 "quorum",
                 format!("must not exceed the number of locations ({n})"),
@@ -493,9 +645,9 @@ impl CheckSpec {
             _ => None,
         };
         if let Some(reason) = from_here
-            && (self.locations.is_some() || self.quorum.is_some())
+            && (self.more().locations.is_some() || self.more().quorum.is_some())
         {
-            let field = if self.locations.is_some() {
+            let field = if self.more().locations.is_some() {
                 "locations"
             } else {
                 "quorum"
@@ -508,7 +660,7 @@ impl CheckSpec {
                 "a domain's registration is looked up once a day: 86400 (the default)",
             ));
         }
-        match (&self.escalate_after, &self.escalate_to) {
+        match (&self.more().escalate_after, &self.more().escalate_to) {
             (Some(_), None) => errors.push(FieldError::new(
                 "escalate_to",
                 "is required with escalate_after: whom to alert",
@@ -523,7 +675,7 @@ impl CheckSpec {
             )),
             _ => {}
         }
-        if let Some(ms) = self.degraded_after_ms {
+        if let Some(ms) = self.more().degraded_after_ms {
             errors.extend(self.degraded_problem(ms));
         }
         if self.retry_interval > self.check_rate {
@@ -808,6 +960,55 @@ mod tests {
             assert_eq!(errors.len(), 1, "{body}: {errors:?}");
             assert_eq!(errors[0].0, field, "{body}");
         }
+    }
+
+    #[test]
+    fn a_plain_spec_holds_no_rare_fields_and_is_written_whole() {
+        let plain = read(serde_json::json!({"url": "https://a.example/"})).unwrap();
+        assert!(plain.more.is_none());
+        let written = serde_json::to_value(&plain).unwrap();
+        for field in [
+            "display_name",
+            "locations",
+            "quorum",
+            "escalate_to",
+            "depends_on",
+        ] {
+            assert!(
+                written.get(field).is_some(),
+                "{field} is written: {written}"
+            );
+        }
+        let back: CheckSpec = serde_json::from_value(written).unwrap();
+        assert_eq!(back, plain);
+        assert!(back.more.is_none(), "empty fields read back take no box");
+        assert!(
+            std::mem::size_of::<CheckSpec>() + 100 < std::mem::size_of::<CheckFields>(),
+            "{} against {}",
+            std::mem::size_of::<CheckSpec>(),
+            std::mem::size_of::<CheckFields>()
+        );
+    }
+
+    #[test]
+    fn a_spec_with_rare_fields_keeps_them_through_writing() {
+        let spec = read(serde_json::json!({
+            "url": "https://a.example/",
+            "display_name": "Shop",
+            "reminder_every": 600,
+            "depends_on": ["db"],
+        }))
+        .unwrap();
+        assert_eq!(spec.display_name(), Some("Shop"));
+        assert_eq!(spec.reminder_every(), Some(600));
+        assert_eq!(spec.depends_on().len(), 1);
+        let back: CheckSpec = serde_json::from_value(serde_json::to_value(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec);
+        let mut emptied = spec.clone();
+        *emptied.more_mut() = SpecMore::default();
+        let plain = read(serde_json::json!({"url": "https://a.example/"})).unwrap();
+        assert_ne!(spec, plain);
+        assert_eq!(emptied, plain, "an emptied box equals none");
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use alert::{
 };
 pub use assertion::{BodyPattern, HeaderPattern, JsonAssertion, MOST_ASSERTIONS, check_headers};
 pub use cause::{Footing, Layer};
-pub use check::{Check, CheckId, CheckSpec, FlapRule, Registry};
+pub use check::{Check, CheckFields, CheckId, CheckSpec, FlapRule, Registry};
 pub use dns_target::{DnsTarget, RecordType};
 pub use email_address::EmailAddress;
 pub use expect::{BODY_INSPECT_LIMIT, judge, needs_body};

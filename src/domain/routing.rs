@@ -258,8 +258,8 @@ mod tests {
         );
         assert_eq!(routing.escalation(&spec(Some("shop"), &[]), now), None);
         let mut own = acme.clone();
-        own.escalate_after = Some(5);
-        own.escalate_to = Some(names(&["boss"]));
+        own.more_mut().escalate_after = Some(5);
+        own.more_mut().escalate_to = Some(names(&["boss"]));
         assert_eq!(
             routing.escalation(&own, now),
             Some(Escalation::Own(5, names(&["boss"])))
