@@ -142,7 +142,7 @@ pub struct CheckSpec {
 }
 
 /// The fields of a check most checks leave empty.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::domain) struct SpecMore {
     pub(in crate::domain) degraded_after_ms: Option<u32>,
     pub(in crate::domain) reminder_every: Option<u32>,
@@ -156,19 +156,27 @@ pub(in crate::domain) struct SpecMore {
     pub(in crate::domain) depends_on: Vec<CheckName>,
 }
 
-/// What a spec without any of [`SpecMore`]'s fields reads.
-const NO_MORE: &SpecMore = &SpecMore {
-    degraded_after_ms: None,
-    reminder_every: None,
-    display_name: None,
-    locations: None,
-    quorum: None,
-    flap_threshold: None,
-    flap_window: None,
-    escalate_after: None,
-    escalate_to: None,
-    depends_on: Vec::new(),
-};
+impl SpecMore {
+    /// Every field empty: what a spec without the box reads.
+    const EMPTY: &'static Self = &Self {
+        degraded_after_ms: None,
+        reminder_every: None,
+        display_name: None,
+        locations: None,
+        quorum: None,
+        flap_threshold: None,
+        flap_window: None,
+        escalate_after: None,
+        escalate_to: None,
+        depends_on: Vec::new(),
+    };
+}
+
+impl Default for SpecMore {
+    fn default() -> Self {
+        Self::EMPTY.clone()
+    }
+}
 
 /// Equal when every field is: an absent [`SpecMore`] equals an empty one.
 impl PartialEq for CheckSpec {
@@ -210,7 +218,7 @@ impl From<CheckFields> for CheckSpec {
             contacts: f.contacts,
             stack: f.stack,
             tags: f.tags,
-            more: (more != *NO_MORE).then(|| Box::new(more)),
+            more: (more != *SpecMore::EMPTY).then(|| Box::new(more)),
         }
     }
 }
@@ -491,7 +499,7 @@ impl CheckSpec {
 
     /// A check of `target` with every common field at its default.
     pub fn of(target: Target) -> Self {
-        CheckFields {
+        Self {
             target,
             check_rate: limits::CHECK_RATE.default,
             timeout: limits::TIMEOUT.default,
@@ -499,25 +507,15 @@ impl CheckSpec {
             successes_to_recover: limits::SUCCESSES_TO_RECOVER.default,
             retry_interval: limits::RETRY_INTERVAL.default,
             contacts: None,
-            degraded_after_ms: None,
-            reminder_every: None,
             stack: None,
             tags: Vec::new(),
-            display_name: None,
-            locations: None,
-            quorum: None,
-            flap_threshold: None,
-            flap_window: None,
-            escalate_after: None,
-            escalate_to: None,
-            depends_on: Vec::new(),
+            more: None,
         }
-        .into()
     }
 
     /// The fields most checks leave empty.
     pub(in crate::domain) fn more(&self) -> &SpecMore {
-        self.more.as_deref().unwrap_or(NO_MORE)
+        self.more.as_deref().unwrap_or(SpecMore::EMPTY)
     }
 
     /// Those fields to set, for tests building a spec field by field.

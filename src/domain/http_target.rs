@@ -168,7 +168,7 @@ impl PartialEq for HttpTarget {
 }
 
 /// The fields of an HTTP check most checks leave empty.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::domain) struct HttpMore {
     pub(in crate::domain) headers: BTreeMap<String, String>,
     pub(in crate::domain) body: Option<String>,
@@ -182,19 +182,27 @@ pub(in crate::domain) struct HttpMore {
     pub(in crate::domain) secret_names: Vec<String>,
 }
 
-/// What a target without any of [`HttpMore`]'s fields reads.
-const NO_MORE: &HttpMore = &HttpMore {
-    headers: BTreeMap::new(),
-    body: None,
-    basic_auth: None,
-    body_contains: None,
-    body_not_contains: None,
-    json: Vec::new(),
-    headers_expect: BTreeMap::new(),
-    body_matches: None,
-    max_response_time_ms: None,
-    secret_names: Vec::new(),
-};
+impl HttpMore {
+    /// Every field empty: what a target without the box reads.
+    const EMPTY: &'static Self = &Self {
+        headers: BTreeMap::new(),
+        body: None,
+        basic_auth: None,
+        body_contains: None,
+        body_not_contains: None,
+        json: Vec::new(),
+        headers_expect: BTreeMap::new(),
+        body_matches: None,
+        max_response_time_ms: None,
+        secret_names: Vec::new(),
+    };
+}
+
+impl Default for HttpMore {
+    fn default() -> Self {
+        Self::EMPTY.clone()
+    }
+}
 
 impl From<HttpFields> for HttpTarget {
     fn from(f: HttpFields) -> Self {
@@ -218,7 +226,7 @@ impl From<HttpFields> for HttpTarget {
             redirect_credentials: f.redirect_credentials,
             verify_tls: f.verify_tls,
             cert_expiry_days: f.cert_expiry_days,
-            more: (more != *NO_MORE).then(|| Box::new(more)),
+            more: (more != *HttpMore::EMPTY).then(|| Box::new(more)),
         }
     }
 }
@@ -360,31 +368,21 @@ impl HttpTarget {
 impl HttpTarget {
     /// A GET of `url`, every other field at its default.
     pub fn get(url: ProbeUrl) -> Self {
-        HttpFields {
+        Self {
             url,
             method: Method::Get,
-            headers: BTreeMap::new(),
-            body: None,
-            basic_auth: None,
             expected_status: StatusRanges::default_up(),
-            body_contains: None,
-            body_not_contains: None,
-            json: Vec::new(),
-            headers_expect: BTreeMap::new(),
-            body_matches: None,
-            max_response_time_ms: None,
             follow_redirects: false,
             redirect_credentials: false,
-            secret_names: Vec::new(),
             verify_tls: true,
             cert_expiry_days: limits::CERT_EXPIRY_DAYS.default,
+            more: None,
         }
-        .into()
     }
 
     /// The fields most checks leave empty.
     pub(in crate::domain) fn more(&self) -> &HttpMore {
-        self.more.as_deref().unwrap_or(NO_MORE)
+        self.more.as_deref().unwrap_or(HttpMore::EMPTY)
     }
 
     /// Those fields to change, where the target has some (a target without any has
