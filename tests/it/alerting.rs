@@ -398,7 +398,7 @@ async fn maintenance_windows_are_validated_listed_and_deleted() {
         assert_eq!(error_fields(&problem), fields, "{body}");
     }
     let (status, recurring) = post(
-        json!({"scope": "tag", "target": "env:prod", "cron": "0 2 * * Sun",
+        json!({"scope": "tag", "target": "env:prod", "cron": format!("0 2 * * {}", crate::helpers::window_day().0),
                                           "duration": 3600, "timezone": "Europe/Paris"}),
     )
     .await;

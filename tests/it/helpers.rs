@@ -375,3 +375,21 @@ impl SideDb {
         }
     }
 }
+
+/// The day of a weekly maintenance window that a test expects to be ahead, not open:
+/// three days after today (UTC), as the cron's day and the day's name. A fixed day would
+/// have the window open, and the checks in maintenance, for one hour of every week.
+pub fn window_day() -> (&'static str, &'static str) {
+    use chrono::Datelike;
+    const DAYS: [(&str, &str); 7] = [
+        ("Mon", "Monday"),
+        ("Tue", "Tuesday"),
+        ("Wed", "Wednesday"),
+        ("Thu", "Thursday"),
+        ("Fri", "Friday"),
+        ("Sat", "Saturday"),
+        ("Sun", "Sunday"),
+    ];
+    let today = chrono::Utc::now().weekday().num_days_from_monday() as usize;
+    DAYS[(today + 3) % 7]
+}

@@ -364,7 +364,7 @@ async fn a_used_database() -> (tempfile::TempDir, crate::receivers::HookReceiver
     let (status, body) = app
         .post_json(
             "/api/v1/maintenance",
-            &json!({"scope": "tag", "target": "web", "cron": "0 2 * * SUN", "duration": 3600, "timezone": "Europe/Paris", "public": true}),
+            &json!({"scope": "tag", "target": "web", "cron": format!("0 2 * * {}", crate::helpers::window_day().0), "duration": 3600, "timezone": "Europe/Paris", "public": true}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
