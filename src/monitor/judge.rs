@@ -1,13 +1,14 @@
 //! From a probe's outcome to the record the recorder writes: the state machine, the alert
 //! decision and the contacts. Pure apart from cloning.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::domain::{
-    AlertContext, AlertKind, AlertMemory, Check, CheckName, CheckState, Failure, LocationName,
-    MaintenanceWindow, Outcome, Routing, Timestamp, Transition, Votes, combine, decide,
-    describe_cause, tally,
+    AlertContext, AlertKind, AlertMemory, Check, CheckName, CheckState, Failure, Flaps, Health,
+    LocationName, MaintenanceWindow, Outcome, Routing, Timestamp, Transition, Votes, combine,
+    decide, describe_cause, tally,
 };
 use crate::store::{Change, NewAlert, Record, StoredState};
 
@@ -15,7 +16,7 @@ use crate::store::{Change, NewAlert, Record, StoredState};
 #[derive(Debug, Clone)]
 pub struct Known {
     pub state: CheckState,
-    pub memory: AlertMemory,
+    pub memory: KeptMemory,
     pub cert_not_after: Option<Timestamp>,
     /// The version of the state row this was read from or last wrote (0: no row yet).
     pub version: i64,
@@ -29,14 +30,14 @@ impl Known {
         match stored {
             Some(s) => Self {
                 state: s.state,
-                memory: s.memory,
+                memory: KeptMemory::new(s.memory),
                 cert_not_after: s.cert_not_after,
                 version: s.version,
                 votes: s.votes,
             },
             None => Self {
                 state: CheckState::new(now),
-                memory: AlertMemory::default(),
+                memory: KeptMemory::new(AlertMemory::default()),
                 cert_not_after: None,
                 version: 0,
                 votes: Votes::default(),
@@ -49,7 +50,7 @@ impl Known {
     pub fn learn(&mut self, record: &Record) {
         if let Some(change) = &record.change {
             self.state = change.state;
-            self.memory.clone_from(&change.memory);
+            self.memory = KeptMemory::new(change.memory.clone());
             self.version = change.version;
             self.votes.clone_from(&change.votes);
         }
@@ -73,6 +74,66 @@ impl Known {
             Some(vote) => vote.state.confirming(),
             None => self.votes.is_empty() && self.state.confirming(),
         }
+    }
+}
+
+/// An alert memory as the scheduler keeps it between probes. Most checks' memory holds
+/// nothing but the health people were last told of and the health last seen: that is kept
+/// inline, and only a memory holding more (an outage's times, a cause, flapping, a root
+/// cause) is boxed, so a quiet check's entry does not carry the whole memory.
+#[derive(Debug, Clone)]
+pub enum KeptMemory {
+    Quiet {
+        alerted: Option<Health>,
+        seen: Option<Health>,
+    },
+    Full(Box<AlertMemory>),
+}
+
+impl KeptMemory {
+    pub fn new(memory: AlertMemory) -> Self {
+        let (alerted, seen) = (memory.alerted, memory.flaps.seen);
+        if memory == quiet(alerted, seen) {
+            Self::Quiet { alerted, seen }
+        } else {
+            Self::Full(Box::new(memory))
+        }
+    }
+
+    /// The whole memory (made up for a quiet one: it allocates nothing).
+    pub fn get(&self) -> Cow<'_, AlertMemory> {
+        match self {
+            Self::Quiet { alerted, seen } => Cow::Owned(quiet(*alerted, *seen)),
+            Self::Full(memory) => Cow::Borrowed(memory),
+        }
+    }
+
+    /// The health of the last DOWN or RECOVERED alert.
+    pub fn alerted(&self) -> Option<Health> {
+        match self {
+            Self::Quiet { alerted, .. } => *alerted,
+            Self::Full(memory) => memory.alerted,
+        }
+    }
+
+    /// The root cause this check's outage is held for.
+    pub fn impacted_by(&self) -> Option<&CheckName> {
+        match self {
+            Self::Quiet { .. } => None,
+            Self::Full(memory) => memory.impacted_by.as_ref(),
+        }
+    }
+}
+
+/// The memory of a check with nothing to remember but these two healths.
+fn quiet(alerted: Option<Health>, seen: Option<Health>) -> AlertMemory {
+    AlertMemory {
+        alerted,
+        flaps: Flaps {
+            seen,
+            ..Flaps::default()
+        },
+        ..AlertMemory::default()
     }
 }
 
@@ -158,7 +219,7 @@ impl Judge<'_> {
             state.observe_speed(check.spec.speed_of(&outcome), thresholds, now, transition);
         let in_maintenance = self.windows.iter().any(|w| w.silences(check, now));
         let (memory, mut events) = decide(
-            &known.memory,
+            &known.memory.get(),
             AlertContext {
                 spec: &check.spec,
                 state: &state,
@@ -179,7 +240,7 @@ impl Judge<'_> {
 
         let write_state = state != known.state
             || votes != known.votes
-            || memory != known.memory
+            || *known.memory.get() != memory
             || outcome
                 .cert_not_after
                 .is_some_and(|at| Some(at) != known.cert_not_after)
@@ -350,6 +411,52 @@ mod tests {
             known.learn(&record);
         }
         written
+    }
+
+    /// The scheduler holds one `Known` per check: a quiet check's alert memory is inline,
+    /// and a memory kept either way reads back as it was given.
+    #[test]
+    fn a_quiet_checks_memory_is_kept_inline_and_every_memory_reads_back_whole() {
+        assert!(
+            std::mem::size_of::<Known>() <= 112,
+            "{}",
+            std::mem::size_of::<Known>()
+        );
+        let (own, silent) = (local(), HashSet::new());
+        let judge = Judge {
+            routing: &Routing::default(),
+            windows: &[],
+            own: &own,
+            silent: &silent,
+        };
+        let http = check(CheckSpec::with_defaults(
+            "http://127.0.0.1:9/".parse().unwrap(),
+        ));
+        let mut known = Known::from_stored(None, Timestamp(0));
+        let mut shapes = String::new();
+        for (i, verdict) in "++--+++".chars().enumerate() {
+            let at = (i as i64 + 1) * 60_000;
+            let record = judge.judge(&http, &known, outcome(at, verdict == '+', None), &own, None);
+            known.learn(&record);
+            if let Some(change) = &record.change {
+                assert_eq!(*known.memory.get(), change.memory, "probe {i}");
+                assert_eq!(known.memory.alerted(), change.memory.alerted);
+            }
+            shapes.push(match known.memory {
+                KeptMemory::Quiet { .. } => 'q',
+                KeptMemory::Full(_) => 'F',
+            });
+        }
+        // Up, then an outage (its cause and times are remembered from then on).
+        assert_eq!(shapes, "qqFFFFF");
+        assert!(matches!(known.memory.get(), Cow::Borrowed(_)));
+        let held = AlertMemory {
+            impacted_by: Some("db".parse().unwrap()),
+            ..AlertMemory::default()
+        };
+        let kept = KeptMemory::new(held.clone());
+        assert_eq!(*kept.get(), held);
+        assert_eq!(kept.impacted_by().map(CheckName::as_str), Some("db"));
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Scheduler {
                     continue;
                 }
                 if let Some(entry) = self.entries.get(&child)
-                    && entry.known.memory.alerted != Some(Health::Down)
+                    && entry.known.memory.alerted() != Some(Health::Down)
                 {
                     names.push(entry.check.name.to_string());
                 }
@@ -235,7 +235,7 @@ impl Scheduler {
         let held = self
             .entries
             .get(&id)
-            .is_some_and(|e| e.known.memory.impacted_by.is_some());
+            .is_some_and(|e| e.known.memory.impacted_by().is_some());
         if held {
             self.causes.impacted.insert(id);
         } else {

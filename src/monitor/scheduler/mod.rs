@@ -92,7 +92,7 @@ pub struct Scheduler {
     epoch: Instant,
     plan: Plan,
     /// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer
-    /// each, not a whole entry, which is some 270 bytes.
+    /// each, not a whole entry, which is some 120 bytes.
     entries: HashMap<CheckId, Box<Entry>>,
     by_name: HashMap<CheckName, CheckId>,
     finished_tx: mpsc::UnboundedSender<Finished>,
