@@ -105,7 +105,7 @@ impl Scheduler {
             .spec
             .depends_on()
             .iter()
-            .filter_map(|name| self.by_name.get(name).copied())
+            .filter_map(|name| self.by_name.get(name, &self.entries))
             .collect();
         if let Some(footing) = Footing::of(&entry.check.spec) {
             parents.extend(self.filed(&footing.parent_keys(), |other| footing.relies_on(other)));

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::causes::Causes;
 use super::handover::Pending;
 use super::lag::LagStats;
+use super::names::Names;
 use super::offline_rule::OfflineRule;
 use super::{Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
 use crate::domain::{Check, CheckId, Timestamp};
@@ -34,7 +35,7 @@ impl Scheduler {
             epoch: Instant::now(),
             plan: Plan::default(),
             entries: HashMap::new(),
-            by_name: HashMap::new(),
+            by_name: Names::default(),
             finished_tx,
             finished_rx,
             windows: Vec::new(),
@@ -115,20 +116,22 @@ impl Scheduler {
     }
 
     pub(super) fn insert(&mut self, check: Check, known: Known) {
-        self.by_name.insert(check.name.clone(), check.id);
+        let id = check.id;
         self.icmp_checks += usize::from(is_icmp(&check));
         self.causes.add(&check);
         let old = self.entries.insert(
-            check.id,
+            id,
             Box::new(Entry {
                 check: Arc::new(check),
                 known,
             }),
         );
         if let Some(old) = old {
+            self.by_name.remove(id, &old.check.name);
             self.icmp_checks -= usize::from(is_icmp(&old.check));
             self.causes.remove(&old.check);
         }
+        self.by_name.insert(id, &self.entries);
     }
 
     /// Replaces a check's spec, keeping what is known of it.
@@ -147,7 +150,7 @@ impl Scheduler {
         self.heartbeat_starts.remove(&id);
         self.heartbeat_ends.remove(&id);
         if let Some(entry) = self.entries.remove(&id) {
-            self.by_name.remove(&entry.check.name);
+            self.by_name.remove(id, &entry.check.name);
             self.icmp_checks -= usize::from(is_icmp(&entry.check));
             self.causes.remove(&entry.check);
             // Outages held for this check are its no longer.

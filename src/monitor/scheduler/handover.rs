@@ -114,13 +114,13 @@ impl Scheduler {
             .collect();
         let new_ids: Vec<CheckId> = found
             .values()
-            .filter(|c| !c.paused && self.by_name.get(&c.name) != Some(&c.id))
+            .filter(|c| !c.paused && self.by_name.get(&c.name, &self.entries) != Some(c.id))
             .map(|c| c.id)
             .collect();
         let mut states = self.deps.store.check_states(&new_ids).await?;
         for name in names {
             let stored = found.remove(&name);
-            let old_id = self.by_name.get(&name).copied();
+            let old_id = self.by_name.get(&name, &self.entries);
             let now = self.now_ms();
             match stored {
                 Some(check) if !check.paused && old_id == Some(check.id) => {

@@ -17,10 +17,12 @@ mod handover;
 mod heartbeat;
 mod lag;
 mod leased;
+mod names;
 mod remote;
 
 use causes::Causes;
 use handover::Pending;
+use names::Names;
 mod offline_rule;
 
 pub use lag::LagStats;
@@ -35,8 +37,8 @@ use super::plan::{Plan, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
-    AlertKind, Check, CheckId, CheckName, ContactName, Health, LocationName, MaintenanceWindow,
-    Outcome, Routing, Timestamp,
+    AlertKind, Check, CheckId, ContactName, Health, LocationName, MaintenanceWindow, Outcome,
+    Routing, Timestamp,
 };
 use crate::probe::Prober;
 use crate::store::{Record, Store, Write};
@@ -94,7 +96,7 @@ pub struct Scheduler {
     /// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer
     /// each, not a whole entry, which is some 120 bytes.
     entries: HashMap<CheckId, Box<Entry>>,
-    by_name: HashMap<CheckName, CheckId>,
+    by_name: Names,
     finished_tx: mpsc::UnboundedSender<Finished>,
     finished_rx: mpsc::UnboundedReceiver<Finished>,
     windows: Vec<MaintenanceWindow>,
