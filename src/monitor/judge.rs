@@ -355,8 +355,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_box_without_an_icmp_socket_changes_no_state_and_alerts_nobody() {
+    /// Judges `outcomes` of `check` in turn from this process's location, learning each
+    /// record; `each` sees every record and what is known after it.
+    fn judge_all(
+        check: &Check,
+        outcomes: impl IntoIterator<Item = Outcome>,
+        mut each: impl FnMut(&Record, &Known),
+    ) -> Known {
         let (own, silent) = (local(), HashSet::new());
         let judge = Judge {
             routing: &Routing::default(),
@@ -364,27 +369,29 @@ mod tests {
             own: &own,
             silent: &silent,
         };
+        let mut known = Known::from_stored(None, Timestamp(0));
+        for outcome in outcomes {
+            let record = judge.judge(check, &known, outcome, &own, None);
+            known.learn(&record);
+            each(&record, &known);
+        }
+        known
+    }
+
+    #[test]
+    fn the_box_without_an_icmp_socket_changes_no_state_and_alerts_nobody() {
         let spec =
             read_spec(serde_json::json!({"kind": "icmp", "host": "127.0.0.1", "packets": 3}));
-        let check = check(spec);
-        let mut known = Known::from_stored(None, Timestamp(0));
-        for at in 1..=5 {
-            let record = judge.judge(
-                &check,
-                &known,
-                Outcome {
-                    failure: Some(Failure::IcmpNotAllowed {
-                        detail: "Operation not permitted".into(),
-                    }),
-                    ..outcome(at * 60_000, false, None)
-                },
-                &own,
-                None,
-            );
-            assert!(record.change.is_none(), "probe {at}");
+        let refused = (1..=5).map(|at| Outcome {
+            failure: Some(Failure::IcmpNotAllowed {
+                detail: "Operation not permitted".into(),
+            }),
+            ..outcome(at * 60_000, false, None)
+        });
+        let known = judge_all(&check(spec), refused, |record, _| {
+            assert!(record.change.is_none(), "{record:?}");
             assert!(record.outcome.failure.is_some(), "the cause is kept");
-            known.learn(&record);
-        }
+        });
         assert_eq!(known.state.health, crate::domain::Health::Unknown);
     }
 
@@ -392,24 +399,17 @@ mod tests {
     /// kept from then on) and answers which records would write the state row, as '1'
     /// and '0'.
     fn writes(check: &Check, verdicts: &str, mut cert: Option<Timestamp>) -> String {
-        let (own, silent) = (local(), HashSet::new());
-        let judge = Judge {
-            routing: &Routing::default(),
-            windows: &[],
-            own: &own,
-            silent: &silent,
-        };
-        let mut known = Known::from_stored(None, Timestamp(0));
-        let mut written = String::new();
-        for (i, verdict) in verdicts.chars().enumerate() {
+        let outcomes = verdicts.chars().enumerate().map(|(i, verdict)| {
             let at = (i as i64 + 1) * 60_000;
             if verdict == 'n' {
                 cert = Some(Timestamp(at));
             }
-            let record = judge.judge(check, &known, outcome(at, verdict != '-', cert), &own, None);
+            outcome(at, verdict != '-', cert)
+        });
+        let mut written = String::new();
+        judge_all(check, outcomes, |record, _| {
             written.push(if record.change.is_some() { '1' } else { '0' });
-            known.learn(&record);
-        }
+        });
         written
     }
 
@@ -422,31 +422,24 @@ mod tests {
             "{}",
             std::mem::size_of::<Known>()
         );
-        let (own, silent) = (local(), HashSet::new());
-        let judge = Judge {
-            routing: &Routing::default(),
-            windows: &[],
-            own: &own,
-            silent: &silent,
-        };
         let http = check(CheckSpec::with_defaults(
             "http://127.0.0.1:9/".parse().unwrap(),
         ));
-        let mut known = Known::from_stored(None, Timestamp(0));
+        let outcomes = "++--+++"
+            .chars()
+            .enumerate()
+            .map(|(i, verdict)| outcome((i as i64 + 1) * 60_000, verdict == '+', None));
         let mut shapes = String::new();
-        for (i, verdict) in "++--+++".chars().enumerate() {
-            let at = (i as i64 + 1) * 60_000;
-            let record = judge.judge(&http, &known, outcome(at, verdict == '+', None), &own, None);
-            known.learn(&record);
+        let known = judge_all(&http, outcomes, |record, known| {
             if let Some(change) = &record.change {
-                assert_eq!(*known.memory.get(), change.memory, "probe {i}");
+                assert_eq!(*known.memory.get(), change.memory, "{record:?}");
                 assert_eq!(known.memory.alerted(), change.memory.alerted);
             }
             shapes.push(match known.memory {
                 KeptMemory::Quiet { .. } => 'q',
                 KeptMemory::Full(_) => 'F',
             });
-        }
+        });
         // Up, then an outage (its cause and times are remembered from then on).
         assert_eq!(shapes, "qqFFFFF");
         assert!(matches!(known.memory.get(), Cow::Borrowed(_)));
