@@ -15,7 +15,7 @@ use super::names::Names;
 use super::offline_rule::OfflineRule;
 use super::{Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
 use crate::domain::{Check, CheckId, Timestamp};
-use crate::monitor::judge::Known;
+use crate::monitor::known::Known;
 use crate::monitor::plan::Plan;
 use crate::store::{PageStart, StoreError};
 

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::{Scheduler, heartbeat};
 use crate::domain::{Check, CheckId, CheckName, Timestamp};
 use crate::monitor::Command;
-use crate::monitor::judge::Known;
+use crate::monitor::known::Known;
 use crate::store::StoreError;
 
 /// Changes waiting to be applied, and when to try again.

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use super::Scheduler;
 use crate::domain::{CheckId, Ping, Timestamp};
-use crate::monitor::judge::Known;
+use crate::monitor::known::Known;
 use crate::store::{StoreError, shard_of};
 
 /// How far back an instance taking a shard over looks for pings its last holder did not

@@ -30,7 +30,8 @@ pub use lag::LagStats;
 use offline_rule::OfflineRule;
 
 use super::Command;
-use super::judge::{Judge, Known, would_confirm_down};
+use super::judge::{Judge, would_confirm_down};
+use super::known::Known;
 use super::leases::Owned;
 use super::offline::Verdict;
 use super::plan::{Plan, WAKE_TICK_MS};
