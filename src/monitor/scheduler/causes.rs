@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Scheduler;
+use super::filed::Filed;
 use crate::domain::{Check, CheckId, CheckName, Footing, Health};
 
 /// The relations between the checks the scheduler has, kept as they come and go.
@@ -15,9 +16,9 @@ pub(super) struct Causes {
     /// Checks with a place in a host's chain, under each of their keys (see
     /// `Footing::keys`): a check's parents and children are a few lookups away, however
     /// many checks share its host.
-    by_key: HashMap<u64, Vec<CheckId>>,
+    by_key: Filed<u64>,
     /// Checks that name what they rely on, under each name they name.
-    named_by: HashMap<CheckName, Vec<CheckId>>,
+    named_by: Filed<CheckName>,
     /// Checks probed early because a neighbour started failing: until their result comes
     /// they count as being confirmed, so the neighbour's DOWN waits for their verdict.
     nudged: HashSet<CheckId>,
@@ -33,37 +34,22 @@ impl Causes {
     pub(super) fn add(&mut self, check: &Check) {
         if let Some(footing) = Footing::of(&check.spec) {
             for key in footing.keys() {
-                self.by_key.entry(key).or_default().push(check.id);
+                self.by_key.add(key, check.id);
             }
         }
         for name in check.spec.depends_on() {
-            self.named_by
-                .entry(name.clone())
-                .or_default()
-                .push(check.id);
+            self.named_by.add(name.clone(), check.id);
         }
     }
 
     pub(super) fn remove(&mut self, check: &Check) {
-        fn forget<K: std::hash::Hash + Eq>(
-            map: &mut HashMap<K, Vec<CheckId>>,
-            key: K,
-            id: CheckId,
-        ) {
-            if let Some(ids) = map.get_mut(&key) {
-                ids.retain(|other| *other != id);
-                if ids.is_empty() {
-                    map.remove(&key);
-                }
-            }
-        }
         if let Some(footing) = Footing::of(&check.spec) {
             for key in footing.keys() {
-                forget(&mut self.by_key, key, check.id);
+                self.by_key.remove(&key, check.id);
             }
         }
         for name in check.spec.depends_on() {
-            forget(&mut self.named_by, name.clone(), check.id);
+            self.named_by.remove(name, check.id);
         }
         self.nudged.remove(&check.id);
         self.impacted.remove(&check.id);
@@ -119,12 +105,7 @@ impl Scheduler {
         let Some(entry) = self.entries.get(&id) else {
             return Vec::new();
         };
-        let mut children: Vec<CheckId> = self
-            .causes
-            .named_by
-            .get(&entry.check.name)
-            .cloned()
-            .unwrap_or_default();
+        let mut children: Vec<CheckId> = self.causes.named_by.get(&entry.check.name).to_vec();
         if let Some(footing) = Footing::of(&entry.check.spec) {
             children.extend(self.filed(&footing.child_keys(), |other| other.relies_on(&footing)));
         }
@@ -136,8 +117,7 @@ impl Scheduler {
     /// be another's).
     fn filed(&self, keys: &[u64], related: impl Fn(&Footing) -> bool) -> Vec<CheckId> {
         keys.iter()
-            .filter_map(|key| self.causes.by_key.get(key))
-            .flatten()
+            .flat_map(|key| self.causes.by_key.get(key))
             .filter(|id| {
                 self.entries
                     .get(id)

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 mod causes;
 mod entries;
+mod filed;
 mod handover;
 mod heartbeat;
 mod lag;
