@@ -252,6 +252,45 @@ fn removed_and_running_checks_are_not_started() {
 }
 
 #[test]
+fn a_running_check_is_not_nudged_due_sooner_or_requeued_by_a_new_rate() {
+    let mut plan = Plan::default();
+    plan.add(CheckId(1), MINUTE, 0);
+    assert_eq!(plan.take_due(0), vec![(CheckId(1), 0)]);
+    assert!(!plan.nudge(CheckId(1), 10), "running: not nudged");
+    plan.due_by(CheckId(1), 20);
+    plan.update(
+        CheckId(1),
+        Cadence {
+            rate_ms: 30_000,
+            retry_ms: 5_000,
+        },
+        30,
+    );
+    assert_eq!(plan.next_due(), None, "nothing queued while it runs");
+    assert_eq!(
+        plan.finished(CheckId(1), true, 1_000),
+        Some(6_000),
+        "the new retry"
+    );
+    assert!(plan.nudge(CheckId(1), 2_000), "queued again: nudged");
+    assert_eq!(plan.take_due(2_000), vec![(CheckId(1), 2_000)]);
+    assert_eq!(
+        plan.take_due(6_000),
+        vec![],
+        "the item the nudge replaced is stale"
+    );
+}
+
+#[test]
+fn a_slot_with_its_key_is_five_words() {
+    assert!(
+        size_of::<(CheckId, Slot)>() <= 40,
+        "{}",
+        size_of::<(CheckId, Slot)>()
+    );
+}
+
+#[test]
 fn a_small_fleet_probes_in_one_wake_a_second_after_a_start_or_a_registration() {
     use std::collections::HashSet;
     // 200 stacks of two checks at 60 s: one loaded at start, one registered while running.
