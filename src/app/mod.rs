@@ -200,6 +200,7 @@ impl App {
             routing: routing.clone(),
             alerts_filed: alerts_filed.clone(),
             ack_key: ack_key.clone(),
+            data_dir: settings.server.data_dir.as_path().into(),
         });
         let router = api::router(ApiDeps {
             vitals: vitals.clone(),

@@ -16,7 +16,7 @@ use crate::store::StoreError;
 /// the rest is made (a `/metrics` range's lines while the next ranges are read), and a
 /// large answer (120 MB of metrics for a million checks) is never held whole, nor copied as
 /// it grows. A chunk is sent once it holds this much, after the step that filled it.
-const CHUNK_BYTES: usize = 64 * 1024;
+pub(super) const CHUNK_BYTES: usize = 64 * 1024;
 /// Room for a chunk and the step that fills it (some 60 KB for a `/metrics` range of
 /// 1,024 checks), below the size from which the allocator maps each block anew
 /// (`app::allocator`): chunks are carved from memory the process already has, not from
@@ -25,18 +25,28 @@ const CHUNK_ROOM: usize = CHUNK_BYTES + CHUNK_BYTES / 2 + CHUNK_BYTES / 4;
 /// Chunks written ahead of the connection before rendering waits for it.
 const CHUNKS_AHEAD: usize = 4;
 
-pub(super) type Chunk = Result<Bytes, StoreError>;
+pub(super) type Chunk = Result<Bytes, Failure>;
+
+/// Why an answer could not be written whole.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Failure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Lines set aside in a file could not be read back (see [`super::aside`]).
+    #[error("lines set aside cannot be read back: {0}")]
+    Lost(#[source] std::io::Error),
+}
 
 /// Why rendering stopped early.
 pub(super) enum Stop {
     /// The client went away.
     Gone,
-    Failed(StoreError),
+    Failed(Failure),
 }
 
 impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
-        Self::Failed(e)
+        Self::Failed(Failure::Store(e))
     }
 }
 
@@ -74,7 +84,7 @@ impl Answer {
             return Ok(());
         }
         let text = std::mem::replace(&mut self.text, String::with_capacity(CHUNK_ROOM));
-        self.send_chunk(text).await
+        self.send_chunk(text.into()).await
     }
 
     /// Sends what is written, then `lines` as they are (a metric's lines gathered apart).
@@ -83,20 +93,23 @@ impl Answer {
         if lines.is_empty() {
             return Ok(());
         }
-        self.send_chunk(lines).await
+        self.send_chunk(lines.into()).await
     }
 
-    async fn send_chunk(&mut self, text: String) -> Result<(), Stop> {
+    /// Sends what is written, then `bytes` as they are (lines read back from a file).
+    pub(super) async fn send_bytes(&mut self, bytes: Vec<u8>) -> Result<(), Stop> {
+        self.flush().await?;
+        self.send_chunk(bytes.into()).await
+    }
+
+    async fn send_chunk(&mut self, chunk: Bytes) -> Result<(), Stop> {
         self.sent = true;
-        self.chunks
-            .send(Ok(Bytes::from(text)))
-            .await
-            .map_err(|_| Stop::Gone)
+        self.chunks.send(Ok(chunk)).await.map_err(|_| Stop::Gone)
     }
 
     /// Ends the answer with a failure: before any chunk it becomes the error answer, which
     /// logs it; after, the answer is cut short, which a client sees as a broken transfer.
-    pub(super) async fn fail(self, e: StoreError) {
+    pub(super) async fn fail(self, e: Failure) {
         if self.sent {
             tracing::error!(error = %e, "answer cut short");
         }
@@ -112,7 +125,11 @@ pub(super) async fn respond(
 ) -> Result<Response, PageError> {
     let first = match written.recv().await {
         Some(Ok(first)) => first,
-        Some(Err(e)) => return Err(e.into()),
+        Some(Err(Failure::Store(e))) => return Err(e.into()),
+        Some(Err(e @ Failure::Lost(_))) => {
+            tracing::error!(error = %e, "cannot build a page");
+            return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
         // The rendering task panicked before writing anything.
         None => return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response()),
     };

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
+use super::aside::{Aside, HELD_BYTES};
 use super::chunked::{self, Answer, Stop};
 use super::session::viewer;
 use super::{PageError, WebState};
@@ -47,13 +48,14 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
         "gauge",
         "1 when the check is confirmed up (degraded or not), 0 when down (absent until confirmed)",
     );
-    // One pass over the checks: the other metrics' lines wait in their own strings, as a
-    // metric's lines must follow its header together.
-    let mut certs = String::new();
-    let mut news = String::new();
-    let mut locations = String::new();
-    let mut degraded = String::new();
-    let mut domains = String::new();
+    // One pass over the checks: the other metrics' lines are set aside, as a metric's lines
+    // must follow its header together.
+    let aside = || Aside::new(state.data_dir.clone(), HELD_BYTES);
+    let mut certs = aside();
+    let mut news = aside();
+    let mut locations = aside();
+    let mut degraded = aside();
+    let mut domains = aside();
     // A check's labels are escaped once, into `labels`, and copied into each of its lines.
     let mut labels = String::new();
     let packs = state.store.metric_packs().await?;
@@ -76,7 +78,12 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
             if let Some(up) = up {
                 push_line(out, "stackwatch_check_up{", labels, gauge_end(up));
                 let slow = gauge_end(health == Some(Health::Degraded));
-                push_line(&mut degraded, "stackwatch_check_degraded{", labels, slow);
+                push_line(
+                    &mut degraded.text,
+                    "stackwatch_check_degraded{",
+                    labels,
+                    slow,
+                );
             }
             for (location, health) in row.location_healths() {
                 let value = match health {
@@ -84,24 +91,25 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
                     Health::Down => 0,
                     Health::Unknown => continue,
                 };
-                locations.push_str("stackwatch_check_location_up{");
-                locations.push_str(labels);
-                locations.push_str(",location=\"");
-                push_escaped(&mut locations, location.as_str());
-                let _ = writeln!(locations, "\"}} {value}");
+                let lines = &mut locations.text;
+                lines.push_str("stackwatch_check_location_up{");
+                lines.push_str(labels);
+                lines.push_str(",location=\"");
+                push_escaped(lines, location.as_str());
+                let _ = writeln!(lines, "\"}} {value}");
             }
             if row.heartbeat && row.health.is_none() {
-                push_line(&mut news, "stackwatch_check_new{", labels, "} 1\n");
+                push_line(&mut news.text, "stackwatch_check_new{", labels, "} 1\n");
             }
             if let Some(t) = row.cert_not_after {
                 let (lines, metric) = if row.domain {
                     (
-                        &mut domains,
+                        &mut domains.text,
                         "stackwatch_check_domain_expiry_timestamp_seconds{",
                     )
                 } else {
                     (
-                        &mut certs,
+                        &mut certs.text,
                         "stackwatch_check_cert_expiry_timestamp_seconds{",
                     )
                 };
@@ -111,6 +119,15 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
             }
         })?;
         answer.send_full().await?;
+        for lines in [
+            &mut certs,
+            &mut news,
+            &mut locations,
+            &mut degraded,
+            &mut domains,
+        ] {
+            lines.spill().await?;
+        }
     }
     header_line(
         &mut answer.text,
@@ -118,35 +135,35 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
         "gauge",
         "1 when the check is confirmed degraded (slower than its degraded_after_ms), 0 when up or down",
     );
-    answer.send_lines(degraded).await?;
+    degraded.send(answer).await?;
     header_line(
         &mut answer.text,
         "stackwatch_check_cert_expiry_timestamp_seconds",
         "gauge",
         "when the check's TLS certificate expires",
     );
-    answer.text.push_str(&certs);
+    certs.send(answer).await?;
     header_line(
         &mut answer.text,
         "stackwatch_check_domain_expiry_timestamp_seconds",
         "gauge",
         "when a domain check's registration expires",
     );
-    answer.text.push_str(&domains);
+    domains.send(answer).await?;
     header_line(
         &mut answer.text,
         "stackwatch_check_new",
         "gauge",
         "1 for a heartbeat that has not been pinged yet (absent otherwise)",
     );
-    answer.text.push_str(&news);
+    news.send(answer).await?;
     header_line(
         &mut answer.text,
         "stackwatch_check_location_up",
         "gauge",
         "for a check probed from several locations: 1 when that location confirms it up, 0 down",
     );
-    answer.send_lines(locations).await?;
+    locations.send(answer).await?;
     let metrics = state.vitals.metrics();
     header_line(
         &mut answer.text,

@@ -4,6 +4,7 @@
 
 mod ack;
 mod announce;
+mod aside;
 mod badge;
 mod charts;
 mod check_page;
@@ -61,6 +62,8 @@ pub struct WebState {
     pub routing: Arc<Routing>,
     /// Checks the signed acknowledgement links of alerts.
     pub ack_key: AckKey,
+    /// The data directory, where a large `/metrics` answer sets lines aside.
+    pub data_dir: Arc<std::path::Path>,
     /// Woken when a page files an alert, so the dispatcher sends it at once.
     pub alerts_filed: Arc<tokio::sync::Notify>,
 }

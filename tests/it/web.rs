@@ -332,6 +332,7 @@ async fn metrics_send_an_answer_of_many_chunks_whole_and_each_metric_together() 
     assert!(body.len() > 5 * 64 * 1024, "{} bytes", body.len());
     // A metric's lines follow one another: the chunks came whole and in order.
     let lines: Vec<&str> = body.lines().collect();
+    let mut labels = Vec::new();
     for metric in ["stackwatch_check_up{", "stackwatch_check_degraded{"] {
         let at: Vec<usize> = (0..lines.len())
             .filter(|&i| lines[i].starts_with(metric))
@@ -346,7 +347,20 @@ async fn metrics_send_an_answer_of_many_chunks_whole_and_each_metric_together() 
             at.len() - 1,
             "{metric} lines apart"
         );
+        let named: Vec<&str> = at
+            .iter()
+            .map(|&i| lines[i].split_once('}').unwrap().0)
+            .collect();
+        labels.push(
+            named
+                .into_iter()
+                .map(|l| l.split_once('{').unwrap().1)
+                .collect::<Vec<_>>(),
+        );
     }
+    // The degraded gauge's lines (some 200 KB, more than the answer holds in memory before
+    // setting them aside in the data directory) came back whole, in the up gauge's order.
+    assert_eq!(labels[0], labels[1]);
 }
 
 /// The checks of the stacks named from `prefix` that `/metrics` shows up, sorted.
