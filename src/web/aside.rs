@@ -85,28 +85,45 @@ impl Aside {
     pub(super) async fn send(self, answer: &mut Answer) -> Result<(), Stop> {
         answer.flush().await?;
         if let Some(file) = self.file {
-            let file = Arc::new(file);
-            let mut at = 0;
-            while at < self.filed {
-                let len = (self.filed - at).min(CHUNK_BYTES as u64) as usize;
-                let from = file.clone();
-                let piece = tokio::task::spawn_blocking(move || {
-                    let mut piece = vec![0; len];
-                    from.read_exact_at(&mut piece, at).map(|()| piece)
-                })
+            // One blocking task reads the file out, a chunk at a time, as the answer takes
+            // them.
+            let (pieces, mut read) = tokio::sync::mpsc::channel(2);
+            let filed = self.filed;
+            let reader = tokio::task::spawn_blocking(move || read_out(&file, filed, &pieces));
+            while let Some(piece) = read.recv().await {
+                answer.send_bytes(piece).await?;
+            }
+            reader
                 .await
                 .map_err(std::io::Error::other)
                 .and_then(|read| read)
                 .map_err(|e| Stop::Failed(Failure::Lost(e)))?;
-                answer.send_bytes(piece).await?;
-                at += len as u64;
-            }
         }
         if !self.unfiled.is_empty() {
             answer.send_bytes(self.unfiled).await?;
         }
         answer.send_lines(self.text).await
     }
+}
+
+/// Reads the first `filed` bytes of `file` into `pieces`, a chunk at a time; stops early,
+/// with no error, when nobody takes them.
+fn read_out(
+    file: &File,
+    filed: u64,
+    pieces: &tokio::sync::mpsc::Sender<Vec<u8>>,
+) -> std::io::Result<()> {
+    let mut at = 0;
+    while at < filed {
+        let len = (filed - at).min(CHUNK_BYTES as u64) as usize;
+        let mut piece = vec![0; len];
+        file.read_exact_at(&mut piece, at)?;
+        if pieces.blocking_send(piece).is_err() {
+            return Ok(());
+        }
+        at += len as u64;
+    }
+    Ok(())
 }
 
 /// Appends `text` to `file` (made in `dir` when there is none yet): the file, the text,
