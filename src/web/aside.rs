@@ -233,20 +233,25 @@ mod tests {
         assert_eq!(done.filed, 0);
     }
 
-    #[tokio::test]
-    async fn a_directory_that_cannot_hold_the_file_keeps_the_lines_in_memory() {
-        let dir = tempfile::tempdir().expect("dir");
-        let gone: Arc<Path> = dir.path().join("gone").into();
+    /// Sends 1,000 lines through `aside`, whose file fails from the first spill: all come
+    /// back in order, the first ten (100 bytes) as the bytes the file did not take.
+    async fn refused_from_the_start(aside: Aside) {
         let lines = lines(1_000);
-        let (done, sent) = round_trip(Aside::new(gone, 100), &lines).await;
+        let (done, sent) = round_trip(aside, &lines).await;
         assert_eq!(sent, lines.concat());
-        // The first ten lines (100 bytes) found no file; the rest stayed where they were.
         let expected = Done {
             filed: 0,
             unfiled: 100,
             failed: true,
         };
         assert_eq!(done, expected);
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_cannot_hold_the_file_keeps_the_lines_in_memory() {
+        let dir = tempfile::tempdir().expect("dir");
+        let gone: Arc<Path> = dir.path().join("gone").into();
+        refused_from_the_start(Aside::new(gone, 100)).await;
     }
 
     #[tokio::test]
@@ -259,15 +264,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let mut aside = Aside::new(dir.path().into(), 100);
         aside.file = Some(full);
-        let lines = lines(1_000);
-        let (done, sent) = round_trip(aside, &lines).await;
-        assert_eq!(sent, lines.concat());
-        // The first ten lines (100 bytes) were handed to the file and refused.
-        let expected = Done {
-            filed: 0,
-            unfiled: 100,
-            failed: true,
-        };
-        assert_eq!(done, expected);
+        refused_from_the_start(aside).await;
     }
 }
