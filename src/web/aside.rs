@@ -81,8 +81,14 @@ impl Aside {
         Ok(())
     }
 
-    /// Sends what `answer` holds, then the lines set aside.
+    /// Sends what `answer` holds, then the lines set aside. Lines that never left memory
+    /// and fit in a chunk join the answer's text, so a small metric does not make chunks
+    /// of its own.
     pub(super) async fn send(self, answer: &mut Answer) -> Result<(), Stop> {
+        if self.file.is_none() && self.unfiled.is_empty() && self.text.len() < CHUNK_BYTES {
+            answer.text.push_str(&self.text);
+            return answer.send_full().await;
+        }
         answer.flush().await?;
         if let Some(file) = self.file {
             // One blocking task reads the file out, a chunk at a time, as the answer takes
@@ -173,8 +179,8 @@ mod tests {
     }
 
     /// Writes `lines` into `aside` as `/metrics` does (a spill after each group of ten),
-    /// then what it sends.
-    async fn round_trip(mut aside: Aside, lines: &[String]) -> (Done, String) {
+    /// then what it sends after a header, and in how many chunks.
+    async fn round_trip(mut aside: Aside, lines: &[String]) -> (Done, String, usize) {
         for group in lines.chunks(10) {
             for line in group {
                 aside.text.push_str(line);
@@ -187,20 +193,30 @@ mod tests {
             failed: aside.failed,
         };
         let (mut answer, mut written) = Answer::new();
-        let sending = tokio::spawn(async move { aside.send(&mut answer).await.is_ok() });
+        answer.text.push_str(HEADER);
+        let sending = tokio::spawn(async move {
+            aside.send(&mut answer).await.is_ok() && answer.flush().await.is_ok()
+        });
         let mut sent = Vec::new();
+        let mut chunks = 0;
         while let Some(chunk) = written.recv().await {
             sent.extend_from_slice(&chunk.expect("a chunk"));
+            chunks += 1;
         }
         assert!(sending.await.expect("sent"));
-        (done, String::from_utf8(sent).expect("UTF-8"))
+        let sent = String::from_utf8(sent).expect("UTF-8");
+        let lines = sent.strip_prefix(HEADER).expect("the header first");
+        (done, lines.to_owned(), chunks)
     }
+
+    /// What the answer holds before the lines set aside.
+    const HEADER: &str = "# TYPE m gauge\n";
 
     #[tokio::test]
     async fn lines_past_the_bound_go_to_a_file_and_come_back_in_order() {
         let dir = tempfile::tempdir().expect("dir");
         let lines = lines(1_005);
-        let (done, sent) = round_trip(Aside::new(dir.path().into(), 250), &lines).await;
+        let (done, sent, _) = round_trip(Aside::new(dir.path().into(), 250), &lines).await;
         assert_eq!(sent, lines.concat());
         // Groups go to the file once 250 bytes wait; the last groups stay in memory.
         let mut filed = 0;
@@ -225,19 +241,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lines_under_the_bound_stay_in_memory() {
+    async fn lines_under_the_bound_stay_in_memory_and_join_the_header() {
         let dir = tempfile::tempdir().expect("dir");
         let lines = lines(50);
-        let (done, sent) = round_trip(Aside::new(dir.path().into(), 100_000), &lines).await;
+        let (done, sent, chunks) = round_trip(Aside::new(dir.path().into(), 100_000), &lines).await;
         assert_eq!(sent, lines.concat());
         assert_eq!(done.filed, 0);
+        assert_eq!(chunks, 1);
     }
 
     /// Sends 1,000 lines through `aside`, whose file fails from the first spill: all come
     /// back in order, the first ten (100 bytes) as the bytes the file did not take.
     async fn refused_from_the_start(aside: Aside) {
         let lines = lines(1_000);
-        let (done, sent) = round_trip(aside, &lines).await;
+        let (done, sent, _) = round_trip(aside, &lines).await;
         assert_eq!(sent, lines.concat());
         let expected = Done {
             filed: 0,
