@@ -2,6 +2,10 @@
 # on a slim Debian with the database in the /data volume.
 
 FROM rust:1.95-slim-bookworm AS build
+# make builds the jemalloc allocator (the image has the C compiler already).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src src

@@ -3,7 +3,6 @@
 //! order (API, scheduler, recorder flush, database).
 
 mod admin_token;
-pub mod allocator;
 mod cluster;
 pub mod data_dir;
 pub mod healthcheck;
