@@ -11,7 +11,7 @@ use stackwatch::telemetry;
 
 /// The process's allocator: jemalloc, for Rust and for the C code linked in (SQLite). On
 /// the 100,000-check benchmark it took some 14 % less CPU per probe than glibc's malloc
-/// and held 10 to 16 MiB less once running (docs/performance.md). A unit value: it holds
+/// and held 14 to 16 MiB less once running (docs/performance.md). A unit value: it holds
 /// no state of ours.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
