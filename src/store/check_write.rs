@@ -121,6 +121,7 @@ pub(super) async fn upsert_known(
         .spec
         .escalation()
         .map(|(minutes, _)| i64::from(minutes));
+    let degraded_after_ms = write.spec.degraded_after_ms().map(i64::from);
     let is_heartbeat = write.spec.is_heartbeat();
     let kind = write.spec.target().kind();
     let Some(before) = existing else {
@@ -132,7 +133,8 @@ pub(super) async fn upsert_known(
         };
         let id: i64 = Sql::new(
             "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
-             escalate_after, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             escalate_after, kind, degraded_after_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(name.as_str())
         .bind(&stack)
@@ -143,6 +145,7 @@ pub(super) async fn upsert_known(
         .bind(now.0)
         .bind(escalate_after)
         .bind(kind)
+        .bind(degraded_after_ms)
         .scalar_one(tx.on())
         .await?;
         insert_tags(tx, CheckId(id), write.spec.tags()).await?;
@@ -168,7 +171,7 @@ pub(super) async fn upsert_known(
     };
     Sql::new(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
-         escalate_after = $6, kind = $7 WHERE id = $8",
+         escalate_after = $6, kind = $7, degraded_after_ms = $8 WHERE id = $9",
     )
     .bind(&stack)
     .bind(paused)
@@ -177,6 +180,7 @@ pub(super) async fn upsert_known(
     .bind(now.0)
     .bind(escalate_after)
     .bind(kind)
+    .bind(degraded_after_ms)
     .bind(before.id.0)
     .execute(tx.on())
     .await?;

@@ -23,6 +23,8 @@ pub struct MetricRow<'a> {
     pub heartbeat: bool,
     /// A domain check (`cert_not_after` is its registration's expiry).
     pub domain: bool,
+    /// It has a `degraded_after_ms`: it can be degraded.
+    pub degradable: bool,
     /// Each location's verdict, for a check probed from several (see `domain::Votes`).
     pub votes: Option<&'a str>,
 }
@@ -57,6 +59,7 @@ pub struct MetricPack {
     certs: Option<String>,
     kinds: Option<String>,
     votes: Option<String>,
+    degradables: Option<String>,
 }
 
 /// The checks of one pack, each handed to `each`.
@@ -74,17 +77,18 @@ fn unpack_metric_rows<'p>(
         column(&pack.certs),
         column(&pack.kinds),
         column(&pack.votes),
+        column(&pack.degradables),
     ];
     for name in names.split(PACK_ROW) {
         let corrupt = |reason: &str| StoreError::Corrupt {
             name: name.to_owned(),
             reason: format!("metric row: {reason}"),
         };
-        let mut fields = [""; 5];
+        let mut fields = [""; 6];
         for (field, column) in fields.iter_mut().zip(&mut columns) {
             *field = column.next().ok_or_else(|| corrupt("too few fields"))?;
         }
-        let [stack, health, cert_not_after, kind, votes] = fields;
+        let [stack, health, cert_not_after, kind, votes, degradable] = fields;
         let number = |f: &str| -> Result<Option<i64>, StoreError> {
             present(f)
                 .map(|f| f.parse().map_err(|_| corrupt("a number is not one")))
@@ -97,6 +101,7 @@ fn unpack_metric_rows<'p>(
             cert_not_after: number(cert_not_after)?,
             heartbeat: kind == Target::HEARTBEAT,
             domain: kind == Target::DOMAIN,
+            degradable: !degradable.is_empty(),
             votes: present(votes),
         });
     }
@@ -150,7 +155,7 @@ impl Store {
         // line up. No ordered subquery: SQLite walks the range in id order anyway, and it
         // read the subquery through a co-routine, half as long again.
         let text: Arc<str> = format!(
-            "SELECT {}, {}, {}, {}, {}, {} \
+            "SELECT {}, {}, {}, {}, {}, {}, {} \
              FROM checks c LEFT JOIN check_state s ON s.check_id = c.id \
              WHERE c.id > $1 AND c.id <= $2",
             packed("c.name", "names"),
@@ -159,6 +164,10 @@ impl Store {
             packed("COALESCE(CAST(s.cert_not_after AS TEXT), '')", "certs"),
             packed("c.kind", "kinds"),
             packed("COALESCE(s.votes, '')", "votes"),
+            packed(
+                "CASE WHEN c.degraded_after_ms IS NULL THEN '' ELSE '1' END",
+                "degradables",
+            ),
         )
         .into();
         let starts =
@@ -191,8 +200,8 @@ fn pack_width(highest: i64, count: i64) -> i64 {
 mod tests {
     use super::*;
 
-    /// A pack of these checks' fields (name, stack, health, expiry, kind, votes).
-    fn pack(checks: &[[&str; 6]]) -> MetricPack {
+    /// A pack of these checks' fields (name, stack, health, expiry, kind, votes, degradable).
+    fn pack(checks: &[[&str; 7]]) -> MetricPack {
         let column = |i: usize| {
             let fields: Vec<&str> = checks.iter().map(|c| c[i]).collect();
             (!checks.is_empty()).then(|| fields.join(&PACK_ROW.to_string()))
@@ -204,6 +213,7 @@ mod tests {
             certs: column(3),
             kinds: column(4),
             votes: column(5),
+            degradables: column(6),
         }
     }
 
@@ -216,8 +226,16 @@ mod tests {
     #[test]
     fn a_pack_gives_each_check_with_empty_fields_as_none() {
         let pack = pack(&[
-            ["web", "shop", "0", "1700000000000", "http", "{\"fra\":1}"],
-            ["job", "", "", "", "heartbeat", ""],
+            [
+                "web",
+                "shop",
+                "0",
+                "1700000000000",
+                "http",
+                "{\"fra\":1}",
+                "1",
+            ],
+            ["job", "", "", "", "heartbeat", "", ""],
         ]);
         let rows = unpack(&pack).unwrap();
         assert_eq!(
@@ -230,6 +248,7 @@ mod tests {
                     cert_not_after: Some(1_700_000_000_000),
                     heartbeat: false,
                     domain: false,
+                    degradable: true,
                     votes: Some("{\"fra\":1}"),
                 },
                 MetricRow {
@@ -239,6 +258,7 @@ mod tests {
                     cert_not_after: None,
                     heartbeat: true,
                     domain: false,
+                    degradable: false,
                     votes: None,
                 },
             ]
@@ -248,7 +268,7 @@ mod tests {
 
     #[test]
     fn a_pack_of_a_domain_check_says_so() {
-        let pack = pack(&[["example-org", "", "0", "1800000000000", "domain", ""]]);
+        let pack = pack(&[["example-org", "", "0", "1800000000000", "domain", "", ""]]);
         let rows = unpack(&pack).unwrap();
         assert!(rows[0].domain && !rows[0].heartbeat);
         assert_eq!(rows[0].cert_not_after, Some(1_800_000_000_000));
@@ -264,12 +284,12 @@ mod tests {
 
     #[test]
     fn a_pack_whose_columns_disagree_or_with_a_bad_number_is_refused_naming_a_check() {
-        let web = ["web", "shop", "0", "", "http", ""];
-        let mut short = pack(&[web, ["db", "", "1", "", "tcp", ""]]);
+        let web = ["web", "shop", "0", "", "http", "", ""];
+        let mut short = pack(&[web, ["db", "", "1", "", "tcp", "", ""]]);
         short.certs = Some(String::new());
         let mut long = pack(&[web]);
         long.kinds = Some(format!("http{PACK_ROW}tcp"));
-        let bad = pack(&[["web", "", "up", "", "http", ""]]);
+        let bad = pack(&[["web", "", "up", "", "http", "", ""]]);
         for (pack, check) in [(short, "db"), (long, "web"), (bad, "web")] {
             match unpack(&pack) {
                 Err(StoreError::Corrupt { name, .. }) => assert_eq!(name, check),

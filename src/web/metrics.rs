@@ -77,13 +77,17 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
             };
             if let Some(up) = up {
                 push_line(out, "stackwatch_check_up{", labels, gauge_end(up));
-                let slow = gauge_end(health == Some(Health::Degraded));
-                push_line(
-                    &mut degraded.text,
-                    "stackwatch_check_degraded{",
-                    labels,
-                    slow,
-                );
+                // Only a check with a `degraded_after_ms` can be degraded (or still be, as
+                // the setting was just removed): a gauge that is always 0 says nothing.
+                let slow = health == Some(Health::Degraded);
+                if row.degradable || slow {
+                    push_line(
+                        &mut degraded.text,
+                        "stackwatch_check_degraded{",
+                        labels,
+                        gauge_end(slow),
+                    );
+                }
             }
             for (location, health) in row.location_healths() {
                 let value = match health {
@@ -133,7 +137,7 @@ async fn render(state: &WebState, answer: &mut Answer) -> Result<(), Stop> {
         &mut answer.text,
         "stackwatch_check_degraded",
         "gauge",
-        "1 when the check is confirmed degraded (slower than its degraded_after_ms), 0 when up or down",
+        "1 when the check is confirmed degraded (slower than its degraded_after_ms), 0 when up or down (absent without degraded_after_ms)",
     );
     degraded.send(answer).await?;
     header_line(

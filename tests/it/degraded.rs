@@ -66,6 +66,7 @@ async fn slow_answers_make_a_check_degraded_once_and_fast_ones_recover_it() {
     let (_, check) = app.get("/api/v1/checks/acme-readiness").await;
     assert_eq!(check["degraded_after_ms"], 400, "{check}");
     wait_state(&app, "acme-readiness", "up").await;
+    assert_eq!(degraded_gauge(&app).await.as_deref(), Some("0"), "up");
 
     delay.store(700, Ordering::SeqCst);
     wait_state(&app, "acme-readiness", "degraded").await;
@@ -108,16 +109,13 @@ async fn slow_answers_make_a_check_degraded_once_and_fast_ones_recover_it() {
     assert!(status.contains("Degraded performance"), "{status}");
     assert!(status.contains("state-degraded"), "{status}");
     let metrics = page(&app, "/metrics").await;
-    for line in [
-        "stackwatch_check_up{check=\"acme-readiness\"",
-        "stackwatch_check_degraded{check=\"acme-readiness\"",
-    ] {
-        let value = metrics
-            .lines()
-            .find(|l| l.starts_with(line))
-            .unwrap_or_else(|| panic!("{line} in {metrics}"));
-        assert!(value.ends_with("} 1"), "{value}");
-    }
+    let up = "stackwatch_check_up{check=\"acme-readiness\"";
+    let value = metrics
+        .lines()
+        .find(|l| l.starts_with(up))
+        .unwrap_or_else(|| panic!("{up} in {metrics}"));
+    assert!(value.ends_with("} 1"), "{value}");
+    assert_eq!(degraded_gauge(&app).await.as_deref(), Some("1"), "degraded");
     let (_, uptime) = app.get("/api/v1/checks/acme-readiness/uptime").await;
     let day = &uptime["windows"][0];
     assert_eq!(day["window"], "24h");
@@ -159,6 +157,31 @@ async fn slow_answers_make_a_check_degraded_once_and_fast_ones_recover_it() {
     assert_eq!(kinds, ["degraded", "recovered"], "and nothing else");
     let (_, incidents) = app.get("/api/v1/incidents?check=acme-readiness").await;
     assert_eq!(incidents["incidents"], json!([]), "slow is not an outage");
+    assert_eq!(
+        degraded_gauge(&app).await.as_deref(),
+        Some("0"),
+        "recovered"
+    );
+
+    // Without the setting the check cannot be degraded, and has no degraded gauge.
+    let plain = json!({"url": url, "check_rate": 10, "retry_interval": 1, "timeout": 5,
+        "failures_to_confirm": 2, "stack": "acme"});
+    let (status, body) = app.put("/api/v1/checks/acme-readiness", &plain).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for("up, without a degraded gauge", 30, async || {
+        let metrics = page(&app, "/metrics").await;
+        let up = metrics.contains("stackwatch_check_up{check=\"acme-readiness\",stack=\"acme\"} 1");
+        (up && degraded_gauge(&app).await.is_none()).then_some(())
+    })
+    .await;
+}
+
+/// The value of `acme-readiness`'s degraded gauge in `/metrics`, if it has one.
+async fn degraded_gauge(app: &TestApp) -> Option<String> {
+    let metrics = page(app, "/metrics").await;
+    let line = "stackwatch_check_degraded{check=\"acme-readiness\"";
+    let found = metrics.lines().find(|l| l.starts_with(line))?;
+    found.rsplit_once(' ').map(|(_, value)| value.to_owned())
 }
 
 #[tokio::test]

@@ -117,3 +117,69 @@ async fn checks_stored_in_the_old_form_carry_over_unchanged() {
         "rewritten in the current form at open"
     );
 }
+
+/// An HTTP check as the store writes it (version 3), with `degraded_after_ms` set.
+const SLOW_SPEC: &str = r#"{"version":3,"kind":"http","url":"http://127.0.0.1:9/ready",
+    "method":"GET","headers":{},"body":null,"basic_auth":null,"expected_status":["200-399"],
+    "body_contains":null,"body_not_contains":null,"json":[],"headers_expect":{},
+    "body_matches":null,"max_response_time_ms":null,"follow_redirects":false,
+    "redirect_credentials":false,"secret_names":[],"verify_tls":true,"cert_expiry_days":14,
+    "check_rate":60,"timeout":10,"failures_to_confirm":2,"successes_to_recover":1,
+    "retry_interval":10,"contacts":[],"degraded_after_ms":400,"reminder_every":null,
+    "stack":"acme","tags":[],"display_name":null,"locations":null,"quorum":null,
+    "flap_threshold":null,"flap_window":null,"escalate_after":null,"escalate_to":null,
+    "depends_on":[]}"#;
+
+#[tokio::test]
+async fn a_database_from_before_the_degraded_column_fills_it_from_each_spec() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    // The SQLite migrations before the one that adds `checks.degraded_after_ms`.
+    let earlier = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0026" {
+            std::fs::copy(&path, earlier.path().join(name)).unwrap();
+        }
+    }
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("stackwatch.db").display()
+    );
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
+    migrator.run(&mut db).await.unwrap();
+    let plain = SLOW_SPEC.replace(r#""degraded_after_ms":400"#, r#""degraded_after_ms":null"#);
+    for (name, spec) in [("slow-readiness", SLOW_SPEC), ("plain-readiness", &plain)] {
+        sqlx::query(
+            "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
+             VALUES ($1, 'acme', 0, $2, 0, 0)",
+        )
+        .bind(name)
+        .bind(spec)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    db.close().await.unwrap();
+
+    let app = spawn_with(crate::helpers::sqlite_test_settings(dir.path())).await;
+    let (status, check) = app.get("/api/v1/checks/slow-readiness").await;
+    assert_eq!((status, &check["degraded_after_ms"]), (200, &json!(400)));
+    app.stop().await;
+
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let column: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT name, degraded_after_ms FROM checks ORDER BY name")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(
+        column,
+        [
+            ("plain-readiness".to_owned(), None),
+            ("slow-readiness".to_owned(), Some(400))
+        ]
+    );
+}

@@ -299,13 +299,15 @@ async fn metrics_name_every_check_once_however_many_reads_it_takes() {
 #[tokio::test]
 async fn metrics_send_an_answer_of_many_chunks_whole_and_each_metric_together() {
     let (app, _dir, _target) = app_with_checks().await;
-    // Names of the longest allowed (128) make each line some 180 bytes: 1,100 checks (two
-    // stacks, as a stack holds at most 1,000), over two reads of the store, fill several of
-    // the chunks the answer is sent in (64 KiB).
+    // Names of the longest allowed (128) make each line some 180 bytes: 2,200 heartbeats
+    // (four stacks, as a stack holds at most 1,000), over three reads of the store, fill
+    // several of the chunks the answer is sent in (64 KiB). Half of them are pinged (up),
+    // half never are (new).
     let tail = "x".repeat(128 - "beats-a-000-".len());
     let client = reqwest::Client::new();
-    let mut expected = Vec::new();
-    for stack in ["beats-a", "beats-b"] {
+    let mut pinged = Vec::new();
+    let mut silent = Vec::new();
+    for stack in ["beats-a", "beats-b", "beats-c", "beats-d"] {
         let names: Vec<String> = (0..550).map(|i| format!("{stack}-{i:03}-{tail}")).collect();
         let checks: Vec<_> = names
             .iter()
@@ -318,49 +320,59 @@ async fn metrics_send_an_answer_of_many_chunks_whole_and_each_metric_together() 
             )
             .await;
         assert_eq!(status, 200, "{made}");
+        if matches!(stack, "beats-c" | "beats-d") {
+            silent.extend(names);
+            continue;
+        }
         for check in made["checks"].as_array().unwrap() {
             let ping = app.url(check["ping_url"].as_str().unwrap());
             assert_eq!(client.get(ping).send().await.unwrap().status(), 200);
         }
-        expected.extend(names);
+        pinged.extend(names);
     }
-    let body = wait_for("every beat up in /metrics", 60, async || {
+    let body = wait_for("every pinged beat up in /metrics", 60, async || {
         let body = crate::helpers::text_as(&app.url("/metrics"), READ_TOKEN).await;
-        (up_in_stacks(&body, "beats-") == expected).then_some(body)
+        (up_in_stacks(&body, "beats-") == pinged).then_some(body)
     })
     .await;
     assert!(body.len() > 5 * 64 * 1024, "{} bytes", body.len());
     // A metric's lines follow one another: the chunks came whole and in order.
     let lines: Vec<&str> = body.lines().collect();
-    let mut labels = Vec::new();
-    for metric in ["stackwatch_check_up{", "stackwatch_check_degraded{"] {
+    let mut named = Vec::new();
+    for (metric, count) in [
+        ("stackwatch_check_up{", 1_100 + 3),
+        ("stackwatch_check_new{", 1_100),
+    ] {
         let at: Vec<usize> = (0..lines.len())
             .filter(|&i| lines[i].starts_with(metric))
             .collect();
-        assert_eq!(
-            at.len(),
-            1_100 + 3,
-            "{metric}: the beats and three probed checks"
-        );
+        assert_eq!(at.len(), count, "{metric}");
         assert_eq!(
             at[at.len() - 1] - at[0],
             at.len() - 1,
             "{metric} lines apart"
         );
-        let named: Vec<&str> = at
-            .iter()
-            .map(|&i| lines[i].split_once('}').unwrap().0)
-            .collect();
-        labels.push(
-            named
-                .into_iter()
-                .map(|l| l.split_once('{').unwrap().1)
+        named.push(
+            at.iter()
+                .map(|&i| {
+                    let labels = lines[i].split_once('{').unwrap().1;
+                    let name = labels.strip_prefix("check=\"").unwrap();
+                    name.split_once('"').unwrap().0
+                })
                 .collect::<Vec<_>>(),
         );
     }
-    // The degraded gauge's lines (some 200 KB, more than the answer holds in memory before
-    // setting them aside in the data directory) came back whole, in the up gauge's order.
-    assert_eq!(labels[0], labels[1]);
+    // The new gauge's lines (some 200 KB, more than the answer holds in memory before
+    // setting them aside in the data directory) came back whole: each silent beat once.
+    // (Their order, the order the store read the checks in, is the aside's unit tests'.)
+    let mut came_back = named[1].clone();
+    came_back.sort_unstable();
+    assert_eq!(came_back, silent);
+    // No check here has a `degraded_after_ms`: none can be degraded, so none has the gauge.
+    assert!(
+        !body.contains("stackwatch_check_degraded{"),
+        "a degraded gauge of a check that cannot be degraded"
+    );
 }
 
 /// The checks of the stacks named from `prefix` that `/metrics` shows up, sorted.
