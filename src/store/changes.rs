@@ -2,7 +2,7 @@
 //! `pings` (heartbeat pings any instance received) and `agent_results` (agents' results any
 //! instance received): what is new after a position, where each log ends now, and pruning.
 
-use super::db::{Sql, Tx};
+use super::db::{Sql, Tx, statement_chunks};
 use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{CheckId, CheckName, LocationName, Outcome, Ping, PingKind, Timestamp};
 
@@ -188,15 +188,16 @@ impl Store {
     }
 }
 
-/// Rows per statement of the agents' log: 4 parameters each.
-const LOGGED_PER_STATEMENT: usize = 1_000;
+/// Rows per statement of the agents' log, at most: 4 parameters each. A power of two, see
+/// [`statement_chunks`].
+const LOGGED_PER_STATEMENT: usize = 1_024;
 
 /// Inserts results into the agents' log, in a transaction that holds the pings' lock.
 pub(super) async fn log_results(
     tx: &mut Tx,
     rows: &[(&LocationName, CheckId, &Outcome)],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(LOGGED_PER_STATEMENT) {
+    for chunk in statement_chunks(rows, LOGGED_PER_STATEMENT) {
         let mut query = Sql::new("INSERT INTO agent_results (location, check_id, outcome, at) ");
         query.push_values(chunk, |row, (location, check, outcome)| {
             row.push_bind(location.to_string())

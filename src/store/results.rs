@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::FromRow;
 
-use super::db::{Sql, Tx};
+use super::db::{Sql, Tx, statement_chunks};
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
 use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{AlertKind, CheckId, Transition};
@@ -66,7 +66,7 @@ impl Store {
                 Write::Monitor { .. } | Write::Forward(_) => None,
             })
             .collect();
-        for chunk in statement_chunks(&probes) {
+        for chunk in statement_chunks(&probes, ROWS_PER_STATEMENT) {
             insert_results(&mut tx, chunk).await?;
         }
         // Most probes of a steady check leave its state as it was: only changes are written.
@@ -87,7 +87,7 @@ impl Store {
                 .map(|(_, r, c)| (*r, *c))
                 .collect();
             let mut written = HashSet::new();
-            for chunk in statement_chunks(&live) {
+            for chunk in statement_chunks(&live, ROWS_PER_STATEMENT) {
                 written.extend(upsert_states(&mut tx, chunk).await?);
             }
             for (i, r, _) in run {
@@ -131,24 +131,6 @@ impl Store {
 /// Rows per multi-row statement, at most: 21 parameters each stays far below SQLite's
 /// limit. A power of two, see [`statement_chunks`].
 const ROWS_PER_STATEMENT: usize = 512;
-
-/// `items` cut, in order, into statements of [`ROWS_PER_STATEMENT`] rows and a rest cut
-/// into powers of two (700 rows: 512, 128, 32, 16, 8, 4), so that a multi-row statement
-/// has ten texts at most. Each text is a program SQLite prepares and the connection's
-/// statement cache keeps; a statement the size of each batch made a new one almost every
-/// second, and at 100,000 checks the cached programs came to tens of MB.
-fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    std::iter::from_fn(move || {
-        let size = rest.len().min(ROWS_PER_STATEMENT);
-        if size == 0 {
-            return None;
-        }
-        let (chunk, after) = rest.split_at(1 << size.ilog2());
-        rest = after;
-        Some(chunk)
-    })
-}
 
 /// A check deleted while its probe ran has no row to attach to: its rows are skipped
 /// (`EXISTS`) rather than failing the whole batch on the foreign key.
@@ -363,24 +345,5 @@ mod tests {
             .collect();
         assert_eq!(lengths, vec![ROWS_PER_STATEMENT, ROWS_PER_STATEMENT, 1]);
         assert!(distinct_runs(&[] as &[u8], |i| *i).is_empty());
-    }
-
-    #[test]
-    fn statements_take_whole_runs_then_powers_of_two_in_order() {
-        let sizes = |n: usize| -> Vec<usize> {
-            let items: Vec<usize> = (0..n).collect();
-            let chunks: Vec<&[usize]> = statement_chunks(&items).collect();
-            assert_eq!(chunks.concat(), items, "every item once, in order");
-            chunks.iter().map(|c| c.len()).collect()
-        };
-        assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(1), vec![1]);
-        assert_eq!(sizes(700), vec![512, 128, 32, 16, 8, 4]);
-        assert_eq!(sizes(1_537), vec![512, 512, 512, 1]);
-        let mut texts = HashSet::new();
-        for n in 0..=2_000 {
-            texts.extend(sizes(n));
-        }
-        assert_eq!(texts.len(), 10, "row counts in use: {texts:?}");
     }
 }
