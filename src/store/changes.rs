@@ -2,7 +2,8 @@
 //! `pings` (heartbeat pings any instance received) and `agent_results` (agents' results any
 //! instance received): what is new after a position, where each log ends now, and pruning.
 
-use super::db::{Sql, Tx, statement_chunks};
+use super::db::{Sql, Tx};
+use super::statement_chunks::statement_chunks;
 use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{CheckId, CheckName, LocationName, Outcome, Ping, PingKind, Timestamp};
 

@@ -31,6 +31,7 @@ mod rollups;
 mod spec_form;
 mod sqlite_params;
 mod stacks;
+mod statement_chunks;
 mod states;
 mod statuscake;
 mod subscribers;

@@ -5,8 +5,9 @@ use std::collections::HashSet;
 
 use sqlx::FromRow;
 
-use super::db::{Sql, Tx, statement_chunks};
+use super::db::{Sql, Tx};
 use super::record::{Change, MONITOR_ALERT_NAME, MONITOR_CHECK_ID, Record, Write};
+use super::statement_chunks::statement_chunks;
 use super::{PING_LOCK, Store, StoreError};
 use crate::domain::{AlertKind, CheckId, Transition};
 
