@@ -24,8 +24,10 @@ pub const QUICK_FIRSTS_PER_SPREAD: u32 = 5_000;
 /// (or half its interval) after the first: two probes a moment apart tell nothing new.
 pub const FIRST_GAP_MIN_MS: u64 = 1_000;
 
+/// A planned check's place in the schedule. Its fields are the plan's alone; whoever keeps
+/// the slot (see [`Slots`]) only holds it.
 #[derive(Debug)]
-struct Slot {
+pub struct Slot {
     cadence: Cadence,
     /// A regular slot of the schedule; later ones follow it at the rate.
     anchor_ms: u64,
@@ -49,10 +51,41 @@ impl Slot {
     }
 }
 
+/// Where a plan keeps its checks' slots: a map of their own, or a table that already has
+/// an entry per check (the scheduler's), so that a million checks do not pay for a second
+/// table of a million slots (some 85 MB at a million, its buckets doubled past 917,504).
+pub trait Slots {
+    fn slot(&self, id: CheckId) -> Option<&Slot>;
+    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot>;
+    /// Puts a check's slot in place of the one it had, returned; `Err` gives the slot back
+    /// when the table has no entry for the check, which is then not planned.
+    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot>;
+    fn take_slot(&mut self, id: CheckId) -> Option<Slot>;
+}
+
+impl Slots for HashMap<CheckId, Slot> {
+    fn slot(&self, id: CheckId) -> Option<&Slot> {
+        self.get(&id)
+    }
+
+    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
+        self.get_mut(&id)
+    }
+
+    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
+        Ok(self.insert(id, slot))
+    }
+
+    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
+        self.remove(&id)
+    }
+}
+
 /// Every active check's next due time, in a time-ordered queue.
 #[derive(Debug, Default)]
-pub struct Plan {
-    slots: HashMap<CheckId, Slot>,
+pub struct Plan<S = HashMap<CheckId, Slot>> {
+    /// The slots, in the plan's own map or in the entries of the table `S`.
+    slots: S,
     /// Queued items, (check, generation), by due time. Phases fall on ticks, so a due time
     /// gathers many checks: a probe's turn is one append and one read of a short list, not a
     /// binary heap's sift through the whole fleet (at 100,000 checks a probe's turn in the
@@ -67,7 +100,19 @@ pub struct Plan {
     quick_firsts: (u64, u32),
 }
 
-impl Plan {
+impl<S: Slots> Plan<S> {
+    /// The table the slots are kept in.
+    pub fn checks(&self) -> &S {
+        &self.slots
+    }
+
+    /// The table the slots are kept in, to add and remove its entries: an entry replaced
+    /// must take the slot of the one it replaces along (or the plan's count of the load
+    /// goes wrong), and a check leaves the plan (`remove`) before its entry leaves it.
+    pub fn checks_mut(&mut self) -> &mut S {
+        &mut self.slots
+    }
+
     /// Adds the checks loaded at start: each first probe falls at the check's phase in its
     /// first interval, the phases laid out for the load of them all.
     pub fn add_all_at_start(&mut self, checks: &[(CheckId, Cadence)], now_ms: u64) {
@@ -88,7 +133,7 @@ impl Plan {
     pub fn add_new(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
         let (first_due, regular) = self.first_and_regular(id, cadence.rate_ms, now_ms);
         self.add(id, cadence, first_due);
-        if let Some(slot) = self.slots.get_mut(&id) {
+        if let Some(slot) = self.slots.slot_mut(id) {
             slot.anchor_ms = regular;
         }
     }
@@ -143,7 +188,7 @@ impl Plan {
     /// Moves a check's next due time to `wait_ms` from now (at most its interval): a
     /// heartbeat pinged, due again when its next ping is.
     pub fn restart_in(&mut self, id: CheckId, now_ms: u64, wait_ms: u64) {
-        let Some(slot) = self.slots.get_mut(&id) else {
+        let Some(slot) = self.slots.slot_mut(id) else {
             return;
         };
         slot.anchor_ms = now_ms + wait_ms.min(slot.cadence.rate_ms);
@@ -156,7 +201,7 @@ impl Plan {
     pub fn due_by(&mut self, id: CheckId, due_ms: u64) {
         if self
             .slots
-            .get(&id)
+            .slot(id)
             .is_some_and(|slot| !slot.running() && due_ms < slot.anchor_ms)
         {
             self.push(id, due_ms);
@@ -164,14 +209,14 @@ impl Plan {
     }
 
     fn add(&mut self, id: CheckId, cadence: Cadence, first_due_ms: u64) {
-        let replaced = self.slots.insert(
-            id,
-            Slot {
-                cadence,
-                anchor_ms: first_due_ms,
-                queued: None,
-            },
-        );
+        let slot = Slot {
+            cadence,
+            anchor_ms: first_due_ms,
+            queued: None,
+        };
+        let Ok(replaced) = self.slots.put_slot(id, slot) else {
+            return;
+        };
         if let Some(old) = replaced {
             self.load.remove(old.cadence.rate_ms);
         }
@@ -184,11 +229,11 @@ impl Plan {
     /// twice); a new rate probes within a few seconds, then at the check's phase for that
     /// rate. A running probe is not disturbed: the next due time is set when it finishes.
     pub fn update(&mut self, id: CheckId, cadence: Cadence, now_ms: u64) {
-        let Some(old) = self.slots.get(&id).map(|slot| slot.cadence) else {
+        let Some(old) = self.slots.slot(id).map(|slot| slot.cadence) else {
             return;
         };
         if old.rate_ms == cadence.rate_ms {
-            if let Some(slot) = self.slots.get_mut(&id) {
+            if let Some(slot) = self.slots.slot_mut(id) {
                 slot.cadence = cadence;
             }
             return;
@@ -196,7 +241,7 @@ impl Plan {
         self.load.remove(old.rate_ms);
         self.load.add(cadence.rate_ms);
         let (first_due, regular) = self.first_and_regular(id, cadence.rate_ms, now_ms);
-        let Some(slot) = self.slots.get_mut(&id) else {
+        let Some(slot) = self.slots.slot_mut(id) else {
             return;
         };
         slot.cadence = cadence;
@@ -210,7 +255,7 @@ impl Plan {
     /// its verdict early, after which it goes on at its regular slots. Whether it was made
     /// due.
     pub fn nudge(&mut self, id: CheckId, now_ms: u64) -> bool {
-        match self.slots.get(&id) {
+        match self.slots.slot(id) {
             Some(slot) if !slot.running() => {
                 self.push(id, now_ms);
                 true
@@ -221,12 +266,12 @@ impl Plan {
 
     /// Whether the check is planned.
     pub fn contains(&self, id: CheckId) -> bool {
-        self.slots.contains_key(&id)
+        self.slots.slot(id).is_some()
     }
 
     /// Forgets a check; a probe of it still running is ignored when it finishes.
     pub fn remove(&mut self, id: CheckId) {
-        if let Some(old) = self.slots.remove(&id) {
+        if let Some(old) = self.slots.take_slot(id) {
             self.load.remove(old.cadence.rate_ms);
         }
     }
@@ -256,7 +301,7 @@ impl Plan {
             }
             let (at, items) = entry.remove_entry();
             for (id, generation) in items {
-                if let Some(slot) = self.slots.get_mut(&id)
+                if let Some(slot) = self.slots.slot_mut(id)
                     && slot.is_queued_as(generation)
                 {
                     slot.queued = None;
@@ -270,7 +315,7 @@ impl Plan {
     /// A probe finished at `now_ms`. While a change is being confirmed the check is probed
     /// again after the retry delay; otherwise at its next regular slot, start to start.
     pub fn finished(&mut self, id: CheckId, confirming: bool, now_ms: u64) -> Option<u64> {
-        let slot = self.slots.get_mut(&id)?;
+        let slot = self.slots.slot_mut(id)?;
         let due = if confirming {
             now_ms + slot.cadence.retry_ms
         } else {
@@ -285,7 +330,7 @@ impl Plan {
     }
 
     fn push(&mut self, id: CheckId, due_ms: u64) {
-        if let Some(slot) = self.slots.get_mut(&id) {
+        if let Some(slot) = self.slots.slot_mut(id) {
             let generation = self
                 .generations
                 .map_or(NonZeroU64::MIN, |last| last.saturating_add(1));
@@ -298,8 +343,8 @@ impl Plan {
 
 /// Whether a queued item is the check's current one: the check is still planned, was not
 /// queued again since, and is not running.
-fn is_current(slots: &HashMap<CheckId, Slot>, id: CheckId, generation: NonZeroU64) -> bool {
-    slots.get(&id).is_some_and(|s| s.is_queued_as(generation))
+fn is_current(slots: &impl Slots, id: CheckId, generation: NonZeroU64) -> bool {
+    slots.slot(id).is_some_and(|s| s.is_queued_as(generation))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ const MINUTE: Cadence = Cadence {
 /// Runs the plan from 0 to `end_ms` in steps of `step_ms`; each probe takes
 /// `duration_ms(id)` and succeeds unless `confirming(id, start)`. Returns the start
 /// times of every probe, by check.
-fn simulate(
-    plan: &mut Plan,
+fn simulate<S: Slots>(
+    plan: &mut Plan<S>,
     end_ms: u64,
     step_ms: u64,
     duration_ms: impl Fn(CheckId) -> u64,
@@ -40,7 +40,7 @@ fn simulate(
 
 #[test]
 fn first_probes_after_a_start_spread_over_the_interval() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     let checks: Vec<(CheckId, Cadence)> = (1..=6_000).map(|id| (CheckId(id), MINUTE)).collect();
     plan.add_all_at_start(&checks, 0);
     let mut per_second = [0u32; 60];
@@ -61,7 +61,7 @@ fn first_probes_after_a_start_spread_over_the_interval() {
 
 #[test]
 fn checks_registered_together_spread_over_the_interval_after_their_first_probe() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     let registered_at = 7_000;
     for id in 1..=i64::from(QUICK_FIRSTS_PER_SPREAD) {
         plan.add_new(CheckId(id), MINUTE, registered_at);
@@ -99,7 +99,7 @@ fn checks_registered_together_spread_over_the_interval_after_their_first_probe()
 
 #[test]
 fn a_fleet_registered_at_once_past_the_quick_budget_starts_at_its_phases() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     let registered_at = 7_000;
     let fleet = 20_000;
     for id in 1..=fleet {
@@ -145,7 +145,7 @@ fn a_fleet_registered_at_once_past_the_quick_budget_starts_at_its_phases() {
 
 #[test]
 fn probes_start_at_the_rate_without_drift() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 0);
     // Every probe takes 1.7 s: start-to-start scheduling must not add it up.
     let starts = simulate(&mut plan, 3_600_000, 100, |_| 1_700, |_, _| false);
@@ -158,7 +158,7 @@ fn probes_start_at_the_rate_without_drift() {
 
 #[test]
 fn a_probe_longer_than_its_interval_never_overlaps_itself() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     let cadence = Cadence {
         rate_ms: 10_000,
         retry_ms: 10_000,
@@ -191,7 +191,7 @@ fn a_probe_longer_than_its_interval_never_overlaps_itself() {
 
 #[test]
 fn confirming_reprobes_after_the_retry_delay_then_returns_to_the_rate() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 0);
     // The probe at 60 s fails (confirming); the retry at 70 s confirms.
     let starts = simulate(&mut plan, 240_000, 100, |_| 100, |_, start| start == 60_000);
@@ -203,7 +203,7 @@ fn confirming_reprobes_after_the_retry_delay_then_returns_to_the_rate() {
 
 #[test]
 fn updates_keep_the_phase_unless_the_rate_changes() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(7), MINUTE, 15_000);
     assert_eq!(plan.take_due(15_000), vec![(CheckId(7), 15_000)]);
     plan.finished(CheckId(7), false, 15_200);
@@ -224,7 +224,7 @@ fn a_registration_told_twice_keeps_its_quick_first_probe() {
         rate_ms: 86_400_000,
         retry_ms: 10_000,
     };
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add_new(CheckId(3), daily, 1_000);
     let first = plan.next_due().unwrap();
     assert!(first < 1_000 + NEW_CHECK_SPREAD_MS, "quick: {first}");
@@ -236,7 +236,7 @@ fn a_registration_told_twice_keeps_its_quick_first_probe() {
 
 #[test]
 fn removed_and_running_checks_are_not_started() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 0);
     plan.add(CheckId(2), MINUTE, 0);
     plan.remove(CheckId(2));
@@ -253,7 +253,7 @@ fn removed_and_running_checks_are_not_started() {
 
 #[test]
 fn a_running_check_is_not_nudged_due_sooner_or_requeued_by_a_new_rate() {
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 0);
     assert_eq!(plan.take_due(0), vec![(CheckId(1), 0)]);
     assert!(!plan.nudge(CheckId(1), 10), "running: not nudged");
@@ -294,7 +294,7 @@ fn a_slot_with_its_key_is_five_words() {
 fn a_small_fleet_probes_in_one_wake_a_second_after_a_start_or_a_registration() {
     use std::collections::HashSet;
     // 200 stacks of two checks at 60 s: one loaded at start, one registered while running.
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     let loaded: Vec<(CheckId, Cadence)> = (1..=200).map(|id| (CheckId(id), MINUTE)).collect();
     plan.add_all_at_start(&loaded, 0);
     for id in 201..=400 {
@@ -321,10 +321,75 @@ fn a_small_fleet_probes_in_one_wake_a_second_after_a_start_or_a_registration() {
 #[test]
 fn a_check_removed_and_added_again_keeps_no_due_time_from_before() {
     // A paused check leaves the plan; resumed, it comes back under the same id.
-    let mut plan = Plan::default();
+    let mut plan: Plan = Plan::default();
     plan.add(CheckId(1), MINUTE, 1_000);
     plan.remove(CheckId(1));
     plan.add(CheckId(1), MINUTE, 5_000);
     assert_eq!(plan.take_due(1_000), vec![], "the old due time is stale");
     assert_eq!(plan.take_due(5_000), vec![(CheckId(1), 5_000)]);
+}
+
+/// A table with an entry per check, each holding its slot, as the scheduler's does.
+impl Slots for HashMap<CheckId, Option<Slot>> {
+    fn slot(&self, id: CheckId) -> Option<&Slot> {
+        self.get(&id)?.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
+        self.get_mut(&id)?.as_mut()
+    }
+
+    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
+        match self.get_mut(&id) {
+            Some(entry) => Ok(entry.replace(slot)),
+            None => Err(slot),
+        }
+    }
+
+    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
+        self.get_mut(&id)?.take()
+    }
+}
+
+#[test]
+fn slots_kept_in_the_checks_entries_plan_as_a_map_of_their_own_does() {
+    let checks: Vec<(CheckId, Cadence)> = (1..=300).map(|id| (CheckId(id), MINUTE)).collect();
+    let mut own: Plan = Plan::default();
+    own.add_all_at_start(&checks, 0);
+    let mut kept: Plan<HashMap<CheckId, Option<Slot>>> = Plan::default();
+    for (id, _) in &checks {
+        kept.checks_mut().insert(*id, None);
+    }
+    kept.add_all_at_start(&checks, 0);
+    let confirming = |id: CheckId, start: u64| id.0 % 7 == 0 && start < 90_000;
+    // One registered while running, and some checks confirming a change.
+    own.add_new(CheckId(301), MINUTE, 30_000);
+    kept.checks_mut().insert(CheckId(301), None);
+    kept.add_new(CheckId(301), MINUTE, 30_000);
+    let own_starts = simulate(&mut own, 600_000, 100, |_| 50, confirming);
+    let kept_starts = simulate(&mut kept, 600_000, 100, |_| 50, confirming);
+    assert_eq!(kept_starts.len(), 301);
+    assert_eq!(kept_starts, own_starts);
+}
+
+#[test]
+fn a_check_without_an_entry_is_not_planned_and_one_removed_leaves_its_entry_empty() {
+    let mut plan: Plan<HashMap<CheckId, Option<Slot>>> = Plan::default();
+    plan.checks_mut().insert(CheckId(1), None);
+    plan.add_new(CheckId(2), MINUTE, 0);
+    assert!(!plan.contains(CheckId(2)));
+    assert_eq!(
+        plan.next_due(),
+        None,
+        "nothing is planned for a check without an entry"
+    );
+    plan.add_new(CheckId(1), MINUTE, 0);
+    assert!(plan.contains(CheckId(1)));
+    plan.remove(CheckId(1));
+    assert!(!plan.contains(CheckId(1)));
+    assert!(
+        plan.checks()[&CheckId(1)].is_none(),
+        "the entry stays, without its slot"
+    );
+    assert_eq!(plan.take_due(MINUTE.rate_ms * 2), vec![]);
 }

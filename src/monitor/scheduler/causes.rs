@@ -83,7 +83,7 @@ impl Causes {
 impl Scheduler {
     /// The checks `id` relies on: those it names, and those below it in its host's chain.
     fn parents(&self, id: CheckId) -> Vec<CheckId> {
-        let Some(entry) = self.entries.get(&id) else {
+        let Some(entry) = self.plan.checks().get(&id) else {
             return Vec::new();
         };
         let mut parents: Vec<CheckId> = entry
@@ -91,7 +91,7 @@ impl Scheduler {
             .spec
             .depends_on()
             .iter()
-            .filter_map(|name| self.by_name.get(name, &self.entries))
+            .filter_map(|name| self.by_name.get(name, self.plan.checks()))
             .collect();
         if let Some(footing) = Footing::of(&entry.check.spec) {
             parents.extend(self.filed(&footing.parent_keys(), |other| footing.relies_on(other)));
@@ -102,7 +102,7 @@ impl Scheduler {
 
     /// The checks that rely on `id`: those naming it, and those above it in its chain.
     fn children(&self, id: CheckId) -> Vec<CheckId> {
-        let Some(entry) = self.entries.get(&id) else {
+        let Some(entry) = self.plan.checks().get(&id) else {
             return Vec::new();
         };
         let mut children: Vec<CheckId> = self.causes.named_by.get(&entry.check.name).to_vec();
@@ -119,7 +119,8 @@ impl Scheduler {
         keys.iter()
             .flat_map(|key| self.causes.by_key.get(key))
             .filter(|id| {
-                self.entries
+                self.plan
+                    .checks()
                     .get(id)
                     .and_then(|e| Footing::of(&e.check.spec))
                     .is_some_and(|other| related(&other))
@@ -136,7 +137,7 @@ impl Scheduler {
 
     /// Whether `id` is held here and its state says DOWN or being confirmed.
     pub(super) fn failing_on_record(&self, id: CheckId) -> bool {
-        self.entries.get(&id).is_some_and(|e| {
+        self.plan.checks().get(&id).is_some_and(|e| {
             let state = &e.known.state;
             (state.health == Health::Down || state.failures > 0) && self.holds(id)
         })
@@ -156,14 +157,14 @@ impl Scheduler {
                 .filter(|p| self.failing(*p))
                 .collect();
             if failing.is_empty() && at != id {
-                return self.entries.get(&at).map(|e| e.check.name.clone());
+                return self.plan.checks().get(&at).map(|e| e.check.name.clone());
             }
             fallback = fallback.or(failing.first().copied());
             stack.extend(failing.into_iter().filter(|p| seen.insert(*p)));
         }
         // Every failing check upstream relies on another failing one (named in a loop):
         // the nearest stands for them.
-        fallback.and_then(|f| self.entries.get(&f).map(|e| e.check.name.clone()))
+        fallback.and_then(|f| self.plan.checks().get(&f).map(|e| e.check.name.clone()))
     }
 
     /// The checks whose failure the outage of `root` explains: those relying on it,
@@ -177,7 +178,7 @@ impl Scheduler {
                 if !self.failing_on_record(child) || !seen.insert(child) {
                     continue;
                 }
-                if let Some(entry) = self.entries.get(&child)
+                if let Some(entry) = self.plan.checks().get(&child)
                     && entry.known.memory.alerted() != Some(Health::Down)
                 {
                     names.push(entry.check.name.to_string());
@@ -197,7 +198,8 @@ impl Scheduler {
         let now = self.now_ms();
         for other in around {
             let probed = self
-                .entries
+                .plan
+                .checks()
                 .get(&other)
                 .is_some_and(|e| !e.check.spec.is_heartbeat());
             if probed && !self.failing(other) && self.holds(other) && self.plan.nudge(other, now) {
@@ -213,7 +215,8 @@ impl Scheduler {
     pub(super) fn after_judging(&mut self, id: CheckId, stopped_failing: bool) {
         self.causes.nudged.remove(&id);
         let held = self
-            .entries
+            .plan
+            .checks()
             .get(&id)
             .is_some_and(|e| e.known.memory.impacted_by().is_some());
         if held {

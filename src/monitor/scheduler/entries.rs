@@ -13,10 +13,10 @@ use super::handover::Pending;
 use super::lag::LagStats;
 use super::names::Names;
 use super::offline_rule::OfflineRule;
-use super::{Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
+use super::{Entries, Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
 use crate::domain::{Check, CheckId, Timestamp};
 use crate::monitor::known::Known;
-use crate::monitor::plan::Plan;
+use crate::monitor::plan::{Plan, Slot, Slots};
 use crate::store::{PageStart, StoreError};
 
 fn is_icmp(check: &Check) -> bool {
@@ -34,7 +34,6 @@ impl Scheduler {
             deps,
             epoch: Instant::now(),
             plan: Plan::default(),
-            entries: HashMap::new(),
             by_name: Names::default(),
             finished_tx,
             finished_rx,
@@ -71,16 +70,18 @@ impl Scheduler {
                 if check.paused {
                     continue;
                 }
-                if let Some(wait_ms) = heartbeat::wait_at_start(&check, stored.as_ref(), now) {
-                    scheduler
-                        .plan
-                        .add_due_in(check.id, check.spec.cadence(), 0, wait_ms);
-                } else if scheduler.probes_here(&check) {
-                    regular.push((check.id, check.spec.cadence()));
+                let (id, cadence) = (check.id, check.spec.cadence());
+                let heartbeat_wait = heartbeat::wait_at_start(&check, stored.as_ref(), now);
+                if heartbeat_wait.is_none() && scheduler.probes_here(&check) {
+                    regular.push((id, cadence));
                 }
                 // Away from home, only this location's own state machine is kept.
                 let stored = stored.filter(|_| scheduler.at_home());
+                // The entry first: the plan keeps the check's slot in it.
                 scheduler.insert(check, Known::from_stored(stored, now));
+                if let Some(wait_ms) = heartbeat_wait {
+                    scheduler.plan.add_due_in(id, cadence, 0, wait_ms);
+                }
             }
         }
         scheduler.plan.add_all_at_start(&regular, 0);
@@ -112,18 +113,23 @@ impl Scheduler {
 
     /// The number of checks scheduled.
     pub fn active_checks(&self) -> usize {
-        self.entries.len()
+        self.plan.checks().len()
     }
 
+    /// Adds a check's entry, or replaces it (its place in the plan kept); the plan adds
+    /// the check afterwards, into the entry.
     pub(super) fn insert(&mut self, check: Check, known: Known) {
         let id = check.id;
         self.icmp_checks += usize::from(is_icmp(&check));
         self.causes.add(&check);
-        let old = self.entries.insert(
+        let entries = self.plan.checks_mut();
+        let slot = entries.get_mut(&id).and_then(|old| old.slot.take());
+        let old = entries.insert(
             id,
             Box::new(Entry {
                 check: Arc::new(check),
                 known,
+                slot,
             }),
         );
         if let Some(old) = old {
@@ -131,12 +137,12 @@ impl Scheduler {
             self.icmp_checks -= usize::from(is_icmp(&old.check));
             self.causes.remove(&old.check);
         }
-        self.by_name.insert(id, &self.entries);
+        self.by_name.insert(id, self.plan.checks());
     }
 
     /// Replaces a check's spec, keeping what is known of it.
     pub(super) fn replace(&mut self, check: Check) {
-        if let Some(entry) = self.entries.get_mut(&check.id) {
+        if let Some(entry) = self.plan.checks_mut().get_mut(&check.id) {
             self.icmp_checks += usize::from(is_icmp(&check));
             self.icmp_checks -= usize::from(is_icmp(&entry.check));
             self.causes.remove(&entry.check);
@@ -146,15 +152,38 @@ impl Scheduler {
     }
 
     pub(super) fn remove(&mut self, id: CheckId) {
+        // Out of the plan first: it keeps the check's slot in the entry.
         self.plan.remove(id);
         self.heartbeat_starts.remove(&id);
         self.heartbeat_ends.remove(&id);
-        if let Some(entry) = self.entries.remove(&id) {
+        if let Some(entry) = self.plan.checks_mut().remove(&id) {
             self.by_name.remove(id, &entry.check.name);
             self.icmp_checks -= usize::from(is_icmp(&entry.check));
             self.causes.remove(&entry.check);
             // Outages held for this check are its no longer.
             self.release();
         }
+    }
+}
+
+/// The plan keeps each check's slot in its entry: a check without an entry is not planned.
+impl Slots for Entries {
+    fn slot(&self, id: CheckId) -> Option<&Slot> {
+        self.get(&id)?.slot.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
+        self.get_mut(&id)?.slot.as_mut()
+    }
+
+    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
+        match self.get_mut(&id) {
+            Some(entry) => Ok(entry.slot.replace(slot)),
+            None => Err(slot),
+        }
+    }
+
+    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
+        self.get_mut(&id)?.slot.take()
     }
 }

@@ -84,7 +84,7 @@ impl Scheduler {
             let mut states = self.deps.store.check_states(&self.pending.states).await?;
             let now = Timestamp::now();
             for id in std::mem::take(&mut self.pending.states) {
-                if let Some(entry) = self.entries.get_mut(&id) {
+                if let Some(entry) = self.plan.checks_mut().get_mut(&id) {
                     entry.known = Known::from_stored(states.remove(&id), now);
                 }
             }
@@ -114,13 +114,13 @@ impl Scheduler {
             .collect();
         let new_ids: Vec<CheckId> = found
             .values()
-            .filter(|c| !c.paused && self.by_name.get(&c.name, &self.entries) != Some(c.id))
+            .filter(|c| !c.paused && self.by_name.get(&c.name, self.plan.checks()) != Some(c.id))
             .map(|c| c.id)
             .collect();
         let mut states = self.deps.store.check_states(&new_ids).await?;
         for name in names {
             let stored = found.remove(&name);
-            let old_id = self.by_name.get(&name, &self.entries);
+            let old_id = self.by_name.get(&name, self.plan.checks());
             let now = self.now_ms();
             match stored {
                 Some(check) if !check.paused && old_id == Some(check.id) => {
@@ -137,18 +137,19 @@ impl Scheduler {
                     }
                     let stored = states.remove(&check.id);
                     let wall = Timestamp::now();
-                    if let Some(first_ms) = heartbeat::first_wait(&check, stored.as_ref(), wall) {
-                        // Never pinged: `grace_first` from now for its first ping.
-                        self.plan
-                            .add_due_in(check.id, check.spec.cadence(), now, first_ms);
-                    } else if let Some(wait_ms) = heartbeat::wait_after(&check, wall) {
-                        // Pinged before (a resumed heartbeat): as if pinged now.
-                        self.plan
-                            .add_due_in(check.id, check.spec.cadence(), now, wait_ms);
-                    } else if self.probes_here(&check) {
-                        self.plan.add_new(check.id, check.spec.cadence(), now);
-                    }
+                    // A heartbeat never pinged waits `grace_first` from now for its first
+                    // ping; one pinged before (resumed) waits as if pinged now.
+                    let heartbeat_wait = heartbeat::first_wait(&check, stored.as_ref(), wall)
+                        .or_else(|| heartbeat::wait_after(&check, wall));
+                    let probed = heartbeat_wait.is_none() && self.probes_here(&check);
+                    let (id, cadence) = (check.id, check.spec.cadence());
+                    // The entry first: the plan keeps the check's slot in it.
                     self.insert(check, Known::from_stored(stored, Timestamp::now()));
+                    if let Some(wait_ms) = heartbeat_wait {
+                        self.plan.add_due_in(id, cadence, now, wait_ms);
+                    } else if probed {
+                        self.plan.add_new(id, cadence, now);
+                    }
                 }
                 _ => {
                     if let Some(old) = old_id {

@@ -127,7 +127,7 @@ impl Scheduler {
         if !self.holds(ping.check) {
             return;
         }
-        let Some(entry) = self.entries.get(&ping.check) else {
+        let Some(entry) = self.plan.checks().get(&ping.check) else {
             return;
         };
         if !entry.check.spec.is_heartbeat() {

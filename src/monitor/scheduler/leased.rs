@@ -54,7 +54,8 @@ impl Scheduler {
             return;
         }
         let ids: Vec<CheckId> = self
-            .entries
+            .plan
+            .checks()
             .keys()
             .filter(|id| gained & (1 << shard_of(**id)) != 0)
             .copied()
@@ -81,7 +82,8 @@ impl Scheduler {
         let beats: Vec<CheckId> = ids
             .iter()
             .filter(|id| {
-                self.entries
+                self.plan
+                    .checks()
                     .get(id)
                     .is_some_and(|e| e.check.spec.is_heartbeat())
             })
@@ -102,7 +104,7 @@ impl Scheduler {
             })
             .collect();
         for id in ids {
-            if let Some(entry) = self.entries.get_mut(id) {
+            if let Some(entry) = self.plan.checks_mut().get_mut(id) {
                 entry.known = Known::from_stored(states.remove(id), now);
             }
         }

@@ -35,7 +35,7 @@ use super::judge::{Judge, would_confirm_down};
 use super::known::Known;
 use super::leases::Owned;
 use super::offline::Verdict;
-use super::plan::{Plan, WAKE_TICK_MS};
+use super::plan::{Plan, Slot, WAKE_TICK_MS};
 use super::vitals::Vitals;
 use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
@@ -75,11 +75,18 @@ pub struct SchedulerDeps {
     pub home: Arc<LocationName>,
 }
 
-/// A scheduled check and what the state machine knows of it.
+/// A scheduled check, what the state machine knows of it, and its place in the plan
+/// (`None` while it is not planned here: probed from elsewhere).
 struct Entry {
     check: Arc<Check>,
     known: Known,
+    slot: Option<Slot>,
 }
+
+/// Every scheduled check's entry, kept in the plan, which keeps each check's slot there.
+/// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer each,
+/// not a whole entry, which is some 160 bytes.
+type Entries = HashMap<CheckId, Box<Entry>>;
 
 /// A finished probe, sent back to the scheduler.
 struct Finished {
@@ -94,10 +101,8 @@ pub struct Scheduler {
     offline: Option<OfflineRule>,
     permits: Arc<Semaphore>,
     epoch: Instant,
-    plan: Plan,
-    /// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer
-    /// each, not a whole entry, which is some 120 bytes.
-    entries: HashMap<CheckId, Box<Entry>>,
+    /// The plan, and every scheduled check's entry (`plan.checks()`).
+    plan: Plan<Entries>,
     by_name: Names,
     finished_tx: mpsc::UnboundedSender<Finished>,
     finished_rx: mpsc::UnboundedReceiver<Finished>,
@@ -138,7 +143,7 @@ impl Scheduler {
         let started = due.len();
         let now_ms = self.now_ms();
         for (id, due_ms) in due {
-            let Some(entry) = self.entries.get(&id) else {
+            let Some(entry) = self.plan.checks().get(&id) else {
                 continue;
             };
             let check = entry.check.clone();
@@ -192,7 +197,7 @@ impl Scheduler {
             .metrics()
             .record(&done.outcome, done.lag_ms);
         // A check deleted or paused while its probe ran is gone from `entries`.
-        let Some(entry) = self.entries.get(&done.id) else {
+        let Some(entry) = self.plan.checks().get(&done.id) else {
             return;
         };
         if let Some(rule) = &mut self.offline
@@ -266,7 +271,7 @@ impl Scheduler {
         let upstream = if failed { self.root_of(id) } else { None };
         let was_failing = self.failing(id);
         let first_failure = failed && !self.failing_on_record(id);
-        let entry = self.entries.get(&id)?;
+        let entry = self.plan.checks().get(&id)?;
         let mut record = if offline {
             Judge::offline(&entry.check, outcome, from)
         } else if !held {
@@ -287,7 +292,7 @@ impl Scheduler {
         };
         super::judge::log_change(&record, entry.known.state.health);
         self.tell_impacted(id, &mut record);
-        let entry = self.entries.get_mut(&id)?;
+        let entry = self.plan.checks_mut().get_mut(&id)?;
         entry.known.learn(&record);
         let confirming = entry.known.confirming(&self.deps.location);
         let failing_now =
@@ -331,7 +336,7 @@ impl Scheduler {
         offline: bool,
         from: &Arc<LocationName>,
     ) -> Option<bool> {
-        let entry = self.entries.get_mut(&id)?;
+        let entry = self.plan.checks_mut().get_mut(&id)?;
         let record = if offline {
             Judge::offline(&entry.check, outcome, from)
         } else {
@@ -387,7 +392,7 @@ impl Scheduler {
     fn report(&mut self) {
         if self.lag.count() > 0 {
             tracing::info!(
-                checks = self.entries.len(),
+                checks = self.plan.checks().len(),
                 probes = self.lag.count(),
                 lag_p50_ms = self.lag.percentile(0.50),
                 lag_p99_ms = self.lag.percentile(0.99),

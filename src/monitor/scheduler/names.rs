@@ -2,16 +2,12 @@
 //! every name (some 100 bytes a check with its slot); this table keeps only the ids,
 //! hashed by their check's name, and reads the name from the check's entry.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
-use super::Entry;
+use super::Entries;
 use crate::domain::{CheckId, CheckName};
-
-/// The entries a name is looked up in: every id in [`Names`] has its entry here.
-type Entries = HashMap<CheckId, Box<Entry>>;
 
 #[derive(Default)]
 pub(super) struct Names {
@@ -75,6 +71,7 @@ mod tests {
     use super::*;
     use crate::domain::{Check, CheckSpec, Timestamp};
     use crate::monitor::Known;
+    use crate::monitor::scheduler::Entry;
 
     fn entry(id: i64, name: &str) -> Box<Entry> {
         Box::new(Entry {
@@ -88,6 +85,7 @@ mod tests {
                 updated_at: Timestamp(0),
             }),
             known: Known::from_stored(None, Timestamp(0)),
+            slot: None,
         })
     }
 

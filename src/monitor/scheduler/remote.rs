@@ -17,7 +17,7 @@ impl Scheduler {
         outcomes: Vec<(CheckId, Outcome)>,
     ) {
         for (id, outcome) in outcomes {
-            if self.entries.contains_key(&id) && self.holds(id) {
+            if self.plan.checks().contains_key(&id) && self.holds(id) {
                 self.judge_and_record(id, outcome, false, location).await;
             }
         }
