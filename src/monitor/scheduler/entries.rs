@@ -13,11 +13,16 @@ use super::handover::Pending;
 use super::lag::LagStats;
 use super::names::Names;
 use super::offline_rule::OfflineRule;
-use super::{Entries, Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
+use super::{Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
 use crate::domain::{Check, CheckId, Timestamp};
 use crate::monitor::known::Known;
 use crate::monitor::plan::{Plan, Slot, Slots};
 use crate::store::{PageStart, StoreError};
+
+/// Every scheduled check's entry, kept in the plan, which keeps each check's slot there.
+/// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer each,
+/// not a whole entry, which is some 160 bytes.
+pub(super) type Entries = HashMap<CheckId, Box<Entry>>;
 
 fn is_icmp(check: &Check) -> bool {
     matches!(check.spec.target(), crate::domain::Target::Icmp(_))

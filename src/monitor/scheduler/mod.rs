@@ -22,6 +22,7 @@ mod names;
 mod remote;
 
 use causes::Causes;
+use entries::Entries;
 use handover::Pending;
 use names::Names;
 mod offline_rule;
@@ -82,11 +83,6 @@ struct Entry {
     known: Known,
     slot: Option<Slot>,
 }
-
-/// Every scheduled check's entry, kept in the plan, which keeps each check's slot there.
-/// Boxed: a map's empty slots (up to half of them, as it doubles) then cost a pointer each,
-/// not a whole entry, which is some 160 bytes.
-type Entries = HashMap<CheckId, Box<Entry>>;
 
 /// A finished probe, sent back to the scheduler.
 struct Finished {

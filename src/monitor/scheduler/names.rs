@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
-use super::Entries;
+use super::entries::Entries;
 use crate::domain::{CheckId, CheckName};
 
 #[derive(Default)]
