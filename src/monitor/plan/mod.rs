@@ -81,6 +81,35 @@ impl Slots for HashMap<CheckId, Slot> {
     }
 }
 
+/// An entry of a table that has one per check, holding the check's slot while it is
+/// planned: the scheduler's entries, or a stand-in for them in tests.
+pub trait SlotEntry {
+    fn slot(&self) -> Option<&Slot>;
+    fn slot_cell(&mut self) -> &mut Option<Slot>;
+}
+
+/// The slots kept in the checks' entries: a check without an entry is not planned.
+impl<E: SlotEntry> Slots for HashMap<CheckId, E> {
+    fn slot(&self, id: CheckId) -> Option<&Slot> {
+        self.get(&id)?.slot()
+    }
+
+    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
+        self.get_mut(&id)?.slot_cell().as_mut()
+    }
+
+    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
+        match self.get_mut(&id) {
+            Some(entry) => Ok(entry.slot_cell().replace(slot)),
+            None => Err(slot),
+        }
+    }
+
+    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
+        self.get_mut(&id)?.slot_cell().take()
+    }
+}
+
 /// Every active check's next due time, in a time-ordered queue.
 #[derive(Debug, Default)]
 pub struct Plan<S = HashMap<CheckId, Slot>> {
@@ -280,10 +309,16 @@ impl<S: Slots> Plan<S> {
     pub fn next_due(&mut self) -> Option<u64> {
         while let Some(mut entry) = self.queue.first_entry() {
             let slots = &self.slots;
-            entry
-                .get_mut()
-                .retain(|&(id, generation)| is_current(slots, id, generation));
-            if !entry.get().is_empty() {
+            let items = entry.get_mut();
+            // Only the stale items ahead of the first current one go: `take_due` skips the
+            // others. Once the front is current this is one look a call, where dropping
+            // every stale item of the time looked up each of its checks (some 40 at
+            // 100,000 checks, 80 at a million) on every turn of the scheduler's loop.
+            if let Some(first) = items
+                .iter()
+                .position(|&(id, generation)| is_current(slots, id, generation))
+            {
+                items.drain(..first);
                 return Some(*entry.key());
             }
             entry.remove();

@@ -329,25 +329,14 @@ fn a_check_removed_and_added_again_keeps_no_due_time_from_before() {
     assert_eq!(plan.take_due(5_000), vec![(CheckId(1), 5_000)]);
 }
 
-/// A table with an entry per check, each holding its slot, as the scheduler's does.
-impl Slots for HashMap<CheckId, Option<Slot>> {
-    fn slot(&self, id: CheckId) -> Option<&Slot> {
-        self.get(&id)?.as_ref()
+/// An entry per check holding its slot, as the scheduler's entries do.
+impl SlotEntry for Option<Slot> {
+    fn slot(&self) -> Option<&Slot> {
+        self.as_ref()
     }
 
-    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
-        self.get_mut(&id)?.as_mut()
-    }
-
-    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
-        match self.get_mut(&id) {
-            Some(entry) => Ok(entry.replace(slot)),
-            None => Err(slot),
-        }
-    }
-
-    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
-        self.get_mut(&id)?.take()
+    fn slot_cell(&mut self) -> &mut Option<Slot> {
+        self
     }
 }
 
@@ -392,4 +381,20 @@ fn a_check_without_an_entry_is_not_planned_and_one_removed_leaves_its_entry_empt
         "the entry stays, without its slot"
     );
     assert_eq!(plan.take_due(MINUTE.rate_ms * 2), vec![]);
+}
+
+#[test]
+fn stale_items_before_or_after_a_current_one_are_neither_due_nor_woken_for() {
+    let mut plan: Plan = Plan::default();
+    for (id, due_ms) in [(1, 1_000), (2, 1_000), (3, 1_000), (4, 1_000), (5, 2_000)] {
+        plan.add(CheckId(id), MINUTE, due_ms);
+    }
+    for id in [1, 3, 4, 5] {
+        plan.remove(CheckId(id));
+    }
+    assert_eq!(plan.next_due(), Some(1_000), "2 among stale items");
+    assert_eq!(plan.take_due(1_000), vec![(CheckId(2), 1_000)]);
+    plan.finished(CheckId(2), false, 1_100);
+    assert_eq!(plan.next_due(), Some(61_000), "stale items only");
+    assert_eq!(plan.take_due(61_000), vec![(CheckId(2), 61_000)]);
 }

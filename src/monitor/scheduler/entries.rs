@@ -16,7 +16,7 @@ use super::offline_rule::OfflineRule;
 use super::{Entry, LOAD_PAGE, Scheduler, SchedulerDeps, heartbeat};
 use crate::domain::{Check, CheckId, Timestamp};
 use crate::monitor::known::Known;
-use crate::monitor::plan::{Plan, Slot, Slots};
+use crate::monitor::plan::{Plan, Slot, SlotEntry};
 use crate::store::{PageStart, StoreError};
 
 /// Every scheduled check's entry, kept in the plan, which keeps each check's slot there.
@@ -171,24 +171,13 @@ impl Scheduler {
     }
 }
 
-/// The plan keeps each check's slot in its entry: a check without an entry is not planned.
-impl Slots for Entries {
-    fn slot(&self, id: CheckId) -> Option<&Slot> {
-        self.get(&id)?.slot.as_ref()
+/// The plan keeps each check's slot in its entry.
+impl SlotEntry for Box<Entry> {
+    fn slot(&self) -> Option<&Slot> {
+        self.slot.as_ref()
     }
 
-    fn slot_mut(&mut self, id: CheckId) -> Option<&mut Slot> {
-        self.get_mut(&id)?.slot.as_mut()
-    }
-
-    fn put_slot(&mut self, id: CheckId, slot: Slot) -> Result<Option<Slot>, Slot> {
-        match self.get_mut(&id) {
-            Some(entry) => Ok(entry.slot.replace(slot)),
-            None => Err(slot),
-        }
-    }
-
-    fn take_slot(&mut self, id: CheckId) -> Option<Slot> {
-        self.get_mut(&id)?.slot.take()
+    fn slot_cell(&mut self) -> &mut Option<Slot> {
+        &mut self.slot
     }
 }
