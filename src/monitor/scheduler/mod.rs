@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 mod causes;
 mod entries;
@@ -19,7 +20,6 @@ mod lag;
 mod leased;
 mod names;
 mod remote;
-mod run;
 
 use causes::Causes;
 use entries::Entries;
@@ -31,12 +31,14 @@ pub use lag::LagStats;
 
 use offline_rule::OfflineRule;
 
+use super::Command;
 use super::judge::{Judge, would_confirm_down};
 use super::known::Known;
 use super::leases::Owned;
 use super::offline::Verdict;
 use super::plan::{Plan, Slot, WAKE_TICK_MS};
 use super::vitals::Vitals;
+use super::wait::{changed_opt, recv_opt, sleep_until_opt};
 use crate::domain::{
     AlertKind, Check, CheckId, ContactName, Health, LocationName, MaintenanceWindow, Outcome,
     Routing, Timestamp,
@@ -353,5 +355,46 @@ impl Scheduler {
         if self.deps.records.send(write).await.is_err() {
             tracing::error!("the recorder has stopped; a probe result is lost");
         }
+    }
+
+    /// Runs until `cancel`: starts due probes, takes finished ones, applies commands.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        cancel: CancellationToken,
+    ) {
+        let mut report = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            let next = self.plan.next_due().map(|due| {
+                self.epoch + Duration::from_millis(due.div_ceil(WAKE_TICK_MS) * WAKE_TICK_MS)
+            });
+            self.deps.vitals.scheduler_next_due(next);
+            let next_round = self.offline.as_ref().and_then(OfflineRule::next_round);
+            let rounds = self.offline.as_mut().map(|rule| &mut rule.rounds_rx);
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                Some(command) = commands.recv() => self.apply(command).await,
+                () = sleep_until_opt(self.pending.retry_at) => self.hand_over().await,
+                Some(done) = self.finished_rx.recv() => self.finish(done).await,
+                Some(round) = recv_opt(rounds) => self.canary_round_done(round).await,
+                Some(()) = changed_opt(self.deps.leases.as_mut()) => self.leases_changed().await,
+                () = sleep_until_opt(next_round) => self.start_canary_round(),
+                () = sleep_until_opt(next) => { self.start_due(); }
+                _ = report.tick() => self.report(),
+            }
+        }
+    }
+
+    fn report(&mut self) {
+        if self.lag.count() > 0 {
+            tracing::info!(
+                checks = self.plan.checks().len(),
+                probes = self.lag.count(),
+                lag_p50_ms = self.lag.percentile(0.50),
+                lag_p99_ms = self.lag.percentile(0.99),
+                "scheduler"
+            );
+        }
+        self.lag = LagStats::default();
     }
 }
