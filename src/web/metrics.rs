@@ -259,10 +259,12 @@ fn push_line(out: &mut String, start: &str, labels: &str, end: &str) {
 }
 
 /// Appends a label value as the text format wants it: the runs between the characters
-/// it escapes are copied whole.
+/// it escapes are copied whole. They are looked for byte by byte (they are ASCII, so a
+/// byte equal to one is that character), which a scrape of a million names does faster
+/// than a search for any of several characters.
 fn push_escaped(out: &mut String, value: &str) {
     let mut rest = value;
-    while let Some(at) = rest.find(['\\', '"', '\n']) {
+    while let Some(at) = rest.bytes().position(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.push_str(&rest[..at]);
         out.push_str(match rest.as_bytes()[at] {
             b'\\' => "\\\\",
