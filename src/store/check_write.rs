@@ -1,8 +1,11 @@
 //! Check writes: insert-or-update by name with change detection, the tags that follow a
 //! check's spec, and the random keys of heartbeats and subscribers.
 
+use std::collections::HashMap;
+
 use super::checks::fetch_check;
 use super::db::{Sql, Tx};
+use super::statement_chunks::statement_chunks;
 use super::{Store, StoreError};
 use crate::domain::{Check, CheckId, CheckName, CheckSpec, Tag, Timestamp};
 
@@ -104,67 +107,189 @@ pub(super) async fn upsert_known(
     tx: &mut Tx,
     name: &CheckName,
     existing: Option<Check>,
-    mut write: CheckWrite,
+    write: CheckWrite,
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
-    if let Some(before) = &existing {
-        // A client that read the check and writes it back sends `<redacted>` for secrets.
-        write.spec.keep_secrets_of(&before.spec);
-    }
-    let spec_json =
-        super::spec_form::encode(&write.spec).map_err(|reason| StoreError::Corrupt {
-            name: name.to_string(),
-            reason,
-        })?;
-    let stack = write.spec.stack().as_ref().map(|s| s.as_str().to_owned());
-    let escalate_after = write
-        .spec
-        .escalation()
-        .map(|(minutes, _)| i64::from(minutes));
-    let degraded_after_ms = write.spec.degraded_after_ms().map(i64::from);
-    let is_heartbeat = write.spec.is_heartbeat();
-    let kind = write.spec.target().kind();
     let Some(before) = existing else {
-        let paused = write.paused.unwrap_or(false);
-        let ping_key = if is_heartbeat {
+        let new = NewCheck::of(name.clone(), write)?;
+        let mut created = insert_new(tx, vec![new], now).await?;
+        return created
+            .pop()
+            .map(Upsert::Created)
+            .ok_or_else(|| missing(name));
+    };
+    update_known(tx, name, before, write, now).await
+}
+
+/// [`upsert_known`] for many checks, outcomes in the order given, with the new checks
+/// inserted [`INSERT_ROWS`] to a statement: a stack of 1,000 new checks was 1,000 inserts,
+/// each a round trip to the database's thread.
+pub(super) async fn upsert_all(
+    tx: &mut Tx,
+    checks: Vec<(CheckName, Option<Check>, CheckWrite)>,
+    now: Timestamp,
+) -> Result<Vec<Upsert>, StoreError> {
+    let mut done = Vec::with_capacity(checks.len());
+    let mut new = Vec::new();
+    for (name, existing, write) in checks {
+        match existing {
+            Some(before) => done.push(Some(update_known(tx, &name, before, write, now).await?)),
+            None => {
+                new.push(NewCheck::of(name, write)?);
+                done.push(None);
+            }
+        }
+    }
+    let mut created = insert_new(tx, new, now).await?.into_iter();
+    done.into_iter()
+        .map(|outcome| match outcome {
+            Some(outcome) => Ok(outcome),
+            None => created
+                .next()
+                .map(Upsert::Created)
+                .ok_or_else(|| StoreError::Corrupt {
+                    name: "checks".to_owned(),
+                    reason: "fewer checks inserted than asked".to_owned(),
+                }),
+        })
+        .collect()
+}
+
+/// Rows of a multi-row insert into `checks` (ten parameters each) or `check_tags` (two).
+const INSERT_ROWS: usize = 128;
+
+/// A check about to be inserted, with the key a heartbeat is given.
+struct NewCheck {
+    name: CheckName,
+    spec: CheckSpec,
+    columns: SpecColumns,
+    paused: bool,
+    ping_key: Option<String>,
+}
+
+impl NewCheck {
+    fn of(name: CheckName, write: CheckWrite) -> Result<Self, StoreError> {
+        let columns = SpecColumns::of(&name, &write.spec)?;
+        let ping_key = if write.spec.is_heartbeat() {
             Some(random_key("ping key")?)
         } else {
             None
         };
-        let id: i64 = Sql::new(
-            "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
-             escalate_after, kind, degraded_after_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(name.as_str())
-        .bind(&stack)
-        .bind(paused)
-        .bind(&spec_json)
-        .bind(&ping_key)
-        .bind(now.0)
-        .bind(now.0)
-        .bind(escalate_after)
-        .bind(kind)
-        .bind(degraded_after_ms)
-        .scalar_one(tx.on())
-        .await?;
-        insert_tags(tx, CheckId(id), write.spec.tags()).await?;
-        return Ok(Upsert::Created(Check {
-            id: CheckId(id),
-            name: name.clone(),
-            spec: write.spec,
+        Ok(Self {
+            name,
+            columns,
+            paused: write.paused.unwrap_or(false),
             ping_key,
-            paused,
-            created_at: now,
-            updated_at: now,
-        }));
-    };
+            spec: write.spec,
+        })
+    }
+}
+
+/// What a check's row holds besides its spec's JSON, read from the spec for the queries
+/// that filter on it.
+struct SpecColumns {
+    json: String,
+    stack: Option<String>,
+    escalate_after: Option<i64>,
+    kind: &'static str,
+    degraded_after_ms: Option<i64>,
+}
+
+impl SpecColumns {
+    fn of(name: &CheckName, spec: &CheckSpec) -> Result<Self, StoreError> {
+        let json = super::spec_form::encode(spec).map_err(|reason| StoreError::Corrupt {
+            name: name.to_string(),
+            reason,
+        })?;
+        Ok(Self {
+            json,
+            stack: spec.stack().as_ref().map(|s| s.as_str().to_owned()),
+            escalate_after: spec.escalation().map(|(minutes, _)| i64::from(minutes)),
+            kind: spec.target().kind(),
+            degraded_after_ms: spec.degraded_after_ms().map(i64::from),
+        })
+    }
+}
+
+fn missing(name: &CheckName) -> StoreError {
+    StoreError::Corrupt {
+        name: name.to_string(),
+        reason: "the insert returned no id".to_owned(),
+    }
+}
+
+/// Inserts the checks and their tags; the checks as stored, in the order given.
+async fn insert_new(
+    tx: &mut Tx,
+    new: Vec<NewCheck>,
+    now: Timestamp,
+) -> Result<Vec<Check>, StoreError> {
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(new.len());
+    for chunk in statement_chunks(&new, INSERT_ROWS) {
+        let mut query = Sql::new(
+            "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
+             escalate_after, kind, degraded_after_ms) ",
+        );
+        query.push_values(chunk, |row, c| {
+            row.push_bind(c.name.as_str())
+                .push_bind(&c.columns.stack)
+                .push_bind(c.paused)
+                .push_bind(&c.columns.json)
+                .push_bind(&c.ping_key)
+                .push_bind(now.0)
+                .push_bind(now.0)
+                .push_bind(c.columns.escalate_after)
+                .push_bind(c.columns.kind)
+                .push_bind(c.columns.degraded_after_ms);
+        });
+        // The rows come back in no promised order: each is matched by its name.
+        query.push(" RETURNING id, name");
+        let rows: Vec<(i64, String)> = query.fetch_all(tx.on()).await?;
+        ids.extend(rows.into_iter().map(|(id, name)| (name, id)));
+    }
+    let checks = new
+        .into_iter()
+        .map(|c| {
+            let id = ids
+                .get(c.name.as_str())
+                .copied()
+                .ok_or_else(|| missing(&c.name))?;
+            Ok(Check {
+                id: CheckId(id),
+                name: c.name,
+                spec: c.spec,
+                ping_key: c.ping_key,
+                paused: c.paused,
+                created_at: now,
+                updated_at: now,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let tags: Vec<(&Tag, CheckId)> = checks
+        .iter()
+        .flat_map(|c| c.spec.tags().iter().map(|tag| (tag, c.id)))
+        .collect();
+    insert_tags(tx, &tags).await?;
+    Ok(checks)
+}
+
+/// Updates a stored check unless it is already as asked.
+async fn update_known(
+    tx: &mut Tx,
+    name: &CheckName,
+    before: Check,
+    mut write: CheckWrite,
+    now: Timestamp,
+) -> Result<Upsert, StoreError> {
+    // A client that read the check and writes it back sends `<redacted>` for secrets.
+    write.spec.keep_secrets_of(&before.spec);
     let paused = write.paused.unwrap_or(before.paused);
     if before.spec == write.spec && before.paused == paused {
         return Ok(Upsert::Unchanged(before));
     }
+    let columns = SpecColumns::of(name, &write.spec)?;
     // A heartbeat keeps its key across updates, so the job's crontab stays right.
-    let ping_key = match (&before.ping_key, is_heartbeat) {
+    let ping_key = match (&before.ping_key, write.spec.is_heartbeat()) {
         (_, false) => None,
         (Some(key), true) => Some(key.clone()),
         (None, true) => Some(random_key("ping key")?),
@@ -173,14 +298,14 @@ pub(super) async fn upsert_known(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
          escalate_after = $6, kind = $7, degraded_after_ms = $8 WHERE id = $9",
     )
-    .bind(&stack)
+    .bind(&columns.stack)
     .bind(paused)
-    .bind(&spec_json)
+    .bind(&columns.json)
     .bind(&ping_key)
     .bind(now.0)
-    .bind(escalate_after)
-    .bind(kind)
-    .bind(degraded_after_ms)
+    .bind(columns.escalate_after)
+    .bind(columns.kind)
+    .bind(columns.degraded_after_ms)
     .bind(before.id.0)
     .execute(tx.on())
     .await?;
@@ -212,17 +337,18 @@ async fn write_tags(tx: &mut Tx, id: CheckId, tags: &[Tag]) -> Result<(), StoreE
         .bind(id.0)
         .execute(tx.on())
         .await?;
-    insert_tags(tx, id, tags).await
+    let rows: Vec<(&Tag, CheckId)> = tags.iter().map(|tag| (tag, id)).collect();
+    insert_tags(tx, &rows).await
 }
 
-/// Adds tags to a check that has none (a new one: deleting a check deletes its tags).
-async fn insert_tags(tx: &mut Tx, id: CheckId, tags: &[Tag]) -> Result<(), StoreError> {
-    for tag in tags {
-        Sql::new("INSERT INTO check_tags (tag, check_id) VALUES ($1, $2)")
-            .bind(tag.as_str())
-            .bind(id.0)
-            .execute(tx.on())
-            .await?;
+/// Adds tags to checks that have none (new ones: deleting a check deletes its tags).
+async fn insert_tags(tx: &mut Tx, rows: &[(&Tag, CheckId)]) -> Result<(), StoreError> {
+    for chunk in statement_chunks(rows, INSERT_ROWS) {
+        let mut query = Sql::new("INSERT INTO check_tags (tag, check_id) ");
+        query.push_values(chunk, |row, (tag, id)| {
+            row.push_bind(tag.as_str()).push_bind(id.0);
+        });
+        query.execute(tx.on()).await?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::check_write::{CheckWrite, Upsert, WriteMode, upsert_known};
+use super::check_write::{CheckWrite, Upsert, WriteMode, upsert_all};
 use super::checks::checks_named_in;
 use super::db::Sql;
 use super::{Store, StoreError};
@@ -49,6 +49,7 @@ impl Store {
         let mut index_of: HashMap<String, usize> = HashMap::with_capacity(desired.len());
         let names: Vec<CheckName> = desired.iter().map(|(name, _)| name.clone()).collect();
         let mut stored = checks_named_in(&mut tx, &names).await?;
+        let mut planned = Vec::with_capacity(desired.len());
         for (index, (name, write)) in desired.into_iter().enumerate() {
             let existing = stored.remove(&name);
             if let Some(owner) = existing
@@ -58,15 +59,18 @@ impl Store {
             {
                 return Err(StoreError::OwnedByOtherStack { index, name, owner });
             }
-            let outcome = upsert_known(&mut tx, &name, existing, write, now).await?;
-            match &outcome {
-                Upsert::Created(_) => sync.created.push(name.clone()),
-                Upsert::Updated(_) => sync.updated.push(name.clone()),
-                Upsert::Unchanged(_) => sync.unchanged.push(name.clone()),
-            }
-            sync.checks.push(outcome.into_check());
             index_of.insert(name.to_string(), index);
             keep.insert(name.to_string());
+            planned.push((name, existing, write));
+        }
+        for outcome in upsert_all(&mut tx, planned, now).await? {
+            let name = outcome.check().name.clone();
+            match &outcome {
+                Upsert::Created(_) => sync.created.push(name),
+                Upsert::Updated(_) => sync.updated.push(name),
+                Upsert::Unchanged(_) => sync.unchanged.push(name),
+            }
+            sync.checks.push(outcome.into_check());
         }
         let present: Vec<String> = Sql::new("SELECT name FROM checks WHERE stack = $1")
             .bind(stack.as_str())

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::binary::wait_for;
 use crate::helpers::{error_fields, spawn_app};
 
 fn stack_body(checks: &[(&str, &str)]) -> Value {
@@ -214,4 +215,61 @@ async fn a_stack_dry_run_lists_the_changes_and_writes_nothing() {
         vec!["acme-live", "acme-old"],
         "as it is"
     );
+}
+
+/// A stack of a few hundred new checks is inserted a statement of many rows at a time
+/// (128, 128, 32, 8, 4 and 1 here): each check keeps its own target and tags, and the
+/// heartbeat among them its own key.
+#[tokio::test]
+async fn hundreds_of_new_checks_keep_each_their_own_tags_and_key() {
+    let app = spawn_app().await;
+    let mut checks: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({
+                "name": format!("big-{i:03}"),
+                "url": format!("http://127.0.0.1:9/p{i}"),
+                "tags": [format!("n{i}"), "big"],
+            })
+        })
+        .collect();
+    checks.push(json!({"name": "big-beat", "kind": "heartbeat", "period": 600, "tags": ["beat"]}));
+    let (status, created) = app
+        .put("/api/v1/stacks/big", &json!({ "checks": checks }))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["created"].as_array().unwrap().len(), 301);
+
+    let names = |page: &Value| -> Vec<String> {
+        page["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, big) = app.get("/api/v1/checks?tag=big&limit=1000").await;
+    assert_eq!(names(&big).len(), 300);
+    for i in [0, 1, 127, 128, 255, 256, 287, 288, 295, 296, 299] {
+        let (_, one) = app.get(&format!("/api/v1/checks?tag=n{i}")).await;
+        assert_eq!(names(&one), vec![format!("big-{i:03}")], "tag n{i}");
+        assert_eq!(one["checks"][0]["url"], format!("http://127.0.0.1:9/p{i}"));
+    }
+    let (_, beat) = app.get("/api/v1/checks?tag=beat").await;
+    assert_eq!(names(&beat), vec!["big-beat"]);
+
+    let ping_url = created["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "big-beat")
+        .and_then(|c| c["ping_url"].as_str())
+        .unwrap()
+        .to_owned();
+    let pinged = app.client.get(app.url(&ping_url)).send().await.unwrap();
+    assert_eq!(pinged.status(), 200);
+    wait_for("big-beat up", 60, async || {
+        let (_, check) = app.get("/api/v1/checks/big-beat").await;
+        (check["state"] == "up").then_some(())
+    })
+    .await;
 }
