@@ -92,6 +92,21 @@ async fn main() -> anyhow::Result<()> {
     register(&client, &servers[0].base, &targets, &options).await?;
     let registration = registered.elapsed();
     let rss_after_registration_kib = memory_kib(&servers)?.peak;
+    if options.register_only {
+        for agent in &mut agents {
+            agent.child.kill()?;
+            agent.child.wait()?;
+        }
+        for server in &mut servers {
+            server.stop()?;
+        }
+        println!(
+            "registration {:.3} s, peak RSS {:.1} MiB",
+            registration.as_secs_f64(),
+            rss_after_registration_kib as f64 / 1024.0
+        );
+        return Ok(());
+    }
 
     tokio::time::sleep(Duration::from_secs(options.warmup)).await;
     let agent_pids: Vec<u32> = agents.iter().map(|a| a.child.id()).collect();

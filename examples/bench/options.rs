@@ -35,6 +35,9 @@ pub struct Options {
     pub max_concurrent: u32,
     /// Print JSON instead of a table.
     pub json: bool,
+    /// Stop once every check is registered, printing the registration's time and the
+    /// peak RSS so far: registration measured without the run after it.
+    pub register_only: bool,
     /// Keep stackwatch's data here (created if missing) instead of a temporary directory.
     pub data_dir: Option<std::path::PathBuf>,
     /// Start stackwatch through this program, given the binary and its arguments (a
@@ -52,7 +55,7 @@ pub struct Options {
 const USAGE: &str = "usage: bench [--checks N] [--rate S] [--timeout S] [--warmup S] \
 [--measure S] [--hang F] [--slow F] [--slow-ms MS] [--error F] [--ports N] \
 [--names N] [--max-concurrent N] [--data-dir DIR] [--wrap PROGRAM] [--store URL] \
-[--instances N] [--agents N] [--json]";
+[--instances N] [--agents N] [--json] [--register-only]";
 
 impl Options {
     pub fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Self> {
@@ -70,6 +73,7 @@ impl Options {
             names: 0,
             max_concurrent: 32_768,
             json: false,
+            register_only: false,
             data_dir: None,
             wrap: None,
             store: None,
@@ -80,6 +84,10 @@ impl Options {
         while let Some(flag) = args.next() {
             if flag == "--json" {
                 o.json = true;
+                continue;
+            }
+            if flag == "--register-only" {
+                o.register_only = true;
                 continue;
             }
             if flag == "--help" || flag == "-h" {
