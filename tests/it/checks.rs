@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{listed_names, spawn_app};
 
 #[tokio::test]
 async fn put_creates_then_reports_unchanged_then_updated() {
@@ -143,22 +143,14 @@ async fn list_filters_by_stack_tag_and_paused_and_paginates() {
         "pages of 7 cover every check once, in order"
     );
 
-    let names_of = |page: &serde_json::Value| -> Vec<String> {
-        page["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let (_, odd) = app.get("/api/v1/checks?stack=odd&limit=1000").await;
-    assert_eq!(names_of(&odd).len(), 10);
+    assert_eq!(listed_names(&odd).len(), 10);
     let (_, five) = app.get("/api/v1/checks?tag=five").await;
-    assert_eq!(names_of(&five), vec!["c00", "c05", "c10", "c15"]);
+    assert_eq!(listed_names(&five), vec!["c00", "c05", "c10", "c15"]);
     let (_, paused) = app.get("/api/v1/checks?paused=true").await;
-    assert_eq!(names_of(&paused), vec!["c03"]);
+    assert_eq!(listed_names(&paused), vec!["c03"]);
     let (_, both) = app.get("/api/v1/checks?stack=even&tag=five").await;
-    assert_eq!(names_of(&both), vec!["c00", "c10"]);
+    assert_eq!(listed_names(&both), vec!["c00", "c10"]);
     assert_eq!(both["next_after"], serde_json::Value::Null);
 }
 

@@ -242,15 +242,23 @@ impl TestApp {
             };
             let (status, page) = self.get(&format!("/api/v1/checks{query}")).await;
             assert_eq!(status, 200, "{page}");
-            for check in page["checks"].as_array().unwrap() {
-                names.push(check["name"].as_str().unwrap().to_owned());
-            }
+            names.extend(listed_names(&page));
             match page["next_after"].as_str() {
                 Some(next) => after = Some(next.to_owned()),
                 None => return names,
             }
         }
     }
+}
+
+/// The names of the checks a list of checks (`{"checks": [...]}`) holds, in order.
+pub fn listed_names(page: &Value) -> Vec<String> {
+    page["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {

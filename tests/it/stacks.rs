@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::binary::wait_for;
-use crate::helpers::{error_fields, spawn_app};
+use crate::helpers::{error_fields, listed_names, spawn_app};
 
 fn stack_body(checks: &[(&str, &str)]) -> Value {
     let checks: Vec<Value> = checks
@@ -239,23 +239,15 @@ async fn hundreds_of_new_checks_keep_each_their_own_tags_and_key() {
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["created"].as_array().unwrap().len(), 301);
 
-    let names = |page: &Value| -> Vec<String> {
-        page["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let (_, big) = app.get("/api/v1/checks?tag=big&limit=1000").await;
-    assert_eq!(names(&big).len(), 300);
+    assert_eq!(listed_names(&big).len(), 300);
     for i in [0, 1, 127, 128, 255, 256, 287, 288, 295, 296, 299] {
         let (_, one) = app.get(&format!("/api/v1/checks?tag=n{i}")).await;
-        assert_eq!(names(&one), vec![format!("big-{i:03}")], "tag n{i}");
+        assert_eq!(listed_names(&one), vec![format!("big-{i:03}")], "tag n{i}");
         assert_eq!(one["checks"][0]["url"], format!("http://127.0.0.1:9/p{i}"));
     }
     let (_, beat) = app.get("/api/v1/checks?tag=beat").await;
-    assert_eq!(names(&beat), vec!["big-beat"]);
+    assert_eq!(listed_names(&beat), vec!["big-beat"]);
 
     let ping_url = created["checks"]
         .as_array()
