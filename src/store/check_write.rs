@@ -97,33 +97,14 @@ pub(super) async fn upsert_in(
     now: Timestamp,
 ) -> Result<Upsert, StoreError> {
     let existing = fetch_check(tx.on(), name).await?;
-    upsert_known(tx, name, existing, write, now).await
+    let mut outcomes = upsert_all(tx, vec![(name.clone(), existing, write)], now).await?;
+    outcomes.pop().ok_or_else(|| missing(name))
 }
 
-/// The insert-or-update step for a check whose stored form (`existing`, `None` when there
-/// is none) the caller read in this transaction: a stack's checks are read in one query,
-/// not one each.
-pub(super) async fn upsert_known(
-    tx: &mut Tx,
-    name: &CheckName,
-    existing: Option<Check>,
-    write: CheckWrite,
-    now: Timestamp,
-) -> Result<Upsert, StoreError> {
-    let Some(before) = existing else {
-        let new = NewCheck::of(name.clone(), write)?;
-        let mut created = insert_new(tx, vec![new], now).await?;
-        return created
-            .pop()
-            .map(Upsert::Created)
-            .ok_or_else(|| missing(name));
-    };
-    update_known(tx, name, before, write, now).await
-}
-
-/// [`upsert_known`] for many checks, outcomes in the order given, with the new checks
-/// inserted [`INSERT_ROWS`] to a statement: a stack of 1,000 new checks was 1,000 inserts,
-/// each a round trip to the database's thread.
+/// The insert-or-update step for checks whose stored forms (`None` where there is none)
+/// the caller read in this transaction (a stack's checks are read in one query, not one
+/// each); outcomes in the order given. New checks go [`INSERT_ROWS`] to a statement: a
+/// stack of 1,000 new checks was 1,000 inserts, each a round trip to the database's thread.
 pub(super) async fn upsert_all(
     tx: &mut Tx,
     checks: Vec<(CheckName, Option<Check>, CheckWrite)>,
@@ -211,10 +192,11 @@ impl SpecColumns {
     }
 }
 
+/// A check the insert or upsert gave nothing back for.
 fn missing(name: &CheckName) -> StoreError {
     StoreError::Corrupt {
         name: name.to_string(),
-        reason: "the insert returned no id".to_owned(),
+        reason: "no row came back for it".to_owned(),
     }
 }
 
