@@ -742,7 +742,7 @@ pub struct Check {
     pub name: CheckName,
     pub spec: CheckSpec,
     /// A heartbeat's secret ping key (128 random bits, hex), kept across updates.
-    pub ping_key: Option<String>,
+    pub ping_key: Option<Box<str>>,
     /// Not probed and not alerting while true.
     pub paused: bool,
     pub created_at: Timestamp,

@@ -76,7 +76,7 @@ macro_rules! name_type {
         )]
         #[serde(try_from = "String", into = "String")]
         #[schema(pattern = $pattern)]
-        pub struct $name(String);
+        pub struct $name(Box<str>);
 
         impl $name {
             /// The name as a string slice.
@@ -89,7 +89,7 @@ macro_rules! name_type {
             type Error = NameError;
             fn try_from(s: String) -> Result<Self, NameError> {
                 $rule.check(&s)?;
-                Ok(Self(s))
+                Ok(Self(s.into_boxed_str()))
             }
         }
 
@@ -102,7 +102,7 @@ macro_rules! name_type {
 
         impl From<$name> for String {
             fn from(n: $name) -> String {
-                n.0
+                n.0.into_string()
             }
         }
 
@@ -144,7 +144,7 @@ impl CheckName {
         let slug: String = slug.chars().take(SLUG_MAX).collect();
         let slug = slug.trim_end_matches('-');
         // Lowercase letters and digits with single inner dashes, at most 120: always valid.
-        Self::try_from(slug.to_owned()).unwrap_or_else(|_| Self("check".to_owned()))
+        Self::try_from(slug.to_owned()).unwrap_or_else(|_| Self("check".into()))
     }
 }
 
@@ -236,5 +236,17 @@ mod tests {
     fn errors_name_the_offending_character() {
         let err = "acme readiness".parse::<CheckName>().unwrap_err();
         assert!(err.to_string().contains("' '"), "{err}");
+    }
+
+    /// A name is a pointer and a length, so a stack's name in a spec takes 16 bytes, and
+    /// a `Check` in its `Arc` (16 bytes of counts) fits the allocator's 192-byte class.
+    #[test]
+    fn a_name_is_two_words_and_a_check_fits_192_bytes_with_its_counts() {
+        let name: CheckName = "web-1".parse().unwrap();
+        assert_eq!(String::from(name.clone()), "web-1");
+        assert_eq!(std::mem::size_of::<CheckName>(), 16);
+        assert_eq!(std::mem::size_of::<Option<StackName>>(), 16);
+        let check = std::mem::size_of::<crate::domain::Check>();
+        assert!(check + 16 <= 192, "{check}");
     }
 }

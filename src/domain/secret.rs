@@ -164,7 +164,7 @@ impl Check {
         let mut check = self.clone();
         check.spec = self.spec.redacted();
         if viewer != Viewer::Admin && check.ping_key.is_some() {
-            check.ping_key = Some(REDACTED.to_owned());
+            check.ping_key = Some(REDACTED.into());
         }
         check
     }

@@ -240,7 +240,7 @@ async fn insert_new(
                 id: CheckId(id),
                 name: c.name,
                 spec: c.spec,
-                ping_key: c.ping_key,
+                ping_key: c.ping_key.map(String::into_boxed_str),
                 paused: c.paused,
                 created_at: now,
                 updated_at: now,
@@ -274,7 +274,7 @@ async fn update_known(
     let ping_key = match (&before.ping_key, write.spec.is_heartbeat()) {
         (_, false) => None,
         (Some(key), true) => Some(key.clone()),
-        (None, true) => Some(random_key("ping key")?),
+        (None, true) => Some(random_key("ping key")?.into_boxed_str()),
     };
     Sql::new(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
@@ -283,7 +283,7 @@ async fn update_known(
     .bind(&columns.stack)
     .bind(paused)
     .bind(&columns.json)
-    .bind(&ping_key)
+    .bind(ping_key.as_deref())
     .bind(now.0)
     .bind(columns.escalate_after)
     .bind(columns.kind)

@@ -128,7 +128,7 @@ impl TryFrom<CheckRow> for Check {
             id: CheckId(row.id),
             name,
             spec,
-            ping_key: row.ping_key,
+            ping_key: row.ping_key.map(String::into_boxed_str),
             paused: row.paused,
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
