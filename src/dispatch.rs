@@ -44,6 +44,11 @@ const ERROR_WAIT: Duration = Duration::from_millis(500);
 const MINUTE_MS: i64 = 60_000;
 /// The longest `Retry-After` honoured; a longer one waits this long.
 const MAX_RETRY_AFTER_S: u64 = 3_600;
+/// Added to a service's own wait: a retry falls due by this host's wall clock, which is
+/// not the clock the service counts its wait by (nor this host's steady clock, when the
+/// wall clock is stepped), so a retry timed to the millisecond can arrive a few
+/// milliseconds early by the service's count and be refused again.
+const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(100);
 
 /// When to retry, and when to stop.
 #[derive(Debug, Clone, Copy)]
@@ -248,9 +253,10 @@ impl Dispatcher {
             None => Err(unknown_contact(contact)),
         };
         // A retry is counted from the answer: a service's "retry after 2 s" means after
-        // it answered, not after the round began. Times are whole milliseconds, `now`
-        // rounded down: one more keeps a retry from coming a moment early.
-        let answered = i64::try_from(round.elapsed().as_millis()).unwrap_or(0) + 1;
+        // it answered, not after the round began. Times are whole milliseconds: `now` was
+        // rounded down, so one more, and the time since rounded up.
+        let since = round.elapsed().as_micros().div_ceil(1_000);
+        let answered = i64::try_from(since).unwrap_or(i64::MAX - 1) + 1;
         self.settle(due, result, Timestamp(now.0.saturating_add(answered)))
     }
 
@@ -293,7 +299,9 @@ impl Dispatcher {
         let delay = match error.retry() {
             Retry::Never => None,
             _ if too_old => None,
-            Retry::After(s) => Some(Duration::from_secs(s.min(MAX_RETRY_AFTER_S))),
+            Retry::After(s) => {
+                Some(Duration::from_secs(s.min(MAX_RETRY_AFTER_S)) + RETRY_AFTER_MARGIN)
+            }
             Retry::Backoff => Some(
                 self.policy
                     .backoff(attempt, seed(due.alert.id, &due.contact, attempt)),
