@@ -174,6 +174,7 @@ struct SpecColumns {
     escalate_after: Option<i64>,
     kind: &'static str,
     degraded_after_ms: Option<i64>,
+    depends_on: Option<String>,
 }
 
 impl SpecColumns {
@@ -188,6 +189,7 @@ impl SpecColumns {
             escalate_after: spec.escalation().map(|(minutes, _)| i64::from(minutes)),
             kind: spec.target().kind(),
             degraded_after_ms: spec.degraded_after_ms().map(i64::from),
+            depends_on: super::dependencies::column(spec),
         })
     }
 }
@@ -210,7 +212,7 @@ async fn insert_new(
     for chunk in statement_chunks(&new, INSERT_ROWS) {
         let mut query = Sql::new(
             "INSERT INTO checks (name, stack, paused, spec, ping_key, created_at, updated_at, \
-             escalate_after, kind, degraded_after_ms) ",
+             escalate_after, kind, degraded_after_ms, depends_on) ",
         );
         query.push_values(chunk, |row, c| {
             row.push_bind(c.name.as_str())
@@ -222,7 +224,8 @@ async fn insert_new(
                 .push_bind(now.0)
                 .push_bind(c.columns.escalate_after)
                 .push_bind(c.columns.kind)
-                .push_bind(c.columns.degraded_after_ms);
+                .push_bind(c.columns.degraded_after_ms)
+                .push_bind(&c.columns.depends_on);
         });
         // The rows come back in no promised order: each is matched by its name.
         query.push(" RETURNING id, name");
@@ -278,7 +281,7 @@ async fn update_known(
     };
     Sql::new(
         "UPDATE checks SET stack = $1, paused = $2, spec = $3, ping_key = $4, updated_at = $5, \
-         escalate_after = $6, kind = $7, degraded_after_ms = $8 WHERE id = $9",
+         escalate_after = $6, kind = $7, degraded_after_ms = $8, depends_on = $9 WHERE id = $10",
     )
     .bind(&columns.stack)
     .bind(paused)
@@ -288,6 +291,7 @@ async fn update_known(
     .bind(columns.escalate_after)
     .bind(columns.kind)
     .bind(columns.degraded_after_ms)
+    .bind(&columns.depends_on)
     .bind(before.id.0)
     .execute(tx.on())
     .await?;

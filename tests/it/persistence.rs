@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_with, test_settings};
+use crate::helpers::{
+    SideDb, ensure_database, spawn_app, spawn_with, suite_database, test_settings,
+};
 
 #[tokio::test]
 async fn checks_survive_a_restart_on_the_same_data_directory() {
@@ -182,4 +184,87 @@ async fn a_database_from_before_the_degraded_column_fills_it_from_each_spec() {
             ("slow-readiness".to_owned(), Some(400))
         ]
     );
+}
+
+/// The migrations of this suite's store before the one named `first_left_out`, as sqlx
+/// reads them, on a database of the suite's for `data_dir` made empty.
+async fn migrated_before(data_dir: &std::path::Path, first_left_out: (&str, &str)) -> SideDb {
+    use sqlx::Connection as _;
+    let (sqlite, postgres) = first_left_out;
+    let (source, last) = match suite_database(data_dir) {
+        Some(_) => ("migrations/postgres", postgres),
+        None => ("migrations/sqlite", sqlite),
+    };
+    let earlier = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < last {
+            std::fs::copy(&path, earlier.path().join(name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
+    match suite_database(data_dir) {
+        Some(url) => {
+            ensure_database(&url).await;
+            let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+            migrator.run(&mut db).await.unwrap();
+            SideDb::Postgres(db)
+        }
+        None => {
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("stackwatch.db").display()
+            );
+            let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            migrator.run(&mut db).await.unwrap();
+            SideDb::Sqlite(db)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_depends_on_column_still_refuses_a_loop_through_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut side = migrated_before(dir.path(), ("0027", "0020")).await;
+    let api = SLOW_SPEC.replace(r#""degraded_after_ms":400"#, r#""degraded_after_ms":null"#);
+    let worker = api.replace(r#""depends_on":[]"#, r#""depends_on":["api"]"#);
+    for (name, spec) in [("api", &api), ("worker", &worker)] {
+        side.execute(
+            "INSERT INTO checks (name, stack, spec, created_at, updated_at) \
+             VALUES ($1, 'acme', $2, 0, 0)",
+            &[name, spec],
+        )
+        .await;
+    }
+    drop(side);
+
+    let app = spawn_with(test_settings(dir.path())).await;
+    let mut side = SideDb::open(dir.path()).await;
+    let filled = "SELECT COUNT(*) FROM checks WHERE depends_on IS NOT NULL";
+    assert_eq!(
+        side.ints(filled, &[]).await,
+        [Some(1)],
+        "worker's, not api's"
+    );
+    // The loop closes through the stored worker's `depends_on`, read from the column.
+    let looping = json!({"url": "http://127.0.0.1:9/ready", "stack": "acme",
+        "depends_on": ["worker"]});
+    let (status, problem) = app.put("/api/v1/checks/api", &looping).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem
+            .to_string()
+            .contains("would make a cycle: api → worker → api"),
+        "{problem}"
+    );
+    // Once worker names nothing, the same write is taken and the column follows both.
+    let alone = json!({"url": "http://127.0.0.1:9/ready", "stack": "acme"});
+    assert_eq!(app.put("/api/v1/checks/worker", &alone).await.0, 200);
+    let (status, body) = app.put("/api/v1/checks/api", &looping).await;
+    assert_eq!(status, 200, "{body}");
+    let api_named = "SELECT COUNT(*) FROM checks WHERE depends_on IS NOT NULL AND name = 'api'";
+    assert_eq!(side.ints(filled, &[]).await, [Some(1)]);
+    assert_eq!(side.ints(api_named, &[]).await, [Some(1)]);
+    app.stop().await;
 }
