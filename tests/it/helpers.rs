@@ -345,6 +345,16 @@ impl SideDb {
         matches!(self, Self::Postgres(_))
     }
 
+    /// Closes the connection, its last statement done, before the application opens the
+    /// database.
+    pub async fn close(self) {
+        use sqlx::Connection as _;
+        match self {
+            Self::Sqlite(conn) => conn.close().await.unwrap(),
+            Self::Postgres(conn) => conn.close().await.unwrap(),
+        }
+    }
+
     /// Runs `sql` with these texts as its arguments.
     pub async fn execute(&mut self, sql: &str, args: &[&str]) {
         macro_rules! run {

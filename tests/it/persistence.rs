@@ -137,34 +137,18 @@ async fn a_database_from_before_the_degraded_column_fills_it_from_each_spec() {
     use sqlx::Connection as _;
     let dir = tempfile::tempdir().unwrap();
     // The SQLite migrations before the one that adds `checks.degraded_after_ms`.
-    let earlier = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.as_str() < "0026" {
-            std::fs::copy(&path, earlier.path().join(name)).unwrap();
-        }
-    }
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("stackwatch.db").display()
-    );
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
-    migrator.run(&mut db).await.unwrap();
+    let mut side = migrated_before(dir.path(), None, ("0026", "")).await;
     let plain = SLOW_SPEC.replace(r#""degraded_after_ms":400"#, r#""degraded_after_ms":null"#);
     for (name, spec) in [("slow-readiness", SLOW_SPEC), ("plain-readiness", &plain)] {
-        sqlx::query(
+        side.execute(
             "INSERT INTO checks (name, stack, paused, spec, created_at, updated_at) \
              VALUES ($1, 'acme', 0, $2, 0, 0)",
+            &[name, spec],
         )
-        .bind(name)
-        .bind(spec)
-        .execute(&mut db)
-        .await
-        .unwrap();
+        .await;
     }
-    db.close().await.unwrap();
+    side.close().await;
+    let url = format!("sqlite://{}", dir.path().join("stackwatch.db").display());
 
     let app = spawn_with(crate::helpers::sqlite_test_settings(dir.path())).await;
     let (status, check) = app.get("/api/v1/checks/slow-readiness").await;
@@ -186,14 +170,18 @@ async fn a_database_from_before_the_degraded_column_fills_it_from_each_spec() {
     );
 }
 
-/// The migrations of this suite's store before the one named `first_left_out`, as sqlx
-/// reads them, on a database of the suite's for `data_dir` made empty.
-async fn migrated_before(data_dir: &std::path::Path, first_left_out: (&str, &str)) -> SideDb {
+/// The migrations before the one named `first_left_out` (SQLite's, PostgreSQL's), as sqlx
+/// reads them, run on the PostgreSQL database `postgres` names, or else on a new SQLite
+/// file in `data_dir`.
+async fn migrated_before(
+    data_dir: &std::path::Path,
+    postgres: Option<String>,
+    first_left_out: (&str, &str),
+) -> SideDb {
     use sqlx::Connection as _;
-    let (sqlite, postgres) = first_left_out;
-    let (source, last) = match suite_database(data_dir) {
-        Some(_) => ("migrations/postgres", postgres),
-        None => ("migrations/sqlite", sqlite),
+    let (source, last) = match &postgres {
+        Some(_) => ("migrations/postgres", first_left_out.1),
+        None => ("migrations/sqlite", first_left_out.0),
     };
     let earlier = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(source).unwrap() {
@@ -204,7 +192,7 @@ async fn migrated_before(data_dir: &std::path::Path, first_left_out: (&str, &str
         }
     }
     let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
-    match suite_database(data_dir) {
+    match postgres {
         Some(url) => {
             ensure_database(&url).await;
             let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -226,7 +214,7 @@ async fn migrated_before(data_dir: &std::path::Path, first_left_out: (&str, &str
 #[tokio::test]
 async fn a_database_from_before_the_depends_on_column_still_refuses_a_loop_through_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut side = migrated_before(dir.path(), ("0027", "0020")).await;
+    let mut side = migrated_before(dir.path(), suite_database(dir.path()), ("0027", "0020")).await;
     let api = SLOW_SPEC.replace(r#""degraded_after_ms":400"#, r#""degraded_after_ms":null"#);
     let worker = api.replace(r#""depends_on":[]"#, r#""depends_on":["api"]"#);
     for (name, spec) in [("api", &api), ("worker", &worker)] {
@@ -237,7 +225,7 @@ async fn a_database_from_before_the_depends_on_column_still_refuses_a_loop_throu
         )
         .await;
     }
-    drop(side);
+    side.close().await;
 
     let app = spawn_with(test_settings(dir.path())).await;
     let mut side = SideDb::open(dir.path()).await;
